@@ -1,0 +1,127 @@
+import Foundation
+
+/// Loads rule files and directories into a `RuleSet`, with every diagnostic of every file.
+public struct RuleLoader: Sendable {
+    public var yaml: YAMLLoader
+
+    public init(yaml: YAMLLoader = YAMLLoader()) {
+        self.yaml = yaml
+    }
+
+    /// Loads files and directories (read recursively, `*.yaml`/`*.yml`, sorted, skipping names
+    /// that start with `_` or `.`). A path that does not exist is an `E001` diagnostic.
+    public func load(paths: [String]) -> RuleSet {
+        var diagnostics: [Diagnostic] = []
+        var files: [String] = []
+        for path in paths {
+            let (found, problems) = Self.ruleFiles(at: path)
+            files += found
+            diagnostics += problems
+        }
+        var seen = Set<String>()
+        files = files.filter { seen.insert($0).inserted }
+        return load(files: files.map { path in { yaml.load(contentsOf: path) } }, paths: files, extraDiagnostics: diagnostics)
+    }
+
+    /// Loads in-memory sources (tests, fuzzing); `sources` are `(path, text)` pairs.
+    public func load(sources: [(path: String, text: String)]) -> RuleSet {
+        load(files: sources.map { (path: $0.path, bytes: Array($0.text.utf8)) })
+    }
+
+    /// Loads in-memory files given as raw bytes (which need not be valid UTF-8).
+    public func load(files: [(path: String, bytes: [UInt8])]) -> RuleSet {
+        load(files: files.map { f in { yaml.load(f.bytes, path: f.path) } }, paths: files.map(\.path), extraDiagnostics: [])
+    }
+
+    private func load(files: [@Sendable () -> (root: YAMLNode?, diagnostics: [Diagnostic])], paths: [String],
+                      extraDiagnostics: [Diagnostic]) -> RuleSet {
+        // Files are independent until the cross-file checks, so they are parsed in parallel.
+        let results = ConcurrentMap.map(Array(zip(files, paths))) { load, path -> RuleFileParser in
+            let (root, yamlDiagnostics) = load()
+            var parser = RuleFileParser(path: path)
+            parser.diagnostics.append(contentsOf: yamlDiagnostics)
+            if !yamlDiagnostics.contains(where: { $0.severity == .error }) { parser.parseFile(root) }
+            return parser
+        }
+        var set = RuleSet(files: paths)
+        set.diagnostics = extraDiagnostics
+        var firstDefinition: [String: SourceLocation] = [:]
+        for parser in results {
+            set.diagnostics += parser.diagnostics.diagnostics
+            for rule in parser.rules {
+                if let first = firstDefinition[rule.name] {
+                    set.diagnostics.append(.error(.duplicateRuleName, "rule name `\(rule.name)` is already used at \(first); rule names are unique across all files", at: rule.location))
+                    continue
+                }
+                firstDefinition[rule.name] = rule.location
+                set.rules.append(rule)
+            }
+            set.tests += parser.tests
+        }
+        // Only rules that loaded cleanly are in `set.rules`; a test naming a rule that exists but
+        // has errors is not an error of its own.
+        var allNames = Set(firstDefinition.keys)
+        allNames.formUnion(Self.namesWithErrors(in: results))
+        for test in set.tests {
+            for e in test.expect where !allNames.contains(e.rule) {
+                set.diagnostics.append(.error(.unknownRuleInTest, "test `\(test.name)` expects rule `\(e.rule)`, which does not exist" + (Suggestions.closest(to: e.rule, in: Array(allNames)).map { "; did you mean `\($0)`?" } ?? ""), at: e.location))
+            }
+        }
+        set.diagnostics.sort()
+        return set
+    }
+
+    /// Names of rules that were written but did not load because of errors.
+    static func namesWithErrors(in parsers: [RuleFileParser]) -> Set<String> {
+        var names = Set<String>()
+        for p in parsers { names.formUnion(p.attemptedRuleNames) }
+        return names
+    }
+
+    /// The rule files under `path`, in sorted order.
+    static func ruleFiles(at path: String) -> (files: [String], problems: [Diagnostic]) {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            return ([], [.error(.unreadableFile, "no such file or directory", at: SourceLocation(path: path, line: 1, column: 1))])
+        }
+        guard isDirectory.boolValue else { return ([path], []) }
+        guard let enumerator = fm.enumerator(atPath: path) else {
+            return ([], [.error(.unreadableFile, "cannot list the directory", at: SourceLocation(path: path, line: 1, column: 1))])
+        }
+        var files: [String] = []
+        while let relative = enumerator.nextObject() as? String {
+            let components = relative.split(separator: "/")
+            if components.contains(where: { $0.hasPrefix("_") || $0.hasPrefix(".") }) {
+                if let last = components.last, last.hasPrefix("_") || last.hasPrefix(".") { enumerator.skipDescendants() }
+                continue
+            }
+            guard relative.hasSuffix(".yaml") || relative.hasSuffix(".yml") else { continue }
+            let full = path.hasSuffix("/") ? path + relative : path + "/" + relative
+            var isDir: ObjCBool = false
+            if fm.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue { files.append(full) }
+        }
+        return (files.sorted(), [])
+    }
+}
+
+/// Maps over an array on all cores, keeping the order.
+enum ConcurrentMap {
+    static func map<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) -> R) -> [R] {
+        if items.count < 2 { return items.map(transform) }
+        let results = UnsafeMutableBufferPointer<R?>.allocate(capacity: items.count)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        let box = UnsafeSendableBox(results)
+        DispatchQueue.concurrentPerform(iterations: items.count) { i in
+            box.value[i] = transform(items[i])
+        }
+        return results.map { $0! }
+    }
+
+    /// Each iteration writes only its own slot, so sharing the buffer is safe.
+    struct UnsafeSendableBox<V>: @unchecked Sendable {
+        let value: V
+        init(_ value: V) { self.value = value }
+    }
+}

@@ -1,0 +1,83 @@
+/// The fields of one message as matchers read them. The JSON payload is parsed at most once, and
+/// only when a `data:` condition asks for it; a payload that is not JSON has no `data` fields.
+public final class MessageFields {
+    public let message: PubSubMessage
+    private var parsedData: JSONValue??
+
+    public init(_ message: PubSubMessage) {
+        self.message = message
+    }
+
+    
+    public func value(of field: FieldCondition.Field) -> String? {
+        switch field {
+        case let .attribute(name): return message.attributes[name]
+        case let .data(path): return data?.value(at: path)?.text
+        }
+    }
+
+    /// The payload as JSON, or nil when it is not JSON.
+    public var data: JSONValue? {
+        if let parsed = parsedData { return parsed }
+        let parsed = try? JSONParser.parse(message.data)
+        parsedData = .some(parsed)
+        return parsed
+    }
+
+    /// Whether the payload has been parsed (tests check that matching does not parse it needlessly).
+    public var didParseData: Bool { parsedData != nil }
+}
+
+/// A rule that matched a message, with the captures its patterns bound.
+public struct RuleMatch: Sendable, Hashable {
+    /// Index into the rule set's `rules`.
+    public var ruleIndex: Int
+    public var captures: CaptureSet
+
+    public init(ruleIndex: Int, captures: CaptureSet) {
+        self.ruleIndex = ruleIndex
+        self.captures = captures
+    }
+}
+
+extension MessageClause {
+    /// Whether every condition holds; captures must agree across fields.
+    
+    package func matches(_ fields: MessageFields, captures: inout CaptureSet) -> Bool {
+        if let subscriptions {
+            guard let s = fields.message.subscription, subscriptions.contains(s) else { return false }
+        }
+        for condition in conditions where !condition.matcher.evaluate(fields.value(of: condition.field), captures: &captures) {
+            captures = CaptureSet()
+            return false
+        }
+        return true
+    }
+}
+
+/// The plain one-rule-at-a-time matcher: the semantics the compiled matcher must reproduce, and
+/// the baseline the benchmark measures it against.
+public struct LinearRuleMatcher: Sendable {
+    public let rules: [Rule]
+
+    public init(rules: [Rule]) { self.rules = rules }
+
+    public func match(_ message: PubSubMessage) -> [RuleMatch] {
+        match(MessageFields(message))
+    }
+
+    public func match(_ fields: MessageFields) -> [RuleMatch] {
+        var out: [RuleMatch] = []
+        for (i, rule) in rules.enumerated() {
+            guard case let .message(clauses) = rule.trigger else { continue }
+            for clause in clauses {
+                var captures = CaptureSet()
+                if clause.matches(fields, captures: &captures) {
+                    out.append(RuleMatch(ruleIndex: i, captures: captures))
+                    break
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+
+/// The values templates see while a rule runs for a message (rules-language.md §5).
+public struct MessageTemplateContext: TemplateContext {
+    public var fields: MessageFields
+    public var captures: CaptureSet
+    public var ruleName: String
+    public var attempt: Int
+    /// RFC 3339 time of the schedule tick, for schedule rules.
+    public var scheduleTime: String?
+    public var now: Date
+
+    public init(fields: MessageFields, captures: CaptureSet, ruleName: String, attempt: Int = 1,
+                scheduleTime: String? = nil, now: Date = Date()) {
+        self.fields = fields
+        self.captures = captures
+        self.ruleName = ruleName
+        self.attempt = attempt
+        self.scheduleTime = scheduleTime
+        self.now = now
+    }
+
+    public func value(of variable: Template.Variable) -> String? {
+        let message = fields.message
+        switch variable {
+        case let .capture(name): return captures[name]
+        case let .attribute(name): return message.attributes[name]
+        case let .data(path): return fields.data?.value(at: path)?.text
+        case .messageID: return message.id.isEmpty ? nil : message.id
+        case .messagePublishTime: return message.publishTime
+        case .messageOrderingKey: return message.orderingKey.flatMap { $0.isEmpty ? nil : $0 }
+        case .subscription: return message.subscription
+        case .rule: return ruleName
+        case .taskAttempt: return String(attempt)
+        case .scheduleTime: return scheduleTime
+        case .now: return Self.rfc3339(now)
+        }
+    }
+
+    /// `2026-11-29T04:17:46.234Z`.
+    public static func rfc3339(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: date)
+    }
+}
+
+extension Action {
+    /// The options with every template rendered for one message.
+    public func render(_ context: some TemplateContext) throws(TemplateRenderError) -> [(key: String, value: RenderedValue)] {
+        var out: [(key: String, value: RenderedValue)] = []
+        for option in options { out.append((key: option.key, value: try option.value.render(context))) }
+        return out
+    }
+}

@@ -1,0 +1,118 @@
+/// One step of a rule: a built-in plugin with its options (rules-language.md §7).
+public struct Action: Sendable {
+    public var plugin: Plugin
+    /// Optional name, shown in logs and task records.
+    public var name: String?
+    /// Limit for one run of this action.
+    public var timeout: Duration?
+    /// The plugin's options, in the order written; string leaves are templates.
+    public var options: [(key: String, value: OptionValue)]
+    public var location: SourceLocation
+
+    public init(plugin: Plugin, name: String? = nil, timeout: Duration? = nil,
+                options: [(key: String, value: OptionValue)], location: SourceLocation) {
+        self.plugin = plugin
+        self.name = name
+        self.timeout = timeout
+        self.options = options
+        self.location = location
+    }
+
+    public subscript(option: String) -> OptionValue? {
+        options.first { $0.key == option }?.value
+    }
+
+    /// `name:` or, failing that, the plugin with its position in the rule.
+    public func displayName(index: Int) -> String { name ?? "\(plugin.rawValue)#\(index + 1)" }
+}
+
+/// A YAML value under an action, with every string leaf parsed as a template.
+public indirect enum OptionValue: Sendable {
+    case template(Template)
+    case integer(Int)
+    case number(Double)
+    case bool(Bool)
+    case null
+    case list([OptionValue])
+    case map([(key: String, value: OptionValue)])
+
+    /// Every template in the value, depth first.
+    public var templates: [Template] {
+        switch self {
+        case let .template(t): return [t]
+        case .integer, .number, .bool, .null: return []
+        case let .list(items): return items.flatMap(\.templates)
+        case let .map(pairs): return pairs.flatMap(\.value.templates)
+        }
+    }
+
+    /// Renders every template leaf; the structure stays as written, so a rendered value can never
+    /// change it (a message attribute cannot add a JSON key or a list element).
+    public func render(_ context: some TemplateContext) throws(TemplateRenderError) -> RenderedValue {
+        switch self {
+        case let .template(t): return .string(try t.render(context))
+        case let .integer(i): return .integer(i)
+        case let .number(d): return .number(d)
+        case let .bool(b): return .bool(b)
+        case .null: return .null
+        case let .list(items):
+            var out: [RenderedValue] = []
+            out.reserveCapacity(items.count)
+            for item in items { out.append(try item.render(context)) }
+            return .list(out)
+        case let .map(pairs):
+            var out: [(key: String, value: RenderedValue)] = []
+            out.reserveCapacity(pairs.count)
+            for p in pairs { out.append((key: p.key, value: try p.value.render(context))) }
+            return .map(out)
+        }
+    }
+}
+
+/// An option value after rendering: what a plugin receives and what `horae match` prints.
+public indirect enum RenderedValue: Sendable, Hashable {
+    case string(String)
+    case integer(Int)
+    case number(Double)
+    case bool(Bool)
+    case null
+    case list([RenderedValue])
+    case map([(key: String, value: RenderedValue)])
+
+    public static func == (a: RenderedValue, b: RenderedValue) -> Bool {
+        switch (a, b) {
+        case let (.string(x), .string(y)): return x == y
+        case let (.integer(x), .integer(y)): return x == y
+        case let (.number(x), .number(y)): return x == y
+        case let (.integer(x), .number(y)), let (.number(y), .integer(x)): return Double(x) == y
+        case let (.bool(x), .bool(y)): return x == y
+        case (.null, .null): return true
+        case let (.list(x), .list(y)): return x == y
+        case let (.map(x), .map(y)):
+            return x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        default: return false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case let .string(s): hasher.combine(s)
+        case let .integer(i): hasher.combine(Double(i))
+        case let .number(d): hasher.combine(d)
+        case let .bool(b): hasher.combine(b)
+        case .null: hasher.combine(0)
+        case let .list(items): hasher.combine(items)
+        case let .map(pairs): for p in pairs { hasher.combine(p.key); hasher.combine(p.value) }
+        }
+    }
+
+    public subscript(key: String) -> RenderedValue? {
+        if case let .map(pairs) = self { return pairs.first { $0.key == key }?.value }
+        return nil
+    }
+
+    public var string: String? {
+        if case let .string(s) = self { return s }
+        return nil
+    }
+}

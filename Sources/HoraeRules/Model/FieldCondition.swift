@@ -1,0 +1,26 @@
+/// One `field: matcher` line of a message clause.
+public struct FieldCondition: Sendable {
+    public enum Field: Sendable, Hashable, CustomStringConvertible {
+        /// A message attribute, by name.
+        case attribute(String)
+        /// A dotted path into the JSON payload (`data:` conditions).
+        case data([String])
+
+        public var description: String {
+            switch self {
+            case let .attribute(name): return name
+            case let .data(path): return "data." + path.joined(separator: ".")
+            }
+        }
+    }
+
+    public var field: Field
+    public var matcher: FieldMatcher
+    public var location: SourceLocation
+
+    public init(field: Field, matcher: FieldMatcher, location: SourceLocation) {
+        self.field = field
+        self.matcher = matcher
+        self.location = location
+    }
+}

@@ -1,0 +1,81 @@
+/// One rule of a rules file: what triggers it and the actions it runs.
+public struct Rule: Sendable {
+    public var name: String
+    public var description: String?
+    /// Where the rule's mapping starts (its `- name:` line).
+    public var location: SourceLocation
+    public var trigger: Trigger
+    public var dedup: Dedup?
+    public var retry: RetryPolicy
+    /// Limit for the whole task (all attempts of all actions), if any.
+    public var timeout: Duration?
+    /// At most this many tasks of the rule run at once; nil means no per-rule cap.
+    public var concurrency: Int?
+    public var actions: [Action]
+
+    public init(name: String, description: String? = nil, location: SourceLocation, trigger: Trigger,
+                dedup: Dedup? = nil, retry: RetryPolicy = RetryPolicy(), timeout: Duration? = nil,
+                concurrency: Int? = nil, actions: [Action]) {
+        self.name = name
+        self.description = description
+        self.location = location
+        self.trigger = trigger
+        self.dedup = dedup
+        self.retry = retry
+        self.timeout = timeout
+        self.concurrency = concurrency
+        self.actions = actions
+    }
+
+    /// Every capture name the rule's patterns define (what templates may reference by bare name).
+    public var captureNames: Set<String> {
+        guard case let .message(clauses) = trigger else { return [] }
+        return Set(clauses.flatMap { $0.conditions.flatMap { $0.matcher.captureNames } })
+    }
+
+    public var isSchedule: Bool {
+        if case .schedule = trigger { return true }
+        return false
+    }
+}
+
+/// What starts a rule's task: Pub/Sub messages (any of several clauses) or a schedule.
+public enum Trigger: Sendable {
+    case message([MessageClause])
+    case schedule(Schedule)
+}
+
+/// One mapping under `on.message`: all of its conditions must hold.
+public struct MessageClause: Sendable {
+    /// Logical subscription names from the daemon config; nil means any subscription.
+    public var subscriptions: [String]?
+    public var conditions: [FieldCondition]
+    public var location: SourceLocation
+
+    public init(subscriptions: [String]? = nil, conditions: [FieldCondition], location: SourceLocation) {
+        self.subscriptions = subscriptions
+        self.conditions = conditions
+        self.location = location
+    }
+}
+
+/// `dedup:` — at most one task per key while running and for `window` after it succeeded.
+public struct Dedup: Sendable {
+    public var key: Template
+    public var window: Duration
+    public init(key: Template, window: Duration) {
+        self.key = key
+        self.window = window
+    }
+}
+
+/// `retry:` with the defaults of rules-language.md §6.
+public struct RetryPolicy: Sendable, Hashable {
+    public var maxAttempts = 5
+    public var initialBackoff: Duration = .seconds(10)
+    public var maxBackoff: Duration = .seconds(600)
+    public var multiplier = 2.0
+    /// Topic (template) that receives messages whose task failed for good.
+    public var deadLetter: Template?
+    public init() {}
+}

@@ -1,0 +1,60 @@
+import Foundation
+// TEMPORARY: stand-ins until the real components land. Delete this file.
+public indirect enum RegexNode: Sendable, Hashable {
+    case empty
+    case literal(Unicode.Scalar)
+    case scalarClass(ScalarClass)
+    case concat([RegexNode])
+    case alternation([RegexNode])
+    case `repeat`(RegexNode, min: Int, max: Int?, greedy: Bool)
+    case capture(name: String, RegexNode)
+    case group(RegexNode)
+    case startOfText, endOfText
+    public func caseInsensitive() -> RegexNode { self }
+    public var captureNames: [String] { [] }
+    public var literalPrefix: String { "" }
+    public var literalSuffix: String { "" }
+    public var exactString: String? { nil }
+}
+public struct ScalarClass: Sendable, Hashable {
+    public init(ranges: [ClosedRange<UInt32>]) { self.ranges = ranges }
+    public var ranges: [ClosedRange<UInt32>]
+    public func inverted() -> ScalarClass { self }
+    public func union(_ o: ScalarClass) -> ScalarClass { self }
+    public func subtracting(_ o: ScalarClass) -> ScalarClass { self }
+    public static let any = ScalarClass(ranges: [])
+    public static func of(_ s: Unicode.Scalar) -> ScalarClass { ScalarClass(ranges: []) }
+}
+public struct RegexSyntaxError: Error, Sendable, Hashable { public var message: String; public var offset: Int }
+public enum RegexParser { public static func parse(_ pattern: String) throws(RegexSyntaxError) -> RegexNode { .empty } }
+public struct CompiledRegex: Sendable {
+    public init(_ node: RegexNode) throws(RegexSyntaxError) {}
+    public var captureNames: [String] { [] }
+    public func matches(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool { false }
+    public func captures(_ utf8: UnsafeBufferPointer<UInt8>) -> [Range<Int>?]? { nil }
+}
+public struct RegexSet: Sendable {
+    public init(_ nodes: [RegexNode]) throws(RegexSyntaxError) {}
+    public var count: Int { 0 }
+    public func matchingIndices(_ utf8: UnsafeBufferPointer<UInt8>, into result: inout [Int]) {}
+}
+public struct Template: Sendable, Hashable {
+    public enum Variable: Sendable, Hashable { case capture(String), attribute(String), data([String]); case messageID, messagePublishTime, messageOrderingKey, subscription, rule, taskAttempt, scheduleTime, now }
+    public struct Reference: Sendable, Hashable { public var variable: Variable; public var location: SourceLocation; public var hasDefault: Bool }
+    public let source: String
+    public var isLiteral: Bool { true }
+    public var references: [Reference] { [] }
+    public struct Scope: Sendable { public var captures: Set<String>; public var isSchedule: Bool; public init(captures: Set<String>, isSchedule: Bool) { self.captures = captures; self.isSchedule = isSchedule } }
+    public static func parse(_ text: String, at location: SourceLocation, scope: Scope, diagnostics: inout DiagnosticBag) -> Template? { Template(source: text) }
+    public func render(_ context: some TemplateContext) throws(TemplateRenderError) -> String { source }
+}
+public protocol TemplateContext { func value(of variable: Template.Variable) -> String? }
+public struct TemplateRenderError: Error, Sendable, Hashable { public var message: String }
+public struct CronExpression: Sendable, Hashable { public let source: String; public static func parse(_ text: String) throws(CronSyntaxError) -> CronExpression { CronExpression(source: text) } }
+public struct CronSyntaxError: Error, Sendable, Hashable { public var message: String; public var offset: Int }
+public struct YAMLLoader: Sendable {
+    public struct Limits: Sendable { public var maxFileBytes = 16 << 20; public var maxDepth = 64; public var maxNodes = 1_000_000; public init() {} }
+    public init(limits: Limits = Limits()) {}
+    public func load(_ bytes: [UInt8], path: String) -> (root: YAMLNode?, diagnostics: [Diagnostic]) { (nil, []) }
+    public func load(contentsOf path: String) -> (root: YAMLNode?, diagnostics: [Diagnostic]) { (nil, []) }
+}

@@ -1,0 +1,8 @@
+import Testing
+@testable import HoraeDispatcher
+
+struct DispatcherPlaceholderTests {
+    @Test func dispatcherLinksAgainstRules() {
+        #expect(HoraeDispatcher.rulesLanguageVersion == 1)
+    }
+}

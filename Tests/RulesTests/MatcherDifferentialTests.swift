@@ -1,0 +1,109 @@
+import Testing
+@testable import HoraeRules
+
+/// The compiled matcher must return exactly what the one-rule-at-a-time reference returns
+/// (rules, order and captures) on thousands of random rule sets and messages.
+struct MatcherDifferentialTests {
+    static let attributeNames = ["bucketId", "objectId", "eventType"]
+    static let alphabet = ["a", "b", "ab", "x", "/", "-", "_", "1", "2", "é"]
+
+    /// A random value: short strings over a small alphabet, so patterns often match.
+    static func value(_ r: inout SeededRandom) -> String {
+        (0..<Int.random(in: 0...5, using: &r)).map { _ in r.pick(alphabet) }.joined()
+    }
+
+    static func literal(_ r: inout SeededRandom) -> String {
+        (0..<Int.random(in: 1...3, using: &r)).map { _ in r.pick(["a", "b", "ab", "x", "-", "1"]) }.joined()
+    }
+
+    /// A random glob using every feature of §4 (captures named from a small pool, so that they
+    /// are sometimes shared between fields and must agree).
+    static func glob(_ r: inout SeededRandom, captures: inout Set<String>) -> String {
+        var parts: [String] = []
+        for _ in 0..<Int.random(in: 1...4, using: &r) {
+            switch Int.random(in: 0..<10, using: &r) {
+            case 0: parts.append("*")
+            case 1: parts.append("?")
+            case 2: parts.append("[ab]")
+            case 3: parts.append("[!a]")
+            case 4: parts.append("{a,b,x1}")
+            case 5:
+                let name = r.pick(["c1", "c2", "c3"])
+                if captures.insert(name).inserted { parts.append("{\(name)}") } else { parts.append("*") }
+            case 6:
+                let name = r.pick(["d1", "d2"])
+                if captures.insert(name).inserted { parts.append("{\(name):[ab]+}") } else { parts.append("x") }
+            case 7: parts.append("/")
+            default: parts.append(literal(&r))
+            }
+        }
+        var text = parts.joined()
+        if r.chance(0.1) { text = "a/**/" + text }
+        return text
+    }
+
+    static func matcher(_ r: inout SeededRandom, depth: Int = 0) -> String {
+        var captures = Set<String>()
+        switch Int.random(in: 0..<14, using: &r) {
+        case 0...4: return "\"\(glob(&r, captures: &captures))\""
+        case 5: return "{ exact: \"\(value(&r))\" }"
+        case 6: return "{ prefix: \"\(literal(&r))\" }"
+        case 7: return "{ suffix: \"\(literal(&r))\" }"
+        case 8: return "{ regex: \"(?<r1>[ab]*)x?\(literal(&r))\" }"
+        case 9: return "{ exists: \(r.chance(0.5)) }"
+        case 10: return "[\"\(literal(&r))\", \"\(literal(&r))*\"]"
+        case 11: return "{ glob: \"\(literal(&r))*\", ignoreCase: true }"
+        case 12 where depth == 0: return "{ not: \(matcher(&r, depth: 1)) }"
+        default: return "{ anyOf: [\"\(literal(&r))\", { prefix: \"\(literal(&r))\" }], allOf: [{ exists: true }] }"
+        }
+    }
+
+    static func ruleSet(_ r: inout SeededRandom, count: Int) -> String {
+        var yaml = "rules:\n"
+        for i in 0..<count {
+            yaml += "  - name: r\(i)\n    on:\n      message:\n"
+            let clauses = r.chance(0.2) ? 2 : 1
+            for c in 0..<clauses {
+                _ = c
+                yaml += clauses == 2 ? "        - attributes:\n" : "        attributes:\n"
+                let indent = clauses == 2 ? "            " : "          "
+                var names = attributeNames.filter { _ in r.chance(0.6) }
+                if names.isEmpty { names = [r.pick(attributeNames)] }
+                for name in names { yaml += "\(indent)\(name): \(matcher(&r))\n" }
+            }
+            yaml += "    actions:\n      - log: { message: hi }\n"
+        }
+        return yaml
+    }
+
+    @Test func compiledMatcherAgreesWithReference() throws {
+        var r = SeededRandom(seed: 20261129)
+        var ruleSets = 0, comparisons = 0, matches = 0
+        for _ in 0..<300 {
+            let yaml = Self.ruleSet(&r, count: Int.random(in: 1...40, using: &r))
+            let set = RuleLoader().load(sources: [(path: "random.yaml", text: yaml)])
+            let errors = set.diagnostics.filter { $0.severity == .error }
+            // Random patterns are valid by construction; an error here is a bug in the generator
+            // or the loader, and the assertion says which.
+            #expect(errors.isEmpty, "\(errors.first.map { "\($0.location): \($0.message)" } ?? "")\n\(yaml)")
+            guard errors.isEmpty else { continue }
+            ruleSets += 1
+            let compiled = CompiledRuleSet(rules: set.rules)
+            let linear = LinearRuleMatcher(rules: set.rules)
+            for _ in 0..<40 {
+                var attributes: [String: String] = [:]
+                for name in Self.attributeNames where r.chance(0.85) { attributes[name] = Self.value(&r) }
+                let message = PubSubMessage(id: "m", attributes: attributes)
+                let a = compiled.match(message), b = linear.match(message)
+                comparisons += 1
+                matches += b.count
+                #expect(a == b, "rules:\n\(yaml)\nmessage: \(attributes)")
+                if a != b { return }
+            }
+        }
+        #expect(ruleSets >= 250)
+        #expect(comparisons >= 10_000)
+        // The generator must actually produce matches, or the comparison proves little.
+        #expect(matches > comparisons / 10)
+    }
+}
