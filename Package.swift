@@ -23,7 +23,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "horae-bench", dependencies: ["HoraeRules"], path: "Sources/horae-bench"),
-        .testTarget(name: "RulesTests", dependencies: ["HoraeRules"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "RulesTests", dependencies: ["HoraeRules"], exclude: ["Fixtures"]),
         .testTarget(name: "DispatcherTests", dependencies: ["HoraeDispatcher"]),
     ]
 )

@@ -38,20 +38,6 @@ public struct RegexSet: Sendable {
     public var count: Int { 0 }
     public func matchingIndices(_ utf8: UnsafeBufferPointer<UInt8>, into result: inout [Int]) {}
 }
-public struct Template: Sendable, Hashable {
-    public enum Variable: Sendable, Hashable { case capture(String), attribute(String), data([String]); case messageID, messagePublishTime, messageOrderingKey, subscription, rule, taskAttempt, scheduleTime, now }
-    public struct Reference: Sendable, Hashable { public var variable: Variable; public var location: SourceLocation; public var hasDefault: Bool }
-    public let source: String
-    public var isLiteral: Bool { true }
-    public var references: [Reference] { [] }
-    public struct Scope: Sendable { public var captures: Set<String>; public var isSchedule: Bool; public init(captures: Set<String>, isSchedule: Bool) { self.captures = captures; self.isSchedule = isSchedule } }
-    public static func parse(_ text: String, at location: SourceLocation, scope: Scope, diagnostics: inout DiagnosticBag) -> Template? { Template(source: text) }
-    public func render(_ context: some TemplateContext) throws(TemplateRenderError) -> String { source }
-}
-public protocol TemplateContext { func value(of variable: Template.Variable) -> String? }
-public struct TemplateRenderError: Error, Sendable, Hashable { public var message: String }
-public struct CronExpression: Sendable, Hashable { public let source: String; public static func parse(_ text: String) throws(CronSyntaxError) -> CronExpression { CronExpression(source: text) } }
-public struct CronSyntaxError: Error, Sendable, Hashable { public var message: String; public var offset: Int }
 public struct YAMLLoader: Sendable {
     public struct Limits: Sendable { public var maxFileBytes = 16 << 20; public var maxDepth = 64; public var maxNodes = 1_000_000; public init() {} }
     public init(limits: Limits = Limits()) {}

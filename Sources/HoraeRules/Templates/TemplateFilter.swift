@@ -1,0 +1,154 @@
+/// A compiled filter of a template expression (`{{ variable | filter | filter("arg") }}`).
+///
+/// Semantics:
+/// - `lower`, `upper`: Unicode-aware case mapping (`"Ärger"` → `"ärger"`, `"straße"` → `"STRASSE"`).
+/// - `basename`, `dirname`: POSIX-like on `/`-separated paths, with trailing slashes ignored:
+///   `basename("a/b/c")` = `"c"`, `basename("a/b/")` = `"b"`, `basename("/")` = `"/"`,
+///   `dirname("a/b/c")` = `"a/b"`, `dirname("a/b/")` = `"a"`, `dirname("/a")` = `"/"`.
+///   Unlike POSIX, the dirname of a path without `/` (`"a"`) or of `""` is `""`, not `"."`,
+///   because object names have no current directory.
+/// - `trimPrefix("p")`, `trimSuffix("s")`: remove `p` at the start / `s` at the end, once, when present.
+/// - `urlencode`: percent-encodes every UTF-8 byte except the RFC 3986 unreserved characters
+///   `A-Z a-z 0-9 - . _ ~`, with uppercase hex (`a/b c` → `a%2Fb%20c`).
+/// - `json`: the value as a JSON string literal, quotes included (`say "hi"` → `"say \"hi\""`);
+///   escapes `"`, `\` and control characters; other characters are kept as they are.
+/// - `default("x")`: `x` when the value is missing (an empty value is not missing).
+/// - `date("FMT")`: reads an RFC 3339 timestamp or integer Unix seconds and formats it in UTC
+///   with ``StrftimeFormatter``.
+///
+/// Only `default` sees a missing value; the other filters pass a missing value on unchanged, so
+/// a later `default` still applies.
+enum TemplateFilter: Sendable, Hashable {
+    case lower, upper, basename, dirname, urlencode, json
+    case trimPrefix(String)
+    case trimSuffix(String)
+    case defaultValue(String)
+    case date(StrftimeFormatter)
+
+    /// The names users write, in the order error messages list them.
+    static let names = ["lower", "upper", "basename", "dirname", "trimPrefix", "trimSuffix",
+                        "urlencode", "json", "default", "date"]
+
+    /// For a filter that takes one string argument, an example call for error messages;
+    /// nil for filters without arguments. Only called with names from ``names``.
+    static func argumentExample(for name: String) -> String? {
+        switch name {
+        case "trimPrefix": return #"trimPrefix("gocc/")"#
+        case "trimSuffix": return #"trimSuffix(".tar.gz")"#
+        case "default": return #"default("none")"#
+        case "date": return #"date("%Y%m%d")"#
+        default: return nil
+        }
+    }
+
+    /// The filter's name as users write it.
+    var name: String {
+        switch self {
+        case .lower: return "lower"
+        case .upper: return "upper"
+        case .basename: return "basename"
+        case .dirname: return "dirname"
+        case .urlencode: return "urlencode"
+        case .json: return "json"
+        case .trimPrefix: return "trimPrefix"
+        case .trimSuffix: return "trimSuffix"
+        case .defaultValue: return "default"
+        case .date: return "date"
+        }
+    }
+
+    /// Applies the filter to a present value. `variable` names the expression's variable in errors.
+    func apply(to value: String, variable: Template.Variable) throws(TemplateRenderError) -> String {
+        switch self {
+        case .lower: return value.lowercased()
+        case .upper: return value.uppercased()
+        case .basename: return Self.basename(value)
+        case .dirname: return Self.dirname(value)
+        case .urlencode: return Self.urlencode(value)
+        case .json: return Self.jsonString(value)
+        case .trimPrefix(let prefix):
+            return !prefix.isEmpty && value.hasPrefix(prefix) ? String(value.dropFirst(prefix.count)) : value
+        case .trimSuffix(let suffix):
+            return !suffix.isEmpty && value.hasSuffix(suffix) ? String(value.dropLast(suffix.count)) : value
+        case .defaultValue:
+            return value
+        case .date(let formatter):
+            guard let seconds = StrftimeFormatter.epochSeconds(fromTimestamp: value) else {
+                throw TemplateRenderError(message:
+                    "`date` needs an RFC 3339 timestamp such as 2026-11-29T04:17:46Z or a number of Unix seconds, "
+                    + "but `\(variable)` is \(Self.jsonString(value))")
+            }
+            return formatter.format(epochSeconds: seconds)
+        }
+    }
+
+    // MARK: Implementations
+
+    static func basename(_ path: String) -> String {
+        let trimmed = path.utf8.lastIndex { $0 != UInt8(ascii: "/") }
+        guard let last = trimmed else { return path.isEmpty ? "" : "/" }
+        let body = path.utf8[...last]
+        if let slash = body.lastIndex(of: UInt8(ascii: "/")) {
+            return String(Substring(path.utf8[path.utf8.index(after: slash)...last]))
+        }
+        return String(Substring(body))
+    }
+
+    static func dirname(_ path: String) -> String {
+        let utf8 = path.utf8
+        guard let last = utf8.lastIndex(where: { $0 != UInt8(ascii: "/") }) else {
+            return path.isEmpty ? "" : "/"
+        }
+        guard let slash = utf8[...last].lastIndex(of: UInt8(ascii: "/")) else { return "" }
+        guard let end = utf8[...slash].lastIndex(where: { $0 != UInt8(ascii: "/") }) else { return "/" }
+        return String(Substring(utf8[...end]))
+    }
+
+    private static let hexDigits = Array("0123456789ABCDEF".utf8)
+
+    static func urlencode(_ value: String) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(value.utf8.count)
+        for b in value.utf8 {
+            switch b {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                bytes.append(b)
+            default:
+                bytes.append(UInt8(ascii: "%"))
+                bytes.append(hexDigits[Int(b >> 4)])
+                bytes.append(hexDigits[Int(b & 0xF)])
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `value` as a JSON string literal, with quotes.
+    static func jsonString(_ value: String) -> String {
+        var bytes: [UInt8] = [UInt8(ascii: "\"")]
+        bytes.reserveCapacity(value.utf8.count + 2)
+        for b in value.utf8 {
+            switch b {
+            case UInt8(ascii: "\""): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case UInt8(ascii: "\n"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case UInt8(ascii: "\r"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case UInt8(ascii: "\t"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0x08: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "b")]
+            case 0x0C: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "f")]
+            case 0..<0x20:
+                bytes += Array(#"\u00"#.utf8)
+                bytes.append(hexDigits[Int(b >> 4)].asciiLowercased)
+                bytes.append(hexDigits[Int(b & 0xF)].asciiLowercased)
+            default: bytes.append(b)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+private extension UInt8 {
+    var asciiLowercased: UInt8 { (self >= 65 && self <= 90) ? self + 32 : self }
+}
