@@ -38,9 +38,3 @@ public struct RegexSet: Sendable {
     public var count: Int { 0 }
     public func matchingIndices(_ utf8: UnsafeBufferPointer<UInt8>, into result: inout [Int]) {}
 }
-public struct YAMLLoader: Sendable {
-    public struct Limits: Sendable { public var maxFileBytes = 16 << 20; public var maxDepth = 64; public var maxNodes = 1_000_000; public init() {} }
-    public init(limits: Limits = Limits()) {}
-    public func load(_ bytes: [UInt8], path: String) -> (root: YAMLNode?, diagnostics: [Diagnostic]) { (nil, []) }
-    public func load(contentsOf path: String) -> (root: YAMLNode?, diagnostics: [Diagnostic]) { (nil, []) }
-}
