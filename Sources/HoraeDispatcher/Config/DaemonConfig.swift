@@ -1,0 +1,74 @@
+import HoraeRules
+
+/// `horae.yaml`: what the daemon pulls, where it keeps state and how it reports (runtime.md §6).
+/// Every key has a default except `project` (not needed with the emulator) and `subscriptions`.
+public struct DaemonConfig: Sendable, Hashable {
+    /// Google Cloud project of short topic and subscription names. `HORAE_PROJECT` overrides.
+    public var project: String = ""
+    /// Rule files or directories. Default `rules/`. `HORAE_RULES` overrides.
+    public var rules: [String] = ["rules/"]
+    /// Data directory holding the SQLite state store. Default `./var/horae`. `HORAE_STATE` overrides.
+    public var state: String = "./var/horae"
+    /// Logical subscription name → its settings. At least one.
+    public var subscriptions: [String: SubscriptionConfig] = [:]
+    /// Global flow control: outstanding messages across all subscriptions. Default 1000, range 1…100 000.
+    public var maxOutstandingMessages: Int = 1000
+    /// Global flow control: outstanding message bytes. Default 100 MiB.
+    public var maxOutstandingBytes: Int = 100 << 20
+    /// What happens to a message no rule matches: acknowledged (default) or left for redelivery.
+    public var unmatched: UnmatchedPolicy = .ack
+    /// How long running tasks may finish after SIGTERM. Default 30 s.
+    public var shutdownGrace: Duration = .seconds(30)
+    /// Leases are not renewed past this age; the message then comes back. Default 60 min.
+    public var maxLease: Duration = .seconds(3600)
+    /// Address of /metrics, /healthz, /readyz, /status. Default 127.0.0.1:9464; `off` disables.
+    public var http: String? = "127.0.0.1:9464"
+    public var log = LogConfig()
+    /// Reload rules when files in the rules directories change (SIGHUP always reloads). Default false.
+    public var watchRules = false
+    /// How long finished task records are kept in the store. Default 7 days.
+    public var taskRetention: Duration = .seconds(7 * 86400)
+
+    public enum UnmatchedPolicy: String, Sendable, Hashable, CaseIterable {
+        case ack, nack
+    }
+
+    public struct LogConfig: Sendable, Hashable {
+        /// `json` (Cloud Logging: severity, message, fields) or `text`. Default json.
+        public var format: Format = .json
+        /// Default info.
+        public var level: Level = .info
+        public enum Format: String, Sendable, Hashable, CaseIterable { case json, text }
+        public enum Level: String, Sendable, Hashable, CaseIterable { case trace, debug, info, notice, warning, error, critical }
+        public init() {}
+    }
+
+    public init() {}
+}
+
+/// One subscription the daemon pulls from.
+public struct SubscriptionConfig: Sendable, Hashable {
+    /// The logical name rules use (`on.message.subscription`).
+    public var logicalName: String
+    /// `projects/P/subscriptions/S`, or a short name in the daemon's project.
+    public var name: String
+    /// The ack deadline the daemon extends leases to. Default 60 s, range 10 s…600 s.
+    public var ackDeadline: Duration = .seconds(60)
+    /// Cap for this subscription within the global budget (nil: the global one).
+    public var maxOutstandingMessages: Int?
+    public var maxOutstandingBytes: Int?
+    /// Pulls in flight at once when the budget allows. Default 2.
+    public var concurrentPulls: Int = 2
+    /// Messages asked for per pull. Default 100, range 1…1000.
+    public var maxMessagesPerPull: Int = 100
+
+    public init(logicalName: String, name: String) {
+        self.logicalName = logicalName
+        self.name = name
+    }
+
+    /// The full resource name.
+    public func resourceName(project: String) -> String {
+        name.hasPrefix("projects/") ? name : "projects/\(project)/subscriptions/\(name)"
+    }
+}
