@@ -1,0 +1,56 @@
+import HoraeRules
+
+/// Capped exponential backoff with full jitter: attempt n waits a uniformly random time in
+/// `[0, min(cap, initial × multiplier^(n-1))]`. Used for task retries (rules-language.md §6) and
+/// for Pub/Sub errors (runtime.md §1), where a server's `Retry-After` raises the floor.
+public struct Backoff: Sendable, Hashable {
+    public var initial: Duration
+    public var maximum: Duration
+    public var multiplier: Double
+
+    public init(initial: Duration, maximum: Duration, multiplier: Double) {
+        self.initial = initial
+        self.maximum = maximum
+        self.multiplier = multiplier
+    }
+
+    public init(_ retry: RetryPolicy) {
+        self.init(initial: retry.initialBackoff, maximum: retry.maxBackoff, multiplier: retry.multiplier)
+    }
+
+    /// The upper bound of the delay before attempt `attempt + 1` (after `attempt` failures, 1-based).
+    public func ceiling(afterFailures attempt: Int) -> Duration {
+        let initialSeconds = Double(initial.components.seconds) + Double(initial.components.attoseconds) / 1e18
+        let maxSeconds = Double(maximum.components.seconds) + Double(maximum.components.attoseconds) / 1e18
+        let exponent = Double(max(0, attempt - 1))
+        let seconds = min(maxSeconds, initialSeconds * pow(multiplier, exponent))
+        return .milliseconds(Int64((seconds * 1000).rounded()))
+    }
+
+    /// A jittered delay in `[0, ceiling]`, never below `floor` (a `Retry-After`).
+    public func delay(afterFailures attempt: Int, floor: Duration = .zero,
+                      using random: inout some RandomNumberGenerator) -> Duration {
+        let c = ceiling(afterFailures: attempt).components
+        let ceilingMillis = c.seconds * 1000 + c.attoseconds / 1_000_000_000_000_000
+        let jittered = Duration.milliseconds(ceilingMillis > 0 ? Int64.random(in: 0...ceilingMillis, using: &random) : 0)
+        return max(jittered, floor)
+    }
+
+    public func delay(afterFailures attempt: Int, floor: Duration = .zero) -> Duration {
+        var g = SystemRandomNumberGenerator()
+        return delay(afterFailures: attempt, floor: floor, using: &g)
+    }
+}
+
+private func pow(_ base: Double, _ exponent: Double) -> Double {
+    var result = 1.0
+    var e = Int(exponent)
+    var b = base
+    while e > 0 {
+        if e & 1 == 1 { result *= b }
+        b *= b
+        e >>= 1
+        if result.isInfinite { return result }
+    }
+    return result
+}
