@@ -419,8 +419,16 @@ struct FuzzRun {
             var mine = subjects
             for _ in 0..<4 { if let s = generate(node, budget: 48) { mine.append(s) } }
             let generated = Set(mine.dropFirst(subjects.count))
+            // The same pattern without DFAs: the Pike VM is the reference for the DFA (matching)
+            // and for the capture DFA (captures).
+            let nfa = try? CompiledRegex(node, maxDFAStates: 0)
             let ci = try? CompiledRegex(node.caseInsensitive())
-            let set = try? RegexSet([node, .concat(pattern.unicodeScalars.map { .literal($0) })])
+            let literal = RegexNode.concat(pattern.unicodeScalars.map { .literal($0) })
+            let setNodes = [node, literal, node.caseInsensitive()]
+            let setRegexes = [regex, try? CompiledRegex(literal), ci]
+            let set = try? RegexSet(setNodes)
+            // Forced to split into one automaton per pattern.
+            let splitSet = try? RegexSet(setNodes, maxDFAStates: 1)
             if let exact = node.exactString { mine.append(exact) }
             for s in mine {
                 let label = "\(what) `\(pattern)` on `\(s)`"
@@ -449,11 +457,19 @@ struct FuzzRun {
                         check(value.reversed().starts(with: suffix.reversed()), "\(label): matches but lacks the literal suffix `\(node.literalSuffix)`")
                         if let ci { check(ci.matches(buf), "\(label): matches, but not case-insensitively") }
                     }
-                    if let set {
-                        var hits: [Int] = []
-                        set.matchingIndices(buf, into: &hits)
-                        if matches { check(hits.contains(0), "\(label): RegexSet misses a pattern that matches (hits \(hits))") }
-                        if Array(buf) == Array(pattern.utf8) { check(hits.contains(1), "\(label): RegexSet misses the exact literal") }
+                    if let nfa {
+                        check(nfa.matches(buf) == matches, "\(label): DFA says \(matches), Pike VM says \(!matches)")
+                        let reference = nfa.captures(buf)
+                        check(reference == groups, "\(label): capture DFA gives \(String(describing: groups)), Pike VM \(String(describing: reference))")
+                    }
+                    let expected = setRegexes.indices.filter { setRegexes[$0]?.matches(buf) == true }
+                    if setRegexes.allSatisfy({ $0 != nil }) {
+                        for (which, s) in [("RegexSet", set), ("split RegexSet", splitSet)] {
+                            guard let s else { continue }
+                            var hits: [Int] = []
+                            s.matchingIndices(buf, into: &hits)
+                            check(hits == expected, "\(label): \(which) reports \(hits), the patterns one by one \(expected) (pattern, literal, case-insensitive)")
+                        }
                     }
                 }
             }

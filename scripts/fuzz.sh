@@ -80,13 +80,17 @@ status=$?
 set -e
 
 # Fork mode reports progress as `#N: cov: … exec/s: … oom/timeout/crash: a/b/c time: Ts …`;
-# the last such line holds the totals.
+# the last such line holds the totals (N executions in all; its exec/s is the last job's only,
+# so the overall rate is N / T).
 last=$(grep -E '^#[0-9]+: ' "$log" | tail -1 || true)
 if [ -n "$last" ]; then
     execs=$(sed -E 's/^#([0-9]+):.*/\1/' <<<"$last")
-    rate=$(sed -nE 's/.*exec\/s: ([0-9]+).*/\1/p' <<<"$last")
+    elapsed=$(sed -nE 's/.* time: ([0-9]+)s.*/\1/p' <<<"$last")
+    cov=$(sed -nE 's/.* cov: ([0-9]+) .*/\1/p' <<<"$last")
+    corp=$(sed -nE 's/.* corp: ([0-9]+) .*/\1/p' <<<"$last")
+    problems=$(sed -nE 's/.*oom\/timeout\/crash: ([0-9\/]+).*/\1/p' <<<"$last")
     echo "$last"
-    echo "#$execs DONE exec/s: ${rate:-?} (fork=$jobs, ${duration}s)"
+    echo "#$execs DONE cov: $cov corp: $corp exec/s: $(( execs / (elapsed > 0 ? elapsed : 1) )) time: ${elapsed}s oom/timeout/crash: $problems (fork=$jobs)"
 else
     grep -E '^#[0-9]+ +DONE' "$log" | tail -1 || true
     tail -5 "$log"

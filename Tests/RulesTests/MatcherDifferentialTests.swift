@@ -18,7 +18,7 @@ struct MatcherDifferentialTests {
 
     /// A random glob using every feature of §4 (captures named from a small pool, so that they
     /// are sometimes shared between fields and must agree).
-    static func glob(_ r: inout SeededRandom, captures: inout Set<String>) -> String {
+    static func glob(_ r: inout SeededRandom, captures: inout Set<String>, allowCaptures: Bool = true) -> String {
         var parts: [String] = []
         for _ in 0..<Int.random(in: 1...4, using: &r) {
             switch Int.random(in: 0..<10, using: &r) {
@@ -27,29 +27,36 @@ struct MatcherDifferentialTests {
             case 2: parts.append("[ab]")
             case 3: parts.append("[!a]")
             case 4: parts.append("{a,b,x1}")
-            case 5:
+            case 5 where allowCaptures:
                 let name = r.pick(["c1", "c2", "c3"])
                 if captures.insert(name).inserted { parts.append("{\(name)}") } else { parts.append("*") }
-            case 6:
+            case 6 where allowCaptures:
                 let name = r.pick(["d1", "d2"])
                 if captures.insert(name).inserted { parts.append("{\(name):[ab]+}") } else { parts.append("x") }
             case 7: parts.append("/")
             default: parts.append(literal(&r))
             }
         }
-        var text = parts.joined()
+        // Two `*` in a row would make `**` inside a segment, which is (rightly) an error.
+        var text = ""
+        for p in parts {
+            if text.hasSuffix("*") && p.hasPrefix("*") { text += "x" }
+            text += p
+        }
         if r.chance(0.1) { text = "a/**/" + text }
         return text
     }
 
     static func matcher(_ r: inout SeededRandom, depth: Int = 0) -> String {
         var captures = Set<String>()
+        // Captures inside `not` are (rightly) errors, so the negated matcher has none.
+        let allowCaptures = depth == 0
         switch Int.random(in: 0..<14, using: &r) {
-        case 0...4: return "\"\(glob(&r, captures: &captures))\""
+        case 0...4: return "\"\(glob(&r, captures: &captures, allowCaptures: allowCaptures))\""
         case 5: return "{ exact: \"\(value(&r))\" }"
         case 6: return "{ prefix: \"\(literal(&r))\" }"
         case 7: return "{ suffix: \"\(literal(&r))\" }"
-        case 8: return "{ regex: \"(?<r1>[ab]*)x?\(literal(&r))\" }"
+        case 8: return allowCaptures ? "{ regex: \"(?<r1>[ab]*)x?\(literal(&r))\" }" : "{ regex: \"[ab]*x?\(literal(&r))\" }"
         case 9: return "{ exists: \(r.chance(0.5)) }"
         case 10: return "[\"\(literal(&r))\", \"\(literal(&r))*\"]"
         case 11: return "{ glob: \"\(literal(&r))*\", ignoreCase: true }"
@@ -79,6 +86,7 @@ struct MatcherDifferentialTests {
     @Test func compiledMatcherAgreesWithReference() throws {
         var r = SeededRandom(seed: 20261129)
         var ruleSets = 0, comparisons = 0, matches = 0
+        var strategies: [String: Int] = [:]
         for _ in 0..<300 {
             let yaml = Self.ruleSet(&r, count: Int.random(in: 1...40, using: &r))
             let set = RuleLoader().load(sources: [(path: "random.yaml", text: yaml)])
@@ -89,6 +97,7 @@ struct MatcherDifferentialTests {
             guard errors.isEmpty else { continue }
             ruleSets += 1
             let compiled = CompiledRuleSet(rules: set.rules)
+            strategies.merge(compiled.indexStatistics, uniquingKeysWith: +)
             let linear = LinearRuleMatcher(rules: set.rules)
             for _ in 0..<40 {
                 var attributes: [String: String] = [:]
@@ -105,5 +114,9 @@ struct MatcherDifferentialTests {
         #expect(comparisons >= 10_000)
         // The generator must actually produce matches, or the comparison proves little.
         #expect(matches > comparisons / 10)
+        // Every indexing strategy took part.
+        for strategy in ["exact", "prefix", "suffix", "automaton", "always"] {
+            #expect(strategies[strategy, default: 0] > 0, "no clause was indexed by \(strategy): \(strategies)")
+        }
     }
 }

@@ -213,6 +213,8 @@ public struct CompiledRuleSet: Sendable {
         var stats: [String: Int] = ["always": alwaysCandidates.count]
         for i in fieldIndexes {
             stats["exact", default: 0] += i.exact.values.reduce(0) { $0 + $1.count }
+            stats["prefix", default: 0] += i.prefixes.entryCount
+            stats["suffix", default: 0] += i.suffixes.entryCount
             stats["automaton", default: 0] += i.automatonClauses.reduce(0) { $0 + $1.count }
         }
         return stats

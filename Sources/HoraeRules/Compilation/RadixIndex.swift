@@ -21,6 +21,8 @@ struct RadixIndex: Sendable {
     let reversed: Bool
 
     var isEmpty: Bool { nodes.isEmpty }
+    /// How many payload ids the index holds.
+    var entryCount: Int { payloads.count }
 
     /// `entries` maps keys to payload ids; keys are matched from their end when `reversed`.
     init(_ entries: [(key: [UInt8], id: Int32)], reversed: Bool) {

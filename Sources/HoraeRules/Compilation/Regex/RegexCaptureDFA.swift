@@ -1,0 +1,445 @@
+/// A deterministic, eagerly built form of the Pike VM for patterns with captures.
+///
+/// A state is the ordered list of live NFA threads (their instructions, in priority order) that
+/// the Pike VM would hold after some input; the capture slots of those threads are kept at run
+/// time in rows of a small buffer. A transition on a byte class gives the next state and an
+/// action: for each thread of the next state, the thread of the previous state it comes from and
+/// the slots it sets to the current position. Following the transitions therefore gives exactly
+/// the Pike VM's result (same priorities), in one table look-up plus a few slot copies per byte.
+/// Built only up to a state cap; beyond it the Pike VM itself is used.
+struct RegexCaptureDFA: Sendable {
+    static let dead: Int32 = -1
+    /// Inputs up to this length record one action per byte and resolve the slots backwards at
+    /// the end; longer ones copy slot rows forwards at every byte.
+    static let historyLimit = 4096
+
+    let storage: RegexCaptureDFAStorage
+    var stateCount: Int
+
+    /// Builder layout: `table[0..<256]`: byte class of each byte; then per state one header entry
+    /// (offset of its entry in `finals`) and `2 * classCount` entries: (next state offset, which
+    /// points just past the next state's header, or `dead`; action offset or -1 for "same
+    /// threads, no slot change"). `actions[a]` = thread count n, then n entries of 3 values:
+    /// source thread (-1: fresh) and the 64-bit mask (low, high) of the slots it sets to the
+    /// current position. `finals[f]`: accepting thread at the end of the input (-1: none) and the
+    /// mask of the slots it sets there.
+    init(table: [Int32], start: Int32, initialAction: Int32, actions: [Int32], finals: [Int32],
+         maxThreads: Int, slotCount: Int, stateCount: Int, classCount: Int) {
+        storage = RegexCaptureDFAStorage(table: table, start: Int(start), initialAction: Int(initialAction),
+                                         actions: actions, finals: finals, maxThreads: maxThreads,
+                                         slotCount: slotCount, stateCount: stateCount, classCount: classCount)
+        self.stateCount = stateCount
+    }
+
+    /// The capture ranges of the highest-priority whole-input match (nil for a capture that
+    /// did not participate), or nil when there is no match.
+    func captureRanges(_ input: UnsafeBufferPointer<UInt8>) -> [Range<Int>?]? {
+        storage.captureRanges(input)
+    }
+}
+
+/// The tables of a `RegexCaptureDFA` in manually allocated memory, immutable after
+/// initialization. Transitions are 16-byte pairs (address of the next state's first transition
+/// or 0 for the dead state; action offset or -1), preceded in each state by a 16-byte header
+/// holding its `finals` offset. Action sources are stored premultiplied by 3 (an entry's size).
+final class RegexCaptureDFAStorage: @unchecked Sendable {
+    private let classOffsets: UnsafeMutablePointer<Int>
+    private let rows: UnsafeMutableRawPointer
+    private let start: UnsafeRawPointer
+    private let actions: UnsafeMutablePointer<Int32>
+    private let initialAction: Int
+    private let identityAction: Int
+    private let finals: UnsafeMutablePointer<Int32>
+    private let maxThreads: Int
+    private let slotCount: Int
+
+    init(table: [Int32], start: Int, initialAction: Int, actions: [Int32], finals: [Int32],
+         maxThreads: Int, slotCount: Int, stateCount: Int, classCount: Int) {
+        let builderRow = 1 + 2 * classCount
+        let rowBytes = 16 + 16 * classCount
+        let identity = actions.count
+        classOffsets = .allocate(capacity: 256)
+        for b in 0..<256 { classOffsets[b] = Int(table[b]) * 16 }
+        let rows = UnsafeMutableRawPointer.allocate(byteCount: max(1, stateCount * rowBytes), alignment: 64)
+        self.rows = rows
+        func address(_ builderOffset: Int32) -> UInt {
+            if builderOffset == RegexCaptureDFA.dead { return 0 }
+            let state = (Int(builderOffset) - 1 - 256) / builderRow
+            return UInt(bitPattern: rows + state * rowBytes + 16)
+        }
+        for state in 0..<stateCount {
+            let base = 256 + state * builderRow
+            let row = rows + state * rowBytes
+            row.storeBytes(of: Int(table[base]), as: Int.self)
+            row.storeBytes(of: 0, toByteOffset: 8, as: Int.self)
+            for c in 0..<classCount {
+                row.storeBytes(of: address(table[base + 1 + 2 * c]), toByteOffset: 16 + 16 * c, as: UInt.self)
+                let action = Int(table[base + 2 + 2 * c])
+                row.storeBytes(of: action < 0 ? identity : action, toByteOffset: 24 + 16 * c, as: Int.self)
+            }
+        }
+        self.start = UnsafeRawPointer(bitPattern: address(Int32(start))).unsafelyUnwrapped
+        // "Same threads, no slot change" becomes an explicit identity action, so that the
+        // backward walk needs no branch for it.
+        var premultiplied = actions
+        premultiplied.append(Int32(maxThreads))
+        for j in 0..<maxThreads { premultiplied += [Int32(j), 0, 0] }
+        var a = 0
+        while a < premultiplied.count {
+            let n = Int(premultiplied[a])
+            for j in 0..<n where premultiplied[a + 1 + 3 * j] >= 0 {
+                premultiplied[a + 1 + 3 * j] *= 3
+            }
+            a += 1 + 3 * n
+        }
+        self.actions = .allocate(capacity: max(1, premultiplied.count))
+        self.actions.initialize(from: premultiplied, count: premultiplied.count)
+        self.initialAction = initialAction
+        self.identityAction = identity
+        self.finals = .allocate(capacity: max(1, finals.count))
+        self.finals.initialize(from: finals, count: finals.count)
+        self.maxThreads = maxThreads
+        self.slotCount = slotCount
+    }
+
+    deinit {
+        classOffsets.deallocate()
+        rows.deallocate()
+        actions.deallocate()
+        finals.deallocate()
+    }
+
+    @inline(__always)
+    private static func mask(_ p: UnsafePointer<Int32>) -> UInt64 {
+        UInt64(UInt32(bitPattern: p[0])) | (UInt64(UInt32(bitPattern: p[1])) << 32)
+    }
+
+    func captureRanges(_ input: UnsafeBufferPointer<UInt8>) -> [Range<Int>?]? {
+        if input.count <= RegexCaptureDFA.historyLimit {
+            return withUnsafeTemporaryAllocation(of: Int32.self, capacity: input.count + 1) { hist in
+                backwardResolve(input, hist.baseAddress.unsafelyUnwrapped)
+            }
+        }
+        return forwardCopy(input)
+    }
+
+    /// Runs the automaton recording the action of each byte, then follows the accepting thread
+    /// back to the start: the first assignment of a slot met going backwards is its last value.
+    private func backwardResolve(_ input: UnsafeBufferPointer<UInt8>, _ hist: UnsafeMutablePointer<Int32>) -> [Range<Int>?]? {
+        var s = start
+        let offsets = classOffsets
+        var i = 0
+        for byte in input {
+            let e = s + offsets[Int(byte)]
+            let next = e.load(as: UInt.self)
+            if next == 0 { return nil }
+            hist[i] = Int32(truncatingIfNeeded: e.load(fromByteOffset: 8, as: Int.self))
+            i &+= 1
+            s = UnsafeRawPointer(bitPattern: next).unsafelyUnwrapped
+        }
+        let f = (s - 16).load(as: Int.self)
+        let row = Int(finals[f])
+        if row < 0 { return nil }
+        var rowOffset = 3 * row
+        let k = slotCount
+        let all: UInt64 = k >= 64 ? ~0 : (1 << UInt64(k)) &- 1
+        let a = UnsafePointer(actions)
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: max(k, 1)) { o -> [Range<Int>?]? in
+            let out = o.baseAddress.unsafelyUnwrapped
+            out.initialize(repeating: -1, count: k)
+            var fresh = RegexCaptureDFAStorage.mask(finals + f + 1)
+            var assigned = fresh
+            while fresh != 0 {
+                out[fresh.trailingZeroBitCount] = input.count
+                fresh &= fresh &- 1
+            }
+            var p = input.count
+            while p > 0 && assigned != all {
+                let entry = a + (Int(hist[p &- 1]) &+ 1 &+ rowOffset)
+                fresh = RegexCaptureDFAStorage.mask(entry + 1) & ~assigned
+                rowOffset = Int(entry[0])
+                if fresh != 0 {
+                    assigned |= fresh
+                    repeat {
+                        out[fresh.trailingZeroBitCount] = p
+                        fresh &= fresh &- 1
+                    } while fresh != 0
+                }
+                p &-= 1
+            }
+            if assigned != all {
+                fresh = RegexCaptureDFAStorage.mask(a + (initialAction + 1 + rowOffset + 1)) & ~assigned
+                while fresh != 0 {
+                    out[fresh.trailingZeroBitCount] = 0
+                    fresh &= fresh &- 1
+                }
+            }
+            return RegexCaptureDFAStorage.ranges(out, k)
+        }
+    }
+
+    /// Capture ranges from slot pairs (nil when a capture did not participate).
+    @inline(__always)
+    static func ranges(_ slots: UnsafePointer<Int>, _ k: Int) -> [Range<Int>?] {
+        let n = k / 2
+        var result = [Range<Int>?](repeating: nil, count: n)
+        for c in 0..<n {
+            let lo = slots[2 * c]
+            let hi = slots[2 * c + 1]
+            if lo >= 0 && hi >= lo { result[c] = lo..<hi }
+        }
+        return result
+    }
+
+    /// Keeps the slot rows of every thread up to date at each byte (for long inputs).
+    private func forwardCopy(_ input: UnsafeBufferPointer<UInt8>) -> [Range<Int>?]? {
+        let k = slotCount
+        let rowsCapacity = max(1, maxThreads) * max(1, k)
+        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: 2 * rowsCapacity) { buffer -> [Range<Int>?]? in
+            var cur = buffer.baseAddress.unsafelyUnwrapped
+            var nxt = cur + rowsCapacity
+            let a = UnsafePointer(actions)
+            RegexCaptureDFAStorage.apply(a + initialAction, from: cur, to: nxt, slotCount: k, position: 0)
+            swap(&cur, &nxt)
+            var s = start
+            let offsets = classOffsets
+            var pos: Int32 = 0
+            for byte in input {
+                pos &+= 1
+                let e = s + offsets[Int(byte)]
+                let next = e.load(as: UInt.self)
+                if next == 0 { return nil }
+                let act = e.load(fromByteOffset: 8, as: Int.self)
+                if act != identityAction {
+                    RegexCaptureDFAStorage.apply(a + act, from: cur, to: nxt, slotCount: k, position: pos)
+                    swap(&cur, &nxt)
+                }
+                s = UnsafeRawPointer(bitPattern: next).unsafelyUnwrapped
+            }
+            let f = (s - 16).load(as: Int.self)
+            let row = Int(finals[f])
+            if row < 0 { return nil }
+            var out = [Int](repeating: -1, count: k)
+            let src = cur + row * k
+            for j in 0..<k { out[j] = Int(src[j]) }
+            var m = RegexCaptureDFAStorage.mask(finals + f + 1)
+            while m != 0 {
+                out[m.trailingZeroBitCount] = Int(pos)
+                m &= m &- 1
+            }
+            return out.withUnsafeBufferPointer { RegexCaptureDFAStorage.ranges($0.baseAddress.unsafelyUnwrapped, k) }
+        }
+    }
+
+    @inline(__always)
+    private static func apply(_ action: UnsafePointer<Int32>, from: UnsafeMutablePointer<Int32>,
+                              to: UnsafeMutablePointer<Int32>, slotCount k: Int, position: Int32) {
+        let n = Int(action[0])
+        var dst = to
+        for j in 0..<n {
+            let entry = action + 1 + 3 * j
+            let src = Int(entry[0])
+            if src >= 0 {
+                let row = from + (src / 3) * k
+                for x in 0..<k { dst[x] = row[x] }
+            } else {
+                for x in 0..<k { dst[x] = -1 }
+            }
+            var m = mask(entry + 1)
+            while m != 0 {
+                dst[m.trailingZeroBitCount] = position
+                m &= m &- 1
+            }
+            dst += k
+        }
+    }
+}
+
+/// Builds a `RegexCaptureDFA` from a program.
+struct RegexCaptureDFABuilder {
+    private let insts: [RegexInstruction]
+    private let sparse: [RegexSparseEntry]
+    private let slotCount: Int
+    private var mark: [UInt32]
+    private var generation: UInt32 = 0
+    /// Memo: ordered epsilon closure (not at start, not at end) of each instruction.
+    private var closures: [[(pc: Int32, mask: UInt64)]?]
+
+    private init(_ program: RegexProgram) {
+        insts = program.instructions
+        sparse = program.sparse
+        slotCount = program.slotCount
+        mark = [UInt32](repeating: 0, count: program.instructions.count)
+        closures = Array(repeating: nil, count: program.instructions.count)
+    }
+
+    /// nil when the program has more than 64 slots or needs more than `maxStates` states.
+    static func build(_ program: RegexProgram, maxStates: Int) -> RegexCaptureDFA? {
+        guard program.slotCount <= 64 else { return nil }
+        var b = RegexCaptureDFABuilder(program)
+        return b.run(start: program.start, maxStates: maxStates)
+    }
+
+    private mutating func nextGeneration() {
+        generation &+= 1
+        if generation == 0 {
+            for k in mark.indices { mark[k] = 0 }
+            generation = 1
+        }
+    }
+
+    /// Threads reachable from `pc` by epsilon moves, in priority order, with the slots set on
+    /// the way. `assertEnd` threads are kept pending; `atEnd` follows them instead.
+    private mutating func closure(from pc0: Int32, atStart: Bool, atEnd: Bool) -> [(pc: Int32, mask: UInt64)] {
+        nextGeneration()
+        var out: [(pc: Int32, mask: UInt64)] = []
+        var stack: [(pc: Int32, mask: UInt64)] = [(pc0, 0)]
+        while let (pc, mask) = stack.popLast() {
+            if mark[Int(pc)] == generation { continue }
+            mark[Int(pc)] = generation
+            let inst = insts[Int(pc)]
+            switch inst.op {
+            case .byteRange, .sparse, .match:
+                out.append((pc, mask))
+            case .assertEnd:
+                if atEnd { stack.append((inst.a, mask)) } else { out.append((pc, mask)) }
+            case .split:
+                stack.append((inst.b, mask))
+                stack.append((inst.a, mask))
+            case .save:
+                stack.append((inst.a, mask | (1 << UInt64(inst.b))))
+            case .assertStart:
+                if atStart { stack.append((inst.a, mask)) }
+            case .fail:
+                break
+            }
+        }
+        return out
+    }
+
+    private mutating func memoClosure(_ pc: Int32) -> [(pc: Int32, mask: UInt64)] {
+        if let c = closures[Int(pc)] { return c }
+        let c = closure(from: pc, atStart: false, atEnd: false)
+        closures[Int(pc)] = c
+        return c
+    }
+
+    private static func encode(_ mask: UInt64) -> [Int32] {
+        [Int32(bitPattern: UInt32(truncatingIfNeeded: mask)), Int32(bitPattern: UInt32(truncatingIfNeeded: mask >> 32))]
+    }
+
+    /// First thread of `threads` that accepts at the end of the input, with the slots it sets
+    /// there: encoded as row, m, slots (row -1 when none).
+    private mutating func finalEntry(_ threads: [Int32], atStart: Bool) -> [Int32] {
+        for (row, pc) in threads.enumerated() {
+            let inst = insts[Int(pc)]
+            if inst.op == .match { return [Int32(row), 0, 0] }
+            if inst.op == .assertEnd {
+                for t in closure(from: inst.a, atStart: atStart, atEnd: true) where insts[Int(t.pc)].op == .match {
+                    return [Int32(row)] + RegexCaptureDFABuilder.encode(t.mask)
+                }
+            }
+        }
+        return [-1, 0, 0]
+    }
+
+    private mutating func run(start: Int32, maxStates: Int) -> RegexCaptureDFA? {
+        let (classTable, reps) = RegexDFABuilder.byteClasses(insts, sparse)
+        let classCount = reps.count
+        // Each state: one header entry (its `finals` index), then 2 entries per class.
+        let rowSize = 1 + 2 * classCount
+        var table = classTable
+        var actions: [Int32] = []
+        var actionIDs = RegexStateInterner()
+        var actionOffsets: [Int32] = []
+        var finals: [Int32] = []
+        var states = RegexStateInterner()
+        var maxThreads = 1
+
+        func addAction(_ encoded: [Int32]) -> Int32 {
+            let (index, inserted) = actionIDs.intern(encoded)
+            if inserted {
+                actionOffsets.append(Int32(actions.count))
+                actions.append(contentsOf: encoded)
+            }
+            return actionOffsets[index]
+        }
+
+        // Start state: closure at position 0.
+        let initial = closure(from: start, atStart: true, atEnd: false)
+        var initialEncoded: [Int32] = [Int32(initial.count)]
+        for t in initial {
+            initialEncoded += [-1] + RegexCaptureDFABuilder.encode(t.mask)
+        }
+        let initialAction = addAction(initialEncoded)
+        _ = states.appendUnfindable(initial.map(\.pc))  // never shared: only it has seen ^ pass
+        table.append(contentsOf: repeatElement(RegexCaptureDFA.dead, count: rowSize))
+        maxThreads = max(maxThreads, initial.count)
+
+        var seen = [UInt32](repeating: 0, count: insts.count)
+        var seenGeneration: UInt32 = 0
+        var newPCs: [Int32] = []
+        var encoded: [Int32] = []
+        var contributions: [(row: Int32, target: Int32)] = []
+        let classOf = Array(classTable)
+        var edges: [(lo: Int32, hi: Int32, row: Int32, target: Int32)] = []
+        var bounds: [Int32] = []
+        var resolved: [(contributions: [(row: Int32, target: Int32)], entry: (Int32, Int32))] = []
+        var k = 0
+        while k < states.count {
+            let threads = Array(states.list(k))
+            let rowBase = 256 + k * rowSize
+            let f = Int32(finals.count)
+            finals.append(contentsOf: finalEntry(threads, atStart: k == 0))
+            table[rowBase] = f
+            resolved.removeAll(keepingCapacity: true)
+            RegexDFABuilder.classEdges(threads, insts, sparse, classOf, classCount, edges: &edges, bounds: &bounds)
+            for j in 0..<(bounds.count - 1) {
+                let c0 = bounds[j]
+                contributions.removeAll(keepingCapacity: true)
+                for edge in edges where edge.lo <= c0 && c0 <= edge.hi { contributions.append((edge.row, edge.target)) }
+                let entry: (Int32, Int32)
+                if contributions.isEmpty {
+                    continue  // row is pre-filled with the dead state
+                } else if let hit = resolved.firstIndex(where: { $0.contributions.elementsEqual(contributions, by: { $0 == $1 }) }) {
+                    entry = resolved[hit].entry
+                } else {
+                    seenGeneration &+= 1
+                    newPCs.removeAll(keepingCapacity: true)
+                    encoded.removeAll(keepingCapacity: true)
+                    encoded.append(0)
+                    var identity = true
+                    for (row, target) in contributions {
+                        for t in memoClosure(target) where seen[Int(t.pc)] != seenGeneration {
+                            seen[Int(t.pc)] = seenGeneration
+                            if row != Int32(newPCs.count) || t.mask != 0 { identity = false }
+                            newPCs.append(t.pc)
+                            encoded.append(row)
+                            encoded.append(Int32(bitPattern: UInt32(truncatingIfNeeded: t.mask)))
+                            encoded.append(Int32(bitPattern: UInt32(truncatingIfNeeded: t.mask >> 32)))
+                        }
+                    }
+                    encoded[0] = Int32(newPCs.count)
+                    if newPCs.count != threads.count { identity = false }
+                    let (index, inserted) = states.intern(newPCs)
+                    let id = Int32(256 + index * rowSize + 1)
+                    if inserted {
+                        if states.count > maxStates { return nil }
+                        maxThreads = max(maxThreads, newPCs.count)
+                        table.append(contentsOf: repeatElement(RegexCaptureDFA.dead, count: rowSize))
+                    }
+                    entry = (id, identity ? -1 : addAction(encoded))
+                    resolved.append((contributions, entry))
+                }
+                for c in Int(c0)..<Int(bounds[j + 1]) {
+                    table[rowBase + 1 + 2 * c] = entry.0
+                    table[rowBase + 2 + 2 * c] = entry.1
+                }
+            }
+            k += 1
+        }
+        return RegexCaptureDFA(table: table, start: Int32(256 + 1), initialAction: initialAction,
+                               actions: actions, finals: finals, maxThreads: maxThreads,
+                               slotCount: slotCount, stateCount: states.count, classCount: classCount)
+    }
+}

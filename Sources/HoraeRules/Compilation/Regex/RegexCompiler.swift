@@ -1,0 +1,149 @@
+/// Compiles a `RegexNode` into a byte-level NFA (`RegexProgram`), back to front: each node is
+/// compiled knowing the instruction that follows it, so no patching of jump lists is needed.
+struct RegexCompiler {
+    /// Largest number of instructions (plus sparse entries) of one pattern.
+    static let defaultLimit = 20_000
+
+    private var insts: [RegexInstruction] = []
+    private var sparse: [RegexSparseEntry] = []
+    private let slotOfName: [String: Int]
+    private let limit: Int
+
+    private init(captureNames: [String], limit: Int) {
+        var map: [String: Int] = [:]
+        for (k, name) in captureNames.enumerated() { map[name] = k }
+        slotOfName = map
+        self.limit = limit
+    }
+
+    static func compile(_ node: RegexNode, patternIndex: Int = 0,
+                        limit: Int = defaultLimit) throws(RegexSyntaxError) -> RegexProgram {
+        let names = node.captureNames
+        var c = RegexCompiler(captureNames: names, limit: limit)
+        let match = try c.emit(RegexInstruction(op: .match, b: Int32(patternIndex)))
+        let start = try c.compile(node, next: match)
+        return RegexProgram(instructions: c.insts, sparse: c.sparse, start: start, slotCount: names.count * 2)
+    }
+
+    private mutating func emit(_ inst: RegexInstruction) throws(RegexSyntaxError) -> Int32 {
+        if insts.count + sparse.count >= limit { throw RegexSyntaxError.tooLarge(limit: limit) }
+        insts.append(inst)
+        return Int32(insts.count - 1)
+    }
+
+    private mutating func compile(_ node: RegexNode, next: Int32) throws(RegexSyntaxError) -> Int32 {
+        switch node {
+        case .empty:
+            return next
+        case .literal(let c):
+            var pc = next
+            for byte in RegexUTF8Sequences.encode(c.value).reversed() {
+                pc = try emit(RegexInstruction(op: .byteRange, lo: byte, hi: byte, a: pc))
+            }
+            return pc
+        case .scalarClass(let cls):
+            return try compileClass(ScalarClass(ranges: cls.ranges), next: next)
+        case .concat(let xs):
+            var pc = next
+            for x in xs.reversed() { pc = try compile(x, next: pc) }
+            return pc
+        case .alternation(let xs):
+            guard !xs.isEmpty else { return try emit(RegexInstruction(op: .fail)) }
+            var entries: [Int32] = []
+            entries.reserveCapacity(xs.count)
+            for x in xs { entries.append(try compile(x, next: next)) }
+            var pc = entries[entries.count - 1]
+            for e in entries.dropLast().reversed() {
+                pc = try emit(RegexInstruction(op: .split, a: e, b: pc))
+            }
+            return pc
+        case .repeat(let x, let lo, let hi, let greedy):
+            if lo < 0 || (hi != nil && hi! < lo) {
+                throw RegexSyntaxError(message: "invalid repetition {\(lo),\(hi.map(String.init) ?? "")}", offset: 0)
+            }
+            var pc: Int32
+            if let hi {
+                // Optional copies, nested: x{0,2} = (x(x)?)?
+                pc = next
+                for _ in 0..<(hi - lo) {
+                    let body = try compile(x, next: pc)
+                    pc = try emit(greedy ? RegexInstruction(op: .split, a: body, b: next)
+                                         : RegexInstruction(op: .split, a: next, b: body))
+                }
+            } else {
+                let loop = try emit(RegexInstruction(op: .split))
+                let body = try compile(x, next: loop)
+                insts[Int(loop)] = greedy ? RegexInstruction(op: .split, a: body, b: next)
+                                          : RegexInstruction(op: .split, a: next, b: body)
+                pc = loop
+            }
+            for _ in 0..<lo { pc = try compile(x, next: pc) }
+            return pc
+        case .capture(let name, let x):
+            let slot = Int32(2 * slotOfName[name]!)
+            let close = try emit(RegexInstruction(op: .save, a: next, b: slot + 1))
+            let body = try compile(x, next: close)
+            return try emit(RegexInstruction(op: .save, a: body, b: slot))
+        case .group(let x):
+            return try compile(x, next: next)
+        case .startOfText:
+            return try emit(RegexInstruction(op: .assertStart, a: next))
+        case .endOfText:
+            return try emit(RegexInstruction(op: .assertEnd, a: next))
+        }
+    }
+
+    private mutating func compileClass(_ cls: ScalarClass, next: Int32) throws(RegexSyntaxError) -> Int32 {
+        let seqs = RegexUTF8Sequences.sequences(for: cls)
+        if seqs.isEmpty { return try emit(RegexInstruction(op: .fail)) }
+        var memo: [[[RegexByteRange]]: Int32] = [:]
+        return try compileSequences(seqs[...], next: next, memo: &memo)
+    }
+
+    /// Compiles byte-range sequences as a trie (sequences sharing a first range share a state),
+    /// with identical suffix sets shared through `memo`.
+    private mutating func compileSequences(_ seqs: ArraySlice<[RegexByteRange]>, next: Int32,
+                                           memo: inout [[[RegexByteRange]]: Int32]) throws(RegexSyntaxError) -> Int32 {
+        let key = Array(seqs)
+        if let pc = memo[key] { return pc }
+        var groups: [(range: RegexByteRange, rests: [[RegexByteRange]])] = []
+        var matchesEmpty = false
+        for seq in seqs {
+            guard let first = seq.first else {
+                matchesEmpty = true
+                continue
+            }
+            let rest = Array(seq.dropFirst())
+            if let g = groups.firstIndex(where: { $0.range == first }) {
+                groups[g].rests.append(rest)
+            } else {
+                groups.append((first, [rest]))
+            }
+        }
+        var entries: [RegexSparseEntry] = []
+        for g in groups {
+            let target: Int32
+            if g.rests.allSatisfy({ $0.isEmpty }) {
+                target = next
+            } else {
+                target = try compileSequences(g.rests[...], next: next, memo: &memo)
+            }
+            entries.append(RegexSparseEntry(lo: g.range.lo, hi: g.range.hi, next: target))
+        }
+        var pc: Int32
+        if entries.count == 1 {
+            pc = try emit(RegexInstruction(op: .byteRange, lo: entries[0].lo, hi: entries[0].hi, a: entries[0].next))
+        } else if entries.isEmpty {
+            pc = try emit(RegexInstruction(op: .fail))
+        } else {
+            entries.sort { $0.lo < $1.lo }
+            if insts.count + sparse.count + entries.count >= limit { throw RegexSyntaxError.tooLarge(limit: limit) }
+            let at = Int32(sparse.count)
+            sparse.append(contentsOf: entries)
+            pc = try emit(RegexInstruction(op: .sparse, a: at, b: Int32(entries.count)))
+        }
+        if matchesEmpty { pc = try emit(RegexInstruction(op: .split, a: next, b: pc)) }
+        memo[key] = pc
+        return pc
+    }
+}
