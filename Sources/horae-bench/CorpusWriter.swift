@@ -29,7 +29,7 @@ struct CorpusWriter {
             }
             ruleBytes += file.text.utf8.count
         }
-        print("wrote \(specs.count) rules in \(sources.count) files (\(fmt(mb(ruleBytes), 2)) MB) to \(directory)/rules-*.yaml")
+        say("wrote \(specs.count) rules in \(sources.count) files (\(fmt(mb(ruleBytes), 2)) MB) to \(directory)/rules-*.yaml")
 
         // The expected summary comes from the in-process compiled matcher, so the CLI's figure can
         // be checked, not only timed.
@@ -73,11 +73,11 @@ struct CorpusWriter {
             printError("horae-bench: writing \(path) failed")
             return 2
         }
-        print("wrote \(options.corpusMessages) messages (\(fmt(mb(bytes), 1)) MB) to \(path)")
+        say("wrote \(options.corpusMessages) messages (\(fmt(mb(bytes), 1)) MB) to \(path)")
         if compiled != nil {
             let summary = "messages=\(options.corpusMessages) matched=\(matched) rule_matches=\(ruleMatches)"
             _ = fm.createFile(atPath: directory + "/expected-summary.txt", contents: Data((summary + "\n").utf8))
-            print("expected summary (subscription \(MessageGenerator.subscription)): \(summary)")
+            say("expected summary (subscription \(MessageGenerator.subscription)): \(summary)")
         }
         return 0
     }

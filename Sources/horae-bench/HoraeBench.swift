@@ -28,7 +28,7 @@ struct HoraeBench {
     }
 
     static func runBenchmark(_ options: Options) -> Int32 {
-        print("horae-bench: \(options.poolSize) messages per pool, timing ≥ \(options.minSeconds) s × best of \(options.repeats), "
+        say("horae-bench: \(options.poolSize) messages per pool, timing ≥ \(options.minSeconds) s × best of \(options.repeats), seed \(options.seed), "
               + "compile median of \(options.builds), load median of \(options.loads), \(ProcessInfo.processInfo.activeProcessorCount) CPUs, "
               + "load average \(loadAverage())")
         var results: [SizeResult] = []
@@ -38,71 +38,86 @@ struct HoraeBench {
                 results.append(try SizeBenchmark(size: size, options: options).run(log: printError))
             } catch {
                 switch error {
-                case let .loadErrors(text): print("ERROR: \(text)")
+                case let .loadErrors(text): say("ERROR: \(text)")
                 }
                 return 1
             }
         }
 
-        print("")
+        say("")
         let header = ["rules", "load_ms", "compile_ms", "index_MB", "rss_MB", "compiled_ns/msg", "linear_ns/msg", "speedup", "matches/msg"]
         let rows = results.map { r in
             [String(r.rules), fmt(r.loadMs, 1), fmt(r.compileMs, 2), fmt(mb(r.indexBytes), 3), fmt(mb(r.rssBytes), 2),
              fmt(r.compiledNs, 1), fmt(r.linearNs, 1), fmt(r.speedup, 1) + "x", fmt(r.matchesPerMessage, 3)]
         }
-        print(table(header, rows))
-        print("")
-        print("details (MB = 2^20 bytes; rss_MB = growth of /proc/self/statm RSS across the first CompiledRuleSet(rules:) after malloc_trim; heap_MB = mallinfo2 growth):")
-        let detailHeader = ["rules", "files", "warnings", "heap_MB", "matched_msgs", "positives_missed", "compiled_passes", "linear_passes", "index_strategies"]
+        say(table(header, rows))
+        say("")
+        say("ns/msg: thread CPU time per message, best of \(options.repeats) runs of ≥ \(options.minSeconds) s; MB = 2^20 bytes; "
+            + "rss_MB: growth of RSS (/proc/self/statm) across the first CompiledRuleSet(rules:) after malloc_trim; "
+            + "index_MB: indexMemoryFootprint; load_ms and compile_ms are wall-clock medians")
+        say("")
+        say("details (heap_MB: mallinfo2 growth across the same build; wall_ns: wall-clock ns/msg; timed: messages matched in the timed runs; "
+            + "checked: messages whose compiled and linear results were compared):")
+        let detailHeader = ["rules", "files", "warnings", "heap_MB", "compiled_wall_ns", "linear_wall_ns", "compiled_timed", "linear_timed",
+                            "checked", "matches_checked c/l", "matched_msgs", "positives_missed", "index_strategies"]
         let detailRows = results.map { r in
             [String(r.rules), String(r.files), String(r.warnings), fmt(mb(r.heapBytes), 2),
+             fmt(r.compiledWallNs, 1), fmt(r.linearWallNs, 1), String(r.compiledTimed), String(r.linearTimed),
+             String(r.checkedMessages), "\(r.checkedCompiledMatches)/\(r.checkedLinearMatches)",
              "\(r.matchedMessages)/\(r.messages) (\(fmt(100 * Double(r.matchedMessages) / Double(max(r.messages, 1)), 1))%)",
-             String(r.missedPositives), String(r.compiledPasses), String(r.linearPasses),
+             String(r.missedPositives),
              r.indexStatistics.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")]
         }
-        print(table(detailHeader, detailRows, left: [detailHeader.count - 1]))
+        say(table(detailHeader, detailRows, left: [detailHeader.count - 1]))
         if let r = results.last {
             let kinds = GeneratedMessage.Kind.allCases.compactMap { k -> String? in
                 guard let v = r.matchedByKind[k] else { return nil }
                 return "\(k.rawValue) \(v.matched)/\(v.total)"
             }
-            print("message mix at \(r.rules) rules (matched/total by kind): " + kinds.joined(separator: ", "))
+            say("message mix at \(r.rules) rules (matched/total by kind): " + kinds.joined(separator: ", "))
         }
-        print("")
+        say("")
 
+        if let only = options.only {
+            say("SKIP comparison and targets: only the \(only) matcher was run (--only)")
+            return results.contains { $0.mismatches > 0 } ? 1 : 0
+        }
         var failed = false
         var mismatched = false
         for r in results where r.mismatches > 0 {
-            print("MISMATCH: at \(r.rules) rules the compiled and linear matchers disagreed on \(r.mismatches) check(s)")
+            say("MISMATCH: at \(r.rules) rules the compiled and linear matchers disagreed on \(r.mismatches) check(s)")
             mismatched = true
         }
-        if !mismatched { print("OK: compiled and linear matchers returned the same matches (rules and captures) for every message at every size") }
+        if !mismatched {
+            say("OK: compiled and linear matchers returned the same matches (rules and captures) for every checked message: "
+                + results.map { "\($0.checkedMessages)/\($0.messages) at \($0.rules) rules" }.joined(separator: ", "))
+        }
         for r in results where r.missedPositives > 0 {
-            print("WARNING: at \(r.rules) rules \(r.missedPositives) messages built to match a rule did not match it (generator or library bug)")
+            say("WARNING: at \(r.rules) rules \(r.missedPositives) messages built to match a rule did not match it (generator or library bug)")
         }
 
         let target = results.first { $0.rules == targetSize }
         let baseline = results.first { $0.rules == baselineSize }
         if let t = target, let b = baseline {
-            print("ratio compiled_ns(\(targetSize))/compiled_ns(\(baselineSize)) = \(fmt(t.compiledNs, 1))/\(fmt(b.compiledNs, 1)) = \(fmt(t.compiledNs / b.compiledNs, 2))")
+            say("ratio compiled_ns(\(targetSize))/compiled_ns(\(baselineSize)) = \(fmt(t.compiledNs, 1))/\(fmt(b.compiledNs, 1)) = \(fmt(t.compiledNs / b.compiledNs, 2))")
         } else {
-            print("ratio compiled_ns(\(targetSize))/compiled_ns(\(baselineSize)): n/a (needs both sizes in --sizes)")
+            say("ratio compiled_ns(\(targetSize))/compiled_ns(\(baselineSize)): n/a (needs both sizes in --sizes)")
         }
         func verdict(_ ok: Bool, _ text: String) {
-            print((ok ? "PASS " : "FAIL ") + text)
+            say((ok ? "PASS " : "FAIL ") + text)
             if !ok { failed = true }
         }
         if let t = target {
             verdict(t.compiledNs <= maxCompiledNs, "compiled matcher at \(targetSize) rules: \(fmt(t.compiledNs, 1)) ns/msg (target ≤ \(Int(maxCompiledNs)) ns/msg)")
             verdict(t.speedup >= minSpeedup, "speed-up over linear at \(targetSize) rules: \(fmt(t.speedup, 1))x (target ≥ \(Int(minSpeedup))x)")
         } else {
-            print("SKIP compiled ns/msg and speed-up targets (\(targetSize) not in --sizes)")
+            say("SKIP compiled ns/msg and speed-up targets (\(targetSize) not in --sizes)")
         }
         if let t = target, let b = baseline {
             let ratio = t.compiledNs / b.compiledNs
             verdict(ratio <= maxScalingRatio, "per-message cost \(targetSize)/\(baselineSize) rules: \(fmt(ratio, 2)) (target ≤ \(fmt(maxScalingRatio, 1)))")
         } else {
-            print("SKIP scaling target (needs \(targetSize) and \(baselineSize) in --sizes)")
+            say("SKIP scaling target (needs \(targetSize) and \(baselineSize) in --sizes)")
         }
         verdict(!mismatched, "compiled and linear matchers agree")
         if mismatched { return 1 }
@@ -117,7 +132,7 @@ struct HoraeBench {
             row.enumerated().map { i, cell in
                 let pad = String(repeating: " ", count: widths[i] - cell.count)
                 return left.contains(i) ? cell + pad : pad + cell
-            }.joined(separator: "  ")
+            }.joined(separator: "  ").replacingOccurrences(of: " +$", with: "", options: .regularExpression)
         }.joined(separator: "\n")
     }
 }
@@ -130,4 +145,9 @@ func loadAverage() -> String {
 
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Writes a line to standard output unbuffered, so it interleaves with the progress on stderr.
+func say(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }

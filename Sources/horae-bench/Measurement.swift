@@ -17,6 +17,14 @@ enum Measurement {
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 
+    /// CPU time of the calling thread in nanoseconds.
+    @inline(__always)
+    static func threadCPU() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
     /// Seconds taken by `body`, and its result.
     static func time<T>(_ body: () throws -> T) rethrows -> (seconds: Double, result: T) {
         let start = now()
@@ -66,14 +74,15 @@ enum Measurement {
     }
 
     /// Runs `pass` (one pass over the message pool, returning its number of matches) until at
-    /// least `minSeconds` have passed, `repeats` times; returns the best seconds per pass and the
-    /// matches of one pass (all passes must agree, else it is reported as -1).
-    static func bestPassTime(minSeconds: Double, repeats: Int, _ pass: () -> Int) -> (secondsPerPass: Double, matches: Int, passes: Int) {
-        var best = Double.infinity
+    /// least `minSeconds` of wall time have passed, `repeats` times; returns the best wall and
+    /// thread-CPU seconds per pass and the matches of one pass (-1 when passes disagree).
+    static func bestPassTime(minSeconds: Double, repeats: Int, _ pass: () -> Int)
+        -> (wallSecondsPerPass: Double, cpuSecondsPerPass: Double, matches: Int, passes: Int) {
+        var bestWall = Double.infinity, bestCPU = Double.infinity
         var matches: Int?
         var totalPasses = 0
         for _ in 0..<max(1, repeats) {
-            let start = now()
+            let start = now(), cpuStart = threadCPU()
             var passes = 0
             var elapsed = 0.0
             repeat {
@@ -82,9 +91,11 @@ enum Measurement {
                 passes += 1
                 elapsed = Double(now() - start) / 1e9
             } while elapsed < minSeconds
+            let cpu = Double(threadCPU() - cpuStart) / 1e9
             totalPasses += passes
-            best = min(best, elapsed / Double(passes))
+            bestWall = min(bestWall, elapsed / Double(passes))
+            bestCPU = min(bestCPU, cpu / Double(passes))
         }
-        return (best, matches ?? 0, totalPasses)
+        return (bestWall, bestCPU, matches ?? 0, totalPasses)
     }
 }

@@ -14,12 +14,22 @@ struct SizeResult {
     var indexStatistics: [String: Int] = [:]
     var compiledNs = 0.0
     var linearNs = 0.0
-    var compiledPasses = 0
-    var linearPasses = 0
+    /// Wall-clock figures (the table shows thread CPU time, which other load on the machine
+    /// disturbs less).
+    var compiledWallNs = 0.0
+    var linearWallNs = 0.0
+    /// Messages matched in the timed runs.
+    var compiledTimed = 0
+    var linearTimed = 0
+    /// Messages whose linear and compiled results were compared, and their rule-match counts.
+    var checkedMessages = 0
+    var checkedCompiledMatches = 0
+    var checkedLinearMatches = 0
     var messages = 0
     var matchedMessages = 0
     var ruleMatches = 0
-    /// Messages for which the two matchers returned different matches.
+    /// Checked messages for which the two matchers returned different matches (or other
+    /// disagreements, such as match counts that change between passes).
     var mismatches = 0
     /// Positives that did not match the rule they were built for.
     var missedPositives = 0
@@ -84,23 +94,15 @@ struct SizeBenchmark {
         let messages = pool.map(\.message)
         r.messages = messages.count
 
-        // Correctness: the same matches (rules and captures) for every message.
-        for g in pool {
-            let c = compiled.match(g.message)
-            let l = linear.match(g.message)
+        // Reference results: the compiled matcher on every message of the pool.
+        let useLinearOnly = options.only == "linear"
+        let reference = messages.map { useLinearOnly ? linear.match($0) : compiled.match($0) }
+        for (g, c) in zip(pool, reference) {
             if !c.isEmpty { r.matchedMessages += 1 }
             r.ruleMatches += c.count
             r.matchedByKind[g.kind, default: (0, 0)].total += 1
             if !c.isEmpty { r.matchedByKind[g.kind, default: (0, 0)].matched += 1 }
-            if c != l {
-                r.mismatches += 1
-                if r.mismatches <= 5 {
-                    log("MISMATCH at \(size) rules: message \(g.message.id) \(g.message.attributes["bucketId"] ?? "-") \(g.message.attributes["eventType"] ?? "-") \(g.message.attributes["objectId"] ?? "-")")
-                    log("  compiled: \(describe(c, set.rules))")
-                    log("  linear:   \(describe(l, set.rules))")
-                }
-            }
-            if let expected = g.expectedRule, !l.contains(where: { $0.ruleIndex == expected }) {
+            if let expected = g.expectedRule, !c.contains(where: { $0.ruleIndex == expected }) {
                 r.missedPositives += 1
                 if r.missedPositives <= 3 {
                     log("  note: message \(g.message.attributes["bucketId"] ?? "-") \(g.message.attributes["objectId"] ?? "-") was built for rule `\(set.rules[expected].name)`, which does not match it")
@@ -108,28 +110,86 @@ struct SizeBenchmark {
             }
         }
 
-        // Timing: best of `repeats`, each at least `minSeconds` of whole passes over the pool.
+        // Timing: best of `repeats`, each at least `minSeconds`.
+        if !useLinearOnly { timeCompiled(compiled, messages, &r, log: log) }
+        if options.only == "compiled" { return r }
+        var linearResults = [[RuleMatch]?](repeating: nil, count: messages.count)
+        timeLinear(linear, messages, &linearResults, &r, log: log)
+        if useLinearOnly { return r }
+
+        // Correctness: the linear matcher's results (from the timed runs, then more messages
+        // within the check budget) against the compiled ones: same rules, same captures.
+        let checkStart = Measurement.now()
+        for i in messages.indices where linearResults[i] == nil {
+            if Double(Measurement.now() - checkStart) / 1e9 > options.checkSeconds { break }
+            linearResults[i] = linear.match(messages[i])
+        }
+        var compiledCount = 0, linearCount = 0
+        for i in messages.indices {
+            guard let l = linearResults[i] else { continue }
+            let c = reference[i]
+            r.checkedMessages += 1
+            compiledCount += c.count
+            linearCount += l.count
+            if c != l {
+                r.mismatches += 1
+                if r.mismatches <= 5 {
+                    let m = messages[i]
+                    log("MISMATCH at \(size) rules: message \(m.id) \(m.attributes["bucketId"] ?? "-") \(m.attributes["eventType"] ?? "-") \(m.attributes["objectId"] ?? "-")")
+                    log("  compiled: \(describe(c, set.rules))")
+                    log("  linear:   \(describe(l, set.rules))")
+                }
+            }
+        }
+        r.checkedCompiledMatches = compiledCount
+        r.checkedLinearMatches = linearCount
+        if compiledCount != linearCount {
+            log("MISMATCH at \(size) rules: over the \(r.checkedMessages) checked messages the compiled matcher found \(compiledCount) rule matches, the linear one \(linearCount)")
+        }
+        log("  checked \(r.checkedMessages) of \(messages.count) messages against the linear matcher: \(r.mismatches) mismatches")
+        return r
+    }
+
+    /// Whole passes over the pool until `minSeconds`, best of `repeats`.
+    func timeCompiled(_ compiled: CompiledRuleSet, _ messages: [PubSubMessage], _ r: inout SizeResult, log: (String) -> Void) {
         let c = Measurement.bestPassTime(minSeconds: options.minSeconds, repeats: options.repeats) {
             var n = 0
             for m in messages { n &+= compiled.match(m).count }
             return n
         }
-        r.compiledNs = c.secondsPerPass * 1e9 / Double(messages.count)
-        r.compiledPasses = c.passes
-        log("  compiled: \(fmt(r.compiledNs, 1)) ns/msg (\(c.passes) passes)")
-        let l = Measurement.bestPassTime(minSeconds: options.minSeconds, repeats: options.repeats) {
-            var n = 0
-            for m in messages { n &+= linear.match(m).count }
-            return n
-        }
-        r.linearNs = l.secondsPerPass * 1e9 / Double(messages.count)
-        r.linearPasses = l.passes
-        log("  linear:   \(fmt(r.linearNs, 1)) ns/msg (\(l.passes) passes)")
-        if c.matches != r.ruleMatches || l.matches != r.ruleMatches {
+        r.compiledNs = c.cpuSecondsPerPass * 1e9 / Double(messages.count)
+        r.compiledWallNs = c.wallSecondsPerPass * 1e9 / Double(messages.count)
+        r.compiledTimed = c.passes * messages.count
+        log("  compiled: \(fmt(r.compiledNs, 1)) ns/msg CPU, \(fmt(r.compiledWallNs, 1)) ns/msg wall (\(c.passes) passes of \(messages.count))")
+        if c.matches != r.ruleMatches {
             r.mismatches += 1
-            log("MISMATCH at \(size) rules: rule matches per pass: compiled \(c.matches), linear \(l.matches), checked pass \(r.ruleMatches)")
+            log("MISMATCH at \(size) rules: rule matches per pass: compiled \(c.matches), first pass \(r.ruleMatches)")
         }
-        return r
+    }
+
+    /// Messages in pool order (wrapping around) until `minSeconds`, best of `repeats`: a whole
+    /// pass of the linear matcher over a large rule set would take minutes.
+    func timeLinear(_ linear: LinearRuleMatcher, _ messages: [PubSubMessage], _ results: inout [[RuleMatch]?], _ r: inout SizeResult, log: (String) -> Void) {
+        var bestCPU = Double.infinity, bestWall = Double.infinity
+        for _ in 0..<max(1, options.repeats) {
+            let wall0 = Measurement.now(), cpu0 = Measurement.threadCPU()
+            var i = 0
+            var wall = 0.0
+            repeat {
+                let k = i % messages.count
+                let m = linear.match(messages[k])
+                if results[k] == nil { results[k] = m }
+                i += 1
+                wall = Double(Measurement.now() - wall0) / 1e9
+            } while wall < options.minSeconds
+            let cpu = Double(Measurement.threadCPU() - cpu0) / 1e9
+            r.linearTimed += i
+            bestCPU = min(bestCPU, cpu / Double(i))
+            bestWall = min(bestWall, wall / Double(i))
+        }
+        r.linearNs = bestCPU * 1e9
+        r.linearWallNs = bestWall * 1e9
+        log("  linear:   \(fmt(r.linearNs, 1)) ns/msg CPU, \(fmt(r.linearWallNs, 1)) ns/msg wall (\(r.linearTimed) messages timed)")
     }
 
     func describe(_ matches: [RuleMatch], _ rules: [Rule]) -> String {

@@ -1,5 +1,11 @@
 /// One compiled pattern. It always matches the WHOLE input (implicitly anchored at both ends),
-/// in time linear in the input length: an eager DFA answers yes/no, a Pike VM finds captures.
+/// in time linear in the input length whatever the pattern; nothing ever backtracks.
+///
+/// Pipeline: `RegexNode` → byte-level Thompson NFA (`RegexCompiler`, scalar classes compiled to
+/// UTF-8 byte-range tries) → eager DFA over byte classes for `matches` (`RegexDFABuilder`,
+/// capped at `maxDFAStates`; beyond the cap the NFA is simulated). Captures use a deterministic
+/// table form of the Pike VM (`RegexCaptureDFA`, built at the first `captures` call, same cap),
+/// or the Pike VM itself (`RegexPikeVM`) when that table would be too large.
 public struct CompiledRegex: Sendable {
     /// Most DFA states built eagerly; beyond that `matches` simulates the NFA instead.
     public static let maxDFAStates = 2_000
@@ -37,9 +43,10 @@ public struct CompiledRegex: Sendable {
     /// Whether captures use the deterministic Pike VM table (false: plain Pike VM).
     public var usesCaptureDFA: Bool { lazyCaptureDFA?.automaton != nil }
 
-    /// Captures computed by the plain Pike VM (testing aid: the reference for the capture DFA).
-    func pikeVMCaptureSlots(_ utf8: UnsafeBufferPointer<UInt8>) -> [Int]? {
-        RegexPikeVM.captureSlots(program, utf8)
+    /// Testing aid: captures by the capture automaton's forward slot copying (nil when the
+    /// automaton is not used or there is no match).
+    func captureRangesCopyingForward(_ utf8: UnsafeBufferPointer<UInt8>) -> [Range<Int>?]? {
+        lazyCaptureDFA?.automaton?.storage.captureRangesCopyingForward(utf8)
     }
 
     /// Whether the whole input matches.

@@ -114,6 +114,11 @@ final class RegexCaptureDFAStorage: @unchecked Sendable {
         UInt64(UInt32(bitPattern: p[0])) | (UInt64(UInt32(bitPattern: p[1])) << 32)
     }
 
+    /// Testing aid: the result of the forward slot-copying strategy whatever the input length.
+    func captureRangesCopyingForward(_ input: UnsafeBufferPointer<UInt8>) -> [Range<Int>?]? {
+        forwardCopy(input)
+    }
+
     func captureRanges(_ input: UnsafeBufferPointer<UInt8>) -> [Range<Int>?]? {
         if input.count <= RegexCaptureDFA.historyLimit {
             return withUnsafeTemporaryAllocation(of: Int32.self, capacity: input.count + 1) { hist in
@@ -182,6 +187,21 @@ final class RegexCaptureDFAStorage: @unchecked Sendable {
     @inline(__always)
     static func ranges(_ slots: UnsafePointer<Int>, _ k: Int) -> [Range<Int>?] {
         let n = k / 2
+        @inline(__always) func range(_ c: Int) -> Range<Int>? {
+            let lo = slots[2 * c]
+            let hi = slots[2 * c + 1]
+            return lo >= 0 && hi >= lo ? lo..<hi : nil
+        }
+        // Array literals for the usual small counts: their storage type is resolved statically,
+        // while the general initializers look the generic metadata up at every call.
+        switch n {
+        case 0: return []
+        case 1: return [range(0)]
+        case 2: return [range(0), range(1)]
+        case 3: return [range(0), range(1), range(2)]
+        case 4: return [range(0), range(1), range(2), range(3)]
+        default: break
+        }
         var result = [Range<Int>?](repeating: nil, count: n)
         for c in 0..<n {
             let lo = slots[2 * c]

@@ -94,18 +94,36 @@ struct RegexCompiler {
     }
 
     private mutating func compileClass(_ cls: ScalarClass, next: Int32) throws(RegexSyntaxError) -> Int32 {
+        // Single ASCII range: one instruction, no trie.
+        if cls.ranges.count == 1, cls.ranges[0].upperBound < 0x80 {
+            let r = cls.ranges[0]
+            return try emit(RegexInstruction(op: .byteRange, lo: UInt8(r.lowerBound), hi: UInt8(r.upperBound), a: next))
+        }
         let seqs = RegexUTF8Sequences.sequences(for: cls)
         if seqs.isEmpty { return try emit(RegexInstruction(op: .fail)) }
         var memo: [[[RegexByteRange]]: Int32] = [:]
-        return try compileSequences(seqs[...], next: next, memo: &memo)
+        var continuations: [Int32] = [next]
+        return try compileSequences(seqs[...], next: next, memo: &memo, continuations: &continuations)
     }
+
+    private static let continuation = RegexByteRange(lo: 0x80, hi: 0xBF)
 
     /// Compiles byte-range sequences as a trie (sequences sharing a first range share a state),
     /// with identical suffix sets shared through `memo`.
     private mutating func compileSequences(_ seqs: ArraySlice<[RegexByteRange]>, next: Int32,
-                                           memo: inout [[[RegexByteRange]]: Int32]) throws(RegexSyntaxError) -> Int32 {
+                                           memo: inout [[[RegexByteRange]]: Int32],
+                                           continuations: inout [Int32]) throws(RegexSyntaxError) -> Int32 {
+        // The common shared tails, k continuation bytes, are memoized without hashing.
+        if seqs.count == 1, let only = seqs.first, !only.isEmpty,
+           only.allSatisfy({ $0 == RegexCompiler.continuation }) {
+            while continuations.count <= only.count {
+                let pc = try emit(RegexInstruction(op: .byteRange, lo: 0x80, hi: 0xBF, a: continuations[continuations.count - 1]))
+                continuations.append(pc)
+            }
+            return continuations[only.count]
+        }
         let key = Array(seqs)
-        if let pc = memo[key] { return pc }
+        if seqs.count > 2, let pc = memo[key] { return pc }
         var groups: [(range: RegexByteRange, rests: [[RegexByteRange]])] = []
         var matchesEmpty = false
         for seq in seqs {
@@ -126,7 +144,7 @@ struct RegexCompiler {
             if g.rests.allSatisfy({ $0.isEmpty }) {
                 target = next
             } else {
-                target = try compileSequences(g.rests[...], next: next, memo: &memo)
+                target = try compileSequences(g.rests[...], next: next, memo: &memo, continuations: &continuations)
             }
             entries.append(RegexSparseEntry(lo: g.range.lo, hi: g.range.hi, next: target))
         }
@@ -143,7 +161,7 @@ struct RegexCompiler {
             pc = try emit(RegexInstruction(op: .sparse, a: at, b: Int32(entries.count)))
         }
         if matchesEmpty { pc = try emit(RegexInstruction(op: .split, a: next, b: pc)) }
-        memo[key] = pc
+        if seqs.count > 2 { memo[key] = pc }
         return pc
     }
 }

@@ -272,12 +272,19 @@ struct RegexDFABuilder {
         var seeds: [Int32] = []
         var next: [Int32] = []
         /// Seed lists already resolved for the current state, with their target.
-        var seen: [(seeds: [Int32], target: Int32)] = []
+        // Seed lists already resolved for the current state (flattened), with their targets.
+        var seenSeeds: [Int32] = []
+        var seenEnds: [Int] = []
+        var seenTargets: [Int32] = []
+        var set: [Int32] = []
         var k = 1
         while k < sets.count {
-            let set = Array(sets.list(k))
+            set.removeAll(keepingCapacity: true)
+            set.append(contentsOf: sets.list(k))
             let row = 256 + k * stride
-            seen.removeAll(keepingCapacity: true)
+            seenSeeds.removeAll(keepingCapacity: true)
+            seenEnds.removeAll(keepingCapacity: true)
+            seenTargets.removeAll(keepingCapacity: true)
             RegexDFABuilder.classEdges(set, insts, sparse, classOf, classCount, edges: &edges, bounds: &bounds)
             for j in 0..<(bounds.count - 1) {
                 let c0 = bounds[j]
@@ -285,8 +292,17 @@ struct RegexDFABuilder {
                 for edge in edges where edge.lo <= c0 && c0 <= edge.hi { seeds.append(edge.target) }
                 if seeds.isEmpty { continue }  // row is pre-filled with the dead state
                 let target: Int32
-                if let hit = seen.firstIndex(where: { $0.seeds == seeds }) {
-                    target = seen[hit].target
+                var hit = -1
+                var from = 0
+                for (h, end) in seenEnds.enumerated() {
+                    if end - from == seeds.count && seenSeeds[from..<end].elementsEqual(seeds) {
+                        hit = h
+                        break
+                    }
+                    from = end
+                }
+                if hit >= 0 {
+                    target = seenTargets[hit]
                 } else {
                     closure(seeds, atStart: false, into: &next)
                     let (index, inserted) = sets.intern(next)
@@ -295,7 +311,9 @@ struct RegexDFABuilder {
                         if sets.count > maxStates { return nil }
                         table.append(contentsOf: repeatElement(Int32(dead), count: stride))
                     }
-                    seen.append((seeds, target))
+                    seenSeeds.append(contentsOf: seeds)
+                    seenEnds.append(seenSeeds.count)
+                    seenTargets.append(target)
                 }
                 for c in Int(c0)..<Int(bounds[j + 1]) { table[row + c] = target }
             }

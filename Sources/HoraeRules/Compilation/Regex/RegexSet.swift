@@ -28,9 +28,33 @@ public struct RegexSet: Sendable {
             programs.append(try RegexCompiler.compile(RegexSet.withoutCaptures(node), patternIndex: 0))
         }
         var groups: [Group] = []
-        RegexSet.build(programs, 0..<programs.count, maxDFAStates: maxDFAStates, into: &groups)
+        let chunk = RegexSet.estimatedGroupSize(nodes, programs, maxDFAStates: maxDFAStates)
+        var lower = 0
+        while lower < programs.count {
+            let upper = min(programs.count, lower + chunk)
+            RegexSet.build(programs, lower..<upper, maxDFAStates: maxDFAStates, into: &groups)
+            lower = upper
+        }
         self.groups = groups
         count = nodes.count
+    }
+
+    /// How many patterns one DFA can probably hold, from the DFA sizes of a sample of patterns:
+    /// a pattern adds about its own states beyond its literal prefix (prefixes are shared in a
+    /// trie-like way). Groups that still overflow are halved; this only avoids building many
+    /// oversized DFAs in vain for long lists.
+    private static func estimatedGroupSize(_ nodes: [RegexNode], _ programs: [RegexProgram], maxDFAStates: Int) -> Int {
+        let n = programs.count
+        if n <= 1 { return max(1, n) }
+        let samples = min(n, 16)
+        var total = 0.0
+        for k in 0..<samples {
+            let i = k * n / samples
+            let states = RegexDFABuilder.build(programs[i], maxStates: maxDFAStates, forSet: true)?.stateCount ?? maxDFAStates
+            total += Double(max(1, states - nodes[i].literalPrefix.utf8.count))
+        }
+        let perPattern = total / Double(samples)
+        return max(1, min(n, Int(Double(maxDFAStates) * 0.9 / perPattern)))
     }
 
     /// Number of DFAs and single patterns the set was split into.

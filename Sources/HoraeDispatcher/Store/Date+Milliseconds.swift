@@ -1,0 +1,23 @@
+import Foundation
+
+extension Date {
+    /// Milliseconds since 1970-01-01T00:00:00Z, rounded to the nearest millisecond: the store's
+    /// representation of time.
+    var millisecondsSince1970: Int64 {
+        Int64((timeIntervalSince1970 * 1000).rounded())
+    }
+
+    init(millisecondsSince1970 milliseconds: Int64) {
+        self.init(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds (rounded toward zero), never negative.
+    var nonNegativeMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let total = seconds.multipliedReportingOverflow(by: 1000)
+        guard !total.overflow else { return seconds < 0 ? 0 : Int64.max / 2 }
+        return max(0, total.partialValue + attoseconds / 1_000_000_000_000_000)
+    }
+}

@@ -1,0 +1,169 @@
+import Dispatch
+import Synchronization
+
+/// Runs a store's SQLite calls on one serial `DispatchQueue` (off Swift's cooperative pool), with
+/// one connection, and group-commits concurrent writes.
+///
+/// ## Group commit
+/// Calls queue up while the worker is busy (typically waiting on an fsync). When it gets to them,
+/// consecutive write operations — up to ``maxBatch`` — run in *one* `BEGIN IMMEDIATE … COMMIT`,
+/// each inside its own savepoint: an operation that throws is rolled back alone, the others commit
+/// together, and nobody's call returns before that commit. Each call therefore stays atomic and
+/// durable on return, while the fsync of `synchronous=FULL` is paid once per batch instead of once
+/// per call. A lone write runs in its own transaction; reads run in autocommit mode.
+///
+/// If SQLite rolls the batch's transaction back on its own (SQLITE_FULL, SQLITE_IOERR …), or the
+/// commit fails, every operation of the batch fails with that error: none of them took effect.
+final class SQLiteWorker: Sendable {
+    /// Most operations per group commit, bounding how long one transaction holds the write lock.
+    static let maxBatch = 256
+
+    /// One queued call. `run` executes the body and returns how to finish the call once the
+    /// transaction is settled.
+    private struct Operation: Sendable {
+        let name: String
+        let writes: Bool
+        let run: @Sendable (SQLiteConnection) -> Outcome
+        let abort: @Sendable (any Error) -> Void
+    }
+
+    /// The body's result, held back until its transaction commits.
+    private struct Outcome: Sendable {
+        let failed: (any Error)?
+        /// Resumes the caller with the body's own result.
+        let deliver: @Sendable () -> Void
+    }
+
+    private struct Pending: ~Copyable {
+        var operations: [Operation] = []
+        var drainScheduled = false
+        var closed = false
+    }
+
+    private let queue: DispatchQueue
+    /// Transactions that carried more than one write operation, and the operations they carried.
+    let groupCommits = Atomic<Int>(0)
+    let groupCommittedOperations = Atomic<Int>(0)
+    private let connection: Mutex<SQLiteConnection?>
+    private let pending = Mutex(Pending())
+
+    init(connection: sending SQLiteConnection, label: String) {
+        queue = DispatchQueue(label: label)
+        self.connection = Mutex(connection)
+    }
+
+    /// Runs `body` on the worker's queue with the connection; `writes` lets it join a group commit.
+    /// `body` must do its writes inside ``SQLiteConnection/transaction(_:operation:_:)``.
+    func perform<T: Sendable>(
+        _ name: String, writes: Bool, _ body: @escaping @Sendable (SQLiteConnection) throws -> T
+    ) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let operation = Operation(
+                name: name, writes: writes,
+                run: { db in
+                    let result = Result { try body(db) }
+                    let failure: (any Error)? = if case .failure(let error) = result { error } else { nil }
+                    return Outcome(failed: failure, deliver: { continuation.resume(with: result) })
+                },
+                abort: { continuation.resume(throwing: $0) })
+            let schedule = pending.withLock { pending in
+                pending.operations.append(operation)
+                defer { pending.drainScheduled = true }
+                return !pending.drainScheduled
+            }
+            if schedule { queue.async { self.drain() } }
+        }
+    }
+
+    /// Closes the connection once the operation in progress (if any) is done. Queued and later
+    /// calls fail with ``StateStoreError/Code/closed``.
+    func close() {
+        pending.withLock { $0.closed = true }
+        connection.withLock { db in
+            db?.close()
+            db = nil
+        }
+    }
+
+    /// Calls waiting for the worker (for tests).
+    var queuedOperations: Int { pending.withLock { $0.operations.count } }
+
+    /// Whether ``close()`` was called (for tests).
+    var isClosing: Bool { pending.withLock { $0.closed } }
+
+    // MARK: - Draining
+
+    private func drain() {
+        let (operations, closed) = pending.withLock { pending in
+            pending.drainScheduled = false
+            return (pending.operations.take(), pending.closed)
+        }
+        connection.withLock { db in
+            guard !closed, let db else {
+                for operation in operations {
+                    operation.abort(
+                        StateStoreError(code: .closed, message: "the state store is closed", operation: operation.name))
+                }
+                return
+            }
+            var index = operations.startIndex
+            while index < operations.endIndex {
+                guard operations[index].writes else {
+                    operations[index].run(db).deliver()
+                    index += 1
+                    continue
+                }
+                var end = index + 1
+                while end < operations.endIndex, operations[end].writes, end - index < Self.maxBatch { end += 1 }
+                index = runBatch(operations[index..<end], db)
+            }
+        }
+    }
+
+    /// Runs consecutive writes as one group commit.
+    /// - Returns: the index of the first operation not handled (it begins the next batch).
+    private func runBatch(_ batch: ArraySlice<Operation>, _ db: SQLiteConnection) -> Int {
+        if batch.count == 1 {
+            batch[batch.startIndex].run(db).deliver()
+            return batch.endIndex
+        }
+        do {
+            try db.beginBatch(operation: batch[batch.startIndex].name)
+        } catch {
+            for operation in batch { operation.abort(error) }
+            return batch.endIndex
+        }
+        var outcomes: [(Operation, Outcome)] = []
+        for position in batch.indices {
+            let operation = batch[position]
+            let outcome = operation.run(db)
+            outcomes.append((operation, outcome))
+            if !db.inTransaction {
+                // SQLite rolled the whole transaction back: nothing of the batch so far happened.
+                let cause =
+                    outcome.failed
+                    ?? StateStoreError(
+                        code: .sqlite, message: "the transaction was rolled back", operation: operation.name)
+                for (done, _) in outcomes { done.abort(cause) }
+                return position + 1
+            }
+        }
+        do {
+            try db.commitBatch(operation: batch[batch.startIndex].name)
+            groupCommits.add(1, ordering: .relaxed)
+            groupCommittedOperations.add(outcomes.count, ordering: .relaxed)
+            for (_, outcome) in outcomes { outcome.deliver() }
+        } catch {
+            for (operation, _) in outcomes { operation.abort(error) }
+        }
+        return batch.endIndex
+    }
+}
+
+extension Array {
+    /// Returns the elements and leaves the array empty.
+    fileprivate mutating func take() -> [Element] {
+        defer { self = [] }
+        return self
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+/// The daemon's durable memory (runtime.md §3): task records and their transitions, dedup keys
+/// with their expiry, schedule ticks.
+///
+/// Every method is one transaction: killing the process at any instant leaves either all of a
+/// call's effects or none. Writes that race (several tasks, several daemons sharing one store) are
+/// serialized by the store; the dedup and tick claims are atomic test-and-set operations.
+///
+/// ``SQLiteStateStore`` is the embedded implementation; a server-backed store shared by several
+/// daemons implements the same protocol.
+public protocol StateStore: Sendable {
+    /// The record of `key`, or nil if none was saved (or it was pruned).
+    func task(_ key: TaskKey) async throws -> TaskRecord?
+
+    /// Inserts or replaces the record and, when its state differs from the stored one (or there
+    /// was none), appends a transition `(stored state, record.state, record.updatedAt, transitionDetail)`.
+    /// When `dedup` is given, settles that key in the same transaction (see ``DedupSettlement``).
+    func save(_ record: TaskRecord, transitionDetail: String?, dedup: DedupSettlement?) async throws
+
+    /// The transitions of `key`, oldest first.
+    func transitions(of key: TaskKey) async throws -> [TaskTransition]
+
+    /// At most `limit` records, newest `updatedAt` first (for `/status`).
+    func recentTasks(limit: Int) async throws -> [TaskRecord]
+
+    /// Every record whose state is in `states`, oldest `updatedAt` first (for recovery at start:
+    /// `running`/`waiting`/`pending` tasks whose messages will be redelivered).
+    func tasks(in states: Set<TaskState>) async throws -> [TaskRecord]
+
+    /// The dedup gate: atomically claims `key` of `rule` for task `owner` with a lease until
+    /// `leaseUntil`.
+    ///
+    /// - No row, or the row expired (a lease before `now`, or a success window that ended at or
+    ///   before `now`): `owner` takes the key → ``DedupClaim/acquired``.
+    /// - Held by `owner` and running: the lease is set to `leaseUntil` → ``DedupClaim/acquired``
+    ///   (a message redelivered after a crash resumes its own claim).
+    /// - Held by another task, lease not expired → ``DedupClaim/heldByRunningTask(_:)``.
+    /// - A success within the window (whoever the owner) → ``DedupClaim/recentlySucceeded(until:)``.
+    ///
+    /// A lease is expired when `leaseUntil <= now`.
+    func claimDedup(rule: String, key: String, owner: TaskKey, now: Date, leaseUntil: Date) async throws -> DedupClaim
+
+    /// The owner succeeded: remembers the key until `now + window`. Applies when `owner` holds the
+    /// key, or nobody does (the row expired or was pruned); a key another task took over is left alone.
+    func completeDedup(rule: String, key: String, owner: TaskKey, now: Date, window: Duration) async throws
+
+    /// The owner failed for good (or gave up): frees the key if `owner` still holds a running claim on it.
+    func releaseDedup(rule: String, key: String, owner: TaskKey) async throws
+
+    /// Extends `owner`'s running claim to `leaseUntil`.
+    /// - Returns: false when `owner` no longer holds the key (its lease expired and another task
+    ///   took it over): the caller should log it loudly.
+    @discardableResult
+    func renewDedup(rule: String, key: String, owner: TaskKey, leaseUntil: Date) async throws -> Bool
+
+    /// Atomically records that `tick` of schedule `rule` ran. False if it was already claimed, by
+    /// this daemon or another sharing the store: each tick runs once.
+    func claimTick(rule: String, tick: Date) async throws -> Bool
+
+    /// The latest claimed tick of `rule` (for `catchUp`), nil if none.
+    func lastTick(rule: String) async throws -> Date?
+
+    /// Deletes dedup keys expired at `now`; finished records (``TaskState/isFinal``) with
+    /// `updatedAt < olderThan` and their transitions; schedule ticks before `olderThan` except the
+    /// latest of each rule. One transaction.
+    /// - Returns: the number of rows deleted, all tables together.
+    @discardableResult
+    func prune(now: Date, finishedBefore olderThan: Date) async throws -> Int
+}
+
+extension StateStore {
+    /// Saves without touching dedup keys.
+    public func save(_ record: TaskRecord, transitionDetail: String? = nil) async throws {
+        try await save(record, transitionDetail: transitionDetail, dedup: nil)
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+
+/// The durable state of one task, as ``StateStore/save(_:transitionDetail:dedup:)`` writes it.
+///
+/// Dates are stored as integer milliseconds since 1970 (UTC), rounded to the nearest
+/// millisecond: a record read back carries its dates at millisecond precision.
+public struct TaskRecord: Sendable, Hashable, Codable {
+    /// The (message, rule) pair; the primary key.
+    public var key: TaskKey
+    /// Current state.
+    public var state: TaskState
+    /// 1-based number of the attempt in progress or last made; 0 before the first attempt.
+    public var attempt: Int
+    /// Index of the first action that has not yet succeeded: where the next attempt resumes.
+    public var nextAction: Int
+    /// The last failure, for `/status` and dead-lettering.
+    public var lastError: String?
+    /// When the next attempt is due (meaningful when `state == .waiting`).
+    public var retryAt: Date?
+    /// The rendered `dedup.key`, when the rule has one.
+    public var dedupKey: String?
+    /// The last action's output, already truncated by the caller.
+    public var output: String?
+    /// Logical name of the subscription the message came from (nil for schedules).
+    public var subscription: String?
+    /// When the task was first recorded.
+    public var createdAt: Date
+    /// When the record was last saved; also the time of the transition a save records.
+    public var updatedAt: Date
+
+    public init(
+        key: TaskKey,
+        state: TaskState,
+        attempt: Int = 0,
+        nextAction: Int = 0,
+        lastError: String? = nil,
+        retryAt: Date? = nil,
+        dedupKey: String? = nil,
+        output: String? = nil,
+        subscription: String? = nil,
+        createdAt: Date,
+        updatedAt: Date? = nil
+    ) {
+        self.key = key
+        self.state = state
+        self.attempt = attempt
+        self.nextAction = nextAction
+        self.lastError = lastError
+        self.retryAt = retryAt
+        self.dedupKey = dedupKey
+        self.output = output
+        self.subscription = subscription
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt ?? createdAt
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+@testable import HoraeDispatcher
+
+@Suite("SQLiteStateStore: pruning")
+struct SQLiteStateStorePruneTests {
+    typealias T = StoreTestTime
+
+    @Test func pruneRemovesOnlyExpiredKeysAndOldFinishedTasks() async throws {
+        let directory = TemporaryStoreDirectory()
+        defer { directory.remove() }
+        let store = try directory.open()
+        let day = 86_400.0
+
+        // Tasks: (id, state, updatedAt). Cutoff = t0 + 7 days.
+        let tasks: [(String, TaskState, Double)] = [
+            ("old-succeeded", .succeeded, 1 * day),
+            ("old-failed", .failed, 2 * day),
+            ("old-dead", .deadLettered, 3 * day),
+            ("old-duplicate", .duplicate, 4 * day),
+            ("old-running", .running, 1 * day),  // unfinished: kept however old
+            ("old-waiting", .waiting, 1 * day),
+            ("old-pending", .pending, 1 * day),
+            ("new-succeeded", .succeeded, 8 * day),
+            ("edge-succeeded", .succeeded, 7 * day),  // not *before* the cutoff
+        ]
+        for (id, state, at) in tasks {
+            let key = TaskKey(messageID: id, rule: "r")
+            try await store.save(TaskRecord(key: key, state: .running, createdAt: T.t0, updatedAt: T.t0))
+            try await store.save(TaskRecord(key: key, state: state, createdAt: T.t0, updatedAt: T.at(at)))
+        }
+        // Dedup keys at now = t0 + 10 days.
+        let now = T.at(10 * day)
+        let owner = TaskKey(messageID: "o", rule: "r")
+        func claim(_ key: String, leaseUntil: Double) async throws {
+            _ = try await store.claimDedup(rule: "r", key: key, owner: owner, now: T.t0, leaseUntil: T.at(leaseUntil))
+        }
+        try await claim("lease-expired", leaseUntil: 9 * day)
+        try await claim("lease-live", leaseUntil: 11 * day)
+        try await claim("window-over", leaseUntil: 60)
+        try await store.completeDedup(
+            rule: "r", key: "window-over", owner: owner, now: T.at(1 * day), window: .seconds(86_400))
+        try await claim("window-live", leaseUntil: 60)
+        try await store.completeDedup(
+            rule: "r", key: "window-live", owner: owner, now: T.at(9 * day), window: .seconds(2 * 86_400))
+        // Ticks: the latest of each rule survives however old.
+        for hour in 0..<5 { _ = try await store.claimTick(rule: "hourly", tick: T.at(Double(hour) * 3600)) }
+        _ = try await store.claimTick(rule: "late", tick: T.at(9 * day))
+        _ = try await store.claimTick(rule: "late", tick: T.at(1 * day))
+
+        let deleted = try await store.prune(now: now, finishedBefore: T.at(7 * day))
+        // 2 keys + 4 tasks with 2 transitions each + 4 hourly ticks + 1 late tick.
+        #expect(deleted == 2 + 4 * 3 + 4 + 1)
+
+        let left = Set(try await store.recentTasks(limit: 100).map(\.key.messageID))
+        #expect(left == ["old-running", "old-waiting", "old-pending", "new-succeeded", "edge-succeeded"])
+        #expect(try await store.transitions(of: TaskKey(messageID: "old-succeeded", rule: "r")).isEmpty)
+        #expect(try await store.transitions(of: TaskKey(messageID: "new-succeeded", rule: "r")).count == 2)
+        #expect(try await store.dedupEntry(rule: "r", key: "lease-expired") == nil)
+        #expect(try await store.dedupEntry(rule: "r", key: "window-over") == nil)
+        #expect(try await store.dedupEntry(rule: "r", key: "lease-live") != nil)
+        #expect(try await store.dedupEntry(rule: "r", key: "window-live")?.status == "succeeded")
+        #expect(try await store.lastTick(rule: "hourly") == T.at(4 * 3600))
+        #expect(try await store.claimTick(rule: "hourly", tick: T.at(4 * 3600)) == false)
+        #expect(try await store.lastTick(rule: "late") == T.at(9 * day))
+
+        // Nothing more to do.
+        #expect(try await store.prune(now: now, finishedBefore: T.at(7 * day)) == 0)
+        #expect(try await store.checkIntegrity() == [])
+    }
+}

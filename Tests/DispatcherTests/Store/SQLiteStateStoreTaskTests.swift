@@ -1,0 +1,262 @@
+import Foundation
+import Testing
+
+@testable import HoraeDispatcher
+
+@Suite("SQLiteStateStore: task records and transitions")
+struct SQLiteStateStoreTaskTests {
+    typealias T = StoreTestTime
+
+    @Test func recordRoundTripsWithEveryField() async throws {
+        let directory = TemporaryStoreDirectory()
+        defer { directory.remove() }
+        let store = try directory.open()
+        let key = TaskKey(messageID: "1234567890", rule: "thumbnails")
+        let record = TaskRecord(
+            key: key, state: .waiting, attempt: 3, nextAction: 2, lastError: "HTTP 503 from https://x",
+            retryAt: T.at(40), dedupKey: "bucket/object.png", output: "line 1\nline 2",
+            subscription: "bucket-events", createdAt: T.t0, updatedAt: T.at(30))
+        try await store.save(record, transitionDetail: "retry at +40s")
+        #expect(try await store.task(key) == record)
+
+        let minimal = TaskRecord(key: TaskKey(messageID: "m", rule: "r"), state: .pending, createdAt: T.t0)
+        try await store.save(minimal)
+        #expect(try await store.task(minimal.key) == minimal)
+        #expect(try await store.task(TaskKey(messageID: "absent", rule: "r")) == nil)
+        // The rule is part of the key.
+        #expect(try await store.task(TaskKey(messageID: "m", rule: "other")) == nil)
+    }
+
+    @Test func saveReplacesTheRecordAndRecordsOnlyStateChanges() async throws {
+        let directory = TemporaryStoreDirectory()
+        defer { directory.remove() }
+        let store = try directory.open()
+        let key = TaskKey(messageID: "m1", rule: "r")
+        var record = TaskRecord(key: key, state: .pending, createdAt: T.t0)
+        try await store.save(record)
+
+        record.updatedAt = T.at(1)
+        record.subscription = "s"
+        try await store.save(record, transitionDetail: "not a transition")  // same state: no row
+
+        record.state = .running
+        record.attempt = 1
+        record.updatedAt = T.at(2)
+        try await store.save(record, transitionDetail: "attempt 1")
+        record.state = .waiting
+        record.retryAt = T.at(12)
+        record.lastError = "timeout"
+        record.updatedAt = T.at(3)
+        try await store.save(record, transitionDetail: "retry at +12s")
+        record.state = .running
+        record.attempt = 2
+        record.retryAt = nil
+        record.updatedAt = T.at(12)
+        try await store.save(record, transitionDetail: nil)
+        record.state = .succeeded
+        record.nextAction = 4
+        record.lastError = nil
+        record.updatedAt = T.at(13)
+        try await store.save(record, transitionDetail: nil)
+
+        #expect(try await store.task(key) == record)
+        let expected: [TaskTransition] = [
+            TaskTransition(key: key, from: nil, to: .pending, at: T.t0, detail: nil),
+            TaskTransition(key: key, from: .pending, to: .running, at: T.at(2), detail: "attempt 1"),
+            TaskTransition(key: key, from: .running, to: .waiting, at: T.at(3), detail: "retry at +12s"),
+            TaskTransition(key: key, from: .waiting, to: .running, at: T.at(12), detail: nil),
+            TaskTransition(key: key, from: .running, to: .succeeded, at: T.at(13), detail: nil),
+        ]
+        #expect(try await store.transitions(of: key) == expected)
+        #expect(try await store.transitions(of: TaskKey(messageID: "m1", rule: "other")).isEmpty)
+    }
+
+    @Test func everyStateRoundTripsIncludingDeadLettered() async throws {
+        let directory = TemporaryStoreDirectory()
+        defer { directory.remove() }
+        let store = try directory.open()
+        for (offset, state) in TaskState.allCases.enumerated() {
+            let record = TaskRecord(key: TaskKey(messageID: "m\(offset)", rule: "r"), state: state, createdAt: T.t0)
+            try await store.save(record)
+            #expect(try await store.task(record.key)?.state == state)
+        }
+        #expect(TaskState.deadLettered.rawValue == "dead-lettered")
+        #expect(TaskState.finalStates == [.succeeded, .failed, .deadLettered, .duplicate])
+    }
+
+    @Test func datesAreKeptToTheMillisecond() async throws {
+        let directory = TemporaryStoreDirectory()
+        defer { directory.remove() }
+        let store = try directory.open()
+        let key = TaskKey(messageID: "m", rule: "r")
+        let created = Date(timeIntervalSince1970: 1_700_000_000.1234)
+        let retry = Date(timeIntervalSince1970: 1_700_000_000.9996)
+        try await store.save(TaskRecord(key: key, state: .waiting, retryAt: retry, createdAt: created))
+        let stored = try #require(try await store.task(key))
+        #expect(stored.createdAt.timeIntervalSince1970 * 1000 == 1_700_000_000_123)
+        #expect(stored.retryAt?.timeIntervalSince1970 == 1_700_000_001)
+        // Times before 1970 survive too.
+        let old = TaskRecord(
+            key: TaskKey(messageID: "old", rule: "r"), state: .pending,
+            createdAt: Date(timeIntervalSince1970: -86_400.5))
+        try await store.save(old)
+        #expect(try await store.task(old.key)?.createdAt == old.createdAt)
+    }
+
+    @Test func recentTasksAreNewestFirstAndLimited() async throws {
+        let directory = TemporaryStoreDirectory()
+        defer { directory.remove() }
+        let store = try directory.open()
+        // Saved in an order unrelated to their times.
+        for seconds in [5, 1, 9, 3, 7] {
+            try await store.save(
+                TaskRecord(
+                    key: TaskKey(messageID: "m\(seconds)", rule: "r"), state: .succeeded,
+                    createdAt: T.t0, updatedAt: T.at(Double(seconds))))
+        }
+        // Updating a record moves it to the front.
+        var first = try #require(try await store.task(TaskKey(messageID: "m1", rule: "r")))
+        first.updatedAt = T.at(10)
+        try await store.save(first)
+
+        let all = try await store.recentTasks(limit: 100).map(\.key.messageID)
+        #expect(all == ["m1", "m9", "m7", "m5", "m3"])
+        #expect(try await store.recentTasks(limit: 2).map(\.key.messageID) == ["m1", "m9"])
+        #expect(try await store.recentTasks(limit: 0).isEmpty)
+    }
+
+    @Test func tasksInStatesAreOldestFirst() async throws {
+        let directory = TemporaryStoreDirectory()
+        defer { directory.remove() }
+        let store = try directory.open()
+        let states: [TaskState] = [.running, .waiting, .succeeded, .pending, .running, .failed]
+        for (offset, state) in states.enumerated() {
+            try await store.save(
+                TaskRecord(
+                    key: TaskKey(messageID: "m\(offset)", rule: "r"), state: state,
+                    createdAt: T.t0, updatedAt: T.at(Double(10 - offset))))
+        }
+        let unfinished = try await store.tasks(in: [.pending, .running, .waiting])
+        #expect(unfinished.map(\.key.messageID) == ["m4", "m3", "m1", "m0"])
+        #expect(try await store.tasks(in: [.failed]).map(\.key.messageID) == ["m5"])
+        #expect(try await store.tasks(in: [.deadLettered]).isEmpty)
+        #expect(try await store.tasks(in: []).isEmpty)
+    }
+
+    /// A value an attacker could put in a message id, attribute or rendered dedup key.
+    struct HostileString: Sendable, CustomTestStringConvertible {
+        var name: String
+        var text: String
+        var testDescription: String { name }
+
+        static let all: [HostileString] = [
+            HostileString(name: "drop table", text: "'; DROP TABLE tasks; --"),
+            HostileString(name: "closing parenthesis", text: "Robert'); DROP TABLE dedup_keys;--"),
+            HostileString(
+                name: "quotes and placeholders",
+                text: #"\"double\" and 'single' quotes, back\slash, %_ wildcards ?1 :name @x $y"#),
+            HostileString(name: "unicode", text: "ünïcödé — 日本語 — 🚀👩‍👩‍👧 — \u{202E}rtl"),
+            HostileString(name: "empty", text: ""),
+            HostileString(name: "embedded NUL", text: "embedded\u{0}nul"),
+            HostileString(name: "180 kB", text: String(repeating: "long-key/", count: 20_000)),
+        ]
+    }
+
+    @Test(arguments: HostileString.all)
+    func hostileStringsRoundTripAsValues(_ hostile: HostileString) async throws {
+        let text = hostile.text
+        let directory = TemporaryStoreDirectory()
+        defer { directory.remove() }
+        let store = try directory.open()
+        let key = TaskKey(messageID: text, rule: text)
+        let record = TaskRecord(
+            key: key, state: .running, attempt: 1, lastError: text, dedupKey: text, output: text,
+            subscription: text, createdAt: T.t0)
+        try await store.save(record, transitionDetail: text)
+        #expect(try await store.task(key) == record)
+        #expect(try await store.transitions(of: key).map(\.detail) == [text])
+
+        #expect(
+            try await store.claimDedup(rule: text, key: text, owner: key, now: T.t0, leaseUntil: T.at(60)) == .acquired)
+        let other = TaskKey(messageID: text + "x", rule: text)
+        #expect(
+            try await store.claimDedup(rule: text, key: text, owner: other, now: T.at(1), leaseUntil: T.at(60))
+                == .heldByRunningTask(key))
+        // A neighbouring key is a different key.
+        #expect(
+            try await store.claimDedup(rule: text, key: text + "'", owner: other, now: T.at(1), leaseUntil: T.at(60))
+                == .acquired)
+        #expect(try await store.claimTick(rule: text, tick: T.t0))
+        #expect(try await store.lastTick(rule: text) == T.t0)
+
+        // Every table is still there and holds what it should.
+        #expect(try await store.recentTasks(limit: 10) == [record])
+        #expect(try await store.dedupEntry(rule: text, key: text)?.owner == key)
+        #expect(try await store.checkIntegrity() == [])
+    }
+
+    @Test func schemaVersionIsRecordedAndANewerFileIsRefused() async throws {
+        let directory = TemporaryStoreDirectory()
+        defer { directory.remove() }
+        let store = try directory.open()
+        store.close()
+
+        let path = directory.path + "/" + SQLiteStateStore.fileName
+        let raw = try SQLiteConnection(path: path, busyTimeoutMilliseconds: 1000)
+        let version = try raw.queryFirst("PRAGMA user_version", operation: "test") { $0.int64(0) }
+        #expect(version == Int64(SQLiteStateStore.schemaVersion))
+        let mode = try raw.queryFirst("PRAGMA journal_mode", operation: "test") { $0.text(0) }
+        #expect(mode == "wal")
+        try raw.execute("PRAGMA user_version = 99", operation: "test")
+        raw.close()
+
+        let error = try #require(throws: StateStoreError.self) { try directory.open() }
+        #expect(error.code == .unsupportedSchema)
+        #expect(error.description.contains("99"))
+    }
+
+    @Test func reopeningKeepsRecordsAndDoesNotRemigrate() async throws {
+        let directory = TemporaryStoreDirectory()
+        defer { directory.remove() }
+        let key = TaskKey(messageID: "m", rule: "r")
+        do {
+            let store = try directory.open()
+            try await store.save(TaskRecord(key: key, state: .running, attempt: 2, nextAction: 1, createdAt: T.t0))
+            store.close()
+        }
+        let reopened = try directory.open()
+        #expect(try await reopened.task(key)?.nextAction == 1)
+        #expect(try await reopened.transitions(of: key).count == 1)
+    }
+
+    @Test func aClosedStoreThrowsClosed() async throws {
+        let directory = TemporaryStoreDirectory()
+        defer { directory.remove() }
+        let store = try directory.open()
+        store.close()
+        store.close()  // idempotent
+        let error = await #expect(throws: StateStoreError.self) {
+            try await store.task(TaskKey(messageID: "m", rule: "r"))
+        }
+        #expect(error?.code == .closed)
+        #expect(error?.operation == "task")
+    }
+
+    @Test func anUnusableDirectoryFailsToOpen() throws {
+        let directory = TemporaryStoreDirectory()
+        defer { directory.remove() }
+        try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
+        let file = directory.path + "/not-a-directory"
+        _ = FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
+        let error = try #require(throws: StateStoreError.self) { try SQLiteStateStore(directory: file) }
+        #expect(error.code == .openFailed)
+
+        let garbage = directory.path + "/garbage"
+        try FileManager.default.createDirectory(atPath: garbage, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(
+            atPath: garbage + "/" + SQLiteStateStore.fileName, contents: Data(repeating: 0x5A, count: 8192))
+        let notADatabase = try #require(throws: StateStoreError.self) { try SQLiteStateStore(directory: garbage) }
+        #expect(notADatabase.code == .corrupt)
+        #expect(notADatabase.sqlitePrimaryResultCode == 26)  // SQLITE_NOTADB
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Synchronization
+
+@testable import HoraeDispatcher
+
+/// A fresh directory under the system temporary directory, removed by ``remove()``.
+struct TemporaryStoreDirectory: Sendable {
+    let path: String
+
+    init(_ name: String = #function) {
+        let safe = name.filter { $0.isLetter || $0.isNumber }
+        path =
+            FileManager.default.temporaryDirectory
+            .appendingPathComponent("horae-store-tests-\(safe)-\(UUID().uuidString)").path
+    }
+
+    /// Opens a store on the directory (each call is a separate connection, as another daemon's would be).
+    func open(_ configuration: SQLiteStateStore.Configuration = .init()) throws -> SQLiteStateStore {
+        try SQLiteStateStore(directory: path, configuration: configuration)
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Fixed times, so that tests never depend on the wall clock.
+enum StoreTestTime {
+    /// 2023-11-14T22:13:20Z.
+    static let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+
+    static func at(_ seconds: Double) -> Date { t0.addingTimeInterval(seconds) }
+}
+
+/// A child process whose output the test reads line by line, killed by the test or by a watchdog.
+final class StoreTestChildProcess: Sendable {
+    private let process: Process
+    private let output: FileHandle
+    private let buffer = Mutex<[UInt8]>([])
+
+    init(executable: String, arguments: [String], watchdog: Duration = .seconds(60)) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.standardError
+        try process.run()
+        self.process = process
+        output = pipe.fileHandleForReading
+        let pid = process.processIdentifier
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(watchdog.components.seconds))) {
+            kill(pid, SIGKILL)
+        }
+    }
+
+    /// Blocks until the child prints a line satisfying `predicate` (returned), or nil at EOF.
+    func waitForLine(where predicate: (String) -> Bool) -> String? {
+        while true {
+            if let line = nextLine() {
+                if predicate(line) { return line }
+            } else {
+                return nil
+            }
+        }
+    }
+
+    /// The next complete line, blocking; nil at end of output.
+    func nextLine() -> String? {
+        while true {
+            let line = buffer.withLock { bytes -> String? in
+                guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+                let line = String(decoding: bytes[..<newline], as: UTF8.self)
+                bytes.removeSubrange(...newline)
+                return line
+            }
+            if let line { return line }
+            let data = output.availableData
+            if data.isEmpty { return nil }
+            buffer.withLock { $0.append(contentsOf: data) }
+        }
+    }
+
+    /// Every complete line still buffered or in the pipe (call after the child died).
+    func remainingLines() -> [String] {
+        var lines: [String] = []
+        while let line = nextLine() { lines.append(line) }
+        return lines
+    }
+
+    /// SIGKILL, then reap.
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    var terminationReason: Process.TerminationReason { process.terminationReason }
+    var terminationStatus: Int32 { process.terminationStatus }
+}
+
+enum StoreTestHelpers {
+    /// The `horae-store-crash-child` executable (a target of the store's development package),
+    /// from `HORAE_STORE_CRASH_CHILD` or next to the test binary. Nil where it is not built.
+    static let childExecutable: String? = {
+        let name = "horae-store-crash-child"
+        if let path = ProcessInfo.processInfo.environment["HORAE_STORE_CRASH_CHILD"] { return path }
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? Bundle.main.executablePath ?? CommandLine.arguments[0]
+        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent(name).path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        return nil
+    }()
+
+    /// Finds an executable on `PATH`.
+    static func executableOnPath(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for directory in path.split(separator: ":") {
+            let candidate = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+}
