@@ -9,6 +9,8 @@ struct Options {
     /// Extra seconds (per size) for comparing linear and compiled results on messages the
     /// timed linear runs did not reach.
     var checkSeconds = 20.0
+    /// Fewest messages per timed run of the linear matcher.
+    var linearMinimumMessages = 200
     var seed: UInt64 = 20_190_115
     var rulesPerFile = 100
     var corpusDirectory: String?
@@ -19,7 +21,7 @@ struct Options {
 
     static let usage = """
         usage: horae-bench [--sizes 100,1000,10000] [--messages 10000] [--min-time 0.5] [--repeats 3]
-                           [--check-time 20] [--builds 5] [--loads 3] [--seed N] [--rules-per-file 100]
+                           [--check-time 20] [--linear-min-messages 200] [--builds 5] [--loads 3] [--seed N] [--rules-per-file 100]
                            [--only compiled|linear]
                horae-bench --write-corpus DIR [--corpus-rules 10000] [--corpus-messages 1000000]
                            [--rules-per-file 100] [--seed N]
@@ -30,7 +32,8 @@ struct Options {
         half match some rule, the rest are near-misses). ns/msg is thread CPU time (wall time is
         shown too), best of --repeats runs of at least --min-time seconds: whole passes over the
         pool for the compiled matcher; for the linear matcher the messages in pool order until the
-        time is up (a whole pass at 10 000 rules takes minutes). Every message the linear matcher
+        time is up and at least --linear-min-messages were matched (a whole pass at 10 000 rules
+        takes minutes). Every message the linear matcher
         saw, plus more for up to --check-time seconds, is compared with the compiled result (rules
         and captures). Prints one row per size and PASS/FAIL lines against the targets.
 
@@ -78,6 +81,7 @@ struct Options {
                 let text = try value(a)
                 guard let s = Double(text), s >= 0 else { throw UsageError(message: "--check-time takes seconds, got `\(text)`") }
                 o.checkSeconds = s
+            case "--linear-min-messages": o.linearMinimumMessages = try int(a)
             case "--repeats": o.repeats = try int(a)
             case "--builds": o.builds = try int(a)
             case "--loads": o.loads = try int(a)

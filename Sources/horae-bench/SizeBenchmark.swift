@@ -167,10 +167,13 @@ struct SizeBenchmark {
         }
     }
 
-    /// Messages in pool order (wrapping around) until `minSeconds`, best of `repeats`: a whole
+    /// Messages in pool order (wrapping around) until `minSeconds` and at least
+    /// `linearMinimumMessages`, best of `repeats`: a whole
     /// pass of the linear matcher over a large rule set would take minutes.
     func timeLinear(_ linear: LinearRuleMatcher, _ messages: [PubSubMessage], _ results: inout [[RuleMatch]?], _ r: inout SizeResult, log: (String) -> Void) {
         var bestCPU = Double.infinity, bestWall = Double.infinity
+        // At least this many messages per run, however slow, so the sample covers the mix.
+        let minimumMessages = min(messages.count, options.linearMinimumMessages)
         for _ in 0..<max(1, options.repeats) {
             let wall0 = Measurement.now(), cpu0 = Measurement.threadCPU()
             var i = 0
@@ -181,7 +184,7 @@ struct SizeBenchmark {
                 if results[k] == nil { results[k] = m }
                 i += 1
                 wall = Double(Measurement.now() - wall0) / 1e9
-            } while wall < options.minSeconds
+            } while wall < options.minSeconds || i < minimumMessages
             let cpu = Double(Measurement.threadCPU() - cpu0) / 1e9
             r.linearTimed += i
             bestCPU = min(bestCPU, cpu / Double(i))
