@@ -70,11 +70,20 @@ struct FuzzRun {
         rng = SplitMix(seed: h)
     }
 
+    /// `HORAE_FUZZ_VERBOSE=1`: say what each input reached (to see what a seed exercises).
+    static let verbose = ProcessInfo.processInfo.environment["HORAE_FUZZ_VERBOSE"] == "1"
+
+    func note(_ text: @autoclosure () -> String) {
+        if Self.verbose { FileHandle.standardError.write(Data("fuzz: \(text())\n".utf8)) }
+    }
+
     mutating func run() {
         loadYAML()
         let set = loadRules()
+        note("\(set.rules.count) rules (\(set.rules.filter(\.isSchedule).count) scheduled), \(set.tests.count) tests, \(set.diagnostics.count) diagnostics: \(set.diagnostics.prefix(3).map { "\($0.location.line):\($0.location.column) \($0.code.rawValue) \($0.message)" })")
         let jsonMessages = parseJSON()
         if !set.rules.isEmpty { matchRules(set, extraMessages: jsonMessages) }
+        checkSchedules(set.rules)
         checkPatterns(set)
     }
 
@@ -148,6 +157,7 @@ struct FuzzRun {
         for message in messages {
             let a = compiled.match(message)
             let b = linear.match(message)
+            note("message \(describe(message)) matches \(describe(b))")
             check(a == b, "compiled and linear matchers disagree on \(describe(message)):\n compiled: \(describe(a))\n linear:   \(describe(b))")
             let fields = MessageFields(message)
             for m in a.prefix(4) {
@@ -307,6 +317,105 @@ struct FuzzRun {
         return .object(pairs)
     }
 
+    // MARK: - Schedules
+
+    /// For (at most two) schedule rules: the next tick after a time in 2026 (often just before a
+    /// DST change of the rule's zone) must be the one a minute-by-minute (second-by-second for
+    /// six-field expressions) walk over real instants finds, and `ticks` must agree with
+    /// `nextTick`. The rule's actions are rendered for the tick.
+    mutating func checkSchedules(_ rules: [Rule]) {
+        var checked = 0
+        for rule in rules {
+            guard case let .schedule(schedule) = rule.trigger, checked < 2 else { continue }
+            checked += 1
+            guard let zone = TimeZone(identifier: schedule.timezone ?? "UTC") else {
+                check(false, "rule `\(rule.name)` loaded with time zone `\(schedule.timezone ?? "")`, which does not exist")
+                return
+            }
+            let cron = schedule.cron
+            var base = Date(timeIntervalSince1970: 1_767_225_600 + Double(rng.below(366 * 86_400)))
+            if rng.chance(60), let change = zone.nextDaylightSavingTimeTransition(after: base) {
+                base = change.addingTimeInterval(-Double(rng.below(3 * 3600)))
+            }
+            if rng.chance(20) { base = base.addingTimeInterval(0.25) }
+            let window = cron.seconds == 1 ? 2 * 86_400 : 2 * 3600
+            let end = base.addingTimeInterval(Double(window))
+            let next = cron.nextTick(after: base, in: zone)
+            note("cron `\(cron.source)` in \(zone.identifier): next tick after \(base) is \(next.map { "\($0)" } ?? "none")")
+            let label = "cron `\(cron.source)` in \(zone.identifier) after \(base.timeIntervalSince1970)"
+            switch referenceNextTick(cron, after: base, in: zone, window: window) {
+            case let .found(r):
+                check(next == r, "\(label): nextTick gives \(next.map { "\($0.timeIntervalSince1970)" } ?? "nil"), a walk over instants finds \(r.timeIntervalSince1970)")
+            case .none:
+                check(next == nil || next! > end, "\(label): nextTick gives \(next!.timeIntervalSince1970), a walk over instants finds no tick up to \(end.timeIntervalSince1970)")
+            case .unknown:
+                break
+            }
+            let ticks = cron.ticks(after: base, through: end, in: zone, limit: 4)
+            check(ticks.first == next.flatMap { $0 <= end ? $0 : nil }, "\(label): ticks start at \(String(describing: ticks.first)), nextTick \(String(describing: next))")
+            for i in ticks.indices.dropFirst() {
+                check(ticks[i] > ticks[i - 1] && ticks[i] <= end, "\(label): ticks out of order or range: \(ticks)")
+                check(cron.nextTick(after: ticks[i - 1], in: zone) == ticks[i], "\(label): ticks \(ticks) skip or add a tick after \(ticks[i - 1])")
+            }
+            if let tick = next {
+                let context = MessageTemplateContext(fields: MessageFields(PubSubMessage()), captures: CaptureSet(), ruleName: rule.name,
+                                                     scheduleTime: MessageTemplateContext.rfc3339(tick), now: Self.now)
+                for action in rule.actions { _ = try? action.render(context) }
+            }
+        }
+    }
+
+    enum ReferenceTick { case found(Date), none, unknown }
+
+    /// The first instant after `base` (within `window` seconds) whose wall-clock time in `zone`
+    /// the expression allows, taking a repeated wall time (DST fall-back) at its first occurrence
+    /// only. Minute steps for five-field expressions, second steps otherwise.
+    func referenceNextTick(_ cron: CronExpression, after base: Date, in zone: TimeZone, window: Int) -> ReferenceTick {
+        func offset(_ instant: Int64) -> Int64 {
+            Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(instant))))
+        }
+        func has(_ bits: UInt64, _ i: Int64) -> Bool { bits & (1 << UInt64(i)) != 0 }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let t = base.timeIntervalSince1970
+        let step: Int64 = cron.seconds == 1 ? 60 : 1
+        var i = Int64(t.rounded(.down)) + 1
+        if step == 60 { i = (i + 59) / 60 * 60 }
+        let last = Int64(t) + Int64(window)
+        var cachedDay = Int64.min
+        var month = 0, dayOfMonth = 0
+        while i <= last {
+            let off = offset(i)
+            if off % 60 != 0 { return .unknown }
+            let wall = i + off
+            let day = CronExpression.floorDiv(wall, 86_400)
+            let secondOfDay = wall - day * 86_400
+            if has(cron.seconds, secondOfDay % 60), has(cron.minutes, secondOfDay / 60 % 60), has(cron.hours, secondOfDay / 3600) {
+                if day != cachedDay {
+                    let parts = calendar.dateComponents([.month, .day], from: Date(timeIntervalSince1970: TimeInterval(day * 86_400)))
+                    month = parts.month!
+                    dayOfMonth = parts.day!
+                    cachedDay = day
+                }
+                let weekday = CronExpression.floorMod(day + 4, 7)
+                let domHit = has(cron.daysOfMonth, Int64(dayOfMonth)), dowHit = has(cron.daysOfWeek, weekday)
+                let dayOK = has(cron.months, Int64(month))
+                    && (cron.dayOfMonthIsWildcard || cron.dayOfWeekIsWildcard ? domHit && dowHit : domHit || dowHit)
+                if dayOK {
+                    // A repeated wall time counts at its first occurrence only.
+                    var repeated = false
+                    for other in Set([offset(i - 86_400), offset(i + 86_400)]) where other > off {
+                        let j = wall - other
+                        if j < i, offset(j) == other { repeated = true }
+                    }
+                    if !repeated { return .found(Date(timeIntervalSince1970: TimeInterval(i))) }
+                }
+            }
+            i += step
+        }
+        return .none
+    }
+
     // MARK: - Members of a regex AST
 
     /// Whether the node has anchors (then a generated string need not match: `a^b`).
@@ -316,6 +425,29 @@ struct FuzzRun {
         case .empty, .literal, .scalarClass: return false
         case let .concat(xs), let .alternation(xs): return xs.contains(where: hasAnchors)
         case let .repeat(x, _, _, _), let .capture(_, x), let .group(x): return hasAnchors(x)
+        }
+    }
+
+    /// Whether case-insensitive matching accepts at least what the node accepts. Not so with a
+    /// negated class: `(?i)[^a-z]` refuses `X`, which `[^a-z]` takes (the library folds a class
+    /// covering more than half of all scalars as a negation).
+    func foldingWidens(_ node: RegexNode) -> Bool {
+        switch node {
+        case .empty, .literal, .startOfText, .endOfText: return true
+        case let .scalarClass(cls): return cls.subtracting(RegexCaseFolding.foldPreservingNegation(cls)).isEmpty
+        case let .concat(xs), let .alternation(xs): return xs.allSatisfy(foldingWidens)
+        case let .repeat(x, _, _, _), let .capture(_, x), let .group(x): return foldingWidens(x)
+        }
+    }
+
+    /// Nodes in the AST, repetition counts multiplied in (an estimate of the automaton's size,
+    /// to keep the many extra compilations of the pattern checks cheap).
+    func weight(_ node: RegexNode) -> Int {
+        switch node {
+        case .empty, .literal, .scalarClass, .startOfText, .endOfText: return 1
+        case let .concat(xs), let .alternation(xs): return xs.reduce(1) { min($0 + weight($1), 1 << 30) }
+        case let .repeat(x, lo, hi, _): return min(weight(x) * max(1, max(lo, hi ?? 1)), 1 << 30)
+        case let .capture(_, x), let .group(x): return 1 + weight(x)
         }
     }
 
@@ -397,16 +529,17 @@ struct FuzzRun {
     mutating func checkPatterns(_ set: RuleSet) {
         var subjects: [String] = Array(lines.dropFirst().prefix(6))
         for w in tokens().prefix(6) { subjects.append(w) }
-        if let first = lines.first, first.unicodeScalars.count <= 256 {
+        if let first = lines.first, first.unicodeScalars.count <= 80 {
             checkPattern(first, subjects: subjects)
+            if first.unicodeScalars.count <= 40 { checkStringPatterns(first, subjects: subjects) }
         }
-        // The patterns of the loaded rules, with the input's lines as subjects.
-        var seen = Set<String>()
+        // One pattern of the loaded rules (chosen by the input), with its lines as subjects.
+        var all: [StringPattern] = []
         for (_, patterns) in vocabulary(set.rules).patterns.sorted(by: { $0.key < $1.key }) {
-            for p in patterns where p.kind == .glob || p.kind == .regex {
-                guard seen.insert(p.source).inserted, seen.count <= 6 else { continue }
-                checkPattern(p.source, subjects: subjects, only: p.kind)
-            }
+            all += patterns.filter { $0.kind == .glob || $0.kind == .regex }
+        }
+        if let p = rng.pick(all) {
+            checkPattern(p.source, subjects: subjects, only: p.kind)
         }
     }
 
@@ -421,14 +554,17 @@ struct FuzzRun {
             let generated = Set(mine.dropFirst(subjects.count))
             // The same pattern without DFAs: the Pike VM is the reference for the DFA (matching)
             // and for the capture DFA (captures).
-            let nfa = try? CompiledRegex(node, maxDFAStates: 0)
-            let ci = try? CompiledRegex(node.caseInsensitive())
+            // Only for patterns of modest size: each is another compilation of the pattern.
+            let light = weight(node) <= 120
+            let nfa = light ? try? CompiledRegex(node, maxDFAStates: 0) : nil
+            let ci = light ? try? CompiledRegex(node.caseInsensitive()) : nil
+            let widens = foldingWidens(node)
             let literal = RegexNode.concat(pattern.unicodeScalars.map { .literal($0) })
             let setNodes = [node, literal, node.caseInsensitive()]
-            let setRegexes = [regex, try? CompiledRegex(literal), ci]
-            let set = try? RegexSet(setNodes)
+            let setRegexes = light ? [regex, try? CompiledRegex(literal), ci] : []
+            let set = light ? try? RegexSet(setNodes) : nil
             // Forced to split into one automaton per pattern.
-            let splitSet = try? RegexSet(setNodes, maxDFAStates: 1)
+            let splitSet = light ? try? RegexSet(setNodes, maxDFAStates: 1) : nil
             if let exact = node.exactString { mine.append(exact) }
             for s in mine {
                 let label = "\(what) `\(pattern)` on `\(s)`"
@@ -455,7 +591,7 @@ struct FuzzRun {
                         let prefix = Array(node.literalPrefix.utf8), suffix = Array(node.literalSuffix.utf8)
                         check(value.starts(with: prefix), "\(label): matches but lacks the literal prefix `\(node.literalPrefix)`")
                         check(value.reversed().starts(with: suffix.reversed()), "\(label): matches but lacks the literal suffix `\(node.literalSuffix)`")
-                        if let ci { check(ci.matches(buf), "\(label): matches, but not case-insensitively") }
+                        if let ci, widens { check(ci.matches(buf), "\(label): matches, but not case-insensitively") }
                     }
                     if let nfa {
                         check(nfa.matches(buf) == matches, "\(label): DFA says \(matches), Pike VM says \(!matches)")
@@ -463,7 +599,7 @@ struct FuzzRun {
                         check(reference == groups, "\(label): capture DFA gives \(String(describing: groups)), Pike VM \(String(describing: reference))")
                     }
                     let expected = setRegexes.indices.filter { setRegexes[$0]?.matches(buf) == true }
-                    if setRegexes.allSatisfy({ $0 != nil }) {
+                    if light, setRegexes.allSatisfy({ $0 != nil }) {
                         for (which, s) in [("RegexSet", set), ("split RegexSet", splitSet)] {
                             guard let s else { continue }
                             var hits: [Int] = []
@@ -475,7 +611,6 @@ struct FuzzRun {
             }
             check(Set(regex.captureNames) == Set(node.captureNames), "\(what) `\(pattern)`: compiled capture names \(regex.captureNames), AST names \(node.captureNames)")
         }
-        checkStringPatterns(pattern, subjects: subjects)
     }
 
     func isBoundary(_ buf: UnsafeBufferPointer<UInt8>, _ i: Int) -> Bool {
@@ -487,9 +622,9 @@ struct FuzzRun {
     func checkStringPatterns(_ pattern: String, subjects: [String]) {
         let candidates = subjects + [pattern, pattern + "x", "x" + pattern, pattern + pattern, ""]
         for kind in StringPattern.Kind.allCases {
-            guard let p = try? StringPattern(kind: kind, source: pattern) else { continue }
+            guard let p = try? StringPattern(kind: kind, source: pattern), weight(p.node) <= 120 else { continue }
             let automaton = try? CompiledRegex(p.node)
-            let folded = try? StringPattern(kind: kind, source: pattern, ignoreCase: true)
+            let folded = foldingWidens(p.node) ? try? StringPattern(kind: kind, source: pattern, ignoreCase: true) : nil
             for s in candidates {
                 var captures = CaptureSet()
                 let got = p.match(s, captures: &captures)

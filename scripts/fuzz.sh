@@ -12,7 +12,8 @@
 # wrote any of them, 0 otherwise (2 when the build fails).
 #
 # Environment: FUZZ_JOBS (parallel processes, default 2), FUZZ_FLAGS (extra libFuzzer flags),
-# FUZZ_REBUILD=1 (rebuild even when the sources did not change).
+# FUZZ_REBUILD=1 (rebuild even when the sources did not change). HORAE_FUZZ_VERBOSE=1 makes the
+# harness say what each input reached (rules loaded, messages matched, cron ticks).
 #
 # Reproduce or minimize one finding:
 #   SWIFT_BACKTRACE=enable=no .build-fuzz/horae-fuzz fuzz/out/crash-…

@@ -21,8 +21,8 @@ struct Options {
 
     static let usage = """
         usage: horae-bench [--sizes 100,1000,10000] [--messages 10000] [--min-time 0.5] [--repeats 3]
-                           [--check-time 20] [--linear-min-messages 200] [--builds 5] [--loads 3] [--seed N] [--rules-per-file 100]
-                           [--only compiled|linear]
+                           [--check-time 20] [--linear-min-messages 200] [--builds 5] [--loads 3]
+                           [--seed N] [--rules-per-file 100] [--only compiled|linear]
                horae-bench --write-corpus DIR [--corpus-rules 10000] [--corpus-messages 1000000]
                            [--rules-per-file 100] [--seed N]
 
@@ -33,9 +33,8 @@ struct Options {
         shown too), best of --repeats runs of at least --min-time seconds: whole passes over the
         pool for the compiled matcher; for the linear matcher the messages in pool order until the
         time is up and at least --linear-min-messages were matched (a whole pass at 10 000 rules
-        takes minutes). Every message the linear matcher
-        saw, plus more for up to --check-time seconds, is compared with the compiled result (rules
-        and captures). Prints one row per size and PASS/FAIL lines against the targets.
+        takes minutes). Every message the linear matcher saw, plus more for up to --check-time
+        seconds, is compared with the compiled result (rules and captures). Prints one row per size and PASS/FAIL lines against the targets.
 
         --only compiled|linear times one matcher and skips the comparison (for profiling).
 

@@ -11,6 +11,8 @@ struct SizeResult {
     var indexBytes = 0
     var rssBytes = 0
     var heapBytes = 0
+    /// Heap held by the loaded `RuleSet` (mallinfo2 growth across the first load).
+    var loadHeapBytes = 0
     var indexStatistics: [String: Int] = [:]
     var compiledNs = 0.0
     var linearNs = 0.0
@@ -55,8 +57,12 @@ struct SizeBenchmark {
         // Load: median of a few loads (the last one is kept).
         var loadTimes: [Double] = []
         var set = RuleSet()
-        for _ in 0..<options.loads {
+        for k in 0..<options.loads {
+            Measurement.trimHeap()
+            let heap0 = Measurement.heapInUse()
             let (t, loaded) = Measurement.time { RuleLoader().load(sources: sources) }
+            // Memory held by the loaded rules (patterns compiled at load time included).
+            if k == 0 { r.loadHeapBytes = Measurement.heapInUse() - heap0 }
             loadTimes.append(t)
             set = loaded
         }

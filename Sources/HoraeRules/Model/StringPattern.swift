@@ -1,6 +1,9 @@
 /// A string condition: `exact`, `glob` (also plain strings), `prefix`, `suffix` or `regex`,
 /// compiled once at load time. Matching is always on the whole value and linear in its length.
-public struct StringPattern: Sendable {
+///
+/// A class, so that the matcher's hot loop retains one reference per condition instead of
+/// copying every field of the pattern.
+public final class StringPattern: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
         case exact, glob, prefix, suffix, regex
     }
@@ -62,12 +65,22 @@ public struct StringPattern: Sendable {
         return nil
     }
 
+    /// Whether this pattern is a plain byte comparison without captures (cheap enough to try
+    /// first when rejecting candidates).
+    var isEquality: Bool {
+        if case .equals = strategy { return true }
+        return false
+    }
+
     /// Matches `value`; binds captures into `captures` (failing when they disagree with bound ones).
     
     public func match(_ value: String, captures: inout CaptureSet) -> Bool {
         var value = value
-        return value.withUTF8 { buf in
-            switch strategy {
+        return value.withUTF8 { buf in match(buf, captures: &captures) }
+    }
+
+    func match(_ buf: UnsafeBufferPointer<UInt8>, captures: inout CaptureSet) -> Bool {
+        switch strategy {
             case let .equals(b):
                 return buf.count == b.count && b.withUnsafeBufferPointer { memoryEqual($0, buf, count: b.count) }
             case let .hasPrefix(b):
@@ -90,10 +103,8 @@ public struct StringPattern: Sendable {
                 }
                 return true
             }
-        }
     }
 }
-
 
 func memoryEqual(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>, count: Int) -> Bool {
     var i = 0

@@ -1,0 +1,338 @@
+import CCurl
+
+/// One request's libcurl easy handle and what its response has delivered so far.
+///
+/// Ownership: the sending task builds it (setting options is plain memory work), then hands it to
+/// the ``CurlEngine`` thread, which alone touches it while it is attached to the multi handle and
+/// detaches it before letting go. `deinit` frees the easy handle, so it must never run while the
+/// handle is attached — the engine guarantees that by holding every attached transfer in its table.
+final class CurlTransfer: @unchecked Sendable {
+    let id: UInt64
+    /// When the request's timeout runs out (libcurl enforces it too, except while the transfer
+    /// waits for a free connection, where the engine enforces it).
+    let deadline: ContinuousClock.Instant
+    let timeout: Duration
+    let easy: UnsafeMutableRawPointer
+    let completion = CurlCompletion()
+    /// The URL's host, for error messages.
+    let host: String
+    private let url: String
+    private let maxBodyBytes: Int
+    private var isHead = false
+    private var requestHeaders: UnsafeMutablePointer<curl_slist>?
+    private let errorBuffer: UnsafeMutablePointer<CChar>
+    private var headers: [(name: String, value: String)] = []
+    private var body: [UInt8] = []
+    private var bodyTooLarge = false
+
+    /// Largest body pre-allocation made from a `Content-Length` header.
+    private static let maxReservation = 8 << 20
+    private static let errorBufferSize = Int(CURL_ERROR_SIZE)
+
+    /// Builds the easy handle for `request`.
+    /// - Throws: `.invalidRequest` for a bad method, URL or header; `.other` when libcurl cannot
+    ///   allocate a handle.
+    init(request: HTTPRequest, configuration: CurlHTTPClient.Configuration, id: UInt64) throws(HTTPTransportError) {
+        guard let easy = curl_easy_init() else {
+            throw HTTPTransportError(kind: .other, message: "curl_easy_init failed", curlCode: 27)
+        }
+        self.id = id
+        // Clamped to 1 ms ... Int32.max ms (~24.8 days), the range libcurl takes.
+        self.timeout = .milliseconds(Self.milliseconds(request.timeout))
+        self.deadline = ContinuousClock.now.advanced(by: timeout)
+        self.easy = easy
+        self.url = request.url
+        self.host = URLRedaction.host(of: request.url)
+        self.maxBodyBytes = configuration.maxResponseBytes
+        self.errorBuffer = .allocate(capacity: Self.errorBufferSize)
+        errorBuffer.initialize(repeating: 0, count: Self.errorBufferSize)
+        try configure(request, configuration)
+    }
+
+    deinit {
+        curl_easy_cleanup(easy)
+        curl_slist_free_all(requestHeaders)
+        errorBuffer.deallocate()
+    }
+
+    // MARK: - Options
+
+    private func configure(_ request: HTTPRequest, _ configuration: CurlHTTPClient.Configuration)
+        throws(HTTPTransportError)
+    {
+        try validate(request)
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        try check(horae_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer))
+        try check(horae_easy_setopt_pointer(easy, CURLOPT_PRIVATE, context))
+        try check(horae_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
+        try check(horae_easy_setopt_string(easy, CURLOPT_URL, request.url))
+        try check(horae_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https"))
+        try check(horae_easy_setopt_string(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"))
+        if configuration.maxRedirects > 0 {
+            try check(horae_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 1))
+            try check(horae_easy_setopt_long(easy, CURLOPT_MAXREDIRS, configuration.maxRedirects))
+        }
+
+        // Time limits: the whole exchange, and the connect phase within it.
+        let total = Self.milliseconds(timeout)
+        try check(horae_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, total))
+        try check(
+            horae_easy_setopt_long(
+                easy, CURLOPT_CONNECTTIMEOUT_MS,
+                min(total, Self.milliseconds(configuration.connectTimeout))))
+        try check(horae_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1))
+
+        // TLS: verification is always on.
+        try check(horae_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1))
+        try check(horae_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2))
+        if let caFile = configuration.caFile {
+            try check(horae_easy_setopt_string(easy, CURLOPT_CAINFO, caFile))
+        }
+        if CurlGlobal.hasHTTP2 {
+            // HTTP/2 when TLS negotiates it, HTTP/1.1 otherwise (and always for plain http).
+            try check(horae_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS)))
+            try check(horae_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1))
+        } else {
+            try check(horae_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1)))
+        }
+
+        try check(horae_easy_setopt_string(easy, CURLOPT_USERAGENT, configuration.userAgent))
+        if configuration.acceptCompressedResponses {
+            try check(horae_easy_setopt_string(easy, CURLOPT_ACCEPT_ENCODING, ""))  // all built-in decoders
+        }
+
+        // Response: body with a size limit, headers through our parser.
+        try check(horae_easy_setopt_off(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(configuration.maxResponseBytes)))
+        try check(horae_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, context))
+        try check(
+            horae_easy_setopt_write_callback(easy, CURLOPT_WRITEFUNCTION) { data, size, count, context in
+                guard let context else { return 0 }
+                let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+                return transfer.receiveBody(UnsafeRawBufferPointer(start: data, count: size * count))
+            })
+        try check(horae_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, context))
+        try check(
+            horae_easy_setopt_write_callback(easy, CURLOPT_HEADERFUNCTION) { data, size, count, context in
+                guard let context else { return 0 }
+                let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+                return transfer.receiveHeaderLine(UnsafeRawBufferPointer(start: data, count: size * count))
+            })
+
+        try configureMethodAndBody(request)
+        try configureHeaders(request)
+    }
+
+    private func validate(_ request: HTTPRequest) throws(HTTPTransportError) {
+        guard HTTPHeaderName.isToken(request.method) else {
+            throw invalid("the method is not a valid HTTP token")
+        }
+        let lowered = request.url.prefix(8).lowercased()
+        guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://") else {
+            throw invalid("the URL must be absolute http:// or https://")
+        }
+        // Spaces, controls and non-ASCII would be re-interpreted by libcurl's URL parser.
+        guard request.url.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw invalid("the URL contains a space, a control or a non-ASCII character; build it with URLBuilder")
+        }
+        for header in request.headers {
+            guard HTTPHeaderName.isToken(header.name) else {
+                throw invalid("a header name is not a valid HTTP token")
+            }
+            guard HTTPHeaderName.isValidValue(header.value) else {
+                throw invalid("the value of header \(header.name) contains CR, LF or NUL")
+            }
+        }
+    }
+
+    private func configureMethodAndBody(_ request: HTTPRequest) throws(HTTPTransportError) {
+        let method = request.method
+        let sendsBody = !request.body.isEmpty || method == "POST" || method == "PUT" || method == "PATCH"
+        if sendsBody {
+            try check(horae_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count)))
+            if request.body.isEmpty {
+                try check(horae_easy_setopt_string(easy, CURLOPT_COPYPOSTFIELDS, ""))
+            } else {
+                let code = request.body.withUnsafeBytes { bytes in
+                    horae_easy_setopt_pointer(
+                        easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
+                }
+                try check(code)
+            }
+            if method != "POST" {
+                try check(horae_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, method))
+            }
+        } else if method == "HEAD" {
+            isHead = true
+            try check(horae_easy_setopt_long(easy, CURLOPT_NOBODY, 1))
+        } else if method != "GET" {
+            try check(horae_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, method))
+        }
+    }
+
+    private func configureHeaders(_ request: HTTPRequest) throws(HTTPTransportError) {
+        var hasContentType = false
+        var hasExpect = false
+        var list: UnsafeMutablePointer<curl_slist>?
+        for header in request.headers {
+            if HTTPHeaderName.equal(header.name, "content-length")
+                || HTTPHeaderName.equal(header.name, "transfer-encoding")
+            {
+                continue  // framing is libcurl's job: it sends Content-Length for the body
+            }
+            if HTTPHeaderName.equal(header.name, "content-type") { hasContentType = true }
+            if HTTPHeaderName.equal(header.name, "expect") { hasExpect = true }
+            // "Name;" is libcurl's syntax for a header with an empty value ("Name:" would remove it).
+            let line = header.value.isEmpty ? "\(header.name);" : "\(header.name): \(header.value)"
+            list = try append(line, to: list)
+        }
+        // libcurl would add "Content-Type: application/x-www-form-urlencoded" to a body without one.
+        if !hasContentType && (!request.body.isEmpty || request.method == "POST") {
+            list = try append("Content-Type:", to: list)
+        }
+        // No "Expect: 100-continue" round trip (and its 1 s stall with servers that ignore it).
+        if !hasExpect { list = try append("Expect:", to: list) }
+        requestHeaders = list
+        try check(horae_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list))
+    }
+
+    private func append(_ line: String, to list: UnsafeMutablePointer<curl_slist>?) throws(HTTPTransportError)
+        -> UnsafeMutablePointer<curl_slist>
+    {
+        guard let newList = curl_slist_append(list, line) else {
+            curl_slist_free_all(list)
+            throw HTTPTransportError(kind: .other, message: "out of memory building headers", curlCode: 27)
+        }
+        return newList
+    }
+
+    private func check(_ code: CURLcode) throws(HTTPTransportError) {
+        guard code == CURLE_OK else { throw error(for: code) }
+    }
+
+    private func invalid(_ message: String) -> HTTPTransportError {
+        HTTPTransportError(kind: .invalidRequest, message: "\(message) (host \(host))", curlCode: 3)
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        if seconds >= Int64(Int32.max) / 1000 { return Int(Int32.max) }
+        let ms = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        return Int(max(1, ms))
+    }
+
+    // MARK: - Callbacks (engine thread)
+
+    private func receiveBody(_ chunk: UnsafeRawBufferPointer) -> Int {
+        if chunk.count > maxBodyBytes - body.count {
+            bodyTooLarge = true
+            return 0  // anything but chunk.count makes libcurl abort with CURLE_WRITE_ERROR
+        }
+        body.append(contentsOf: chunk)
+        return chunk.count
+    }
+
+    private func receiveHeaderLine(_ line: UnsafeRawBufferPointer) -> Int {
+        let total = line.count
+        var end = total
+        while end > 0, line[end - 1] == 0x0A || line[end - 1] == 0x0D { end -= 1 }
+        guard end > 0 else { return total }  // the blank line after the headers
+
+        // A status line starts a new response (after 100 Continue, a redirect, a proxy CONNECT):
+        // only the final response's headers are kept.
+        if end >= 5, line[0] == 0x48, line[1] == 0x54, line[2] == 0x54, line[3] == 0x50, line[4] == 0x2F {
+            headers.removeAll(keepingCapacity: true)
+            return total
+        }
+        // obs-fold: a continuation of the previous header's value.
+        if line[0] == 0x20 || line[0] == 0x09 {
+            if !headers.isEmpty {
+                let more = Self.trimmed(line, 0, end)
+                if !more.isEmpty { headers[headers.count - 1].value += " " + more }
+            }
+            return total
+        }
+        guard let colon = line[0..<end].firstIndex(of: 0x3A), colon > 0 else { return total }
+        var nameEnd = colon
+        while nameEnd > 0, line[nameEnd - 1] == 0x20 || line[nameEnd - 1] == 0x09 { nameEnd -= 1 }
+        let name = String(unsafeUninitializedCapacity: nameEnd) { buffer in
+            for index in 0..<nameEnd { buffer[index] = HTTPHeaderName.lower(line[index]) }
+            return nameEnd
+        }
+        let value = Self.trimmed(line, colon + 1, end)
+        headers.append((name: name, value: value))
+        if name == "content-length", !isHead, body.isEmpty, let length = Int(value), length > 0 {
+            body.reserveCapacity(min(length, maxBodyBytes, Self.maxReservation))
+        }
+        return total
+    }
+
+    private static func trimmed(_ line: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> String {
+        var start = start
+        var end = end
+        while start < end, line[start] == 0x20 || line[start] == 0x09 { start += 1 }
+        while end > start, line[end - 1] == 0x20 || line[end - 1] == 0x09 { end -= 1 }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: line[start..<end]), as: UTF8.self)
+    }
+
+    // MARK: - Completion (engine thread, after the handle is detached)
+
+    /// How many new connections this transfer opened (0 when it reused one).
+    var connectionsOpened: Int {
+        var count = 0
+        guard horae_easy_getinfo_long(easy, CURLINFO_NUM_CONNECTS, &count) == CURLE_OK else { return 0 }
+        return count
+    }
+
+    /// The response, or the error for libcurl's result `code`. Moves the body out.
+    func takeResult(_ code: CURLcode) -> Result<HTTPResponse, HTTPTransportError> {
+        guard code == CURLE_OK else { return .failure(error(for: code)) }
+        var status = 0
+        _ = horae_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+        let response = HTTPResponse(status: status, headers: headers, body: body)
+        headers = []
+        body = []
+        return .success(response)
+    }
+
+    func error(for code: CURLcode) -> HTTPTransportError {
+        let raw = Int32(bitPattern: code.rawValue)
+        if bodyTooLarge || code == CURLE_FILESIZE_EXCEEDED {
+            return HTTPTransportError(
+                kind: .tooLarge, message: "the response body exceeds \(maxBodyBytes) bytes (host \(host))",
+                curlCode: raw)
+        }
+        errorBuffer[Self.errorBufferSize - 1] = 0
+        var text = String(cString: errorBuffer)
+        if text.isEmpty { text = String(cString: curl_easy_strerror(code)) }
+        while text.last == "\n" { text.removeLast() }
+        text = URLRedaction.scrub(text, url: url)
+        return HTTPTransportError(kind: Self.kind(of: code), message: "\(text) (host \(host))", curlCode: raw)
+    }
+
+    static func kind(curlCode: Int32) -> HTTPTransportError.Kind {
+        kind(of: CURLcode(rawValue: UInt32(bitPattern: curlCode)))
+    }
+
+    static func kind(of code: CURLcode) -> HTTPTransportError.Kind {
+        switch code {
+        case CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT:
+            return .connect
+        case CURLE_OPERATION_TIMEDOUT:
+            return .timeout
+        case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
+            CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED,
+            CURLE_SSL_ENGINE_INITFAILED, CURLE_SSL_SHUTDOWN_FAILED, CURLE_SSL_CRL_BADFILE, CURLE_SSL_ISSUER_ERROR,
+            CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_CLIENTCERT, CURLE_USE_SSL_FAILED:
+            return .tls
+        case CURLE_FILESIZE_EXCEEDED:
+            return .tooLarge
+        case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT, CURLE_NOT_BUILT_IN, CURLE_BAD_FUNCTION_ARGUMENT,
+            CURLE_UNKNOWN_OPTION:
+            return .invalidRequest
+        case CURLE_ABORTED_BY_CALLBACK:
+            return .cancelled
+        default:
+            return .other
+        }
+    }
+}
