@@ -49,11 +49,25 @@ stamp=$(cat "${sources[@]}" Sources/CYAML/* "$0" | sha256sum | cut -c1-16)
 if [ "${FUZZ_REBUILD:-0}" = 1 ] || [ ! -x "$binary" ] || [ "$(cat "$build/stamp" 2>/dev/null)" != "$stamp" ]; then
     echo "fuzz: building $binary (${#sources[@]} files; takes a few minutes)"
     rm -f "$build/stamp"
-    if ! "$swiftc" -parse-as-library -module-name HoraeFuzz -package-name Horae -swift-version 6 \
-            -O -g -wmo -num-threads 2 -sanitize=fuzzer,address \
-            -I Sources/CYAML -lyaml \
-            -module-cache-path "$build/module-cache" \
-            "${sources[@]}" -o "$binary" >"$build/build.log" 2>&1; then
+    # Others may be editing Sources/ meanwhile: a file changed under the compiler is retried.
+    for attempt in 1 2 3; do
+        if "$swiftc" -parse-as-library -module-name HoraeFuzz -package-name Horae -swift-version 6 \
+                -O -g -wmo -num-threads 2 -sanitize=fuzzer,address \
+                -I Sources/CYAML -lyaml \
+                -module-cache-path "$build/module-cache" \
+                "${sources[@]}" -o "$binary" >"$build/build.log" 2>&1; then
+            built=1
+            break
+        fi
+        built=0
+        grep -q 'was modified during the build' "$build/build.log" || break
+        sleep 20
+        mapfile -t sources < <(find Sources/HoraeRules -name '*.swift' | LC_ALL=C sort)
+        sources+=(fuzz/FuzzRules.swift)
+        stamp=$(cat "${sources[@]}" Sources/CYAML/* "$0" | sha256sum | cut -c1-16)
+    done
+    if [ "$built" != 1 ]; then
+        rm -f "$binary"
         grep -E 'error:' "$build/build.log" | head -20 >&2 || tail -20 "$build/build.log" >&2
         echo "fuzz: build failed (full log: $build/build.log)" >&2
         exit 2
