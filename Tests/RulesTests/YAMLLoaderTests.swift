@@ -606,7 +606,7 @@ import Testing
         for n in 0...sample.count {
             _ = load(bytes: Array(sample[..<n]))
         }
-        var rng = SplitMix64(seed: 42)
+        var rng = SeededRandom(seed: 42)
         let alphabet = Array("[]{}:,-?&*!|>'\"#%@` \n\t<\u{01}\u{FF}".utf8)
         for _ in 0..<2_000 {
             var bytes = sample
@@ -638,18 +638,5 @@ import Testing
         #expect(rules.count == 10_000)
         #expect(rules[9_999]["name"]?.scalar == "archive-invoice-9999")
         #expect(position(rules[9_999]["name"]) == "\(2 + 6 * 9_999):11")
-    }
-}
-
-/// A small deterministic random number generator for the mutation test.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
