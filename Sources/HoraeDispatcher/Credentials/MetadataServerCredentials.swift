@@ -4,7 +4,7 @@ import Foundation
 /// from the metadata server: `GET http://$GCE_METADATA_HOST/computeMetadata/v1/instance/service-accounts/default/token`
 /// with `Metadata-Flavor: Google` (host `metadata.google.internal` by default). Cached and
 /// refreshed 5 minutes before expiry.
-public final class MetadataServerCredentials: CredentialsProvider, CustomStringConvertible {
+public final class MetadataServerCredentials: TokenCachingCredentials, CustomStringConvertible {
     public static let defaultHost = "metadata.google.internal"
     public static let tokenPath = "/computeMetadata/v1/instance/service-accounts/default/token"
 
@@ -13,7 +13,7 @@ public final class MetadataServerCredentials: CredentialsProvider, CustomStringC
     /// The full URL tokens are fetched from.
     public let tokenURL: String
 
-    private let cache: AccessTokenCache
+    let cache: AccessTokenCache
 
     /// - Parameter host: `host[:port]` of the metadata server (an `http://` prefix and trailing
     ///   `/` are tolerated); `nil` or empty means ``defaultHost``.
@@ -32,21 +32,6 @@ public final class MetadataServerCredentials: CredentialsProvider, CustomStringC
             return try await TokenEndpointCall.run(request, endpointName: "metadata server",
                                                    transport: transport, clock: clock)
         }
-    }
-
-    public func authorizationHeaders() async throws -> [(name: String, value: String)] {
-        let token = try await cache.token()
-        return [("Authorization", "Bearer \(token.value)")]
-    }
-
-    /// The current access token, fetched or refreshed as ``authorizationHeaders()`` would.
-    public func accessToken() async throws -> AccessToken {
-        try await cache.token()
-    }
-
-    /// Drops the cached token, e.g. after an API answered 401 with it.
-    public func invalidate() async {
-        await cache.invalidate()
     }
 
     public var description: String { "metadata server \(host)" }

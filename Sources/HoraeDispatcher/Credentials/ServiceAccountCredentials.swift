@@ -5,7 +5,7 @@ import Foundation
 /// RFC 7523), cached and refreshed 5 minutes before expiry.
 ///
 /// The private key is parsed once into OpenSSL and never kept as text, logged or put in an error.
-public final class ServiceAccountCredentials: CredentialsProvider, CustomStringConvertible {
+public final class ServiceAccountCredentials: TokenCachingCredentials, CustomStringConvertible {
     /// Lifetime of a signed assertion (Google's maximum).
     public static let assertionLifetime: Int64 = 3600
     public static let jwtBearerGrantType = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -17,7 +17,7 @@ public final class ServiceAccountCredentials: CredentialsProvider, CustomStringC
 
     private let signer: RSASHA256Signer
     private let clock: @Sendable () -> Date
-    private let cache: AccessTokenCache
+    let cache: AccessTokenCache
 
     /// Parses a service-account key file (type, client_email, private_key (PEM), private_key_id,
     /// token_uri).
@@ -63,21 +63,6 @@ public final class ServiceAccountCredentials: CredentialsProvider, CustomStringC
             return try await TokenEndpointCall.run(request, endpointName: "token endpoint",
                                                    transport: transport, clock: clock)
         }
-    }
-
-    public func authorizationHeaders() async throws -> [(name: String, value: String)] {
-        let token = try await cache.token()
-        return [("Authorization", "Bearer \(token.value)")]
-    }
-
-    /// The current access token, fetched or refreshed as ``authorizationHeaders()`` would.
-    public func accessToken() async throws -> AccessToken {
-        try await cache.token()
-    }
-
-    /// Drops the cached token, e.g. after an API answered 401 with it.
-    public func invalidate() async {
-        await cache.invalidate()
     }
 
     /// The signed assertion: header `{"alg":"RS256","typ":"JWT","kid":private_key_id}`, claims
