@@ -101,12 +101,14 @@ public struct CompiledRuleSet: Sendable {
         if candidates.count > 1 { candidates.sort() }
         var out: [RuleMatch] = []
         var last: Int32 = -1
+        // One capture set serves every candidate; only a match keeps (copies) it.
+        var captures = CaptureSet()
         var lastMatchedRule = -1
         for id in candidates where id != last {
             last = id
             let entry = clauses[Int(id)]
             if entry.ruleIndex == lastMatchedRule { continue }
-            var captures = CaptureSet()
+            captures.removeAll()
             if entry.clause.matches(fields, captures: &captures) {
                 out.append(RuleMatch(ruleIndex: entry.ruleIndex, captures: captures))
                 lastMatchedRule = entry.ruleIndex

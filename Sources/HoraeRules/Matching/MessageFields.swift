@@ -58,7 +58,7 @@ extension MessageClause {
                 guard let value = fields.value(of: conditions[i].field), p.match(value, captures: &scratch) else { return false }
             }
             for i in conditions.indices where !conditions[i].matcher.evaluate(fields.value(of: conditions[i].field), captures: &captures) {
-                captures = CaptureSet()
+                captures.removeAll()
                 return false
             }
             return true

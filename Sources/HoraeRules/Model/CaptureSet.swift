@@ -27,6 +27,11 @@ public struct CaptureSet: Sendable, Hashable {
         if entries.count > count { entries.removeLast(entries.count - count) }
     }
 
+    /// Empties the set but keeps its storage, so a matcher can reuse one set across candidates.
+    public mutating func removeAll() {
+        entries.removeAll(keepingCapacity: true)
+    }
+
     public var dictionary: [String: String] {
         Dictionary(entries.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
     }
