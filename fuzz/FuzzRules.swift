@@ -506,9 +506,13 @@ struct FuzzRun {
         }
     }
 
+    static let interesting = Array("/./\n_-aAzZ0é\u{130}\u{212A}\u{0}".unicodeScalars)
+
     mutating func pickScalar(_ set: ScalarClass) -> Unicode.Scalar? {
         let ranges = set.ranges
         guard !ranges.isEmpty else { return nil }
+        // Often a character the matchers treat specially, when the class has it.
+        if rng.chance(30), let c = rng.pick(Self.interesting.filter { set.contains($0) }) { return c }
         for _ in 0..<8 {
             let r = ranges[rng.below(ranges.count)]
             let width = UInt64(r.upperBound - r.lowerBound) + 1
@@ -566,6 +570,21 @@ struct FuzzRun {
             // Forced to split into one automaton per pattern.
             let splitSet = light ? try? RegexSet(setNodes, maxDFAStates: 1) : nil
             if let exact = node.exactString { mine.append(exact) }
+            // §4: `{a,b}` is one of the alternatives, so `x{a,b}y` must behave as `xay` and `xby`
+            // together: each expansion must parse (a `**` that is no whole segment there is an
+            // error), and the pattern must match exactly what some expansion matches.
+            var expansions: [(text: String, regex: CompiledRegex)] = []
+            if what == "glob", light, let texts = braceExpansions(pattern) {
+                for text in texts {
+                    let expanded: RegexNode
+                    do { expanded = try GlobParser.parse(text) } catch {
+                        check(false, "glob `\(pattern)` parses, but its brace expansion `\(text)` does not: \(error.message)")
+                        continue
+                    }
+                    if let r = try? CompiledRegex(expanded) { expansions.append((text, r)) }
+                }
+                if expansions.count != texts.count { expansions = [] }
+            }
             for s in mine {
                 let label = "\(what) `\(pattern)` on `\(s)`"
                 var s = s
@@ -585,6 +604,16 @@ struct FuzzRun {
                     }
                     if let exact = node.exactString {
                         check(matches == (String(decoding: buf, as: UTF8.self) == exact), "\(label): exactString `\(exact)` but matches=\(matches)")
+                    }
+                    if what == "glob", matches, buf.contains(UInt8(ascii: "/")), globKeepsWithinSegment(pattern) {
+                        check(false, "\(label): a glob without `/` (and without a `**` segment or `{name:REGEX}`) matches across a `/`")
+                    }
+                    if what == "glob", !expansions.isEmpty {
+                        let any = expansions.contains { $0.regex.matches(buf) }
+                        check(any == matches, "\(label): matches=\(matches), but its brace expansions \(expansions.map(\.text)) say \(any)")
+                    }
+                    if what == "glob", !GlobParser.hasMetacharacters(pattern) {
+                        check(matches == (Array(buf) == Array(pattern.utf8)), "\(label): a glob without metacharacters must be an exact match, matches=\(matches)")
                     }
                     if matches {
                         let value = Array(buf)
@@ -611,6 +640,69 @@ struct FuzzRun {
             }
             check(Set(regex.captureNames) == Set(node.captureNames), "\(what) `\(pattern)`: compiled capture names \(regex.captureNames), AST names \(node.captureNames)")
         }
+    }
+
+    /// The patterns the first top-level alternation `{a,b,…}` of a glob expands to (`x{a,b}y` →
+    /// `xay`, `xby`); nil when there is none, or when splicing could change the tokens around it
+    /// (`*` meeting `*`, classes inside).
+    func braceExpansions(_ pattern: String) -> [String]? {
+        let c = Array(pattern.unicodeScalars)
+        func text(_ r: Range<Int>) -> String { String(String.UnicodeScalarView(c[r])) }
+        func isName(_ x: Unicode.Scalar, first: Bool) -> Bool {
+            ("a"..."z").contains(x) || ("A"..."Z").contains(x) || x == "_" || (!first && ("0"..."9").contains(x))
+        }
+        var i = 0
+        while i < c.count {
+            if c[i] == "\\" { i += 2; continue }
+            if c[i] == "[" { return nil }
+            guard c[i] == "{" else { i += 1; continue }
+            // The matching `}`, and the top-level commas, honouring escapes and nesting.
+            var depth = 0, j = i, end: Int?
+            var commas: [Int] = []
+            while j < c.count {
+                if c[j] == "\\" { j += 2; continue }
+                if c[j] == "{" { depth += 1 }
+                if c[j] == "}" { depth -= 1; if depth == 0 { end = j; break } }
+                if c[j] == ",", depth == 1 { commas.append(j) }
+                j += 1
+            }
+            guard let end else { return nil }
+            var n = i + 1
+            while n < end, isName(c[n], first: n == i + 1) { n += 1 }
+            if n > i + 1, n == end || c[n] == ":" { i = end + 1; continue }  // a capture
+            guard !commas.isEmpty, commas.count < 6 else { return nil }
+            let bounds = [i] + commas + [end]
+            var out: [String] = []
+            for k in 0..<(bounds.count - 1) {
+                let alt = Array(c[(bounds[k] + 1)..<bounds[k + 1]])
+                if alt.contains("[") || alt.contains("]") { return nil }
+                if i > 0, c[i - 1] == "*", alt.first == "*" { return nil }
+                if end + 1 < c.count, c[end + 1] == "*", alt.last == "*" { return nil }
+                if alt.isEmpty, i > 0, c[i - 1] == "*", end + 1 < c.count, c[end + 1] == "*" { return nil }
+                out.append(text(0..<i) + String(String.UnicodeScalarView(alt)) + text((end + 1)..<c.count))
+            }
+            return out
+        }
+        return nil
+    }
+
+    /// Whether a glob can match only within one path segment (§4: `*`, `?` and classes never
+    /// match `/`, `**` only as a whole segment): it has no `/` of its own, no `{name:REGEX}` (a
+    /// regex may match `/`), and is not one brace group or `**` that could be a whole segment.
+    func globKeepsWithinSegment(_ pattern: String) -> Bool {
+        let chars = Array(pattern.unicodeScalars)
+        guard !chars.contains("/"), !chars.contains(":"), pattern != "**" else { return false }
+        // `{…}` spanning the whole pattern: its `**` alternative would be the whole segment.
+        if chars.first == "{" {
+            var depth = 0, i = 0
+            while i < chars.count {
+                if chars[i] == "\\" { i += 2; continue }
+                if chars[i] == "{" { depth += 1 }
+                if chars[i] == "}" { depth -= 1; if depth == 0 { return i != chars.count - 1 } }
+                i += 1
+            }
+        }
+        return true
     }
 
     func isBoundary(_ buf: UnsafeBufferPointer<UInt8>, _ i: Int) -> Bool {
