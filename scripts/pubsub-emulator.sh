@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs the official Google Cloud Pub/Sub emulator on 127.0.0.1:PORT in the foreground.
+#
+#   scripts/pubsub-emulator.sh PORT [WATCH_PID]
+#
+# Prints "ready 127.0.0.1:PORT" on stdout once the emulator answers, then waits. The emulator (a
+# Java process tree in its own session) is stopped when this script gets SIGTERM/SIGINT, or when
+# WATCH_PID (default: this script's parent) exits, so a killed test run leaves nothing behind.
+set -euo pipefail
+
+port="${1:?usage: pubsub-emulator.sh PORT [WATCH_PID]}"
+watch="${2:-$PPID}"
+
+find_emulator() {
+    if [[ -n "${HORAE_PUBSUB_EMULATOR:-}" ]]; then echo "$HORAE_PUBSUB_EMULATOR"; return; fi
+    local candidates=()
+    if command -v gcloud >/dev/null 2>&1; then
+        local sdk; sdk="$(dirname "$(readlink -f "$(command -v gcloud)")")/.."
+        candidates+=("$sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator")
+    fi
+    candidates+=(/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator
+                 /google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator)
+    for c in "${candidates[@]}"; do [[ -x "$c" ]] && { echo "$c"; return; }; done
+    command -v cloud-pubsub-emulator || true
+}
+
+emulator="$(find_emulator)"
+if [[ -z "$emulator" ]]; then
+    cat >&2 <<'MSG'
+pubsub-emulator.sh: the Google Cloud Pub/Sub emulator is not installed.
+Install it with the Google Cloud SDK:  gcloud components install pubsub-emulator
+(or on Debian/Ubuntu: apt-get install google-cloud-cli-pubsub-emulator), and Java 11+.
+Or point HORAE_PUBSUB_EMULATOR at its cloud-pubsub-emulator script.
+MSG
+    exit 3
+fi
+command -v java >/dev/null 2>&1 || { echo "pubsub-emulator.sh: java is required by the emulator (apt-get install -y default-jre-headless)" >&2; exit 3; }
+
+log="${HORAE_EMULATOR_LOG:-/dev/null}"
+setsid "$emulator" --host=127.0.0.1 --port="$port" >"$log" 2>&1 &
+pid=$!
+stop() { kill -TERM -- "-$pid" 2>/dev/null || true; sleep 0.3; kill -KILL -- "-$pid" 2>/dev/null || true; }
+trap 'stop; exit 0' TERM INT
+trap stop EXIT
+
+for _ in $(seq 1 300); do
+    if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+        echo "ready 127.0.0.1:$port"
+        break
+    fi
+    kill -0 "$pid" 2>/dev/null || { echo "pubsub-emulator.sh: the emulator exited; see ${log}" >&2; exit 1; }
+    sleep 0.1
+done
+curl -s -o /dev/null "http://127.0.0.1:$port/" || { echo "pubsub-emulator.sh: the emulator did not answer within 30 s" >&2; exit 1; }
+
+while kill -0 "$watch" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 1 & wait $!; done
