@@ -1,0 +1,183 @@
+import Foundation
+import HoraeRules
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `horae run`: the dispatcher, the schedules, rule reloads, store pruning and the status server,
+/// run as one swift-service-lifecycle `ServiceGroup` that shuts down gracefully on SIGTERM/SIGINT
+/// (runtime.md §1) and reloads rules on SIGHUP, keeping the last good set when the new one is invalid.
+public final class Daemon: Sendable {
+    public let config: DaemonConfig
+    public let store: SQLiteStateStore
+    public let client: PubSubClient
+    public let rules: ActiveRules
+    public let dispatcher: Dispatcher
+    public let scheduler: ScheduleRunner
+    public let shutdown: ShutdownSignal
+    public let metrics: any DispatcherMetrics
+    private let logger: Logger
+    private let extraServices: [any Service]
+
+    /// Everything the daemon needs besides its configuration.
+    public struct Parts: Sendable {
+        public var client: PubSubClient
+        public var plugins: [any ActionPlugin]
+        public var metrics: any DispatcherMetrics
+        public var logger: Logger
+        /// Services that run beside the daemon's own (the status server).
+        public var services: [any Service]
+
+        public init(client: PubSubClient, plugins: [any ActionPlugin], metrics: any DispatcherMetrics,
+                    logger: Logger, services: [any Service] = []) {
+            self.client = client
+            self.plugins = plugins
+            self.metrics = metrics
+            self.logger = logger
+            self.services = services
+        }
+    }
+
+    public struct StartupError: Error, CustomStringConvertible {
+        public var description: String
+        /// Rule diagnostics, when the rules are what failed.
+        public var diagnostics: [Diagnostic] = []
+    }
+
+    /// Loads and compiles the rules (failing with every diagnostic when they have errors), opens
+    /// the state store (creating the data directory), and wires the parts.
+    public init(config: DaemonConfig, parts: Parts) throws {
+        self.config = config
+        self.logger = parts.logger
+        self.metrics = parts.metrics
+        self.client = parts.client
+        self.extraServices = parts.services
+
+        let loaded = RuleLoader().load(paths: config.rules)
+        guard !loaded.hasErrors else {
+            throw StartupError(description: "the rules in \(config.rules.joined(separator: ", ")) have errors", diagnostics: loaded.diagnostics)
+        }
+        let compiled = CompiledRuleSet(rules: loaded.rules)
+        self.rules = ActiveRules(compiled)
+        parts.metrics.rulesReloaded(ok: true, rules: loaded.rules.count)
+
+        do {
+            try FileManager.default.createDirectory(atPath: config.state, withIntermediateDirectories: true)
+            self.store = try SQLiteStateStore(directory: config.state)
+        } catch {
+            throw StartupError(description: "cannot open the state store in \(config.state): \(error)")
+        }
+
+        let shutdown = ShutdownSignal()
+        self.shutdown = shutdown
+        let limiter = RuleConcurrencyLimiter()
+        let runner = TaskRunner(store: store, plugins: PluginRegistry(parts.plugins), publisher: parts.client,
+                                limiter: limiter, shutdown: shutdown, metrics: parts.metrics, logger: parts.logger)
+        var runtimes: [SubscriptionRuntime] = []
+        for (_, subscription) in config.subscriptions.sorted(by: { $0.key < $1.key }) {
+            let name: PubSubResourceName
+            do {
+                name = try parts.client.subscription(subscription.name)
+            } catch {
+                throw StartupError(description: "subscription `\(subscription.logicalName)`: \(error)")
+            }
+            runtimes.append(SubscriptionRuntime(config: subscription, name: name, client: parts.client, maxLease: config.maxLease,
+                                                metrics: parts.metrics, logger: parts.logger))
+        }
+        var dispatch = Dispatcher.Configuration()
+        dispatch.unmatched = config.unmatched
+        dispatch.shutdownGrace = config.shutdownGrace
+        self.dispatcher = Dispatcher(client: parts.client, subscriptions: runtimes, rules: rules,
+                                     flow: FlowController(maxMessages: config.maxOutstandingMessages, maxBytes: config.maxOutstandingBytes),
+                                     runner: runner, limiter: limiter, shutdown: shutdown, metrics: parts.metrics,
+                                     logger: parts.logger, configuration: dispatch)
+        self.scheduler = ScheduleRunner(rules: rules, store: store, runner: runner, shutdown: shutdown,
+                                        metrics: parts.metrics, logger: parts.logger)
+        warnAboutUnknownSubscriptions(loaded.rules)
+    }
+
+    /// Runs until SIGTERM/SIGINT (or ``shutdown``'s `stop()`), then shuts down gracefully.
+    public func run() async throws {
+        let dispatcher = self.dispatcher
+        let scheduler = self.scheduler
+        let shutdown = self.shutdown
+        logger.notice("horae started", metadata: [
+            "rules": "\(rules.ruleSet.rules.count)",
+            "subscriptions": "\(dispatcher.subscriptions.map(\.logicalName).joined(separator: ","))",
+            "state": "\(store.path)",
+        ])
+        let work = ClosureService {
+            await withGracefulShutdownHandler {
+                await withDiscardingTaskGroup { group in
+                    group.addTask { await dispatcher.run() }
+                    group.addTask { await scheduler.run() }
+                }
+            } onGracefulShutdown: {
+                shutdown.stop()
+            }
+        }
+        let reloads = ClosureService { [self] in
+            for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+                _ = reload()
+            }
+        }
+        let pruning = ClosureService { [self] in
+            while !shutdown.isStopping {
+                do {
+                    let now = Date()
+                    let deleted = try await store.prune(now: now, finishedBefore: now - config.taskRetention.timeInterval)
+                    if deleted > 0 { logger.info("state store pruned", metadata: ["rows": "\(deleted)"]) }
+                } catch {
+                    logger.warning("state store pruning failed", metadata: ["error": "\(error)"])
+                }
+                _ = await shutdown.sleep(for: .seconds(3600))
+            }
+        }
+        // Listed first, stopped last: the status server answers until the dispatcher is done.
+        var services = extraServices.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+        services += [
+            .init(service: reloads, successTerminationBehavior: .ignore, serviceName: "reload"),
+            .init(service: pruning, successTerminationBehavior: .ignore, serviceName: "prune"),
+            .init(service: work, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "dispatcher"),
+        ]
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
+                                                      logger: logger))
+        try await group.run()
+        store.close()
+        logger.notice("horae stopped")
+    }
+
+    /// Loads the rules again; swaps them in when they are valid, else keeps the running set and
+    /// logs every diagnostic.
+    @discardableResult
+    public func reload() -> Bool {
+        let loaded = RuleLoader().load(paths: config.rules)
+        guard !loaded.hasErrors else {
+            metrics.rulesReloaded(ok: false, rules: rules.ruleSet.rules.count)
+            logger.error("rules reload failed; the previous rules keep running",
+                         metadata: ["errors": "\(loaded.diagnostics.count { $0.severity == .error })"])
+            for d in loaded.diagnostics {
+                logger.error("\(d.location): \(d.severity.rawValue)[\(d.code.rawValue)]: \(d.message)")
+            }
+            return false
+        }
+        rules.replace(with: CompiledRuleSet(rules: loaded.rules))
+        metrics.rulesReloaded(ok: true, rules: loaded.rules.count)
+        logger.notice("rules reloaded", metadata: ["rules": "\(loaded.rules.count)"])
+        warnAboutUnknownSubscriptions(loaded.rules)
+        return true
+    }
+
+    private func warnAboutUnknownSubscriptions(_ rules: [Rule]) {
+        let known = Set(config.subscriptions.keys)
+        for rule in rules {
+            guard case let .message(clauses) = rule.trigger else { continue }
+            for clause in clauses {
+                for name in clause.subscriptions ?? [] where !known.contains(name) {
+                    logger.warning("rule listens on a subscription the daemon does not pull",
+                                   metadata: ["rule": "\(rule.name)", "subscription": "\(name)"])
+                }
+            }
+        }
+    }
+}

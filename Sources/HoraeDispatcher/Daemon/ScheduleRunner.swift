@@ -1,0 +1,102 @@
+import Foundation
+import HoraeRules
+import Logging
+
+/// Runs `on.schedule` rules at their cron ticks (runtime.md §5). Each tick is claimed in the
+/// store first, so with several daemons sharing a store it runs once; a tick missed while the
+/// daemon was down runs once at start when the rule says `catchUp: true`, and is skipped otherwise.
+public final class ScheduleRunner: Sendable {
+    private let rules: ActiveRules
+    private let store: any StateStore
+    private let runner: TaskRunner
+    private let shutdown: ShutdownSignal
+    private let metrics: any DispatcherMetrics
+    private let logger: Logger
+
+    public init(rules: ActiveRules, store: any StateStore, runner: TaskRunner, shutdown: ShutdownSignal,
+                metrics: any DispatcherMetrics, logger: Logger) {
+        self.rules = rules
+        self.store = store
+        self.runner = runner
+        self.shutdown = shutdown
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// Runs until the shutdown signal; then waits for the tick tasks in flight.
+    public func run(now start: Date = Date()) async {
+        var scheduledFrom: [String: Date] = [:]
+        await withDiscardingTaskGroup { group in
+            // Schedule tasks interrupted by a stop or a crash have no message to bring them back: resume them.
+            if let unfinished = try? await store.tasks(in: [.pending, .running, .waiting, .failed]) {
+                let byName = Dictionary(scheduleRules().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+                for record in unfinished where record.key.messageID.hasPrefix("schedule:") {
+                    guard let rule = byName[record.key.rule],
+                          let millis = Int64(record.key.messageID.dropFirst("schedule:".count)) else { continue }
+                    let tick = Date(timeIntervalSince1970: Double(millis) / 1000)
+                    logger.notice("resuming an unfinished schedule task", metadata: ["rule": "\(rule.name)", "state": "\(record.state.rawValue)"])
+                    group.addTask { _ = await self.runner.run(self.work(rule, tick: tick)) }
+                }
+            }
+            // Catch up ticks missed while the daemon was down.
+            for rule in scheduleRules() {
+                guard case let .schedule(schedule) = rule.trigger, schedule.catchUp else { continue }
+                guard let last = try? await store.lastTick(rule: rule.name) else { continue }
+                let zone = Self.timeZone(schedule)
+                if let missed = schedule.cron.ticks(after: last, through: start, in: zone, limit: 100_000).last {
+                    logger.notice("running a schedule tick missed while the daemon was down",
+                                  metadata: ["rule": "\(rule.name)", "tick": "\(MessageTemplateContext.rfc3339(missed))"])
+                    group.addTask { await self.fire(rule, tick: missed) }
+                }
+            }
+            while !shutdown.isStopping {
+                let now = Date()
+                var nextWake = now + 60 // picks up reloaded rules at least every minute
+                for rule in scheduleRules() {
+                    guard case let .schedule(schedule) = rule.trigger else { continue }
+                    let zone = Self.timeZone(schedule)
+                    let from = scheduledFrom[rule.name] ?? start
+                    guard let next = schedule.cron.nextTick(after: from, in: zone) else { continue }
+                    if next <= now {
+                        scheduledFrom[rule.name] = next
+                        group.addTask { await self.fire(rule, tick: next) }
+                        nextWake = now
+                    } else {
+                        nextWake = min(nextWake, next)
+                    }
+                }
+                let wait = nextWake.timeIntervalSince(Date())
+                if wait > 0 { _ = await shutdown.sleep(for: .milliseconds(Int64(wait * 1000) + 1)) }
+            }
+        }
+    }
+
+    private func scheduleRules() -> [Rule] {
+        rules.ruleSet.rules.filter(\.isSchedule)
+    }
+
+    private func fire(_ rule: Rule, tick: Date) async {
+        do {
+            guard try await store.claimTick(rule: rule.name, tick: tick) else {
+                logger.debug("schedule tick already claimed", metadata: ["rule": "\(rule.name)"])
+                return
+            }
+        } catch {
+            logger.error("cannot claim schedule tick", metadata: ["rule": "\(rule.name)", "error": "\(error)"])
+            return
+        }
+        metrics.scheduleTick(rule: rule.name)
+        _ = await runner.run(work(rule, tick: tick))
+    }
+
+    /// The task of one tick: a synthetic message `schedule:<tick in ms>`, stable across restarts.
+    private func work(_ rule: Rule, tick: Date) -> TaskWork {
+        let millis = Int64((tick.timeIntervalSince1970 * 1000).rounded())
+        let message = PubSubMessage(id: "schedule:\(millis)", publishTime: MessageTemplateContext.rfc3339(tick))
+        return TaskWork(rule: rule, message: message, captures: CaptureSet(), subscription: nil, scheduleTime: tick)
+    }
+
+    static func timeZone(_ schedule: Schedule) -> TimeZone {
+        schedule.timezone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
+    }
+}

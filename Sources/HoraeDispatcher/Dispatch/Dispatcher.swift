@@ -1,0 +1,268 @@
+import Foundation
+import HoraeRules
+import Logging
+import Synchronization
+
+/// The message path of runtime.md §1: pull under flow control, lease, match, run one task per
+/// matching rule, then ack (every task final) or nack (a task did not finish).
+///
+/// ``run()`` returns after a graceful shutdown (``ShutdownSignal/stop()``): pulling stops at once,
+/// tasks that have not started give their messages back, running tasks get `shutdownGrace` and
+/// are then cancelled (their `exec` children killed), and every pending ack is flushed.
+public final class Dispatcher: Sendable {
+    public struct Configuration: Sendable {
+        public var unmatched: DaemonConfig.UnmatchedPolicy = .ack
+        public var shutdownGrace: Duration = .seconds(30)
+        /// Backoff after a failed pull (429/5xx/transport), capped; `Retry-After` raises the floor.
+        public var pullBackoff = Backoff(initial: .milliseconds(250), maximum: .seconds(30), multiplier: 2)
+        /// Backoff after a pull refused for good (400/401/403/404): retried slowly.
+        public var refusedPullDelay: Duration = .seconds(30)
+        /// Pause after an empty pull that came back at once (the emulator does not hold pulls), growing to the cap.
+        public var emptyPullPause: (initial: Duration, maximum: Duration) = (.milliseconds(20), .milliseconds(500))
+        public init() {}
+    }
+
+    public let subscriptions: [SubscriptionRuntime]
+    public let rules: ActiveRules
+    public let flow: FlowController
+    public let runner: TaskRunner
+    public let shutdown: ShutdownSignal
+    private let client: PubSubClient
+    private let limiter: RuleConcurrencyLimiter
+    private let metrics: any DispatcherMetrics
+    private let logger: Logger
+    private let configuration: Configuration
+
+    public init(client: PubSubClient, subscriptions: [SubscriptionRuntime], rules: ActiveRules, flow: FlowController,
+                runner: TaskRunner, limiter: RuleConcurrencyLimiter, shutdown: ShutdownSignal,
+                metrics: any DispatcherMetrics, logger: Logger, configuration: Configuration) {
+        self.client = client
+        self.subscriptions = subscriptions
+        self.rules = rules
+        self.flow = flow
+        self.runner = runner
+        self.limiter = limiter
+        self.shutdown = shutdown
+        self.metrics = metrics
+        self.logger = logger
+        self.configuration = configuration
+    }
+
+    /// Pulls and dispatches until the shutdown signal, then shuts down gracefully.
+    public func run() async {
+        await withDiscardingTaskGroup { background in
+            for s in subscriptions {
+                background.addTask { await s.acks.run() }
+            }
+            let leases = Task {
+                await withDiscardingTaskGroup { group in
+                    for s in subscriptions { group.addTask { await s.leases.run() } }
+                }
+            }
+            let work = Task {
+                await withDiscardingTaskGroup { group in
+                    for s in subscriptions {
+                        for slot in 0..<max(1, s.config.concurrentPulls) {
+                            group.addTask { await self.pullLoop(s, slot: slot) }
+                        }
+                    }
+                }
+            }
+            await shutdown.wait()
+            logger.notice("shutting down: pulling stopped, running tasks get the grace period",
+                          metadata: ["running": "\(runner.runningCount)", "grace": "\(configuration.shutdownGrace)"])
+            limiter.close()
+            flow.wakeAll()
+            let finished = await withTaskGroup(of: Bool.self) { group in
+                group.addTask { await work.value; return true }
+                group.addTask {
+                    try? await Task.sleep(for: self.configuration.shutdownGrace)
+                    return false
+                }
+                let first = await group.next() ?? true
+                group.cancelAll()
+                return first
+            }
+            if !finished {
+                logger.warning("grace period over: cancelling the tasks still running; their messages come back",
+                               metadata: ["running": "\(runner.runningCount)"])
+                work.cancel()
+                await work.value
+            }
+            leases.cancel()
+            await leases.value
+            for s in subscriptions { s.acks.close() }
+        }
+        logger.notice("dispatcher stopped; every pending ack was flushed")
+    }
+
+    // MARK: - Pulling
+
+    private func pullLoop(_ s: SubscriptionRuntime, slot: Int) async {
+        var log = logger
+        log[metadataKey: "subscription"] = "\(s.logicalName)"
+        var failures = 0
+        var emptyPause = configuration.emptyPullPause.initial
+        await withDiscardingTaskGroup { handlers in
+            while !shutdown.isStopping && !Task.isCancelled {
+                // Room in the global budget, then in the subscription's own.
+                guard let granted = try? await flow.reserve(upTo: s.config.maxMessagesPerPull) else { break }
+                var asked = granted
+                if let own = s.flow {
+                    guard let ownGranted = try? await own.reserve(upTo: granted) else {
+                        flow.commit(reserved: granted, received: 0, bytes: 0)
+                        break
+                    }
+                    flow.commit(reserved: granted - ownGranted, received: 0, bytes: 0)
+                    asked = ownGranted
+                }
+                if shutdown.isStopping {
+                    release(s, reserved: asked, received: [])
+                    break
+                }
+                let started = ContinuousClock.now
+                let result = await pullUnlessStopping(s, maxMessages: asked)
+                switch result {
+                case let .success(messages):
+                    release(s, reserved: asked, received: messages)
+                    if failures > 0 || s.health != nil {
+                        log.notice("pulling works again", metadata: ["afterFailures": "\(failures)"])
+                    }
+                    failures = 0
+                    s.markHealthy()
+                    if messages.isEmpty {
+                        if ContinuousClock.now - started < .seconds(1) {
+                            _ = await shutdown.sleep(for: emptyPause)
+                            emptyPause = min(emptyPause * 2, configuration.emptyPullPause.maximum)
+                        }
+                        continue
+                    }
+                    emptyPause = configuration.emptyPullPause.initial
+                    let bytes = messages.reduce(0) { $0 + $1.size }
+                    metrics.messagesPulled(subscription: s.logicalName, count: messages.count, bytes: bytes)
+                    metrics.outstandingChanged(messages: flow.outstandingMessages, bytes: flow.outstandingBytes)
+                    s.leases.received(messages.map { (ackID: $0.ackID, messageID: $0.message.id) })
+                    if shutdown.isStopping {
+                        // Pulled while stopping: give them straight back.
+                        for m in messages { settle(m, in: s, .nack) }
+                        break
+                    }
+                    for m in messages {
+                        handlers.addTask { await self.handle(m, in: s) }
+                    }
+                case .stopped:
+                    release(s, reserved: asked, received: [])
+                case let .failure(error):
+                    release(s, reserved: asked, received: [])
+                    failures += 1
+                    metrics.pullFailed(subscription: s.logicalName, status: error.status.map(String.init) ?? "transport")
+                    let delay: Duration
+                    if error.isRetryable {
+                        delay = configuration.pullBackoff.delay(afterFailures: failures, floor: error.retryAfter ?? .zero)
+                        s.markUnhealthy("pull failed: \(error)")
+                        if failures == 1 || failures % 10 == 0 {
+                            log.warning("pull failed; backing off", metadata: ["error": "\(error)", "failures": "\(failures)",
+                                                                               "retryIn": "\(delay)"])
+                        }
+                    } else {
+                        delay = max(configuration.refusedPullDelay, error.retryAfter ?? .zero)
+                        let reason = Self.explainRefusal(error, subscription: s.name)
+                        s.markUnhealthy(reason)
+                        log.error("\(reason)", metadata: ["error": "\(error)", "retryIn": "\(delay)"])
+                    }
+                    _ = await shutdown.sleep(for: delay)
+                }
+            }
+        }
+    }
+
+    private enum PullResult {
+        case success([ReceivedMessage])
+        case failure(PubSubError)
+        case stopped
+    }
+
+    /// One pull, abandoned (cancelled in flight) when the shutdown begins.
+    private func pullUnlessStopping(_ s: SubscriptionRuntime, maxMessages: Int) async -> PullResult {
+        await withTaskGroup(of: PullResult?.self) { group in
+            group.addTask {
+                do throws(PubSubError) {
+                    return .success(try await self.client.pull(s.name, maxMessages: maxMessages))
+                } catch {
+                    return Task.isCancelled ? .stopped : .failure(error)
+                }
+            }
+            group.addTask {
+                await self.shutdown.wait()
+                return nil
+            }
+            var result: PullResult = .stopped
+            while let next = await group.next() {
+                if let next {
+                    result = next
+                    break
+                }
+                if shutdown.isStopping { group.cancelAll() }
+            }
+            group.cancelAll()
+            return result
+        }
+    }
+
+    private func release(_ s: SubscriptionRuntime, reserved: Int, received: [ReceivedMessage]) {
+        let bytes = received.reduce(0) { $0 + $1.size }
+        flow.commit(reserved: reserved, received: received.count, bytes: bytes)
+        s.flow?.commit(reserved: reserved, received: received.count, bytes: bytes)
+    }
+
+    static func explainRefusal(_ error: PubSubError, subscription: PubSubResourceName) -> String {
+        switch error.status {
+        case 404: "subscription \(subscription) does not exist (or its topic was deleted): create it, e.g. `horae pubsub subscriptions create`"
+        case 403: "permission denied pulling \(subscription): the daemon's identity needs roles/pubsub.subscriber on it"
+        case 401: "Pub/Sub rejected the daemon's credentials while pulling \(subscription)"
+        case 400: "Pub/Sub refused the pull request on \(subscription)"
+        default: "pulling \(subscription) failed: \(error)"
+        }
+    }
+
+    // MARK: - Dispatching one message
+
+    private func handle(_ received: ReceivedMessage, in s: SubscriptionRuntime) async {
+        var message = received.message
+        message.subscription = s.logicalName
+        let ruleSet = rules.ruleSet
+        let matches = ruleSet.match(message)
+        guard !matches.isEmpty else {
+            metrics.messageUnmatched(subscription: s.logicalName)
+            logger.debug("message matched no rule", metadata: ["subscription": "\(s.logicalName)", "messageId": "\(message.id)"])
+            settle(received, in: s, configuration.unmatched == .ack ? .ack : .nack)
+            return
+        }
+        let outcomes = await withTaskGroup(of: TaskOutcome.self) { group in
+            for m in matches {
+                let work = TaskWork(rule: ruleSet.rules[m.ruleIndex], message: message, captures: m.captures,
+                                    subscription: s.logicalName)
+                group.addTask { await self.runner.run(work) }
+            }
+            var all: [TaskOutcome] = []
+            for await o in group { all.append(o) }
+            return all
+        }
+        settle(received, in: s, outcomes.allSatisfy(\.isFinal) ? .ack : .nack)
+    }
+
+    private func settle(_ received: ReceivedMessage, in s: SubscriptionRuntime, _ disposition: MessageDisposition) {
+        s.leases.finished(received.ackID)
+        switch disposition {
+        case .ack:
+            s.acks.enqueue(.ack, [received.ackID])
+            metrics.messageAcked(subscription: s.logicalName)
+        case .nack:
+            s.acks.enqueue(.modAck(seconds: 0), [received.ackID])
+            metrics.messageNacked(subscription: s.logicalName)
+        }
+        flow.release(messages: 1, bytes: received.size)
+        s.flow?.release(messages: 1, bytes: received.size)
+        metrics.outstandingChanged(messages: flow.outstandingMessages, bytes: flow.outstandingBytes)
+    }
+}

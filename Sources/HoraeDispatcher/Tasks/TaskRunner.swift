@@ -1,0 +1,360 @@
+import Foundation
+import HoraeRules
+import Logging
+import Synchronization
+
+/// Runs tasks (one rule for one message) on top of the state store, as runtime.md §4 and
+/// rules-language.md §6 say: the dedup gate, actions in order, retries with backoff that resume
+/// at the failed action, the task timeout, and the dead-letter step.
+///
+/// Every step is saved before the next begins, so a task interrupted at any instant (shutdown,
+/// SIGKILL) resumes where it was when its message comes back: actions that succeeded never run
+/// again, a succeeded task is never run again for the same message.
+public final class TaskRunner: Sendable {
+    public struct Configuration: Sendable {
+        /// How long a dedup claim lasts without renewal (renewed every third of it while the task runs).
+        public var dedupLease: Duration = .seconds(60)
+        /// Longest text kept from a plugin's output in the task record.
+        public var maxOutputBytes = 4096
+        /// Backoff of dead-letter publishing, which is retried until it succeeds or the daemon stops.
+        public var deadLetterBackoff = Backoff(initial: .seconds(1), maximum: .seconds(300), multiplier: 2)
+        public init() {}
+    }
+
+    private let store: any StateStore
+    private let plugins: PluginRegistry
+    private let publisher: (any MessagePublisher)?
+    private let limiter: RuleConcurrencyLimiter
+    private let shutdown: ShutdownSignal
+    private let metrics: any DispatcherMetrics
+    private let logger: Logger
+    private let configuration: Configuration
+    /// Tasks running in this process, so that a message delivered twice at once runs its task once.
+    private let inFlight = Mutex<[TaskKey: Task<TaskOutcome, Never>]>([:])
+
+    public init(store: any StateStore, plugins: PluginRegistry, publisher: (any MessagePublisher)?,
+                limiter: RuleConcurrencyLimiter = RuleConcurrencyLimiter(), shutdown: ShutdownSignal,
+                metrics: any DispatcherMetrics = NoDispatcherMetrics(), logger: Logger,
+                configuration: Configuration = Configuration()) {
+        self.store = store
+        self.plugins = plugins
+        self.publisher = publisher
+        self.limiter = limiter
+        self.shutdown = shutdown
+        self.metrics = metrics
+        self.logger = logger
+        self.configuration = configuration
+    }
+
+    /// Runs the task to a final state, or gives it up (shutdown, store failure). A second call for
+    /// the same key while the first runs waits for it and returns its outcome.
+    public func run(_ work: TaskWork) async -> TaskOutcome {
+        let (task, owner) = inFlight.withLock { running -> (Task<TaskOutcome, Never>, Bool) in
+            if let existing = running[work.key] { return (existing, false) }
+            let task = Task { await self.execute(work) }
+            running[work.key] = task
+            return (task, true)
+        }
+        let outcome = await withTaskCancellationHandler {
+            await task.value
+        } onCancel: {
+            task.cancel()
+        }
+        if owner { _ = inFlight.withLock { $0.removeValue(forKey: work.key) } }
+        return outcome
+    }
+
+    /// Tasks running in this process now.
+    public var runningCount: Int { inFlight.withLock { $0.count } }
+
+    private func execute(_ work: TaskWork) async -> TaskOutcome {
+        var log = logger
+        log[metadataKey: "rule"] = "\(work.rule.name)"
+        log[metadataKey: "messageId"] = "\(work.key.messageID)"
+        do {
+            return try await execute(work, log: log)
+        } catch {
+            log.error("state store failed; the message will come back", metadata: ["error": "\(error)"])
+            return .abandoned("state store: \(error)")
+        }
+    }
+
+    private func execute(_ work: TaskWork, log: Logger) async throws -> TaskOutcome {
+        let rule = work.rule
+        var record: TaskRecord
+        if let stored = try await store.task(work.key) {
+            record = stored
+            switch stored.state {
+            case .succeeded, .duplicate, .deadLettered:
+                log.debug("task already final", metadata: ["state": "\(stored.state.rawValue)"])
+                return .final(stored.state)
+            case .failed:
+                // Failed for good, but the dead-letter step did not complete before a restart.
+                return try await deadLetter(work, &record, log: log)
+            case .pending, .running, .waiting:
+                log.info("resuming task", metadata: ["state": "\(stored.state.rawValue)", "attempt": "\(stored.attempt)",
+                                                     "nextAction": "\(stored.nextAction)"])
+            }
+        } else {
+            record = TaskRecord(key: work.key, state: .pending, subscription: work.subscription, createdAt: Date())
+        }
+
+        guard await limiter.acquire(rule: rule.name, limit: rule.concurrency) else {
+            return .abandoned("shutting down before the task started")
+        }
+        defer { if rule.concurrency != nil { limiter.release(rule: rule.name) } }
+        if shutdown.isStopping || Task.isCancelled { return .abandoned("shutting down before the task started") }
+
+        // The dedup gate.
+        var dedupKey: String?
+        if let dedup = rule.dedup {
+            let key: String
+            do {
+                key = try dedup.key.render(context(work, attempt: max(1, record.attempt)))
+            } catch {
+                record.lastError = "dedup key: \(error)"
+                return try await fail(work, &record, log: log)
+            }
+            dedupKey = key
+            record.dedupKey = key
+            let now = Date()
+            let claim = try await store.claimDedup(rule: rule.name, key: key, owner: work.key, now: now,
+                                                   leaseUntil: now + configuration.dedupLease.timeInterval)
+            switch claim {
+            case .acquired:
+                break
+            case let .heldByRunningTask(other):
+                return try await duplicate(work, &record, detail: "task \(other.messageID) with key \(key) is running", log: log)
+            case let .recentlySucceeded(until):
+                return try await duplicate(work, &record, detail: "key \(key) succeeded; window ends \(until)", log: log)
+            }
+        }
+
+        metrics.runningTasksChanged(by: 1)
+        defer { metrics.runningTasksChanged(by: -1) }
+        let renewal = dedupKey.map { startDedupRenewal(rule: rule.name, key: $0, owner: work.key, log: log) }
+        defer { renewal?.cancel() }
+
+        let backoff = Backoff(rule.retry)
+        let deadline = rule.timeout.map { record.createdAt + $0.timeInterval }
+        if record.state == .waiting, let due = record.retryAt, due > Date() {
+            guard await shutdown.sleep(for: .seconds(due.timeIntervalSinceNow)) else {
+                return .abandoned("shutting down while waiting for a retry")
+            }
+        }
+        while true {
+            record.attempt += 1
+            record.state = .running
+            record.retryAt = nil
+            record.updatedAt = Date()
+            try await store.save(record, transitionDetail: "attempt \(record.attempt)")
+            metrics.taskAttempt(rule: rule.name)
+            log.info("task attempt started", metadata: ["attempt": "\(record.attempt)", "nextAction": "\(record.nextAction)"])
+
+            switch try await runActions(work, &record, deadline: deadline, log: log) {
+            case .succeeded:
+                record.state = .succeeded
+                record.lastError = nil
+                record.updatedAt = Date()
+                let settle = dedupKey.map { DedupSettlement.complete(rule: rule.name, key: $0, window: rule.dedup!.window) }
+                try await store.save(record, transitionDetail: nil, dedup: settle)
+                metrics.taskFinished(rule: rule.name, outcome: "succeeded")
+                log.info("task succeeded", metadata: ["attempt": "\(record.attempt)"])
+                return .final(.succeeded)
+            case let .interrupted(reason):
+                log.warning("task interrupted; it resumes when the message comes back", metadata: ["reason": "\(reason)"])
+                return .abandoned(reason)
+            case let .failed(message, retryable):
+                record.lastError = message
+                let timedOut = deadline.map { Date() >= $0 } ?? false
+                guard retryable, !timedOut, record.attempt < rule.retry.maxAttempts else {
+                    if timedOut { record.lastError = "task timeout (\(rule.timeout!)) exceeded: \(message)" }
+                    return try await fail(work, &record, log: log)
+                }
+                var delay = backoff.delay(afterFailures: record.attempt)
+                if let deadline { delay = min(delay, .seconds(max(0, deadline.timeIntervalSinceNow))) }
+                record.state = .waiting
+                record.retryAt = Date() + delay.timeInterval
+                record.updatedAt = Date()
+                try await store.save(record, transitionDetail: message)
+                log.warning("action failed; retrying", metadata: ["attempt": "\(record.attempt)", "error": "\(message)",
+                                                                  "retryIn": "\(delay)"])
+                guard await shutdown.sleep(for: delay) else {
+                    return .abandoned("shutting down while waiting for a retry")
+                }
+            }
+        }
+    }
+
+    private enum AttemptResult {
+        case succeeded
+        case failed(String, retryable: Bool)
+        case interrupted(String)
+    }
+
+    /// Runs the actions from `record.nextAction` on, saving progress after each one that succeeds.
+    private func runActions(_ work: TaskWork, _ record: inout TaskRecord, deadline: Date?, log: Logger) async throws -> AttemptResult {
+        let actions = work.rule.actions
+        while record.nextAction < actions.count {
+            let index = record.nextAction
+            let action = actions[index]
+            let name = action.displayName(index: index)
+            let options: [(key: String, value: RenderedValue)]
+            do {
+                options = try action.render(context(work, attempt: record.attempt))
+            } catch {
+                return .failed("action \(name): \(error)", retryable: false)
+            }
+            guard let plugin = plugins[action.plugin] else {
+                return .failed("action \(name): plugin `\(action.plugin.rawValue)` is not available in this daemon", retryable: false)
+            }
+            var timeout = action.timeout
+            if let deadline {
+                let left = Duration.seconds(deadline.timeIntervalSinceNow)
+                guard left > .zero else { return .failed("action \(name): task timeout exceeded", retryable: false) }
+                timeout = timeout.map { min($0, left) } ?? left
+            }
+            let invocation = ActionInvocation(ruleName: work.rule.name, actionIndex: index, actionName: name,
+                                              options: .map(options), message: work.message, attempt: record.attempt,
+                                              timeout: timeout)
+            let started = ContinuousClock.now
+            let outcome = await plugin.run(invocation)
+            metrics.actionFinished(plugin: action.plugin.rawValue, duration: ContinuousClock.now - started)
+            if Task.isCancelled {
+                return .interrupted("cancelled during action \(name)")
+            }
+            switch outcome {
+            case let .success(output):
+                record.nextAction = index + 1
+                record.output = output.map { truncate($0) }
+                if record.nextAction < actions.count {
+                    record.updatedAt = Date()
+                    try await store.save(record, transitionDetail: "action \(name) succeeded")
+                }
+                log.debug("action succeeded", metadata: ["action": "\(name)"])
+            case let .retryable(message):
+                return .failed("action \(name): \(message)", retryable: true)
+            case let .permanent(message):
+                return .failed("action \(name): \(message)", retryable: false)
+            }
+        }
+        return .succeeded
+    }
+
+    private func duplicate(_ work: TaskWork, _ record: inout TaskRecord, detail: String, log: Logger) async throws -> TaskOutcome {
+        record.state = .duplicate
+        record.updatedAt = Date()
+        try await store.save(record, transitionDetail: detail)
+        metrics.taskFinished(rule: work.rule.name, outcome: "duplicate")
+        if let subscription = work.subscription { metrics.messageDuplicate(subscription: subscription) }
+        log.info("duplicate; not run", metadata: ["detail": "\(detail)"])
+        return .final(.duplicate)
+    }
+
+    /// Failed for good: the dedup key is freed in the same transaction, then the dead-letter step.
+    private func fail(_ work: TaskWork, _ record: inout TaskRecord, log: Logger) async throws -> TaskOutcome {
+        record.state = .failed
+        record.updatedAt = Date()
+        let settle = record.dedupKey.map { DedupSettlement.release(rule: work.rule.name, key: $0) }
+        try await store.save(record, transitionDetail: record.lastError, dedup: settle)
+        metrics.taskFinished(rule: work.rule.name, outcome: "failed")
+        log.error("task failed", metadata: ["attempts": "\(record.attempt)", "error": "\(record.lastError ?? "")"])
+        return try await deadLetter(work, &record, log: log)
+    }
+
+    /// Publishes the original message with `horae.rule`, `horae.error`, `horae.attempts` to the
+    /// rule's dead-letter topic (retrying until it works or the daemon stops), then records the
+    /// task `dead-lettered`. Without a dead-letter topic the task is given up the same way.
+    private func deadLetter(_ work: TaskWork, _ record: inout TaskRecord, log: Logger) async throws -> TaskOutcome {
+        if let template = work.rule.retry.deadLetter {
+            let topic: String
+            do {
+                topic = try template.render(context(work, attempt: record.attempt))
+            } catch {
+                log.error("dead-letter topic cannot be rendered; giving the task up", metadata: ["error": "\(error)"])
+                return try await deadLettered(work, &record, detail: "dead-letter topic: \(error)")
+            }
+            var attributes = work.message.attributes
+            attributes["horae.rule"] = work.rule.name
+            attributes["horae.error"] = String((record.lastError ?? "unknown error").prefix(1024))
+            attributes["horae.attempts"] = String(record.attempt)
+            let message = OutgoingMessage(data: work.message.data, attributes: attributes, orderingKey: nil)
+            var failures = 0
+            while true {
+                guard let publisher else {
+                    log.error("no publisher to dead-letter with")
+                    break
+                }
+                let published: Result<String, PubSubError> = await { () async -> Result<String, PubSubError> in
+                    do throws(PubSubError) { return .success(try await publisher.publish(topic: topic, message: message)) }
+                    catch { return .failure(error) }
+                }()
+                switch published {
+                case let .success(id):
+                    log.warning("message dead-lettered", metadata: ["topic": "\(topic)", "deadLetterMessageId": "\(id)"])
+                    return try await deadLettered(work, &record, detail: "published to \(topic) as \(id)")
+                case let .failure(error):
+                    failures += 1
+                    let delay = configuration.deadLetterBackoff.delay(afterFailures: failures, floor: error.retryAfter ?? .zero)
+                    log.error("dead-letter publish failed; retrying", metadata: ["topic": "\(topic)", "error": "\(error)",
+                                                                                 "retryIn": "\(delay)"])
+                    guard await shutdown.sleep(for: delay) else {
+                        return .abandoned("shutting down before the dead-letter publish succeeded")
+                    }
+                }
+            }
+        }
+        return try await deadLettered(work, &record, detail: "no dead-letter topic; given up")
+    }
+
+    private func deadLettered(_ work: TaskWork, _ record: inout TaskRecord, detail: String) async throws -> TaskOutcome {
+        record.state = .deadLettered
+        record.updatedAt = Date()
+        try await store.save(record, transitionDetail: detail)
+        metrics.taskFinished(rule: work.rule.name, outcome: "dead_lettered")
+        return .final(.deadLettered)
+    }
+
+    private func startDedupRenewal(rule: String, key: String, owner: TaskKey, log: Logger) -> Task<Void, Never> {
+        let lease = configuration.dedupLease
+        let store = self.store
+        return Task {
+            while !Task.isCancelled {
+                do {
+                    try await Task.sleep(for: lease / 3)
+                    let held = try await store.renewDedup(rule: rule, key: key, owner: owner,
+                                                          leaseUntil: Date() + lease.timeInterval)
+                    if !held {
+                        log.error("dedup key taken over by another task while this one runs", metadata: ["dedupKey": "\(key)"])
+                        return
+                    }
+                } catch is CancellationError {
+                    return
+                } catch {
+                    log.warning("dedup lease renewal failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    private func context(_ work: TaskWork, attempt: Int) -> MessageTemplateContext {
+        MessageTemplateContext(fields: MessageFields(work.message), captures: work.captures, ruleName: work.rule.name,
+                               attempt: attempt,
+                               scheduleTime: work.scheduleTime.map { MessageTemplateContext.rfc3339($0) })
+    }
+
+    private func truncate(_ text: String) -> String {
+        let utf8 = text.utf8
+        guard utf8.count > configuration.maxOutputBytes else { return text }
+        let tail = utf8.suffix(configuration.maxOutputBytes)
+        return "…(\(utf8.count - tail.count) bytes truncated)\n" + String(decoding: tail, as: UTF8.self)
+    }
+}
+
+extension Duration {
+    /// Seconds as a `TimeInterval`.
+    var timeInterval: TimeInterval {
+        let c = components
+        return TimeInterval(c.seconds) + TimeInterval(c.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import HoraeRules
+
+/// One task to run: a rule for a message (or for a schedule tick), with the captures the match bound.
+public struct TaskWork: Sendable {
+    public var key: TaskKey
+    public var rule: Rule
+    /// The message (for schedule ticks, a synthetic one without attributes).
+    public var message: PubSubMessage
+    public var captures: CaptureSet
+    /// Logical subscription name (nil for schedules).
+    public var subscription: String?
+    /// The tick, for schedule rules.
+    public var scheduleTime: Date?
+
+    public init(rule: Rule, message: PubSubMessage, captures: CaptureSet, subscription: String?, scheduleTime: Date? = nil) {
+        self.key = TaskKey(messageID: message.id, rule: rule.name)
+        self.rule = rule
+        self.message = message
+        self.captures = captures
+        self.subscription = subscription
+        self.scheduleTime = scheduleTime
+    }
+}
+
+/// How ``TaskRunner/run(_:)`` left a task.
+public enum TaskOutcome: Sendable, Hashable {
+    /// The task is final (succeeded, duplicate, dead-lettered): its message may be acked.
+    case final(TaskState)
+    /// The task did not finish (shutdown, or the store failed): its message must come back.
+    case abandoned(String)
+
+    public var isFinal: Bool {
+        if case .final = self { return true }
+        return false
+    }
+}
