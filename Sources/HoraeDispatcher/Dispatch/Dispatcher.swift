@@ -73,22 +73,18 @@ public final class Dispatcher: Sendable {
                           metadata: ["running": "\(runner.runningCount)", "grace": "\(configuration.shutdownGrace)"])
             limiter.close()
             flow.wakeAll()
-            let finished = await withTaskGroup(of: Bool.self) { group in
-                group.addTask { await work.value; return true }
-                group.addTask {
-                    try? await Task.sleep(for: self.configuration.shutdownGrace)
-                    return false
-                }
-                let first = await group.next() ?? true
-                group.cancelAll()
-                return first
-            }
-            if !finished {
+            // The grace period: a timer cancels the work (tasks, `exec` children) if it is not done by then.
+            let grace = configuration.shutdownGrace
+            let logger = self.logger
+            let runner = self.runner
+            let timer = Task {
+                guard (try? await Task.sleep(for: grace)) != nil else { return }
                 logger.warning("grace period over: cancelling the tasks still running; their messages come back",
                                metadata: ["running": "\(runner.runningCount)"])
                 work.cancel()
-                await work.value
             }
+            await work.value
+            timer.cancel()
             leases.cancel()
             await leases.value
             for s in subscriptions { s.acks.close() }

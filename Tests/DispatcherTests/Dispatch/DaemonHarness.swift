@@ -1,0 +1,139 @@
+import Foundation
+import HoraeRules
+import Logging
+import Testing
+@testable import HoraeDispatcher
+
+/// A daemon wired to the real Pub/Sub emulator, with rules written to a temporary directory and
+/// the `log` plugin replaced by a ``ScriptedLogPlugin``. It runs the dispatcher and the schedules
+/// directly (no signal handlers in the test process); ``stop()`` is the graceful shutdown.
+final class DaemonHarness: @unchecked Sendable {
+    let emulator: PubSubEmulator
+    let project: String
+    let client: PubSubClient
+    let topic: PubSubResourceName
+    let subscription: PubSubResourceName
+    let directory: String
+    let plugin: ScriptedLogPlugin
+    let metrics = RecordingMetrics()
+    private(set) var daemon: Daemon!
+    private var running: Task<Void, Never>?
+    var config: DaemonConfig
+
+    /// Creates the topic and subscription (ack deadline 10 s, the emulator's minimum).
+    init(rules: String, emulator: PubSubEmulator? = nil, plugins extra: [any ActionPlugin] = [],
+         script: @escaping ScriptedLogPlugin.Script = { _, _ in .success(output: nil) },
+         configure: (inout DaemonConfig) -> Void = { _ in }) async throws {
+        if let emulator { self.emulator = emulator } else { self.emulator = try await PubSubEmulator.shared() }
+        project = PubSubEmulator.uniqueProject()
+        client = try self.emulator.client(project: project)
+        topic = try client.topic("events")
+        subscription = try client.subscription("events-sub")
+        try await client.createTopic(topic)
+        var settings = PubSubClient.SubscriptionSettings(topic: topic)
+        settings.ackDeadlineSeconds = 10
+        try await client.createSubscription(subscription, settings)
+
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("horae-daemon-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory + "/rules", withIntermediateDirectories: true)
+        try rules.write(toFile: directory + "/rules/rules.yaml", atomically: true, encoding: .utf8)
+
+        var config = DaemonConfig()
+        config.project = project
+        config.rules = [directory + "/rules"]
+        config.state = directory + "/state"
+        var sub = SubscriptionConfig(logicalName: "events", name: "events-sub")
+        sub.ackDeadline = .seconds(10)
+        config.subscriptions = ["events": sub]
+        config.shutdownGrace = .seconds(5)
+        configure(&config)
+        self.config = config
+        plugin = ScriptedLogPlugin(script: script)
+        daemon = try makeDaemon(extra)
+    }
+
+    private func makeDaemon(_ extra: [any ActionPlugin]) throws -> Daemon {
+        var logger = Logger(label: "horae-test")
+        logger.logLevel = .warning
+        return try Daemon(config: config, parts: .init(client: client, plugins: [plugin] + extra, metrics: metrics, logger: logger))
+    }
+
+    func start() {
+        let daemon = self.daemon!
+        running = Task {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await daemon.dispatcher.run() }
+                group.addTask { await daemon.scheduler.run() }
+            }
+        }
+    }
+
+    /// Graceful shutdown; returns when the dispatcher has flushed its acks.
+    func stop() async {
+        daemon.shutdown.stop()
+        await running?.value
+        running = nil
+    }
+
+    /// Stops, then starts a new daemon on the same store and subscription (a restart).
+    func restart(plugins extra: [any ActionPlugin] = []) async throws {
+        await stop()
+        daemon.store.close()
+        daemon = try makeDaemon(extra)
+        start()
+    }
+
+    @discardableResult
+    func publish(_ attributes: [String: String], data: String = "") async throws -> String {
+        try await client.publish(topic, messages: [OutgoingMessage(data: Array(data.utf8), attributes: attributes)])[0]
+    }
+
+    func publish(_ messages: [OutgoingMessage]) async throws {
+        var start = 0
+        while start < messages.count {
+            let end = min(messages.count, start + 500)
+            _ = try await client.publish(topic, messages: Array(messages[start..<end]))
+            start = end
+        }
+    }
+
+    /// Polls `condition` every 20 ms until it holds or `timeout` passes.
+    func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("timed out waiting for: \(what)")
+        throw CancellationError()
+    }
+
+    /// One pull of what is delivered now, given up after `patience` (the emulator may hold a
+    /// pull open for a long time when nothing is there).
+    func pullDirectly(max: Int = 100, patience: Duration = .seconds(2)) async throws -> [ReceivedMessage] {
+        let client = self.client
+        let subscription = self.subscription
+        return try await withThrowingTaskGroup(of: [ReceivedMessage]?.self) { group in
+            group.addTask { try await client.pull(subscription, maxMessages: max) }
+            group.addTask {
+                try? await Task.sleep(for: patience)
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first ?? []
+        }
+    }
+
+    func cleanUp() async {
+        await stop()
+        daemon.store.close()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// A GCS-notification-shaped attribute set.
+    static func gcsEvent(bucket: String = "ven-cust-acme", object: String, generation: String = "1",
+                         event: String = "OBJECT_FINALIZE") -> [String: String] {
+        ["bucketId": bucket, "objectId": object, "objectGeneration": generation, "eventType": event]
+    }
+}
