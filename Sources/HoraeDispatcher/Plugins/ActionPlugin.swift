@@ -22,9 +22,14 @@ public struct ActionInvocation: Sendable {
     public var attempt: Int
     /// Limit for this run (the action's `timeout`, capped by what remains of the task's).
     public var timeout: Duration?
+    /// The action as written in the rule, its templates not rendered. Plugins use it to tell what
+    /// the rule's author wrote from what message values added: the `http` plugin checks that its
+    /// URL's host and structure come from the rule, and refuses to run without it. The dispatcher
+    /// must always pass it.
+    public var action: Action?
 
     public init(ruleName: String, actionIndex: Int, actionName: String, options: RenderedValue,
-                message: PubSubMessage?, attempt: Int, timeout: Duration?) {
+                message: PubSubMessage?, attempt: Int, timeout: Duration?, action: Action? = nil) {
         self.ruleName = ruleName
         self.actionIndex = actionIndex
         self.actionName = actionName
@@ -32,6 +37,7 @@ public struct ActionInvocation: Sendable {
         self.message = message
         self.attempt = attempt
         self.timeout = timeout
+        self.action = action
     }
 
     public func string(_ option: String) -> String? { options[option]?.string }
