@@ -8,3 +8,13 @@ public protocol MessagePublisher: Sendable {
 }
 
 extension PubSubClient: MessagePublisher {}
+
+extension MessagePublisher {
+    /// Publishes one message to a topic named as rules write it; returns its id.
+    public func publish(topic: String, message: OutgoingMessage) async throws(PubSubError) -> String {
+        let name = try self.topic(topic)
+        let ids = try await publish(name, messages: [message])
+        guard let id = ids.first else { throw PubSubError(.invalidResponse, "publish to \(name) returned no message id", isRetryable: true) }
+        return id
+    }
+}

@@ -216,7 +216,7 @@ public final class TaskRunner: Sendable {
             }
             let invocation = ActionInvocation(ruleName: work.rule.name, actionIndex: index, actionName: name,
                                               options: .map(options), message: work.message, attempt: record.attempt,
-                                              timeout: timeout)
+                                              timeout: timeout, action: action)
             let started = ContinuousClock.now
             let outcome = await plugin.run(invocation)
             metrics.actionFinished(plugin: action.plugin.rawValue, duration: ContinuousClock.now - started)
