@@ -1,10 +1,10 @@
 import ArgumentParser
 
 @main
-struct Horae: ParsableCommand {
+struct Horae: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "horae",
         abstract: "Turn Cloud Storage events into work: match Pub/Sub messages against YAML rules and run their actions.",
-        subcommands: [ValidateCommand.self, MatchCommand.self, TestCommand.self]
+        subcommands: [ValidateCommand.self, MatchCommand.self, TestCommand.self, RunCommand.self]
     )
 }

@@ -16,6 +16,7 @@ public final class Daemon: Sendable {
     public let scheduler: ScheduleRunner
     public let shutdown: ShutdownSignal
     public let metrics: any DispatcherMetrics
+    private let plugins: PluginRegistry
     private let logger: Logger
     private let extraServices: [any Service]
 
@@ -42,6 +43,11 @@ public final class Daemon: Sendable {
         public var description: String
         /// Rule diagnostics, when the rules are what failed.
         public var diagnostics: [Diagnostic] = []
+
+        public init(description: String, diagnostics: [Diagnostic] = []) {
+            self.description = description
+            self.diagnostics = diagnostics
+        }
     }
 
     /// Loads and compiles the rules (failing with every diagnostic when they have errors), opens
@@ -57,6 +63,11 @@ public final class Daemon: Sendable {
         guard !loaded.hasErrors else {
             throw StartupError(description: "the rules in \(config.rules.joined(separator: ", ")) have errors", diagnostics: loaded.diagnostics)
         }
+        let registry = PluginRegistry(parts.plugins)
+        if let missing = Self.unavailablePlugins(loaded.rules, registry) {
+            throw StartupError(description: missing)
+        }
+        self.plugins = registry
         let compiled = CompiledRuleSet(rules: loaded.rules)
         self.rules = ActiveRules(compiled)
         parts.metrics.rulesReloaded(ok: true, rules: loaded.rules.count)
@@ -71,7 +82,7 @@ public final class Daemon: Sendable {
         let shutdown = ShutdownSignal()
         self.shutdown = shutdown
         let limiter = RuleConcurrencyLimiter()
-        let runner = TaskRunner(store: store, plugins: PluginRegistry(parts.plugins), publisher: parts.client,
+        let runner = TaskRunner(store: store, plugins: registry, publisher: parts.client,
                                 limiter: limiter, shutdown: shutdown, metrics: parts.metrics, logger: parts.logger)
         var runtimes: [SubscriptionRuntime] = []
         for (_, subscription) in config.subscriptions.sorted(by: { $0.key < $1.key }) {
@@ -122,15 +133,20 @@ public final class Daemon: Sendable {
             }
         }
         let pruning = ClosureService { [self] in
-            while !shutdown.isStopping {
-                do {
-                    let now = Date()
-                    let deleted = try await store.prune(now: now, finishedBefore: now - config.taskRetention.timeInterval)
-                    if deleted > 0 { logger.info("state store pruned", metadata: ["rows": "\(deleted)"]) }
-                } catch {
-                    logger.warning("state store pruning failed", metadata: ["error": "\(error)"])
+            // Runs until its own graceful shutdown (a service ending earlier would stop the group).
+            try? await cancelWhenGracefulShutdown {
+                while true {
+                    do {
+                        let now = Date()
+                        let deleted = try await self.store.prune(now: now, finishedBefore: now - self.config.taskRetention.timeInterval)
+                        if deleted > 0 { self.logger.info("state store pruned", metadata: ["rows": "\(deleted)"]) }
+                    } catch is CancellationError {
+                        return
+                    } catch {
+                        self.logger.warning("state store pruning failed", metadata: ["error": "\(error)"])
+                    }
+                    try await Task.sleep(for: .seconds(3600))
                 }
-                _ = await shutdown.sleep(for: .seconds(3600))
             }
         }
         // Listed first, stopped last: the status server answers until the dispatcher is done.
@@ -161,11 +177,27 @@ public final class Daemon: Sendable {
             }
             return false
         }
+        if let missing = Self.unavailablePlugins(loaded.rules, plugins) {
+            metrics.rulesReloaded(ok: false, rules: rules.ruleSet.rules.count)
+            logger.error("rules reload failed; the previous rules keep running", metadata: ["error": "\(missing)"])
+            return false
+        }
         rules.replace(with: CompiledRuleSet(rules: loaded.rules))
         metrics.rulesReloaded(ok: true, rules: loaded.rules.count)
         logger.notice("rules reloaded", metadata: ["rules": "\(loaded.rules.count)"])
         warnAboutUnknownSubscriptions(loaded.rules)
         return true
+    }
+
+    /// A message naming the actions whose plugin this daemon does not have, or nil.
+    static func unavailablePlugins(_ rules: [Rule], _ registry: PluginRegistry) -> String? {
+        var problems: [String] = []
+        for rule in rules {
+            for action in rule.actions where registry[action.plugin] == nil {
+                problems.append("\(action.location): rule `\(rule.name)` uses plugin `\(action.plugin.rawValue)`, which this daemon does not provide")
+            }
+        }
+        return problems.isEmpty ? nil : problems.joined(separator: "\n")
     }
 
     private func warnAboutUnknownSubscriptions(_ rules: [Rule]) {

@@ -121,7 +121,7 @@ public final class Dispatcher: Sendable {
                 switch result {
                 case let .success(messages):
                     release(s, reserved: asked, received: messages)
-                    if failures > 0 || s.health != nil {
+                    if failures > 0 {
                         log.notice("pulling works again", metadata: ["afterFailures": "\(failures)"])
                     }
                     failures = 0
