@@ -99,20 +99,7 @@ final class StoreTestChildProcess: Sendable {
 enum StoreTestHelpers {
     /// The `horae-store-crash-child` executable (a target of the store's development package),
     /// from `HORAE_STORE_CRASH_CHILD` or next to the test binary. Nil where it is not built.
-    static let childExecutable: String? = {
-        let name = "horae-store-crash-child"
-        if let path = ProcessInfo.processInfo.environment["HORAE_STORE_CRASH_CHILD"] { return path }
-        let executable =
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            ?? Bundle.main.executablePath ?? CommandLine.arguments[0]
-        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent(name).path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        return nil
-    }()
+    static let childExecutable = BuiltExecutable.find("horae-store-crash-child", override: "HORAE_STORE_CRASH_CHILD")
 
     /// Finds an executable on `PATH`.
     static func executableOnPath(_ name: String) -> String? {

@@ -1,0 +1,191 @@
+import Foundation
+import HoraeRules
+import Testing
+@testable import HoraeDispatcher
+
+/// The `horae run` executable against the real Pub/Sub emulator: SIGKILL in the middle of a task,
+/// SIGTERM with a task running, and the emulator going away for 20 s.
+@Suite(.serialized, .enabled(if: BuiltExecutable.horae != nil, "the horae executable is not built"))
+struct DaemonProcessTests {
+    /// A project directory with `horae.yaml`, `rules/` and a `step` program that logs its runs.
+    struct Stack {
+        let emulator: PubSubEmulator
+        let project: String
+        let client: PubSubClient
+        let directory: String
+        var stepsLog: String { directory + "/steps.log" }
+
+        init(emulator: PubSubEmulator? = nil, shutdownGrace: String = "10s") async throws {
+            if let emulator { self.emulator = emulator } else { self.emulator = try await PubSubEmulator.shared() }
+            project = PubSubEmulator.uniqueProject()
+            client = try self.emulator.client(project: project)
+            directory = FileManager.default.temporaryDirectory.appendingPathComponent("horae-process-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: directory + "/rules", withIntermediateDirectories: true)
+            // step NAME OBJECT [SLEEP]: logs "NAME start OBJECT", sleeps on its first run only, logs "NAME end".
+            let step = """
+            #!/bin/sh
+            log="\(directory)/steps.log"
+            printf '%s start %s\\n' "$1" "$2" >> "$log"
+            if [ -n "$3" ] && [ ! -e "\(directory)/slept-$1" ]; then touch "\(directory)/slept-$1"; sleep "$3"; fi
+            printf '%s end\\n' "$1" >> "$log"
+            """
+            try step.write(toFile: directory + "/step", atomically: true, encoding: .utf8)
+            chmod(directory + "/step", 0o755)
+            try """
+            rules:
+              - name: pipeline
+                on: { message: { attributes: { objectId: "gocc/*" } } }
+                dedup: { key: "{{ attributes.objectId }}#{{ attributes.objectGeneration }}", window: 1h }
+                actions:
+                  - exec: { command: ["\(directory)/step", first, "{{ attributes.objectId }}"] }
+                  - exec: { command: ["\(directory)/step", slow, "{{ attributes.objectId }}", "4"] }
+                  - exec: { command: ["\(directory)/step", third, "{{ attributes.objectId }}"] }
+            """.write(toFile: directory + "/rules/pipeline.yaml", atomically: true, encoding: .utf8)
+            try """
+            project: \(project)
+            rules: rules/
+            state: var/
+            subscriptions:
+              events: { name: events-sub, ackDeadline: 10s }
+            shutdownGrace: \(shutdownGrace)
+            http: off
+            log: { format: text, level: info }
+            """.write(toFile: directory + "/horae.yaml", atomically: true, encoding: .utf8)
+            try await createTopics()
+        }
+
+        func createTopics() async throws {
+            let topic = try client.topic("events")
+            try await client.createTopic(topic)
+            var settings = PubSubClient.SubscriptionSettings(topic: topic)
+            settings.ackDeadlineSeconds = 10
+            try await client.createSubscription(try client.subscription("events-sub"), settings)
+        }
+
+        func startHorae() throws -> HoraeProcess {
+            try HoraeProcess(config: directory + "/horae.yaml", directory: directory,
+                             environment: ["PUBSUB_EMULATOR_HOST": emulator.host])
+        }
+
+        @discardableResult
+        func publish(object: String) async throws -> String {
+            try await client.publish(try client.topic("events"), messages: [
+                OutgoingMessage(attributes: ["objectId": object, "objectGeneration": "1", "bucketId": "b"]),
+            ])[0]
+        }
+
+        var steps: [String] {
+            ((try? String(contentsOfFile: stepsLog, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+
+        func count(_ prefix: String) -> Int { steps.count { $0.hasPrefix(prefix) } }
+
+        func waitUntil(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                if try await condition() { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            Issue.record("timed out waiting for: \(what)")
+            throw CancellationError()
+        }
+
+        func task(_ messageID: String) async throws -> TaskRecord? {
+            let store = try SQLiteStateStore(directory: directory + "/var")
+            defer { store.close() }
+            return try await store.task(TaskKey(messageID: messageID, rule: "pipeline"))
+        }
+
+        func remove() { try? FileManager.default.removeItem(atPath: directory) }
+    }
+
+    @Test func killMinus9MidTaskResumesAtTheUnfinishedActionAfterRestart() async throws {
+        let stack = try await Stack()
+        defer { stack.remove() }
+        let first = try stack.startHorae()
+        let id = try await stack.publish(object: "gocc/acme.tar.gz")
+        try await stack.waitUntil("the slow action is running") { stack.count("slow start") == 1 }
+        first.signal(SIGKILL)
+        #expect(await first.waitForExit() != nil)
+        // The machine went down: the orphaned action dies with it.
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(stack.count("slow end") == 0)
+        let record = try await stack.task(id)
+        #expect(record?.state == .running)
+        #expect(record?.nextAction == 1)
+
+        let second = try stack.startHorae()
+        defer { second.signal(SIGKILL) }
+        // Redelivered once the lease lapses (10 s), resumed at the slow action.
+        try await stack.waitUntil("the task resumes and finishes", timeout: .seconds(60)) { stack.count("third end") == 1 }
+        try await stack.waitUntil("the task is recorded succeeded") { try await stack.task(id)?.state == .succeeded }
+        #expect(stack.count("first start") == 1)
+        #expect(stack.count("slow start") >= 1)
+        #expect(stack.count("third start") == 1)
+        second.signal(SIGTERM)
+        #expect(await second.waitForExit() == 0)
+        // Acked: past the ack deadline nothing comes back.
+        try await Task.sleep(for: .seconds(11))
+        let back = try await pullOnce(stack)
+        #expect(back.isEmpty)
+    }
+
+    @Test func sigtermLetsTheRunningTaskFinishThenExitsZero() async throws {
+        let stack = try await Stack()
+        defer { stack.remove() }
+        let horae = try stack.startHorae()
+        try await stack.publish(object: "gocc/term.tar.gz")
+        try await stack.waitUntil("the slow action is running") { stack.count("slow start") == 1 }
+        horae.signal(SIGTERM)
+        let status = await horae.waitForExit(timeout: .seconds(30))
+        #expect(status == 0)
+        #expect(stack.count("slow end") == 1)
+        // The task's remaining action did not start after the shutdown began; the message comes back for it.
+        #expect(horae.log.contains("shutting down"))
+    }
+
+    @Test func anEmulatorOutageIsRiddenOutWithLowCPUAndNothingLost() async throws {
+        let emulator = try await PubSubEmulator.start()
+        defer { emulator.stop() }
+        let stack = try await Stack(emulator: emulator)
+        defer { stack.remove() }
+        try "".write(toFile: stack.directory + "/slept-slow", atomically: true, encoding: .utf8)  // no sleeping
+        let horae = try stack.startHorae()
+        defer { horae.signal(SIGKILL) }
+        try await stack.publish(object: "gocc/before.tar.gz")
+        try await stack.waitUntil("the first message is processed") { stack.count("third end") == 1 }
+
+        emulator.stop()
+        let cpuBefore = try #require(horae.cpuTime)
+        try await Task.sleep(for: .seconds(20))
+        let cpuDuring = try #require(horae.cpuTime) - cpuBefore
+        #expect(horae.isRunning)
+        // Backing off, not spinning: well under 5 % of one core over the 20 s.
+        #expect(cpuDuring < .seconds(1))
+        #expect(horae.log.contains("pull failed"))
+
+        try await emulator.restart()
+        try await stack.createTopics()  // the emulator keeps nothing across a restart
+        try await stack.publish(object: "gocc/after.tar.gz")
+        try await stack.waitUntil("the daemon recovers and processes the new message", timeout: .seconds(90)) {
+            stack.count("third end") == 2
+        }
+        #expect(horae.log.contains("pulling works again"))
+        print("emulator outage: horae used \(cpuDuring) of CPU in 20 s")
+    }
+
+    private func pullOnce(_ stack: Stack) async throws -> [ReceivedMessage] {
+        let client = stack.client
+        let subscription = try client.subscription("events-sub")
+        return try await withThrowingTaskGroup(of: [ReceivedMessage]?.self) { group in
+            group.addTask { try await client.pull(subscription, maxMessages: 10) }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(2))
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first ?? []
+        }
+    }
+}
