@@ -1,33 +1,11 @@
 import HoraeRules
 
-/// A message as pulled: the ack id that leases it, the message, and its size for flow control.
-public struct ReceivedMessage: Sendable, Hashable {
-    public var ackID: String
-    public var message: PubSubMessage
-    /// Present when the subscription has a dead-letter policy.
-    public var deliveryAttempt: Int?
-    /// Data plus attribute bytes: what counts against `maxOutstandingBytes`.
-    public var size: Int
-}
-
-/// A message to publish.
-public struct OutgoingMessage: Sendable, Hashable {
-    public var data: [UInt8]
-    public var attributes: [String: String]
-    public var orderingKey: String?
-
-    public init(data: [UInt8] = [], attributes: [String: String] = [:], orderingKey: String? = nil) {
-        self.data = data
-        self.attributes = attributes
-        self.orderingKey = orderingKey
-    }
-}
-
 /// Google Cloud Pub/Sub over its REST API (v1), through Horae's libcurl transport.
 ///
 /// `PUBSUB_EMULATOR_HOST` switches to the emulator: plain HTTP, no credentials. Every resource
-/// name is validated before it becomes part of a URL, and every body is built as a JSON value,
-/// never by pasting text.
+/// name and argument is validated before a request is made (an invalid one throws
+/// `.invalidName` / `.invalidArgument` and nothing is sent), and every body is built as a JSON
+/// value, never by pasting text.
 public final class PubSubClient: Sendable {
     public let project: String
     let endpoint: URLBuilder
@@ -36,8 +14,12 @@ public final class PubSubClient: Sendable {
     /// Pulls wait on the server for messages; their HTTP timeout is longer than the server's hold.
     public static let pullTimeout: Duration = .seconds(100)
     public static let requestTimeout: Duration = .seconds(60)
+    /// The API's largest ack deadline, for `modifyAckDeadline`.
+    public static let maxAckDeadlineSeconds = 600
 
-    public init(project: String, endpoint: String, transport: any HTTPTransport, credentials: any CredentialsProvider) throws {
+    public init(project: String, endpoint: String, transport: any HTTPTransport, credentials: any CredentialsProvider)
+        throws
+    {
         self.project = project
         self.endpoint = try URLBuilder(base: endpoint).appendingRawPath("v1")
         self.transport = transport
@@ -46,12 +28,17 @@ public final class PubSubClient: Sendable {
 
     /// The client for this environment: the emulator when `PUBSUB_EMULATOR_HOST` is set,
     /// else Google with credentials resolved as runtime.md §2 says.
-    public static func fromEnvironment(project: String, environment: [String: String], transport: any HTTPTransport) throws -> PubSubClient {
+    public static func fromEnvironment(project: String, environment: [String: String], transport: any HTTPTransport)
+        throws -> PubSubClient
+    {
         if let host = environment["PUBSUB_EMULATOR_HOST"], !host.isEmpty {
-            return try PubSubClient(project: project, endpoint: "http://\(host)", transport: transport, credentials: NoCredentials())
+            return try PubSubClient(
+                project: project, endpoint: "http://\(host)", transport: transport, credentials: NoCredentials())
         }
-        let credentials = try CredentialsResolver.resolve(environment: environment, scopes: CredentialsResolver.defaultScopes, transport: transport)
-        return try PubSubClient(project: project, endpoint: "https://pubsub.googleapis.com", transport: transport, credentials: credentials)
+        let credentials = try CredentialsResolver.resolve(
+            environment: environment, scopes: CredentialsResolver.defaultScopes, transport: transport)
+        return try PubSubClient(
+            project: project, endpoint: "https://pubsub.googleapis.com", transport: transport, credentials: credentials)
     }
 
     public func subscription(_ name: String) throws(PubSubError) -> PubSubResourceName {
@@ -66,124 +53,143 @@ public final class PubSubClient: Sendable {
 
     /// One unary pull (`returnImmediately` is never set: the server holds the request until
     /// messages arrive or its own timeout passes, so an idle subscription costs no CPU).
-    public func pull(_ subscription: PubSubResourceName, maxMessages: Int) async throws(PubSubError) -> [ReceivedMessage] {
-        let body = JSONValue.object([(key: "maxMessages", value: .number(String(maxMessages)))])
-        let response = try await call("POST", subscription, verb: "pull", body: body, timeout: Self.pullTimeout)
-        guard let received = response["receivedMessages"] else { return [] }
-        guard case let .array(items) = received else { throw invalid("`receivedMessages` is not a list") }
-        var out: [ReceivedMessage] = []
-        out.reserveCapacity(items.count)
-        for item in items {
-            guard let ackID = item["ackId"]?.string, let m = item["message"] else { throw invalid("a received message has no ackId or message") }
-            let message: PubSubMessage
-            do { message = try MessageDecoder.message(from: m) } catch { throw invalid(error.message) }
-            let attemptText = item["deliveryAttempt"].flatMap { $0.text }
-            let size = message.data.count + message.attributes.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
-            out.append(ReceivedMessage(ackID: ackID, message: message, deliveryAttempt: attemptText.flatMap { Int($0) }, size: size))
+    ///
+    /// Every received item with an ack id is returned, including messages that cannot be decoded
+    /// (their ``ReceivedMessage/problem`` says why), so no lease is lost to one bad message.
+    /// - Parameter timeout: the HTTP timeout; past it the pull fails with a retryable `.transport`.
+    public func pull(
+        _ subscription: PubSubResourceName, maxMessages: Int,
+        timeout: Duration = PubSubClient.pullTimeout
+    ) async throws(PubSubError) -> [ReceivedMessage] {
+        guard maxMessages >= 1 else {
+            throw PubSubError(.invalidArgument, "pull needs maxMessages of at least 1, not \(maxMessages)")
         }
-        return out
+        let body = JSONValue.object([(key: "maxMessages", value: .number(String(maxMessages)))])
+        let response = try await call(
+            "POST", subscription, verb: "pull", body: body, timeout: timeout, what: "pull from \(subscription)")
+        return try PullResponseDecoder.receivedMessages(from: response)
     }
 
+    /// Acknowledges messages. No ids: no request. At most 2 500 ids and a body under 512 KiB per
+    /// call: split larger sets with ``AckRequestBatcher``.
     public func acknowledge(_ subscription: PubSubResourceName, ackIDs: [String]) async throws(PubSubError) {
-        let body = JSONValue.object([(key: "ackIds", value: .array(ackIDs.map { .string($0) }))])
-        _ = try await call("POST", subscription, verb: "acknowledge", body: body)
+        guard !ackIDs.isEmpty else { return }
+        try Self.checkBatchSize(ackIDs)
+        _ = try await call(
+            "POST", subscription, verb: "acknowledge", body: AckRequestBatcher.body(ackIDs, for: .acknowledge),
+            what: "acknowledge \(ackIDs.count) message(s) on \(subscription)")
     }
 
-    /// Extends (or, with 0, gives up) the leases of messages.
-    public func modifyAckDeadline(_ subscription: PubSubResourceName, ackIDs: [String], seconds: Int) async throws(PubSubError) {
-        let body = JSONValue.object([
-            (key: "ackIds", value: .array(ackIDs.map { .string($0) })),
-            (key: "ackDeadlineSeconds", value: .number(String(seconds))),
-        ])
-        _ = try await call("POST", subscription, verb: "modifyAckDeadline", body: body)
+    /// Extends (or, with 0, gives up) the leases of messages: 0–600 s. No ids: no request.
+    /// Same per-call limits as ``acknowledge(_:ackIDs:)``.
+    public func modifyAckDeadline(_ subscription: PubSubResourceName, ackIDs: [String], seconds: Int)
+        async throws(PubSubError)
+    {
+        guard (0...Self.maxAckDeadlineSeconds).contains(seconds) else {
+            throw PubSubError(
+                .invalidArgument, "an ack deadline must be 0 to \(Self.maxAckDeadlineSeconds) seconds, not \(seconds)")
+        }
+        guard !ackIDs.isEmpty else { return }
+        try Self.checkBatchSize(ackIDs)
+        _ = try await call(
+            "POST", subscription, verb: "modifyAckDeadline",
+            body: AckRequestBatcher.body(ackIDs, for: .modifyAckDeadline(seconds: seconds)),
+            what: "modify the ack deadline of \(ackIDs.count) message(s) on \(subscription)")
     }
 
-    /// Publishes messages; returns their ids.
-    public func publish(_ topic: PubSubResourceName, messages: [OutgoingMessage]) async throws(PubSubError) -> [String] {
+    /// Publishes messages; returns their ids, in order.
+    public func publish(_ topic: PubSubResourceName, messages: [OutgoingMessage]) async throws(PubSubError) -> [String]
+    {
+        guard !messages.isEmpty else { return [] }
         let items: [JSONValue] = messages.map { m in
             var pairs: [(key: String, value: JSONValue)] = [(key: "data", value: .string(Base64.encode(m.data)))]
             if !m.attributes.isEmpty {
-                pairs.append((key: "attributes", value: .object(m.attributes.sorted { $0.key < $1.key }.map { (key: $0.key, value: .string($0.value)) })))
+                let sorted = m.attributes.sorted { $0.key < $1.key }
+                pairs.append((key: "attributes", value: .object(sorted.map { (key: $0.key, value: .string($0.value)) })))
             }
             if let key = m.orderingKey, !key.isEmpty { pairs.append((key: "orderingKey", value: .string(key))) }
             return .object(pairs)
         }
-        let response = try await call("POST", topic, verb: "publish", body: .object([(key: "messages", value: .array(items))]))
-        guard case let .array(ids)? = response["messageIds"] else { throw invalid("publish returned no messageIds") }
-        return ids.compactMap(\.string)
+        let response = try await call(
+            "POST", topic, verb: "publish", body: .object([(key: "messages", value: .array(items))]),
+            what: "publish \(messages.count) message(s) to \(topic)")
+        guard case .array(let ids)? = response["messageIds"] else {
+            throw invalid("publish to \(topic) returned no messageIds")
+        }
+        let strings = ids.compactMap(\.string)
+        guard strings.count == messages.count else {
+            throw invalid("publish to \(topic) returned \(strings.count) message ids for \(messages.count) messages")
+        }
+        return strings
     }
 
     // MARK: - Admin
 
     public func createTopic(_ topic: PubSubResourceName) async throws(PubSubError) {
-        _ = try await call("PUT", topic, verb: nil, body: .object([]))
+        _ = try await call("PUT", topic, body: .object([]), what: "create topic \(topic)")
     }
 
     public func deleteTopic(_ topic: PubSubResourceName) async throws(PubSubError) {
-        _ = try await call("DELETE", topic, verb: nil, body: nil)
+        _ = try await call("DELETE", topic, body: nil, what: "delete topic \(topic)")
     }
 
     /// The topic's resource, or nil when it does not exist.
     public func getTopic(_ topic: PubSubResourceName) async throws(PubSubError) -> JSONValue? {
-        do { return try await call("GET", topic, verb: nil, body: nil) } catch where error.status == 404 { return nil }
+        do {
+            return try await call("GET", topic, body: nil, what: "get topic \(topic)")
+        } catch where error.status == 404 {
+            return nil
+        }
     }
 
     /// The full names of the project's topics (all pages).
     public func listTopics() async throws(PubSubError) -> [String] {
-        try await list(collection: "topics", field: "topics") { $0["name"]?.string }
+        try await listResources(.topics).compactMap { $0["name"]?.string }
     }
 
-    /// The settings of a subscription to create.
-    public struct SubscriptionSettings: Sendable, Hashable {
-        public var topic: PubSubResourceName
-        public var ackDeadlineSeconds: Int = 60
-        public var deadLetterTopic: PubSubResourceName?
-        public var maxDeliveryAttempts: Int = 5
-        public var minimumBackoff: Duration?
-        public var maximumBackoff: Duration?
-
-        public init(topic: PubSubResourceName) { self.topic = topic }
-    }
-
-    public func createSubscription(_ subscription: PubSubResourceName, _ settings: SubscriptionSettings) async throws(PubSubError) {
-        var pairs: [(key: String, value: JSONValue)] = [
-            (key: "topic", value: .string(settings.topic.description)),
-            (key: "ackDeadlineSeconds", value: .number(String(settings.ackDeadlineSeconds))),
-        ]
-        if let dead = settings.deadLetterTopic {
-            pairs.append((key: "deadLetterPolicy", value: .object([
-                (key: "deadLetterTopic", value: .string(dead.description)),
-                (key: "maxDeliveryAttempts", value: .number(String(settings.maxDeliveryAttempts))),
-            ])))
-        }
-        if settings.minimumBackoff != nil || settings.maximumBackoff != nil {
-            var retry: [(key: String, value: JSONValue)] = []
-            if let min = settings.minimumBackoff { retry.append((key: "minimumBackoff", value: .string("\(min.components.seconds)s"))) }
-            if let max = settings.maximumBackoff { retry.append((key: "maximumBackoff", value: .string("\(max.components.seconds)s"))) }
-            pairs.append((key: "retryPolicy", value: .object(retry)))
-        }
-        _ = try await call("PUT", subscription, verb: nil, body: .object(pairs))
+    /// Creates a subscription after checking `settings` (``SubscriptionSettings/validate()``).
+    public func createSubscription(_ subscription: PubSubResourceName, _ settings: SubscriptionSettings)
+        async throws(PubSubError)
+    {
+        try settings.validate()
+        _ = try await call("PUT", subscription, body: settings.resource, what: "create subscription \(subscription)")
     }
 
     public func deleteSubscription(_ subscription: PubSubResourceName) async throws(PubSubError) {
-        _ = try await call("DELETE", subscription, verb: nil, body: nil)
+        _ = try await call("DELETE", subscription, body: nil, what: "delete subscription \(subscription)")
     }
 
-    public func getSubscription(_ subscription: PubSubResourceName) async throws(PubSubError) -> JSONValue? {
-        do { return try await call("GET", subscription, verb: nil, body: nil) } catch where error.status == 404 { return nil }
+    /// The subscription, or nil when it does not exist.
+    public func getSubscription(_ subscription: PubSubResourceName) async throws(PubSubError) -> PubSubSubscription? {
+        let resource: JSONValue
+        do {
+            resource = try await call("GET", subscription, body: nil, what: "get subscription \(subscription)")
+        } catch where error.status == 404 {
+            return nil
+        }
+        return try PubSubSubscription(resource: resource)
     }
 
+    /// The full names of the project's subscriptions (all pages).
     public func listSubscriptions() async throws(PubSubError) -> [String] {
-        try await list(collection: "subscriptions", field: "subscriptions") { $0["name"]?.string }
+        try await listResources(.subscriptions).compactMap { $0["name"]?.string }
     }
 
-    // MARK: - Transport
-
-    private func list(collection: String, field: String, _ name: (JSONValue) -> String?) async throws(PubSubError) -> [String] {
-        var names: [String] = []
+    /// The project's topic or subscription resources as the API returns them (all pages).
+    public func listResources(_ kind: PubSubResourceName.Kind, pageSize: Int = 1000) async throws(PubSubError)
+        -> [JSONValue]
+    {
+        guard PubSubResourceName.isValidProject(project) else {
+            throw PubSubError(.invalidName, project.isEmpty ? "no project is set" : "`\(project)` is not a project id")
+        }
+        guard (1...1000).contains(pageSize) else {
+            throw PubSubError(.invalidArgument, "a page size is 1 to 1000, not \(pageSize)")
+        }
+        let collection = kind.rawValue
+        var resources: [JSONValue] = []
         var pageToken: String?
         repeat {
-            var query = [("pageSize", "1000")]
+            var query = [("pageSize", String(pageSize))]
             if let pageToken { query.append(("pageToken", pageToken)) }
             let url: String
             do {
@@ -191,35 +197,56 @@ public final class PubSubClient: Sendable {
             } catch {
                 throw PubSubError(.invalidName, "`\(project)` cannot be used in a URL")
             }
-            let response = try await send("GET", url: url, body: nil, timeout: Self.requestTimeout, what: "list \(collection)")
-            if case let .array(items)? = response[field] { names += items.compactMap(name) }
+            let response = try await send(
+                "GET", url: url, body: nil, timeout: Self.requestTimeout,
+                what: "list \(collection) of project \(project)")
+            switch response[collection] {
+            case .array(let items)?: resources += items
+            case nil: break
+            default: throw invalid("list \(collection): `\(collection)` is not a list")
+            }
             pageToken = response["nextPageToken"]?.string
             if pageToken?.isEmpty == true { pageToken = nil }
         } while pageToken != nil
-        return names
+        return resources
     }
 
-    private func call(_ method: String, _ resource: PubSubResourceName, verb: String?, body: JSONValue?,
-                      timeout: Duration = PubSubClient.requestTimeout) async throws(PubSubError) -> JSONValue {
-        // The id is validated (no `/`, `:` or `?`), so the `:verb` suffix stays a verb.
-        let url: String
+    // MARK: - Transport
+
+    private static func checkBatchSize(_ ackIDs: [String]) throws(PubSubError) {
+        guard ackIDs.count <= AckRequestBatcher.maxAckIDsPerRequest else {
+            throw PubSubError(
+                .invalidArgument,
+                "\(ackIDs.count) ack ids in one request; the API takes at most \(AckRequestBatcher.maxAckIDsPerRequest) (split them with AckRequestBatcher)"
+            )
+        }
+    }
+
+    /// `what` names the operation and resource for error messages ("create topic projects/p/topics/t").
+    private func call(
+        _ method: String, _ resource: PubSubResourceName, verb: String? = nil, body: JSONValue?,
+        timeout: Duration = PubSubClient.requestTimeout, what: String
+    ) async throws(PubSubError) -> JSONValue {
+        var url: String
         do {
-            let path = try endpoint.appendingPath("projects", resource.project, resource.kind.rawValue)
-            let last = verb.map { "\(resource.id):\($0)" } ?? resource.id
-            url = try path.appendingPath(last).string.replacingOccurrences(of: "%3A", with: ":")
+            url = try endpoint.appendingPath("projects", resource.project, resource.kind.rawValue, resource.id).string
         } catch {
             throw PubSubError(.invalidName, "`\(resource)` cannot be used in a URL")
         }
-        return try await send(method, url: url, body: body, timeout: timeout, what: "\(verb ?? method.lowercased()) \(resource)")
+        // `verb` is a constant of this file; the id is encoded, so this `:` is the only one in its segment.
+        if let verb { url += ":" + verb }
+        return try await send(method, url: url, body: body, timeout: timeout, what: what)
     }
 
-    private func send(_ method: String, url: String, body: JSONValue?, timeout: Duration, what: String) async throws(PubSubError) -> JSONValue {
+    private func send(_ method: String, url: String, body: JSONValue?, timeout: Duration, what: String)
+        async throws(PubSubError) -> JSONValue
+    {
         var headers: [(name: String, value: String)] = [("Accept", "application/json")]
         do {
             headers += try await credentials.authorizationHeaders()
         } catch {
             let retryable = (error as? CredentialsError)?.isRetryable ?? false
-            throw PubSubError(.credentials, "cannot get credentials for \(what): \(error)", isRetryable: retryable)
+            throw PubSubError(.credentials, "cannot get credentials to \(what): \(error)", isRetryable: retryable)
         }
         var request = HTTPRequest(method: method, url: url, headers: headers, timeout: timeout)
         if let body {
@@ -236,10 +263,12 @@ public final class PubSubClient: Sendable {
         }
         let parsed = response.body.isEmpty ? JSONValue.object([]) : (try? JSONParser.parse(response.body))
         guard (200..<300).contains(response.status) else {
-            let detail = parsed?["error"]?["message"]?.string ?? String(decoding: response.body.prefix(300), as: UTF8.self)
+            let detail =
+                parsed?["error"]?["message"]?.string ?? String(decoding: response.body.prefix(300), as: UTF8.self)
             let retryAfter = response.header("retry-after").flatMap { Int($0) }.map { Duration.seconds($0) }
-            throw PubSubError(.http, "\(what): \(detail)", status: response.status, retryAfter: retryAfter,
-                              isRetryable: PubSubError.isRetryableStatus(response.status))
+            throw PubSubError(
+                .http, "\(what): \(detail)", status: response.status, retryAfter: retryAfter,
+                isRetryable: PubSubError.isRetryableStatus(response.status))
         }
         guard let parsed else { throw invalid("\(what): the response is not JSON") }
         return parsed

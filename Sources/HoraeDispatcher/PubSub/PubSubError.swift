@@ -3,6 +3,8 @@ public struct PubSubError: Error, Sendable, CustomStringConvertible {
     public enum Code: Sendable, Hashable {
         /// A resource name that does not follow Pub/Sub's rules (never sent).
         case invalidName
+        /// A value outside what the API accepts (an ack deadline, a batch size, …); never sent.
+        case invalidArgument
         /// The server answered with this HTTP status (`status` holds it).
         case http
         /// The request did not complete (connection, timeout, TLS).

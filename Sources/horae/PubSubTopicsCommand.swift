@@ -1,0 +1,60 @@
+import ArgumentParser
+import HoraeDispatcher
+
+/// `horae pubsub topics list|create|delete`.
+struct PubSubTopicsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "topics",
+        abstract: "List, create or delete topics.",
+        subcommands: [List.self, Create.self, Delete.self]
+    )
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the project's topics, one full name per line.")
+
+        @OptionGroup var pubsub: PubSubOptions
+
+        @Option(help: "Output format: text (full names) or json (the API's topic resources).")
+        var format: RulesOptions.Format = .text
+
+        func validate() throws { _ = try pubsub.resolvedProject() }
+
+        func run() throws {
+            let format = PubSubAdmin.Format(format)
+            try pubsub.run { admin throws(PubSubError) in try await admin.listTopics(format: format) }
+        }
+    }
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a topic.")
+
+        @OptionGroup var pubsub: PubSubOptions
+
+        @Argument(help: "The topic: a short name in the project, or projects/P/topics/NAME.")
+        var name: String
+
+        func validate() throws { try pubsub.validate(name, .topics) }
+
+        func run() throws {
+            let name = name
+            try pubsub.run(name: name) { admin throws(PubSubError) in try await admin.createTopic(name) }
+        }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a topic (its subscriptions stay, detached: their topic reads _deleted-topic_).")
+
+        @OptionGroup var pubsub: PubSubOptions
+
+        @Argument(help: "The topic: a short name in the project, or projects/P/topics/NAME.")
+        var name: String
+
+        func validate() throws { try pubsub.validate(name, .topics) }
+
+        func run() throws {
+            let name = name
+            try pubsub.run(name: name) { admin throws(PubSubError) in try await admin.deleteTopic(name) }
+        }
+    }
+}

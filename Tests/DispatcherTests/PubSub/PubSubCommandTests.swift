@@ -1,0 +1,169 @@
+import Foundation
+import HoraeRules
+import Testing
+
+/// `horae pubsub …` run as a user runs it, against the emulator: exit status, stdout, stderr.
+@Suite(.serialized) struct PubSubCommandTests {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// The built `horae`, beside the test bundle.
+    static let binary: String? = {
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("horae").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        return nil
+    }()
+
+    private func horae(_ arguments: [String], environment: [String: String]) throws -> Result {
+        let binary = try #require(Self.binary, "build horae first: swift build")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        // Only what the test gives: no project or emulator from the developer's shell.
+        process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    @Test func setUpAndTearDownAProjectLikeTheOldScripts() async throws {
+        let emulator = try await PubSubEmulator.shared()
+        let p = PubSubEmulator.uniqueProject("cli")
+        let env = ["PUBSUB_EMULATOR_HOST": emulator.host, "HORAE_PROJECT": p]
+
+        var r = try horae(["pubsub", "topics", "create", "bucket-events"], environment: env)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "created topic projects/\(p)/topics/bucket-events\n")
+        r = try horae(["pubsub", "topics", "create", "bucket-events-dead"], environment: env)
+        #expect(r.status == 0, "\(r.stderr)")
+
+        r = try horae(
+            [
+                "pubsub", "subscriptions", "create", "pull_bucket_events", "--topic", "bucket-events",
+                "--ack-deadline", "2m", "--dead-letter-topic", "bucket-events-dead", "--max-delivery-attempts", "10",
+                "--min-backoff", "5s", "--max-backoff", "5m",
+            ], environment: env)
+        #expect(r.status == 0, "\(r.stderr)")
+
+        r = try horae(["pubsub", "subscriptions", "list", "--format", "json"], environment: env)
+        #expect(r.status == 0, "\(r.stderr)")
+        let list = try JSONParser.parse(r.stdout)
+        let sub = try #require(list.value(at: ["0"]))
+        #expect(sub["name"]?.string == "projects/\(p)/subscriptions/pull_bucket_events")
+        #expect(sub["topic"]?.string == "projects/\(p)/topics/bucket-events")
+        #expect(sub["ackDeadlineSeconds"] == .number("120"))
+        #expect(sub["deadLetterPolicy"]?["deadLetterTopic"]?.string == "projects/\(p)/topics/bucket-events-dead")
+        #expect(sub["deadLetterPolicy"]?["maxDeliveryAttempts"] == .number("10"))
+        #expect(sub["retryPolicy"]?["minimumBackoff"]?.string == "5s")
+        #expect(sub["retryPolicy"]?["maximumBackoff"]?.string == "300s")
+
+        r = try horae(["pubsub", "topics", "list"], environment: env)
+        #expect(r.stdout == "projects/\(p)/topics/bucket-events\nprojects/\(p)/topics/bucket-events-dead\n")
+
+        r = try horae(["pubsub", "subscriptions", "delete", "pull_bucket_events"], environment: env)
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try horae(["pubsub", "subscriptions", "list"], environment: env)
+        #expect(r.status == 0)
+        #expect(r.stdout.isEmpty)
+    }
+
+    @Test func failuresExitOneAndSayWhatIsMissing() async throws {
+        let emulator = try await PubSubEmulator.shared()
+        let p = PubSubEmulator.uniqueProject("cli-fail")
+        let env = ["PUBSUB_EMULATOR_HOST": emulator.host, "HORAE_PROJECT": p]
+
+        var r = try horae(["pubsub", "subscriptions", "delete", "nowhere"], environment: env)
+        #expect(r.status == 1)
+        #expect(
+            r.stderr == "horae: error: subscription projects/\(p)/subscriptions/nowhere does not exist (HTTP 404)\n")
+        #expect(r.stdout.isEmpty)
+
+        r = try horae(["pubsub", "subscriptions", "create", "orphan", "--topic", "ghost"], environment: env)
+        #expect(r.status == 1)
+        #expect(r.stderr == "horae: error: topic projects/\(p)/topics/ghost does not exist (HTTP 404)\n")
+
+        _ = try horae(["pubsub", "topics", "create", "twice"], environment: env)
+        r = try horae(["pubsub", "topics", "create", "twice"], environment: env)
+        #expect(r.status == 1)
+        #expect(r.stderr == "horae: error: topic projects/\(p)/topics/twice already exists (HTTP 409)\n")
+
+        // Nothing listening: a transport error, still exit 1.
+        let dead = ["PUBSUB_EMULATOR_HOST": "127.0.0.1:\(try LoopbackPort.free())", "HORAE_PROJECT": p]
+        r = try horae(["pubsub", "topics", "list"], environment: dead)
+        #expect(r.status == 1)
+        #expect(r.stderr.hasPrefix("horae: error: list topics of project \(p): "), "\(r.stderr)")
+    }
+
+    @Test func projectComesFromTheFlagThenHoraeProjectThenGoogleCloudProject() async throws {
+        let emulator = try await PubSubEmulator.shared()
+        let (a, b, c) = (
+            PubSubEmulator.uniqueProject("flag"), PubSubEmulator.uniqueProject("horae"),
+            PubSubEmulator.uniqueProject("gcp")
+        )
+        let host = ["PUBSUB_EMULATOR_HOST": emulator.host]
+
+        var r = try horae(
+            ["pubsub", "topics", "create", "here", "--project", a],
+            environment: host.merging(["HORAE_PROJECT": b, "GOOGLE_CLOUD_PROJECT": c]) { $1 })
+        #expect(r.stdout == "created topic projects/\(a)/topics/here\n")
+        r = try horae(
+            ["pubsub", "topics", "create", "here"],
+            environment: host.merging(["HORAE_PROJECT": b, "GOOGLE_CLOUD_PROJECT": c]) { $1 })
+        #expect(r.stdout == "created topic projects/\(b)/topics/here\n")
+        r = try horae(
+            ["pubsub", "topics", "create", "here"], environment: host.merging(["GOOGLE_CLOUD_PROJECT": c]) { $1 })
+        #expect(r.stdout == "created topic projects/\(c)/topics/here\n")
+        // A full name needs no project at all.
+        r = try horae(["pubsub", "topics", "delete", "projects/\(c)/topics/here"], environment: host)
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+
+    @Test func badArgumentsAreUsageErrors() throws {
+        let env = ["PUBSUB_EMULATOR_HOST": "127.0.0.1:1"]  // never contacted
+        var r = try horae(["pubsub", "topics", "list"], environment: env)
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("no project: give --project P or set HORAE_PROJECT"))
+
+        r = try horae(["pubsub", "topics", "create", "../x", "--project", "p"], environment: env)
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("`../x` is not a topic name"))
+        r = try horae(["pubsub", "topics", "create", "goog-x", "--project", "p"], environment: env)
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("`goog-x` is not a valid topic id"))
+
+        r = try horae(
+            [
+                "pubsub", "subscriptions", "create", "sub-1", "--topic", "top-1", "--ack-deadline", "5s", "--project",
+                "p",
+            ],
+            environment: env)
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("the ack deadline must be 10 to 600 seconds, not 5"))
+
+        r = try horae(
+            [
+                "pubsub", "subscriptions", "create", "sub-1", "--topic", "top-1", "--min-backoff", "soon", "--project",
+                "p",
+            ],
+            environment: env)
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("`soon` is not a duration"))
+    }
+}
