@@ -3,9 +3,11 @@
 #
 #   scripts/pubsub-emulator.sh PORT [WATCH_PID]
 #
-# Prints "ready 127.0.0.1:PORT" on stdout once the emulator answers, then waits. The emulator (a
-# Java process tree in its own session) is stopped when this script gets SIGTERM/SIGINT, or when
-# WATCH_PID (default: this script's parent) exits, so a killed test run leaves nothing behind.
+# Prints "ready 127.0.0.1:PORT PGID" on stdout once the emulator answers, then waits. The emulator
+# (a Java process tree in its own session, process group PGID) is stopped when this script gets
+# SIGTERM/SIGINT, or when WATCH_PID (default: this script's parent) exits, so a killed test run
+# leaves nothing behind. A parent that started this script with SIGTERM blocked (signal masks are
+# inherited) should kill the group PGID itself.
 set -euo pipefail
 
 port="${1:?usage: pubsub-emulator.sh PORT [WATCH_PID]}"
@@ -45,7 +47,7 @@ trap stop EXIT
 
 for _ in $(seq 1 300); do
     if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
-        echo "ready 127.0.0.1:$port"
+        echo "ready 127.0.0.1:$port $pid"
         break
     fi
     kill -0 "$pid" 2>/dev/null || { echo "pubsub-emulator.sh: the emulator exited; see ${log}" >&2; exit 1; }

@@ -7,6 +7,15 @@ import Logging
 /// client (the emulator when `PUBSUB_EMULATOR_HOST` is set), the built-in plugins, metrics and
 /// the status server.
 enum DaemonSetup {
+    /// A signal mask is inherited across exec: a parent that ran `horae run` with SIGTERM, SIGINT
+    /// or SIGHUP blocked would leave the daemon deaf to shutdown and reload. Unblock them.
+    static func unblockShutdownSignals() {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, s) }
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+    }
+
     static func bootstrapLogging(_ config: DaemonConfig.LogConfig) -> Logger {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var logger = Logger(label: "horae")

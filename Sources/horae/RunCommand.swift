@@ -45,6 +45,7 @@ struct RunCommand: AsyncParsableCommand {
         guard var config = loaded else { throw ExitCode(1) }
         apply(to: &config)
 
+        DaemonSetup.unblockShutdownSignals()
         let logger = DaemonSetup.bootstrapLogging(config.log)
         do {
             let daemon = try DaemonSetup.makeDaemon(config: config, environment: environment, logger: logger)

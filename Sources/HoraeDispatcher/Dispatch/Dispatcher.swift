@@ -224,6 +224,15 @@ public final class Dispatcher: Sendable {
     // MARK: - Dispatching one message
 
     private func handle(_ received: ReceivedMessage, in s: SubscriptionRuntime) async {
+        if let problem = received.problem {
+            // Not a message Horae can read; the `unmatched` policy decides (with `nack`, the
+            // subscription's own dead-letter policy catches it after its delivery attempts).
+            metrics.messageInvalid(subscription: s.logicalName, reason: "undecodable")
+            logger.warning("message cannot be decoded", metadata: ["subscription": "\(s.logicalName)",
+                                                                   "messageId": "\(received.message.id)", "problem": "\(problem)"])
+            settle(received, in: s, configuration.unmatched == .ack ? .ack : .nack)
+            return
+        }
         var message = received.message
         message.subscription = s.logicalName
         let ruleSet = rules.ruleSet

@@ -23,8 +23,8 @@ public final class AckQueue: Sendable {
 
     public let subscription: PubSubResourceName
     public static let flushInterval: Duration = .milliseconds(100)
-    /// Ids per request; keeps each request far under 512 KiB (ack ids are at most a few hundred bytes).
-    public static let maxIDsPerRequest = 1000
+    /// Flush at once, without waiting for the interval, when this many ids are pending.
+    public static let maxIDsPerRequest = AckRequestBatcher.maxAckIDsPerRequest
 
     private struct State {
         var pending: [Operation: [String]] = [:]
@@ -125,11 +125,11 @@ public final class AckQueue: Sendable {
         }
         var failed = false
         for (operation, ids) in batches {
-            var start = 0
-            while start < ids.count {
-                let end = min(ids.count, start + Self.maxIDsPerRequest)
-                let chunk = Array(ids[start..<end])
-                start = end
+            let request: AckRequestBatcher.Request = switch operation {
+            case .ack: .acknowledge
+            case let .modAck(seconds): .modifyAckDeadline(seconds: seconds)
+            }
+            for chunk in AckRequestBatcher.batches(ids, for: request) {
                 do {
                     switch operation {
                     case .ack: try await client.acknowledge(subscription, ackIDs: chunk)

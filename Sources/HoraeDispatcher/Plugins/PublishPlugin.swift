@@ -69,7 +69,7 @@ public struct PublishPlugin: ActionPlugin {
     static func classify(_ error: PubSubError, topic: PubSubResourceName) -> ActionOutcome {
         let text = "publish to \(topic): \(error)"
         switch error.code {
-        case .invalidName:
+        case .invalidName, .invalidArgument:
             return .permanent(text)
         case .http:
             let status = error.status ?? 0

@@ -18,10 +18,12 @@ final class DaemonHarness: @unchecked Sendable {
     let metrics = RecordingMetrics()
     private(set) var daemon: Daemon!
     private var running: Task<Void, Never>?
+    private var extraPlugins: [any ActionPlugin] = []
     var config: DaemonConfig
 
     /// Creates the topic and subscription (ack deadline 10 s, the emulator's minimum).
-    init(rules: String, emulator: PubSubEmulator? = nil, plugins extra: [any ActionPlugin] = [],
+    /// `publisherPlugin`: also register the real `publish` plugin, publishing through this harness's client.
+    init(rules: String, emulator: PubSubEmulator? = nil, plugins extra: [any ActionPlugin] = [], publisherPlugin: Bool = false,
          script: @escaping ScriptedLogPlugin.Script = { _, _ in .success(output: nil) },
          configure: (inout DaemonConfig) -> Void = { _ in }) async throws {
         if let emulator { self.emulator = emulator } else { self.emulator = try await PubSubEmulator.shared() }
@@ -49,7 +51,8 @@ final class DaemonHarness: @unchecked Sendable {
         configure(&config)
         self.config = config
         plugin = ScriptedLogPlugin(script: script)
-        daemon = try makeDaemon(extra)
+        extraPlugins = extra + (publisherPlugin ? [PublishPlugin(publisher: client)] : [])
+        daemon = try makeDaemon(extraPlugins)
     }
 
     private func makeDaemon(_ extra: [any ActionPlugin]) throws -> Daemon {
@@ -76,10 +79,10 @@ final class DaemonHarness: @unchecked Sendable {
     }
 
     /// Stops, then starts a new daemon on the same store and subscription (a restart).
-    func restart(plugins extra: [any ActionPlugin] = []) async throws {
+    func restart() async throws {
         await stop()
         daemon.store.close()
-        daemon = try makeDaemon(extra)
+        daemon = try makeDaemon(extraPlugins)
         start()
     }
 

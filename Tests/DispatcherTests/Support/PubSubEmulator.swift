@@ -15,11 +15,15 @@ final class PubSubEmulator: @unchecked Sendable {
     let port: Int
     private let lock = NSLock()
     private var process: Process?
+    /// The emulator's process group (its Java tree), killed directly: the test process may have
+    /// SIGTERM blocked, a mask the script inherits, so the script could not be stopped by SIGTERM.
+    private var group: Int32?
 
-    private init(port: Int, process: Process?) {
+    private init(port: Int, launched: (process: Process, group: Int32)?) {
         self.port = port
         self.host = "127.0.0.1:\(port)"
-        self.process = process
+        self.process = launched?.process
+        self.group = launched?.group
     }
 
     var endpoint: String { "http://\(host)" }
@@ -32,8 +36,7 @@ final class PubSubEmulator: @unchecked Sendable {
     /// A dedicated emulator (for tests that stop it). `port` defaults to a free one.
     static func start(port: Int? = nil) async throws -> PubSubEmulator {
         let port = try port ?? LoopbackPort.free()
-        let process = try await launch(port: port)
-        return PubSubEmulator(port: port, process: process)
+        return PubSubEmulator(port: port, launched: try await launch(port: port))
     }
 
     /// A project id no other test uses (the emulator keeps topics per project).
@@ -52,23 +55,29 @@ final class PubSubEmulator: @unchecked Sendable {
     /// Stops the emulator (its state is lost); ``restart()`` brings it back on the same port.
     func stop() {
         lock.withLock {
-            guard let process, process.isRunning else { return }
-            process.terminate()
-            process.waitUntilExit()
+            if let group { kill(-group, SIGKILL) }
+            if let process, process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
             self.process = nil
+            self.group = nil
         }
     }
 
     /// Starts the emulator again on the same port (empty: the emulator keeps no state).
     func restart() async throws {
         stop()
-        let process = try await Self.launch(port: port)
-        lock.withLock { self.process = process }
+        let launched = try await Self.launch(port: port)
+        lock.withLock {
+            self.process = launched.process
+            self.group = launched.group
+        }
     }
 
     deinit { stop() }
 
-    private static func launch(port: Int) async throws -> Process {
+    private static func launch(port: Int) async throws -> (process: Process, group: Int32) {
         let script = repositoryRoot.appendingPathComponent("scripts/pubsub-emulator.sh")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
@@ -87,12 +96,13 @@ final class PubSubEmulator: @unchecked Sendable {
             }
             return String(decoding: bytes, as: UTF8.self)
         }.value
-        guard line.hasPrefix("ready") else {
+        let fields = line.split(separator: " ")
+        guard fields.first == "ready", fields.count == 3, let group = Int32(fields[2]) else {
             process.waitUntilExit()
             let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             throw Failure(description: "Pub/Sub emulator did not start on port \(port): \(message)")
         }
-        return process
+        return (process, group)
     }
 
     /// The package root (this file is Tests/DispatcherTests/Support/PubSubEmulator.swift).
@@ -121,5 +131,5 @@ private actor SharedEmulator {
 }
 
 extension PubSubEmulator {
-    fileprivate static func external(port: Int) -> PubSubEmulator { PubSubEmulator(port: port, process: nil) }
+    fileprivate static func external(port: Int) -> PubSubEmulator { PubSubEmulator(port: port, launched: nil) }
 }
