@@ -13,7 +13,7 @@ import Synchronization
 /// serves until the group shuts down gracefully (it then stops accepting, finishes the requests in
 /// progress and closes idle connections) or the task is cancelled, and returns.
 ///
-/// Small by design: its own event loop group of one thread (unless one is given), at most
+/// Small by design: one event loop thread shared by all status servers (unless a group is given), at most
 /// ``Configuration/maxConnections`` connections, idle connections closed after
 /// ``Configuration/idleTimeout``, request heads up to 16 KiB.
 public struct StatusServer: Service, CustomStringConvertible {
@@ -21,7 +21,7 @@ public struct StatusServer: Service, CustomStringConvertible {
     public struct Configuration: Sendable {
         /// Where to listen.
         public var address: Address
-        /// Connections served at once; more wait in the listen backlog. Default 16, at least 1.
+        /// Connections served at once; more wait in the listen backlog. Default 16; below 1 counts as 1.
         public var maxConnections: Int
         /// An idle keep-alive connection is closed after this long. Default 60 s.
         public var idleTimeout: Duration
@@ -45,8 +45,8 @@ public struct StatusServer: Service, CustomStringConvertible {
     ///   - metrics: Rendered by `/metrics`.
     ///   - source: Answers `/readyz` and `/status`.
     ///   - logger: For the server's own messages (start, bind address). Default label `horae.status`.
-    ///   - eventLoopGroup: The group to serve on; nil (default) makes a one-thread group for the
-    ///     run and shuts it down afterwards.
+    ///   - eventLoopGroup: The group to serve on; nil (default) uses a one-thread group shared by
+    ///     the process's status servers and never shut down.
     ///   - onRunning: Called once listening, with the bound address (the real port when the
     ///     configured one is 0).
     public init(
@@ -85,11 +85,7 @@ public struct StatusServer: Service, CustomStringConvertible {
     /// Serves until graceful shutdown or cancellation.
     /// - Throws: ``StatusServerError`` `.bindFailed` when it cannot listen.
     public func run() async throws {
-        guard configuration.maxConnections >= 1 else {
-            throw StatusServerError(kind: .bindFailed, message: "status server: maxConnections must be at least 1")
-        }
-        let ownGroup = eventLoopGroup == nil ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : nil
-        let group: any EventLoopGroup = eventLoopGroup ?? ownGroup!
+        let group = eventLoopGroup ?? Self.sharedEventLoopGroup
         let started = Atomic<Bool>(false)
         let configured = configuration.address
         let logger = self.logger
@@ -105,14 +101,14 @@ public struct StatusServer: Service, CustomStringConvertible {
                 address: .hostname(configured.host, port: configured.port),
                 serverName: nil,
                 backlog: 64,
-                availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),
+                availableConnectionsDelegate: MaximumAvailableConnections(max(1, configuration.maxConnections))),
             onServerRunning: { channel in
                 started.store(true, ordering: .releasing)
                 let bound = channel.localAddress.map {
                     Address(host: $0.ipAddress ?? configured.host, port: $0.port ?? configured.port)
                 }
                 let address = bound ?? configured
-                logger.info("status server listening", metadata: ["address": "\(address)"])
+                logger.debug("status server listening", metadata: ["address": "\(address)"])
                 await onRunning(address)
             },
             eventLoopGroupProvider: .shared(group),
@@ -120,13 +116,16 @@ public struct StatusServer: Service, CustomStringConvertible {
         do {
             try await application.run()
         } catch {
-            try? await ownGroup?.shutdownGracefully()
             if started.load(ordering: .acquiring) || error is CancellationError || Task.isCancelled { throw error }
             throw StatusServerError(
                 kind: .bindFailed, message: "status server cannot listen on \(configured)", underlying: error)
         }
-        try await ownGroup?.shutdownGracefully()
     }
+
+    /// The event loop of status servers not given a group: one thread, started on first use and
+    /// kept for the life of the process (like NIO's singletons), so no server's shutdown races
+    /// Hummingbird's own shutdown work still scheduled on it.
+    static let sharedEventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
     private static func nanoseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
