@@ -40,6 +40,8 @@ let package = Package(
         .executableTarget(name: "horae", dependencies: [
             "HoraeRules", "HoraeDispatcher",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "horae-bench", dependencies: ["HoraeRules"], path: "Sources/horae-bench"),
         // Test helper: a store writer the crash tests kill -9 at random instants.

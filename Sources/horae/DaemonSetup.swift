@@ -2,6 +2,8 @@ import Foundation
 import HoraeDispatcher
 import HoraeRules
 import Logging
+import ServiceLifecycle
+import Synchronization
 
 /// Builds the daemon's parts from its configuration: logging, the libcurl transport, the Pub/Sub
 /// client (the emulator when `PUBSUB_EMULATOR_HOST` is set), the built-in plugins, metrics and
@@ -17,9 +19,9 @@ enum DaemonSetup {
     }
 
     static func bootstrapLogging(_ config: DaemonConfig.LogConfig) -> Logger {
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        LoggingSetup.bootstrap(config: config)
         var logger = Logger(label: "horae")
-        logger.logLevel = Logger.Level(rawValue: config.level.rawValue) ?? .info
+        logger.logLevel = LoggingSetup.logLevel(config.level)
         return logger
     }
 
@@ -32,8 +34,35 @@ enum DaemonSetup {
         } catch {
             throw Daemon.StartupError(description: "cannot set up the Pub/Sub client: \(error)")
         }
+        let metrics = DaemonMetrics()
         let plugins = BuiltinPlugins.make(processRunner: ProcessRunner(), httpTransport: transport, publisher: client, logger: logger)
-        let parts = Daemon.Parts(client: client, plugins: plugins, metrics: NoDispatcherMetrics(), logger: logger)
-        return try Daemon(config: config, parts: parts)
+        let status = StatusHolder()
+        var services: [any Service] = []
+        if let address = config.http {
+            do {
+                services.append(try StatusServer(address: address, metrics: metrics, source: status, logger: logger))
+            } catch {
+                throw Daemon.StartupError(description: "`http: \(address)`: \(error)")
+            }
+        }
+        let daemon = try Daemon(config: config, parts: .init(client: client, plugins: plugins, metrics: metrics,
+                                                           logger: logger, services: services))
+        status.daemon.withLock { $0 = DaemonStatus(daemon: daemon) }
+        return daemon
+    }
+}
+
+/// The status server is created before the daemon it reports on; this hands it the daemon once built.
+private final class StatusHolder: DaemonStatusSource {
+    let daemon = Mutex<DaemonStatus?>(nil)
+
+    func readiness() async -> Readiness {
+        guard let status = daemon.withLock({ $0 }) else { return .notReady(reason: "starting") }
+        return await status.readiness()
+    }
+
+    func statusJSON() async -> [UInt8] {
+        guard let status = daemon.withLock({ $0 }) else { return Array("{}".utf8) }
+        return await status.statusJSON()
     }
 }
