@@ -15,7 +15,9 @@ struct DaemonProcessTests {
         let directory: String
         var stepsLog: String { directory + "/steps.log" }
 
-        init(emulator: PubSubEmulator? = nil, shutdownGrace: String = "10s") async throws {
+        /// `rules` replaces the three-step pipeline; `config` is appended to horae.yaml.
+        init(emulator: PubSubEmulator? = nil, shutdownGrace: String = "10s", rules: String? = nil,
+             http: String = "off", config extra: String = "") async throws {
             if let emulator { self.emulator = emulator } else { self.emulator = try await PubSubEmulator.shared() }
             project = PubSubEmulator.uniqueProject()
             client = try self.emulator.client(project: project)
@@ -31,7 +33,7 @@ struct DaemonProcessTests {
             """
             try step.write(toFile: directory + "/step", atomically: true, encoding: .utf8)
             chmod(directory + "/step", 0o755)
-            try """
+            try (rules ?? """
             rules:
               - name: pipeline
                 on: { message: { attributes: { objectId: "gocc/*" } } }
@@ -40,7 +42,7 @@ struct DaemonProcessTests {
                   - exec: { command: ["\(directory)/step", first, "{{ attributes.objectId }}"] }
                   - exec: { command: ["\(directory)/step", slow, "{{ attributes.objectId }}", "4"] }
                   - exec: { command: ["\(directory)/step", third, "{{ attributes.objectId }}"] }
-            """.write(toFile: directory + "/rules/pipeline.yaml", atomically: true, encoding: .utf8)
+            """).write(toFile: directory + "/rules/pipeline.yaml", atomically: true, encoding: .utf8)
             try """
             project: \(project)
             rules: rules/
@@ -48,8 +50,9 @@ struct DaemonProcessTests {
             subscriptions:
               events: { name: events-sub, ackDeadline: 10s }
             shutdownGrace: \(shutdownGrace)
-            http: off
+            http: \(http)
             log: { format: text, level: info }
+            \(extra)
             """.write(toFile: directory + "/horae.yaml", atomically: true, encoding: .utf8)
             try await createTopics()
         }
@@ -175,6 +178,45 @@ struct DaemonProcessTests {
         }
         #expect(horae.log.contains("pulling works again"))
         print("emulator outage: horae used \(cpuDuring) of CPU in 20 s")
+    }
+
+    @Test func flowControlKeepsAtMostTheBudgetOutstandingAsMetricsShow() async throws {
+        let port = try LoopbackPort.free()
+        let stack = try await Stack(rules: """
+        rules:
+          - name: pipeline
+            on: { message: { attributes: { objectId: "gocc/*" } } }
+            actions:
+              - log: { message: "{{ attributes.objectId }}", level: debug }
+        """, http: "127.0.0.1:\(port)", config: "maxOutstandingMessages: 100")
+        defer { stack.remove() }
+        let topic = try stack.client.topic("events")
+        var start = 0
+        while start < 5000 {
+            _ = try await stack.client.publish(topic, messages: (start..<start + 500).map {
+                OutgoingMessage(attributes: ["objectId": "gocc/\($0).tar.gz"])
+            })
+            start += 500
+        }
+        let horae = try stack.startHorae()
+        defer { horae.signal(SIGKILL) }
+        let http = try CurlHTTPClient()
+        func metric(_ name: String) async throws -> Double? {
+            let response = try await http.send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/metrics"))
+            let text = String(decoding: response.body, as: UTF8.self)
+            return text.split(separator: "\n").first { $0.hasPrefix(name + " ") || $0.hasPrefix(name + "{") }
+                .flatMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+        }
+        var highest = 0.0
+        try await stack.waitUntil("all 5 000 acked", timeout: .seconds(240)) {
+            if let now = try? await metric("horae_outstanding_messages") { highest = Swift.max(highest, now) }
+            return (try? await metric("horae_messages_acked_total")) == 5000
+        }
+        let highWater = try #require(try await metric("horae_outstanding_messages_max"))
+        #expect(highWater <= 100)
+        #expect(highWater >= 50)
+        #expect(highest <= 100)
+        #expect(try await metric("horae_tasks_total") == 5000)
     }
 
     private func pullOnce(_ stack: Stack) async throws -> [ReceivedMessage] {
