@@ -35,7 +35,7 @@ struct PubSubOptions: ParsableArguments {
     /// Runs `operation` against the project's Pub/Sub and prints its output; a failure prints
     /// `horae: error: …` on stderr and exits with status 1.
     func run(name: String? = nil, _ operation: @escaping @Sendable (PubSubAdmin) async throws(PubSubError) -> String)
-        throws
+        async throws
     {
         let project = try resolvedProject(for: name)
         let transport: CurlHTTPClient
@@ -49,12 +49,9 @@ struct PubSubOptions: ParsableArguments {
             throw ExitCode(1)
         }
         defer { transport.shutdown() }
-        switch AsyncBridge.wait({ () async throws(PubSubError) -> String in
-            try await operation(PubSubAdmin(client: client))
-        }) {
-        case .success(let output):
-            Console.out(output)
-        case .failure(let error):
+        do throws(PubSubError) {
+            Console.out(try await operation(PubSubAdmin(client: client)))
+        } catch {
             Console.error("horae: error: \(error.message)\(error.status.map { " (HTTP \($0))" } ?? "")\n")
             throw ExitCode(1)
         }

@@ -2,14 +2,14 @@ import ArgumentParser
 import HoraeDispatcher
 
 /// `horae pubsub subscriptions list|create|delete`.
-struct PubSubSubscriptionsCommand: ParsableCommand {
+struct PubSubSubscriptionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "subscriptions",
         abstract: "List, create or delete pull subscriptions.",
         subcommands: [List.self, Create.self, Delete.self]
     )
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the project's subscriptions: name, topic, ack deadline, dead-letter and retry policies.")
 
@@ -20,13 +20,13 @@ struct PubSubSubscriptionsCommand: ParsableCommand {
 
         func validate() throws { _ = try pubsub.resolvedProject() }
 
-        func run() throws {
+        func run() async throws {
             let format = PubSubAdmin.Format(format)
-            try pubsub.run { admin throws(PubSubError) in try await admin.listSubscriptions(format: format) }
+            try await pubsub.run { admin throws(PubSubError) in try await admin.listSubscriptions(format: format) }
         }
     }
 
-    struct Create: ParsableCommand {
+    struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a pull subscription on a topic.")
 
         @OptionGroup var pubsub: PubSubOptions
@@ -69,15 +69,15 @@ struct PubSubSubscriptionsCommand: ParsableCommand {
             }
         }
 
-        func run() throws {
+        func run() async throws {
             let (name, request) = (name, request)
-            try pubsub.run(name: name) { admin throws(PubSubError) in
+            try await pubsub.run(name: name) { admin throws(PubSubError) in
                 try await admin.createSubscription(name, request)
             }
         }
     }
 
-    struct Delete: ParsableCommand {
+    struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Delete a subscription (its unacknowledged messages are lost).")
 
@@ -88,9 +88,9 @@ struct PubSubSubscriptionsCommand: ParsableCommand {
 
         func validate() throws { try pubsub.validate(name, .subscriptions) }
 
-        func run() throws {
+        func run() async throws {
             let name = name
-            try pubsub.run(name: name) { admin throws(PubSubError) in try await admin.deleteSubscription(name) }
+            try await pubsub.run(name: name) { admin throws(PubSubError) in try await admin.deleteSubscription(name) }
         }
     }
 }

@@ -2,14 +2,14 @@ import ArgumentParser
 import HoraeDispatcher
 
 /// `horae pubsub topics list|create|delete`.
-struct PubSubTopicsCommand: ParsableCommand {
+struct PubSubTopicsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topics",
         abstract: "List, create or delete topics.",
         subcommands: [List.self, Create.self, Delete.self]
     )
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the project's topics, one full name per line.")
 
         @OptionGroup var pubsub: PubSubOptions
@@ -19,13 +19,13 @@ struct PubSubTopicsCommand: ParsableCommand {
 
         func validate() throws { _ = try pubsub.resolvedProject() }
 
-        func run() throws {
+        func run() async throws {
             let format = PubSubAdmin.Format(format)
-            try pubsub.run { admin throws(PubSubError) in try await admin.listTopics(format: format) }
+            try await pubsub.run { admin throws(PubSubError) in try await admin.listTopics(format: format) }
         }
     }
 
-    struct Create: ParsableCommand {
+    struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a topic.")
 
         @OptionGroup var pubsub: PubSubOptions
@@ -35,13 +35,13 @@ struct PubSubTopicsCommand: ParsableCommand {
 
         func validate() throws { try pubsub.validate(name, .topics) }
 
-        func run() throws {
+        func run() async throws {
             let name = name
-            try pubsub.run(name: name) { admin throws(PubSubError) in try await admin.createTopic(name) }
+            try await pubsub.run(name: name) { admin throws(PubSubError) in try await admin.createTopic(name) }
         }
     }
 
-    struct Delete: ParsableCommand {
+    struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Delete a topic (its subscriptions stay, detached: their topic reads _deleted-topic_).")
 
@@ -52,9 +52,9 @@ struct PubSubTopicsCommand: ParsableCommand {
 
         func validate() throws { try pubsub.validate(name, .topics) }
 
-        func run() throws {
+        func run() async throws {
             let name = name
-            try pubsub.run(name: name) { admin throws(PubSubError) in try await admin.deleteTopic(name) }
+            try await pubsub.run(name: name) { admin throws(PubSubError) in try await admin.deleteTopic(name) }
         }
     }
 }
