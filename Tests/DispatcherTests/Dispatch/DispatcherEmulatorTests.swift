@@ -196,10 +196,12 @@ import Testing
         #expect(h.metrics["task.succeeded"] == 1)
         #expect(h.metrics["acked"] == 1)
         #expect(h.metrics["nacked"] == 4)
-        // The nacked ones come back at once, untouched.
+        // The nacked ones come back untouched: at once, or after one ack deadline when the emulator
+        // handed them to the daemon's pull that the shutdown abandoned (the emulator keeps serving
+        // a pull whose client went away). Pulls here wait, so they do not swallow messages the same way.
         var back: [ReceivedMessage] = []
-        try await h.waitUntil("the four come back") {
-            back += try await h.pullDirectly()
+        try await h.waitUntil("the four come back", timeout: .seconds(60)) {
+            back += try await h.pullDirectly(patience: .seconds(60))
             return back.count >= 4
         }
         #expect(back.count == 4)
