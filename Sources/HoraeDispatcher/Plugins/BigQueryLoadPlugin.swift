@@ -175,6 +175,7 @@ public struct BigQueryLoadPlugin: ActionPlugin {
         let (request, response) = try await caller.send("POST", jobs.string, json: body, timeout: timeout)
         if response.status == 409 {
             // Already exists: an earlier attempt started it. Wait for that job rather than load twice.
+            if job.location == nil { job.location = Self.location(inConflict: response.body, project: project, jobID: jobID) }
             answer = try await get(&job, jobs: jobs, deadline: deadline)
             try Self.checkSameTable(answer, job: job)
         } else if response.isSuccess {
@@ -239,6 +240,17 @@ public struct BigQueryLoadPlugin: ActionPlugin {
         guard found == (job.table.project, job.table.dataset, job.table.table) else {
             throw .permanent("bigquery.load: job \(job.id) already exists and loads into another table")
         }
+    }
+
+    /// The job's location from a 409 answer (`Already Exists: Job PROJECT:LOCATION.JOB_ID`), which
+    /// jobs.get needs for jobs outside the US and EU when the action sets no `location`.
+    static func location(inConflict body: [UInt8], project: String, jobID: String) -> String? {
+        guard let message = (try? JSONParser.parse(body))?["error"]?["message"]?.string,
+              let start = message.range(of: "\(project):"), let end = message.range(of: ".\(jobID)", range: start.upperBound..<message.endIndex)
+        else { return nil }
+        let location = message[start.upperBound..<end.lowerBound]
+        guard !location.isEmpty, location.utf8.allSatisfy({ BigQueryTableName.isAlnum($0) || $0 == UInt8(ascii: "-") }) else { return nil }
+        return String(location)
     }
 
     /// `configuration.load`.

@@ -155,6 +155,21 @@ struct BigQueryLoadPluginTests {
         #expect(standIn.requests.last?.target == "/bigquery/v2/projects/proj-1/jobs/\(jobID)?location=US")
     }
 
+    @Test func aDuplicateJobIDWithoutALocationPollsInTheLocationTheConflictNamesAgainstALocalJobsAPIStandIn() async throws {
+        let standIn = try JobsAPIStandIn(.conflictThenDone(dataset: "ds", table: "t"))
+        defer { standIn.stop() }
+        let outcome = try await Self.plugin(standIn).run(
+            try S.invocation(#"{ bigquery.load: { sourceUris: ["gs://b/x.csv"], table: "proj-1.ds.t" } }"#))
+        #expect(outcome.isSuccess, "\(outcome)")
+        // The stand-in's 409 says `Job proj-1:US.<id>`.
+        #expect(standIn.requests.last?.query == "location=US")
+        #expect(BigQueryLoadPlugin.location(
+            inConflict: Array(#"{"error":{"code":409,"message":"Already Exists: Job p-1:asia-east1.horae_r_0f"}}"#.utf8),
+            project: "p-1", jobID: "horae_r_0f") == "asia-east1")
+        #expect(BigQueryLoadPlugin.location(inConflict: Array(#"{"error":{"message":"Already Exists"}}"#.utf8),
+                                            project: "p-1", jobID: "horae_r_0f") == nil)
+    }
+
     @Test func aDuplicateJobIDLoadingElsewhereIsPermanentAgainstALocalJobsAPIStandIn() async throws {
         let standIn = try JobsAPIStandIn(.conflictThenDone(dataset: "sohappy", table: "category_20190115"))
         defer { standIn.stop() }
