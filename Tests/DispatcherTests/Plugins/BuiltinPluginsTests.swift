@@ -4,16 +4,19 @@ import Testing
 @testable import HoraeDispatcher
 
 struct BuiltinPluginsTests {
-    @Test func registryHoldsTheFourPlugins() async throws {
+    @Test func registryHoldsEveryPlugin() async throws {
         let transport = try CurlHTTPClient()
         let registry = BuiltinPlugins.registry(
             processRunner: ProcessRunner(), httpTransport: transport, publisher: FakePublisher(project: "p"),
             logger: Logger(label: "test"))
-        #expect(registry.available == [.exec, .http, .log, .publish])
+        #expect(registry.available == [.bigqueryLoad, .elasticsearchAlias, .exec, .gcs, .http, .log, .publish])
+        #expect(Set(registry.available) == Set(Plugin.allCases))
         #expect(registry[.exec] is ExecPlugin)
         #expect(registry[.http] is HTTPPlugin)
         #expect(registry[.publish] is PublishPlugin)
         #expect(registry[.log] is LogPlugin)
-        #expect(registry[.gcs] == nil)
+        #expect(registry[.gcs] is GCSPlugin)
+        #expect(registry[.bigqueryLoad] is BigQueryLoadPlugin)
+        #expect(registry[.elasticsearchAlias] is ElasticsearchAliasPlugin)
     }
 }

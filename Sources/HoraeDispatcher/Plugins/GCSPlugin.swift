@@ -1,0 +1,251 @@
+import Foundation
+import HoraeRules
+
+/// The `gcs` action: copies, moves, deletes or downloads one Cloud Storage object through the
+/// JSON API (`storage/v1`) (rules-language.md §7).
+///
+/// Options (rendered):
+/// - `operation` (required): `copy`, `move`, `delete` or `download`.
+/// - `bucket`, `object` (required): the object. The bucket must be a valid bucket name
+///   (3–222 characters of `a–z 0–9 - _ .`, starting and ending with a letter or digit, dot-separated
+///   parts of at most 63); the object name 1–1024 bytes without CR or LF, not `.` or `..`.
+/// - `toBucket`, `toObject` (copy, move): the destination [the source's bucket, the source's
+///   name]; at least one must differ from the source.
+/// - `directory` (download, required there): where the object is written, at its name
+///   (`a/b.csv` → `DIRECTORY/a/b.csv`), created if missing; see ``DownloadDestination`` for how
+///   a name can never lead out of it. A template value in `directory` may fill in names but not
+///   add `/` or `..` (``TemplatedPath``).
+/// An option that the operation does not use is a permanent failure (a rule mistake).
+///
+/// Object and bucket names are attacker-controlled: each goes into the URL as ONE encoded path
+/// segment (``URLBuilder/appendingPath(_:)``: `/` → `%2F`, `?` → `%3F`, `#` → `%23`), so no name
+/// can change which resource a request addresses.
+///
+/// Calls: copy is `rewriteTo` (repeated with the `rewriteToken` until `done`, as large or
+/// cross-location copies need); move is copy, then `DELETE` of the source; delete is `DELETE`;
+/// download is `GET …?alt=media`, the whole object held in memory (the transport's
+/// `maxResponseBytes`, 64 MiB for ``CurlHTTPClient`` by default; a larger object is a permanent
+/// failure).
+///
+/// Outcome, as `http`: 2xx → success (the output says what was done); 408, 429, 5xx, network
+/// trouble, cancellation → retryable; other 4xx → permanent. A `DELETE` answered 404 counts as
+/// success — the object is gone, which is what was asked, and a retry after a crash that
+/// followed the delete must not fail — for `delete` and for the second step of `move`. A source
+/// missing for `copy`, `move` or `download` (404) is permanent. Local file-system errors: out of
+/// space and I/O errors retryable, others permanent.
+///
+/// Endpoint: `https://storage.googleapis.com` with credentials (scope ``scope``), or the
+/// emulator named by `STORAGE_EMULATOR_HOST` without credentials (``emulatorEndpoint(environment:)``).
+/// The whole run, every call included, is limited by ``ActionInvocation/timeout`` or
+/// ``defaultTimeout``. Nothing is logged; messages never contain header values.
+public struct GCSPlugin: ActionPlugin {
+    public var plugin: Plugin { .gcs }
+
+    public static let defaultEndpoint = "https://storage.googleapis.com"
+    /// The OAuth scope the plugin's credentials need.
+    public static let scope = "https://www.googleapis.com/auth/devstorage.read_write"
+    /// The environment variable that switches to an emulator, as Google's client libraries read it.
+    public static let emulatorVariable = "STORAGE_EMULATOR_HOST"
+    public static let defaultTimeout: Duration = .seconds(300)
+    /// `rewriteTo` calls for one copy, at most (each copies at least a few hundred MiB).
+    static let maxRewriteCalls = 1000
+
+    private let caller: GoogleAPICaller
+    private let endpoint: String
+    private let defaultTimeout: Duration
+
+    /// - Parameters:
+    ///   - transport: ``CurlHTTPClient`` in the daemon.
+    ///   - credentials: for Google (scope ``scope``); ``NoCredentials`` for an emulator.
+    ///   - endpoint: the JSON API's origin, without `/storage/v1` [``defaultEndpoint``]. An invalid
+    ///     one makes every run fail permanently, saying so.
+    ///   - defaultTimeout: for actions without a timeout [5 min].
+    public init(transport: any HTTPTransport, credentials: any CredentialsProvider,
+                endpoint: String = GCSPlugin.defaultEndpoint, defaultTimeout: Duration = GCSPlugin.defaultTimeout) {
+        self.caller = GoogleAPICaller(label: "gcs", transport: transport, credentials: credentials)
+        self.endpoint = endpoint
+        self.defaultTimeout = defaultTimeout
+    }
+
+    /// The emulator's endpoint when `STORAGE_EMULATOR_HOST` is set (non-empty), read as Google's
+    /// client libraries read it: `http://host:port` (or `https://…`) as given, a bare `host:port`
+    /// as `http://host:port`. Nil when not set.
+    public static func emulatorEndpoint(environment: [String: String]) -> String? {
+        guard let value = environment[emulatorVariable]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
+            return nil
+        }
+        return value.contains("://") ? value : "http://\(value)"
+    }
+
+    public func run(_ invocation: ActionInvocation) async -> ActionOutcome {
+        do {
+            return .success(output: try await perform(invocation))
+        } catch {
+            return error.outcome
+        }
+    }
+
+    // MARK: - Operations
+
+    struct ObjectRef {
+        var bucket: String
+        var name: String
+        /// `"gs://bucket/name"`, quoted and escaped for messages.
+        var shown: String { PluginText.quoted("gs://\(bucket)/\(name)") }
+    }
+
+    func perform(_ invocation: ActionInvocation) async throws(PluginFailure) -> String {
+        let options = invocation.options
+        guard let operation = options["operation"]?.string else { throw .permanent("gcs: `operation` must be a string") }
+        let source = ObjectRef(bucket: try Self.bucketName(options, "bucket"), name: try Self.objectName(options, "object"))
+        let deadline = ContinuousClock.now + (invocation.timeout ?? defaultTimeout)
+        let api: URLBuilder
+        do {
+            api = try URLBuilder(base: endpoint).appendingRawPath("storage/v1")
+        } catch {
+            throw .permanent("gcs: the Cloud Storage endpoint is not valid: \((error as? HTTPTransportError)?.message ?? "\(error)")")
+        }
+
+        switch operation {
+        case "copy", "move":
+            try Self.refuse(["directory"], in: options, for: operation)
+            let destination = ObjectRef(
+                bucket: options["toBucket"] == nil ? source.bucket : try Self.bucketName(options, "toBucket"),
+                name: options["toObject"] == nil ? source.name : try Self.objectName(options, "toObject"))
+            guard destination.bucket != source.bucket || destination.name != source.name else {
+                throw .permanent("gcs \(operation): the destination is the source \(source.shown); set `toBucket` or `toObject`")
+            }
+            let size = try await rewrite(source, to: destination, api: api, deadline: deadline)
+            let sizeText = size.map { " (\($0) bytes)" } ?? ""
+            if operation == "copy" { return "copied \(source.shown) to \(destination.shown)\(sizeText)" }
+            let existed = try await delete(source, api: api, deadline: deadline)
+            return "moved \(source.shown) to \(destination.shown)\(sizeText)"
+                + (existed ? "" : "; the source was already gone when deleting it")
+        case "delete":
+            try Self.refuse(["toBucket", "toObject", "directory"], in: options, for: operation)
+            let existed = try await delete(source, api: api, deadline: deadline)
+            return existed ? "deleted \(source.shown)" : "\(source.shown) was already gone (HTTP 404)"
+        case "download":
+            try Self.refuse(["toBucket", "toObject"], in: options, for: operation)
+            guard let directory = options["directory"]?.string else {
+                throw .permanent("gcs download: `directory` is required, a string")
+            }
+            guard case let .template(template)? = invocation.action?["directory"] else {
+                throw .permanent("gcs download: cannot check `directory`: the invocation does not carry the rule's "
+                    + "action (ActionInvocation.action); refusing to write")
+            }
+            do {
+                try TemplatedPath.check(directory, template: template)
+            } catch {
+                throw .permanent("gcs download: `directory`: \(error.outcome.message)")
+            }
+            let destination: DownloadDestination
+            do {
+                destination = try DownloadDestination(directory: directory, objectName: source.name)
+            } catch {
+                throw .permanent("gcs download \(source.shown): \(error.outcome.message)")
+            }
+            let bytes = try await download(source, api: api, deadline: deadline)
+            let path: String
+            do {
+                path = try await destination.writeOffPool(bytes)
+            } catch {
+                throw PluginFailure(outcome: error.outcome.withMessage("gcs download \(source.shown): \(error.outcome.message)"))
+            }
+            return "downloaded \(source.shown) to \(PluginText.quoted(path)) (\(bytes.count) bytes)"
+        default:
+            throw .permanent("gcs: unknown operation \(PluginText.quoted(operation)); use copy, move, delete or download")
+        }
+    }
+
+    /// `rewriteTo` until done; returns the object's size when the answer gives it.
+    func rewrite(_ source: ObjectRef, to destination: ObjectRef, api: URLBuilder, deadline: ContinuousClock.Instant)
+        async throws(PluginFailure) -> String?
+    {
+        let base = try Self.url {
+            try Self.objectURL(api, source).appendingRawPath("rewriteTo/b").appendingPath(destination.bucket)
+                .appendingRawPath("o").appendingPath(destination.name)
+        }
+        var token: String?
+        for _ in 0..<Self.maxRewriteCalls {
+            let url = token.map { base.query([("rewriteToken", $0)]) } ?? base
+            let timeout = try PluginHTTP.remaining(until: deadline, label: "gcs", doing: "copying \(source.shown)")
+            let answer = try await caller.sendExpectingJSON("POST", url.string, timeout: timeout)
+            if answer["done"] == .bool(true) { return answer["resource"]?["size"]?.text }
+            guard let next = answer["rewriteToken"]?.string, !next.isEmpty else {
+                throw .retryable("gcs copy \(source.shown): the rewrite is not done and the answer has no rewriteToken")
+            }
+            token = next
+        }
+        throw .retryable("gcs copy \(source.shown): not done after \(Self.maxRewriteCalls) rewrite calls")
+    }
+
+    /// `DELETE`; returns whether the object was there (false for 404).
+    func delete(_ object: ObjectRef, api: URLBuilder, deadline: ContinuousClock.Instant) async throws(PluginFailure) -> Bool {
+        let url = try Self.url { try Self.objectURL(api, object) }
+        let timeout = try PluginHTTP.remaining(until: deadline, label: "gcs", doing: "deleting \(object.shown)")
+        let (request, response) = try await caller.send("DELETE", url.string, timeout: timeout)
+        if response.isSuccess { return true }
+        if response.status == 404 { return false }
+        throw PluginHTTP.statusFailure(response, request: request, label: "gcs")
+    }
+
+    /// `GET …?alt=media`: the object's bytes.
+    func download(_ object: ObjectRef, api: URLBuilder, deadline: ContinuousClock.Instant) async throws(PluginFailure) -> [UInt8] {
+        let url = try Self.url { try Self.objectURL(api, object).query([("alt", "media")]) }
+        let timeout = try PluginHTTP.remaining(until: deadline, label: "gcs", doing: "downloading \(object.shown)")
+        let (request, response) = try await caller.send("GET", url.string, timeout: timeout)
+        guard response.isSuccess else { throw PluginHTTP.statusFailure(response, request: request, label: "gcs") }
+        return response.body
+    }
+
+    // MARK: - Names and URLs
+
+    /// `…/storage/v1/b/BUCKET/o/OBJECT`, each name one encoded segment.
+    static func objectURL(_ api: URLBuilder, _ object: ObjectRef) throws -> URLBuilder {
+        try api.appendingRawPath("b").appendingPath(object.bucket).appendingRawPath("o").appendingPath(object.name)
+    }
+
+    static func url(_ build: () throws -> URLBuilder) throws(PluginFailure) -> URLBuilder {
+        do { return try build() } catch {
+            throw .permanent("gcs: cannot build the request URL: \((error as? HTTPTransportError)?.message ?? "\(error)")")
+        }
+    }
+
+    static func refuse(_ unused: [String], in options: RenderedValue, for operation: String) throws(PluginFailure) {
+        for name in unused where options[name] != nil {
+            throw .permanent("gcs \(operation): `\(name)` is not used by \(operation); remove it")
+        }
+    }
+
+    static func bucketName(_ options: RenderedValue, _ option: String) throws(PluginFailure) -> String {
+        guard let name = options[option]?.string else { throw .permanent("gcs: `\(option)` must be a string") }
+        guard isValidBucketName(name) else {
+            throw .permanent("gcs: `\(option)` \(PluginText.quoted(name)) is not a bucket name (3–222 characters of "
+                + "a–z 0–9 - _ ., starting and ending with a letter or digit)")
+        }
+        return name
+    }
+
+    static func objectName(_ options: RenderedValue, _ option: String) throws(PluginFailure) -> String {
+        guard let name = options[option]?.string else { throw .permanent("gcs: `\(option)` must be a string") }
+        guard (1...1024).contains(name.utf8.count), name != ".", name != "..",
+            !name.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D })
+        else {
+            throw .permanent("gcs: `\(option)` \(PluginText.quoted(name)) is not an object name "
+                + "(1–1024 bytes, no CR or LF, not `.` or `..`)")
+        }
+        return name
+    }
+
+    /// Cloud Storage's bucket naming rules.
+    static func isValidBucketName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard (3...222).contains(bytes.count) else { return false }
+        func isAlnum(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) }
+        guard isAlnum(bytes.first!), isAlnum(bytes.last!) else { return false }
+        guard bytes.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") })
+        else { return false }
+        return name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { (1...63).contains($0.utf8.count) }
+    }
+}
