@@ -35,7 +35,8 @@ enum DaemonSetup {
             throw Daemon.StartupError(description: "cannot set up the Pub/Sub client: \(error)")
         }
         let metrics = DaemonMetrics()
-        let plugins = BuiltinPlugins.make(processRunner: ProcessRunner(), httpTransport: transport, publisher: client, logger: logger)
+        let plugins = BuiltinPlugins.make(processRunner: ProcessRunner(), httpTransport: transport, publisher: client,
+                                          logger: logger, environment: environment, project: config.project)
         let status = StatusHolder()
         var services: [any Service] = []
         if let address = config.http {
