@@ -18,7 +18,9 @@ root=$(pwd)
 
 scripts/setup.sh
 echo "== building horae"
-swift build --product horae 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" | tail -1
+build_log=$(mktemp)
+swift build --product horae >"$build_log" 2>&1 || { cat "$build_log" >&2; exit 1; }
+rm -f "$build_log"
 horae="$(swift build --show-bin-path)/horae"
 
 echo

@@ -99,6 +99,7 @@ public final class Dispatcher: Sendable {
         log[metadataKey: "subscription"] = "\(s.logicalName)"
         var failures = 0
         var emptyPause = configuration.emptyPullPause.initial
+        if slot == 0 { await checkSubscription(s, log: log) }
         await withDiscardingTaskGroup { handlers in
             while !shutdown.isStopping && !Task.isCancelled {
                 // Room in the global budget, then in the subscription's own.
@@ -169,6 +170,25 @@ public final class Dispatcher: Sendable {
                     _ = await shutdown.sleep(for: delay)
                 }
             }
+        }
+    }
+
+    /// Readiness before the first pull returns (a pull may be held by the server for a long time
+    /// when the subscription is empty): the subscription exists and we may read it.
+    private func checkSubscription(_ s: SubscriptionRuntime, log: Logger) async {
+        do throws(PubSubError) {
+            guard try await client.getSubscription(s.name) != nil else {
+                let reason = Self.explainRefusal(PubSubError(.http, "not found", status: 404), subscription: s.name)
+                s.markUnhealthy(reason)
+                log.error("\(reason)")
+                return
+            }
+            if s.health == SubscriptionRuntime.notYetPulled { s.markHealthy() }
+        } catch {
+            guard !error.isRetryable else { return }
+            let reason = Self.explainRefusal(error, subscription: s.name)
+            s.markUnhealthy(reason)
+            log.error("\(reason)", metadata: ["error": "\(error)"])
         }
     }
 

@@ -12,7 +12,8 @@ public final class SubscriptionRuntime: Sendable {
     public let flow: FlowController?
 
     /// Why pulling does not work right now (nil: the last pull succeeded).
-    private let problem = Mutex<String?>("no pull has succeeded yet")
+    private let problem = Mutex<String?>(SubscriptionRuntime.notYetPulled)
+    static let notYetPulled = "not checked yet"
 
     public init(config: SubscriptionConfig, name: PubSubResourceName, client: PubSubClient, maxLease: Duration,
                 metrics: any DispatcherMetrics, logger: Logger) {
