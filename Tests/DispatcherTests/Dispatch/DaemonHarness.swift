@@ -100,32 +100,12 @@ final class DaemonHarness: @unchecked Sendable {
         }
     }
 
-    /// Polls `condition` every 20 ms until it holds or `timeout` passes.
     func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        Issue.record("timed out waiting for: \(what)")
-        throw CancellationError()
+        try await Polling.waitUntil(what, timeout: timeout, condition)
     }
 
-    /// One pull of what is delivered now, given up after `patience` (the emulator may hold a
-    /// pull open for a long time when nothing is there).
     func pullDirectly(max: Int = 100, patience: Duration = .seconds(2)) async throws -> [ReceivedMessage] {
-        let client = self.client
-        let subscription = self.subscription
-        return try await withThrowingTaskGroup(of: [ReceivedMessage]?.self) { group in
-            group.addTask { try await client.pull(subscription, maxMessages: max) }
-            group.addTask {
-                try? await Task.sleep(for: patience)
-                return nil
-            }
-            let first = try await group.next() ?? nil
-            group.cancelAll()
-            return first ?? []
-        }
+        try await Polling.pull(client, subscription, max: max, patience: patience)
     }
 
     func cleanUp() async {

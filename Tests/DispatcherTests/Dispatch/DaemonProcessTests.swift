@@ -84,13 +84,7 @@ struct DaemonProcessTests {
         func count(_ prefix: String) -> Int { steps.count { $0.hasPrefix(prefix) } }
 
         func waitUntil(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
-            let deadline = ContinuousClock.now + timeout
-            while ContinuousClock.now < deadline {
-                if try await condition() { return }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            Issue.record("timed out waiting for: \(what)")
-            throw CancellationError()
+            try await Polling.waitUntil(what, timeout: timeout, condition)
         }
 
         func task(_ messageID: String) async throws -> TaskRecord? {
@@ -129,7 +123,7 @@ struct DaemonProcessTests {
         #expect(await second.waitForExit() == 0)
         // Acked: past the ack deadline nothing comes back.
         try await Task.sleep(for: .seconds(11))
-        let back = try await pullOnce(stack)
+        let back = try await Polling.pull(stack.client, try stack.client.subscription("events-sub"))
         #expect(back.isEmpty)
     }
 
@@ -217,20 +211,5 @@ struct DaemonProcessTests {
         #expect(highWater >= 50)
         #expect(highest <= 100)
         #expect(try await metric("horae_tasks_total") == 5000)
-    }
-
-    private func pullOnce(_ stack: Stack) async throws -> [ReceivedMessage] {
-        let client = stack.client
-        let subscription = try client.subscription("events-sub")
-        return try await withThrowingTaskGroup(of: [ReceivedMessage]?.self) { group in
-            group.addTask { try await client.pull(subscription, maxMessages: 10) }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(2))
-                return nil
-            }
-            let first = try await group.next() ?? nil
-            group.cancelAll()
-            return first ?? []
-        }
     }
 }
