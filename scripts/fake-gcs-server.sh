@@ -26,6 +26,15 @@
 # log file [/dev/null].
 set -euo pipefail
 
+# A parent that starts this script from a thread with signals blocked (libdispatch's worker
+# threads block most of them, and Foundation's Process passes the mask on) would leave SIGTERM
+# blocked here, so the trap below could never run. Start again with an empty signal mask.
+if [[ -z "${HORAE_SIGMASK_RESET:-}" ]] && grep -Eq '^SigBlk:[[:space:]]*0*[1-9a-f]' /proc/$$/status 2>/dev/null \
+    && command -v python3 >/dev/null 2>&1; then
+    export HORAE_SIGMASK_RESET=1
+    exec python3 -c 'import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, set()); os.execv("/bin/bash", ["/bin/bash"] + sys.argv[1:])' "$0" "$@"
+fi
+
 port="${1:?usage: fake-gcs-server.sh PORT [WATCH_PID] [EXTRA_ARGS...]}"
 watch="${2:-}"
 [[ -z "$watch" || "$watch" == 0 ]] && watch="$PPID"

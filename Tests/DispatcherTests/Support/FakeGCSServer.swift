@@ -48,11 +48,14 @@ final class FakeGCSServer: @unchecked Sendable {
         "\(hint)-\(UUID().uuidString.prefix(8).lowercased())"
     }
 
+    /// Stops the server: SIGTERM to the script (which stops the server), SIGKILL after 5 s.
+    /// (Polls instead of `waitUntilExit`, which spins on Linux when called off the main thread.)
     func stop() {
         lock.withLock {
             guard let process, process.isRunning else { return }
             process.terminate()
-            process.waitUntilExit()
+            for _ in 0..<500 where process.isRunning { usleep(10_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             self.process = nil
         }
     }
