@@ -4,7 +4,7 @@
 #
 #   scripts/fake-gcs-server.sh PORT [WATCH_PID] [EXTRA_ARGS...]
 #
-# Prints "ready 127.0.0.1:PORT" on stdout once the server answers, then waits. Point clients at it
+# Prints "ready 127.0.0.1:PORT PGID" on stdout once the server answers, then waits. Point clients at it
 # with STORAGE_EMULATOR_HOST=http://127.0.0.1:PORT (or 127.0.0.1:PORT). The server is stopped when
 # this script gets SIGTERM/SIGINT, or when WATCH_PID (default: this script's parent; give 0 or ""
 # for the default) exits, so a killed test run leaves nothing behind.
@@ -80,7 +80,7 @@ trap stop EXIT
 ready() { curl -s -o /dev/null "http://127.0.0.1:$port/storage/v1/b"; }
 for _ in $(seq 1 300); do
     if ready; then
-        echo "ready 127.0.0.1:$port"
+        echo "ready 127.0.0.1:$port $pid"
         break
     fi
     kill -0 "$pid" 2>/dev/null || { echo "fake-gcs-server.sh: the server exited; see ${log} (is port $port free?)" >&2; exit 1; }

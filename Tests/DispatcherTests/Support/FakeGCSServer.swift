@@ -15,14 +15,13 @@ final class FakeGCSServer: @unchecked Sendable {
     /// `127.0.0.1:PORT`, the value for `STORAGE_EMULATOR_HOST`.
     let host: String
     let port: Int
-    private let lock = NSLock()
-    private var process: Process?
+    private let peer: PeerScript?
     private let transport: CurlHTTPClient
 
-    private init(port: Int, process: Process?) throws {
+    private init(port: Int, peer: PeerScript?) throws {
         self.port = port
         self.host = "127.0.0.1:\(port)"
-        self.process = process
+        self.peer = peer
         self.transport = try CurlHTTPClient()
     }
 
@@ -39,8 +38,8 @@ final class FakeGCSServer: @unchecked Sendable {
         -> FakeGCSServer
     {
         let port = try port ?? LoopbackPort.free()
-        let process = try await launch(port: port, extraArguments: extraArguments, environment: environment)
-        return try FakeGCSServer(port: port, process: process)
+        let peer = try await PeerScript.launch("fake-gcs-server.sh", port: port, arguments: extraArguments, environment: environment)
+        return try FakeGCSServer(port: port, peer: peer)
     }
 
     /// A bucket name no other test uses.
@@ -48,19 +47,8 @@ final class FakeGCSServer: @unchecked Sendable {
         "\(hint)-\(UUID().uuidString.prefix(8).lowercased())"
     }
 
-    /// Stops the server: SIGTERM to the script (which stops the server), SIGKILL after 5 s.
-    /// (Polls instead of `waitUntilExit`, which spins on Linux when called off the main thread.)
-    func stop() {
-        lock.withLock {
-            guard let process, process.isRunning else { return }
-            process.terminate()
-            for _ in 0..<500 where process.isRunning { usleep(10_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            self.process = nil
-        }
-    }
-
-    deinit { stop() }
+    /// Stops the server.
+    func stop() { peer?.stop() }
 
     // MARK: - The JSON API
 
@@ -109,39 +97,7 @@ final class FakeGCSServer: @unchecked Sendable {
         Failure(description: "fake-gcs-server: \(what): HTTP \(response.status): \(String(decoding: response.body, as: UTF8.self))")
     }
 
-    // MARK: - Process
-
-    private static func launch(port: Int, extraArguments: [String], environment: [String: String]) async throws -> Process {
-        let script = PubSubEmulator.repositoryRoot.appendingPathComponent("scripts/fake-gcs-server.sh")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script.path, String(port), String(getpid())] + extraArguments
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
-        let output = Pipe()
-        process.standardOutput = output
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        // The script prints one line once the server answers (or exits with a message).
-        let line = await Task.detached { () -> String in
-            var bytes: [UInt8] = []
-            let handle = output.fileHandleForReading
-            while let chunk = try? handle.read(upToCount: 1), let byte = chunk.first, byte != 10 {
-                bytes.append(byte)
-            }
-            return String(decoding: bytes, as: UTF8.self)
-        }.value
-        guard line.hasPrefix("ready") else {
-            process.waitUntilExit()
-            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw Failure(description: "fake-gcs-server did not start on port \(port): \(message)")
-        }
-        return process
-    }
-
-    fileprivate static func external(port: Int) throws -> FakeGCSServer { try FakeGCSServer(port: port, process: nil) }
+    fileprivate static func external(port: Int) throws -> FakeGCSServer { try FakeGCSServer(port: port, peer: nil) }
 }
 
 /// Starts the shared server once, on first use.

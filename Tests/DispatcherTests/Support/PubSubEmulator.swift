@@ -14,16 +14,12 @@ final class PubSubEmulator: @unchecked Sendable {
     let host: String
     let port: Int
     private let lock = NSLock()
-    private var process: Process?
-    /// The emulator's process group (its Java tree), killed directly: the test process may have
-    /// SIGTERM blocked, a mask the script inherits, so the script could not be stopped by SIGTERM.
-    private var group: Int32?
+    private var peer: PeerScript?
 
-    private init(port: Int, launched: (process: Process, group: Int32)?) {
+    private init(port: Int, peer: PeerScript?) {
         self.port = port
         self.host = "127.0.0.1:\(port)"
-        self.process = launched?.process
-        self.group = launched?.group
+        self.peer = peer
     }
 
     var endpoint: String { "http://\(host)" }
@@ -36,7 +32,7 @@ final class PubSubEmulator: @unchecked Sendable {
     /// A dedicated emulator (for tests that stop it). `port` defaults to a free one.
     static func start(port: Int? = nil) async throws -> PubSubEmulator {
         let port = try port ?? LoopbackPort.free()
-        return PubSubEmulator(port: port, launched: try await launch(port: port))
+        return PubSubEmulator(port: port, peer: try await PeerScript.launch("pubsub-emulator.sh", port: port))
     }
 
     /// A project id no other test uses (the emulator keeps topics per project).
@@ -55,60 +51,20 @@ final class PubSubEmulator: @unchecked Sendable {
     /// Stops the emulator (its state is lost); ``restart()`` brings it back on the same port.
     func stop() {
         lock.withLock {
-            if let group { kill(-group, SIGKILL) }
-            if let process, process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-            }
-            self.process = nil
-            self.group = nil
+            peer?.stop()
+            peer = nil
         }
     }
 
     /// Starts the emulator again on the same port (empty: the emulator keeps no state).
     func restart() async throws {
         stop()
-        let launched = try await Self.launch(port: port)
-        lock.withLock {
-            self.process = launched.process
-            self.group = launched.group
-        }
+        let peer = try await PeerScript.launch("pubsub-emulator.sh", port: port)
+        lock.withLock { self.peer = peer }
     }
 
-    deinit { stop() }
-
-    private static func launch(port: Int) async throws -> (process: Process, group: Int32) {
-        let script = repositoryRoot.appendingPathComponent("scripts/pubsub-emulator.sh")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script.path, String(port), String(getpid())]
-        let output = Pipe()
-        process.standardOutput = output
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        // The script prints one line once the emulator answers (or exits with a message).
-        let line = await Task.detached { () -> String in
-            var bytes: [UInt8] = []
-            let handle = output.fileHandleForReading
-            while let chunk = try? handle.read(upToCount: 1), let byte = chunk.first, byte != 10 {
-                bytes.append(byte)
-            }
-            return String(decoding: bytes, as: UTF8.self)
-        }.value
-        let fields = line.split(separator: " ")
-        guard fields.first == "ready", fields.count == 3, let group = Int32(fields[2]) else {
-            process.waitUntilExit()
-            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw Failure(description: "Pub/Sub emulator did not start on port \(port): \(message)")
-        }
-        return (process, group)
-    }
-
-    /// The package root (this file is Tests/DispatcherTests/Support/PubSubEmulator.swift).
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+    /// The package root.
+    static var repositoryRoot: URL { PeerScript.repositoryRoot }
 }
 
 /// Starts the shared emulator once, on first use.
@@ -131,5 +87,5 @@ private actor SharedEmulator {
 }
 
 extension PubSubEmulator {
-    fileprivate static func external(port: Int) -> PubSubEmulator { PubSubEmulator(port: port, launched: nil) }
+    fileprivate static func external(port: Int) -> PubSubEmulator { PubSubEmulator(port: port, peer: nil) }
 }
