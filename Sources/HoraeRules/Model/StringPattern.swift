@@ -17,13 +17,13 @@ public final class StringPattern: Sendable {
     public let captureNames: [String]
     /// How `match` decides: plain byte comparisons where the pattern allows, else the automaton.
     let strategy: Strategy
+    /// The bytes compared by `equals`, `hasPrefix` and `hasSuffix` (empty for `automaton`).
+    let literal: [UInt8]
+    /// The automaton (nil for the byte comparisons).
+    let regex: CompiledRegex?
 
-
-    enum Strategy: Sendable {
-        case equals([UInt8])
-        case hasPrefix([UInt8])
-        case hasSuffix([UInt8])
-        case automaton(CompiledRegex)
+    enum Strategy: UInt8, Sendable {
+        case equals, hasPrefix, hasSuffix, automaton
     }
 
     /// Builds a pattern; throws the syntax error of a glob or regex with its offset in `source`.
@@ -48,71 +48,64 @@ public final class StringPattern: Sendable {
         self.node = node
         self.captureNames = node.captureNames
         let bytes = Array(source.utf8)
+        var regex: CompiledRegex?
         switch kind {
-        case .exact where !ignoreCase: strategy = .equals(bytes)
-        case .prefix where !ignoreCase: strategy = .hasPrefix(bytes)
-        case .suffix where !ignoreCase: strategy = .hasSuffix(bytes)
+        case .exact where !ignoreCase: (strategy, literal) = (.equals, bytes)
+        case .prefix where !ignoreCase: (strategy, literal) = (.hasPrefix, bytes)
+        case .suffix where !ignoreCase: (strategy, literal) = (.hasSuffix, bytes)
         case .glob where !ignoreCase && captureNames.isEmpty && node.exactString != nil:
-            strategy = .equals(Array(node.exactString!.utf8))
+            (strategy, literal) = (.equals, Array(node.exactString!.utf8))
         default:
-            do { strategy = .automaton(try CompiledRegex(node)) } catch { throw PatternError(message: error.message, offset: 0) }
+            (strategy, literal) = (.automaton, [])
+            do { regex = try CompiledRegex(node) } catch { throw PatternError(message: error.message, offset: 0) }
         }
+        self.regex = regex
     }
 
     /// The exact text this pattern accepts, when it accepts exactly one (indexable by hash).
     public var exactValue: String? {
-        if case let .equals(bytes) = strategy { return String(decoding: bytes, as: UTF8.self) }
-        return nil
+        strategy == .equals ? String(decoding: literal, as: UTF8.self) : nil
     }
 
     /// Whether this pattern is a plain byte comparison without captures (cheap enough to try
     /// first when rejecting candidates).
-    var isEquality: Bool {
-        if case .equals = strategy { return true }
-        return false
-    }
+    var isEquality: Bool { strategy == .equals }
 
     /// Matches `value`; binds captures into `captures` (failing when they disagree with bound ones).
-    
     public func match(_ value: String, captures: inout CaptureSet) -> Bool {
         var value = value
         return value.withUTF8 { buf in match(buf, captures: &captures) }
     }
 
     func match(_ buf: UnsafeBufferPointer<UInt8>, captures: inout CaptureSet) -> Bool {
-        switch strategy {
-            case let .equals(b):
-                return buf.count == b.count && b.withUnsafeBufferPointer { memoryEqual($0, buf, count: b.count) }
-            case let .hasPrefix(b):
-                return buf.count >= b.count && b.withUnsafeBufferPointer { memoryEqual($0, buf, count: b.count) }
-            case let .hasSuffix(b):
-                return buf.count >= b.count && b.withUnsafeBufferPointer {
-                    memoryEqual($0, UnsafeBufferPointer(rebasing: buf[(buf.count - b.count)...]), count: b.count)
-                }
-            case let .automaton(regex):
-                if captureNames.isEmpty { return regex.matches(buf) }
-                guard regex.matches(buf), let groups = regex.captures(buf) else { return false }
-                let mark = captures.count
-                for (i, range) in groups.enumerated() {
-                    guard let range else { continue }
-                    let text = String(decoding: UnsafeBufferPointer(rebasing: buf[range]), as: UTF8.self)
-                    if !captures.bind(regex.captureNames[i], text) {
-                        captures.truncate(to: mark)
-                        return false
-                    }
-                }
-                return true
+        guard let regex else { return matchesLiteral(buf) }
+        if captureNames.isEmpty { return regex.matches(buf) }
+        guard let groups = regex.captures(buf) else { return false }
+        let mark = captures.count
+        for (i, range) in groups.enumerated() {
+            guard let range else { continue }
+            let text = String(decoding: UnsafeBufferPointer(rebasing: buf[range]), as: UTF8.self)
+            if !captures.bind(regex.captureNames[i], text) {
+                captures.truncate(to: mark)
+                return false
             }
+        }
+        return true
     }
-}
 
-func memoryEqual(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>, count: Int) -> Bool {
-    var i = 0
-    while i < count {
-        if a[i] != b[i] { return false }
-        i += 1
+    /// The byte comparison of `equals`, `hasPrefix` and `hasSuffix` (false for `automaton`).
+    @inline(__always)
+    func matchesLiteral(_ buf: UnsafeBufferPointer<UInt8>) -> Bool {
+        literal.withUnsafeBufferPointer { b in
+            switch strategy {
+            case .equals: return buf.count == b.count && bytesEqual(b.baseAddress, buf.baseAddress, b.count)
+            case .hasPrefix: return buf.count >= b.count && bytesEqual(b.baseAddress, buf.baseAddress, b.count)
+            case .hasSuffix:
+                return buf.count >= b.count && bytesEqual(b.baseAddress, buf.baseAddress.map { $0 + (buf.count - b.count) }, b.count)
+            case .automaton: return false
+            }
+        }
     }
-    return true
 }
 
 /// A glob or regex that does not parse, with the offset of the problem in the pattern text.

@@ -30,12 +30,12 @@ struct RegexDFA: Sendable {
         storage.acceptance(input) != 0
     }
 
-    /// Appends `base +` the index of every accepted pattern (used for sets).
-    func acceptedPatterns(_ input: UnsafeBufferPointer<UInt8>, base: Int, into result: inout [Int]) {
+    /// Calls `found` with the index of every accepted pattern, ascending (used for sets).
+    func forEachAcceptedPattern(_ input: UnsafeBufferPointer<UInt8>, _ found: (Int) -> Void) {
         let v = storage.acceptance(input)
         if v == 0 { return }
         let n = Int(acceptLists[v])
-        for k in 0..<n { result.append(base + Int(acceptLists[v + 1 + k])) }
+        for k in 0..<n { found(Int(acceptLists[v + 1 + k])) }
     }
 }
 
