@@ -3,26 +3,27 @@ extension CompiledRuleSet {
     /// --summary`): each line is read straight into the rule set's attribute slots
     /// (`MessageLineDecoder`), and matched without building a message or any String.
     package struct LineCounter: Sendable {
-        private let rules: CompiledRuleSet
+        private let engine: MatchEngine
         private let subscription: Int32
 
         /// `subscription`: the logical subscription every message of the stream came from.
         package init(_ rules: CompiledRuleSet, subscription: String?) {
-            self.rules = rules
-            self.subscription = rules.program.subscriptionID(subscription)
+            engine = rules.engine
+            self.subscription = rules.engine.program.subscriptionID(subscription)
         }
 
         /// The number of rules the message on `line` matches, or nil when the fast path cannot
         /// read the line (then decode it with `JSONParser` and `MessageDecoder`, which give the
         /// same message or the error to report).
         package func matchCount(line: UnsafeBufferPointer<UInt8>) -> Int? {
-            if rules.needsData { return nil }
-            let n = rules.slots.count
+            let engine = self.engine
+            if engine.needsData { return nil }
+            let n = engine.slots.count
             return withUnsafeTemporaryAllocation(of: ByteSlice.self, capacity: max(1, n)) { v -> Int? in
                 let values = v.baseAddress.unsafelyUnwrapped
                 values.initialize(repeating: .absent, count: n)
-                guard MessageLineDecoder.decode(line, slots: rules.slots, into: values) else { return nil }
-                return rules.matchCount(in: MessageView(values: values, subscription: subscription, fields: nil))
+                guard MessageLineDecoder.decode(line, slots: engine.slots, into: values) else { return nil }
+                return engine.matchCount(in: MessageView(values: values, subscription: subscription, fields: nil))
             }
         }
     }

@@ -15,9 +15,9 @@ public struct CompiledRuleSet: Sendable {
     /// Whether some rule has a `data:` condition (else payloads need not even be decoded).
     public let needsData: Bool
 
-    let slots: AttributeSlots
-    let program: MatchProgram
-    private let tree: DiscriminationTree
+    /// The index and verification tables (one reference: copying a `CompiledRuleSet` costs one
+    /// retain, not one per table).
+    let engine: MatchEngine
     /// Clauses with no indexable condition at all.
     private let unindexedCount: Int
 
@@ -40,8 +40,8 @@ public struct CompiledRuleSet: Sendable {
         needsData = clauses.contains { c in
             c.clause.conditions.contains { if case .data = $0.field { return true } else { return false } }
         }
-        slots = AttributeSlots(names)
-        program = MatchProgram(clauses, slots: slots)
+        let slots = AttributeSlots(names)
+        let program = MatchProgram(clauses, slots: slots)
         var keys: [[DiscriminationTree.ClauseKeys]] = []
         keys.reserveCapacity(clauses.count)
         for c in clauses {
@@ -55,7 +55,8 @@ public struct CompiledRuleSet: Sendable {
             keys.append(mine)
         }
         unindexedCount = keys.count { $0.isEmpty }
-        tree = DiscriminationTree(clauseCount: clauses.count, keys: keys, names: names)
+        let tree = DiscriminationTree(clauseCount: clauses.count, keys: keys, names: names)
+        engine = MatchEngine(slots: slots, program: program, tree: tree, needsData: needsData)
     }
 
     /// The index keys of a condition and whether they decide it, or nil when it cannot be indexed.
@@ -103,163 +104,20 @@ public struct CompiledRuleSet: Sendable {
 
     /// The rules that match `message`, in rule order, each with its captures.
     public func match(_ message: PubSubMessage) -> [RuleMatch] {
-        if needsData { return match(MessageFields(message)) }
-        return withView(message, fields: nil) { matches(in: $0) }
+        engine.match(message)
     }
 
     public func match(_ fields: MessageFields) -> [RuleMatch] {
-        withView(fields.message, fields: needsData ? fields : nil) { matches(in: $0) }
-    }
-
-    /// Reads the message's value of every slot into one temporary byte arena.
-    private func withView<R>(_ message: PubSubMessage, fields: MessageFields?, _ body: (MessageView) -> R) -> R {
-        let n = slots.count
-        let subscription = program.subscriptionID(message.subscription)
-        return withUnsafeTemporaryAllocation(of: ByteSlice.self, capacity: max(1, n)) { v in
-            let values = v.baseAddress.unsafelyUnwrapped
-            values.initialize(repeating: .absent, count: n)
-            let attributes = message.attributes
-            if attributes.isEmpty || n == 0 {
-                return body(MessageView(values: values, subscription: subscription, fields: fields))
-            }
-            return withUnsafeTemporaryAllocation(of: String?.self, capacity: n) { s in
-                let strings = s.baseAddress.unsafelyUnwrapped
-                strings.initialize(repeating: nil, count: n)
-                defer { strings.deinitialize(count: n) }
-                var total = 0
-                // One dictionary look-up per slot or per attribute, whichever is fewer.
-                if attributes.count < n {
-                    for (name, value) in attributes {
-                        let slot = slots.slot(of: name)
-                        if slot >= 0 {
-                            strings[Int(slot)] = value
-                            total += value.utf8.count
-                        }
-                    }
-                } else {
-                    for i in 0..<n {
-                        if let value = attributes[slots.names[i]] {
-                            strings[i] = value
-                            total += value.utf8.count
-                        }
-                    }
-                }
-                return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, total)) { a in
-                    let arena = a.baseAddress.unsafelyUnwrapped
-                    var used = 0
-                    for i in 0..<n {
-                        guard let value = strings[i] else { continue }
-                        let start = arena + used
-                        let count = value.utf8.count
-                        if value.utf8.withContiguousStorageIfAvailable({ start.initialize(from: $0.baseAddress.unsafelyUnwrapped, count: $0.count) }) == nil {
-                            _ = UnsafeMutableBufferPointer(start: start, count: count).initialize(from: value.utf8)
-                        }
-                        values[i] = ByteSlice(base: UnsafePointer(start), count: count)
-                        used += count
-                    }
-                    return body(MessageView(values: values, subscription: subscription, fields: fields))
-                }
-            }
-        }
-    }
-
-    /// The matches of one message view (captures as Strings).
-    func matches(in message: MessageView) -> [RuleMatch] {
-        var out: [RuleMatch] = []
-        let names = program.captureNames
-        forEachMatch(message) { rule, captures in
-            out.append(RuleMatch(ruleIndex: rule, captures: captures.captureSet(names: names)))
-        }
-        return out
-    }
-
-    /// How many rules match one message view (for summaries: no capture becomes a String).
-    func matchCount(in message: MessageView) -> Int {
-        var n = 0
-        forEachMatch(message) { _, _ in n += 1 }
-        return n
-    }
-
-    /// Calls `found` with each matching rule, in rule order, and the captures of its first
-    /// matching clause.
-    @inline(__always)
-    func forEachMatch(_ message: MessageView, _ found: (Int, CaptureBinder) -> Void) {
-        let small = 32
-        withUnsafeTemporaryAllocation(of: DiscriminationTree.Leaf.self, capacity: small) { buffer in
-            let base = buffer.baseAddress.unsafelyUnwrapped
-            let n = tree.candidates(message.values, into: base, capacity: small)
-            if n == 0 { return }
-            if n <= small {
-                verify(base, n, message, found)
-            } else {
-                let big = UnsafeMutablePointer<DiscriminationTree.Leaf>.allocate(capacity: n)
-                defer { big.deallocate() }
-                _ = tree.candidates(message.values, into: big, capacity: n)
-                verify(big, n, message, found)
-            }
-        }
-    }
-
-    /// Sorts the candidates by clause (so rules come in order and the first matching clause of
-    /// a rule wins) and verifies each clause once.
-    @inline(__always)
-    private func verify(_ candidates: UnsafeMutablePointer<DiscriminationTree.Leaf>, _ n: Int, _ message: MessageView,
-                        _ found: (Int, CaptureBinder) -> Void) {
-        if n > 1 {
-            if n <= 16 {
-                for i in 1..<n {
-                    let x = candidates[i]
-                    var j = i
-                    while j > 0 && candidates[j - 1].clause > x.clause {
-                        candidates[j] = candidates[j - 1]
-                        j -= 1
-                    }
-                    candidates[j] = x
-                }
-            } else {
-                var all = UnsafeMutableBufferPointer(start: candidates, count: n)
-                all.sort { $0.clause < $1.clause }
-            }
-        }
-        let program = self.program
-        let maxCaptures = max(1, program.maxCaptures)
-        withUnsafeTemporaryAllocation(of: Int32.self, capacity: maxCaptures) { ids in
-            withUnsafeTemporaryAllocation(of: ByteSlice.self, capacity: maxCaptures) { values in
-                withUnsafeTemporaryAllocation(of: Int.self, capacity: max(1, program.maxSlots)) { slots in
-                    var binder = CaptureBinder(ids: ids.baseAddress.unsafelyUnwrapped, values: values.baseAddress.unsafelyUnwrapped,
-                                               slots: slots.baseAddress.unsafelyUnwrapped)
-                    var matchedRule: Int32 = -1
-                    var i = 0
-                    while i < n {
-                        let clause = candidates[i].clause
-                        var proven = candidates[i].proven
-                        i += 1
-                        // Repeats of a clause (reached through several keys): each path proved its
-                        // own conditions, so all of them hold.
-                        while i < n && candidates[i].clause == clause {
-                            proven |= candidates[i].proven
-                            i += 1
-                        }
-                        let rule = program.clauses.base[Int(clause)].rule
-                        if rule == matchedRule { continue }
-                        binder.truncate(to: 0)
-                        if program.verify(Int(clause), proven: proven, message, &binder) {
-                            matchedRule = rule
-                            found(Int(rule), binder)
-                        }
-                    }
-                }
-            }
-        }
+        engine.match(fields)
     }
 
     /// Bytes held by the index and the verification tables, excluding the rules themselves (for
     /// the benchmark).
-    public var indexMemoryFootprint: Int { tree.memoryFootprint + program.memoryFootprint }
+    public var indexMemoryFootprint: Int { engine.tree.memoryFootprint + engine.program.memoryFootprint }
 
     /// How the clauses were indexed: keys per strategy and clauses with no key (`always`).
     public var indexStatistics: [String: Int] {
-        var stats = tree.statistics
+        var stats = engine.tree.statistics
         stats["always"] = unindexedCount
         return stats
     }

@@ -12,8 +12,9 @@ public final class StringPattern: Sendable {
     /// The text as written in the rule.
     public let source: String
     public let ignoreCase: Bool
-    /// The language the pattern accepts, as a whole-string regex.
-    public let node: RegexNode
+    /// The language the pattern accepts, as a whole-string regex. Plain comparisons (most
+    /// attribute values) keep no tree: it is rebuilt from `source` when asked for.
+    public var node: RegexNode { parsedNode ?? StringPattern.literalNode(kind, source) }
     public let captureNames: [String]
     /// How `match` decides: plain byte comparisons where the pattern allows, else the automaton.
     let strategy: Strategy
@@ -21,6 +22,8 @@ public final class StringPattern: Sendable {
     let literal: [UInt8]
     /// The automaton (nil for the byte comparisons).
     let regex: CompiledRegex?
+    /// `node` for patterns that use the automaton.
+    private let parsedNode: RegexNode?
 
     enum Strategy: UInt8, Sendable {
         case equals, hasPrefix, hasSuffix, automaton
@@ -31,35 +34,66 @@ public final class StringPattern: Sendable {
         self.kind = kind
         self.source = source
         self.ignoreCase = ignoreCase
+        if !ignoreCase {
+            // Byte comparisons: `exact`, `prefix`, `suffix`, and globs without metacharacters
+            // (which are exact matches, rules-language.md §3).
+            let plain: Strategy?
+            switch kind {
+            case .exact: plain = .equals
+            case .prefix: plain = .hasPrefix
+            case .suffix: plain = .hasSuffix
+            case .glob: plain = StringPattern.hasGlobMetacharacters(source) ? nil : .equals
+            case .regex: plain = nil
+            }
+            if let plain {
+                strategy = plain
+                literal = Array(source.utf8)
+                captureNames = []
+                regex = nil
+                parsedNode = nil
+                return
+            }
+        }
         var node: RegexNode
         switch kind {
-        case .exact:
-            node = .concat(source.unicodeScalars.map { .literal($0) })
-        case .prefix:
-            node = .concat(source.unicodeScalars.map { .literal($0) } + [.repeat(.scalarClass(.any), min: 0, max: nil, greedy: true)])
-        case .suffix:
-            node = .concat([.repeat(.scalarClass(.any), min: 0, max: nil, greedy: true)] + source.unicodeScalars.map { .literal($0) })
+        case .exact, .prefix, .suffix:
+            node = StringPattern.literalNode(kind, source)
         case .glob:
             do { node = try GlobParser.parse(source) } catch { throw PatternError(message: error.message, offset: error.offset) }
         case .regex:
             do { node = try RegexParser.parse(source) } catch { throw PatternError(message: error.message, offset: error.offset) }
         }
         if ignoreCase { node = node.caseInsensitive() }
-        self.node = node
-        self.captureNames = node.captureNames
-        let bytes = Array(source.utf8)
-        var regex: CompiledRegex?
-        switch kind {
-        case .exact where !ignoreCase: (strategy, literal) = (.equals, bytes)
-        case .prefix where !ignoreCase: (strategy, literal) = (.hasPrefix, bytes)
-        case .suffix where !ignoreCase: (strategy, literal) = (.hasSuffix, bytes)
-        case .glob where !ignoreCase && captureNames.isEmpty && node.exactString != nil:
-            (strategy, literal) = (.equals, Array(node.exactString!.utf8))
-        default:
-            (strategy, literal) = (.automaton, [])
-            do { regex = try CompiledRegex(node) } catch { throw PatternError(message: error.message, offset: 0) }
+        parsedNode = node
+        captureNames = node.captureNames
+        if kind == .glob && !ignoreCase && captureNames.isEmpty, let exact = node.exactString {
+            (strategy, literal, regex) = (.equals, Array(exact.utf8), nil)
+            return
         }
-        self.regex = regex
+        (strategy, literal) = (.automaton, [])
+        do { regex = try CompiledRegex(node) } catch { throw PatternError(message: error.message, offset: 0) }
+    }
+
+    /// The tree of an `exact`, `prefix` or `suffix` pattern, or of a glob without metacharacters.
+    private static func literalNode(_ kind: Kind, _ source: String) -> RegexNode {
+        let text: [RegexNode] = source.unicodeScalars.map { .literal($0) }
+        let any = RegexNode.repeat(.scalarClass(.any), min: 0, max: nil, greedy: true)
+        switch kind {
+        case .prefix: return .concat(text + [any])
+        case .suffix: return .concat([any] + text)
+        default: return .concat(text)
+        }
+    }
+
+    /// Whether a glob has any metacharacter (`*?[]{}\`; all ASCII, so bytes will do).
+    static func hasGlobMetacharacters(_ source: String) -> Bool {
+        source.utf8.contains { c in
+            switch c {
+            case UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "["), UInt8(ascii: "]"),
+                 UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "\\"): return true
+            default: return false
+            }
+        }
     }
 
     /// The exact text this pattern accepts, when it accepts exactly one (indexable by hash).

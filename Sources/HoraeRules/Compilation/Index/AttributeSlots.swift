@@ -33,8 +33,9 @@ struct AttributeSlots: Sendable {
     /// `slot(of:)` on the decoded name, without building a String for ASCII names.
     @inline(__always)
     func slot(ofBytes name: UnsafeBufferPointer<UInt8>) -> Int32 {
-        let s = byteTable.value(name, namespace: 0)
-        if s >= 0 || !hasNonASCIIName && ByteSlice(base: name.baseAddress, count: name.count).isASCII { return s }
+        var high: UInt64 = 0
+        let s = byteTable.value(name, namespace: 0, high: &high)
+        if s >= 0 || !hasNonASCIIName && high & 0x8080_8080_8080_8080 == 0 { return s }
         return slot(of: String(decoding: name, as: UTF8.self))
     }
 }

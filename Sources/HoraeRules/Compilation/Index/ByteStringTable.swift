@@ -39,6 +39,13 @@ final class ByteStringTable: @unchecked Sendable {
     /// A fast multiplicative hash (8 bytes per step); keys are short attribute values.
     @inline(__always)
     static func hash(_ key: UnsafeBufferPointer<UInt8>, namespace: Int32) -> UInt32 {
+        var high: UInt64 = 0
+        return hash(key, namespace: namespace, high: &high)
+    }
+
+    /// The hash, and in `high` the OR of the key's bytes (bit 7 of some byte set: not ASCII).
+    @inline(__always)
+    static func hash(_ key: UnsafeBufferPointer<UInt8>, namespace: Int32, high: inout UInt64) -> UInt32 {
         let m: UInt64 = 0x9E37_79B9_7F4A_7C15
         var h = (UInt64(UInt32(bitPattern: namespace)) << 32 | UInt64(key.count)) &* m
         let n = key.count
@@ -46,7 +53,9 @@ final class ByteStringTable: @unchecked Sendable {
             let raw = UnsafeRawPointer(base)
             var i = 0
             while i + 8 <= n {
-                h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* m
+                let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                high |= w
+                h = (h ^ w) &* m
                 h ^= h >> 29
                 i += 8
             }
@@ -58,6 +67,7 @@ final class ByteStringTable: @unchecked Sendable {
                     shift += 8
                     i += 1
                 }
+                high |= tail
                 h = (h ^ tail) &* m
                 h ^= h >> 29
             }
@@ -69,7 +79,14 @@ final class ByteStringTable: @unchecked Sendable {
     /// The value stored for `key` in `namespace`, or -1.
     @inline(__always)
     func value(_ key: UnsafeBufferPointer<UInt8>, namespace: Int32) -> Int32 {
-        let h = ByteStringTable.hash(key, namespace: namespace)
+        var high: UInt64 = 0
+        return value(key, namespace: namespace, high: &high)
+    }
+
+    /// The value stored for `key` in `namespace`, or -1; `high` as for `hash`.
+    @inline(__always)
+    func value(_ key: UnsafeBufferPointer<UInt8>, namespace: Int32, high: inout UInt64) -> Int32 {
+        let h = ByteStringTable.hash(key, namespace: namespace, high: &high)
         var slot = Int(h) & mask
         let table = entries.base
         while true {

@@ -59,6 +59,8 @@ final class MatchProgram: @unchecked Sendable {
     let dataPaths: [[String]]
     /// Subscription name → id (for `subscriptionIDs`).
     let subscriptionTable: [String: Int32]
+    /// The same names by id: a few String comparisons beat hashing one String.
+    private let subscriptionNames: [String]
     /// Most capture names one clause can bind, and most capture slots of one pattern.
     let maxCaptures: Int
     let maxSlots: Int
@@ -82,6 +84,9 @@ final class MatchProgram: @unchecked Sendable {
         var regexes: [CompiledRegex] = []
         var maxCaptures = 0, maxSlots = 0
 
+        // Equal patterns (from different files) share the automaton of the first one.
+        var sharedRegex: [String: CompiledRegex] = [:]
+
         func addPattern(_ p: StringPattern) -> Int32 {
             let start = Int32(captureIDs.count)
             for name in p.captureNames {
@@ -95,10 +100,15 @@ final class MatchProgram: @unchecked Sendable {
                 }
             }
             maxSlots = max(maxSlots, 2 * p.captureNames.count)
-            if let r = p.regex { regexes.append(r) }
+            var regex = p.regex
+            if let r = regex {
+                let key = "\(p.kind.rawValue)\(p.ignoreCase ? "i" : "")\u{0}\(p.source)"
+                if let shared = sharedRegex[key] { regex = shared } else { sharedRegex[key] = r }
+                regexes.append(regex!)
+            }
             patterns.append(Pattern(strategy: p.strategy, literalStart: Int32(literals.count), literalCount: Int32(p.literal.count),
                                     captureStart: start, captureCount: Int32(p.captureNames.count),
-                                    regex: p.regex.map { Unmanaged.passUnretained($0) }))
+                                    regex: regex.map { Unmanaged.passUnretained($0) }))
             literals.append(contentsOf: p.literal)
             return Int32(patterns.count - 1)
         }
@@ -179,6 +189,9 @@ final class MatchProgram: @unchecked Sendable {
         self.captureNames = captureNames
         self.dataPaths = dataPaths
         self.subscriptionTable = subscriptionTable
+        var names = [String](repeating: "", count: subscriptionTable.count)
+        for (name, id) in subscriptionTable { names[Int(id)] = name }
+        subscriptionNames = names
         self.maxCaptures = maxCaptures
         self.maxSlots = maxSlots
         self.regexes = regexes
@@ -188,8 +201,10 @@ final class MatchProgram: @unchecked Sendable {
     /// clause).
     @inline(__always)
     func subscriptionID(_ name: String?) -> Int32 {
-        guard let name, !subscriptionTable.isEmpty else { return -1 }
-        return subscriptionTable[name] ?? -1
+        guard let name, !subscriptionNames.isEmpty else { return -1 }
+        if subscriptionNames.count > 8 { return subscriptionTable[name] ?? -1 }
+        for (id, known) in subscriptionNames.enumerated() where known == name { return Int32(id) }
+        return -1
     }
 
     var memoryFootprint: Int {

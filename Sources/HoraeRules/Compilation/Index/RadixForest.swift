@@ -105,12 +105,15 @@ final class RadixForest: @unchecked Sendable {
         while true {
             let count = Int(node.labelCount)
             if pos + count > n { return }
-            let ls = Int(node.labelStart)
-            var i = 0
-            while i < count {
-                let b = reversed ? bytes[n - 1 - (pos + i)] : bytes[pos + i]
-                if b != labels[ls + i] { return }
-                i += 1
+            let label = labels + Int(node.labelStart)
+            if reversed {
+                var i = 0
+                while i < count {
+                    if bytes[n - 1 - (pos + i)] != label[i] { return }
+                    i += 1
+                }
+            } else if !bytesEqual(label, bytes + pos, count) {
+                return
             }
             pos += count
             let ps = Int(node.payloadStart)

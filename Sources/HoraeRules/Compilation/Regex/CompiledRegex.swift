@@ -5,9 +5,10 @@
 /// UTF-8 byte-range tries) → DFA over byte classes for `matches` (`RegexDFABuilder`, capped at
 /// `maxDFAStates`; beyond the cap the NFA is simulated). Captures use a deterministic table form
 /// of the Pike VM (`RegexCaptureDFA`, same cap), or the Pike VM itself (`RegexPikeVM`) when that
-/// table would be too large. Only the NFA is built eagerly (it is what can fail: "pattern is too
-/// large"); both tables are built at their first use (`RegexLazyAutomata`), so loading rules
-/// costs no subset construction.
+/// table would be too large. The NFA is built eagerly only when it could fail ("pattern is too
+/// large", and only when a cheap upper bound of its size does not rule that out); the NFA and
+/// both tables are built at their first use (`RegexLazyAutomata`), so loading rules costs no
+/// subset construction.
 public final class CompiledRegex: Sendable {
     /// Most DFA states built; beyond that `matches` simulates the NFA instead.
     public static let maxDFAStates = 2_000
@@ -18,16 +19,22 @@ public final class CompiledRegex: Sendable {
 
     var program: RegexProgram { automata.program }
     /// Number of capture slots (two per capture name: start and end).
-    var slotCount: Int { automata.program.slotCount }
+    var slotCount: Int { 2 * captureNames.count }
 
     /// Compiles `node`; throws "pattern is too large" when its NFA exceeds the size limit.
     public convenience init(_ node: RegexNode) throws(RegexSyntaxError) {
         try self.init(node, maxDFAStates: CompiledRegex.maxDFAStates)
     }
 
-    convenience init(_ node: RegexNode, maxDFAStates: Int) throws(RegexSyntaxError) {
-        let program = try RegexCompiler.compile(node)
-        self.init(program: program, captureNames: node.captureNames, maxDFAStates: maxDFAStates)
+    init(_ node: RegexNode, maxDFAStates: Int) throws(RegexSyntaxError) {
+        captureNames = node.captureNames
+        if RegexCompiler.sizeBound(node) < RegexCompiler.defaultLimit {
+            automata = RegexLazyAutomata(node: node, maxStates: maxDFAStates, hasCaptures: !captureNames.isEmpty)
+        } else {
+            // Perhaps too large: compile now, to report it.
+            let program = try RegexCompiler.compile(node)
+            automata = RegexLazyAutomata(program: program, maxStates: maxDFAStates, hasCaptures: !captureNames.isEmpty)
+        }
     }
 
     init(program: RegexProgram, captureNames: [String], maxDFAStates: Int = CompiledRegex.maxDFAStates) {

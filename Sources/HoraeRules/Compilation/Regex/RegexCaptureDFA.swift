@@ -34,13 +34,15 @@ struct RegexCaptureDFA: Sendable {
 }
 
 /// The tables of a `RegexCaptureDFA` in manually allocated memory, immutable after
-/// initialization. Transitions are 16-byte pairs (address of the next state's first transition
-/// or 0 for the dead state; action offset or -1), preceded in each state by a 16-byte header
-/// holding its `finals` offset. Action sources are stored premultiplied by 3 (an entry's size).
+/// initialization, laid out to touch few cache lines per byte (many patterns of a large rule set
+/// compete for the cache): a byte's class is one byte of a 256-byte table; a transition is 8
+/// bytes (offset of the next state's first transition in `rows`, 0 for the dead state; action
+/// offset), preceded in each state by an 8-byte header holding its `finals` offset. Action
+/// sources are stored premultiplied by 3 (an entry's size).
 final class RegexCaptureDFAStorage: @unchecked Sendable {
-    private let classOffsets: UnsafeMutablePointer<Int>
+    private let classes: UnsafeMutablePointer<UInt8>
     private let rows: UnsafeMutableRawPointer
-    private let start: UnsafeRawPointer
+    private let start: Int
     private let actions: UnsafeMutablePointer<Int32>
     private let initialAction: Int
     private let identityAction: Int
@@ -51,29 +53,29 @@ final class RegexCaptureDFAStorage: @unchecked Sendable {
     init(table: [Int32], start: Int, initialAction: Int, actions: [Int32], finals: [Int32],
          maxThreads: Int, slotCount: Int, stateCount: Int, classCount: Int) {
         let builderRow = 1 + 2 * classCount
-        let rowBytes = 16 + 16 * classCount
+        let rowBytes = 8 + 8 * classCount
         let identity = actions.count
-        classOffsets = .allocate(capacity: 256)
-        for b in 0..<256 { classOffsets[b] = Int(table[b]) * 16 }
+        classes = .allocate(capacity: 256)
+        for b in 0..<256 { classes[b] = UInt8(table[b]) }
         let rows = UnsafeMutableRawPointer.allocate(byteCount: max(1, stateCount * rowBytes), alignment: 64)
         self.rows = rows
-        func address(_ builderOffset: Int32) -> UInt {
+        func offset(_ builderOffset: Int32) -> Int32 {
             if builderOffset == RegexCaptureDFA.dead { return 0 }
             let state = (Int(builderOffset) - 1 - 256) / builderRow
-            return UInt(bitPattern: rows + state * rowBytes + 16)
+            return Int32(state * rowBytes + 8)
         }
         for state in 0..<stateCount {
             let base = 256 + state * builderRow
             let row = rows + state * rowBytes
-            row.storeBytes(of: Int(table[base]), as: Int.self)
-            row.storeBytes(of: 0, toByteOffset: 8, as: Int.self)
+            row.storeBytes(of: table[base], as: Int32.self)
+            row.storeBytes(of: 0, toByteOffset: 4, as: Int32.self)
             for c in 0..<classCount {
-                row.storeBytes(of: address(table[base + 1 + 2 * c]), toByteOffset: 16 + 16 * c, as: UInt.self)
-                let action = Int(table[base + 2 + 2 * c])
-                row.storeBytes(of: action < 0 ? identity : action, toByteOffset: 24 + 16 * c, as: Int.self)
+                row.storeBytes(of: offset(table[base + 1 + 2 * c]), toByteOffset: 8 + 8 * c, as: Int32.self)
+                let action = table[base + 2 + 2 * c]
+                row.storeBytes(of: action < 0 ? Int32(identity) : action, toByteOffset: 12 + 8 * c, as: Int32.self)
             }
         }
-        self.start = UnsafeRawPointer(bitPattern: address(Int32(start))).unsafelyUnwrapped
+        self.start = Int(offset(Int32(start)))
         // "Same threads, no slot change" becomes an explicit identity action, so that the
         // backward walk needs no branch for it.
         var premultiplied = actions
@@ -98,7 +100,7 @@ final class RegexCaptureDFAStorage: @unchecked Sendable {
     }
 
     deinit {
-        classOffsets.deallocate()
+        classes.deallocate()
         rows.deallocate()
         actions.deallocate()
         finals.deallocate()
@@ -126,18 +128,19 @@ final class RegexCaptureDFAStorage: @unchecked Sendable {
     /// back to the start: the first assignment of a slot met going backwards is its last value.
     private func backwardResolve(_ input: UnsafeBufferPointer<UInt8>, _ hist: UnsafeMutablePointer<Int32>,
                                  into out: UnsafeMutablePointer<Int>) -> Bool {
+        let rows = UnsafeRawPointer(self.rows)
+        let classes = self.classes
         var s = start
-        let offsets = classOffsets
         var i = 0
         for byte in input {
-            let e = s + offsets[Int(byte)]
-            let next = e.load(as: UInt.self)
+            let e = rows + (s &+ Int(classes[Int(byte)]) &<< 3)
+            let next = Int(e.load(as: Int32.self))
             if next == 0 { return false }
-            hist[i] = Int32(truncatingIfNeeded: e.load(fromByteOffset: 8, as: Int.self))
+            hist[i] = e.load(fromByteOffset: 4, as: Int32.self)
             i &+= 1
-            s = UnsafeRawPointer(bitPattern: next).unsafelyUnwrapped
+            s = next
         }
-        let f = (s - 16).load(as: Int.self)
+        let f = Int((rows + s - 8).load(as: Int32.self))
         let row = Int(finals[f])
         if row < 0 { return false }
         var rowOffset = 3 * row
@@ -197,22 +200,23 @@ final class RegexCaptureDFAStorage: @unchecked Sendable {
             let a = UnsafePointer(actions)
             RegexCaptureDFAStorage.apply(a + initialAction, from: cur, to: nxt, slotCount: k, position: 0)
             swap(&cur, &nxt)
+            let rows = UnsafeRawPointer(self.rows)
+            let classes = self.classes
             var s = start
-            let offsets = classOffsets
             var pos: Int32 = 0
             for byte in input {
                 pos &+= 1
-                let e = s + offsets[Int(byte)]
-                let next = e.load(as: UInt.self)
+                let e = rows + (s &+ Int(classes[Int(byte)]) &<< 3)
+                let next = Int(e.load(as: Int32.self))
                 if next == 0 { return false }
-                let act = e.load(fromByteOffset: 8, as: Int.self)
+                let act = Int(e.load(fromByteOffset: 4, as: Int32.self))
                 if act != identityAction {
                     RegexCaptureDFAStorage.apply(a + act, from: cur, to: nxt, slotCount: k, position: pos)
                     swap(&cur, &nxt)
                 }
-                s = UnsafeRawPointer(bitPattern: next).unsafelyUnwrapped
+                s = next
             }
-            let f = (s - 16).load(as: Int.self)
+            let f = Int((rows + s - 8).load(as: Int32.self))
             let row = Int(finals[f])
             if row < 0 { return false }
             let src = cur + row * k

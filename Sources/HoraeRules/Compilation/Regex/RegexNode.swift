@@ -163,8 +163,11 @@ extension RegexNode {
         case .concat(let xs):
             var acc = Single(scalars: [], needsStart: false, needsEnd: false)
             for x in xs {
-                guard let s = single(x), let joined = concatSingle(acc, s) else { return nil }
-                acc = joined
+                guard let s = single(x), joinable(acc, s) else { return nil }
+                // Appended in place: joining copies would be quadratic in long literal texts.
+                acc.scalars += s.scalars
+                acc.needsStart = acc.needsStart || s.needsStart
+                acc.needsEnd = acc.needsEnd || s.needsEnd
                 if acc.scalars.count > affixLimit * 16 { return nil }
             }
             return acc
@@ -195,10 +198,15 @@ extension RegexNode {
         }
     }
 
+    /// Whether `b` can follow `a`: no text after a `$`, none before a `^`.
+    private static func joinable(_ a: Single, _ b: Single) -> Bool {
+        !((a.needsEnd && !b.scalars.isEmpty) || (b.needsStart && !a.scalars.isEmpty))
+    }
+
     /// Joins two single strings; nil when the result can match nothing (text before a `^`
     /// or after a `$`), which is "not exactly one string" too.
     private static func concatSingle(_ a: Single, _ b: Single) -> Single? {
-        if (a.needsEnd && !b.scalars.isEmpty) || (b.needsStart && !a.scalars.isEmpty) { return nil }
+        if !joinable(a, b) { return nil }
         return Single(scalars: a.scalars + b.scalars,
                       needsStart: a.needsStart || b.needsStart,
                       needsEnd: a.needsEnd || b.needsEnd)
