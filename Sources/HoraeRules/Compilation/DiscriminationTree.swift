@@ -20,6 +20,16 @@ final class DiscriminationTree: @unchecked Sendable {
         case prefix([UInt8])
         case suffix([UInt8])
         case automaton(RegexNode)
+
+        /// Bytes are hashed as one block (the synthesized hash combines them one by one).
+        func hash(into hasher: inout Hasher) {
+            switch self {
+            case let .exact(b): hasher.combine(0); b.withUnsafeBytes { hasher.combine(bytes: $0) }
+            case let .prefix(b): hasher.combine(1); b.withUnsafeBytes { hasher.combine(bytes: $0) }
+            case let .suffix(b): hasher.combine(2); b.withUnsafeBytes { hasher.combine(bytes: $0) }
+            case let .automaton(n): hasher.combine(3); hasher.combine(n)
+            }
+        }
     }
 
     /// The keys of one clause on one attribute.

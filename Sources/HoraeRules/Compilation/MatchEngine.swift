@@ -37,9 +37,13 @@ final class MatchEngine: Sendable {
                 // less than hashing a String per slot (SipHash), unless the message has many
                 // more attributes than the rules mention.
                 if attributes.count <= 4 * n {
-                    for (name, value) in attributes {
-                        let slot = name.utf8.withContiguousStorageIfAvailable { slots.slot(ofBytes: $0) } ?? slots.slot(of: name)
-                        if slot >= 0 { values[Int(slot)] = arena.copy(value) }
+                    // Values are read only for the attributes that have a slot (each read retains).
+                    let keys = attributes.keys
+                    var i = keys.startIndex
+                    while i != keys.endIndex {
+                        let slot = keys[i].utf8.withContiguousStorageIfAvailable { slots.slot(ofBytes: $0) } ?? slots.slot(of: keys[i])
+                        if slot >= 0 { values[Int(slot)] = arena.copy(attributes.values[i]) }
+                        keys.formIndex(after: &i)
                     }
                 } else {
                     for i in 0..<n {

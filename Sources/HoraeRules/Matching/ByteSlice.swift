@@ -18,8 +18,18 @@ struct ByteSlice: BitwiseCopyable {
     /// Whether every byte is ASCII.
     var isASCII: Bool {
         guard let base else { return true }
-        for i in 0..<count where base[i] >= 0x80 { return false }
-        return true
+        let raw = UnsafeRawPointer(base)
+        var i = 0
+        var high: UInt64 = 0
+        while i + 8 <= count {
+            high |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < count {
+            high |= UInt64(base[i])
+            i += 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0
     }
 
     /// Whether the two values are the same String: equal bytes, or canonically equivalent text

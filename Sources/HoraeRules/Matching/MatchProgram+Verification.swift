@@ -93,8 +93,12 @@ extension MatchProgram {
 
     /// `StringPattern.match` on bytes.
     @inline(__always)
-    private func match(_ p: Pattern, _ value: ByteSlice, _ captures: inout CaptureBinder) -> Bool {
-        guard let regex = p.regex else { return matchesLiteral(p, value) }
+    private func match(_ p: Pattern, _ whole: ByteSlice, _ captures: inout CaptureBinder) -> Bool {
+        guard let regex = p.regex else { return matchesLiteral(p, whole) }
+        // The leading literal text, then the automaton on the rest.
+        let skip = Int(p.literalCount)
+        guard whole.count >= skip, bytesEqual(literals.base + Int(p.literalStart), whole.base, skip) else { return false }
+        let value = ByteSlice(base: whole.base.map { $0 + skip }, count: whole.count - skip)
         if p.captureCount == 0 {
             return regex._withUnsafeGuaranteedRef { $0.matches(value.buffer) }
         }

@@ -129,22 +129,21 @@ struct MessageLineDecoder {
     }
 
     /// A string of printable ASCII without escapes (its contents), or nil for anything else.
-    /// Eight bytes per step: a word passes when none of its bytes is `"`, `\`, a control
+    /// Sixteen bytes per step: a block passes when none of its bytes is `"`, `\`, a control
     /// character or non-ASCII.
     @inline(__always)
     private mutating func plainString() -> ByteSlice? {
         guard consume(UInt8(ascii: "\"")) else { return nil }
         let start = pos
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
         let raw = UnsafeRawPointer(bytes)
-        while pos + 8 <= end {
-            let w = raw.loadUnaligned(fromByteOffset: pos, as: UInt64.self)
-            let quote = w ^ (ones &* 0x22)
-            let backslash = w ^ (ones &* 0x5C)
-            let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | (w &- ones &* 0x20) | w
-            if special & highs != 0 { break }
-            pos += 8
+        let quote = SIMD16<UInt8>(repeating: UInt8(ascii: "\""))
+        let backslash = SIMD16<UInt8>(repeating: UInt8(ascii: "\\"))
+        let space = SIMD16<UInt8>(repeating: 0x20)
+        let high = SIMD16<UInt8>(repeating: 0x80)
+        while pos + 16 <= end {
+            let v = raw.loadUnaligned(fromByteOffset: pos, as: SIMD16<UInt8>.self)
+            if any((v .== quote) .| (v .== backslash) .| (v .< space) .| (v .>= high)) { break }
+            pos += 16
         }
         while pos < end {
             let c = bytes[pos]

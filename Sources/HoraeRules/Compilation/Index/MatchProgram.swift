@@ -35,6 +35,8 @@ final class MatchProgram: @unchecked Sendable {
         var bound: Double
     }
 
+    /// A `StringPattern`: its literal bytes (for `automaton`, the leading literal text, compared
+    /// before the automaton runs on the rest of the value) and its automaton.
     struct Pattern: BitwiseCopyable {
         var strategy: StringPattern.Strategy
         var literalStart: Int32
@@ -84,8 +86,12 @@ final class MatchProgram: @unchecked Sendable {
         var regexes: [CompiledRegex] = []
         var maxCaptures = 0, maxSlots = 0
 
-        // Equal patterns (from different files) share the automaton of the first one.
-        var sharedRegex: [String: CompiledRegex] = [:]
+        // An automaton pattern runs on what follows its leading literal text, which is compared
+        // first: rules that differ only there (a customer's name in a path) then share one
+        // automaton, which stays in the cache. Equal remainders share one `CompiledRegex`.
+        var sharedRegex: [RegexNode: CompiledRegex] = [:]
+        // Identical patterns (found by their text, which is cheaper than hashing trees).
+        var sameText: [String: (literal: [UInt8], regex: CompiledRegex)] = [:]
 
         func addPattern(_ p: StringPattern) -> Int32 {
             let start = Int32(captureIDs.count)
@@ -100,16 +106,33 @@ final class MatchProgram: @unchecked Sendable {
                 }
             }
             maxSlots = max(maxSlots, 2 * p.captureNames.count)
+            var literal = p.literal
             var regex = p.regex
-            if let r = regex {
-                let key = "\(p.kind.rawValue)\(p.ignoreCase ? "i" : "")\u{0}\(p.source)"
-                if let shared = sharedRegex[key] { regex = shared } else { sharedRegex[key] = r }
+            let text = "\(p.kind.rawValue)\(p.ignoreCase ? "i" : "")\u{0}\(p.source)"
+            if regex != nil, let known = sameText[text] {
+                (literal, regex) = known
+                regexes.append(known.regex)
+            } else if let whole = regex {
+                defer { sameText[text] = (literal, regex!) }
+                let node = p.node
+                if let (prefix, rest) = node.splittingLiteralPrefix(), rest.captureNames == p.captureNames {
+                    if let shared = sharedRegex[rest] {
+                        (literal, regex) = (Array(prefix.utf8), shared)
+                    } else if let compiled = try? CompiledRegex(rest) {
+                        sharedRegex[rest] = compiled
+                        (literal, regex) = (Array(prefix.utf8), compiled)
+                    }
+                } else if let shared = sharedRegex[node] {
+                    regex = shared
+                } else {
+                    sharedRegex[node] = whole
+                }
                 regexes.append(regex!)
             }
-            patterns.append(Pattern(strategy: p.strategy, literalStart: Int32(literals.count), literalCount: Int32(p.literal.count),
+            patterns.append(Pattern(strategy: p.strategy, literalStart: Int32(literals.count), literalCount: Int32(literal.count),
                                     captureStart: start, captureCount: Int32(p.captureNames.count),
                                     regex: regex.map { Unmanaged.passUnretained($0) }))
-            literals.append(contentsOf: p.literal)
+            literals.append(contentsOf: literal)
             return Int32(patterns.count - 1)
         }
 

@@ -59,7 +59,7 @@ public final class CompiledRegex: Sendable {
     /// Whether the whole input matches.
     @inline(__always)
     public func matches(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
-        if let dfa = automata.dfa { return dfa.acceptance(utf8) != 0 }
+        if let dfa = automata.dfaStorage { return dfa._withUnsafeGuaranteedRef { $0.acceptance(utf8) } != 0 }
         return RegexPikeVM.isMatch(automata.program, utf8)
     }
 
@@ -74,7 +74,7 @@ public final class CompiledRegex: Sendable {
     /// capture automaton is used.
     @inline(__always)
     func captureSlots(_ utf8: UnsafeBufferPointer<UInt8>, into slots: UnsafeMutablePointer<Int>) -> Bool {
-        if let automaton = automata.captureAutomaton { return automaton.storage.resolve(utf8, into: slots) }
+        if let automaton = automata.captureStorage { return automaton._withUnsafeGuaranteedRef { $0.resolve(utf8, into: slots) } }
         return pikeCaptureSlots(utf8, into: slots)
     }
 

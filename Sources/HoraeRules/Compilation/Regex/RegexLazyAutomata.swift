@@ -15,6 +15,10 @@ final class RegexLazyAutomata: @unchecked Sendable {
     private var programValue: RegexProgram?
     private var dfaValue: RegexDFAStorage?
     private var captureValue: RegexCaptureDFA?
+    /// The same objects, unretained, for the matching loops (the values above keep them alive;
+    /// reading a class reference from a `var` would retain and release it on every call).
+    private var dfaRef: Unmanaged<RegexDFAStorage>?
+    private var captureRef: Unmanaged<RegexCaptureDFAStorage>?
     /// What the program is compiled from (nil once compiled).
     private var node: RegexNode?
     private let maxStates: Int
@@ -54,38 +58,50 @@ final class RegexLazyAutomata: @unchecked Sendable {
 
     /// The matching table, or nil when the pattern needs more states than the cap.
     @inline(__always)
-    var dfa: RegexDFAStorage? {
-        if dfaReady.load(ordering: .acquiring) { return dfaValue }
+    var dfa: RegexDFAStorage? { dfaStorage?.takeUnretainedValue() }
+
+    /// `dfa`, unretained (valid as long as `self`).
+    @inline(__always)
+    var dfaStorage: Unmanaged<RegexDFAStorage>? {
+        if dfaReady.load(ordering: .acquiring) { return dfaRef }
         return buildDFA()
     }
 
     @inline(never)
-    private func buildDFA() -> RegexDFAStorage? {
-        lock.withLock { _ -> RegexDFAStorage? in
-            if dfaReady.load(ordering: .acquiring) { return dfaValue }
+    private func buildDFA() -> Unmanaged<RegexDFAStorage>? {
+        lock.withLock { _ -> Unmanaged<RegexDFAStorage>? in
+            if dfaReady.load(ordering: .acquiring) { return dfaRef }
             let built = RegexDFABuilder.build(compiledProgram(), maxStates: maxStates, forSet: false)?.storage
             dfaValue = built
+            dfaRef = built.map { Unmanaged.passUnretained($0) }
             dfaReady.store(true, ordering: .releasing)
-            return built
+            return dfaRef
         }
     }
 
     /// The capture automaton, or nil without captures or when the pattern needs more states
     /// than the cap (or > 64 slots).
-    @inline(__always)
     var captureAutomaton: RegexCaptureDFA? {
-        if captureReady.load(ordering: .acquiring) { return captureValue }
+        _ = captureStorage
+        return captureValue
+    }
+
+    /// The capture automaton's tables, unretained (valid as long as `self`).
+    @inline(__always)
+    var captureStorage: Unmanaged<RegexCaptureDFAStorage>? {
+        if captureReady.load(ordering: .acquiring) { return captureRef }
         return buildCaptureAutomaton()
     }
 
     @inline(never)
-    private func buildCaptureAutomaton() -> RegexCaptureDFA? {
-        lock.withLock { _ -> RegexCaptureDFA? in
-            if captureReady.load(ordering: .acquiring) { return captureValue }
+    private func buildCaptureAutomaton() -> Unmanaged<RegexCaptureDFAStorage>? {
+        lock.withLock { _ -> Unmanaged<RegexCaptureDFAStorage>? in
+            if captureReady.load(ordering: .acquiring) { return captureRef }
             let built = hasCaptures ? RegexCaptureDFABuilder.build(compiledProgram(), maxStates: maxStates) : nil
             captureValue = built
+            captureRef = built.map { Unmanaged.passUnretained($0.storage) }
             captureReady.store(true, ordering: .releasing)
-            return built
+            return captureRef
         }
     }
 }

@@ -38,6 +38,32 @@ extension RegexNode {
         return names
     }
 
+    /// Splits off the literal text at the start of a top-level concatenation: every match is
+    /// that text followed by a match of `rest`, with the same captures (shifted by the text's
+    /// length) and the same priorities. nil when there is no such text, or when the node holds
+    /// a start-of-text assertion (which `rest` would see at the wrong place).
+    func splittingLiteralPrefix() -> (prefix: String, rest: RegexNode)? {
+        guard case .concat(let xs) = self, case .literal = xs.first, !containsStartOfText else { return nil }
+        var scalars = String.UnicodeScalarView()
+        var k = 0
+        while k < xs.count, case .literal(let c) = xs[k] {
+            scalars.append(c)
+            k += 1
+        }
+        let rest = Array(xs[k...])
+        return (String(scalars), rest.count == 1 ? rest[0] : .concat(rest))
+    }
+
+    /// Whether a `^` / `\A` occurs anywhere in the node.
+    var containsStartOfText: Bool {
+        switch self {
+        case .startOfText: return true
+        case .empty, .literal, .scalarClass, .endOfText: return false
+        case .concat(let xs), .alternation(let xs): return xs.contains { $0.containsStartOfText }
+        case .repeat(let x, _, _, _), .capture(_, let x), .group(let x): return x.containsStartOfText
+        }
+    }
+
     /// A literal text every match starts with ("" when none is known).
     public var literalPrefix: String {
         var s = String.UnicodeScalarView()
