@@ -34,7 +34,6 @@ struct MessageStream {
             Console.error("horae: cannot read \(path): \(error.localizedDescription)\n")
             throw ExitCode(2)
         }
-        let needsData = rules.needsData
         var total = Counts()
         data.withUnsafeBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
@@ -46,17 +45,20 @@ struct MessageStream {
                 defer { results.deallocate() }
                 nonisolated(unsafe) let out = results
                 nonisolated(unsafe) let input = bytes
+                let counter = CompiledRuleSet.LineCounter(rules, subscription: subscription)
                 DispatchQueue.concurrentPerform(iterations: chunks.count) { i in
-                    out[i] = process(UnsafeBufferPointer(rebasing: input[chunks[i]]), baseOffset: chunks[i].lowerBound, needsData: needsData, print: nil)
+                    out[i] = count(UnsafeBufferPointer(rebasing: input[chunks[i]]), baseOffset: chunks[i].lowerBound, counter: counter)
                 }
                 for c in results { total.add(c) }
             } else {
+                var output = OutputBuffer()
                 total = process(bytes, baseOffset: 0, needsData: true) { fields, matches in
                     switch format {
-                    case .text: Console.out(MatchPrinter.text(matches, of: fields, in: rules))
-                    case .json: Console.out(MatchPrinter.json(matches, of: fields, in: rules).compactJSON + "\n")
+                    case .text: output.write(MatchPrinter.text(matches, of: fields, in: rules))
+                    case .json: output.write(MatchPrinter.json(matches, of: fields, in: rules).compactJSON + "\n")
                     }
                 }
+                output.flush()
             }
         }
         for e in total.firstErrors.prefix(10) { Console.error("horae: \(path): \(e)\n") }
@@ -84,34 +86,72 @@ struct MessageStream {
         return out
     }
 
-    func process(_ bytes: UnsafeBufferPointer<UInt8>, baseOffset: Int, needsData: Bool,
-                 print: ((MessageFields, [RuleMatch]) -> Void)?) -> Counts {
-        var counts = Counts()
-        var lineStart = 0
+    /// Calls `body` with each non-blank line (without its `\r\n`) and the line's offset.
+    @inline(__always)
+    static func forEachLine(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, Int) -> Void) {
+        guard let base = bytes.baseAddress else { return }
         let n = bytes.count
+        var lineStart = 0
         while lineStart < n {
-            var end = lineStart
-            while end < n, bytes[end] != UInt8(ascii: "\n") { end += 1 }
+            let end: Int
+            if let nl = memchr(base + lineStart, Int32(UInt8(ascii: "\n")), n - lineStart) {
+                end = UnsafeRawPointer(nl).assumingMemoryBound(to: UInt8.self) - base
+            } else {
+                end = n
+            }
             defer { lineStart = end + 1 }
             var line = UnsafeBufferPointer(rebasing: bytes[lineStart..<end])
             if let last = line.last, last == UInt8(ascii: "\r") { line = UnsafeBufferPointer(rebasing: line.dropLast()) }
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            body(line, lineStart)
+        }
+    }
+
+    /// Counts for `--summary`: the line counter's fast path, the general decoder for the lines
+    /// it cannot read.
+    func count(_ bytes: UnsafeBufferPointer<UInt8>, baseOffset: Int, counter: CompiledRuleSet.LineCounter) -> Counts {
+        var counts = Counts()
+        Self.forEachLine(bytes) { line, offset in
             counts.messages += 1
-            var message: PubSubMessage
-            do {
-                message = try MessageDecoder.message(from: try JSONParser.parse(line), decodeData: needsData)
-            } catch {
-                counts.invalid += 1
-                if counts.firstErrors.count < 10 { counts.firstErrors.append("line at byte \(baseOffset + lineStart): \(error)") }
-                continue
+            let n: Int
+            if let fast = counter.matchCount(line: line) {
+                n = fast
+            } else {
+                guard let message = decode(line, offset: baseOffset + offset, needsData: rules.needsData, &counts) else { return }
+                n = rules.match(message).count
             }
-            if let subscription { message.subscription = subscription }
+            if n > 0 { counts.matched += 1 }
+            counts.ruleMatches += n
+        }
+        return counts
+    }
+
+    /// Matches every line and hands the results to `print`.
+    func process(_ bytes: UnsafeBufferPointer<UInt8>, baseOffset: Int, needsData: Bool,
+                 print: (MessageFields, [RuleMatch]) -> Void) -> Counts {
+        var counts = Counts()
+        Self.forEachLine(bytes) { line, offset in
+            counts.messages += 1
+            guard let message = decode(line, offset: baseOffset + offset, needsData: needsData, &counts) else { return }
             let fields = MessageFields(message)
             let matches = rules.match(fields)
             if !matches.isEmpty { counts.matched += 1 }
             counts.ruleMatches += matches.count
-            print?(fields, matches)
+            print(fields, matches)
         }
         return counts
+    }
+
+    /// The message on a line, or nil (counted as invalid, with its error) when it is not one.
+    func decode(_ line: UnsafeBufferPointer<UInt8>, offset: Int, needsData: Bool, _ counts: inout Counts) -> PubSubMessage? {
+        do {
+            var message = try MessageDecoder.message(from: try JSONParser.parse(line), decodeData: needsData)
+            if let subscription { message.subscription = subscription }
+            return message
+        } catch {
+            counts.invalid += 1
+            if counts.firstErrors.count < 10 { counts.firstErrors.append("line at byte \(offset): \(error)") }
+            return nil
+        }
     }
 }

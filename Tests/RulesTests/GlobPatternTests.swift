@@ -27,6 +27,7 @@ struct GlobPatternTests {
         ("[^a]", "b", true), ("[!a]", "/", false), ("[]a]", "]", true),
         ("{edm,upg}/in", "edm/in", true), ("{edm,upg}/in", "upg/in", true), ("{edm,upg}/in", "x/in", false),
         ("{a,b{c,d}}", "bd", true), ("{a*,b}", "abc", true),
+        ("a/{b,**}", "a/x/y", true), ("a/{b,**/c}/d", "a/c/d", true), ("a/{b,**/c}/d", "a/x/y/c/d", true), ("{**,x}", "p/q", true),
         ("\\*", "*", true), ("\\*", "a", false), ("a\\{b\\}", "a{b}", true),
         ("exact", "exact", true), ("exact", "exac", false), ("exact", "exactly", false),
         ("{n:[0-9]{2}}x", "12x", true), ("{n:[0-9]{2}}x", "1x", false),
@@ -71,6 +72,10 @@ struct GlobPatternTests {
 
     @Test(arguments: [
         ("a**b", "`**` must be a whole path segment, as in `a/**/b`, `**/x` or `a/**`; use `*` to match within a segment", 1),
+        // Fuzzer finding: an alternative is a whole segment only where its brace expansion is.
+        ("ao{b,**/c}/d", "`**` must be a whole path segment, as in `a/**/b`, `**/x` or `a/**`; use `*` to match within a segment", 5),
+        ("a/{b/**,**}x/d", "`**` must be a whole path segment, as in `a/**/b`, `**/x` or `a/**`; use `*` to match within a segment", 5),
+        ("a/{b,**}/d", "`**` at the end of an alternative must also end the pattern; move what follows the `}` into each alternative, as in `{a/y,**/y}`", 5),
         ("gocc/{date", "unterminated `{`; close it with `}` or write `\\{` to match a brace", 5),
         ("x[ab", "unterminated character class `[`; close it with `]` or write `\\[` to match a bracket", 1),
         ("a}", "unmatched `}`; write `\\}` to match a brace", 1),

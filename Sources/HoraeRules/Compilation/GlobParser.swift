@@ -30,6 +30,12 @@ public enum GlobParser {
         let allowCaptures: Bool
         var captureNames: Set<String> = []
         var base = 0  // offset of chars[0] in the whole pattern, for error positions
+        /// For an alternative of `{…,…}`: whether the text before / after it ends / starts a
+        /// path segment, and whether a `/` follows it. An alternative is a segment of the whole
+        /// pattern only where its brace expansion would be one (rules-language.md §4).
+        var startsSegment = true
+        var endsSegment = true
+        var followedBySlash = false
 
         init(chars: [Unicode.Scalar], allowCaptures: Bool, base: Int = 0) {
             self.chars = chars
@@ -42,9 +48,9 @@ public enum GlobParser {
         }
 
         /// True when position `i` is at the start of a path segment.
-        func segmentStart(_ i: Int) -> Bool { i == 0 || chars[i - 1] == "/" }
+        func segmentStart(_ i: Int) -> Bool { i == 0 ? startsSegment : chars[i - 1] == "/" }
         /// True when position `i` is at the end of a path segment.
-        func segmentEnd(_ i: Int) -> Bool { i == chars.count || chars[i] == "/" }
+        func segmentEnd(_ i: Int) -> Bool { i == chars.count ? endsSegment : chars[i] == "/" }
 
         mutating func parseSequence(until terminator: Unicode.Scalar?) throws(SyntaxError) -> RegexNode {
             var items: [RegexNode] = []
@@ -94,6 +100,10 @@ public enum GlobParser {
             let what = capture.map { "`{\($0):**}`" } ?? "`**`"
             guard segmentStart(start), segmentEnd(pos) else {
                 throw error("\(what) must be a whole path segment, as in `a/**/b`, `**/x` or `a/**`; use `*` to match within a segment", at: start)
+            }
+            if pos == chars.count && followedBySlash {
+                // `x/{a,**}/y` would have to take the `/` after the brace into the alternative.
+                throw error("\(what) at the end of an alternative must also end the pattern; move what follows the `}` into each alternative, as in `{a/y,**/y}`", at: start)
             }
             let any = RegexNode.repeat(.scalarClass(.any), min: 0, max: nil, greedy: false)
             let wrap: (RegexNode) -> RegexNode = { node in capture.map { .capture(name: $0, node) } ?? node }
@@ -234,6 +244,9 @@ public enum GlobParser {
                 if c == "}" { if d == 0 { } else { d -= 1 } }
                 if (c == "," && d == 0) || j == end {
                     var sub = Parser(chars: Array(chars[partStart..<j]), allowCaptures: false, base: base + partStart)
+                    sub.startsSegment = segmentStart(start)
+                    sub.endsSegment = segmentEnd(end + 1)
+                    sub.followedBySlash = end + 1 < chars.count ? chars[end + 1] == "/" : followedBySlash && end + 1 == chars.count
                     alternatives.append(try sub.parseSequence(until: nil))
                     partStart = j + 1
                 }

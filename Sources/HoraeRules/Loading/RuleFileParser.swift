@@ -11,6 +11,15 @@ struct RuleFileParser: DiagnosingYAMLReader {
     var tests: [RuleTest] = []
     /// Every rule name written in the file, including rules that did not load.
     var attemptedRuleNames: [String] = []
+    /// Patterns already compiled in this file: rules written alike share one `StringPattern`
+    /// (and so one automaton), which saves parsing, memory and cache space.
+    private var patterns: [PatternKey: StringPattern] = [:]
+
+    private struct PatternKey: Hashable {
+        var kind: StringPattern.Kind
+        var source: String
+        var ignoreCase: Bool
+    }
 
     init(path: String) { self.path = path }
 
@@ -323,8 +332,12 @@ struct RuleFileParser: DiagnosingYAMLReader {
 
     mutating func pattern(_ kind: StringPattern.Kind, _ node: YAMLNode, ignoreCase: Bool) -> FieldMatcher? {
         let text = node.scalar ?? ""
+        let key = PatternKey(kind: kind, source: text, ignoreCase: ignoreCase)
+        if let known = patterns[key] { return .pattern(known) }
         do {
-            return .pattern(try StringPattern(kind: kind, source: text, ignoreCase: ignoreCase))
+            let p = try StringPattern(kind: kind, source: text, ignoreCase: ignoreCase)
+            patterns[key] = p
+            return .pattern(p)
         } catch {
             let code: DiagnosticCode = kind == .regex ? .invalidRegex : .invalidGlob
             diagnostics.error(code, error.message, at: contentLocation(node).advanced(byColumns: error.offset))

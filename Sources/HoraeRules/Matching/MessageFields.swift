@@ -3,12 +3,18 @@
 public final class MessageFields {
     public let message: PubSubMessage
     private var parsedData: JSONValue??
+    /// `data:` values already read by the compiled matcher, as bytes that stay put until
+    /// `deinit` (the matcher keeps pointers to them while it verifies a message).
+    private var dataBytes: [[String]: UnsafeMutableBufferPointer<UInt8>?] = [:]
 
     public init(_ message: PubSubMessage) {
         self.message = message
     }
 
-    
+    deinit {
+        for case let buffer? in dataBytes.values { buffer.deallocate() }
+    }
+
     public func value(of field: FieldCondition.Field) -> String? {
         switch field {
         case let .attribute(name): return message.attributes[name]
@@ -22,6 +28,26 @@ public final class MessageFields {
         let parsed = try? JSONParser.parse(message.data)
         parsedData = .some(parsed)
         return parsed
+    }
+
+    /// The value at a `data:` path as bytes (absent when the payload is not JSON or has no such
+    /// value), valid as long as `self`.
+    func dataValueBytes(at path: [String]) -> ByteSlice {
+        let buffer: UnsafeMutableBufferPointer<UInt8>?
+        if let known = dataBytes[path] {
+            buffer = known
+        } else {
+            if let text = value(of: .data(path)) {
+                let b = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, text.utf8.count))
+                _ = b.initialize(from: text.utf8)
+                buffer = UnsafeMutableBufferPointer(rebasing: b[0..<text.utf8.count])
+            } else {
+                buffer = nil
+            }
+            dataBytes[path] = .some(buffer)
+        }
+        guard let buffer else { return .absent }
+        return ByteSlice(base: UnsafePointer(buffer.baseAddress.unsafelyUnwrapped), count: buffer.count)
     }
 
     /// Whether the payload has been parsed (tests check that matching does not parse it needlessly).
@@ -42,7 +68,6 @@ public struct RuleMatch: Sendable, Hashable {
 
 extension MessageClause {
     /// Whether every condition holds; captures must agree across fields.
-    
     package func matches(_ fields: MessageFields, captures: inout CaptureSet) -> Bool {
         if let subscriptions {
             guard let s = fields.message.subscription, subscriptions.contains(s) else { return false }

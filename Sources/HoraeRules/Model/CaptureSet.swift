@@ -9,6 +9,11 @@ public struct CaptureSet: Sendable, Hashable {
         entries = pairs.map { (name: $0.0, value: $0.1) }
     }
 
+    /// Entries already known to bind distinct names.
+    init(entries: [(name: String, value: String)]) {
+        self.entries = entries
+    }
+
     public var count: Int { entries.count }
 
     public subscript(name: String) -> String? {

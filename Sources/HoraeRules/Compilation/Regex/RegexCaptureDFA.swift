@@ -31,21 +31,18 @@ struct RegexCaptureDFA: Sendable {
         self.stateCount = stateCount
     }
 
-    /// The capture ranges of the highest-priority whole-input match (nil for a capture that
-    /// did not participate), or nil when there is no match.
-    func captureRanges(_ input: UnsafeBufferPointer<UInt8>) -> [Range<Int>?]? {
-        storage.captureRanges(input)
-    }
 }
 
 /// The tables of a `RegexCaptureDFA` in manually allocated memory, immutable after
-/// initialization. Transitions are 16-byte pairs (address of the next state's first transition
-/// or 0 for the dead state; action offset or -1), preceded in each state by a 16-byte header
-/// holding its `finals` offset. Action sources are stored premultiplied by 3 (an entry's size).
+/// initialization, laid out to touch few cache lines per byte (many patterns of a large rule set
+/// compete for the cache): a byte's class is one byte of a 256-byte table; a transition is 8
+/// bytes (offset of the next state's first transition in `rows`, 0 for the dead state; action
+/// offset), preceded in each state by an 8-byte header holding its `finals` offset. Action
+/// sources are stored premultiplied by 3 (an entry's size).
 final class RegexCaptureDFAStorage: @unchecked Sendable {
-    private let classOffsets: UnsafeMutablePointer<Int>
+    private let classes: UnsafeMutablePointer<UInt8>
     private let rows: UnsafeMutableRawPointer
-    private let start: UnsafeRawPointer
+    private let start: Int
     private let actions: UnsafeMutablePointer<Int32>
     private let initialAction: Int
     private let identityAction: Int
@@ -56,29 +53,29 @@ final class RegexCaptureDFAStorage: @unchecked Sendable {
     init(table: [Int32], start: Int, initialAction: Int, actions: [Int32], finals: [Int32],
          maxThreads: Int, slotCount: Int, stateCount: Int, classCount: Int) {
         let builderRow = 1 + 2 * classCount
-        let rowBytes = 16 + 16 * classCount
+        let rowBytes = 8 + 8 * classCount
         let identity = actions.count
-        classOffsets = .allocate(capacity: 256)
-        for b in 0..<256 { classOffsets[b] = Int(table[b]) * 16 }
+        classes = .allocate(capacity: 256)
+        for b in 0..<256 { classes[b] = UInt8(table[b]) }
         let rows = UnsafeMutableRawPointer.allocate(byteCount: max(1, stateCount * rowBytes), alignment: 64)
         self.rows = rows
-        func address(_ builderOffset: Int32) -> UInt {
+        func offset(_ builderOffset: Int32) -> Int32 {
             if builderOffset == RegexCaptureDFA.dead { return 0 }
             let state = (Int(builderOffset) - 1 - 256) / builderRow
-            return UInt(bitPattern: rows + state * rowBytes + 16)
+            return Int32(state * rowBytes + 8)
         }
         for state in 0..<stateCount {
             let base = 256 + state * builderRow
             let row = rows + state * rowBytes
-            row.storeBytes(of: Int(table[base]), as: Int.self)
-            row.storeBytes(of: 0, toByteOffset: 8, as: Int.self)
+            row.storeBytes(of: table[base], as: Int32.self)
+            row.storeBytes(of: 0, toByteOffset: 4, as: Int32.self)
             for c in 0..<classCount {
-                row.storeBytes(of: address(table[base + 1 + 2 * c]), toByteOffset: 16 + 16 * c, as: UInt.self)
-                let action = Int(table[base + 2 + 2 * c])
-                row.storeBytes(of: action < 0 ? identity : action, toByteOffset: 24 + 16 * c, as: Int.self)
+                row.storeBytes(of: offset(table[base + 1 + 2 * c]), toByteOffset: 8 + 8 * c, as: Int32.self)
+                let action = table[base + 2 + 2 * c]
+                row.storeBytes(of: action < 0 ? Int32(identity) : action, toByteOffset: 12 + 8 * c, as: Int32.self)
             }
         }
-        self.start = UnsafeRawPointer(bitPattern: address(Int32(start))).unsafelyUnwrapped
+        self.start = Int(offset(Int32(start)))
         // "Same threads, no slot change" becomes an explicit identity action, so that the
         // backward walk needs no branch for it.
         var premultiplied = actions
@@ -103,7 +100,7 @@ final class RegexCaptureDFAStorage: @unchecked Sendable {
     }
 
     deinit {
-        classOffsets.deallocate()
+        classes.deallocate()
         rows.deallocate()
         actions.deallocate()
         finals.deallocate()
@@ -114,96 +111,77 @@ final class RegexCaptureDFAStorage: @unchecked Sendable {
         UInt64(UInt32(bitPattern: p[0])) | (UInt64(UInt32(bitPattern: p[1])) << 32)
     }
 
-    /// Testing aid: the result of the forward slot-copying strategy whatever the input length.
-    func captureRangesCopyingForward(_ input: UnsafeBufferPointer<UInt8>) -> [Range<Int>?]? {
-        forwardCopy(input)
-    }
-
-    func captureRanges(_ input: UnsafeBufferPointer<UInt8>) -> [Range<Int>?]? {
+    /// Runs the automaton on the whole input and writes the capture slots of the highest-priority
+    /// match to `out[0 ..< slotCount]` (-1 for a capture that did not participate); false when
+    /// the input does not match (then `out` is undefined).
+    @inline(__always)
+    func resolve(_ input: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<Int>) -> Bool {
         if input.count <= RegexCaptureDFA.historyLimit {
             return withUnsafeTemporaryAllocation(of: Int32.self, capacity: input.count + 1) { hist in
-                backwardResolve(input, hist.baseAddress.unsafelyUnwrapped)
+                backwardResolve(input, hist.baseAddress.unsafelyUnwrapped, into: out)
             }
         }
-        return forwardCopy(input)
+        return forwardCopy(input, into: out)
     }
 
     /// Runs the automaton recording the action of each byte, then follows the accepting thread
     /// back to the start: the first assignment of a slot met going backwards is its last value.
-    private func backwardResolve(_ input: UnsafeBufferPointer<UInt8>, _ hist: UnsafeMutablePointer<Int32>) -> [Range<Int>?]? {
+    private func backwardResolve(_ input: UnsafeBufferPointer<UInt8>, _ hist: UnsafeMutablePointer<Int32>,
+                                 into out: UnsafeMutablePointer<Int>) -> Bool {
+        let rows = UnsafeRawPointer(self.rows)
+        let classes = self.classes
         var s = start
-        let offsets = classOffsets
         var i = 0
         for byte in input {
-            let e = s + offsets[Int(byte)]
-            let next = e.load(as: UInt.self)
-            if next == 0 { return nil }
-            hist[i] = Int32(truncatingIfNeeded: e.load(fromByteOffset: 8, as: Int.self))
+            let e = rows + (s &+ Int(classes[Int(byte)]) &<< 3)
+            let next = Int(e.load(as: Int32.self))
+            if next == 0 { return false }
+            hist[i] = e.load(fromByteOffset: 4, as: Int32.self)
             i &+= 1
-            s = UnsafeRawPointer(bitPattern: next).unsafelyUnwrapped
+            s = next
         }
-        let f = (s - 16).load(as: Int.self)
+        let f = Int((rows + s - 8).load(as: Int32.self))
         let row = Int(finals[f])
-        if row < 0 { return nil }
+        if row < 0 { return false }
         var rowOffset = 3 * row
         let k = slotCount
         let all: UInt64 = k >= 64 ? ~0 : (1 << UInt64(k)) &- 1
         let a = UnsafePointer(actions)
-        return withUnsafeTemporaryAllocation(of: Int.self, capacity: max(k, 1)) { o -> [Range<Int>?]? in
-            let out = o.baseAddress.unsafelyUnwrapped
-            out.initialize(repeating: -1, count: k)
-            var fresh = RegexCaptureDFAStorage.mask(finals + f + 1)
-            var assigned = fresh
+        out.update(repeating: -1, count: k)
+        var fresh = RegexCaptureDFAStorage.mask(finals + f + 1)
+        var assigned = fresh
+        while fresh != 0 {
+            out[fresh.trailingZeroBitCount] = input.count
+            fresh &= fresh &- 1
+        }
+        var p = input.count
+        while p > 0 && assigned != all {
+            let entry = a + (Int(hist[p &- 1]) &+ 1 &+ rowOffset)
+            fresh = RegexCaptureDFAStorage.mask(entry + 1) & ~assigned
+            rowOffset = Int(entry[0])
+            if fresh != 0 {
+                assigned |= fresh
+                repeat {
+                    out[fresh.trailingZeroBitCount] = p
+                    fresh &= fresh &- 1
+                } while fresh != 0
+            }
+            p &-= 1
+        }
+        if assigned != all {
+            fresh = RegexCaptureDFAStorage.mask(a + (initialAction + 1 + rowOffset + 1)) & ~assigned
             while fresh != 0 {
-                out[fresh.trailingZeroBitCount] = input.count
+                out[fresh.trailingZeroBitCount] = 0
                 fresh &= fresh &- 1
             }
-            var p = input.count
-            while p > 0 && assigned != all {
-                let entry = a + (Int(hist[p &- 1]) &+ 1 &+ rowOffset)
-                fresh = RegexCaptureDFAStorage.mask(entry + 1) & ~assigned
-                rowOffset = Int(entry[0])
-                if fresh != 0 {
-                    assigned |= fresh
-                    repeat {
-                        out[fresh.trailingZeroBitCount] = p
-                        fresh &= fresh &- 1
-                    } while fresh != 0
-                }
-                p &-= 1
-            }
-            if assigned != all {
-                fresh = RegexCaptureDFAStorage.mask(a + (initialAction + 1 + rowOffset + 1)) & ~assigned
-                while fresh != 0 {
-                    out[fresh.trailingZeroBitCount] = 0
-                    fresh &= fresh &- 1
-                }
-            }
-            return RegexCaptureDFAStorage.ranges(out, k)
         }
+        return true
     }
 
     /// Capture ranges from slot pairs (nil when a capture did not participate).
-    @inline(__always)
     static func ranges(_ slots: UnsafePointer<Int>, _ k: Int) -> [Range<Int>?] {
-        let n = k / 2
-        @inline(__always) func range(_ c: Int) -> Range<Int>? {
-            let lo = slots[2 * c]
-            let hi = slots[2 * c + 1]
-            return lo >= 0 && hi >= lo ? lo..<hi : nil
-        }
-        // Array literals for the usual small counts: their storage type is resolved statically,
-        // while the general initializers look the generic metadata up at every call.
-        switch n {
-        case 0: return []
-        case 1: return [range(0)]
-        case 2: return [range(0), range(1)]
-        case 3: return [range(0), range(1), range(2)]
-        case 4: return [range(0), range(1), range(2), range(3)]
-        default: break
-        }
-        var result = [Range<Int>?](repeating: nil, count: n)
-        for c in 0..<n {
+        var result = [Range<Int>?](repeating: nil, count: k / 2)
+        for c in 0..<(k / 2) {
             let lo = slots[2 * c]
             let hi = slots[2 * c + 1]
             if lo >= 0 && hi >= lo { result[c] = lo..<hi }
@@ -211,35 +189,36 @@ final class RegexCaptureDFAStorage: @unchecked Sendable {
         return result
     }
 
-    /// Keeps the slot rows of every thread up to date at each byte (for long inputs).
-    private func forwardCopy(_ input: UnsafeBufferPointer<UInt8>) -> [Range<Int>?]? {
+    /// Keeps the slot rows of every thread up to date at each byte (for long inputs; tests use
+    /// it on short ones too).
+    func forwardCopy(_ input: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<Int>) -> Bool {
         let k = slotCount
         let rowsCapacity = max(1, maxThreads) * max(1, k)
-        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: 2 * rowsCapacity) { buffer -> [Range<Int>?]? in
+        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: 2 * rowsCapacity) { buffer -> Bool in
             var cur = buffer.baseAddress.unsafelyUnwrapped
             var nxt = cur + rowsCapacity
             let a = UnsafePointer(actions)
             RegexCaptureDFAStorage.apply(a + initialAction, from: cur, to: nxt, slotCount: k, position: 0)
             swap(&cur, &nxt)
+            let rows = UnsafeRawPointer(self.rows)
+            let classes = self.classes
             var s = start
-            let offsets = classOffsets
             var pos: Int32 = 0
             for byte in input {
                 pos &+= 1
-                let e = s + offsets[Int(byte)]
-                let next = e.load(as: UInt.self)
-                if next == 0 { return nil }
-                let act = e.load(fromByteOffset: 8, as: Int.self)
+                let e = rows + (s &+ Int(classes[Int(byte)]) &<< 3)
+                let next = Int(e.load(as: Int32.self))
+                if next == 0 { return false }
+                let act = Int(e.load(fromByteOffset: 4, as: Int32.self))
                 if act != identityAction {
                     RegexCaptureDFAStorage.apply(a + act, from: cur, to: nxt, slotCount: k, position: pos)
                     swap(&cur, &nxt)
                 }
-                s = UnsafeRawPointer(bitPattern: next).unsafelyUnwrapped
+                s = next
             }
-            let f = (s - 16).load(as: Int.self)
+            let f = Int((rows + s - 8).load(as: Int32.self))
             let row = Int(finals[f])
-            if row < 0 { return nil }
-            var out = [Int](repeating: -1, count: k)
+            if row < 0 { return false }
             let src = cur + row * k
             for j in 0..<k { out[j] = Int(src[j]) }
             var m = RegexCaptureDFAStorage.mask(finals + f + 1)
@@ -247,7 +226,7 @@ final class RegexCaptureDFAStorage: @unchecked Sendable {
                 out[m.trailingZeroBitCount] = Int(pos)
                 m &= m &- 1
             }
-            return out.withUnsafeBufferPointer { RegexCaptureDFAStorage.ranges($0.baseAddress.unsafelyUnwrapped, k) }
+            return true
         }
     }
 

@@ -25,6 +25,37 @@ struct RegexCompiler {
         return RegexProgram(instructions: c.insts, sparse: c.sparse, start: start, slotCount: names.count * 2)
     }
 
+    /// An upper bound of the instructions plus sparse entries `compile` emits for `node`,
+    /// without compiling it: below `defaultLimit`, compiling cannot fail.
+    static func sizeBound(_ node: RegexNode) -> Int {
+        let cap = Int.max / 4
+        func mul(_ a: Int, _ b: Int) -> Int { a == 0 || b <= cap / a ? a * b : cap }
+        func add(_ a: Int, _ b: Int) -> Int { min(cap, a + b) }
+        func bound(_ n: RegexNode) -> Int {
+            switch n {
+            case .empty: return 0
+            case .literal: return 4
+            case .scalarClass(let cls):
+                // At most 7 byte-range sequences per range and encoded length, 4 bytes each, and
+                // as many sparse entries, plus shared continuation states and a split.
+                return add(mul(cls.ranges.count, 4 * 7 * 4 * 2), 8)
+            case .concat(let xs):
+                return xs.reduce(0) { add($0, bound($1)) }
+            case .alternation(let xs):
+                return xs.reduce(1) { add(add($0, bound($1)), 1) }
+            case .repeat(let x, let lo, let hi, _):
+                guard lo >= 0, hi.map({ $0 >= lo }) ?? true else { return cap }
+                let b = bound(x)
+                if let hi { return add(mul(hi - lo, add(b, 1)), mul(lo, b)) }
+                return add(add(b, 1), mul(lo, b))
+            case .capture(_, let x): return add(bound(x), 2)
+            case .group(let x): return bound(x)
+            case .startOfText, .endOfText: return 1
+            }
+        }
+        return add(bound(node), 1)
+    }
+
     private mutating func emit(_ inst: RegexInstruction) throws(RegexSyntaxError) -> Int32 {
         if insts.count + sparse.count >= limit { throw RegexSyntaxError.tooLarge(limit: limit) }
         insts.append(inst)

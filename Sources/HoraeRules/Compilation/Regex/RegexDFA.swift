@@ -1,8 +1,8 @@
 /// A complete DFA over byte classes, built eagerly by subset construction from a
 /// `RegexProgram`, for whole-input matching.
 ///
-/// The builder produces `Int32` rows (layout below); `RegexDFA` then turns them into a table of
-/// absolute row addresses, so that one byte costs one dependent load: `s = *(s + class(byte))`.
+/// The builder produces `Int32` rows (layout below); `RegexDFAStorage` then packs them, so that
+/// one byte costs two loads from small tables: `s = rows[s + class(byte)]`.
 ///
 /// Builder layout: `table[0..<256]` is the byte class of each byte; from offset 256, one row of
 /// `stride` entries per state: the next state's row offset for each class, and in the last
@@ -18,7 +18,7 @@ struct RegexDFA: Sendable {
     var acceptLists: [Int32]
 
     init(table: [Int32], start: Int32, stride: Int, stateCount: Int, classCount: Int, acceptLists: [Int32]) {
-        storage = RegexDFAStorage(table: table, start: Int(start), stride: stride, stateCount: stateCount)
+        storage = RegexDFAStorage(table: table, start: Int(start), stride: stride, stateCount: stateCount, classCount: classCount)
         self.stateCount = stateCount
         self.classCount = classCount
         self.acceptLists = acceptLists
@@ -30,63 +30,61 @@ struct RegexDFA: Sendable {
         storage.acceptance(input) != 0
     }
 
-    /// Appends `base +` the index of every accepted pattern (used for sets).
-    func acceptedPatterns(_ input: UnsafeBufferPointer<UInt8>, base: Int, into result: inout [Int]) {
+    /// Calls `found` with the index of every accepted pattern, ascending (used for sets).
+    func forEachAcceptedPattern(_ input: UnsafeBufferPointer<UInt8>, _ found: (Int) -> Void) {
         let v = storage.acceptance(input)
         if v == 0 { return }
         let n = Int(acceptLists[v])
-        for k in 0..<n { result.append(base + Int(acceptLists[v + 1 + k])) }
+        for k in 0..<n { found(Int(acceptLists[v + 1 + k])) }
     }
 }
 
-/// The matching table of a `RegexDFA` in manually allocated memory: rows of `stride` words; each
-/// transition word holds the address of the next state's row, the last word of a row its
-/// acceptance value. Immutable after initialization.
+/// The matching table of a `RegexDFA` in manually allocated memory, immutable after
+/// initialization and compact (many patterns of a large rule set compete for the cache): a
+/// byte's class is one byte of a 256-byte table; a state is a row of 32-bit words, the byte
+/// offset in `rows` of the next state's row for each class, then the state's acceptance value.
+/// The dead state is the row at offset 0.
 final class RegexDFAStorage: @unchecked Sendable {
-    /// Byte offset, inside a row, of each byte's class column.
-    private let classOffsets: UnsafeMutablePointer<Int>
+    private let classes: UnsafeMutablePointer<UInt8>
     private let rows: UnsafeMutableRawPointer
-    private let start: UnsafeRawPointer
-    private let dead: UnsafeRawPointer
+    private let start: Int
+    /// Byte offset of the acceptance word in a row.
     private let acceptOffset: Int
 
-    init(table: [Int32], start: Int, stride: Int, stateCount: Int) {
-        let word = MemoryLayout<UInt>.stride
-        classOffsets = .allocate(capacity: 256)
-        for b in 0..<256 { classOffsets[b] = Int(table[b]) * word }
-        let rows = UnsafeMutableRawPointer.allocate(byteCount: max(1, stateCount * stride * word), alignment: 64)
+    init(table: [Int32], start: Int, stride: Int, stateCount: Int, classCount: Int) {
+        classes = .allocate(capacity: 256)
+        for b in 0..<256 { classes[b] = UInt8(table[b]) }
+        let rowWords = classCount + 1
+        let rows = UnsafeMutableRawPointer.allocate(byteCount: max(4, stateCount * rowWords * 4), alignment: 64)
         self.rows = rows
-        let rowAddress = { (offset: Int) -> UInt in
-            // Row offsets are 256 + state * stride: the same distance in words.
-            UInt(bitPattern: rows + (offset - 256) * word)
-        }
+        // Builder rows are at 256 + state * stride.
+        let offset = { (builderOffset: Int32) -> Int32 in Int32((Int(builderOffset) - 256) / stride * rowWords * 4) }
         for state in 0..<stateCount {
             let base = 256 + state * stride
-            let row = (rows + state * stride * word).assumingMemoryBound(to: UInt.self)
-            for c in 0..<(stride - 1) { row[c] = rowAddress(Int(table[base + c])) }
-            row[stride - 1] = UInt(bitPattern: Int(table[base + stride - 1]))
+            let row = (rows + state * rowWords * 4).assumingMemoryBound(to: Int32.self)
+            for c in 0..<classCount { row[c] = offset(table[base + c]) }
+            row[classCount] = table[base + stride - 1]
         }
-        self.start = UnsafeRawPointer(rows + (start - 256) * word)
-        self.dead = UnsafeRawPointer(rows)
-        acceptOffset = (stride - 1) * word
+        self.start = Int(offset(Int32(start)))
+        acceptOffset = classCount * 4
     }
 
     deinit {
-        classOffsets.deallocate()
+        classes.deallocate()
         rows.deallocate()
     }
 
     /// The acceptance value of the state reached after the input (0 when rejected).
     @inline(__always)
     func acceptance(_ input: UnsafeBufferPointer<UInt8>) -> Int {
+        let rows = UnsafeRawPointer(self.rows)
+        let classes = self.classes
         var s = start
-        let offsets = classOffsets
-        let dead = self.dead
         for byte in input {
-            s = (s + offsets[Int(byte)]).load(as: UnsafeRawPointer.self)
-            if s == dead { return 0 }
+            s = Int((rows + (s &+ Int(classes[Int(byte)]) &<< 2)).load(as: Int32.self))
+            if s == 0 { return 0 }
         }
-        return (s + acceptOffset).load(as: Int.self)
+        return Int((rows + s + acceptOffset).load(as: Int32.self))
     }
 }
 

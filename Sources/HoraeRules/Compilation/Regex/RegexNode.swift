@@ -38,6 +38,32 @@ extension RegexNode {
         return names
     }
 
+    /// Splits off the literal text at the start of a top-level concatenation: every match is
+    /// that text followed by a match of `rest`, with the same captures (shifted by the text's
+    /// length) and the same priorities. nil when there is no such text, or when the node holds
+    /// a start-of-text assertion (which `rest` would see at the wrong place).
+    func splittingLiteralPrefix() -> (prefix: String, rest: RegexNode)? {
+        guard case .concat(let xs) = self, case .literal = xs.first, !containsStartOfText else { return nil }
+        var scalars = String.UnicodeScalarView()
+        var k = 0
+        while k < xs.count, case .literal(let c) = xs[k] {
+            scalars.append(c)
+            k += 1
+        }
+        let rest = Array(xs[k...])
+        return (String(scalars), rest.count == 1 ? rest[0] : .concat(rest))
+    }
+
+    /// Whether a `^` / `\A` occurs anywhere in the node.
+    var containsStartOfText: Bool {
+        switch self {
+        case .startOfText: return true
+        case .empty, .literal, .scalarClass, .endOfText: return false
+        case .concat(let xs), .alternation(let xs): return xs.contains { $0.containsStartOfText }
+        case .repeat(let x, _, _, _), .capture(_, let x), .group(let x): return x.containsStartOfText
+        }
+    }
+
     /// A literal text every match starts with ("" when none is known).
     public var literalPrefix: String {
         var s = String.UnicodeScalarView()
@@ -163,8 +189,11 @@ extension RegexNode {
         case .concat(let xs):
             var acc = Single(scalars: [], needsStart: false, needsEnd: false)
             for x in xs {
-                guard let s = single(x), let joined = concatSingle(acc, s) else { return nil }
-                acc = joined
+                guard let s = single(x), joinable(acc, s) else { return nil }
+                // Appended in place: joining copies would be quadratic in long literal texts.
+                acc.scalars += s.scalars
+                acc.needsStart = acc.needsStart || s.needsStart
+                acc.needsEnd = acc.needsEnd || s.needsEnd
                 if acc.scalars.count > affixLimit * 16 { return nil }
             }
             return acc
@@ -195,10 +224,15 @@ extension RegexNode {
         }
     }
 
+    /// Whether `b` can follow `a`: no text after a `$`, none before a `^`.
+    private static func joinable(_ a: Single, _ b: Single) -> Bool {
+        !((a.needsEnd && !b.scalars.isEmpty) || (b.needsStart && !a.scalars.isEmpty))
+    }
+
     /// Joins two single strings; nil when the result can match nothing (text before a `^`
     /// or after a `$`), which is "not exactly one string" too.
     private static func concatSingle(_ a: Single, _ b: Single) -> Single? {
-        if (a.needsEnd && !b.scalars.isEmpty) || (b.needsStart && !a.scalars.isEmpty) { return nil }
+        if !joinable(a, b) { return nil }
         return Single(scalars: a.scalars + b.scalars,
                       needsStart: a.needsStart || b.needsStart,
                       needsEnd: a.needsEnd || b.needsEnd)

@@ -99,12 +99,17 @@ public struct RegexSet: Sendable {
 
     /// Appends the indices (ascending) of all patterns that match the whole input.
     public func matchingIndices(_ utf8: UnsafeBufferPointer<UInt8>, into result: inout [Int]) {
+        forEachMatch(utf8) { result.append($0) }
+    }
+
+    /// Calls `found` with the index of every pattern that matches the whole input, ascending.
+    func forEachMatch(_ utf8: UnsafeBufferPointer<UInt8>, _ found: (Int) -> Void) {
         for group in groups {
             switch group {
             case .automaton(let dfa, let base):
-                dfa.acceptedPatterns(utf8, base: base, into: &result)
+                dfa.forEachAcceptedPattern(utf8) { found(base + $0) }
             case .single(let regex, let index):
-                if regex.matches(utf8) { result.append(index) }
+                if regex.matches(utf8) { found(index) }
             }
         }
     }

@@ -1,0 +1,17 @@
+import Foundation
+
+/// Standard output gathered into large writes (one per 64 KiB rather than one per message).
+struct OutputBuffer {
+    private var bytes: [UInt8] = []
+
+    mutating func write(_ text: String) {
+        bytes.append(contentsOf: text.utf8)
+        if bytes.count >= 1 << 16 { flush() }
+    }
+
+    mutating func flush() {
+        guard !bytes.isEmpty else { return }
+        FileHandle.standardOutput.write(Data(bytes))
+        bytes.removeAll(keepingCapacity: true)
+    }
+}
