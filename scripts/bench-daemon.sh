@@ -1,0 +1,331 @@
+#!/usr/bin/env bash
+# Benchmarks `horae run` against the Pub/Sub emulator, side by side with the system it replaces
+# (the Python google-cloud-pubsub streaming-pull subscriber), in one run:
+#   1. builds release into .build-release if the binary is missing (BUILD=1: always), makes a
+#      Python venv in .build-bench-venv with google-cloud-pubsub, starts the emulator on a free port;
+#   2. throughput: publishes a backlog of MESSAGES GCS-notification-shaped messages to one topic
+#      with one subscription per consumer and run, then, RUNS times, lets the Python subscriber
+#      (library defaults, callback = count + ack) and `horae run` (rule: a debug log while the
+#      daemon logs at info; maxOutstandingMessages 1000) each consume its own copy; messages/s and
+#      the ratio horae / Python of the same run;
+#   3. idle: a fresh `horae run` with nothing to pull for IDLE_SECONDS: CPU % and RSS;
+#   4. checks every throughput subscription is drained (after the ack deadlines ran out);
+#   5. 1 000 outstanding: a rule that execs /bin/sleep, 1 500 messages published, RSS of the daemon
+#      (not its children) once 1 000 messages are outstanding.
+# Prints every figure with what produced it, then PASS/FAIL against the targets.
+# Environment: MESSAGES (50000), RUNS (2), IDLE_SECONDS (60), PULLS (4) and PER_PULL (250): the
+# concurrentPulls and maxMessagesPerPull of the throughput runs, PUBSUB_VERSION (2.44.0),
+# KEEP_WORK=1 keeps the work directory (configs, daemon logs).
+# Exit status: 0 all targets met, 1 otherwise, 2 the benchmark could not run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+MESSAGES=${MESSAGES:-50000}
+RUNS=${RUNS:-2}
+IDLE_SECONDS=${IDLE_SECONDS:-60}
+PULLS=${PULLS:-4}
+PER_PULL=${PER_PULL:-250}
+PUBSUB_VERSION=${PUBSUB_VERSION:-2.44.0}
+OUTSTANDING_PUBLISHED=1500
+OUTSTANDING_TARGET=1000
+SLEEP_SECONDS=45
+SCRATCH=.build-release
+VENV=.build-bench-venv
+PROJECT=horae-bench
+
+# Targets.
+MIN_RATIO=3
+IDLE_MAX_CPU_PERCENT=1
+IDLE_MAX_MB=40
+OUTSTANDING_MAX_MB=150
+
+failures=0
+verdict() {  # verdict OK|FAIL text
+    if [ "$1" = OK ]; then echo "PASS $2"; else echo "FAIL $2"; failures=$((failures + 1)); fi
+}
+show() { printf '$ %s\n' "$*"; }
+die() { echo "bench-daemon: $*" >&2; exit 2; }
+now() { date +%s.%N; }
+elapsed() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.3f", e - s }'; }
+clk_tck=$(getconf CLK_TCK)
+# cpu_ticks PID: utime + stime of the process (its own threads, not its children).
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+# rss_mb PID: VmRSS of the process alone.
+rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+# cpu_snapshot: "busy total" jiffies of the whole machine; busy_percent A B: the machine's busy share
+# between two snapshots, every process included (other users of shared cores too).
+cpu_snapshot() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
+busy_percent() { echo "$1 $2" | awk '{ printf "%.0f", ($3 - $1) / ($4 - $2) * 100 }'; }
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+work=$(mktemp -d "$root/.build-bench-work.XXXXXX")
+emulator_script_pid=""
+emulator_pgid=""
+horae_pid=""
+python_pid=""
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    if [ -n "$python_pid" ] && kill -0 "$python_pid" 2>/dev/null; then kill -KILL "$python_pid" 2>/dev/null || true; fi
+    if [ -n "$horae_pid" ]; then stop_horae KILL; fi
+    if [ -n "$emulator_pgid" ]; then
+        kill -TERM -- "-$emulator_pgid" 2>/dev/null || true
+        sleep 0.3
+        kill -KILL -- "-$emulator_pgid" 2>/dev/null || true
+    fi
+    if [ -n "$emulator_script_pid" ]; then kill -TERM "$emulator_script_pid" 2>/dev/null || true; wait "$emulator_script_pid" 2>/dev/null || true; fi
+    if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work directory kept: $work"; else rm -rf "$work"; fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 2' INT TERM
+
+echo "== build"
+horae="$SCRATCH/release/horae"
+if [ ! -x "$horae" ] || [ "${BUILD:-0}" = 1 ]; then
+    show swift build -c release --product horae --scratch-path "$SCRATCH"
+    swift build -c release --product horae --scratch-path "$SCRATCH" 2>&1 | tail -n 2
+fi
+[ -x "$horae" ] || die "no horae binary at $horae"
+horae=$(readlink -f "$horae")
+newer=$(find Sources Package.swift -newer "$horae" -type f | head -n 1)
+echo "horae: $horae ($(date -r "$horae" '+%F %T'))"
+[ -z "$newer" ] || echo "WARNING: $newer is newer than the binary; BUILD=1 rebuilds it"
+echo "cpus: $(nproc), $(swift --version 2>/dev/null | head -n 1)"
+s0=$(cpu_snapshot); sleep 2; s1=$(cpu_snapshot)
+echo "machine before the benchmark: $(busy_percent "$s0" "$s1") % busy over 2 s, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "(the figures below share the cores with whatever else runs; each ratio compares runs made minutes apart)"
+
+echo
+echo "== python"
+if [ ! -x "$VENV/bin/python" ]; then
+    show python3 -m venv "$VENV"
+    python3 -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c "from importlib.metadata import version; assert version('google-cloud-pubsub') == '$PUBSUB_VERSION'" 2>/dev/null; then
+    show "$VENV/bin/pip" install "google-cloud-pubsub==$PUBSUB_VERSION"
+    "$VENV/bin/pip" install -q "google-cloud-pubsub==$PUBSUB_VERSION" || die "pip could not install google-cloud-pubsub"
+fi
+python="$VENV/bin/python"
+echo "$("$python" --version), google-cloud-pubsub $("$python" -c "from importlib.metadata import version; print(version('google-cloud-pubsub'))"), grpcio $("$python" -c "from importlib.metadata import version; print(version('grpcio'))")"
+
+echo
+echo "== emulator"
+port=$(free_port)
+show scripts/pubsub-emulator.sh "$port"
+mkfifo "$work/emulator.fifo"
+scripts/pubsub-emulator.sh "$port" $$ >"$work/emulator.fifo" &
+emulator_script_pid=$!
+read -r ready address emulator_pgid <"$work/emulator.fifo" || die "the emulator did not start"
+[ "$ready" = ready ] || die "unexpected emulator output: $ready $address"
+echo "emulator at $address (process group $emulator_pgid)"
+export PUBSUB_EMULATOR_HOST=$address
+ps_rest() { "$python" scripts/bench/pubsub_rest.py "$address" "$PROJECT" "$@"; }
+
+# new_project DIR RULES SUBSCRIPTION PULLS PER_PULL: a horae project directory; sets http_address.
+new_project() {
+    local dir=$1 rules=$2 subscription=$3 pulls=$4 per_pull=$5
+    mkdir -p "$dir/rules"
+    http_address="127.0.0.1:$(free_port)"
+    sed -e "s|@SLEEP@|$SLEEP_SECONDS|g" "$rules" >"$dir/rules/bench.yaml"
+    sed -e "s|@SUBSCRIPTION@|$subscription|" -e "s|@PULLS@|$pulls|" -e "s|@PER_PULL@|$per_pull|" \
+        -e "s|@HTTP@|$http_address|" scripts/bench/horae.yaml.in >"$dir/horae.yaml"
+}
+start_horae() {  # start_horae DIR
+    "$horae" run --config "$1/horae.yaml" >"$1/horae.log" 2>&1 &
+    horae_pid=$!
+}
+stop_horae() {  # stop_horae [SIGNAL]: stops the daemon, kills what is left of its children; sets horae_status
+    local signal=${1:-TERM} children
+    horae_status=""
+    [ -n "$horae_pid" ] || return 0
+    children=$(cat /proc/"$horae_pid"/task/*/children 2>/dev/null || true)
+    kill -"$signal" "$horae_pid" 2>/dev/null || true
+    for _ in $(seq 1 150); do kill -0 "$horae_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$horae_pid" 2>/dev/null || true
+    set +e; wait "$horae_pid" 2>/dev/null; horae_status=$?; set -e
+    for child in $children; do kill -KILL "$child" 2>/dev/null || true; done
+    horae_pid=""
+}
+metric() {  # metric NAME: the sum of the series NAME, empty if /metrics does not answer (yet)
+    { curl -s --max-time 2 "http://$http_address/metrics" 2>/dev/null || true; } |
+        awk -v n="$1" '$1 == n || index($1, n "{") == 1 { s += $2; found = 1 } END { if (found) printf "%d\n", s }'
+}
+wait_serving() {  # wait_serving TIMEOUT_SECONDS: until /healthz answers (the daemon is up; /readyz waits for a first pull)
+    local deadline=$((SECONDS + $1))
+    until curl -sf --max-time 1 -o /dev/null "http://$http_address/healthz"; do
+        kill -0 "$horae_pid" 2>/dev/null || return 1
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.05
+    done
+}
+log_problems() {  # log_problems LOG: warning-or-worse lines of a JSON daemon log
+    grep -cE '"severity":"(WARNING|ERROR|CRITICAL|ALERT|EMERGENCY)"' "$1" || true
+}
+
+echo
+echo "== setup: $MESSAGES messages on topic bench-backlog, one subscription per consumer and run"
+ps_rest topic bench-backlog
+subscriptions=()
+for run in $(seq 1 "$RUNS"); do subscriptions+=("python-$run" "horae-$run"); done
+for s in "${subscriptions[@]}"; do ps_rest subscription "$s" bench-backlog 10; done
+ps_rest topic bench-idle
+ps_rest subscription idle bench-idle 10
+ps_rest topic bench-outstanding
+ps_rest subscription outstanding bench-outstanding 10
+show "$python" scripts/bench/pubsub_rest.py "$address" "$PROJECT" publish bench-backlog "$MESSAGES" 1000 4
+ps_rest publish bench-backlog "$MESSAGES" 1000 4
+echo "(each of ${subscriptions[*]} now holds the $MESSAGES messages)"
+
+emulator_cpu() { cpu_ticks "$emulator_pgid" 2>/dev/null || echo 0; }
+cpu_seconds() { awk -v a="$1" -v b="$2" -v t="$clk_tck" 'BEGIN { printf "%.2f", (b - a) / t }'; }
+
+py_rates=()
+horae_rates=()
+for run in $(seq 1 "$RUNS"); do
+    echo
+    echo "== throughput run $run: Python google-cloud-pubsub subscriber (subscription python-$run)"
+    show "$python" scripts/bench/python_subscriber.py "$PROJECT" "python-$run" "$MESSAGES"
+    e0=$(emulator_cpu)
+    m0=$(cpu_snapshot)
+    set +e
+    "$python" scripts/bench/python_subscriber.py "$PROJECT" "python-$run" "$MESSAGES" 300 >"$work/python-$run.json" 2>"$work/python-$run.err" &
+    python_pid=$!
+    wait "$python_pid"
+    py_status=$?
+    set -e
+    e1=$(emulator_cpu)
+    m1=$(cpu_snapshot)
+    python_pid=""
+    result=$(tail -n 1 "$work/python-$run.json")
+    [ "$py_status" -eq 0 ] || { echo "python subscriber failed (exit $py_status):"; tail -n 5 "$work/python-$run.err"; }
+    echo "$result"
+    py_rate=$("$python" -c 'import json, sys; print(json.loads(sys.argv[1])["rate"])' "$result" 2>/dev/null || echo 0)
+    py_seconds=$("$python" -c 'import json, sys; print(json.loads(sys.argv[1])["seconds"])' "$result" 2>/dev/null || echo 0)
+    py_cpu=$("$python" -c 'import json, sys; print(json.loads(sys.argv[1])["cpu_seconds"])' "$result" 2>/dev/null || echo "?")
+    echo "python run $run: $MESSAGES acked in ${py_seconds} s = ${py_rate} messages/s (subscriber CPU ${py_cpu} s, emulator CPU $(cpu_seconds "$e0" "$e1") s, machine $(busy_percent "$m0" "$m1") % busy)"
+    py_rates+=("$py_rate")
+
+    echo
+    echo "== throughput run $run: horae run (subscription horae-$run, concurrentPulls $PULLS, maxMessagesPerPull $PER_PULL)"
+    dir="$work/throughput-$run"
+    new_project "$dir" scripts/bench/rules-noop.yaml "horae-$run" "$PULLS" "$PER_PULL"
+    show "$horae" run --config "$dir/horae.yaml"
+    e0=$(emulator_cpu)
+    m0=$(cpu_snapshot)
+    t0=$(now)
+    start_horae "$dir"
+    acked=0
+    t1=""
+    deadline=$((SECONDS + 300))
+    while kill -0 "$horae_pid" 2>/dev/null; do
+        acked=$(metric horae_messages_acked_total)
+        [ -n "$acked" ] || acked=0
+        if [ "$acked" -ge "$MESSAGES" ]; then t1=$(now); break; fi
+        [ "$SECONDS" -lt "$deadline" ] || break
+        sleep 0.05
+    done
+    h_cpu=$(cpu_ticks "$horae_pid" 2>/dev/null || echo 0)
+    h_rss=$(rss_mb "$horae_pid" 2>/dev/null || echo "?")
+    e1=$(emulator_cpu)
+    m1=$(cpu_snapshot)
+    pulled=$(metric horae_messages_pulled_total)
+    high=$(metric horae_outstanding_messages_max)
+    stop_horae TERM
+    if [ -n "$t1" ]; then
+        h_seconds=$(elapsed "$t0" "$t1")
+        h_rate=$(awk -v n="$MESSAGES" -v s="$h_seconds" 'BEGIN { printf "%.0f", n / s }')
+    else
+        h_seconds="timeout"
+        h_rate=0
+        echo "horae did not ack $MESSAGES messages (acked: $acked); log tail:"
+        tail -n 5 "$dir/horae.log"
+    fi
+    echo "horae run $run: $MESSAGES acked in ${h_seconds} s = ${h_rate} messages/s, from process start to horae_messages_acked_total = $MESSAGES (pulled $pulled, outstanding high-water $high, daemon CPU $(cpu_seconds 0 "$h_cpu") s, RSS ${h_rss} MB, emulator CPU $(cpu_seconds "$e0" "$e1") s, machine $(busy_percent "$m0" "$m1") % busy; exit status after SIGTERM $horae_status, warning+ log lines $(log_problems "$dir/horae.log"))"
+    horae_rates+=("$h_rate")
+    ratio=$(awk -v h="$h_rate" -v p="$py_rate" 'BEGIN { if (p > 0) printf "%.2f", h / p; else print "n/a" }')
+    echo "run $run: horae / python = ${ratio}x"
+done
+throughput_done=$(now)
+
+echo
+echo "== idle: horae run with nothing to pull for ${IDLE_SECONDS} s (subscription idle)"
+dir="$work/idle"
+new_project "$dir" scripts/bench/rules-noop.yaml idle "$PULLS" "$PER_PULL"
+show "$horae" run --config "$dir/horae.yaml"
+start_horae "$dir"
+wait_serving 30 || die "the idle daemon did not become ready; $(tail -n 3 "$dir/horae.log")"
+sleep 2
+c0=$(cpu_ticks "$horae_pid")
+m0=$(cpu_snapshot)
+i0=$(now)
+sleep "$IDLE_SECONDS"
+c1=$(cpu_ticks "$horae_pid")
+m1=$(cpu_snapshot)
+i1=$(now)
+idle_rss=$(rss_mb "$horae_pid")
+idle_cpu=$(awk -v a="$c0" -v b="$c1" -v t="$clk_tck" -v s="$(elapsed "$i0" "$i1")" 'BEGIN { printf "%.2f", (b - a) / t / s * 100 }')
+idle_threads=$(awk '/^Threads:/ { print $2 }' "/proc/$horae_pid/status")
+stop_horae TERM
+echo "idle: CPU ${idle_cpu} % of one core over $(elapsed "$i0" "$i1") s (utime+stime $(cpu_seconds "$c0" "$c1") s, /proc/PID/stat), RSS ${idle_rss} MB (VmRSS), $idle_threads threads, machine $(busy_percent "$m0" "$m1") % busy; exit status after SIGTERM $horae_status"
+
+# The Python library leases with a 60 s stream ack deadline: only once that has run out does a
+# pull show a message whose ack was lost.
+since=$(awk -v s="$throughput_done" -v n="$(now)" 'BEGIN { printf "%d", n - s }')
+[ "$since" -ge 65 ] || sleep $((65 - since))
+echo
+echo "== drained: every throughput subscription, pulled once (past the ack deadlines: $(elapsed "$throughput_done" "$(now)") s after the last consumer)"
+show "$python" scripts/bench/pubsub_rest.py "$address" "$PROJECT" drained "${subscriptions[@]}"
+set +e
+ps_rest drained "${subscriptions[@]}"
+drained_status=$?
+set -e
+
+echo
+echo "== ${OUTSTANDING_TARGET} outstanding: exec /bin/sleep $SLEEP_SECONDS per message, $OUTSTANDING_PUBLISHED published (subscription outstanding)"
+dir="$work/outstanding"
+new_project "$dir" scripts/bench/rules-sleep.yaml outstanding "$PULLS" "$PER_PULL"
+show "$horae" run --config "$dir/horae.yaml"
+start_horae "$dir"
+wait_serving 30 || die "the daemon did not become ready; $(tail -n 3 "$dir/horae.log")"
+ps_rest publish bench-outstanding "$OUTSTANDING_PUBLISHED" 500 1
+o0=$(now)
+outstanding=0
+running=0
+deadline=$((SECONDS + 40))
+until [ "$outstanding" -ge "$OUTSTANDING_TARGET" ] && [ "$running" -ge "$OUTSTANDING_TARGET" ]; do
+    [ "$SECONDS" -lt "$deadline" ] || break
+    sleep 0.2
+    outstanding=$(metric horae_outstanding_messages); outstanding=${outstanding:-0}
+    running=$(metric horae_running_tasks); running=${running:-0}
+done
+sleep 1  # let the last children start
+outstanding=$(metric horae_outstanding_messages); outstanding=${outstanding:-0}
+running=$(metric horae_running_tasks); running=${running:-0}
+outstanding_rss=$(rss_mb "$horae_pid")
+outstanding_threads=$(awk '/^Threads:/ { print $2 }' "/proc/$horae_pid/status")
+outstanding_fds=$(ls "/proc/$horae_pid/fd" | wc -l)
+children=$({ cat /proc/"$horae_pid"/task/*/children 2>/dev/null || true; } | wc -w)
+reached=$(elapsed "$o0" "$(now)")
+stop_horae TERM
+echo "outstanding: horae_outstanding_messages $outstanding, horae_running_tasks $running, $children child processes, after ${reached} s; daemon RSS ${outstanding_rss} MB (VmRSS of the daemon alone), $outstanding_threads threads, $outstanding_fds fds; exit status after SIGTERM $horae_status"
+
+echo
+echo "== results"
+for run in $(seq 1 "$RUNS"); do
+    i=$((run - 1))
+    ratio=$(awk -v h="${horae_rates[$i]}" -v p="${py_rates[$i]}" 'BEGIN { if (p > 0) printf "%.2f", h / p; else print "0" }')
+    verdict "$(awk -v r="$ratio" -v t="$MIN_RATIO" 'BEGIN { print (r >= t) ? "OK" : "FAIL" }')" \
+        "throughput run $run: horae ${horae_rates[$i]} messages/s, python ${py_rates[$i]} messages/s: ${ratio}x (target >= ${MIN_RATIO}x)"
+done
+verdict "$([ "$drained_status" -eq 0 ] && echo OK || echo FAIL)" "every throughput subscription drained (nothing left unacknowledged)"
+verdict "$(awk -v c="$idle_cpu" -v t="$IDLE_MAX_CPU_PERCENT" 'BEGIN { print (c < t) ? "OK" : "FAIL" }')" "idle CPU: ${idle_cpu} % (target < ${IDLE_MAX_CPU_PERCENT} %)"
+verdict "$(awk -v m="$idle_rss" -v t="$IDLE_MAX_MB" 'BEGIN { print (m < t) ? "OK" : "FAIL" }')" "idle RSS: ${idle_rss} MB (target < ${IDLE_MAX_MB} MB)"
+verdict "$([ "$outstanding" -ge "$OUTSTANDING_TARGET" ] && echo OK || echo FAIL)" "${outstanding} messages outstanding (wanted ${OUTSTANDING_TARGET})"
+verdict "$(awk -v m="$outstanding_rss" -v t="$OUTSTANDING_MAX_MB" 'BEGIN { print (m < t) ? "OK" : "FAIL" }')" "RSS with ${outstanding} outstanding: ${outstanding_rss} MB (target < ${OUTSTANDING_MAX_MB} MB)"
+if [ "$failures" -gt 0 ]; then
+    echo "bench-daemon: $failures check(s) failed"
+    exit 1
+fi
+echo "bench-daemon: all checks passed"
