@@ -99,10 +99,10 @@ if [ ! -x "$horae" ] || [ "${BUILD:-0}" = 1 ]; then
 fi
 [ -x "$horae" ] || die "no horae binary at $horae"
 horae=$(readlink -f "$horae")
-newer=$(find Sources Package.swift -newer "$horae" -type f | head -n 1)
+newer=$(find Sources Package.swift -newer "$horae" -type f -print -quit)
 echo "horae: $horae ($(date -r "$horae" '+%F %T'))"
 [ -z "$newer" ] || echo "WARNING: $newer is newer than the binary; BUILD=1 rebuilds it"
-echo "cpus: $(nproc), $(swift --version 2>/dev/null | head -n 1)"
+echo "cpus: $(nproc), $(swift --version 2>/dev/null | sed -n 1p)"
 s0=$(cpu_snapshot); sleep 2; s1=$(cpu_snapshot)
 echo "machine before the benchmark: $(busy_percent "$s0" "$s1") % busy over 2 s, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "(the figures below share the cores with whatever else runs; each ratio compares runs made minutes apart)"
