@@ -3,7 +3,7 @@
 # (the Python google-cloud-pubsub streaming-pull subscriber), in one run:
 #   1. builds release into .build-release if the binary is missing (BUILD=1: always), makes a
 #      Python venv in .build-bench-venv with google-cloud-pubsub, starts the emulator on a free port;
-#   2. throughput: publishes a backlog of MESSAGES GCS-notification-shaped messages to one topic
+#   2. throughput: warms the emulator up through both consumers, publishes a backlog of MESSAGES GCS-notification-shaped messages to one topic
 #      with one subscription per consumer and run, then, RUNS times, lets the Python subscriber
 #      (library defaults, callback = count + ack) and `horae run` (rule: a debug log while the
 #      daemon logs at info; maxOutstandingMessages 1000) each consume its own copy; messages/s and
@@ -14,7 +14,10 @@
 #      (not its children) once 1 000 messages are outstanding.
 # Prints every figure with what produced it, then PASS/FAIL against the targets.
 # Environment: MESSAGES (50000), RUNS (2), IDLE_SECONDS (60), PULLS (4) and PER_PULL (250): the
-# concurrentPulls and maxMessagesPerPull of the throughput runs, PUBSUB_VERSION (2.44.0),
+# concurrentPulls and maxMessagesPerPull of the throughput runs, WARMUP_PYTHON (20000) and
+# WARMUP_HORAE (100000): messages through each consumer first, not counted, so that the emulator's
+# JIT is warm; OUTSTANDING_PULLS (1) and OUTSTANDING_PER_PULL (1000),
+# BUILD=1 rebuilds the binary even if present, PUBSUB_VERSION (2.44.0),
 # KEEP_WORK=1 keeps the work directory (configs, daemon logs).
 # Exit status: 0 all targets met, 1 otherwise, 2 the benchmark could not run.
 set -euo pipefail
@@ -23,12 +26,19 @@ root=$(pwd)
 
 MESSAGES=${MESSAGES:-50000}
 RUNS=${RUNS:-2}
+WARMUP_HORAE=${WARMUP_HORAE:-100000}
+WARMUP_PYTHON=${WARMUP_PYTHON:-20000}
 IDLE_SECONDS=${IDLE_SECONDS:-60}
 PULLS=${PULLS:-4}
 PER_PULL=${PER_PULL:-250}
 PUBSUB_VERSION=${PUBSUB_VERSION:-2.44.0}
 OUTSTANDING_PUBLISHED=1500
 OUTSTANDING_TARGET=1000
+# One pull of up to 1000 at a time: with several pulls in flight, the flow controller pauses when
+# its reservations fill the budget, and when the pulls bring back fewer than they reserved it
+# stays paused below 1000 until 80 % (see docs/benchmarks.md); one pull reaches 1000 exactly.
+OUTSTANDING_PULLS=${OUTSTANDING_PULLS:-1}
+OUTSTANDING_PER_PULL=${OUTSTANDING_PER_PULL:-1000}
 SLEEP_SECONDS=45
 SCRATCH=.build-release
 VENV=.build-bench-venv
@@ -71,7 +81,7 @@ cleanup() {
     if [ -n "$horae_pid" ]; then stop_horae KILL; fi
     if [ -n "$emulator_pgid" ]; then
         kill -TERM -- "-$emulator_pgid" 2>/dev/null || true
-        sleep 0.3
+        for _ in $(seq 1 50); do kill -0 "$emulator_pgid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL -- "-$emulator_pgid" 2>/dev/null || true
     fi
     if [ -n "$emulator_script_pid" ]; then kill -TERM "$emulator_script_pid" 2>/dev/null || true; wait "$emulator_script_pid" 2>/dev/null || true; fi
@@ -89,10 +99,10 @@ if [ ! -x "$horae" ] || [ "${BUILD:-0}" = 1 ]; then
 fi
 [ -x "$horae" ] || die "no horae binary at $horae"
 horae=$(readlink -f "$horae")
-newer=$(find Sources Package.swift -newer "$horae" -type f | head -n 1)
+newer=$(find Sources Package.swift -newer "$horae" -type f -print -quit)
 echo "horae: $horae ($(date -r "$horae" '+%F %T'))"
 [ -z "$newer" ] || echo "WARNING: $newer is newer than the binary; BUILD=1 rebuilds it"
-echo "cpus: $(nproc), $(swift --version 2>/dev/null | head -n 1)"
+echo "cpus: $(nproc), $(swift --version 2>/dev/null | sed -n 1p)"
 s0=$(cpu_snapshot); sleep 2; s1=$(cpu_snapshot)
 echo "machine before the benchmark: $(busy_percent "$s0" "$s1") % busy over 2 s, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "(the figures below share the cores with whatever else runs; each ratio compares runs made minutes apart)"
@@ -115,9 +125,9 @@ echo "== emulator"
 port=$(free_port)
 show scripts/pubsub-emulator.sh "$port"
 mkfifo "$work/emulator.fifo"
-scripts/pubsub-emulator.sh "$port" $$ >"$work/emulator.fifo" &
+scripts/pubsub-emulator.sh "$port" $$ >"$work/emulator.fifo" 2>"$work/emulator.err" &
 emulator_script_pid=$!
-read -r ready address emulator_pgid <"$work/emulator.fifo" || die "the emulator did not start"
+read -r ready address emulator_pgid <"$work/emulator.fifo" || die "the emulator did not start: $(cat "$work/emulator.err")"
 [ "$ready" = ready ] || die "unexpected emulator output: $ready $address"
 echo "emulator at $address (process group $emulator_pgid)"
 export PUBSUB_EMULATOR_HOST=$address
@@ -177,20 +187,24 @@ ps_rest subscription outstanding bench-outstanding 10
 show "$python" scripts/bench/pubsub_rest.py "$address" "$PROJECT" publish bench-backlog "$MESSAGES" 1000 4
 ps_rest publish bench-backlog "$MESSAGES" 1000 4
 echo "(each of ${subscriptions[*]} now holds the $MESSAGES messages)"
+ps_rest topic bench-warmup-python
+ps_rest subscription warmup-python bench-warmup-python 10
+ps_rest publish bench-warmup-python "$WARMUP_PYTHON" 1000 4
+ps_rest topic bench-warmup-horae
+ps_rest subscription warmup-horae bench-warmup-horae 10
+ps_rest publish bench-warmup-horae "$WARMUP_HORAE" 1000 4
 
 emulator_cpu() { cpu_ticks "$emulator_pgid" 2>/dev/null || echo 0; }
 cpu_seconds() { awk -v a="$1" -v b="$2" -v t="$clk_tck" 'BEGIN { printf "%.2f", (b - a) / t }'; }
 
-py_rates=()
-horae_rates=()
-for run in $(seq 1 "$RUNS"); do
-    echo
-    echo "== throughput run $run: Python google-cloud-pubsub subscriber (subscription python-$run)"
-    show "$python" scripts/bench/python_subscriber.py "$PROJECT" "python-$run" "$MESSAGES"
+# consume_python SUBSCRIPTION COUNT LABEL: runs the Python subscriber; sets py_rate.
+consume_python() {
+    local subscription=$1 count=$2 label=$3 e0 e1 m0 m1 py_status result py_seconds py_cpu
+    show "$python" scripts/bench/python_subscriber.py "$PROJECT" "$subscription" "$count"
     e0=$(emulator_cpu)
     m0=$(cpu_snapshot)
     set +e
-    "$python" scripts/bench/python_subscriber.py "$PROJECT" "python-$run" "$MESSAGES" 300 >"$work/python-$run.json" 2>"$work/python-$run.err" &
+    "$python" scripts/bench/python_subscriber.py "$PROJECT" "$subscription" "$count" 300 >"$work/$subscription.json" 2>"$work/$subscription.err" &
     python_pid=$!
     wait "$python_pid"
     py_status=$?
@@ -198,19 +212,20 @@ for run in $(seq 1 "$RUNS"); do
     e1=$(emulator_cpu)
     m1=$(cpu_snapshot)
     python_pid=""
-    result=$(tail -n 1 "$work/python-$run.json")
-    [ "$py_status" -eq 0 ] || { echo "python subscriber failed (exit $py_status):"; tail -n 5 "$work/python-$run.err"; }
+    result=$(tail -n 1 "$work/$subscription.json")
+    [ "$py_status" -eq 0 ] || { echo "python subscriber failed (exit $py_status):"; tail -n 5 "$work/$subscription.err"; }
     echo "$result"
     py_rate=$("$python" -c 'import json, sys; print(json.loads(sys.argv[1])["rate"])' "$result" 2>/dev/null || echo 0)
     py_seconds=$("$python" -c 'import json, sys; print(json.loads(sys.argv[1])["seconds"])' "$result" 2>/dev/null || echo 0)
     py_cpu=$("$python" -c 'import json, sys; print(json.loads(sys.argv[1])["cpu_seconds"])' "$result" 2>/dev/null || echo "?")
-    echo "python run $run: $MESSAGES acked in ${py_seconds} s = ${py_rate} messages/s (subscriber CPU ${py_cpu} s, emulator CPU $(cpu_seconds "$e0" "$e1") s, machine $(busy_percent "$m0" "$m1") % busy)"
-    py_rates+=("$py_rate")
+    echo "$label: $count acked in ${py_seconds} s = ${py_rate} messages/s (subscriber CPU ${py_cpu} s, emulator CPU $(cpu_seconds "$e0" "$e1") s, machine $(busy_percent "$m0" "$m1") % busy)"
+}
 
-    echo
-    echo "== throughput run $run: horae run (subscription horae-$run, concurrentPulls $PULLS, maxMessagesPerPull $PER_PULL)"
-    dir="$work/throughput-$run"
-    new_project "$dir" scripts/bench/rules-noop.yaml "horae-$run" "$PULLS" "$PER_PULL"
+# consume_horae SUBSCRIPTION COUNT LABEL: runs `horae run` until COUNT are acked; sets h_rate.
+consume_horae() {
+    local subscription=$1 count=$2 label=$3 dir e0 e1 m0 m1 t0 t1 acked deadline h_cpu h_rss pulled high h_seconds
+    dir="$work/$subscription"
+    new_project "$dir" scripts/bench/rules-noop.yaml "$subscription" "$PULLS" "$PER_PULL"
     show "$horae" run --config "$dir/horae.yaml"
     e0=$(emulator_cpu)
     m0=$(cpu_snapshot)
@@ -222,7 +237,7 @@ for run in $(seq 1 "$RUNS"); do
     while kill -0 "$horae_pid" 2>/dev/null; do
         acked=$(metric horae_messages_acked_total)
         [ -n "$acked" ] || acked=0
-        if [ "$acked" -ge "$MESSAGES" ]; then t1=$(now); break; fi
+        if [ "$acked" -ge "$count" ]; then t1=$(now); break; fi
         [ "$SECONDS" -lt "$deadline" ] || break
         sleep 0.05
     done
@@ -235,14 +250,32 @@ for run in $(seq 1 "$RUNS"); do
     stop_horae TERM
     if [ -n "$t1" ]; then
         h_seconds=$(elapsed "$t0" "$t1")
-        h_rate=$(awk -v n="$MESSAGES" -v s="$h_seconds" 'BEGIN { printf "%.0f", n / s }')
+        h_rate=$(awk -v n="$count" -v s="$h_seconds" 'BEGIN { printf "%.0f", n / s }')
     else
         h_seconds="timeout"
         h_rate=0
-        echo "horae did not ack $MESSAGES messages (acked: $acked); log tail:"
+        echo "horae did not ack $count messages (acked: $acked); log tail:"
         tail -n 5 "$dir/horae.log"
     fi
-    echo "horae run $run: $MESSAGES acked in ${h_seconds} s = ${h_rate} messages/s, from process start to horae_messages_acked_total = $MESSAGES (pulled $pulled, outstanding high-water $high, daemon CPU $(cpu_seconds 0 "$h_cpu") s, RSS ${h_rss} MB, emulator CPU $(cpu_seconds "$e0" "$e1") s, machine $(busy_percent "$m0" "$m1") % busy; exit status after SIGTERM $horae_status, warning+ log lines $(log_problems "$dir/horae.log"))"
+    echo "$label: $count acked in ${h_seconds} s = ${h_rate} messages/s, from process start to horae_messages_acked_total = $count (pulled $pulled, outstanding high-water $high, daemon CPU $(cpu_seconds 0 "$h_cpu") s, RSS ${h_rss} MB, emulator CPU $(cpu_seconds "$e0" "$e1") s, machine $(busy_percent "$m0" "$m1") % busy; exit status after SIGTERM $horae_status, warning+ log lines $(log_problems "$dir/horae.log"))"
+}
+
+echo
+echo "== warm-up (not counted): the emulator is a JVM whose REST path costs about twice the CPU until its JIT has"
+echo "   compiled it, and horae shares the cores with it: $WARMUP_PYTHON messages through the Python subscriber, $WARMUP_HORAE through horae"
+consume_python warmup-python "$WARMUP_PYTHON" "python warm-up"
+consume_horae warmup-horae "$WARMUP_HORAE" "horae warm-up"
+
+py_rates=()
+horae_rates=()
+for run in $(seq 1 "$RUNS"); do
+    echo
+    echo "== throughput run $run: Python google-cloud-pubsub subscriber (subscription python-$run)"
+    consume_python "python-$run" "$MESSAGES" "python run $run"
+    py_rates+=("$py_rate")
+    echo
+    echo "== throughput run $run: horae run (subscription horae-$run, concurrentPulls $PULLS, maxMessagesPerPull $PER_PULL)"
+    consume_horae "horae-$run" "$MESSAGES" "horae run $run"
     horae_rates+=("$h_rate")
     ratio=$(awk -v h="$h_rate" -v p="$py_rate" 'BEGIN { if (p > 0) printf "%.2f", h / p; else print "n/a" }')
     echo "run $run: horae / python = ${ratio}x"
@@ -276,16 +309,16 @@ since=$(awk -v s="$throughput_done" -v n="$(now)" 'BEGIN { printf "%d", n - s }'
 [ "$since" -ge 65 ] || sleep $((65 - since))
 echo
 echo "== drained: every throughput subscription, pulled once (past the ack deadlines: $(elapsed "$throughput_done" "$(now)") s after the last consumer)"
-show "$python" scripts/bench/pubsub_rest.py "$address" "$PROJECT" drained "${subscriptions[@]}"
+show "$python" scripts/bench/pubsub_rest.py "$address" "$PROJECT" drained "${subscriptions[@]}" warmup-python warmup-horae
 set +e
-ps_rest drained "${subscriptions[@]}"
+ps_rest drained "${subscriptions[@]}" warmup-python warmup-horae
 drained_status=$?
 set -e
 
 echo
-echo "== ${OUTSTANDING_TARGET} outstanding: exec /bin/sleep $SLEEP_SECONDS per message, $OUTSTANDING_PUBLISHED published (subscription outstanding)"
+echo "== ${OUTSTANDING_TARGET} outstanding: exec /bin/sleep $SLEEP_SECONDS per message, $OUTSTANDING_PUBLISHED published (subscription outstanding, concurrentPulls $OUTSTANDING_PULLS, maxMessagesPerPull $OUTSTANDING_PER_PULL)"
 dir="$work/outstanding"
-new_project "$dir" scripts/bench/rules-sleep.yaml outstanding "$PULLS" "$PER_PULL"
+new_project "$dir" scripts/bench/rules-sleep.yaml outstanding "$OUTSTANDING_PULLS" "$OUTSTANDING_PER_PULL"
 show "$horae" run --config "$dir/horae.yaml"
 start_horae "$dir"
 wait_serving 30 || die "the daemon did not become ready; $(tail -n 3 "$dir/horae.log")"
