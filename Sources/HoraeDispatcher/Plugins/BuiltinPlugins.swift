@@ -65,22 +65,4 @@ public enum BuiltinPlugins {
             ElasticsearchAliasPlugin(transport: httpTransport),
         ]
     }
-
-    /// ``make(processRunner:httpTransport:publisher:logger:execEnvironment:terminationGrace:environment:project:googleCredentials:)``
-    /// in a registry.
-    public static func registry(
-        processRunner: ProcessRunner,
-        httpTransport: any HTTPTransport,
-        publisher: any MessagePublisher,
-        logger: Logger,
-        execEnvironment: [String: String]? = nil,
-        terminationGrace: Duration = ProcessSpec.defaultTerminationGrace,
-        environment: [String: String] = [:],
-        project: String? = nil,
-        googleCredentials: (any CredentialsProvider)? = nil
-    ) -> PluginRegistry {
-        PluginRegistry(make(processRunner: processRunner, httpTransport: httpTransport, publisher: publisher,
-                            logger: logger, execEnvironment: execEnvironment, terminationGrace: terminationGrace,
-                            environment: environment, project: project, googleCredentials: googleCredentials))
-    }
 }

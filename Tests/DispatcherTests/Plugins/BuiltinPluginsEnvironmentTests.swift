@@ -11,9 +11,9 @@ struct BuiltinPluginsEnvironmentTests {
 
     static func plugins(environment: [String: String], project: String? = nil,
                         credentials: (any CredentialsProvider)? = nil) throws -> PluginRegistry {
-        BuiltinPlugins.registry(
+        PluginRegistry(BuiltinPlugins.make(
             processRunner: ProcessRunner(), httpTransport: try CurlHTTPClient(), publisher: FakePublisher(project: "p"),
-            logger: Logger(label: "test"), environment: environment, project: project, googleCredentials: credentials)
+            logger: Logger(label: "test"), environment: environment, project: project, googleCredentials: credentials))
     }
 
     @Test func gcsUsesStorageEmulatorHostWithoutCredentials() async throws {

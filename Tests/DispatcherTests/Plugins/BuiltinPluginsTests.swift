@@ -6,9 +6,9 @@ import Testing
 struct BuiltinPluginsTests {
     @Test func registryHoldsEveryPlugin() async throws {
         let transport = try CurlHTTPClient()
-        let registry = BuiltinPlugins.registry(
+        let registry = PluginRegistry(BuiltinPlugins.make(
             processRunner: ProcessRunner(), httpTransport: transport, publisher: FakePublisher(project: "p"),
-            logger: Logger(label: "test"))
+            logger: Logger(label: "test")))
         #expect(registry.available == [.bigqueryLoad, .elasticsearchAlias, .exec, .gcs, .http, .log, .publish])
         #expect(Set(registry.available) == Set(Plugin.allCases))
         #expect(registry[.exec] is ExecPlugin)
