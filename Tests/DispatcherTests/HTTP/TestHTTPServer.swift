@@ -46,33 +46,9 @@ final class TestHTTPServer: Sendable {
     var requestsServed: Int { state.withLock { $0.requests } }
 
     init() throws {
-        #if canImport(Glibc)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-            let fd = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
-        var yes: Int32 = 1
-        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard bound == 0, listen(fd, 512) == 0 else {
-            close(fd)
-            throw Failure(description: "bind/listen: errno \(errno)")
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        listener = fd
-        port = Int(UInt16(bigEndian: address.sin_port))
+        let socket = try LoopbackSocket(listenBacklog: 512)
+        listener = socket.descriptor
+        port = socket.port
         TestThread.detach { [self] in acceptLoop() }
     }
 
@@ -124,74 +100,15 @@ final class TestHTTPServer: Sendable {
 
     // MARK: - One connection
 
-    private struct Request {
-        var method = ""
-        var target = ""
-        var headers: [(String, String)] = []
-        var body: [UInt8] = []
-
-        func header(_ name: String) -> String? {
-            headers.first { $0.0.lowercased() == name }?.1
-        }
-    }
+    private typealias Request = TestHTTPRequest
 
     private func serve(_ fd: Int32) {
         var buffer: [UInt8] = []
-        while true {
-            guard var request = readHead(fd, &buffer) else { return }
-            if request.header("expect")?.lowercased() == "100-continue" {
-                guard sendAll(fd, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) else { return }
-            }
-            let length = Int(request.header("content-length") ?? "0") ?? 0
-            while buffer.count < length {
-                guard receive(fd, &buffer) else { return }
-            }
-            request.body = Array(buffer[0..<length])
-            buffer.removeFirst(length)
+        while let request = TestHTTPWire.readRequest(fd, &buffer) {
             state.withLock { $0.requests += 1 }  // before answering, so a client that got its answer sees it
             let keepOpen = respond(fd, request)
             if !keepOpen || request.header("connection")?.lowercased() == "close" { return }
         }
-    }
-
-    private func receive(_ fd: Int32, _ buffer: inout [UInt8]) -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        guard count > 0 else { return false }
-        buffer.append(contentsOf: chunk[0..<count])
-        return true
-    }
-
-    private func readHead(_ fd: Int32, _ buffer: inout [UInt8]) -> Request? {
-        var searchFrom = 0
-        while true {
-            if buffer.count >= 4 {
-                var index = searchFrom
-                while index + 3 < buffer.count {
-                    if buffer[index] == 13, buffer[index + 1] == 10, buffer[index + 2] == 13, buffer[index + 3] == 10 {
-                        let head = String(decoding: buffer[0..<index], as: UTF8.self)
-                        buffer.removeFirst(index + 4)
-                        return parse(head)
-                    }
-                    index += 1
-                }
-                searchFrom = max(0, buffer.count - 3)
-            }
-            guard receive(fd, &buffer) else { return nil }
-        }
-    }
-
-    private func parse(_ head: String) -> Request? {
-        let lines = head.split(separator: "\r\n", omittingEmptySubsequences: false)
-        let parts = lines.first?.split(separator: " ") ?? []
-        guard parts.count == 3 else { return nil }
-        var request = Request(method: String(parts[0]), target: String(parts[1]))
-        for line in lines.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let value = line[line.index(after: colon)...].drop { $0 == " " }
-            request.headers.append((String(line[..<colon]), String(value)))
-        }
-        return request
     }
 
     /// Writes the response; returns whether the connection stays open.
@@ -261,19 +178,7 @@ final class TestHTTPServer: Sendable {
                 bytes += body
             }
         }
-        return sendAll(fd, bytes) && keepOpen
-    }
-
-    private func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let sent = bytes.withUnsafeBytes {
-                send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
-            }
-            if sent <= 0 { return false }
-            offset += sent
-        }
-        return true
+        return TestHTTPWire.sendAll(fd, bytes) && keepOpen
     }
 
     /// gzip of "hello, compressed world".
