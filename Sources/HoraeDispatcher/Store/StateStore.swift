@@ -18,6 +18,15 @@ public protocol StateStore: Sendable {
     /// When `dedup` is given, settles that key in the same transaction (see ``DedupSettlement``).
     func save(_ record: TaskRecord, transitionDetail: String?, dedup: DedupSettlement?) async throws
 
+    /// As ``save(_:transitionDetail:dedup:)``, for a caller that knows what the store holds:
+    /// `previous` is the state it last read or saved for this key (nil: it found no record).
+    /// The store may write with fewer statements on that assumption, but the result is the same
+    /// as ``save(_:transitionDetail:dedup:)``'s whatever the store holds (another daemon sharing
+    /// the store may have written the record meanwhile): the transition's `from` is the state
+    /// that was really stored.
+    func save(_ record: TaskRecord, replacing previous: TaskState?, transitionDetail: String?,
+              dedup: DedupSettlement?) async throws
+
     /// The transitions of `key`, oldest first.
     func transitions(of key: TaskKey) async throws -> [TaskTransition]
 
@@ -70,6 +79,12 @@ public protocol StateStore: Sendable {
 }
 
 extension StateStore {
+    /// Ignores `previous`: a plain ``save(_:transitionDetail:dedup:)``.
+    public func save(_ record: TaskRecord, replacing previous: TaskState?, transitionDetail: String?,
+                     dedup: DedupSettlement?) async throws {
+        try await save(record, transitionDetail: transitionDetail, dedup: dedup)
+    }
+
     /// Saves without touching dedup keys.
     public func save(_ record: TaskRecord, transitionDetail: String? = nil) async throws {
         try await save(record, transitionDetail: transitionDetail, dedup: nil)
