@@ -81,9 +81,9 @@ public final class TaskRunner: Sendable {
 
     private func execute(_ work: TaskWork, log: Logger) async throws -> TaskOutcome {
         let rule = work.rule
-        var record: TaskRecord
+        var record: TaskProgress
         if let stored = try await store.task(work.key) {
-            record = stored
+            record = TaskProgress(stored: stored)
             switch stored.state {
             case .succeeded, .duplicate, .deadLettered:
                 log.debug("task already final", metadata: ["state": "\(stored.state.rawValue)"])
@@ -96,7 +96,8 @@ public final class TaskRunner: Sendable {
                                                      "nextAction": "\(stored.nextAction)"])
             }
         } else {
-            record = TaskRecord(key: work.key, state: .pending, subscription: work.subscription, createdAt: Date())
+            record = TaskProgress(new: TaskRecord(key: work.key, state: .pending, subscription: work.subscription,
+                                                  createdAt: Date()))
         }
 
         guard await limiter.acquire(rule: rule.name, limit: rule.concurrency) else {
@@ -136,6 +137,7 @@ public final class TaskRunner: Sendable {
         defer { renewal?.cancel() }
 
         let backoff = Backoff(rule.retry)
+        let resumed = record.storedState != nil
         let deadline = rule.timeout.map { record.createdAt + $0.timeInterval }
         if record.state == .waiting, let due = record.retryAt, due > Date() {
             guard await shutdown.sleep(for: .seconds(due.timeIntervalSinceNow)) else {
@@ -147,9 +149,13 @@ public final class TaskRunner: Sendable {
             record.state = .running
             record.retryAt = nil
             record.updatedAt = Date()
-            try await store.save(record, transitionDetail: "attempt \(record.attempt)")
+            try await record.save(to: store, transitionDetail: "attempt \(record.attempt)")
             metrics.taskAttempt(rule: rule.name)
-            log.info("task attempt started", metadata: ["attempt": "\(record.attempt)", "nextAction": "\(record.nextAction)"])
+            // The routine case — a new task's first attempt from its first action — at debug, so a
+            // busy daemon at `info` writes no lines per message; resumed tasks and retries at info.
+            let level: Logger.Level = !resumed && record.attempt == 1 && record.nextAction == 0 ? .debug : .info
+            log.log(level: level, "task attempt started",
+                    metadata: ["attempt": "\(record.attempt)", "nextAction": "\(record.nextAction)"])
 
             switch try await runActions(work, &record, deadline: deadline, log: log) {
             case .succeeded:
@@ -157,9 +163,9 @@ public final class TaskRunner: Sendable {
                 record.lastError = nil
                 record.updatedAt = Date()
                 let settle = dedupKey.map { DedupSettlement.complete(rule: rule.name, key: $0, window: rule.dedup!.window) }
-                try await store.save(record, transitionDetail: nil, dedup: settle)
+                try await record.save(to: store, transitionDetail: nil, dedup: settle)
                 metrics.taskFinished(rule: rule.name, outcome: "succeeded")
-                log.info("task succeeded", metadata: ["attempt": "\(record.attempt)"])
+                log.log(level: level, "task succeeded", metadata: ["attempt": "\(record.attempt)"])
                 return .final(.succeeded)
             case let .interrupted(reason):
                 log.warning("task interrupted; it resumes when the message comes back", metadata: ["reason": "\(reason)"])
@@ -176,7 +182,7 @@ public final class TaskRunner: Sendable {
                 record.state = .waiting
                 record.retryAt = Date() + delay.timeInterval
                 record.updatedAt = Date()
-                try await store.save(record, transitionDetail: message)
+                try await record.save(to: store, transitionDetail: message)
                 log.warning("action failed; retrying", metadata: ["attempt": "\(record.attempt)", "error": "\(message)",
                                                                   "retryIn": "\(delay)"])
                 guard await shutdown.sleep(for: delay) else {
@@ -193,7 +199,7 @@ public final class TaskRunner: Sendable {
     }
 
     /// Runs the actions from `record.nextAction` on, saving progress after each one that succeeds.
-    private func runActions(_ work: TaskWork, _ record: inout TaskRecord, deadline: Date?, log: Logger) async throws -> AttemptResult {
+    private func runActions(_ work: TaskWork, _ record: inout TaskProgress, deadline: Date?, log: Logger) async throws -> AttemptResult {
         let actions = work.rule.actions
         while record.nextAction < actions.count {
             let index = record.nextAction
@@ -229,7 +235,7 @@ public final class TaskRunner: Sendable {
                 record.output = output.map { truncate($0) }
                 if record.nextAction < actions.count {
                     record.updatedAt = Date()
-                    try await store.save(record, transitionDetail: "action \(name) succeeded")
+                    try await record.save(to: store, transitionDetail: "action \(name) succeeded")
                 }
                 log.debug("action succeeded", metadata: ["action": "\(name)"])
             case let .retryable(message):
@@ -241,10 +247,10 @@ public final class TaskRunner: Sendable {
         return .succeeded
     }
 
-    private func duplicate(_ work: TaskWork, _ record: inout TaskRecord, detail: String, log: Logger) async throws -> TaskOutcome {
+    private func duplicate(_ work: TaskWork, _ record: inout TaskProgress, detail: String, log: Logger) async throws -> TaskOutcome {
         record.state = .duplicate
         record.updatedAt = Date()
-        try await store.save(record, transitionDetail: detail)
+        try await record.save(to: store, transitionDetail: detail)
         metrics.taskFinished(rule: work.rule.name, outcome: "duplicate")
         if let subscription = work.subscription { metrics.messageDuplicate(subscription: subscription) }
         log.info("duplicate; not run", metadata: ["detail": "\(detail)"])
@@ -252,11 +258,11 @@ public final class TaskRunner: Sendable {
     }
 
     /// Failed for good: the dedup key is freed in the same transaction, then the dead-letter step.
-    private func fail(_ work: TaskWork, _ record: inout TaskRecord, log: Logger) async throws -> TaskOutcome {
+    private func fail(_ work: TaskWork, _ record: inout TaskProgress, log: Logger) async throws -> TaskOutcome {
         record.state = .failed
         record.updatedAt = Date()
         let settle = record.dedupKey.map { DedupSettlement.release(rule: work.rule.name, key: $0) }
-        try await store.save(record, transitionDetail: record.lastError, dedup: settle)
+        try await record.save(to: store, transitionDetail: record.lastError, dedup: settle)
         metrics.taskFinished(rule: work.rule.name, outcome: "failed")
         log.error("task failed", metadata: ["attempts": "\(record.attempt)", "error": "\(record.lastError ?? "")"])
         return try await deadLetter(work, &record, log: log)
@@ -265,7 +271,7 @@ public final class TaskRunner: Sendable {
     /// Publishes the original message with `horae.rule`, `horae.error`, `horae.attempts` to the
     /// rule's dead-letter topic (retrying until it works or the daemon stops), then records the
     /// task `dead-lettered`. Without a dead-letter topic the task is given up the same way.
-    private func deadLetter(_ work: TaskWork, _ record: inout TaskRecord, log: Logger) async throws -> TaskOutcome {
+    private func deadLetter(_ work: TaskWork, _ record: inout TaskProgress, log: Logger) async throws -> TaskOutcome {
         if let template = work.rule.retry.deadLetter {
             let topic: String
             do {
@@ -307,10 +313,10 @@ public final class TaskRunner: Sendable {
         return try await deadLettered(work, &record, detail: "no dead-letter topic; given up")
     }
 
-    private func deadLettered(_ work: TaskWork, _ record: inout TaskRecord, detail: String) async throws -> TaskOutcome {
+    private func deadLettered(_ work: TaskWork, _ record: inout TaskProgress, detail: String) async throws -> TaskOutcome {
         record.state = .deadLettered
         record.updatedAt = Date()
-        try await store.save(record, transitionDetail: detail)
+        try await record.save(to: store, transitionDetail: detail)
         metrics.taskFinished(rule: work.rule.name, outcome: "dead_lettered")
         return .final(.deadLettered)
     }
