@@ -19,6 +19,10 @@ public final class Dispatcher: Sendable {
         public var refusedPullDelay: Duration = .seconds(30)
         /// Pause after an empty pull that came back at once (the emulator does not hold pulls), growing to the cap.
         public var emptyPullPause: (initial: Duration, maximum: Duration) = (.milliseconds(20), .milliseconds(500))
+        /// A pull still in flight after this long, without an answer or a transport error, makes its
+        /// subscription ready: the server holds it (an empty subscription). Longer than the HTTP
+        /// client's connect timeout (10 s), so such a pull has connected.
+        public var heldPullIsReadyAfter: Duration = .seconds(11)
         public init() {}
     }
 
@@ -174,7 +178,8 @@ public final class Dispatcher: Sendable {
     }
 
     /// Readiness before the first pull returns (a pull may be held by the server for a long time
-    /// when the subscription is empty): the subscription exists and we may read it.
+    /// when the subscription is empty): the subscription exists and we may read it. A 403 proves
+    /// nothing: `roles/pubsub.subscriber` may pull but not get the subscription; the pull decides.
     private func checkSubscription(_ s: SubscriptionRuntime, log: Logger) async {
         do throws(PubSubError) {
             guard try await client.getSubscription(s.name) != nil else {
@@ -185,7 +190,7 @@ public final class Dispatcher: Sendable {
             }
             if s.health == SubscriptionRuntime.notYetPulled { s.markHealthy() }
         } catch {
-            guard !error.isRetryable else { return }
+            guard !error.isRetryable, error.status != 403 else { return }
             let reason = Self.explainRefusal(error, subscription: s.name)
             s.markUnhealthy(reason)
             log.error("\(reason)", metadata: ["error": "\(error)"])
@@ -198,7 +203,8 @@ public final class Dispatcher: Sendable {
         case stopped
     }
 
-    /// One pull, abandoned (cancelled in flight) when the shutdown begins.
+    /// One pull, abandoned (cancelled in flight) when the shutdown begins. While the subscription
+    /// is not ready, a pull held by the server for ``Configuration/heldPullIsReadyAfter`` makes it so.
     private func pullUnlessStopping(_ s: SubscriptionRuntime, maxMessages: Int) async -> PullResult {
         await withTaskGroup(of: PullResult?.self) { group in
             group.addTask {
@@ -211,6 +217,17 @@ public final class Dispatcher: Sendable {
             group.addTask {
                 await self.shutdown.wait()
                 return nil
+            }
+            if s.health != nil {
+                let held = configuration.heldPullIsReadyAfter
+                group.addTask {
+                    // Cancelled (and so not marking anything) once the pull has answered.
+                    guard (try? await Task.sleep(for: held)) != nil, s.health != nil else { return nil }
+                    s.markHealthy()
+                    self.logger.debug("a pull is held by the server: ready",
+                                      metadata: ["subscription": "\(s.logicalName)"])
+                    return nil
+                }
             }
             var result: PullResult = .stopped
             while let next = await group.next() {
