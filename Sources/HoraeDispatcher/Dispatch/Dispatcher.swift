@@ -280,17 +280,25 @@ public final class Dispatcher: Sendable {
             settle(received, in: s, configuration.unmatched == .ack ? .ack : .nack)
             return
         }
-        let outcomes = await withTaskGroup(of: TaskOutcome.self) { group in
-            for m in matches {
-                let work = TaskWork(rule: ruleSet.rules[m.ruleIndex], message: message, captures: m.captures,
-                                    subscription: s.logicalName)
-                group.addTask { await self.runner.run(work) }
+        let final: Bool
+        if matches.count == 1 {
+            // The common case runs in this task: no child task for one rule.
+            let work = TaskWork(rule: ruleSet.rules[matches[0].ruleIndex], message: message,
+                                captures: matches[0].captures, subscription: s.logicalName)
+            final = await runner.run(work).isFinal
+        } else {
+            final = await withTaskGroup(of: Bool.self) { group in
+                for m in matches {
+                    let work = TaskWork(rule: ruleSet.rules[m.ruleIndex], message: message, captures: m.captures,
+                                        subscription: s.logicalName)
+                    group.addTask { await self.runner.run(work).isFinal }
+                }
+                var all = true
+                for await f in group { all = all && f }
+                return all
             }
-            var all: [TaskOutcome] = []
-            for await o in group { all.append(o) }
-            return all
         }
-        settle(received, in: s, outcomes.allSatisfy(\.isFinal) ? .ack : .nack)
+        settle(received, in: s, final ? .ack : .nack)
     }
 
     private func settle(_ received: ReceivedMessage, in s: SubscriptionRuntime, _ disposition: MessageDisposition) {

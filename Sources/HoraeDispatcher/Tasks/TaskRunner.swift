@@ -29,8 +29,9 @@ public final class TaskRunner: Sendable {
     private let metrics: any DispatcherMetrics
     private let logger: Logger
     private let configuration: Configuration
-    /// Tasks running in this process, so that a message delivered twice at once runs its task once.
-    private let inFlight = Mutex<[TaskKey: Task<TaskOutcome, Never>]>([:])
+    /// Tasks running in this process, so that a message delivered twice at once runs its task
+    /// once: the calls that find their key here wait for the running one's outcome.
+    private let inFlight = Mutex<[TaskKey: [CheckedContinuation<TaskOutcome?, Never>]]>([:])
 
     public init(store: any StateStore, plugins: PluginRegistry, publisher: (any MessagePublisher)?,
                 limiter: RuleConcurrencyLimiter = RuleConcurrencyLimiter(), shutdown: ShutdownSignal,
@@ -46,21 +47,31 @@ public final class TaskRunner: Sendable {
         self.configuration = configuration
     }
 
-    /// Runs the task to a final state, or gives it up (shutdown, store failure). A second call for
-    /// the same key while the first runs waits for it and returns its outcome.
+    /// Runs the task to a final state, or gives it up (shutdown, store failure), in the calling
+    /// task (whose cancellation interrupts it). A second call for the same key while the first
+    /// runs waits for it and returns its outcome.
     public func run(_ work: TaskWork) async -> TaskOutcome {
-        let (task, owner) = inFlight.withLock { running -> (Task<TaskOutcome, Never>, Bool) in
-            if let existing = running[work.key] { return (existing, false) }
-            let task = Task { await self.execute(work) }
-            running[work.key] = task
-            return (task, true)
+        let owner = inFlight.withLock { running -> Bool in
+            guard running[work.key] == nil else { return false }
+            running[work.key] = []
+            return true
         }
-        let outcome = await withTaskCancellationHandler {
-            await task.value
-        } onCancel: {
-            task.cancel()
+        guard owner else {
+            let outcome = await withCheckedContinuation { (c: CheckedContinuation<TaskOutcome?, Never>) in
+                let waiting = inFlight.withLock { running -> Bool in
+                    guard running[work.key] != nil else { return false }
+                    running[work.key]!.append(c)
+                    return true
+                }
+                if !waiting { c.resume(returning: nil) }
+            }
+            // nil: the other call finished in between; the store now knows where the task is.
+            if let outcome { return outcome }
+            return await run(work)
         }
-        if owner { _ = inFlight.withLock { $0.removeValue(forKey: work.key) } }
+        let outcome = await execute(work)
+        let waiting = inFlight.withLock { $0.removeValue(forKey: work.key) } ?? []
+        for c in waiting { c.resume(returning: outcome) }
         return outcome
     }
 
@@ -68,9 +79,7 @@ public final class TaskRunner: Sendable {
     public var runningCount: Int { inFlight.withLock { $0.count } }
 
     private func execute(_ work: TaskWork) async -> TaskOutcome {
-        var log = logger
-        log[metadataKey: "rule"] = "\(work.rule.name)"
-        log[metadataKey: "messageId"] = "\(work.key.messageID)"
+        let log = TaskLogger(base: logger, rule: work.rule.name, messageID: work.key.messageID)
         do {
             return try await execute(work, log: log)
         } catch {
@@ -79,7 +88,7 @@ public final class TaskRunner: Sendable {
         }
     }
 
-    private func execute(_ work: TaskWork, log: Logger) async throws -> TaskOutcome {
+    private func execute(_ work: TaskWork, log: TaskLogger) async throws -> TaskOutcome {
         let rule = work.rule
         var record: TaskProgress
         if let stored = try await store.task(work.key) {
@@ -199,7 +208,7 @@ public final class TaskRunner: Sendable {
     }
 
     /// Runs the actions from `record.nextAction` on, saving progress after each one that succeeds.
-    private func runActions(_ work: TaskWork, _ record: inout TaskProgress, deadline: Date?, log: Logger) async throws -> AttemptResult {
+    private func runActions(_ work: TaskWork, _ record: inout TaskProgress, deadline: Date?, log: TaskLogger) async throws -> AttemptResult {
         let actions = work.rule.actions
         while record.nextAction < actions.count {
             let index = record.nextAction
@@ -247,7 +256,7 @@ public final class TaskRunner: Sendable {
         return .succeeded
     }
 
-    private func duplicate(_ work: TaskWork, _ record: inout TaskProgress, detail: String, log: Logger) async throws -> TaskOutcome {
+    private func duplicate(_ work: TaskWork, _ record: inout TaskProgress, detail: String, log: TaskLogger) async throws -> TaskOutcome {
         record.state = .duplicate
         record.updatedAt = Date()
         try await record.save(to: store, transitionDetail: detail)
@@ -258,7 +267,7 @@ public final class TaskRunner: Sendable {
     }
 
     /// Failed for good: the dedup key is freed in the same transaction, then the dead-letter step.
-    private func fail(_ work: TaskWork, _ record: inout TaskProgress, log: Logger) async throws -> TaskOutcome {
+    private func fail(_ work: TaskWork, _ record: inout TaskProgress, log: TaskLogger) async throws -> TaskOutcome {
         record.state = .failed
         record.updatedAt = Date()
         let settle = record.dedupKey.map { DedupSettlement.release(rule: work.rule.name, key: $0) }
@@ -271,7 +280,7 @@ public final class TaskRunner: Sendable {
     /// Publishes the original message with `horae.rule`, `horae.error`, `horae.attempts` to the
     /// rule's dead-letter topic (retrying until it works or the daemon stops), then records the
     /// task `dead-lettered`. Without a dead-letter topic the task is given up the same way.
-    private func deadLetter(_ work: TaskWork, _ record: inout TaskProgress, log: Logger) async throws -> TaskOutcome {
+    private func deadLetter(_ work: TaskWork, _ record: inout TaskProgress, log: TaskLogger) async throws -> TaskOutcome {
         if let template = work.rule.retry.deadLetter {
             let topic: String
             do {
@@ -321,7 +330,7 @@ public final class TaskRunner: Sendable {
         return .final(.deadLettered)
     }
 
-    private func startDedupRenewal(rule: String, key: String, owner: TaskKey, log: Logger) -> Task<Void, Never> {
+    private func startDedupRenewal(rule: String, key: String, owner: TaskKey, log: TaskLogger) -> Task<Void, Never> {
         let lease = configuration.dedupLease
         let store = self.store
         return Task {

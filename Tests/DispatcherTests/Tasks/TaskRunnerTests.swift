@@ -114,6 +114,21 @@ import Testing
         #expect(setup.plugin.calls.map(\.text) == ["second"])
     }
 
+    /// A message delivered twice at once: the second call waits for the first and shares its outcome.
+    @Test func twoCallsForOneKeyAtOnceRunTheTaskOnce() async throws {
+        let setup = try Setup(script: { _, _ in
+            try? await Task.sleep(for: .milliseconds(200))
+            return .success(output: nil)
+        })
+        defer { setup.close() }
+        async let first = setup.runner.run(setup.work("m1"))
+        async let second = setup.runner.run(setup.work("m1"))
+        let outcomes = await [first, second]
+        #expect(outcomes == [.final(.succeeded), .final(.succeeded)])
+        #expect(setup.plugin.calls.map(\.text) == ["first", "second"])
+        #expect(setup.runner.runningCount == 0)
+    }
+
     /// Every transition is recorded, with the state it left, through the saves that skip reading it.
     @Test func everyTransitionIsRecorded() async throws {
         let setup = try Setup(script: { invocation, _ in
