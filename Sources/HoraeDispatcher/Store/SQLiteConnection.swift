@@ -37,6 +37,10 @@ struct SQLiteRow {
 final class SQLiteConnection {
     private var handle: OpaquePointer?
     private var statements: [String: OpaquePointer] = [:]
+    /// The statements of SQL texts by the address of their storage: the hot path's SQL is string
+    /// literals, whose storage never moves, so a lookup skips hashing a few hundred bytes; the
+    /// text is compared (at once when it is the same storage) before the entry is trusted.
+    private var byAddress: [UnsafeRawPointer: (sql: String, statement: OpaquePointer)] = [:]
 
     /// Opens (creating if needed) the database file with extended result codes and `busyTimeout`.
     init(path: String, busyTimeoutMilliseconds: Int32) throws {
@@ -63,6 +67,7 @@ final class SQLiteConnection {
     func close() {
         for statement in statements.values { sqlite3_finalize(statement) }
         statements.removeAll()
+        byAddress.removeAll()
         if let handle { sqlite3_close_v2(handle) }
         handle = nil
     }
@@ -188,14 +193,20 @@ final class SQLiteConnection {
     private func prepared(_ sql: String, _ values: [SQLiteValue], operation: String) throws -> OpaquePointer {
         let db = try database(operation)
         let statement: OpaquePointer
-        if let cached = statements[sql] {
+        // Small strings live inline (no stable address); they hash quickly anyway.
+        let address = sql.utf8.count > 15 ? sql.utf8.withContiguousStorageIfAvailable { UnsafeRawPointer($0.baseAddress) } ?? nil : nil
+        if let address, let entry = byAddress[address], entry.sql == sql {
+            statement = entry.statement
+        } else if let cached = statements[sql] {
             statement = cached
+            if let address { byAddress[address] = (sql, cached) }
         } else {
             var fresh: OpaquePointer?
             let rc = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &fresh, nil)
             guard rc == SQLITE_OK, let fresh else { throw error(rc, operation: operation) }
             statements[sql] = fresh
             statement = fresh
+            if let address { byAddress[address] = (sql, fresh) }
         }
         sqlite3_clear_bindings(statement)
         for (offset, value) in values.enumerated() {
