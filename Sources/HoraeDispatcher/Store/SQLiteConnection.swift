@@ -36,6 +36,8 @@ struct SQLiteRow {
 /// (and its mutex). Every call either succeeds or throws a ``StateStoreError`` naming `operation`.
 final class SQLiteConnection {
     private var handle: OpaquePointer?
+    /// Inside a group commit (``beginBatch(operation:)``).
+    private var inBatch = false
     private var statements: [String: OpaquePointer] = [:]
     /// The statements of SQL texts by the address of their storage: the hot path's SQL is string
     /// literals, whose storage never moves, so a lookup skips hashing a few hundred bytes; the
@@ -139,11 +141,13 @@ final class SQLiteConnection {
 
     /// Runs `body` atomically: committed if it returns, rolled back if it throws.
     ///
-    /// Outside a transaction this is `BEGIN …`/`COMMIT`. Inside one (a group commit opened by
-    /// ``SQLiteWorker``) it is a savepoint: `body`'s effects are undone alone if it throws, and
-    /// become durable with the enclosing transaction's commit.
+    /// Outside a transaction this is `BEGIN …`/`COMMIT`. Inside a group commit opened by
+    /// ``SQLiteWorker`` (``beginBatch(operation:)``) `body` just runs: its effects become durable
+    /// with the batch's commit, and if it throws the worker rolls the whole batch back. Inside
+    /// another transaction it is a savepoint, undone alone if `body` throws.
     func transaction<T>(_ kind: TransactionKind, operation: String, _ body: () throws -> T) throws -> T {
         let nested = inTransaction
+        if nested && inBatch { return try body() }
         if nested {
             try run("SAVEPOINT horae_operation", operation: operation)
         } else {
@@ -167,11 +171,16 @@ final class SQLiteConnection {
         }
     }
 
-    /// Opens a group-commit transaction (`BEGIN IMMEDIATE`).
-    func beginBatch(operation: String) throws { try run("BEGIN IMMEDIATE", operation: operation) }
+    /// Opens a group-commit transaction (`BEGIN IMMEDIATE`), in which ``transaction(_:operation:_:)``
+    /// adds no savepoints (the worker rolls the whole batch back when an operation throws).
+    func beginBatch(operation: String) throws {
+        try run("BEGIN IMMEDIATE", operation: operation)
+        inBatch = true
+    }
 
     /// Commits the group-commit transaction; rolls it back if the commit fails.
     func commitBatch(operation: String) throws {
+        inBatch = false
         do {
             try run("COMMIT", operation: operation)
         } catch {
@@ -179,6 +188,15 @@ final class SQLiteConnection {
             throw error
         }
     }
+
+    /// Rolls the group-commit transaction back (if SQLite has not already).
+    func rollbackBatch(operation: String) {
+        inBatch = false
+        if inTransaction { _ = try? run("ROLLBACK", operation: operation) }
+    }
+
+    /// Leaves batch mode after SQLite rolled the batch's transaction back on its own.
+    func endBatch() { inBatch = false }
 
     // MARK: Helpers
 

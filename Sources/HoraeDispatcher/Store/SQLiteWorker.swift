@@ -7,13 +7,19 @@ import Synchronization
 /// ## Group commit
 /// Calls queue up while the worker is busy (typically waiting on an fsync). When it gets to them,
 /// consecutive write operations — up to ``maxBatch`` — run in *one* `BEGIN IMMEDIATE … COMMIT`,
-/// each inside its own savepoint: an operation that throws is rolled back alone, the others commit
-/// together, and nobody's call returns before that commit. Each call therefore stays atomic and
-/// durable on return, while the fsync of `synchronous=FULL` is paid once per batch instead of once
-/// per call. A lone write runs in its own transaction; reads run in autocommit mode.
+/// and nobody's call returns before that commit. Each call therefore stays atomic and durable on
+/// return, while the fsync of `synchronous=FULL` is paid once per batch instead of once per call.
+/// A lone write runs in its own transaction; reads run in autocommit mode.
+///
+/// An operation that throws fails alone: the batch is rolled back, that operation gets its error
+/// (none of its writes took effect), and the others run again as a new batch. (Operations are
+/// database work only, so running one again after a rollback is running it once. Rolling back
+/// the rare failure this way, rather than putting each operation in a savepoint, spares two
+/// statements and the savepoint's copies of every page it touches per operation.)
 ///
 /// If SQLite rolls the batch's transaction back on its own (SQLITE_FULL, SQLITE_IOERR …), or the
-/// commit fails, every operation of the batch fails with that error: none of them took effect.
+/// commit fails, every operation run so far in the batch fails with that error: none of them took
+/// effect.
 final class SQLiteWorker: Sendable {
     /// Most operations per group commit, bounding how long one transaction holds the write lock.
     static let maxBatch = 256
@@ -115,38 +121,49 @@ final class SQLiteWorker: Sendable {
                 }
                 var end = index + 1
                 while end < operations.endIndex, operations[end].writes, end - index < Self.maxBatch { end += 1 }
-                index = runBatch(operations[index..<end], db)
+                runBatch(operations[index..<end], db)
+                index = end
             }
         }
     }
 
-    /// Runs consecutive writes as one group commit.
-    /// - Returns: the index of the first operation not handled (it begins the next batch).
-    private func runBatch(_ batch: ArraySlice<Operation>, _ db: SQLiteConnection) -> Int {
-        if batch.count == 1 {
-            batch[batch.startIndex].run(db).deliver()
-            return batch.endIndex
+    /// Runs consecutive writes as one group commit, then delivers every outcome.
+    private func runBatch(_ batch: ArraySlice<Operation>, _ db: SQLiteConnection) {
+        guard batch.count > 1 else {
+            if let operation = batch.first { operation.run(db).deliver() }
+            return
         }
         do {
             try db.beginBatch(operation: batch[batch.startIndex].name)
         } catch {
             for operation in batch { operation.abort(error) }
-            return batch.endIndex
+            return
         }
         var outcomes: [(Operation, Outcome)] = []
+        outcomes.reserveCapacity(batch.count)
         for position in batch.indices {
             let operation = batch[position]
             let outcome = operation.run(db)
-            outcomes.append((operation, outcome))
             if !db.inTransaction {
                 // SQLite rolled the whole transaction back: nothing of the batch so far happened.
+                db.endBatch()
                 let cause =
                     outcome.failed
                     ?? StateStoreError(
                         code: .sqlite, message: "the transaction was rolled back", operation: operation.name)
                 for (done, _) in outcomes { done.abort(cause) }
-                return position + 1
+                operation.abort(cause)
+                runBatch(batch[(position + 1)...], db)
+                return
             }
+            if outcome.failed != nil {
+                // Undo the batch; this operation fails alone, the others run again without it.
+                db.rollbackBatch(operation: operation.name)
+                outcome.deliver()
+                runBatch(ArraySlice(outcomes.map(\.0) + batch[(position + 1)...]), db)
+                return
+            }
+            outcomes.append((operation, outcome))
         }
         do {
             try db.commitBatch(operation: batch[batch.startIndex].name)
@@ -156,7 +173,6 @@ final class SQLiteWorker: Sendable {
         } catch {
             for (operation, _) in outcomes { operation.abort(error) }
         }
-        return batch.endIndex
     }
 }
 
