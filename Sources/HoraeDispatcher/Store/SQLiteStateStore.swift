@@ -139,14 +139,7 @@ public final class SQLiteStateStore: StateStore {
                             WHERE message_id = ?1 AND rule = ?2 AND state = ?13
                             """, values + [.text(previous.rawValue)], operation: "save") == 1
                 } else {
-                    written =
-                        try db.run(
-                            """
-                            INSERT INTO tasks (message_id, rule, state, attempt, next_action, last_error, retry_at,
-                                               dedup_key, output, subscription, created_at, updated_at)
-                            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-                            ON CONFLICT (message_id, rule) DO NOTHING
-                            """, values, operation: "save") == 1
+                    written = try Self.insert(db, values, operation: "save")
                 }
                 if !written {
                     try Self.upsert(db, record, values, transitionDetail: transitionDetail)
@@ -154,6 +147,26 @@ public final class SQLiteStateStore: StateStore {
                     try Self.addTransition(db, record, from: previous?.rawValue, detail: transitionDetail)
                 }
                 try Self.settle(db, dedup, owner: record.key, now: record.updatedAt)
+            }
+        }
+    }
+
+    /// One transaction: `INSERT … ON CONFLICT DO NOTHING`, then the transition when the row was
+    /// inserted, or a read of the row that was there.
+    public func insertIfAbsent(_ record: TaskRecord, transitionDetail: String?) async throws -> TaskRecord? {
+        try await perform("insertIfAbsent", writes: true) { db in
+            try db.transaction(.immediate, operation: "insertIfAbsent") {
+                if try Self.insert(db, Self.taskValues(record), operation: "insertIfAbsent") {
+                    try Self.addTransition(db, record, from: nil, detail: transitionDetail)
+                    return nil
+                }
+                return try db.queryFirst(
+                    """
+                    SELECT message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key, output,
+                           subscription, created_at, updated_at
+                    FROM tasks WHERE message_id = ?1 AND rule = ?2
+                    """, [.text(record.key.messageID), .text(record.key.rule)], operation: "insertIfAbsent",
+                    Self.taskRecord)
             }
         }
     }
@@ -395,6 +408,17 @@ public final class SQLiteStateStore: StateStore {
             .text(record.subscription), .integer(record.createdAt.millisecondsSince1970),
             .integer(record.updatedAt.millisecondsSince1970),
         ]
+    }
+
+    /// Inserts the row unless its key has one. - Returns: whether it did.
+    private static func insert(_ db: SQLiteConnection, _ values: [SQLiteValue], operation: String) throws -> Bool {
+        try db.run(
+            """
+            INSERT INTO tasks (message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key,
+                               output, subscription, created_at, updated_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+            ON CONFLICT (message_id, rule) DO NOTHING
+            """, values, operation: operation) == 1
     }
 
     /// Reads the stored state, inserts or replaces the row, and adds a transition if the state changed.

@@ -27,6 +27,11 @@ public protocol StateStore: Sendable {
     func save(_ record: TaskRecord, replacing previous: TaskState?, transitionDetail: String?,
               dedup: DedupSettlement?) async throws
 
+    /// Starts a task in one call: when the store has no record of `record.key`, saves `record`
+    /// with a transition from nothing and returns nil; otherwise changes nothing and returns the
+    /// stored record. (For a caller that would read the record, then save at once if there was none.)
+    func insertIfAbsent(_ record: TaskRecord, transitionDetail: String?) async throws -> TaskRecord?
+
     /// The transitions of `key`, oldest first.
     func transitions(of key: TaskKey) async throws -> [TaskTransition]
 
@@ -79,6 +84,14 @@ public protocol StateStore: Sendable {
 }
 
 extension StateStore {
+    /// A read, then a save if there was nothing: two transactions (another daemon sharing the
+    /// store may save the record in between; the save then replaces it).
+    public func insertIfAbsent(_ record: TaskRecord, transitionDetail: String?) async throws -> TaskRecord? {
+        if let stored = try await task(record.key) { return stored }
+        try await save(record, replacing: nil, transitionDetail: transitionDetail, dedup: nil)
+        return nil
+    }
+
     /// Ignores `previous`: a plain ``save(_:transitionDetail:dedup:)``.
     public func save(_ record: TaskRecord, replacing previous: TaskState?, transitionDetail: String?,
                      dedup: DedupSettlement?) async throws {

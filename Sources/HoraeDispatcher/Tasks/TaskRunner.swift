@@ -90,8 +90,22 @@ public final class TaskRunner: Sendable {
 
     private func execute(_ work: TaskWork, log: TaskLogger) async throws -> TaskOutcome {
         let rule = work.rule
+        let stored: TaskRecord?
+        /// The first attempt is already recorded (a new task of a rule with nothing to wait for).
+        var attemptSaved: TaskRecord?
+        if rule.concurrency == nil && rule.dedup == nil {
+            // Nothing to wait for before the first attempt: record it at once if the task is new,
+            // in one store call instead of a read and then a save.
+            if shutdown.isStopping || Task.isCancelled { return .abandoned("shutting down before the task started") }
+            let first = TaskRecord(key: work.key, state: .running, attempt: 1, subscription: work.subscription,
+                                   createdAt: Date())
+            stored = try await store.insertIfAbsent(first, transitionDetail: "attempt 1")
+            if stored == nil { attemptSaved = first }
+        } else {
+            stored = try await store.task(work.key)
+        }
         var record: TaskProgress
-        if let stored = try await store.task(work.key) {
+        if let stored {
             record = TaskProgress(stored: stored)
             switch stored.state {
             case .succeeded, .duplicate, .deadLettered:
@@ -104,16 +118,23 @@ public final class TaskRunner: Sendable {
                 log.info("resuming task", metadata: ["state": "\(stored.state.rawValue)", "attempt": "\(stored.attempt)",
                                                      "nextAction": "\(stored.nextAction)"])
             }
+        } else if let attemptSaved {
+            record = TaskProgress(stored: attemptSaved)
         } else {
             record = TaskProgress(new: TaskRecord(key: work.key, state: .pending, subscription: work.subscription,
                                                   createdAt: Date()))
         }
 
-        guard await limiter.acquire(rule: rule.name, limit: rule.concurrency) else {
-            return .abandoned("shutting down before the task started")
+        // A first attempt already recorded runs (it has nothing to wait for).
+        if attemptSaved == nil {
+            guard await limiter.acquire(rule: rule.name, limit: rule.concurrency) else {
+                return .abandoned("shutting down before the task started")
+            }
         }
         defer { if rule.concurrency != nil { limiter.release(rule: rule.name) } }
-        if shutdown.isStopping || Task.isCancelled { return .abandoned("shutting down before the task started") }
+        if attemptSaved == nil && (shutdown.isStopping || Task.isCancelled) {
+            return .abandoned("shutting down before the task started")
+        }
 
         // The dedup gate.
         var dedupKey: String?
@@ -146,19 +167,23 @@ public final class TaskRunner: Sendable {
         defer { renewal?.cancel() }
 
         let backoff = Backoff(rule.retry)
-        let resumed = record.storedState != nil
+        let resumed = stored != nil
         let deadline = rule.timeout.map { record.createdAt + $0.timeInterval }
         if record.state == .waiting, let due = record.retryAt, due > Date() {
             guard await shutdown.sleep(for: .seconds(due.timeIntervalSinceNow)) else {
                 return .abandoned("shutting down while waiting for a retry")
             }
         }
+        var recordAttempt = attemptSaved == nil
         while true {
-            record.attempt += 1
-            record.state = .running
-            record.retryAt = nil
-            record.updatedAt = Date()
-            try await record.save(to: store, transitionDetail: "attempt \(record.attempt)")
+            if recordAttempt {
+                record.attempt += 1
+                record.state = .running
+                record.retryAt = nil
+                record.updatedAt = Date()
+                try await record.save(to: store, transitionDetail: "attempt \(record.attempt)")
+            }
+            recordAttempt = true
             metrics.taskAttempt(rule: rule.name)
             // The routine case — a new task's first attempt from its first action — at debug, so a
             // busy daemon at `info` writes no lines per message; resumed tasks and retries at info.

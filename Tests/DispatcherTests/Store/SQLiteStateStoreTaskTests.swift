@@ -105,6 +105,30 @@ struct SQLiteStateStoreTaskTests {
         #expect(try await store.dedupEntry(rule: "r", key: "k")?.status == "succeeded")
     }
 
+    @Test func insertIfAbsentSavesANewRecordOrReturnsTheStoredOne() async throws {
+        let directory = TemporaryStoreDirectory()
+        defer { directory.remove() }
+        let store = try directory.open()
+        let key = TaskKey(messageID: "m1", rule: "r")
+        let first = TaskRecord(key: key, state: .running, attempt: 1, subscription: "s", createdAt: T.t0)
+        #expect(try await store.insertIfAbsent(first, transitionDetail: "attempt 1") == nil)
+        #expect(try await store.task(key) == first)
+        #expect(
+            try await store.transitions(of: key) == [
+                TaskTransition(key: key, from: nil, to: .running, at: T.t0, detail: "attempt 1")
+            ])
+
+        var done = first
+        done.state = .succeeded
+        done.updatedAt = T.at(1)
+        try await store.save(done, replacing: .running, transitionDetail: nil, dedup: nil)
+        // Delivered again: nothing is written, the stored record comes back.
+        let again = TaskRecord(key: key, state: .running, attempt: 1, createdAt: T.at(5))
+        #expect(try await store.insertIfAbsent(again, transitionDetail: "attempt 1") == done)
+        #expect(try await store.task(key) == done)
+        #expect(try await store.transitions(of: key).count == 2)
+    }
+
     /// Another daemon sharing the store wrote the record meanwhile: the save still replaces it, and
     /// its transition starts from the state that was really stored.
     @Test func aSaveReplacingAStaleStateRecordsTheStateReallyStored() async throws {

@@ -33,15 +33,19 @@ import Testing
         }
     }
 
-    static let rule = """
+    /// `extra`: more keys of the rule (`concurrency: 1` takes the path that waits for a slot first).
+    static func rule(_ extra: String = "") -> String {
+        """
         rules:
           - name: upload
             on: { message: { attributes: { objectId: "*" } } }
             retry: { maxAttempts: 3, initialBackoff: 10ms, maxBackoff: 20ms }
+            \(extra)
             actions:
               - log: { message: "first" }
               - log: { message: "second" }
         """
+    }
 
     /// A runner whose plugin answers with `script`, and its store, log lines and directory.
     struct Setup {
@@ -52,7 +56,7 @@ import Testing
         let directory: TemporaryStoreDirectory
         let rule: Rule
 
-        init(script: @escaping ScriptedLogPlugin.Script = { _, _ in .success(output: nil) }) throws {
+        init(rule extra: String = "", script: @escaping ScriptedLogPlugin.Script = { _, _ in .success(output: nil) }) throws {
             directory = TemporaryStoreDirectory()
             store = try directory.open()
             let lines = RecordingLogHandler.Lines()
@@ -61,7 +65,7 @@ import Testing
             plugin = ScriptedLogPlugin(script: script)
             runner = TaskRunner(store: store, plugins: PluginRegistry([plugin]), publisher: nil,
                                 shutdown: ShutdownSignal(), logger: logger)
-            let loaded = RuleLoader().load(sources: [(path: "rules.yaml", text: TaskRunnerTests.rule)])
+            let loaded = RuleLoader().load(sources: [(path: "rules.yaml", text: TaskRunnerTests.rule(extra))])
             rule = try #require(loaded.rules.first)
         }
 
@@ -129,9 +133,12 @@ import Testing
         #expect(setup.runner.runningCount == 0)
     }
 
-    /// Every transition is recorded, with the state it left, through the saves that skip reading it.
-    @Test func everyTransitionIsRecorded() async throws {
-        let setup = try Setup(script: { invocation, _ in
+    /// Every transition is recorded, with the state it left, through the saves that skip reading
+    /// it — whether the first attempt is recorded as the task is found new, or after waiting for a
+    /// concurrency slot.
+    @Test(arguments: ["", "concurrency: 1"])
+    func everyTransitionIsRecorded(rule: String) async throws {
+        let setup = try Setup(rule: rule, script: { invocation, _ in
             invocation.actionIndex == 1 && invocation.attempt == 1 ? .retryable("flaky") : .success(output: nil)
         })
         defer { setup.close() }
