@@ -44,8 +44,13 @@ final class SQLiteConnection {
     /// text is compared (at once when it is the same storage) before the entry is trusted.
     private var byAddress: [UnsafeRawPointer: (sql: String, statement: OpaquePointer)] = [:]
 
+    /// Process-wide settings, applied before the first connection initializes SQLite: no memory
+    /// statistics (nothing reads them, and they cost a global mutex per allocation).
+    private static let processSettings: Void = { _ = horae_sqlite3_disable_memstatus() }()
+
     /// Opens (creating if needed) the database file with extended result codes and `busyTimeout`.
     init(path: String, busyTimeoutMilliseconds: Int32) throws {
+        Self.processSettings
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         let rc = sqlite3_open_v2(path, &db, flags, nil)
