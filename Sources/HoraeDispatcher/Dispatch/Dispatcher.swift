@@ -104,7 +104,10 @@ public final class Dispatcher: Sendable {
         var failures = 0
         var emptyPause = configuration.emptyPullPause.initial
         if slot == 0 { await checkSubscription(s, log: log) }
+        let pool = HandlerPool(maxIdle: max(1, s.config.maxMessagesPerPull))
         await withDiscardingTaskGroup { handlers in
+            // Waiting handlers end with the loop; busy ones when their message is done.
+            defer { pool.close() }
             while !shutdown.isStopping && !Task.isCancelled {
                 // Room in the global budget, then in the subscription's own.
                 guard let granted = try? await flow.reserve(upTo: s.config.maxMessagesPerPull) else { break }
@@ -148,8 +151,8 @@ public final class Dispatcher: Sendable {
                         for m in messages { settle(m, in: s, .nack) }
                         break
                     }
-                    for m in messages {
-                        handlers.addTask { await self.handle(m, in: s) }
+                    for m in messages where !pool.handOff(m) {
+                        handlers.addTask { await self.handleMessages(first: m, in: s, pool: pool) }
                     }
                 case .stopped:
                     release(s, reserved: asked, received: [])
@@ -259,6 +262,15 @@ public final class Dispatcher: Sendable {
     }
 
     // MARK: - Dispatching one message
+
+    /// A handler task: `first`, then whatever the pull loop hands it while it waits in `pool`.
+    private func handleMessages(first: ReceivedMessage, in s: SubscriptionRuntime, pool: HandlerPool) async {
+        var next: ReceivedMessage? = first
+        while let message = next {
+            await handle(message, in: s)
+            next = await pool.next()
+        }
+    }
 
     private func handle(_ received: ReceivedMessage, in s: SubscriptionRuntime) async {
         if let problem = received.problem {
