@@ -19,6 +19,10 @@ public final class Dispatcher: Sendable {
         public var refusedPullDelay: Duration = .seconds(30)
         /// Pause after an empty pull that came back at once (the emulator does not hold pulls), growing to the cap.
         public var emptyPullPause: (initial: Duration, maximum: Duration) = (.milliseconds(20), .milliseconds(500))
+        /// A pull still in flight after this long, without an answer or a transport error, makes its
+        /// subscription ready: the server holds it (an empty subscription). Longer than the HTTP
+        /// client's connect timeout (10 s), so such a pull has connected.
+        public var heldPullIsReadyAfter: Duration = .seconds(11)
         public init() {}
     }
 
@@ -100,7 +104,10 @@ public final class Dispatcher: Sendable {
         var failures = 0
         var emptyPause = configuration.emptyPullPause.initial
         if slot == 0 { await checkSubscription(s, log: log) }
+        let pool = HandlerPool(maxIdle: max(1, s.config.maxMessagesPerPull))
         await withDiscardingTaskGroup { handlers in
+            // Waiting handlers end with the loop; busy ones when their message is done.
+            defer { pool.close() }
             while !shutdown.isStopping && !Task.isCancelled {
                 // Room in the global budget, then in the subscription's own.
                 guard let granted = try? await flow.reserve(upTo: s.config.maxMessagesPerPull) else { break }
@@ -144,8 +151,8 @@ public final class Dispatcher: Sendable {
                         for m in messages { settle(m, in: s, .nack) }
                         break
                     }
-                    for m in messages {
-                        handlers.addTask { await self.handle(m, in: s) }
+                    for m in messages where !pool.handOff(m) {
+                        handlers.addTask { await self.handleMessages(first: m, in: s, pool: pool) }
                     }
                 case .stopped:
                     release(s, reserved: asked, received: [])
@@ -174,7 +181,8 @@ public final class Dispatcher: Sendable {
     }
 
     /// Readiness before the first pull returns (a pull may be held by the server for a long time
-    /// when the subscription is empty): the subscription exists and we may read it.
+    /// when the subscription is empty): the subscription exists and we may read it. A 403 proves
+    /// nothing: `roles/pubsub.subscriber` may pull but not get the subscription; the pull decides.
     private func checkSubscription(_ s: SubscriptionRuntime, log: Logger) async {
         do throws(PubSubError) {
             guard try await client.getSubscription(s.name) != nil else {
@@ -185,7 +193,7 @@ public final class Dispatcher: Sendable {
             }
             if s.health == SubscriptionRuntime.notYetPulled { s.markHealthy() }
         } catch {
-            guard !error.isRetryable else { return }
+            guard !error.isRetryable, error.status != 403 else { return }
             let reason = Self.explainRefusal(error, subscription: s.name)
             s.markUnhealthy(reason)
             log.error("\(reason)", metadata: ["error": "\(error)"])
@@ -198,7 +206,8 @@ public final class Dispatcher: Sendable {
         case stopped
     }
 
-    /// One pull, abandoned (cancelled in flight) when the shutdown begins.
+    /// One pull, abandoned (cancelled in flight) when the shutdown begins. While the subscription
+    /// is not ready, a pull held by the server for ``Configuration/heldPullIsReadyAfter`` makes it so.
     private func pullUnlessStopping(_ s: SubscriptionRuntime, maxMessages: Int) async -> PullResult {
         await withTaskGroup(of: PullResult?.self) { group in
             group.addTask {
@@ -211,6 +220,17 @@ public final class Dispatcher: Sendable {
             group.addTask {
                 await self.shutdown.wait()
                 return nil
+            }
+            if s.health != nil {
+                let held = configuration.heldPullIsReadyAfter
+                group.addTask {
+                    // Cancelled (and so not marking anything) once the pull has answered.
+                    guard (try? await Task.sleep(for: held)) != nil, s.health != nil else { return nil }
+                    s.markHealthy()
+                    self.logger.debug("a pull is held by the server: ready",
+                                      metadata: ["subscription": "\(s.logicalName)"])
+                    return nil
+                }
             }
             var result: PullResult = .stopped
             while let next = await group.next() {
@@ -243,6 +263,15 @@ public final class Dispatcher: Sendable {
 
     // MARK: - Dispatching one message
 
+    /// A handler task: `first`, then whatever the pull loop hands it while it waits in `pool`.
+    private func handleMessages(first: ReceivedMessage, in s: SubscriptionRuntime, pool: HandlerPool) async {
+        var next: ReceivedMessage? = first
+        while let message = next {
+            await handle(message, in: s)
+            next = await pool.next()
+        }
+    }
+
     private func handle(_ received: ReceivedMessage, in s: SubscriptionRuntime) async {
         if let problem = received.problem {
             // Not a message Horae can read; the `unmatched` policy decides (with `nack`, the
@@ -263,17 +292,25 @@ public final class Dispatcher: Sendable {
             settle(received, in: s, configuration.unmatched == .ack ? .ack : .nack)
             return
         }
-        let outcomes = await withTaskGroup(of: TaskOutcome.self) { group in
-            for m in matches {
-                let work = TaskWork(rule: ruleSet.rules[m.ruleIndex], message: message, captures: m.captures,
-                                    subscription: s.logicalName)
-                group.addTask { await self.runner.run(work) }
+        let final: Bool
+        if matches.count == 1 {
+            // The common case runs in this task: no child task for one rule.
+            let work = TaskWork(rule: ruleSet.rules[matches[0].ruleIndex], message: message,
+                                captures: matches[0].captures, subscription: s.logicalName)
+            final = await runner.run(work).isFinal
+        } else {
+            final = await withTaskGroup(of: Bool.self) { group in
+                for m in matches {
+                    let work = TaskWork(rule: ruleSet.rules[m.ruleIndex], message: message, captures: m.captures,
+                                        subscription: s.logicalName)
+                    group.addTask { await self.runner.run(work).isFinal }
+                }
+                var all = true
+                for await f in group { all = all && f }
+                return all
             }
-            var all: [TaskOutcome] = []
-            for await o in group { all.append(o) }
-            return all
         }
-        settle(received, in: s, outcomes.allSatisfy(\.isFinal) ? .ack : .nack)
+        settle(received, in: s, final ? .ack : .nack)
     }
 
     private func settle(_ received: ReceivedMessage, in s: SubscriptionRuntime, _ disposition: MessageDisposition) {

@@ -1,12 +1,19 @@
 import Synchronization
 
-/// One budget of outstanding messages and bytes (runtime.md §1): pulling pauses when either
-/// reaches 100 % and resumes once both are back at or under 80 %.
+/// One budget of outstanding messages and bytes (runtime.md §1): pulling pauses when the messages
+/// or bytes *received* reach 100 % and resumes once both are back at or under 80 %.
 ///
 /// A pull first reserves room for the messages it asks for (``reserve(upTo:)``), so several pulls
 /// in flight can never together bring more messages than the budget; the bytes of a pull are only
 /// known when it returns, so they may overshoot once, which pauses pulling until they drain.
 /// A message stops counting when it is acked or nacked (``release(messages:bytes:)``).
+///
+/// Reservations alone never pause pulling: a pull that finds the budget reserved waits until a
+/// pull in flight returns (``commit(reserved:received:bytes:)``) leaving room — what it reserved
+/// and did not fill, or what acks freed meanwhile — or until acks bring messages and reservations
+/// together down to 80 %. So pulls that bring back fewer messages than they asked for cannot
+/// leave pulling stalled below the budget, and acks freeing room one message at a time do not
+/// start one-message pulls.
 public final class FlowController: Sendable {
     public let maxMessages: Int
     public let maxBytes: Int
@@ -15,17 +22,23 @@ public final class FlowController: Sendable {
         var messages = 0
         var bytes = 0
         var reserved = 0
+        /// Received messages or bytes reached the limit; cleared at 80 % of both.
         var paused = false
         var highWater = 0
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state = Mutex(State())
+    private let lowMessages: Int
+    private let lowBytes: Int
 
     public init(maxMessages: Int, maxBytes: Int) {
         precondition(maxMessages > 0 && maxBytes > 0)
         self.maxMessages = maxMessages
         self.maxBytes = maxBytes
+        // 80 % of each limit (integer arithmetic, at least one free slot).
+        lowMessages = min(maxMessages - 1, maxMessages * 4 / 5)
+        lowBytes = maxBytes / 5 * 4
     }
 
     /// Messages received and not yet acked or nacked.
@@ -33,25 +46,26 @@ public final class FlowController: Sendable {
     public var outstandingBytes: Int { state.withLock { $0.bytes } }
     /// The most messages ever outstanding at once (received + reserved never exceeds the budget).
     public var highWaterMessages: Int { state.withLock { $0.highWater } }
+    /// Messages reserved by pulls in flight.
+    var reservedMessages: Int { state.withLock { $0.reserved } }
+    /// Whether received messages or bytes have paused pulling.
+    var isPaused: Bool { state.withLock { $0.paused } }
 
     /// Waits until pulling may go on, then reserves room for at most `wanted` messages and returns
     /// how many (≥ 1). Throws `CancellationError` if the task is cancelled while waiting.
     public func reserve(upTo wanted: Int) async throws -> Int {
+        precondition(wanted > 0)
         while true {
             try Task.checkCancellation()
             let granted: Int? = state.withLock { s in
-                guard !s.paused else { return nil }
                 let room = maxMessages - s.messages - s.reserved
-                guard room > 0 else {
-                    s.paused = true
-                    return nil
-                }
+                guard !s.paused, room > 0 else { return nil }
                 let n = min(wanted, room)
                 s.reserved += n
                 return n
             }
             if let granted { return granted }
-            await waitForResume()
+            await waitForRoom()
         }
     }
 
@@ -64,7 +78,7 @@ public final class FlowController: Sendable {
             s.bytes += bytes
             s.highWater = max(s.highWater, s.messages + s.reserved)
             if s.messages >= maxMessages || s.bytes >= maxBytes { s.paused = true }
-            return Self.resumeIfBelowLowWater(&s, maxMessages, maxBytes)
+            return wakeable(&s, afterPull: true)
         }
         for w in wake { w.resume() }
     }
@@ -74,7 +88,7 @@ public final class FlowController: Sendable {
         let wake = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             s.messages -= messages
             s.bytes -= bytes
-            return Self.resumeIfBelowLowWater(&s, maxMessages, maxBytes)
+            return wakeable(&s, afterPull: false)
         }
         for w in wake { w.resume() }
     }
@@ -88,7 +102,7 @@ public final class FlowController: Sendable {
         for w in wake { w.resume() }
     }
 
-    private func waitForResume() async {
+    private func waitForRoom() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { s -> Bool in
@@ -103,16 +117,17 @@ public final class FlowController: Sendable {
         }
     }
 
-    private static func resumeIfBelowLowWater(_ s: inout State, _ maxMessages: Int, _ maxBytes: Int) -> [CheckedContinuation<Void, Never>] {
-        guard s.paused else {
-            defer { s.waiters = [] }
-            return s.waiters
+    /// Unpauses at 80 % of both limits; then takes the waiters if they can get room: whenever
+    /// there is some after a pull returned, else (acks freeing room one message at a time) once
+    /// messages and reservations are down to 80 %, so that pulls resume with a batch's worth.
+    private func wakeable(_ s: inout State, afterPull: Bool) -> [CheckedContinuation<Void, Never>] {
+        if s.paused {
+            guard s.messages <= lowMessages && s.bytes <= lowBytes else { return [] }
+            s.paused = false
         }
-        // Resume at 80 % of each limit (integer arithmetic, at least one free slot).
-        let lowMessages = min(maxMessages - 1, maxMessages * 4 / 5)
-        let lowBytes = maxBytes / 5 * 4
-        guard s.messages + s.reserved <= lowMessages && s.bytes <= lowBytes else { return [] }
-        s.paused = false
+        guard !s.waiters.isEmpty, s.messages + s.reserved < maxMessages,
+            afterPull || s.messages + s.reserved <= lowMessages
+        else { return [] }
         defer { s.waiters = [] }
         return s.waiters
     }

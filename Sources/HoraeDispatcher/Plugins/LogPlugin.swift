@@ -19,6 +19,8 @@ public struct LogPlugin: ActionPlugin {
     public func run(_ invocation: ActionInvocation) async -> ActionOutcome {
         let text = invocation.options["message"]?.string ?? ""
         let level = Self.level(invocation.options["level"]?.string)
+        // Below the daemon's level (a rule's debug trace): nothing to build.
+        guard logger.logLevel <= level else { return .success(output: nil) }
         var metadata: Logger.Metadata = [
             "rule": .string(invocation.ruleName),
             "action": .string(invocation.actionName),

@@ -53,6 +53,33 @@ public enum AckRequestBatcher {
         return .object(pairs)
     }
 
+    /// The bytes of ``body(_:for:)`` as compact JSON, written directly: ack ids are plain ASCII
+    /// (copied between quotes as they are); any other id goes through the JSON string escaper.
+    /// The daemon sends two of these per message, so it skips building a JSON value of every id.
+    static func bodyBytes(_ ackIDs: [String], for request: Request) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(ackIDs.reduce(40) { $0 + $1.utf8.count + 3 })
+        out.append(contentsOf: #"{"ackIds":["#.utf8)
+        for (index, id) in ackIDs.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            if isPlain(id) {
+                out.append(UInt8(ascii: "\""))
+                out.append(contentsOf: id.utf8)
+                out.append(UInt8(ascii: "\""))
+            } else {
+                var literal = ""
+                JSONValue.writeString(id, to: &literal)
+                out.append(contentsOf: literal.utf8)
+            }
+        }
+        out.append(UInt8(ascii: "]"))
+        if case .modifyAckDeadline(let seconds) = request {
+            out.append(contentsOf: #","ackDeadlineSeconds":\#(seconds)"#.utf8)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
     /// The size of the body with no ids (each id then adds its literal, and a comma after the first).
     static func bodySize(ofEmpty request: Request) -> Int {
         body([], for: request).compactJSON.utf8.count
@@ -61,12 +88,14 @@ public enum AckRequestBatcher {
     /// The bytes of `id` as a JSON string literal, quotes included.
     static func encodedSize(_ id: String) -> Int {
         // Ack ids are printable ASCII: count them directly; anything else goes through the encoder.
-        let plain = id.utf8.allSatisfy {
-            $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\")
-        }
-        if plain { return id.utf8.count + 2 }
+        if isPlain(id) { return id.utf8.count + 2 }
         var literal = ""
         JSONValue.writeString(id, to: &literal)
         return literal.utf8.count
+    }
+
+    /// Printable ASCII without `"` or `\`: its JSON string literal is the id between quotes.
+    private static func isPlain(_ id: String) -> Bool {
+        id.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
     }
 }

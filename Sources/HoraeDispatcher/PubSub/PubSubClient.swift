@@ -5,7 +5,8 @@ import HoraeRules
 /// `PUBSUB_EMULATOR_HOST` switches to the emulator: plain HTTP, no credentials. Every resource
 /// name and argument is validated before a request is made (an invalid one throws
 /// `.invalidName` / `.invalidArgument` and nothing is sent), and every body is built as a JSON
-/// value, never by pasting text.
+/// value, never by pasting text (ack and modAck bodies, the hot path, by
+/// ``AckRequestBatcher/bodyBytes(_:for:)``, which writes the same bytes directly).
 public final class PubSubClient: Sendable {
     public let project: String
     let endpoint: URLBuilder
@@ -76,7 +77,8 @@ public final class PubSubClient: Sendable {
         guard !ackIDs.isEmpty else { return }
         try Self.checkBatchSize(ackIDs)
         _ = try await call(
-            "POST", subscription, verb: "acknowledge", body: AckRequestBatcher.body(ackIDs, for: .acknowledge),
+            "POST", subscription, verb: "acknowledge", body: nil,
+            rawBody: AckRequestBatcher.bodyBytes(ackIDs, for: .acknowledge),
             what: "acknowledge \(ackIDs.count) message(s) on \(subscription)")
     }
 
@@ -93,7 +95,7 @@ public final class PubSubClient: Sendable {
         try Self.checkBatchSize(ackIDs)
         _ = try await call(
             "POST", subscription, verb: "modifyAckDeadline",
-            body: AckRequestBatcher.body(ackIDs, for: .modifyAckDeadline(seconds: seconds)),
+            body: nil, rawBody: AckRequestBatcher.bodyBytes(ackIDs, for: .modifyAckDeadline(seconds: seconds)),
             what: "modify the ack deadline of \(ackIDs.count) message(s) on \(subscription)")
     }
 
@@ -223,9 +225,10 @@ public final class PubSubClient: Sendable {
     }
 
     /// `what` names the operation and resource for error messages ("create topic projects/p/topics/t").
+    /// `rawBody`: a JSON body already written (instead of `body`).
     private func call(
         _ method: String, _ resource: PubSubResourceName, verb: String? = nil, body: JSONValue?,
-        timeout: Duration = PubSubClient.requestTimeout, what: String
+        rawBody: [UInt8]? = nil, timeout: Duration = PubSubClient.requestTimeout, what: String
     ) async throws(PubSubError) -> JSONValue {
         var url: String
         do {
@@ -235,10 +238,11 @@ public final class PubSubClient: Sendable {
         }
         // `verb` is a constant of this file; the id is encoded, so this `:` is the only one in its segment.
         if let verb { url += ":" + verb }
-        return try await send(method, url: url, body: body, timeout: timeout, what: what)
+        return try await send(method, url: url, body: body.map { Array($0.compactJSON.utf8) } ?? rawBody,
+                              timeout: timeout, what: what)
     }
 
-    private func send(_ method: String, url: String, body: JSONValue?, timeout: Duration, what: String)
+    private func send(_ method: String, url: String, body: [UInt8]?, timeout: Duration, what: String)
         async throws(PubSubError) -> JSONValue
     {
         var headers: [(name: String, value: String)] = [("Accept", "application/json")]
@@ -251,7 +255,7 @@ public final class PubSubClient: Sendable {
         var request = HTTPRequest(method: method, url: url, headers: headers, timeout: timeout)
         if let body {
             request.headers.append(("Content-Type", "application/json"))
-            request.body = Array(body.compactJSON.utf8)
+            request.body = body
         }
         let response: HTTPResponse
         do {

@@ -36,10 +36,21 @@ struct SQLiteRow {
 /// (and its mutex). Every call either succeeds or throws a ``StateStoreError`` naming `operation`.
 final class SQLiteConnection {
     private var handle: OpaquePointer?
+    /// Inside a group commit (``beginBatch(operation:)``).
+    private var inBatch = false
     private var statements: [String: OpaquePointer] = [:]
+    /// The statements of SQL texts by the address of their storage: the hot path's SQL is string
+    /// literals, whose storage never moves, so a lookup skips hashing a few hundred bytes; the
+    /// text is compared (at once when it is the same storage) before the entry is trusted.
+    private var byAddress: [UnsafeRawPointer: (sql: String, statement: OpaquePointer)] = [:]
+
+    /// Process-wide settings, applied before the first connection initializes SQLite: no memory
+    /// statistics (nothing reads them, and they cost a global mutex per allocation).
+    private static let processSettings: Void = { _ = horae_sqlite3_disable_memstatus() }()
 
     /// Opens (creating if needed) the database file with extended result codes and `busyTimeout`.
     init(path: String, busyTimeoutMilliseconds: Int32) throws {
+        Self.processSettings
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         let rc = sqlite3_open_v2(path, &db, flags, nil)
@@ -63,6 +74,7 @@ final class SQLiteConnection {
     func close() {
         for statement in statements.values { sqlite3_finalize(statement) }
         statements.removeAll()
+        byAddress.removeAll()
         if let handle { sqlite3_close_v2(handle) }
         handle = nil
     }
@@ -134,11 +146,13 @@ final class SQLiteConnection {
 
     /// Runs `body` atomically: committed if it returns, rolled back if it throws.
     ///
-    /// Outside a transaction this is `BEGIN …`/`COMMIT`. Inside one (a group commit opened by
-    /// ``SQLiteWorker``) it is a savepoint: `body`'s effects are undone alone if it throws, and
-    /// become durable with the enclosing transaction's commit.
+    /// Outside a transaction this is `BEGIN …`/`COMMIT`. Inside a group commit opened by
+    /// ``SQLiteWorker`` (``beginBatch(operation:)``) `body` just runs: its effects become durable
+    /// with the batch's commit, and if it throws the worker rolls the whole batch back. Inside
+    /// another transaction it is a savepoint, undone alone if `body` throws.
     func transaction<T>(_ kind: TransactionKind, operation: String, _ body: () throws -> T) throws -> T {
         let nested = inTransaction
+        if nested && inBatch { return try body() }
         if nested {
             try run("SAVEPOINT horae_operation", operation: operation)
         } else {
@@ -162,11 +176,16 @@ final class SQLiteConnection {
         }
     }
 
-    /// Opens a group-commit transaction (`BEGIN IMMEDIATE`).
-    func beginBatch(operation: String) throws { try run("BEGIN IMMEDIATE", operation: operation) }
+    /// Opens a group-commit transaction (`BEGIN IMMEDIATE`), in which ``transaction(_:operation:_:)``
+    /// adds no savepoints (the worker rolls the whole batch back when an operation throws).
+    func beginBatch(operation: String) throws {
+        try run("BEGIN IMMEDIATE", operation: operation)
+        inBatch = true
+    }
 
     /// Commits the group-commit transaction; rolls it back if the commit fails.
     func commitBatch(operation: String) throws {
+        inBatch = false
         do {
             try run("COMMIT", operation: operation)
         } catch {
@@ -174,6 +193,15 @@ final class SQLiteConnection {
             throw error
         }
     }
+
+    /// Rolls the group-commit transaction back (if SQLite has not already).
+    func rollbackBatch(operation: String) {
+        inBatch = false
+        if inTransaction { _ = try? run("ROLLBACK", operation: operation) }
+    }
+
+    /// Leaves batch mode after SQLite rolled the batch's transaction back on its own.
+    func endBatch() { inBatch = false }
 
     // MARK: Helpers
 
@@ -188,14 +216,20 @@ final class SQLiteConnection {
     private func prepared(_ sql: String, _ values: [SQLiteValue], operation: String) throws -> OpaquePointer {
         let db = try database(operation)
         let statement: OpaquePointer
-        if let cached = statements[sql] {
+        // Small strings live inline (no stable address); they hash quickly anyway.
+        let address = sql.utf8.count > 15 ? sql.utf8.withContiguousStorageIfAvailable { UnsafeRawPointer($0.baseAddress) } ?? nil : nil
+        if let address, let entry = byAddress[address], entry.sql == sql {
+            statement = entry.statement
+        } else if let cached = statements[sql] {
             statement = cached
+            if let address { byAddress[address] = (sql, cached) }
         } else {
             var fresh: OpaquePointer?
             let rc = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &fresh, nil)
             guard rc == SQLITE_OK, let fresh else { throw error(rc, operation: operation) }
             statements[sql] = fresh
             statement = fresh
+            if let address { byAddress[address] = (sql, fresh) }
         }
         sqlite3_clear_bindings(statement)
         for (offset, value) in values.enumerated() {

@@ -112,50 +112,61 @@ public final class SQLiteStateStore: StateStore {
     public func save(_ record: TaskRecord, transitionDetail: String?, dedup: DedupSettlement?) async throws {
         try await perform("save", writes: true) { db in
             try db.transaction(.immediate, operation: "save") {
-                let key: [SQLiteValue] = [.text(record.key.messageID), .text(record.key.rule)]
-                let stored = try db.queryFirst(
-                    "SELECT state FROM tasks WHERE message_id = ?1 AND rule = ?2", key, operation: "save"
-                ) { $0.text(0) }
-                try db.run(
+                try Self.upsert(db, record, Self.taskValues(record), transitionDetail: transitionDetail)
+                try Self.settle(db, dedup, owner: record.key, now: record.updatedAt)
+            }
+        }
+    }
+
+    /// One statement for the task row when the stored state is `previous` — an `INSERT` for a new
+    /// task, an `UPDATE … WHERE state = previous` otherwise — instead of reading the stored state
+    /// first; when the row is not as expected, the same reading upsert as
+    /// ``save(_:transitionDetail:dedup:)``, in the same transaction.
+    public func save(
+        _ record: TaskRecord, replacing previous: TaskState?, transitionDetail: String?, dedup: DedupSettlement?
+    ) async throws {
+        try await perform("save", writes: true) { db in
+            try db.transaction(.immediate, operation: "save") {
+                let values = Self.taskValues(record)
+                let written: Bool
+                if let previous {
+                    written =
+                        try db.run(
+                            """
+                            UPDATE tasks SET state = ?3, attempt = ?4, next_action = ?5, last_error = ?6,
+                                retry_at = ?7, dedup_key = ?8, output = ?9, subscription = ?10, created_at = ?11,
+                                updated_at = ?12
+                            WHERE message_id = ?1 AND rule = ?2 AND state = ?13
+                            """, values + [.text(previous.rawValue)], operation: "save") == 1
+                } else {
+                    written = try Self.insert(db, values, operation: "save")
+                }
+                if !written {
+                    try Self.upsert(db, record, values, transitionDetail: transitionDetail)
+                } else if previous != record.state {
+                    try Self.addTransition(db, record, from: previous?.rawValue, detail: transitionDetail)
+                }
+                try Self.settle(db, dedup, owner: record.key, now: record.updatedAt)
+            }
+        }
+    }
+
+    /// One transaction: `INSERT … ON CONFLICT DO NOTHING`, then the transition when the row was
+    /// inserted, or a read of the row that was there.
+    public func insertIfAbsent(_ record: TaskRecord, transitionDetail: String?) async throws -> TaskRecord? {
+        try await perform("insertIfAbsent", writes: true) { db in
+            try db.transaction(.immediate, operation: "insertIfAbsent") {
+                if try Self.insert(db, Self.taskValues(record), operation: "insertIfAbsent") {
+                    try Self.addTransition(db, record, from: nil, detail: transitionDetail)
+                    return nil
+                }
+                return try db.queryFirst(
                     """
-                    INSERT INTO tasks (message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key,
-                                       output, subscription, created_at, updated_at)
-                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-                    ON CONFLICT (message_id, rule) DO UPDATE SET
-                        state = excluded.state, attempt = excluded.attempt, next_action = excluded.next_action,
-                        last_error = excluded.last_error, retry_at = excluded.retry_at,
-                        dedup_key = excluded.dedup_key, output = excluded.output,
-                        subscription = excluded.subscription, created_at = excluded.created_at,
-                        updated_at = excluded.updated_at
-                    """,
-                    key + [
-                        .text(record.state.rawValue), .integer(record.attempt), .integer(record.nextAction),
-                        .text(record.lastError), .integer(record.retryAt?.millisecondsSince1970),
-                        .text(record.dedupKey), .text(record.output), .text(record.subscription),
-                        .integer(record.createdAt.millisecondsSince1970),
-                        .integer(record.updatedAt.millisecondsSince1970),
-                    ], operation: "save")
-                if stored != record.state.rawValue {
-                    try db.run(
-                        """
-                        INSERT INTO transitions (message_id, rule, from_state, to_state, at, detail)
-                        VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                        """,
-                        key + [
-                            .text(stored ?? nil), .text(record.state.rawValue),
-                            .integer(record.updatedAt.millisecondsSince1970), .text(transitionDetail),
-                        ], operation: "save")
-                }
-                switch dedup {
-                case nil:
-                    break
-                case .complete(let rule, let dedupKey, let window):
-                    try Self.completeDedup(
-                        db, rule: rule, key: dedupKey, owner: record.key, now: record.updatedAt, window: window,
-                        operation: "save")
-                case .release(let rule, let dedupKey):
-                    try Self.releaseDedup(db, rule: rule, key: dedupKey, owner: record.key, operation: "save")
-                }
+                    SELECT message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key, output,
+                           subscription, created_at, updated_at
+                    FROM tasks WHERE message_id = ?1 AND rule = ?2
+                    """, [.text(record.key.messageID), .text(record.key.rule)], operation: "insertIfAbsent",
+                    Self.taskRecord)
             }
         }
     }
@@ -386,6 +397,79 @@ public final class SQLiteStateStore: StateStore {
         _ operation: String, writes: Bool = false, _ body: @escaping @Sendable (SQLiteConnection) throws -> T
     ) async throws -> T {
         try await worker.perform(operation, writes: writes, body)
+    }
+
+    /// The 12 columns of a `tasks` row, in table order, as statement parameters ?1 … ?12.
+    private static func taskValues(_ record: TaskRecord) -> [SQLiteValue] {
+        [
+            .text(record.key.messageID), .text(record.key.rule), .text(record.state.rawValue),
+            .integer(record.attempt), .integer(record.nextAction), .text(record.lastError),
+            .integer(record.retryAt?.millisecondsSince1970), .text(record.dedupKey), .text(record.output),
+            .text(record.subscription), .integer(record.createdAt.millisecondsSince1970),
+            .integer(record.updatedAt.millisecondsSince1970),
+        ]
+    }
+
+    /// Inserts the row unless its key has one. - Returns: whether it did.
+    private static func insert(_ db: SQLiteConnection, _ values: [SQLiteValue], operation: String) throws -> Bool {
+        try db.run(
+            """
+            INSERT INTO tasks (message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key,
+                               output, subscription, created_at, updated_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+            ON CONFLICT (message_id, rule) DO NOTHING
+            """, values, operation: operation) == 1
+    }
+
+    /// Reads the stored state, inserts or replaces the row, and adds a transition if the state changed.
+    private static func upsert(
+        _ db: SQLiteConnection, _ record: TaskRecord, _ values: [SQLiteValue], transitionDetail: String?
+    ) throws {
+        let stored = try db.queryFirst(
+            "SELECT state FROM tasks WHERE message_id = ?1 AND rule = ?2",
+            [.text(record.key.messageID), .text(record.key.rule)], operation: "save"
+        ) { $0.text(0) }
+        try db.run(
+            """
+            INSERT INTO tasks (message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key,
+                               output, subscription, created_at, updated_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+            ON CONFLICT (message_id, rule) DO UPDATE SET
+                state = excluded.state, attempt = excluded.attempt, next_action = excluded.next_action,
+                last_error = excluded.last_error, retry_at = excluded.retry_at,
+                dedup_key = excluded.dedup_key, output = excluded.output,
+                subscription = excluded.subscription, created_at = excluded.created_at,
+                updated_at = excluded.updated_at
+            """, values, operation: "save")
+        if stored != record.state.rawValue {
+            try addTransition(db, record, from: stored ?? nil, detail: transitionDetail)
+        }
+    }
+
+    private static func addTransition(
+        _ db: SQLiteConnection, _ record: TaskRecord, from previous: String?, detail: String?
+    ) throws {
+        try db.run(
+            """
+            INSERT INTO transitions (message_id, rule, from_state, to_state, at, detail)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            """,
+            [
+                .text(record.key.messageID), .text(record.key.rule), .text(previous),
+                .text(record.state.rawValue), .integer(record.updatedAt.millisecondsSince1970), .text(detail),
+            ], operation: "save")
+    }
+
+    /// Settles a save's dedup key in its transaction (see ``DedupSettlement``).
+    private static func settle(_ db: SQLiteConnection, _ dedup: DedupSettlement?, owner: TaskKey, now: Date) throws {
+        switch dedup {
+        case nil:
+            break
+        case .complete(let rule, let key, let window):
+            try completeDedup(db, rule: rule, key: key, owner: owner, now: now, window: window, operation: "save")
+        case .release(let rule, let key):
+            try releaseDedup(db, rule: rule, key: key, owner: owner, operation: "save")
+        }
     }
 
     private static func completeDedup(

@@ -7,31 +7,70 @@ import Synchronization
 /// ## Group commit
 /// Calls queue up while the worker is busy (typically waiting on an fsync). When it gets to them,
 /// consecutive write operations — up to ``maxBatch`` — run in *one* `BEGIN IMMEDIATE … COMMIT`,
-/// each inside its own savepoint: an operation that throws is rolled back alone, the others commit
-/// together, and nobody's call returns before that commit. Each call therefore stays atomic and
-/// durable on return, while the fsync of `synchronous=FULL` is paid once per batch instead of once
-/// per call. A lone write runs in its own transaction; reads run in autocommit mode.
+/// and nobody's call returns before that commit. Each call therefore stays atomic and durable on
+/// return, while the fsync of `synchronous=FULL` is paid once per batch instead of once per call.
+/// A lone write runs in its own transaction; reads run in autocommit mode.
+///
+/// An operation that throws fails alone: the batch is rolled back, that operation gets its error
+/// (none of its writes took effect), and the others run again as a new batch. (Operations are
+/// database work only, so running one again after a rollback is running it once. Rolling back
+/// the rare failure this way, rather than putting each operation in a savepoint, spares two
+/// statements and the savepoint's copies of every page it touches per operation.)
 ///
 /// If SQLite rolls the batch's transaction back on its own (SQLITE_FULL, SQLITE_IOERR …), or the
-/// commit fails, every operation of the batch fails with that error: none of them took effect.
+/// commit fails, every operation run so far in the batch fails with that error: none of them took
+/// effect.
 final class SQLiteWorker: Sendable {
     /// Most operations per group commit, bounding how long one transaction holds the write lock.
     static let maxBatch = 256
 
-    /// One queued call. `run` executes the body and returns how to finish the call once the
-    /// transaction is settled.
-    private struct Operation: Sendable {
+    /// One queued call (one object, so that moving it through the queue and the batch costs one
+    /// reference count). Its result is only touched on the worker's queue.
+    private class Operation: @unchecked Sendable {
         let name: String
         let writes: Bool
-        let run: @Sendable (SQLiteConnection) -> Outcome
-        let abort: @Sendable (any Error) -> Void
+
+        init(name: String, writes: Bool) {
+            self.name = name
+            self.writes = writes
+        }
+
+        /// Runs the body and keeps its result, to be delivered once its transaction is settled.
+        /// - Returns: the error the body threw, if it did.
+        func run(_ db: SQLiteConnection) -> (any Error)? { fatalError("abstract") }
+
+        /// Resumes the caller with the kept result.
+        func deliver() { fatalError("abstract") }
+
+        /// Resumes the caller with `error` (none of its writes took effect).
+        func abort(_ error: any Error) { fatalError("abstract") }
     }
 
-    /// The body's result, held back until its transaction commits.
-    private struct Outcome: Sendable {
-        let failed: (any Error)?
-        /// Resumes the caller with the body's own result.
-        let deliver: @Sendable () -> Void
+    private final class Call<T: Sendable>: Operation, @unchecked Sendable {
+        private let body: @Sendable (SQLiteConnection) throws -> T
+        private let continuation: CheckedContinuation<T, any Error>
+        private var result: Result<T, any Error>?
+
+        init(name: String, writes: Bool, body: @escaping @Sendable (SQLiteConnection) throws -> T,
+             continuation: CheckedContinuation<T, any Error>) {
+            self.body = body
+            self.continuation = continuation
+            super.init(name: name, writes: writes)
+        }
+
+        override func run(_ db: SQLiteConnection) -> (any Error)? {
+            do {
+                result = .success(try body(db))
+                return nil
+            } catch {
+                result = .failure(error)
+                return error
+            }
+        }
+
+        override func deliver() { continuation.resume(with: result!) }
+
+        override func abort(_ error: any Error) { continuation.resume(throwing: error) }
     }
 
     private struct Pending: ~Copyable {
@@ -58,14 +97,7 @@ final class SQLiteWorker: Sendable {
         _ name: String, writes: Bool, _ body: @escaping @Sendable (SQLiteConnection) throws -> T
     ) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let operation = Operation(
-                name: name, writes: writes,
-                run: { db in
-                    let result = Result { try body(db) }
-                    let failure: (any Error)? = if case .failure(let error) = result { error } else { nil }
-                    return Outcome(failed: failure, deliver: { continuation.resume(with: result) })
-                },
-                abort: { continuation.resume(throwing: $0) })
+            let operation = Call(name: name, writes: writes, body: body, continuation: continuation)
             let schedule = pending.withLock { pending in
                 pending.operations.append(operation)
                 defer { pending.drainScheduled = true }
@@ -109,54 +141,68 @@ final class SQLiteWorker: Sendable {
             var index = operations.startIndex
             while index < operations.endIndex {
                 guard operations[index].writes else {
-                    operations[index].run(db).deliver()
+                    _ = operations[index].run(db)
+                    operations[index].deliver()
                     index += 1
                     continue
                 }
                 var end = index + 1
                 while end < operations.endIndex, operations[end].writes, end - index < Self.maxBatch { end += 1 }
-                index = runBatch(operations[index..<end], db)
+                runBatch(operations[index..<end], db)
+                index = end
             }
         }
     }
 
-    /// Runs consecutive writes as one group commit.
-    /// - Returns: the index of the first operation not handled (it begins the next batch).
-    private func runBatch(_ batch: ArraySlice<Operation>, _ db: SQLiteConnection) -> Int {
-        if batch.count == 1 {
-            batch[batch.startIndex].run(db).deliver()
-            return batch.endIndex
+    /// Runs consecutive writes as one group commit, then delivers every outcome.
+    private func runBatch(_ batch: ArraySlice<Operation>, _ db: SQLiteConnection) {
+        guard batch.count > 1 else {
+            if let operation = batch.first {
+                _ = operation.run(db)
+                operation.deliver()
+            }
+            return
         }
         do {
             try db.beginBatch(operation: batch[batch.startIndex].name)
         } catch {
             for operation in batch { operation.abort(error) }
-            return batch.endIndex
+            return
         }
-        var outcomes: [(Operation, Outcome)] = []
+        var done: [Operation] = []
+        done.reserveCapacity(batch.count)
         for position in batch.indices {
             let operation = batch[position]
-            let outcome = operation.run(db)
-            outcomes.append((operation, outcome))
+            let failure = operation.run(db)
             if !db.inTransaction {
                 // SQLite rolled the whole transaction back: nothing of the batch so far happened.
+                db.endBatch()
                 let cause =
-                    outcome.failed
+                    failure
                     ?? StateStoreError(
                         code: .sqlite, message: "the transaction was rolled back", operation: operation.name)
-                for (done, _) in outcomes { done.abort(cause) }
-                return position + 1
+                for earlier in done { earlier.abort(cause) }
+                operation.abort(cause)
+                runBatch(batch[(position + 1)...], db)
+                return
             }
+            if failure != nil {
+                // Undo the batch; this operation fails alone, the others run again without it.
+                db.rollbackBatch(operation: operation.name)
+                operation.deliver()
+                runBatch(ArraySlice(done + batch[(position + 1)...]), db)
+                return
+            }
+            done.append(operation)
         }
         do {
             try db.commitBatch(operation: batch[batch.startIndex].name)
             groupCommits.add(1, ordering: .relaxed)
-            groupCommittedOperations.add(outcomes.count, ordering: .relaxed)
-            for (_, outcome) in outcomes { outcome.deliver() }
+            groupCommittedOperations.add(done.count, ordering: .relaxed)
+            for operation in done { operation.deliver() }
         } catch {
-            for (operation, _) in outcomes { operation.abort(error) }
+            for operation in done { operation.abort(error) }
         }
-        return batch.endIndex
     }
 }
 

@@ -18,6 +18,20 @@ public protocol StateStore: Sendable {
     /// When `dedup` is given, settles that key in the same transaction (see ``DedupSettlement``).
     func save(_ record: TaskRecord, transitionDetail: String?, dedup: DedupSettlement?) async throws
 
+    /// As ``save(_:transitionDetail:dedup:)``, for a caller that knows what the store holds:
+    /// `previous` is the state it last read or saved for this key (nil: it found no record).
+    /// The store may write with fewer statements on that assumption, but the result is the same
+    /// as ``save(_:transitionDetail:dedup:)``'s whatever the store holds (another daemon sharing
+    /// the store may have written the record meanwhile): the transition's `from` is the state
+    /// that was really stored.
+    func save(_ record: TaskRecord, replacing previous: TaskState?, transitionDetail: String?,
+              dedup: DedupSettlement?) async throws
+
+    /// Starts a task in one call: when the store has no record of `record.key`, saves `record`
+    /// with a transition from nothing and returns nil; otherwise changes nothing and returns the
+    /// stored record. (For a caller that would read the record, then save at once if there was none.)
+    func insertIfAbsent(_ record: TaskRecord, transitionDetail: String?) async throws -> TaskRecord?
+
     /// The transitions of `key`, oldest first.
     func transitions(of key: TaskKey) async throws -> [TaskTransition]
 
@@ -70,6 +84,20 @@ public protocol StateStore: Sendable {
 }
 
 extension StateStore {
+    /// A read, then a save if there was nothing: two transactions (another daemon sharing the
+    /// store may save the record in between; the save then replaces it).
+    public func insertIfAbsent(_ record: TaskRecord, transitionDetail: String?) async throws -> TaskRecord? {
+        if let stored = try await task(record.key) { return stored }
+        try await save(record, replacing: nil, transitionDetail: transitionDetail, dedup: nil)
+        return nil
+    }
+
+    /// Ignores `previous`: a plain ``save(_:transitionDetail:dedup:)``.
+    public func save(_ record: TaskRecord, replacing previous: TaskState?, transitionDetail: String?,
+                     dedup: DedupSettlement?) async throws {
+        try await save(record, transitionDetail: transitionDetail, dedup: dedup)
+    }
+
     /// Saves without touching dedup keys.
     public func save(_ record: TaskRecord, transitionDetail: String? = nil) async throws {
         try await save(record, transitionDetail: transitionDetail, dedup: nil)

@@ -29,8 +29,9 @@ public final class TaskRunner: Sendable {
     private let metrics: any DispatcherMetrics
     private let logger: Logger
     private let configuration: Configuration
-    /// Tasks running in this process, so that a message delivered twice at once runs its task once.
-    private let inFlight = Mutex<[TaskKey: Task<TaskOutcome, Never>]>([:])
+    /// Tasks running in this process, so that a message delivered twice at once runs its task
+    /// once: the calls that find their key here wait for the running one's outcome.
+    private let inFlight = Mutex<[TaskKey: [CheckedContinuation<TaskOutcome?, Never>]]>([:])
 
     public init(store: any StateStore, plugins: PluginRegistry, publisher: (any MessagePublisher)?,
                 limiter: RuleConcurrencyLimiter = RuleConcurrencyLimiter(), shutdown: ShutdownSignal,
@@ -46,21 +47,31 @@ public final class TaskRunner: Sendable {
         self.configuration = configuration
     }
 
-    /// Runs the task to a final state, or gives it up (shutdown, store failure). A second call for
-    /// the same key while the first runs waits for it and returns its outcome.
+    /// Runs the task to a final state, or gives it up (shutdown, store failure), in the calling
+    /// task (whose cancellation interrupts it). A second call for the same key while the first
+    /// runs waits for it and returns its outcome.
     public func run(_ work: TaskWork) async -> TaskOutcome {
-        let (task, owner) = inFlight.withLock { running -> (Task<TaskOutcome, Never>, Bool) in
-            if let existing = running[work.key] { return (existing, false) }
-            let task = Task { await self.execute(work) }
-            running[work.key] = task
-            return (task, true)
+        let owner = inFlight.withLock { running -> Bool in
+            guard running[work.key] == nil else { return false }
+            running[work.key] = []
+            return true
         }
-        let outcome = await withTaskCancellationHandler {
-            await task.value
-        } onCancel: {
-            task.cancel()
+        guard owner else {
+            let outcome = await withCheckedContinuation { (c: CheckedContinuation<TaskOutcome?, Never>) in
+                let waiting = inFlight.withLock { running -> Bool in
+                    guard running[work.key] != nil else { return false }
+                    running[work.key]!.append(c)
+                    return true
+                }
+                if !waiting { c.resume(returning: nil) }
+            }
+            // nil: the other call finished in between; the store now knows where the task is.
+            if let outcome { return outcome }
+            return await run(work)
         }
-        if owner { _ = inFlight.withLock { $0.removeValue(forKey: work.key) } }
+        let outcome = await execute(work)
+        let waiting = inFlight.withLock { $0.removeValue(forKey: work.key) } ?? []
+        for c in waiting { c.resume(returning: outcome) }
         return outcome
     }
 
@@ -68,9 +79,7 @@ public final class TaskRunner: Sendable {
     public var runningCount: Int { inFlight.withLock { $0.count } }
 
     private func execute(_ work: TaskWork) async -> TaskOutcome {
-        var log = logger
-        log[metadataKey: "rule"] = "\(work.rule.name)"
-        log[metadataKey: "messageId"] = "\(work.key.messageID)"
+        let log = TaskLogger(base: logger, rule: work.rule.name, messageID: work.key.messageID)
         do {
             return try await execute(work, log: log)
         } catch {
@@ -79,11 +88,25 @@ public final class TaskRunner: Sendable {
         }
     }
 
-    private func execute(_ work: TaskWork, log: Logger) async throws -> TaskOutcome {
+    private func execute(_ work: TaskWork, log: TaskLogger) async throws -> TaskOutcome {
         let rule = work.rule
-        var record: TaskRecord
-        if let stored = try await store.task(work.key) {
-            record = stored
+        let stored: TaskRecord?
+        /// The first attempt is already recorded (a new task of a rule with nothing to wait for).
+        var attemptSaved: TaskRecord?
+        if rule.concurrency == nil && rule.dedup == nil {
+            // Nothing to wait for before the first attempt: record it at once if the task is new,
+            // in one store call instead of a read and then a save.
+            if shutdown.isStopping || Task.isCancelled { return .abandoned("shutting down before the task started") }
+            let first = TaskRecord(key: work.key, state: .running, attempt: 1, subscription: work.subscription,
+                                   createdAt: Date())
+            stored = try await store.insertIfAbsent(first, transitionDetail: "attempt 1")
+            if stored == nil { attemptSaved = first }
+        } else {
+            stored = try await store.task(work.key)
+        }
+        var record: TaskProgress
+        if let stored {
+            record = TaskProgress(stored: stored)
             switch stored.state {
             case .succeeded, .duplicate, .deadLettered:
                 log.debug("task already final", metadata: ["state": "\(stored.state.rawValue)"])
@@ -95,15 +118,23 @@ public final class TaskRunner: Sendable {
                 log.info("resuming task", metadata: ["state": "\(stored.state.rawValue)", "attempt": "\(stored.attempt)",
                                                      "nextAction": "\(stored.nextAction)"])
             }
+        } else if let attemptSaved {
+            record = TaskProgress(stored: attemptSaved)
         } else {
-            record = TaskRecord(key: work.key, state: .pending, subscription: work.subscription, createdAt: Date())
+            record = TaskProgress(new: TaskRecord(key: work.key, state: .pending, subscription: work.subscription,
+                                                  createdAt: Date()))
         }
 
-        guard await limiter.acquire(rule: rule.name, limit: rule.concurrency) else {
-            return .abandoned("shutting down before the task started")
+        // A first attempt already recorded runs (it has nothing to wait for).
+        if attemptSaved == nil {
+            guard await limiter.acquire(rule: rule.name, limit: rule.concurrency) else {
+                return .abandoned("shutting down before the task started")
+            }
         }
         defer { if rule.concurrency != nil { limiter.release(rule: rule.name) } }
-        if shutdown.isStopping || Task.isCancelled { return .abandoned("shutting down before the task started") }
+        if attemptSaved == nil && (shutdown.isStopping || Task.isCancelled) {
+            return .abandoned("shutting down before the task started")
+        }
 
         // The dedup gate.
         var dedupKey: String?
@@ -136,20 +167,29 @@ public final class TaskRunner: Sendable {
         defer { renewal?.cancel() }
 
         let backoff = Backoff(rule.retry)
+        let resumed = stored != nil
         let deadline = rule.timeout.map { record.createdAt + $0.timeInterval }
         if record.state == .waiting, let due = record.retryAt, due > Date() {
             guard await shutdown.sleep(for: .seconds(due.timeIntervalSinceNow)) else {
                 return .abandoned("shutting down while waiting for a retry")
             }
         }
+        var recordAttempt = attemptSaved == nil
         while true {
-            record.attempt += 1
-            record.state = .running
-            record.retryAt = nil
-            record.updatedAt = Date()
-            try await store.save(record, transitionDetail: "attempt \(record.attempt)")
+            if recordAttempt {
+                record.attempt += 1
+                record.state = .running
+                record.retryAt = nil
+                record.updatedAt = Date()
+                try await record.save(to: store, transitionDetail: "attempt \(record.attempt)")
+            }
+            recordAttempt = true
             metrics.taskAttempt(rule: rule.name)
-            log.info("task attempt started", metadata: ["attempt": "\(record.attempt)", "nextAction": "\(record.nextAction)"])
+            // The routine case — a new task's first attempt from its first action — at debug, so a
+            // busy daemon at `info` writes no lines per message; resumed tasks and retries at info.
+            let level: Logger.Level = !resumed && record.attempt == 1 && record.nextAction == 0 ? .debug : .info
+            log.log(level: level, "task attempt started",
+                    metadata: ["attempt": "\(record.attempt)", "nextAction": "\(record.nextAction)"])
 
             switch try await runActions(work, &record, deadline: deadline, log: log) {
             case .succeeded:
@@ -157,9 +197,9 @@ public final class TaskRunner: Sendable {
                 record.lastError = nil
                 record.updatedAt = Date()
                 let settle = dedupKey.map { DedupSettlement.complete(rule: rule.name, key: $0, window: rule.dedup!.window) }
-                try await store.save(record, transitionDetail: nil, dedup: settle)
+                try await record.save(to: store, transitionDetail: nil, dedup: settle)
                 metrics.taskFinished(rule: rule.name, outcome: "succeeded")
-                log.info("task succeeded", metadata: ["attempt": "\(record.attempt)"])
+                log.log(level: level, "task succeeded", metadata: ["attempt": "\(record.attempt)"])
                 return .final(.succeeded)
             case let .interrupted(reason):
                 log.warning("task interrupted; it resumes when the message comes back", metadata: ["reason": "\(reason)"])
@@ -176,7 +216,7 @@ public final class TaskRunner: Sendable {
                 record.state = .waiting
                 record.retryAt = Date() + delay.timeInterval
                 record.updatedAt = Date()
-                try await store.save(record, transitionDetail: message)
+                try await record.save(to: store, transitionDetail: message)
                 log.warning("action failed; retrying", metadata: ["attempt": "\(record.attempt)", "error": "\(message)",
                                                                   "retryIn": "\(delay)"])
                 guard await shutdown.sleep(for: delay) else {
@@ -193,7 +233,7 @@ public final class TaskRunner: Sendable {
     }
 
     /// Runs the actions from `record.nextAction` on, saving progress after each one that succeeds.
-    private func runActions(_ work: TaskWork, _ record: inout TaskRecord, deadline: Date?, log: Logger) async throws -> AttemptResult {
+    private func runActions(_ work: TaskWork, _ record: inout TaskProgress, deadline: Date?, log: TaskLogger) async throws -> AttemptResult {
         let actions = work.rule.actions
         while record.nextAction < actions.count {
             let index = record.nextAction
@@ -229,7 +269,7 @@ public final class TaskRunner: Sendable {
                 record.output = output.map { truncate($0) }
                 if record.nextAction < actions.count {
                     record.updatedAt = Date()
-                    try await store.save(record, transitionDetail: "action \(name) succeeded")
+                    try await record.save(to: store, transitionDetail: "action \(name) succeeded")
                 }
                 log.debug("action succeeded", metadata: ["action": "\(name)"])
             case let .retryable(message):
@@ -241,10 +281,10 @@ public final class TaskRunner: Sendable {
         return .succeeded
     }
 
-    private func duplicate(_ work: TaskWork, _ record: inout TaskRecord, detail: String, log: Logger) async throws -> TaskOutcome {
+    private func duplicate(_ work: TaskWork, _ record: inout TaskProgress, detail: String, log: TaskLogger) async throws -> TaskOutcome {
         record.state = .duplicate
         record.updatedAt = Date()
-        try await store.save(record, transitionDetail: detail)
+        try await record.save(to: store, transitionDetail: detail)
         metrics.taskFinished(rule: work.rule.name, outcome: "duplicate")
         if let subscription = work.subscription { metrics.messageDuplicate(subscription: subscription) }
         log.info("duplicate; not run", metadata: ["detail": "\(detail)"])
@@ -252,11 +292,11 @@ public final class TaskRunner: Sendable {
     }
 
     /// Failed for good: the dedup key is freed in the same transaction, then the dead-letter step.
-    private func fail(_ work: TaskWork, _ record: inout TaskRecord, log: Logger) async throws -> TaskOutcome {
+    private func fail(_ work: TaskWork, _ record: inout TaskProgress, log: TaskLogger) async throws -> TaskOutcome {
         record.state = .failed
         record.updatedAt = Date()
         let settle = record.dedupKey.map { DedupSettlement.release(rule: work.rule.name, key: $0) }
-        try await store.save(record, transitionDetail: record.lastError, dedup: settle)
+        try await record.save(to: store, transitionDetail: record.lastError, dedup: settle)
         metrics.taskFinished(rule: work.rule.name, outcome: "failed")
         log.error("task failed", metadata: ["attempts": "\(record.attempt)", "error": "\(record.lastError ?? "")"])
         return try await deadLetter(work, &record, log: log)
@@ -265,7 +305,7 @@ public final class TaskRunner: Sendable {
     /// Publishes the original message with `horae.rule`, `horae.error`, `horae.attempts` to the
     /// rule's dead-letter topic (retrying until it works or the daemon stops), then records the
     /// task `dead-lettered`. Without a dead-letter topic the task is given up the same way.
-    private func deadLetter(_ work: TaskWork, _ record: inout TaskRecord, log: Logger) async throws -> TaskOutcome {
+    private func deadLetter(_ work: TaskWork, _ record: inout TaskProgress, log: TaskLogger) async throws -> TaskOutcome {
         if let template = work.rule.retry.deadLetter {
             let topic: String
             do {
@@ -307,15 +347,15 @@ public final class TaskRunner: Sendable {
         return try await deadLettered(work, &record, detail: "no dead-letter topic; given up")
     }
 
-    private func deadLettered(_ work: TaskWork, _ record: inout TaskRecord, detail: String) async throws -> TaskOutcome {
+    private func deadLettered(_ work: TaskWork, _ record: inout TaskProgress, detail: String) async throws -> TaskOutcome {
         record.state = .deadLettered
         record.updatedAt = Date()
-        try await store.save(record, transitionDetail: detail)
+        try await record.save(to: store, transitionDetail: detail)
         metrics.taskFinished(rule: work.rule.name, outcome: "dead_lettered")
         return .final(.deadLettered)
     }
 
-    private func startDedupRenewal(rule: String, key: String, owner: TaskKey, log: Logger) -> Task<Void, Never> {
+    private func startDedupRenewal(rule: String, key: String, owner: TaskKey, log: TaskLogger) -> Task<Void, Never> {
         let lease = configuration.dedupLease
         let store = self.store
         return Task {

@@ -71,6 +71,22 @@ import Testing
         #expect(AckRequestBatcher.batches(odd, for: .acknowledge, bodySizeLimit: size).count == 2)
     }
 
+    /// The bytes the client sends are those of the JSON value, for plain and odd ids alike.
+    @Test(arguments: [
+        AckRequestBatcher.Request.acknowledge, .modifyAckDeadline(seconds: 600), .modifyAckDeadline(seconds: 0),
+    ])
+    func bodyBytesAreTheJSONValuesCompactForm(request: AckRequestBatcher.Request) {
+        let cases: [[String]] = [
+            [],
+            ["RkhRNxkIaFBYUVhvBhQCC1FVEREJVRVFRHVNBnhcUAgRBWBQQlRxXhQyRlZDA0QTU1JPTXRcaUEBQQ"],
+            ["a/b", "", "quote\"", "back\\slash", "new\nline", "ctrl\u{1}\u{7F}", "ünïcode 🚀", "\u{2028}", "plain"],
+        ]
+        for ids in cases {
+            let reference = Array(AckRequestBatcher.body(ids, for: request).compactJSON.utf8)
+            #expect(AckRequestBatcher.bodyBytes(ids, for: request) == reference)
+        }
+    }
+
     @Test func edgeCases() {
         #expect(AckRequestBatcher.batches([], for: .acknowledge).isEmpty)
         let huge = String(repeating: "h", count: 600_000)

@@ -71,6 +71,92 @@ struct SQLiteStateStoreTaskTests {
         #expect(try await store.transitions(of: TaskKey(messageID: "m1", rule: "other")).isEmpty)
     }
 
+    /// The saves of a caller that knows the stored state (``TaskRunner``'s) write the same rows as
+    /// the reading save: an insert, updates, and a transition for each change of state.
+    @Test func savesReplacingAKnownStateRecordTheSameHistory() async throws {
+        let directory = TemporaryStoreDirectory()
+        defer { directory.remove() }
+        let store = try directory.open()
+        let key = TaskKey(messageID: "m1", rule: "r")
+        var record = TaskRecord(
+            key: key, state: .running, attempt: 1, dedupKey: "k", subscription: "s", createdAt: T.t0,
+            updatedAt: T.at(1))
+        #expect(try await store.claimDedup(rule: "r", key: "k", owner: key, now: T.t0, leaseUntil: T.at(60)) == .acquired)
+        try await store.save(record, replacing: nil, transitionDetail: "attempt 1", dedup: nil)
+        #expect(try await store.task(key) == record)
+
+        record.nextAction = 1
+        record.output = "done"
+        record.updatedAt = T.at(2)
+        try await store.save(record, replacing: .running, transitionDetail: "action a succeeded", dedup: nil)
+        #expect(try await store.task(key) == record)
+
+        record.state = .succeeded
+        record.nextAction = 2
+        record.updatedAt = T.at(3)
+        try await store.save(
+            record, replacing: .running, transitionDetail: nil, dedup: .complete(rule: "r", key: "k", window: .seconds(60)))
+        #expect(try await store.task(key) == record)
+        #expect(
+            try await store.transitions(of: key) == [
+                TaskTransition(key: key, from: nil, to: .running, at: T.at(1), detail: "attempt 1"),
+                TaskTransition(key: key, from: .running, to: .succeeded, at: T.at(3), detail: nil),
+            ])
+        #expect(try await store.dedupEntry(rule: "r", key: "k")?.status == "succeeded")
+    }
+
+    @Test func insertIfAbsentSavesANewRecordOrReturnsTheStoredOne() async throws {
+        let directory = TemporaryStoreDirectory()
+        defer { directory.remove() }
+        let store = try directory.open()
+        let key = TaskKey(messageID: "m1", rule: "r")
+        let first = TaskRecord(key: key, state: .running, attempt: 1, subscription: "s", createdAt: T.t0)
+        #expect(try await store.insertIfAbsent(first, transitionDetail: "attempt 1") == nil)
+        #expect(try await store.task(key) == first)
+        #expect(
+            try await store.transitions(of: key) == [
+                TaskTransition(key: key, from: nil, to: .running, at: T.t0, detail: "attempt 1")
+            ])
+
+        var done = first
+        done.state = .succeeded
+        done.updatedAt = T.at(1)
+        try await store.save(done, replacing: .running, transitionDetail: nil, dedup: nil)
+        // Delivered again: nothing is written, the stored record comes back.
+        let again = TaskRecord(key: key, state: .running, attempt: 1, createdAt: T.at(5))
+        #expect(try await store.insertIfAbsent(again, transitionDetail: "attempt 1") == done)
+        #expect(try await store.task(key) == done)
+        #expect(try await store.transitions(of: key).count == 2)
+    }
+
+    /// Another daemon sharing the store wrote the record meanwhile: the save still replaces it, and
+    /// its transition starts from the state that was really stored.
+    @Test func aSaveReplacingAStaleStateRecordsTheStateReallyStored() async throws {
+        let directory = TemporaryStoreDirectory()
+        defer { directory.remove() }
+        let first = try directory.open()
+        let second = try directory.open()
+        let key = TaskKey(messageID: "m1", rule: "r")
+        try await first.save(
+            TaskRecord(key: key, state: .running, attempt: 1, createdAt: T.t0, updatedAt: T.at(1)),
+            replacing: nil, transitionDetail: "attempt 1", dedup: nil)
+        try await second.save(
+            TaskRecord(key: key, state: .waiting, attempt: 1, createdAt: T.t0, updatedAt: T.at(2)),
+            transitionDetail: "other daemon")
+        let mine = TaskRecord(key: key, state: .succeeded, attempt: 1, nextAction: 1, createdAt: T.t0, updatedAt: T.at(3))
+        try await first.save(mine, replacing: .running, transitionDetail: nil, dedup: nil)
+        #expect(try await second.task(key) == mine)
+        #expect(try await first.transitions(of: key).map(\.from) == [nil, .running, .waiting])
+
+        // A record this caller believes new, inserted by the other daemon first.
+        let other = TaskKey(messageID: "m2", rule: "r")
+        try await second.save(TaskRecord(key: other, state: .running, attempt: 1, createdAt: T.t0, updatedAt: T.at(1)))
+        let late = TaskRecord(key: other, state: .running, attempt: 2, createdAt: T.t0, updatedAt: T.at(2))
+        try await first.save(late, replacing: nil, transitionDetail: "attempt 2", dedup: nil)
+        #expect(try await first.task(other) == late)
+        #expect(try await first.transitions(of: other).map(\.from) == [nil])  // running → running: no transition
+    }
+
     @Test func everyStateRoundTripsIncludingDeadLettered() async throws {
         let directory = TemporaryStoreDirectory()
         defer { directory.remove() }

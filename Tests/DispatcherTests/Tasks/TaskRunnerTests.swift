@@ -1,0 +1,159 @@
+import Foundation
+import HoraeRules
+import Logging
+import Synchronization
+import Testing
+
+@testable import HoraeDispatcher
+
+/// ``TaskRunner`` on a real store with a scripted `log` plugin, without Pub/Sub: what it logs at
+/// which level, and what it records.
+@Suite struct TaskRunnerTests {
+    /// Records every line that reaches it, whatever its level.
+    struct RecordingLogHandler: LogHandler {
+        final class Lines: Sendable {
+            let value = Mutex<[(level: Logger.Level, message: String)]>([])
+
+            func levels(of message: String) -> [Logger.Level] {
+                value.withLock { $0.filter { $0.message == message }.map(\.level) }
+            }
+        }
+
+        let lines: Lines
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            lines.value.withLock { $0.append((event.level, event.message.description)) }
+        }
+    }
+
+    /// `extra`: more keys of the rule (`concurrency: 1` takes the path that waits for a slot first).
+    static func rule(_ extra: String = "") -> String {
+        """
+        rules:
+          - name: upload
+            on: { message: { attributes: { objectId: "*" } } }
+            retry: { maxAttempts: 3, initialBackoff: 10ms, maxBackoff: 20ms }
+            \(extra)
+            actions:
+              - log: { message: "first" }
+              - log: { message: "second" }
+        """
+    }
+
+    /// A runner whose plugin answers with `script`, and its store, log lines and directory.
+    struct Setup {
+        let runner: TaskRunner
+        let store: SQLiteStateStore
+        let lines: RecordingLogHandler.Lines
+        let plugin: ScriptedLogPlugin
+        let directory: TemporaryStoreDirectory
+        let rule: Rule
+
+        init(rule extra: String = "", script: @escaping ScriptedLogPlugin.Script = { _, _ in .success(output: nil) }) throws {
+            directory = TemporaryStoreDirectory()
+            store = try directory.open()
+            let lines = RecordingLogHandler.Lines()
+            self.lines = lines
+            let logger = Logger(label: "horae-test") { _ in RecordingLogHandler(lines: lines) }
+            plugin = ScriptedLogPlugin(script: script)
+            runner = TaskRunner(store: store, plugins: PluginRegistry([plugin]), publisher: nil,
+                                shutdown: ShutdownSignal(), logger: logger)
+            let loaded = RuleLoader().load(sources: [(path: "rules.yaml", text: TaskRunnerTests.rule(extra))])
+            rule = try #require(loaded.rules.first)
+        }
+
+        func work(_ id: String) -> TaskWork {
+            TaskWork(rule: rule, message: PubSubMessage(id: id, attributes: ["objectId": "a.txt"]),
+                     captures: CaptureSet([]), subscription: "events")
+        }
+
+        func close() {
+            store.close()
+            directory.remove()
+        }
+    }
+
+    /// A busy daemon at `info` writes no line per message: a new task's first attempt from its
+    /// first action, and its success, are logged at debug.
+    @Test func aFirstAttemptThatSucceedsLogsAtDebug() async throws {
+        let setup = try Setup()
+        defer { setup.close() }
+        #expect(await setup.runner.run(setup.work("m1")) == .final(.succeeded))
+        #expect(setup.lines.levels(of: "task attempt started") == [.debug])
+        #expect(setup.lines.levels(of: "task succeeded") == [.debug])
+        #expect(setup.lines.value.withLock { $0.allSatisfy { $0.level <= .debug } })
+    }
+
+    /// Retries, and the success after a retry, stay at info; the failure at warning.
+    @Test func retriesAndTheirSuccessLogAtInfo() async throws {
+        let setup = try Setup(script: { invocation, _ in
+            invocation.actionIndex == 1 && invocation.attempt == 1 ? .retryable("flaky") : .success(output: nil)
+        })
+        defer { setup.close() }
+        #expect(await setup.runner.run(setup.work("m1")) == .final(.succeeded))
+        #expect(setup.lines.levels(of: "task attempt started") == [.debug, .info])
+        #expect(setup.lines.levels(of: "action failed; retrying") == [.warning])
+        #expect(setup.lines.levels(of: "task succeeded") == [.info])
+        // The retry resumed at the second action.
+        #expect(setup.plugin.calls.map(\.text) == ["first", "second", "second"])
+    }
+
+    /// A task found in the store (its message came back after a crash) is resumed at info.
+    @Test func aResumedTaskLogsAtInfo() async throws {
+        let setup = try Setup()
+        defer { setup.close() }
+        let key = TaskKey(messageID: "m1", rule: "upload")
+        try await setup.store.save(TaskRecord(key: key, state: .running, attempt: 1, nextAction: 1, createdAt: Date()))
+        #expect(await setup.runner.run(setup.work("m1")) == .final(.succeeded))
+        #expect(setup.lines.levels(of: "resuming task") == [.info])
+        #expect(setup.lines.levels(of: "task attempt started") == [.info])
+        #expect(setup.lines.levels(of: "task succeeded") == [.info])
+        #expect(setup.plugin.calls.map(\.text) == ["second"])
+    }
+
+    /// A message delivered twice at once: the second call waits for the first and shares its outcome.
+    @Test func twoCallsForOneKeyAtOnceRunTheTaskOnce() async throws {
+        let setup = try Setup(script: { _, _ in
+            try? await Task.sleep(for: .milliseconds(200))
+            return .success(output: nil)
+        })
+        defer { setup.close() }
+        async let first = setup.runner.run(setup.work("m1"))
+        async let second = setup.runner.run(setup.work("m1"))
+        let outcomes = await [first, second]
+        #expect(outcomes == [.final(.succeeded), .final(.succeeded)])
+        #expect(setup.plugin.calls.map(\.text) == ["first", "second"])
+        #expect(setup.runner.runningCount == 0)
+    }
+
+    /// Every transition is recorded, with the state it left, through the saves that skip reading
+    /// it — whether the first attempt is recorded as the task is found new, or after waiting for a
+    /// concurrency slot.
+    @Test(arguments: ["", "concurrency: 1"])
+    func everyTransitionIsRecorded(rule: String) async throws {
+        let setup = try Setup(rule: rule, script: { invocation, _ in
+            invocation.actionIndex == 1 && invocation.attempt == 1 ? .retryable("flaky") : .success(output: nil)
+        })
+        defer { setup.close() }
+        #expect(await setup.runner.run(setup.work("m1")) == .final(.succeeded))
+        let key = TaskKey(messageID: "m1", rule: "upload")
+        let transitions = try await setup.store.transitions(of: key)
+        #expect(transitions.map(\.from) == [nil, .running, .waiting, .running])
+        #expect(transitions.map(\.to) == [.running, .waiting, .running, .succeeded])
+        #expect(transitions.map(\.detail) == ["attempt 1", "action log#2: flaky", "attempt 2", nil])
+        let record = try #require(try await setup.store.task(key))
+        #expect(record.state == .succeeded)
+        #expect(record.attempt == 2)
+        #expect(record.nextAction == 2)
+        // Run again (the message delivered twice): already final, nothing runs.
+        #expect(await setup.runner.run(setup.work("m1")) == .final(.succeeded))
+        #expect(setup.plugin.calls.count == 3)
+    }
+}
