@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks `horae run` against the Pub/Sub emulator, side by side with the system it replaces
 # (the Python google-cloud-pubsub streaming-pull subscriber), in one run:
-#   1. builds release into .build-release if the binary is missing (BUILD=1: always), makes a
+#   1. builds release as README.md says (--static-swift-stdlib) into .build-release if the binary
+#      is missing (BUILD=1: always), makes a
 #      Python venv in .build-bench-venv with google-cloud-pubsub, starts the emulator on a free port;
 #   2. throughput: warms the emulator up through both consumers, publishes a backlog of MESSAGES GCS-notification-shaped messages to one topic
 #      with one subscription per consumer and run, then, RUNS times, lets the Python subscriber
@@ -94,8 +95,8 @@ trap 'exit 2' INT TERM
 echo "== build"
 horae="$SCRATCH/release/horae"
 if [ ! -x "$horae" ] || [ "${BUILD:-0}" = 1 ]; then
-    show swift build -c release --product horae --scratch-path "$SCRATCH"
-    swift build -c release --product horae --scratch-path "$SCRATCH" 2>&1 | tail -n 2
+    show swift build -c release --product horae --static-swift-stdlib --scratch-path "$SCRATCH"
+    swift build -c release --product horae --static-swift-stdlib --scratch-path "$SCRATCH" 2>&1 | tail -n 2
 fi
 [ -x "$horae" ] || die "no horae binary at $horae"
 horae=$(readlink -f "$horae")

@@ -1,5 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import HoraeRules
 
 struct MatchCommand: ParsableCommand {
@@ -87,10 +91,10 @@ struct MatchCommand: ParsableCommand {
     func readMessages(_ path: String) throws -> [PubSubMessage] {
         let bytes: [UInt8]
         do {
-            bytes = path == "-" ? Array(FileHandle.standardInput.readDataToEndOfFile())
+            bytes = path == "-" ? try StandardStreams.readToEnd(0)
                 : Array(try Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
-            Console.error("horae: cannot read \(path): \(error.localizedDescription)\n")
+            Console.error("horae: cannot read \(path): \(StandardStreams.reason(error))\n")
             throw ExitCode(2)
         }
         do {

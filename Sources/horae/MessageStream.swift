@@ -1,5 +1,17 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import HoraeRules
 
 /// `horae match --messages FILE.jsonl`: matches a stream of messages, one JSON object per line,
@@ -31,7 +43,7 @@ struct MessageStream {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
-            Console.error("horae: cannot read \(path): \(error.localizedDescription)\n")
+            Console.error("horae: cannot read \(path): \(StandardStreams.reason(error))\n")
             throw ExitCode(2)
         }
         var total = Counts()

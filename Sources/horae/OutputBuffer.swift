@@ -1,5 +1,3 @@
-import Foundation
-
 /// Standard output gathered into large writes (one per 64 KiB rather than one per message).
 struct OutputBuffer {
     private var bytes: [UInt8] = []
@@ -11,7 +9,7 @@ struct OutputBuffer {
 
     mutating func flush() {
         guard !bytes.isEmpty else { return }
-        FileHandle.standardOutput.write(Data(bytes))
+        StandardStreams.write(bytes, to: 1)
         bytes.removeAll(keepingCapacity: true)
     }
 }

@@ -1,5 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import HoraeRules
 
 /// Options shared by the commands that read rule files.
@@ -24,11 +28,11 @@ struct RulesOptions: ParsableArguments {
 /// Writes to standard error.
 enum Console {
     static func error(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        StandardStreams.write(Array(text.utf8), to: 2)
     }
 
     static func out(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        StandardStreams.write(Array(text.utf8), to: 1)
     }
 
     /// Prints a loaded set's diagnostics to stderr; returns the exit code they call for, if any.

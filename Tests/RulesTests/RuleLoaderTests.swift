@@ -225,4 +225,24 @@ struct RuleLoaderTests {
         #expect(set.diagnostics.isEmpty, "\(set.diagnostics)")
         #expect(set.rules.map(\.name) == ["a", "b"])
     }
+
+    /// The rules path may be a symbolic link to a directory; below it, links to files are read
+    /// and links to directories are not followed (no cycles, no duplicates).
+    @Test func symbolicLinks() throws {
+        let dir = try HoraeExecutable.temporaryDirectory()
+        let fm = FileManager.default
+        try fm.createDirectory(at: dir.appendingPathComponent("real/sub"), withIntermediateDirectories: true)
+        let rule = { (name: String) in "rules:\n  - name: \(name)\n    on: { message: {} }\n    actions: [{ log: { message: hi } }]\n" }
+        try rule("a").write(to: dir.appendingPathComponent("real/a.yaml"), atomically: true, encoding: .utf8)
+        try rule("b").write(to: dir.appendingPathComponent("real/sub/b.yaml"), atomically: true, encoding: .utf8)
+        try rule("c").write(to: dir.appendingPathComponent("c.yaml"), atomically: true, encoding: .utf8)
+        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("real/c.yaml").path, withDestinationPath: "../c.yaml")
+        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("real/loop").path, withDestinationPath: "..")
+        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("linked").path, withDestinationPath: "real")
+        for path in [dir.appendingPathComponent("linked").path, dir.appendingPathComponent("linked").path + "/"] {
+            let set = RuleLoader().load(paths: [path])
+            #expect(set.diagnostics.isEmpty, "\(set.diagnostics)")
+            #expect(set.rules.map(\.name).sorted() == ["a", "b", "c"], "\(path)")
+        }
+    }
 }

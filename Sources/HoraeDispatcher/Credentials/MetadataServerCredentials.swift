@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Access tokens for the service account attached to the VM, Cloud Run service or GKE workload,
 /// from the metadata server: `GET http://$GCE_METADATA_HOST/computeMetadata/v1/instance/service-accounts/default/token`
@@ -37,7 +41,7 @@ public final class MetadataServerCredentials: TokenCachingCredentials, CustomStr
     public var description: String { "metadata server \(host)" }
 
     static func normalizedHost(_ host: String?) -> String {
-        var host = Substring((host ?? "").trimmingCharacters(in: .whitespaces))
+        var host = Substring((host ?? "").trimmingBlanks())
         if host.lowercased().hasPrefix("http://") { host = host.dropFirst("http://".count) }
         while host.hasSuffix("/") { host = host.dropLast() }
         return host.isEmpty ? defaultHost : String(host)

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Access tokens for a service account from its JSON key (`GOOGLE_APPLICATION_CREDENTIALS`):
 /// an RS256-signed JWT assertion exchanged at the key's `token_uri` (OAuth2 JWT bearer grant,

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import HoraeRules
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -23,21 +28,21 @@ struct ServiceAccountKey: Sendable {
         func invalid(_ message: String) -> CredentialsError {
             CredentialsError(kind: .invalidKeyFile, message: "\(source): \(message)")
         }
-        let object: Any
+        let object: JSONValue
         do {
-            object = try JSONSerialization.jsonObject(with: Data(json), options: [])
+            object = try JSONParser.parse(json)
         } catch {
-            // JSONSerialization's own message may quote the input; keep it out.
+            // The parser's message may quote the input; keep it out.
             throw invalid("not valid JSON")
         }
-        guard let fields = object as? [String: Any] else {
+        guard case .object = object else {
             throw invalid("not a JSON object")
         }
         func string(_ name: String) throws -> String {
-            guard let value = fields[name], !(value is NSNull) else {
+            guard let value = object[name], value != .null else {
                 throw invalid("missing field \"\(name)\"")
             }
-            guard let text = value as? String else {
+            guard let text = value.string else {
                 throw invalid("field \"\(name)\" is not a string")
             }
             guard !text.isEmpty else {

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import HoraeRules
 
 /// Sends one token request (service-account exchange or metadata-server GET) and turns the
 /// answer into an ``AccessToken`` or a ``CredentialsError``.
@@ -26,12 +31,14 @@ enum TokenEndpointCall {
                                    message: "\(endpointName) \(request.url) unreachable: \(error)",
                                    isRetryable: true)
         }
-        let fields = (try? JSONSerialization.jsonObject(with: Data(response.body), options: [])) as? [String: Any]
+        let fields = (try? JSONParser.parse(response.body)).flatMap { value -> JSONValue? in
+            if case .object = value { return value } else { return nil }
+        }
         guard (200...299).contains(response.status) else {
             var detail = ""
             if let fields {
-                let error = (fields["error"] as? String).map { CredentialsEncoding.excerpt(Array($0.utf8), limit: 100) }
-                let description = (fields["error_description"] as? String).map { CredentialsEncoding.excerpt(Array($0.utf8), limit: 300) }
+                let error = fields["error"]?.string.map { CredentialsEncoding.excerpt(Array($0.utf8), limit: 100) }
+                let description = fields["error_description"]?.string.map { CredentialsEncoding.excerpt(Array($0.utf8), limit: 300) }
                 detail = [error, description].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
             } else {
                 detail = CredentialsEncoding.excerpt(response.body)
@@ -49,13 +56,13 @@ enum TokenEndpointCall {
                              isRetryable: true)
         }
         guard let fields else { throw malformed("a body that is not a JSON object") }
-        guard let value = fields["access_token"] as? String, !value.isEmpty else {
+        guard let value = fields["access_token"]?.string, !value.isEmpty else {
             throw malformed("no \"access_token\"")
         }
         guard value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw malformed("an \"access_token\" that is not printable ASCII")
         }
-        if let type = fields["token_type"] as? String, type.lowercased() != "bearer" {
+        if let type = fields["token_type"]?.string, type.lowercased() != "bearer" {
             throw malformed("token_type \"\(CredentialsEncoding.excerpt(Array(type.utf8), limit: 40))\" instead of Bearer")
         }
         guard let lifetime = seconds(fields["expires_in"]), lifetime > 0 else {
@@ -65,18 +72,17 @@ enum TokenEndpointCall {
     }
 
     /// `expires_in` as a number of seconds (JSON number or numeric string).
-    private static func seconds(_ value: Any?) -> TimeInterval? {
+    private static func seconds(_ value: JSONValue?) -> TimeInterval? {
+        let text: Substring
         switch value {
-        case let number as Int:
-            return TimeInterval(number)
-        case let number as Double:
-            return number.isFinite ? number : nil
-        case let number as NSNumber:
-            return number.doubleValue.isFinite ? number.doubleValue : nil
-        case let text as String:
-            return TimeInterval(text.trimmingCharacters(in: .whitespaces)).flatMap { $0.isFinite ? $0 : nil }
+        case let .number(written)?:
+            text = Substring(written)
+        case let .string(written)?:
+            // Spaces and tabs around the number are allowed, not line breaks.
+            text = Substring(written.trimmingBlanks())
         default:
             return nil
         }
+        return TimeInterval(text).flatMap { $0.isFinite ? $0 : nil }
     }
 }

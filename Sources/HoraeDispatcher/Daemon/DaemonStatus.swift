@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import HoraeRules
 
 /// What `/readyz` and `/status` report (runtime.md §7): ready when every subscription's last pull

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import HoraeRules
 import Logging
 
@@ -96,7 +100,8 @@ public final class ScheduleRunner: Sendable {
         return TaskWork(rule: rule, message: message, captures: CaptureSet(), subscription: nil, scheduleTime: tick)
     }
 
-    static func timeZone(_ schedule: Schedule) -> TimeZone {
-        schedule.timezone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
+    /// The rule's zone (validated when the rules were loaded; read once per process), UTC when absent.
+    static func timeZone(_ schedule: Schedule) -> ScheduleTimeZone {
+        schedule.timezone.flatMap(ScheduleTimeZone.init(identifier:)) ?? .utc
     }
 }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What the dispatcher reports as it works; ``DaemonMetrics`` turns it into Prometheus series.
 /// Every method has a no-op default, so tests pass ``NoDispatcherMetrics`` or record what they need.

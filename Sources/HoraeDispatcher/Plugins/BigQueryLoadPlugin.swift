@@ -1,5 +1,9 @@
 import COpenSSL
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import HoraeRules
 
 /// The `bigquery.load` action: starts a BigQuery load job and waits until it is done
@@ -88,7 +92,7 @@ public struct BigQueryLoadPlugin: ActionPlugin {
 
     /// `HORAE_BIGQUERY_ENDPOINT` when set (non-empty), else ``defaultEndpoint``.
     public static func endpoint(environment: [String: String]) -> String {
-        guard let value = environment[endpointVariable]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
+        guard let value = environment[endpointVariable]?.trimmingBlanks(), !value.isEmpty else {
             return defaultEndpoint
         }
         return value
@@ -246,7 +250,7 @@ public struct BigQueryLoadPlugin: ActionPlugin {
     /// jobs.get needs for jobs outside the US and EU when the action sets no `location`.
     static func location(inConflict body: [UInt8], project: String, jobID: String) -> String? {
         guard let message = (try? JSONParser.parse(body))?["error"]?["message"]?.string,
-              let start = message.range(of: "\(project):"), let end = message.range(of: ".\(jobID)", range: start.upperBound..<message.endIndex)
+              let start = message.firstRange(of: "\(project):"), let end = message[start.upperBound...].firstRange(of: ".\(jobID)")
         else { return nil }
         let location = message[start.upperBound..<end.lowerBound]
         guard !location.isEmpty, location.utf8.allSatisfy({ BigQueryTableName.isAlnum($0) || $0 == UInt8(ascii: "-") }) else { return nil }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import HoraeRules
 
 /// The `gcs` action: copies, moves, deletes or downloads one Cloud Storage object through the
@@ -71,7 +75,7 @@ public struct GCSPlugin: ActionPlugin {
     /// client libraries read it: `http://host:port` (or `https://…`) as given, a bare `host:port`
     /// as `http://host:port`. Nil when not set.
     public static func emulatorEndpoint(environment: [String: String]) -> String? {
-        guard let value = environment[emulatorVariable]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
+        guard let value = environment[emulatorVariable]?.trimmingBlanks(), !value.isEmpty else {
             return nil
         }
         return value.contains("://") ? value : "http://\(value)"

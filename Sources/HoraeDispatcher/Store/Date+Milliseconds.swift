@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 extension Date {
     /// Milliseconds since 1970-01-01T00:00:00Z, rounded to the nearest millisecond: the store's

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The answer of the dedup gate, ``StateStore/claimDedup(rule:key:owner:now:leaseUntil:)``.
 public enum DedupClaim: Sendable, Hashable {

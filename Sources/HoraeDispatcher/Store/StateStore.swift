@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The daemon's durable memory (runtime.md §3): task records and their transitions, dedup keys
 /// with their expiry, schedule ticks.

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The durable state of one task, as ``StateStore/save(_:transitionDetail:dedup:)`` writes it.
 ///

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// One recorded change of a task's state (runtime.md §4: every transition is recorded with its
 /// time).

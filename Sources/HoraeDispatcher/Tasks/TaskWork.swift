@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import HoraeRules
 
 /// One task to run: a rule for a message (or for a schedule tick), with the captures the match bound.

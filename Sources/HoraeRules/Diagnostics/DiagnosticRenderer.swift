@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Renders diagnostics as text (`path:line:col: error[CODE]: message`, the source line and a caret)
 /// or as a JSON array of `{file, line, column, severity, code, message}`.

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Turns one file's YAML tree into rules and tests, collecting every problem as a diagnostic.
 ///
@@ -221,9 +225,11 @@ struct RuleFileParser: DiagnosingYAMLReader {
         }
         var timezone: String?
         if let t = node["timezone"], let text = scalarText(t, "`timezone`") {
-            if TimeZone(identifier: text) == nil {
-                let known = TimeZone.knownTimeZoneIdentifiers
-                let hint = Suggestions.closest(to: text, in: known).map { "; did you mean `\($0)`?" } ?? "; use an IANA name such as `Asia/Taipei` or `UTC`"
+            if ScheduleTimeZone(identifier: text) == nil {
+                let known = ScheduleTimeZone.knownIdentifiers()
+                let hint = Suggestions.closest(to: text, in: known).map { "; did you mean `\($0)`?" }
+                    ?? (known.count > 2 ? "; use an IANA name such as `Asia/Taipei` or `UTC`"
+                        : "; the time zone database is not installed in `\(ScheduleTimeZone.databaseDirectory)` (install tzdata, or set TZDIR)")
                 diagnostics.error(.invalidTimezone, "unknown time zone `\(text)`\(hint)", at: t.location)
             } else {
                 timezone = text
@@ -485,7 +491,7 @@ struct RuleFileParser: DiagnosingYAMLReader {
         case let .oneOf(choices):
             guard let text = scalarText(node, what) else { return nil }
             guard choices.contains(text) else {
-                diagnostics.error(.invalidOption, "\(what) is `\(text)`" + Suggestions.hint(for: text, in: choices).replacingOccurrences(of: "; expected", with: "; it must be"), at: node.location)
+                diagnostics.error(.invalidOption, "\(what) is `\(text)`" + Suggestions.hint(for: text, in: choices).replacing("; expected", with: "; it must be"), at: node.location)
                 return nil
             }
             return .template(Template.literal(text))

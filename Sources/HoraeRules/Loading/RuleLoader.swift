@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Dispatch
 
 /// Loads rule files and directories into a `RuleSet`, with every diagnostic of every file.
 public struct RuleLoader: Sendable {
@@ -78,30 +83,34 @@ public struct RuleLoader: Sendable {
         return names
     }
 
-    /// The rule files under `path`, in sorted order.
+    /// The rule files under `path`, in sorted order. `path` itself may be a symbolic link to a
+    /// directory; below it, links to files are read and links to directories are not followed.
     static func ruleFiles(at path: String) -> (files: [String], problems: [Diagnostic]) {
-        let fm = FileManager.default
-        var isDirectory: ObjCBool = false
-        guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        guard let isDirectory = FileStatus.isDirectory(path, followingLinks: true) else {
             return ([], [.error(.unreadableFile, "no such file or directory", at: SourceLocation(path: path, line: 1, column: 1))])
         }
-        guard isDirectory.boolValue else { return ([path], []) }
-        guard let enumerator = fm.enumerator(atPath: path) else {
+        guard isDirectory else { return ([path], []) }
+        var files: [String] = []
+        guard collect(in: path.hasSuffix("/") ? String(path.dropLast()) : path, into: &files) else {
             return ([], [.error(.unreadableFile, "cannot list the directory", at: SourceLocation(path: path, line: 1, column: 1))])
         }
-        var files: [String] = []
-        while let relative = enumerator.nextObject() as? String {
-            let components = relative.split(separator: "/")
-            if components.contains(where: { $0.hasPrefix("_") || $0.hasPrefix(".") }) {
-                if let last = components.last, last.hasPrefix("_") || last.hasPrefix(".") { enumerator.skipDescendants() }
-                continue
-            }
-            guard relative.hasSuffix(".yaml") || relative.hasSuffix(".yml") else { continue }
-            let full = path.hasSuffix("/") ? path + relative : path + "/" + relative
-            var isDir: ObjCBool = false
-            if fm.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue { files.append(full) }
-        }
         return (files.sorted(), [])
+    }
+
+    /// Adds the `*.yaml`/`*.yml` files under `directory` (names starting with `_` or `.` skipped,
+    /// with everything below them) to `files`; false if `directory` cannot be listed.
+    private static func collect(in directory: String, into files: inout [String]) -> Bool {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return false }
+        for name in names where !name.hasPrefix("_") && !name.hasPrefix(".") {
+            let full = directory + "/" + name
+            if FileStatus.isDirectory(full, followingLinks: false) == true {
+                _ = collect(in: full, into: &files)
+            } else if name.hasSuffix(".yaml") || name.hasSuffix(".yml"),
+                      FileStatus.isDirectory(full, followingLinks: true) == false {
+                files.append(full)
+            }
+        }
+        return true
     }
 }
 

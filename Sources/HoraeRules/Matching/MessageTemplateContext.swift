@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The values templates see while a rule runs for a message (rules-language.md §5).
 public struct MessageTemplateContext: TemplateContext {
@@ -37,12 +41,20 @@ public struct MessageTemplateContext: TemplateContext {
         }
     }
 
-    /// `2026-11-29T04:17:46.234Z`.
+    /// `2026-11-29T04:17:46.234Z`: UTC, milliseconds rounded to the nearest.
     public static func rfc3339(_ date: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: date)
+        let t = date.timeIntervalSince1970
+        let millis = t.isFinite ? Int64(max(-1e17, min(1e17, (t * 1000).rounded()))) : 0
+        let seconds = CronExpression.floorDiv(millis, 1000)
+        let day = CronExpression.floorDiv(seconds, 86_400)
+        let (year, month, dayOfMonth) = CronExpression.civil(fromDays: day)
+        let secondOfDay = Int(seconds - day * 86_400)
+        func pad(_ value: some BinaryInteger, _ width: Int) -> String {
+            let digits = String(value)
+            return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+        }
+        let yearText = year < 0 ? "-" + pad(-year, 4) : pad(year, 4)
+        return "\(yearText)-\(pad(month, 2))-\(pad(dayOfMonth, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay % 3600 / 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(millis - seconds * 1000, 3))Z"
     }
 }
 

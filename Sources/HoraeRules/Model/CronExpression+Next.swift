@@ -1,19 +1,24 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 extension CronExpression {
     /// How far ahead `nextTick` looks before giving up (a little over five years of days).
     static let searchHorizonDays: Int64 = 5 * 366
 
-    /// The first tick strictly after `date`, evaluated in `timeZone` (wall-clock fields).
+    /// The first tick strictly after `date`, evaluated in `timeZone` (wall-clock fields): a
+    /// `ScheduleTimeZone`, or a `TimeZone`.
     /// DST: a wall time that does not exist (spring forward) is skipped; a wall time that occurs
     /// twice (fall back) fires once, at its first occurrence. Returns nil if no tick exists within
     /// 5 years (e.g. `0 0 30 2 *`).
-    public func nextTick(after date: Date, in timeZone: TimeZone) -> Date? {
+    public func nextTick(after date: Date, in timeZone: some UTCOffsetSource) -> Date? {
         nextTick(after: date, in: timeZone, notAfter: nil)
     }
 
     /// All ticks in (from, to], at most `limit` of them.
-    public func ticks(after from: Date, through to: Date, in timeZone: TimeZone, limit: Int) -> [Date] {
+    public func ticks(after from: Date, through to: Date, in timeZone: some UTCOffsetSource, limit: Int) -> [Date] {
         var result: [Date] = []
         guard limit > 0, from < to else { return result }
         var current = from
@@ -36,7 +41,7 @@ extension CronExpression {
     /// Walks wall-clock days from the wall time just after `date`; on each matching day walks the
     /// matching times in order and returns the first one that exists and lies after `date`.
     /// `limit`, when given, lets the walk stop soon after that instant instead of after five years.
-    func nextTick(after date: Date, in timeZone: TimeZone, notAfter limit: Date?) -> Date? {
+    func nextTick(after date: Date, in timeZone: some UTCOffsetSource, notAfter limit: Date?) -> Date? {
         let t = date.timeIntervalSince1970
         guard t.isFinite, abs(t) < 1e14 else { return nil }
         let instant = Int64(t.rounded(.down))
@@ -84,7 +89,7 @@ extension CronExpression {
 
     /// The first matching wall time on `day` at or after `timeOfDay` (seconds since wall midnight)
     /// that exists in `timeZone` and whose first occurrence is after `t`, as epoch seconds.
-    func firstTime(onDay day: Int64, from timeOfDay: Int, after t: TimeInterval, in timeZone: TimeZone) -> Int64? {
+    func firstTime(onDay day: Int64, from timeOfDay: Int, after t: TimeInterval, in timeZone: some UTCOffsetSource) -> Int64? {
         let h0 = timeOfDay / 3600
         let m0 = timeOfDay % 3600 / 60
         let s0 = timeOfDay % 60
@@ -109,7 +114,7 @@ extension CronExpression {
 
     /// The earliest instant (epoch seconds) whose wall-clock time in `timeZone` is `wall`
     /// (wall-clock seconds counted as if in UTC), or nil if that wall time is skipped.
-    static func firstInstant(ofWallTime wall: Int64, in timeZone: TimeZone) -> Int64? {
+    static func firstInstant(ofWallTime wall: Int64, in timeZone: some UTCOffsetSource) -> Int64? {
         func offset(_ instant: Int64) -> Int64 {
             Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(instant))))
         }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A parsed cron expression, as written in `on.schedule: { cron: "0 * * * *" }`.
 ///
