@@ -15,6 +15,14 @@ struct ByteSlice: BitwiseCopyable {
     /// The bytes as a String (they are valid UTF-8: they come from Strings or validated JSON).
     var string: String { String(decoding: buffer, as: UTF8.self) }
 
+    /// `string`, building short ASCII values (most captures) as small strings directly when
+    /// `smallStrings` (`StringBits.isSupported`).
+    @inline(__always)
+    func string(smallStrings: Bool) -> String {
+        if smallStrings, let s = StringBits.smallASCII(base, count: count) { return s }
+        return string
+    }
+
     /// Whether every byte is ASCII.
     var isASCII: Bool {
         guard let base else { return true }
