@@ -119,4 +119,57 @@ struct MatcherDifferentialTests {
             #expect(strategies[strategy, default: 0] > 0, "no clause was indexed by \(strategy): \(strategies)")
         }
     }
+    /// `s` with the same text in a large native String (heap storage even when short), which the
+    /// compiled matcher reads in place rather than from a small string's words.
+    static func largeForm(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(64)
+        out.append(contentsOf: s)
+        return out
+    }
+
+    /// The same comparison on messages whose names and values come in every representation the
+    /// matcher reads differently (small strings, large native strings, strings longer than 15
+    /// bytes, non-ASCII text), with attribute names no rule mentions (some as long as the ones
+    /// that are), and with enough attributes to take the look-up-by-name path.
+    @Test func compiledMatcherAgreesOnEveryStringRepresentation() throws {
+        var r = SeededRandom(seed: 20261130)
+        let padding = ["", "0123456789abcdef-", "é-long-prefix/ü/"]
+        let extraNames = ["eventTime", "objectGeneration", "notificationConfig", "bucketIdentifier", "x", "objectIe", "bucketId\u{301}"]
+        var comparisons = 0, matches = 0, largeValues = 0, largeKeys = 0
+        for _ in 0..<150 {
+            let yaml = Self.ruleSet(&r, count: Int.random(in: 1...30, using: &r))
+            let set = RuleLoader().load(sources: [(path: "random.yaml", text: yaml)])
+            guard !set.hasErrors else { continue }
+            let compiled = CompiledRuleSet(rules: set.rules)
+            let linear = LinearRuleMatcher(rules: set.rules)
+            for _ in 0..<40 {
+                var attributes: [String: String] = [:]
+                for name in Self.attributeNames where r.chance(0.85) {
+                    var value = Self.value(&r)
+                    // Long values mostly do not match; they exercise the reading of long strings.
+                    if r.chance(0.15) { value = r.pick(padding) + value }
+                    if r.chance(0.4) { value = Self.largeForm(value) }
+                    let key = r.chance(0.3) ? Self.largeForm(name) : name
+                    if !StringBits(value).isSmall { largeValues += 1 }
+                    if !StringBits(key).isSmall { largeKeys += 1 }
+                    attributes[key] = value
+                }
+                let many = r.chance(0.2)
+                for _ in 0..<r.int(0...(many ? 20 : 3)) {
+                    let name = r.chance(0.5) ? r.pick(extraNames) : "extra-\(r.int(0...40))" + String(repeating: "x", count: r.int(0...20))
+                    if attributes[name] == nil { attributes[name] = r.chance(0.5) ? Self.largeForm(Self.value(&r)) : Self.value(&r) }
+                }
+                let message = PubSubMessage(id: "m", attributes: attributes)
+                let a = compiled.match(message), b = linear.match(message)
+                comparisons += 1
+                matches += b.count
+                #expect(a == b, "rules:\n\(yaml)\nmessage: \(attributes)")
+                if a != b { return }
+            }
+        }
+        #expect(comparisons >= 5_000)
+        #expect(matches > comparisons / 10)
+        #expect(largeValues > 1_000 && largeKeys > 1_000)
+    }
 }

@@ -2,9 +2,9 @@
 ///
 /// Each inner node tests one attribute slot and files its clauses under the key of their
 /// condition on that attribute: exact values in a hash table (one `ByteStringTable` shared by
-/// all nodes), literal prefixes in a radix tree, literal suffixes in a reversed radix tree (one
-/// `RadixForest` for all), and the remaining patterns in one combined automaton (ripgrep's globset
-/// split). Clauses with no indexable condition on the attribute go to a wildcard child that is
+/// all nodes), literal prefixes in a radix tree, literal suffixes in a reversed radix tree
+/// (`RadixForest`, stored next to the node), and the remaining patterns in one combined automaton
+/// (ripgrep's globset split). Clauses with no indexable condition on the attribute go to a wildcard child that is
 /// always followed. The attribute of each node is the one that leaves the fewest clauses in its
 /// largest branch, so per-customer buckets split first and object-name prefixes split what
 /// remains. Walking a message down the tree reads each tested attribute once per visited node
@@ -43,21 +43,6 @@ final class DiscriminationTree: @unchecked Sendable {
         var decides: Bool
     }
 
-    struct Node: BitwiseCopyable {
-        /// The attribute slot this node tests; -1 for a leaf.
-        var slot: Int32 = -1
-        /// Leaf: its entries in `leaves`.
-        var leafStart: Int32 = 0
-        var leafCount: Int32 = 0
-        var hasExact = false
-        var prefixRoot: Int32 = -1
-        var suffixRoot: Int32 = -1
-        /// Index into `automata`; its pattern `k` leads to child `automatonChildren[automatonChildStart + k]`.
-        var automaton: Int32 = -1
-        var automatonChildStart: Int32 = 0
-        var wildcard: Int32 = -1
-    }
-
     /// A clause at a leaf, with the conditions proved on the way (bit `i`: condition `i`).
     struct Leaf: BitwiseCopyable {
         var clause: Int32
@@ -68,37 +53,119 @@ final class DiscriminationTree: @unchecked Sendable {
     static let leafSize = 2
     static let maxDepth = 16
 
-    private let nodes: FlatBuffer<Node>
-    private let leaves: FlatBuffer<Leaf>
+    /// The nodes, serialized in preorder as little-endian 32-bit words, each followed by its
+    /// radix trees (`RadixForest`) and then its children, so that the part of the tree one
+    /// message walks (a customer's bucket, its object-name prefixes, the leaves they lead to) is
+    /// a few adjacent cache lines. A node is referred to by its byte offset:
+    ///
+    ///     leaf:  0x8000_0000 | count, then per clause: clause, proven (64 bits)
+    ///     inner: slot | 0x4000_0000 when it has exact values, wildcard child, prefix tree,
+    ///            suffix tree, automaton, first automaton child (0xFFFF_FFFF: none)
+    ///
+    /// Exact values are in `exact` under the node's offset; the automaton's pattern `k` leads to
+    /// child `automatonChildren[first + k]`.
+    private let code: FlatBuffer<UInt8>
     private let exact: ByteStringTable
-    private let radix: RadixForest
     private let automata: [RegexSet]
-    private let automatonChildren: FlatBuffer<Int32>
+    private let automatonChildren: FlatBuffer<UInt32>
     /// Leaf entries in all (an upper bound of the candidates of one message).
-    var leafCount: Int { leaves.count }
+    let leafCount: Int
+    /// Counts of keys per strategy across the tree (for tests and the benchmark).
+    let statistics: [String: Int]
+
+    private static let none = UInt32.max
+    private static let leafFlag: UInt32 = 0x8000_0000
+    private static let exactFlag: UInt32 = 0x4000_0000
 
     /// `keys[clause]` lists, per attribute slot, the keys under which that clause can be found;
     /// `names` (by slot) break ties between equally good attributes.
     init(clauseCount: Int, keys: [[ClauseKeys]], names: [String]) {
-        var b = Builder(keys: keys, names: names)
-        _ = b.build(Array(0..<Int32(clauseCount)), path: [], depth: 0)
-        nodes = FlatBuffer(b.nodes)
-        leaves = FlatBuffer(b.leaves)
-        exact = ByteStringTable(b.exactItems)
-        radix = RadixForest(b.radix)
-        automata = b.automata
-        automatonChildren = FlatBuffer(b.automatonChildren)
+        let b = Builder(keys: keys, names: names)
+        let root = b.build(Array(0..<Int32(clauseCount)), path: [], depth: 0)
+        var w = Writer()
+        _ = w.write(root)
+        code = FlatBuffer(w.code)
+        exact = ByteStringTable(w.exactItems)
+        automata = w.automata
+        automatonChildren = FlatBuffer(w.automatonChildren)
+        leafCount = w.leafCount
+        statistics = ["exact": w.exactItems.count, "prefix": w.prefixCount, "suffix": w.suffixCount,
+                      "automaton": w.automata.reduce(0) { $0 + $1.count }, "always": 0, "nodes": w.nodeCount]
+    }
+
+    /// A node as the builder makes it, before it is serialized.
+    private final class BuildNode {
+        var slot: Int32 = -1
+        var leaves: [Leaf] = []
+        var children: [(key: Key, node: BuildNode)] = []
+        var wildcard: BuildNode?
+    }
+
+    /// Serializes built nodes into `code`.
+    private struct Writer {
+        var code: [UInt8] = []
+        var exactItems: [(namespace: Int32, key: [UInt8], value: Int32)] = []
+        var automata: [RegexSet] = []
+        var automatonChildren: [UInt32] = []
+        var leafCount = 0, nodeCount = 0, prefixCount = 0, suffixCount = 0
+
+        mutating func word(_ x: UInt32) { RadixForest.append(x, to: &code) }
+
+        /// Writes `node` and its subtree; returns its offset.
+        mutating func write(_ node: BuildNode) -> UInt32 {
+            let at = code.count
+            nodeCount += 1
+            if node.slot < 0 {
+                word(DiscriminationTree.leafFlag | UInt32(node.leaves.count))
+                for leaf in node.leaves {
+                    word(UInt32(bitPattern: leaf.clause))
+                    RadixForest.append(leaf.proven, to: &code)
+                }
+                leafCount += node.leaves.count
+                return UInt32(at)
+            }
+            for _ in 0..<6 { word(DiscriminationTree.none) }
+            var header = [UInt32](repeating: DiscriminationTree.none, count: 6)
+            header[0] = UInt32(node.slot)
+            // Radix payloads are child numbers until the children are written.
+            var patches: [(offset: Int, child: Int)] = []
+            var prefixes: [(key: [UInt8], payload: UInt32)] = [], prefixChildren: [Int] = []
+            var suffixes: [(key: [UInt8], payload: UInt32)] = [], suffixChildren: [Int] = []
+            var patterns: [RegexNode] = [], patternChildren: [Int] = []
+            for (k, child) in node.children.enumerated() {
+                switch child.key {
+                case .exact: header[0] |= DiscriminationTree.exactFlag
+                case let .prefix(p): prefixes.append((p, 0)); prefixChildren.append(k)
+                case let .suffix(s): suffixes.append((s, 0)); suffixChildren.append(k)
+                case let .automaton(n): patterns.append(n); patternChildren.append(k)
+                }
+            }
+            header[2] = UInt32(bitPattern: RadixForest.append(prefixes, reversed: false, to: &code) { patches.append(($0, prefixChildren[$1])) })
+            header[3] = UInt32(bitPattern: RadixForest.append(suffixes, reversed: true, to: &code) { patches.append(($0, suffixChildren[$1])) })
+            prefixCount += prefixes.count
+            suffixCount += suffixes.count
+            var offsets: [UInt32] = []
+            for child in node.children { offsets.append(write(child.node)) }
+            if let w = node.wildcard { header[1] = write(w) }
+            for (offset, child) in patches { RadixForest.store(offsets[child], at: offset, in: &code) }
+            for (k, child) in node.children.enumerated() {
+                if case let .exact(s) = child.key { exactItems.append((Int32(at), s, Int32(offsets[k]))) }
+            }
+            // Every pattern was compiled on its own at load time, so the combined set compiles too.
+            if !patterns.isEmpty, let set = try? RegexSet(patterns) {
+                header[4] = UInt32(automata.count)
+                header[5] = UInt32(automatonChildren.count)
+                automata.append(set)
+                automatonChildren += patternChildren.map { offsets[$0] }
+            }
+            for (i, h) in header.enumerated() { RadixForest.store(h, at: at + 4 * i, in: &code) }
+            return UInt32(at)
+        }
     }
 
     private struct Builder {
         let keys: [[ClauseKeys]]
         let names: [String]
-        var nodes: [Node] = []
-        var leaves: [Leaf] = []
-        var exactItems: [(namespace: Int32, key: [UInt8], value: Int32)] = []
-        var radix = RadixForest.Builder()
-        var automata: [RegexSet] = []
-        var automatonChildren: [Int32] = []
 
         init(keys: [[ClauseKeys]], names: [String]) {
             self.keys = keys
@@ -106,15 +173,12 @@ final class DiscriminationTree: @unchecked Sendable {
         }
 
         /// Builds the subtree for `clauses`; `path` holds the slots tested above it.
-        mutating func build(_ clauses: [Int32], path: [Int32], depth: Int) -> Int32 {
-            let index = Int32(nodes.count)
-            nodes.append(Node())
+        func build(_ clauses: [Int32], path: [Int32], depth: Int) -> BuildNode {
+            let node = BuildNode()
             guard clauses.count > DiscriminationTree.leafSize, depth < DiscriminationTree.maxDepth,
                   let slot = bestAttribute(clauses, path: path) else {
-                nodes[Int(index)].leafStart = Int32(leaves.count)
-                nodes[Int(index)].leafCount = Int32(clauses.count)
-                for c in clauses { leaves.append(Leaf(clause: c, proven: proven(c, path: path))) }
-                return index
+                node.leaves = clauses.map { Leaf(clause: $0, proven: proven($0, path: path)) }
+                return node
             }
             var groups: [Key: [Int32]] = [:]
             var order: [Key] = []
@@ -126,37 +190,11 @@ final class DiscriminationTree: @unchecked Sendable {
                     groups[k, default: []].append(c)
                 }
             }
-            var node = Node(slot: slot)
-            var prefixes: [(key: [UInt8], id: Int32)] = []
-            var suffixes: [(key: [UInt8], id: Int32)] = []
-            var patterns: [RegexNode] = []
-            var patternChildren: [Int32] = []
+            node.slot = slot
             let nextPath = path + [slot]
-            for key in order {
-                let child = build(groups[key]!, path: nextPath, depth: depth + 1)
-                switch key {
-                case let .exact(s):
-                    exactItems.append((index, s, child))
-                    node.hasExact = true
-                case let .prefix(p): prefixes.append((p, child))
-                case let .suffix(s): suffixes.append((s, child))
-                case let .automaton(n):
-                    patterns.append(n)
-                    patternChildren.append(child)
-                }
-            }
+            for key in order { node.children.append((key, build(groups[key]!, path: nextPath, depth: depth + 1))) }
             if !wildcard.isEmpty { node.wildcard = build(wildcard, path: nextPath, depth: depth + 1) }
-            node.prefixRoot = radix.add(prefixes, reversed: false)
-            node.suffixRoot = radix.add(suffixes, reversed: true)
-            // Every pattern was compiled on its own at load time, so the combined set compiles too.
-            if !patterns.isEmpty, let set = try? RegexSet(patterns) {
-                node.automaton = Int32(automata.count)
-                node.automatonChildStart = Int32(automatonChildren.count)
-                automata.append(set)
-                automatonChildren.append(contentsOf: patternChildren)
-            }
-            nodes[Int(index)] = node
-            return index
+            return node
         }
 
         /// The conditions of `clause` that its keys on the slots of `path` decide.
@@ -198,57 +236,50 @@ final class DiscriminationTree: @unchecked Sendable {
     /// no particular order) and returns how many there are; when that exceeds `capacity`, only
     /// the first `capacity` were written.
     func candidates(_ values: UnsafePointer<ByteSlice>, into out: UnsafeMutablePointer<Leaf>, capacity: Int) -> Int {
-        guard nodes.count > 0 else { return 0 }
         var count = 0
-        visit(0, values, out, capacity, &count)
+        visit(0, UnsafeRawPointer(code.base), values, out, capacity, &count)
         return count
     }
 
-    private func visit(_ id: Int32, _ values: UnsafePointer<ByteSlice>, _ out: UnsafeMutablePointer<Leaf>,
+    private func visit(_ at: Int, _ base: UnsafeRawPointer, _ values: UnsafePointer<ByteSlice>, _ out: UnsafeMutablePointer<Leaf>,
                        _ capacity: Int, _ count: inout Int) {
-        let node = nodes.base[Int(id)]
-        guard node.slot >= 0 else {
-            let n = Int(node.leafCount)
-            let first = leaves.base + Int(node.leafStart)
-            for i in 0..<n {
-                if count < capacity { out[count] = first[i] }
+        let node = base + at
+        let head = node.loadUnaligned(as: UInt32.self)
+        if head & DiscriminationTree.leafFlag != 0 {
+            var entry = node + 4
+            for _ in 0..<Int(head & ~DiscriminationTree.leafFlag) {
+                if count < capacity {
+                    out[count] = Leaf(clause: entry.loadUnaligned(as: Int32.self), proven: entry.loadUnaligned(fromByteOffset: 4, as: UInt64.self))
+                }
                 count += 1
+                entry += 12
             }
             return
         }
-        if node.wildcard >= 0 { visit(node.wildcard, values, out, capacity, &count) }
-        let value = values[Int(node.slot)]
+        let wildcard = node.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+        if wildcard != DiscriminationTree.none { visit(Int(wildcard), base, values, out, capacity, &count) }
+        let value = values[Int(head & ~DiscriminationTree.exactFlag)]
         guard value.isPresent else { return }
-        if node.hasExact {
-            let child = exact.value(value.buffer, namespace: id)
-            if child >= 0 { visit(child, values, out, capacity, &count) }
+        if head & DiscriminationTree.exactFlag != 0 {
+            let child = exact.value(value.buffer, namespace: Int32(at))
+            if child >= 0 { visit(Int(child), base, values, out, capacity, &count) }
         }
-        if node.prefixRoot >= 0 {
-            radix.forEachMatch(root: node.prefixRoot, reversed: false, in: value) { visit($0, values, out, capacity, &count) }
+        let prefixRoot = node.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+        if prefixRoot != DiscriminationTree.none {
+            RadixForest.forEachMatch(base, root: Int32(prefixRoot), reversed: false, in: value) { visit(Int($0), base, values, out, capacity, &count) }
         }
-        if node.suffixRoot >= 0 {
-            radix.forEachMatch(root: node.suffixRoot, reversed: true, in: value) { visit($0, values, out, capacity, &count) }
+        let suffixRoot = node.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
+        if suffixRoot != DiscriminationTree.none {
+            RadixForest.forEachMatch(base, root: Int32(suffixRoot), reversed: true, in: value) { visit(Int($0), base, values, out, capacity, &count) }
         }
-        if node.automaton >= 0 {
-            let children = automatonChildren.base + Int(node.automatonChildStart)
-            automata[Int(node.automaton)].forEachMatch(value.buffer) { visit(children[$0], values, out, capacity, &count) }
+        let automaton = node.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
+        if automaton != DiscriminationTree.none {
+            let children = automatonChildren.base + Int(node.loadUnaligned(fromByteOffset: 20, as: UInt32.self))
+            automata[Int(automaton)].forEachMatch(value.buffer) { visit(Int(children[$0]), base, values, out, capacity, &count) }
         }
-    }
-
-    /// Counts of keys per strategy across the tree (for tests and the benchmark).
-    var statistics: [String: Int] {
-        var stats: [String: Int] = ["exact": exact.count, "prefix": 0, "suffix": 0, "automaton": 0, "always": 0, "nodes": nodes.count]
-        for i in 0..<nodes.count {
-            let n = nodes[i]
-            stats["prefix"]! += radix.payloadCount(root: n.prefixRoot)
-            stats["suffix"]! += radix.payloadCount(root: n.suffixRoot)
-            if n.automaton >= 0 { stats["automaton"]! += automata[Int(n.automaton)].count }
-        }
-        return stats
     }
 
     var memoryFootprint: Int {
-        nodes.memoryFootprint + leaves.memoryFootprint + exact.memoryFootprint + radix.memoryFootprint
-            + automatonChildren.memoryFootprint
+        code.memoryFootprint + exact.memoryFootprint + automatonChildren.memoryFootprint
     }
 }

@@ -5,6 +5,8 @@ final class MatchEngine: Sendable {
     let program: MatchProgram
     let tree: DiscriminationTree
     let needsData: Bool
+    /// `StringBits.isSupported`, read once.
+    private let readsStringWords = StringBits.isSupported
 
     init(slots: AttributeSlots, program: MatchProgram, tree: DiscriminationTree, needsData: Bool) {
         self.slots = slots
@@ -22,45 +24,78 @@ final class MatchEngine: Sendable {
         withView(fields.message, fields: needsData ? fields : nil) { matches(in: $0) }
     }
 
-    /// Reads the message's value of every slot, as bytes copied into a temporary arena.
+    /// Reads the message's value of every slot as bytes: in place for large native strings,
+    /// copied into a temporary buffer otherwise.
     private func withView<R>(_ message: PubSubMessage, fields: MessageFields?, _ body: (MessageView) -> R) -> R {
         let n = slots.count
         let subscription = program.subscriptionID(message.subscription)
         return withUnsafeTemporaryAllocation(of: ByteSlice.self, capacity: max(1, n)) { v in
             let values = v.baseAddress.unsafelyUnwrapped
             values.initialize(repeating: .absent, count: n)
-            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { buffer in
-                var arena = ValueArena(buffer)
+            // 16 bytes per slot for small strings, then room for copies of other values.
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16 * n + 512) { buffer in
+                let words = UnsafeMutableRawPointer(buffer.baseAddress.unsafelyUnwrapped)
+                var arena = ValueArena(UnsafeMutableBufferPointer(rebasing: buffer[(16 * n)...]))
                 defer { arena.release() }
-                let attributes = message.attributes
-                // Walking the message's attributes and finding each name by its bytes costs far
-                // less than hashing a String per slot (SipHash), unless the message has many
-                // more attributes than the rules mention.
-                if attributes.count <= 4 * n {
-                    // Values are read only for the attributes that have a slot (each read retains).
-                    let keys = attributes.keys
-                    var i = keys.startIndex
-                    while i != keys.endIndex {
-                        let slot = keys[i].utf8.withContiguousStorageIfAvailable { slots.slot(ofBytes: $0) } ?? slots.slot(of: keys[i])
-                        if slot >= 0 { values[Int(slot)] = arena.copy(attributes.values[i]) }
-                        keys.formIndex(after: &i)
-                    }
-                } else {
-                    for i in 0..<n {
-                        if let value = attributes[slots.names[i]] { values[i] = arena.copy(value) }
-                    }
-                }
+                readAttributes(message.attributes, values, words, &arena)
                 return body(MessageView(values: values, subscription: subscription, fields: fields))
             }
         }
+    }
+
+    /// Fills `values` (one per slot) from the message's attributes.
+    @inline(__always)
+    private func readAttributes(_ attributes: [String: String], _ values: UnsafeMutablePointer<ByteSlice>,
+                                _ words: UnsafeMutableRawPointer, _ arena: inout ValueArena) {
+        let n = slots.count
+        // Walking the message's attributes and finding each name costs far less than hashing a
+        // String per slot (SipHash), unless the message has many more attributes than the rules
+        // mention. Values are read only for the attributes that have a slot.
+        if attributes.count <= 4 * n {
+            var i = attributes.startIndex
+            let end = attributes.endIndex
+            while i != end {
+                let slot: Int32
+                if readsStringWords {
+                    slot = slots.slot(ofKey: attributes.keys[i])
+                } else {
+                    let key = attributes.keys[i]
+                    slot = key.utf8.withContiguousStorageIfAvailable { slots.slot(ofBytes: $0) } ?? slots.slot(of: key)
+                }
+                if slot >= 0 { values[Int(slot)] = read(attributes.values[i], slot: Int(slot), words, &arena) }
+                attributes.formIndex(after: &i)
+            }
+        } else {
+            for s in 0..<n {
+                if let i = attributes.index(forKey: slots.names[s]) { values[s] = read(attributes.values[i], slot: s, words, &arena) }
+            }
+        }
+    }
+
+    /// The bytes of `value`, the attribute of `slot`: a small string's words are copied to its
+    /// 16 bytes at `words`, a large native string is read in place (the message outlives the
+    /// match), anything else is copied into `arena`.
+    @inline(__always)
+    private func read(_ value: borrowing String, slot: Int, _ words: UnsafeMutableRawPointer, _ arena: inout ValueArena) -> ByteSlice {
+        if readsStringWords {
+            let bits = StringBits(value)
+            if bits.isSmall {
+                let at = words + 16 * slot
+                bits.storeSmall(to: at)
+                return ByteSlice(base: UnsafePointer(at.assumingMemoryBound(to: UInt8.self)), count: bits.smallCount)
+            }
+            if let p = bits.largeBytes { return ByteSlice(base: p, count: bits.largeCount) }
+        }
+        return arena.copy(value)
     }
 
     /// The matches of one message view (captures as Strings).
     func matches(in message: MessageView) -> [RuleMatch] {
         var out: [RuleMatch] = []
         let names = program.captureNames
+        let smallStrings = readsStringWords
         forEachMatch(message) { rule, captures in
-            out.append(RuleMatch(ruleIndex: rule, captures: captures.captureSet(names: names)))
+            out.append(RuleMatch(ruleIndex: rule, captures: captures.captureSet(names: names, smallStrings: smallStrings)))
         }
         return out
     }

@@ -15,6 +15,14 @@ struct ByteSlice: BitwiseCopyable {
     /// The bytes as a String (they are valid UTF-8: they come from Strings or validated JSON).
     var string: String { String(decoding: buffer, as: UTF8.self) }
 
+    /// `string`, building short ASCII values (most captures) as small strings directly when
+    /// `smallStrings` (`StringBits.isSupported`).
+    @inline(__always)
+    func string(smallStrings: Bool) -> String {
+        if smallStrings, let s = StringBits.smallASCII(base, count: count) { return s }
+        return string
+    }
+
     /// Whether every byte is ASCII.
     var isASCII: Bool {
         guard let base else { return true }
@@ -42,20 +50,25 @@ struct ByteSlice: BitwiseCopyable {
     }
 }
 
-/// Whether `count` bytes at `a` and `b` are equal (either may be nil when `count` is 0).
+/// Whether `count` bytes at `a` and `b` are equal (either may be nil when `count` is 0). Reads
+/// 8 bytes at a time, the last word overlapping the one before; shorter runs take two
+/// overlapping halves (4 to 7 bytes) or their first, middle and last bytes (1 to 3).
 @inline(__always)
 func bytesEqual(_ a: UnsafePointer<UInt8>?, _ b: UnsafePointer<UInt8>?, _ count: Int) -> Bool {
     guard count > 0 else { return true }
     guard let a, let b else { return false }
     let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-    var i = 0
-    while i + 8 <= count {
-        if ra.loadUnaligned(fromByteOffset: i, as: UInt64.self) != rb.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
-        i += 8
+    if count >= 8 {
+        var i = 0
+        while i + 8 < count {
+            if ra.loadUnaligned(fromByteOffset: i, as: UInt64.self) != rb.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i += 8
+        }
+        return ra.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self) == rb.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
     }
-    while i < count {
-        if a[i] != b[i] { return false }
-        i += 1
+    if count >= 4 {
+        return ra.loadUnaligned(as: UInt32.self) == rb.loadUnaligned(as: UInt32.self)
+            && ra.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self) == rb.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
     }
-    return true
+    return a[0] == b[0] && a[count >> 1] == b[count >> 1] && a[count - 1] == b[count - 1]
 }

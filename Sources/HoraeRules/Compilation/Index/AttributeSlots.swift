@@ -16,6 +16,16 @@ struct AttributeSlots: Sendable {
     private let nameStarts: FlatBuffer<Int32>
     private let nameSlots: FlatBuffer<Int32>
     private static let linearLimit = 8
+    /// The ASCII names of at most 15 bytes as the words of a small `String` (`StringBits`), in a
+    /// collision-free hash table (`smallIndex`): a message's small ASCII attribute name is one of
+    /// them exactly when its words equal the entry it hashes to. Entry `i` has slot
+    /// `smallSlots[i]`; empty entries are zero words, which no small string has.
+    private let smallNames: FlatBuffer<StringBits>
+    private let smallSlots: FlatBuffer<Int32>
+    private let smallMultiplier: UInt64
+    private let smallShift: UInt64
+    /// Bit `n` (n < 63) set: some ASCII name is `n` bytes long; bit 63: some is longer.
+    private let asciiLengths: UInt64
 
     var count: Int { names.count }
 
@@ -42,11 +52,77 @@ struct AttributeSlots: Sendable {
         nameBytes = FlatBuffer(bytes)
         nameStarts = FlatBuffer(starts)
         nameSlots = FlatBuffer(slots)
+        var small: [StringBits] = [], smallSlots: [Int32] = [], lengths: UInt64 = 0
+        for item in items {
+            lengths |= 1 << UInt64(min(item.key.count, 63))
+            // A String of at most 15 bytes made from bytes is small.
+            let bits = StringBits(String(decoding: item.key, as: UTF8.self))
+            if item.key.count <= 15 && bits.isSmall {
+                small.append(bits)
+                smallSlots.append(item.value)
+            }
+        }
+        let table = AttributeSlots.perfectHash(small)
+        var tableNames = [StringBits](repeating: StringBits(low: 0, high: 0), count: 1 << table.bits)
+        var tableSlots = [Int32](repeating: -1, count: 1 << table.bits)
+        for (k, bits) in small.enumerated() {
+            let i = AttributeSlots.smallIndex(bits, table.multiplier, UInt64(64 - table.bits))
+            tableNames[i] = bits
+            tableSlots[i] = smallSlots[k]
+        }
+        smallNames = FlatBuffer(tableNames)
+        self.smallSlots = FlatBuffer(tableSlots)
+        smallMultiplier = table.multiplier
+        smallShift = UInt64(64 - table.bits)
+        asciiLengths = lengths
     }
 
     /// The slot of `name`, or -1 when no condition mentions it.
     @inline(__always)
     func slot(of name: String) -> Int32 { slotOfName[name] ?? -1 }
+
+    /// The slot of the attribute named `name`, read through its words (`StringBits`, which must
+    /// be supported): the same answer as `slot(of:)`, usually without reading the name's bytes.
+    @inline(__always)
+    func slot(ofKey name: borrowing String) -> Int32 {
+        let bits = StringBits(name)
+        if bits.isSmall {
+            if bits.smallIsASCII {
+                let i = AttributeSlots.smallIndex(bits, smallMultiplier, smallShift)
+                if smallNames[i] == bits { return smallSlots[i] }
+                // Not an ASCII name of at most 15 bytes; it equals no other name unless some
+                // non-ASCII name is canonically equivalent to it.
+                if !hasNonASCIIName { return -1 }
+            }
+            return slot(of: copy name)
+        }
+        let n = bits.largeCount
+        if bits.largeIsASCII && !hasNonASCIIName && asciiLengths & (1 << UInt64(min(n, 63))) == 0 { return -1 }
+        if let p = bits.largeBytes { return slot(ofBytes: UnsafeBufferPointer(start: p, count: n)) }
+        return slot(of: copy name)
+    }
+
+    @inline(__always)
+    private static func smallIndex(_ bits: StringBits, _ multiplier: UInt64, _ shift: UInt64) -> Int {
+        Int(truncatingIfNeeded: ((bits.low &+ bits.high &* 0x9E37_79B9_7F4A_7C15) &* multiplier) >> shift)
+    }
+
+    /// A multiplier and a table size (2^bits, at least twice the names) for which `smallIndex`
+    /// puts every name in an entry of its own.
+    private static func perfectHash(_ names: [StringBits]) -> (multiplier: UInt64, bits: Int) {
+        var bits = 3
+        while 1 << bits < 2 * names.count { bits += 1 }
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        while true {
+            for _ in 0..<64 {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                let multiplier = state | 1
+                var used = Set<Int>()
+                if names.allSatisfy({ used.insert(smallIndex($0, multiplier, UInt64(64 - bits))).inserted }) { return (multiplier, bits) }
+            }
+            bits += 1
+        }
+    }
 
     /// The first eight bytes of `name` (zero-padded), with its length in the top byte.
     @inline(__always)

@@ -1,111 +1,107 @@
-/// Immutable radix trees over byte strings, all in shared flat tables: walked along a value once,
-/// a tree reports every key that is a prefix of the value (or, for a tree built `reversed`, a
-/// suffix). Each key carries a list of payload ids. Edges are compressed, so a walk costs one
-/// comparison per byte plus one child search per branching node.
-final class RadixForest: @unchecked Sendable {
-    fileprivate struct Node: BitwiseCopyable {
-        var labelStart: Int32
-        var labelCount: Int32
-        var childStart: Int32
-        var childCount: Int32
-        var payloadStart: Int32
-        var payloadCount: Int32
+/// Radix trees over byte strings, serialized into a byte buffer that the caller owns (the
+/// `DiscriminationTree` puts each tree right after the node that uses it): walked along a value
+/// once, a tree reports every key that is a prefix of the value (or, for a tree built
+/// `reversed`, a suffix). Each key carries a list of payloads (32-bit words the caller may patch
+/// after writing). Edges are compressed, and each node is one contiguous record, so a walk
+/// touches about one cache line per branching node:
+///
+///     UInt32 labelCount, UInt16 childCount, UInt16 payloadCount,
+///     label bytes, child first bytes (ascending), padding to 4,
+///     UInt32 payload × payloadCount, UInt32 child offset × childCount
+///
+/// Nodes follow their parent (preorder); offsets are from the start of the buffer.
+enum RadixForest {
+    private final class Node {
+        var label: [UInt8] = []
+        var payloads: [UInt32] = []
+        var children: [(byte: UInt8, node: Node)] = []
     }
 
-    /// Collects trees, then freezes them into a `RadixForest`.
-    struct Builder {
-        fileprivate var nodes: [Node] = []
-        fileprivate var labels: [UInt8] = []
-        fileprivate var childBytes: [UInt8] = []
-        fileprivate var children: [Int32] = []
-        fileprivate var payloads: [Int32] = []
+    /// Appends a tree for `entries` (keys and payloads; keys are matched from their end when
+    /// `reversed`) to `buffer` (kept 4-aligned) and returns its offset, or -1 when `entries` is
+    /// empty; `payloadAt` gets the offset of every payload word written, with its entry index.
+    static func append(_ entries: [(key: [UInt8], payload: UInt32)], reversed: Bool, to buffer: inout [UInt8],
+                       payloadAt: (_ offset: Int, _ entry: Int) -> Void) -> Int32 {
+        guard !entries.isEmpty else { return -1 }
+        var grouped: [[UInt8]: [(UInt32, Int)]] = [:]
+        for (i, e) in entries.enumerated() { grouped[reversed ? e.key.reversed() : e.key, default: []].append((e.payload, i)) }
+        let keys = grouped.keys.sorted { $0.lexicographicallyPrecedes($1) }
+        var owners: [ObjectIdentifier: [Int]] = [:]
+        let root = build(keys[...], depth: 0, grouped: grouped, owners: &owners)
+        return Int32(serialize(root, into: &buffer, owners: owners, payloadAt: payloadAt))
+    }
 
-        /// Adds a tree for `entries` (keys and payload ids; keys are matched from their end when
-        /// `reversed`) and returns its root, or -1 when `entries` is empty.
-        mutating func add(_ entries: [(key: [UInt8], id: Int32)], reversed: Bool) -> Int32 {
-            guard !entries.isEmpty else { return -1 }
-            var grouped: [[UInt8]: [Int32]] = [:]
-            for e in entries { grouped[reversed ? e.key.reversed() : e.key, default: []].append(e.id) }
-            let keys = grouped.keys.sorted { $0.lexicographicallyPrecedes($1) }
-            return build(keys[...], depth: 0, grouped: grouped)
+    /// The node for `keys` (sorted, all sharing their first `depth` bytes).
+    private static func build(_ keys: ArraySlice<[UInt8]>, depth: Int, grouped: [[UInt8]: [(UInt32, Int)]],
+                              owners: inout [ObjectIdentifier: [Int]]) -> Node {
+        let first = keys.first!, last = keys.last!
+        var lcp = depth
+        while lcp < first.count, lcp < last.count, first[lcp] == last[lcp] { lcp += 1 }
+        let node = Node()
+        node.label = Array(first[depth..<lcp])
+        var rest = keys
+        if first.count == lcp {
+            let items = grouped[first]!
+            node.payloads = items.map(\.0)
+            owners[ObjectIdentifier(node)] = items.map(\.1)
+            rest = rest.dropFirst()
         }
-
-        /// Builds the node for `keys` (sorted, all sharing their first `depth` bytes).
-        private mutating func build(_ keys: ArraySlice<[UInt8]>, depth: Int, grouped: [[UInt8]: [Int32]]) -> Int32 {
-            let first = keys.first!, last = keys.last!
-            var lcp = depth
-            while lcp < first.count, lcp < last.count, first[lcp] == last[lcp] { lcp += 1 }
-            let index = Int32(nodes.count)
-            nodes.append(Node(labelStart: Int32(labels.count), labelCount: Int32(lcp - depth), childStart: 0, childCount: 0,
-                              payloadStart: Int32(payloads.count), payloadCount: 0))
-            labels.append(contentsOf: first[depth..<lcp])
-            var rest = keys
-            if first.count == lcp {
-                let ids = grouped[first]!
-                payloads.append(contentsOf: ids)
-                nodes[Int(index)].payloadCount = Int32(ids.count)
-                rest = rest.dropFirst()
-            }
-            // Group the remaining keys by their byte at `lcp`; children are built first, then listed.
-            var built: [(UInt8, Int32)] = []
-            var start = rest.startIndex
-            while start < rest.endIndex {
-                let b = rest[start][lcp]
-                var end = start + 1
-                while end < rest.endIndex, rest[end][lcp] == b { end += 1 }
-                built.append((b, build(rest[start..<end], depth: lcp, grouped: grouped)))
-                start = end
-            }
-            nodes[Int(index)].childStart = Int32(children.count)
-            nodes[Int(index)].childCount = Int32(built.count)
-            for (b, child) in built {
-                childBytes.append(b)
-                children.append(child)
-            }
-            return index
+        var start = rest.startIndex
+        while start < rest.endIndex {
+            let b = rest[start][lcp]
+            var end = start + 1
+            while end < rest.endIndex, rest[end][lcp] == b { end += 1 }
+            node.children.append((b, build(rest[start..<end], depth: lcp, grouped: grouped, owners: &owners)))
+            start = end
         }
+        return node
     }
 
-    private let nodes: FlatBuffer<Node>
-    private let labels: FlatBuffer<UInt8>
-    private let childBytes: FlatBuffer<UInt8>
-    private let children: FlatBuffer<Int32>
-    private let payloads: FlatBuffer<Int32>
-
-    init(_ builder: Builder) {
-        nodes = FlatBuffer(builder.nodes)
-        labels = FlatBuffer(builder.labels)
-        childBytes = FlatBuffer(builder.childBytes)
-        children = FlatBuffer(builder.children)
-        payloads = FlatBuffer(builder.payloads)
-    }
-
-    /// Payload ids below `root` (for statistics).
-    func payloadCount(root: Int32) -> Int {
-        guard root >= 0 else { return 0 }
-        var total = 0
-        var stack = [root]
-        while let n = stack.popLast() {
-            let node = nodes[Int(n)]
-            total += Int(node.payloadCount)
-            for c in 0..<Int(node.childCount) { stack.append(children[Int(node.childStart) + c]) }
+    private static func serialize(_ node: Node, into buffer: inout [UInt8], owners: [ObjectIdentifier: [Int]],
+                                  payloadAt: (Int, Int) -> Void) -> Int {
+        let at = buffer.count
+        append(UInt32(node.label.count), to: &buffer)
+        append(UInt16(node.children.count), to: &buffer)
+        append(UInt16(node.payloads.count), to: &buffer)
+        buffer += node.label
+        buffer += node.children.map(\.byte)
+        while buffer.count % 4 != 0 { buffer.append(0) }
+        let entries = owners[ObjectIdentifier(node)] ?? []
+        for (p, entry) in zip(node.payloads, entries) {
+            payloadAt(buffer.count, entry)
+            append(p, to: &buffer)
         }
-        return total
+        let childTable = buffer.count
+        for _ in node.children { append(UInt32(0), to: &buffer) }
+        for (k, child) in node.children.enumerated() {
+            let offset = serialize(child.node, into: &buffer, owners: owners, payloadAt: payloadAt)
+            store(UInt32(offset), at: childTable + 4 * k, in: &buffer)
+        }
+        return at
     }
 
-    /// Calls `found` with the payload ids of every key of the tree at `root` that is a prefix
-    /// (suffix, when `reversed`) of `value`.
+    static func append<T: FixedWidthInteger>(_ x: T, to buffer: inout [UInt8]) {
+        withUnsafeBytes(of: x.littleEndian) { buffer += $0 }
+    }
+
+    static func store(_ x: UInt32, at offset: Int, in buffer: inout [UInt8]) {
+        withUnsafeBytes(of: x.littleEndian) { for i in 0..<4 { buffer[offset + i] = $0[i] } }
+    }
+
+    /// Calls `found` with the payloads of every key of the tree at `root` in `base` that is a
+    /// prefix (suffix, when `reversed`) of `value`, shortest key first.
     @inline(__always)
-    func forEachMatch(root: Int32, reversed: Bool, in value: ByteSlice, _ found: (Int32) -> Void) {
+    static func forEachMatch(_ base: UnsafeRawPointer, root: Int32, reversed: Bool, in value: ByteSlice, _ found: (UInt32) -> Void) {
         let n = value.count
         guard let bytes = value.base else { return }
-        let nodes = self.nodes.base, labels = self.labels.base, childBytes = self.childBytes.base
-        var node = nodes[Int(root)]
+        var node = base + Int(root)
         var pos = 0
         while true {
-            let count = Int(node.labelCount)
+            let count = Int(node.loadUnaligned(as: UInt32.self))
+            let childCount = Int(node.loadUnaligned(fromByteOffset: 4, as: UInt16.self))
+            let payloadCount = Int(node.loadUnaligned(fromByteOffset: 6, as: UInt16.self))
             if pos + count > n { return }
-            let label = labels + Int(node.labelStart)
+            let label = (node + 8).assumingMemoryBound(to: UInt8.self)
             if reversed {
                 var i = 0
                 while i < count {
@@ -116,24 +112,24 @@ final class RadixForest: @unchecked Sendable {
                 return
             }
             pos += count
-            let ps = Int(node.payloadStart)
-            for p in 0..<Int(node.payloadCount) { found(payloads.base[ps + p]) }
-            if pos == n { return }
+            let childBytes = label + count
+            let words = node + ((8 + count + childCount + 3) & ~3)
+            for p in 0..<payloadCount { found(words.loadUnaligned(fromByteOffset: 4 * p, as: UInt32.self)) }
+            if pos == n || childCount == 0 { return }
             let next = reversed ? bytes[n - 1 - pos] : bytes[pos]
-            // Children are sorted by first byte: binary search.
-            var lo = Int(node.childStart), hi = lo + Int(node.childCount)
-            let end = hi
-            while lo < hi {
-                let mid = (lo + hi) >> 1
-                if childBytes[mid] < next { lo = mid + 1 } else { hi = mid }
+            // Child bytes are ascending: a linear scan (most nodes have few children) or a binary search.
+            var k = 0
+            if childCount <= 16 {
+                while k < childCount && childBytes[k] < next { k += 1 }
+            } else {
+                var hi = childCount
+                while k < hi {
+                    let mid = (k + hi) >> 1
+                    if childBytes[mid] < next { k = mid + 1 } else { hi = mid }
+                }
             }
-            guard lo < end, childBytes[lo] == next else { return }
-            node = nodes[Int(children.base[lo])]
+            guard k < childCount, childBytes[k] == next else { return }
+            node = base + Int(words.loadUnaligned(fromByteOffset: 4 * (payloadCount + k), as: UInt32.self))
         }
-    }
-
-    /// Bytes held (for the benchmark's memory figure).
-    var memoryFootprint: Int {
-        nodes.memoryFootprint + labels.memoryFootprint + childBytes.memoryFootprint + children.memoryFootprint + payloads.memoryFootprint
     }
 }
