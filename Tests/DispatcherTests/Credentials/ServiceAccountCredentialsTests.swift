@@ -138,9 +138,9 @@ import Testing
     }
 
     @Test func cancelledCallerStopsWaitingButTheRefreshCompletes() async throws {
-        // The endpoint takes 2.5 s; the cancelled caller must be back well before that (the
-        // bound is loose so a loaded machine does not make the test flaky).
-        let endpoint = try FakeTokenEndpoint(scopes: Self.scopes, delay: .milliseconds(2500))
+        // The endpoint takes 10 s; the cancelled caller must be back well before that (the
+        // bound is loose so a loaded 2-core machine running the suite does not make it flaky).
+        let endpoint = try FakeTokenEndpoint(scopes: Self.scopes, delay: .seconds(10))
         defer { endpoint.stop() }
         let credentials = try makeCredentials(endpoint)
 
@@ -149,7 +149,7 @@ import Testing
         let started = ContinuousClock.now
         waiter.cancel()
         await #expect(throws: CancellationError.self) { try await waiter.value }
-        #expect(ContinuousClock.now - started < .milliseconds(1800))
+        #expect(ContinuousClock.now - started < .seconds(5))
 
         #expect(try await credentials.authorizationHeaders().first?.value == "Bearer ya29.test-token-1")
         #expect(endpoint.hits == 1)
