@@ -50,6 +50,8 @@ public final class FlowController: Sendable {
     var reservedMessages: Int { state.withLock { $0.reserved } }
     /// Whether received messages or bytes have paused pulling.
     var isPaused: Bool { state.withLock { $0.paused } }
+    /// Reservations waiting for room (for tests).
+    var waitingCount: Int { state.withLock { $0.waiters.count } }
 
     /// Waits until pulling may go on, then reserves room for at most `wanted` messages and returns
     /// how many (≥ 1). Throws `CancellationError` if the task is cancelled while waiting.

@@ -95,7 +95,7 @@ public final class TaskRunner: Sendable {
     private func execute(_ work: TaskWork, log: TaskLogger) async throws -> TaskOutcome {
         let rule = work.rule
         let stored: TaskRecord?
-        /// The first attempt is already recorded (a new task of a rule with nothing to wait for).
+        // The first attempt, when already recorded (a new task of a rule with nothing to wait for).
         var attemptSaved: TaskRecord?
         if rule.concurrency == nil && rule.dedup == nil {
             // Nothing to wait for before the first attempt: record it at once if the task is new,

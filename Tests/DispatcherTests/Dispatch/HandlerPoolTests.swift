@@ -9,9 +9,9 @@ import Testing
         ReceivedMessage(ackID: "ack-\(id)", message: PubSubMessage(id: id))
     }
 
-    /// Polls `condition` every millisecond for up to 5 s.
+    /// Polls `condition` every millisecond for up to 60 s (the test process may be busy).
     static func eventually(_ condition: () -> Bool) async -> Bool {
-        for _ in 0..<5000 {
+        for _ in 0..<60_000 {
             if condition() { return true }
             try? await Task.sleep(for: .milliseconds(1))
         }

@@ -85,9 +85,9 @@ import Testing
         }
     }
 
-    /// Holds a pull until the test ends (or 30 s), then answers it empty.
+    /// Holds a pull until the test ends (or 90 s), then answers it empty.
     static func hold(_ released: () -> Bool) -> ScriptedHTTPServer.Response {
-        let deadline = ContinuousClock.now + .seconds(30)
+        let deadline = ContinuousClock.now + .seconds(90)
         while !released() && ContinuousClock.now < deadline { usleep(10_000) }
         return .init(json: "{}")
     }
@@ -95,10 +95,10 @@ import Testing
     @Test func aPullHeldByTheServerMakesTheSubscriptionReady() async throws {
         let pubsub = try ScriptedPubSub(pull: Self.hold)
         let running = try Running(pubsub, heldPullIsReadyAfter: .milliseconds(500))
-        try await Polling.waitUntil("the first pull is in flight", timeout: .seconds(10)) { pubsub.pulls == 1 }
+        try await Polling.waitUntil("the first pull is in flight", timeout: .seconds(60)) { pubsub.pulls == 1 }
         // The 403 on GET proves nothing either way.
         #expect(running.subscription.health == SubscriptionRuntime.notYetPulled)
-        try await Polling.waitUntil("the held pull makes it ready", timeout: .seconds(10)) {
+        try await Polling.waitUntil("the held pull makes it ready", timeout: .seconds(60)) {
             running.subscription.health == nil
         }
         #expect(pubsub.pulls == 1)
@@ -109,7 +109,7 @@ import Testing
     @Test func anEmptyAnswerMakesTheSubscriptionReady() async throws {
         let pubsub = try ScriptedPubSub(pull: { _ in .init(json: "{}") })
         let running = try Running(pubsub, heldPullIsReadyAfter: .seconds(60))
-        try await Polling.waitUntil("an empty pull makes it ready", timeout: .seconds(10)) {
+        try await Polling.waitUntil("an empty pull makes it ready", timeout: .seconds(60)) {
             running.subscription.health == nil
         }
         await running.stop()
@@ -121,7 +121,7 @@ import Testing
             .init(status: 503, json: #"{"error":{"code":503,"message":"unavailable","status":"UNAVAILABLE"}}"#)
         })
         let running = try Running(pubsub, heldPullIsReadyAfter: .milliseconds(200))
-        try await Polling.waitUntil("several pulls failed", timeout: .seconds(10)) { pubsub.pulls >= 5 }
+        try await Polling.waitUntil("several pulls failed", timeout: .seconds(60)) { pubsub.pulls >= 5 }
         let health = try #require(running.subscription.health)
         #expect(health.contains("pull failed"))
         await running.stop()

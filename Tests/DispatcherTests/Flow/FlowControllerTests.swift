@@ -6,6 +6,7 @@ import Testing
 @Suite("FlowController: the outstanding budget")
 struct FlowControllerTests {
     /// A `reserve(upTo:)` running in the background, to see whether and when it is granted.
+    /// (Patiences are long: the test process may be busy; the polls end as soon as they can.)
     final class PendingReservation: Sendable {
         private final class Outcome: Sendable {
             /// nil while waiting; then what `reserve` returned (nil if it threw).
@@ -14,9 +15,11 @@ struct FlowControllerTests {
 
         private let outcome = Outcome()
         private let task: Task<Void, Never>
+        private let flow: FlowController
 
         init(_ flow: FlowController, upTo wanted: Int) {
             let outcome = self.outcome
+            self.flow = flow
             task = Task {
                 let granted = try? await flow.reserve(upTo: wanted)
                 outcome.value.withLock { $0 = .some(granted) }
@@ -24,20 +27,26 @@ struct FlowControllerTests {
         }
 
         /// What was granted within `patience`, or nil (the reservation is then cancelled).
-        func granted(within patience: Duration = .seconds(2)) async -> Int? {
+        func granted(within patience: Duration = .seconds(60)) async -> Int? {
             let deadline = ContinuousClock.now + patience
             while ContinuousClock.now < deadline {
                 if let done = outcome.value.withLock({ $0 }) { return done }
-                try? await Task.sleep(for: .milliseconds(10))
+                try? await Task.sleep(for: .milliseconds(5))
             }
             task.cancel()
             return nil
         }
 
-        /// Whether it is still waiting after `delay`.
-        func isWaiting(after delay: Duration = .milliseconds(100)) async -> Bool {
-            try? await Task.sleep(for: delay)
-            return outcome.value.withLock { $0 == nil }
+        /// Whether it waits for room: true once it is among the controller's waiters (right after a
+        /// change that woke it, it no longer is), false once it was granted.
+        func isWaiting() async -> Bool {
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline {
+                if outcome.value.withLock({ $0 != nil }) { return false }
+                if flow.waitingCount > 0 { return true }
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+            return false
         }
     }
 
@@ -86,7 +95,7 @@ struct FlowControllerTests {
                 }
             }
             group.addTask {
-                try await Task.sleep(for: .seconds(5))
+                try await Task.sleep(for: .seconds(60))
                 throw CancellationError()
             }
             // The first loop to finish means the budget is full; the others wait in `reserve`.
