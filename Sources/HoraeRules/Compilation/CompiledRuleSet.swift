@@ -41,7 +41,6 @@ public struct CompiledRuleSet: Sendable {
             c.clause.conditions.contains { if case .data = $0.field { return true } else { return false } }
         }
         let slots = AttributeSlots(names)
-        let program = MatchProgram(clauses, slots: slots)
         var keys: [[DiscriminationTree.ClauseKeys]] = []
         keys.reserveCapacity(clauses.count)
         for c in clauses {
@@ -55,7 +54,10 @@ public struct CompiledRuleSet: Sendable {
             keys.append(mine)
         }
         unindexedCount = keys.count { $0.isEmpty }
-        let tree = DiscriminationTree(clauseCount: clauses.count, keys: keys, names: names)
+        // Conditions the index can decide are usually skipped: their tables go last.
+        let decided = keys.map { Set($0.filter(\.decides).map(\.condition)) }
+        let program = MatchProgram(clauses, slots: slots, decided: decided)
+        let tree = DiscriminationTree(clauseCount: clauses.count, keys: keys, names: names, clauseOffsets: program.clauseOffsets)
         engine = MatchEngine(slots: slots, program: program, tree: tree, needsData: needsData)
     }
 
@@ -109,6 +111,17 @@ public struct CompiledRuleSet: Sendable {
 
     public func match(_ fields: MessageFields) -> [RuleMatch] {
         engine.match(fields)
+    }
+
+    /// Calls `body` with `match(m)` for each message `m` of `messages`, in order. For the
+    /// benchmark: a caller in another module that matches messages stored in an array copies
+    /// each one before the call (retaining and releasing its fields), which a caller holding its
+    /// own message, such as the daemon, does not; here the message is read in place.
+    package func matchEach(_ messages: [PubSubMessage], _ body: ([RuleMatch]) -> Void) {
+        messages.withUnsafeBufferPointer { all in
+            guard let first = all.baseAddress else { return }
+            for i in all.indices { body(engine.match(first + i)) }
+        }
     }
 
     /// Bytes held by the index and the verification tables, excluding the rules themselves (for

@@ -44,6 +44,7 @@ final class DiscriminationTree: @unchecked Sendable {
     }
 
     /// A clause at a leaf, with the conditions proved on the way (bit `i`: condition `i`).
+    /// Built with the clause's index; `candidates` reports its `MatchProgram` record offset.
     struct Leaf: BitwiseCopyable {
         var clause: Int32
         var proven: UInt64
@@ -58,7 +59,8 @@ final class DiscriminationTree: @unchecked Sendable {
     /// message walks (a customer's bucket, its object-name prefixes, the leaves they lead to) is
     /// a few adjacent cache lines. A node is referred to by its byte offset:
     ///
-    ///     leaf:  0x8000_0000 | count, then per clause: clause, proven (64 bits)
+    ///     leaf:  0x8000_0000 | count, then per clause: its record in `MatchProgram`, proven
+    ///            (64 bits)
     ///     inner: slot | 0x4000_0000 when it has exact values, wildcard child, prefix tree,
     ///            suffix tree, automaton, first automaton child (0xFFFF_FFFF: none)
     ///
@@ -79,10 +81,11 @@ final class DiscriminationTree: @unchecked Sendable {
 
     /// `keys[clause]` lists, per attribute slot, the keys under which that clause can be found;
     /// `names` (by slot) break ties between equally good attributes.
-    init(clauseCount: Int, keys: [[ClauseKeys]], names: [String]) {
+    /// The leaves list clauses by `clauseOffsets[clause]` (increasing with the clause).
+    init(clauseCount: Int, keys: [[ClauseKeys]], names: [String], clauseOffsets: [Int32]) {
         let b = Builder(keys: keys, names: names)
         let root = b.build(Array(0..<Int32(clauseCount)), path: [], depth: 0)
-        var w = Writer()
+        var w = Writer(clauseOffsets: clauseOffsets)
         _ = w.write(root)
         code = FlatBuffer(w.code)
         exact = ByteStringTable(w.exactItems)
@@ -103,6 +106,7 @@ final class DiscriminationTree: @unchecked Sendable {
 
     /// Serializes built nodes into `code`.
     private struct Writer {
+        let clauseOffsets: [Int32]
         var code: [UInt8] = []
         var exactItems: [(namespace: Int32, key: [UInt8], value: Int32)] = []
         var automata: [RegexSet] = []
@@ -118,7 +122,7 @@ final class DiscriminationTree: @unchecked Sendable {
             if node.slot < 0 {
                 word(DiscriminationTree.leafFlag | UInt32(node.leaves.count))
                 for leaf in node.leaves {
-                    word(UInt32(bitPattern: leaf.clause))
+                    word(UInt32(bitPattern: clauseOffsets[Int(leaf.clause)]))
                     RadixForest.append(leaf.proven, to: &code)
                 }
                 leafCount += node.leaves.count
@@ -237,45 +241,55 @@ final class DiscriminationTree: @unchecked Sendable {
     /// the first `capacity` were written.
     func candidates(_ values: UnsafePointer<ByteSlice>, into out: UnsafeMutablePointer<Leaf>, capacity: Int) -> Int {
         var count = 0
-        visit(0, UnsafeRawPointer(code.base), values, out, capacity, &count)
+        reach(0, UnsafeRawPointer(code.base), values, out, capacity, &count)
         return count
     }
 
-    private func visit(_ at: Int, _ base: UnsafeRawPointer, _ values: UnsafePointer<ByteSlice>, _ out: UnsafeMutablePointer<Leaf>,
+    /// Collects the entries of the leaf at `at`, or visits the inner node there (leaves, most
+    /// children, are read without a call).
+    @inline(__always)
+    private func reach(_ at: Int, _ base: UnsafeRawPointer, _ values: UnsafePointer<ByteSlice>, _ out: UnsafeMutablePointer<Leaf>,
                        _ capacity: Int, _ count: inout Int) {
         let node = base + at
         let head = node.loadUnaligned(as: UInt32.self)
-        if head & DiscriminationTree.leafFlag != 0 {
-            var entry = node + 4
-            for _ in 0..<Int(head & ~DiscriminationTree.leafFlag) {
-                if count < capacity {
-                    out[count] = Leaf(clause: entry.loadUnaligned(as: Int32.self), proven: entry.loadUnaligned(fromByteOffset: 4, as: UInt64.self))
-                }
-                count += 1
-                entry += 12
-            }
+        guard head & DiscriminationTree.leafFlag != 0 else {
+            visit(at, head, base, values, out, capacity, &count)
             return
         }
+        var entry = node + 4
+        for _ in 0..<Int(head & ~DiscriminationTree.leafFlag) {
+            if count < capacity {
+                out[count] = Leaf(clause: entry.loadUnaligned(as: Int32.self), proven: entry.loadUnaligned(fromByteOffset: 4, as: UInt64.self))
+            }
+            count += 1
+            entry += 12
+        }
+    }
+
+    /// Visits the inner node at `at`, whose first word is `head`.
+    private func visit(_ at: Int, _ head: UInt32, _ base: UnsafeRawPointer, _ values: UnsafePointer<ByteSlice>,
+                       _ out: UnsafeMutablePointer<Leaf>, _ capacity: Int, _ count: inout Int) {
+        let node = base + at
         let wildcard = node.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
-        if wildcard != DiscriminationTree.none { visit(Int(wildcard), base, values, out, capacity, &count) }
+        if wildcard != DiscriminationTree.none { reach(Int(wildcard), base, values, out, capacity, &count) }
         let value = values[Int(head & ~DiscriminationTree.exactFlag)]
         guard value.isPresent else { return }
         if head & DiscriminationTree.exactFlag != 0 {
             let child = exact.value(value.buffer, namespace: Int32(at))
-            if child >= 0 { visit(Int(child), base, values, out, capacity, &count) }
+            if child >= 0 { reach(Int(child), base, values, out, capacity, &count) }
         }
         let prefixRoot = node.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
         if prefixRoot != DiscriminationTree.none {
-            RadixForest.forEachMatch(base, root: Int32(prefixRoot), reversed: false, in: value) { visit(Int($0), base, values, out, capacity, &count) }
+            RadixForest.forEachMatch(base, root: Int32(prefixRoot), reversed: false, in: value) { reach(Int($0), base, values, out, capacity, &count) }
         }
         let suffixRoot = node.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
         if suffixRoot != DiscriminationTree.none {
-            RadixForest.forEachMatch(base, root: Int32(suffixRoot), reversed: true, in: value) { visit(Int($0), base, values, out, capacity, &count) }
+            RadixForest.forEachMatch(base, root: Int32(suffixRoot), reversed: true, in: value) { reach(Int($0), base, values, out, capacity, &count) }
         }
         let automaton = node.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
         if automaton != DiscriminationTree.none {
             let children = automatonChildren.base + Int(node.loadUnaligned(fromByteOffset: 20, as: UInt32.self))
-            automata[Int(automaton)].forEachMatch(value.buffer) { visit(Int(children[$0]), base, values, out, capacity, &count) }
+            automata[Int(automaton)].forEachMatch(value.buffer) { reach(Int(children[$0]), base, values, out, capacity, &count) }
         }
     }
 

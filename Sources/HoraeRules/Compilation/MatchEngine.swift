@@ -8,43 +8,80 @@ final class MatchEngine: Sendable {
     /// `StringBits.isSupported`, read once.
     private let readsStringWords = StringBits.isSupported
 
+    private let scratch: Scratch
+
     init(slots: AttributeSlots, program: MatchProgram, tree: DiscriminationTree, needsData: Bool) {
         self.slots = slots
         self.program = program
         self.tree = tree
         self.needsData = needsData
+        scratch = Scratch(slots: slots.count, maxCaptures: program.maxCaptures, maxSlots: program.maxSlots)
     }
 
     func match(_ message: PubSubMessage) -> [RuleMatch] {
         if needsData { return match(MessageFields(message)) }
-        return withView(message, fields: nil) { matches(in: $0) }
+        return match(message.attributes, message.subscription, fields: nil)
+    }
+
+    /// `match(message.pointee)`, for callers that match messages stored in an array (from an
+    /// element, the call above would copy the whole message first).
+    func match(_ message: UnsafePointer<PubSubMessage>) -> [RuleMatch] {
+        if needsData { return match(MessageFields(message.pointee)) }
+        return match(message.pointee.attributes, message.pointee.subscription, fields: nil)
     }
 
     func match(_ fields: MessageFields) -> [RuleMatch] {
-        withView(fields.message, fields: needsData ? fields : nil) { matches(in: $0) }
+        match(fields.message.attributes, fields.message.subscription, fields: needsData ? fields : nil)
     }
 
-    /// Reads the message's value of every slot as bytes: in place for large native strings,
-    /// copied into a temporary buffer otherwise.
-    private func withView<R>(_ message: PubSubMessage, fields: MessageFields?, _ body: (MessageView) -> R) -> R {
-        let n = slots.count
-        let subscription = program.subscriptionID(message.subscription)
-        return withUnsafeTemporaryAllocation(of: ByteSlice.self, capacity: max(1, n)) { v in
-            let values = v.baseAddress.unsafelyUnwrapped
-            values.initialize(repeating: .absent, count: n)
-            // 16 bytes per slot for small strings, then room for copies of other values.
-            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16 * n + 512) { buffer in
-                let words = UnsafeMutableRawPointer(buffer.baseAddress.unsafelyUnwrapped)
-                var arena = ValueArena(UnsafeMutableBufferPointer(rebasing: buffer[(16 * n)...]))
-                defer { arena.release() }
-                readAttributes(message.attributes, values, words, &arena)
-                return body(MessageView(values: values, subscription: subscription, fields: fields))
-            }
+    /// Where one message is matched: the slot values, 16 bytes per slot for small strings, room
+    /// for copies of other values (which spill to the heap; they are rare), the candidates (more
+    /// take a heap allocation) and the capture binder's storage, in one temporary allocation at
+    /// these byte offsets, small enough for the stack (up to 1 KiB needs no check).
+    private struct Scratch {
+        let values: Int, words: Int, arena: Int, candidates: Int, captureIDs: Int, captureValues: Int, captureSlots: Int
+        let bytes: Int
+        static let arenaBytes = 64
+        static let candidates = 16
+
+        init(slots n: Int, maxCaptures: Int, maxSlots: Int) {
+            func round(_ x: Int) -> Int { (x + 15) & ~15 }
+            values = 0
+            words = round(16 * n)
+            arena = words + 16 * n
+            candidates = round(arena + Scratch.arenaBytes)
+            captureIDs = candidates + MemoryLayout<DiscriminationTree.Leaf>.stride * Scratch.candidates
+            captureValues = round(captureIDs + 4 * max(1, maxCaptures))
+            captureSlots = captureValues + MemoryLayout<ByteSlice>.stride * max(1, maxCaptures)
+            bytes = round(captureSlots + 8 * max(1, maxSlots))
         }
     }
 
+    /// Matches one message. The engine goes to the closure unretained (the caller holds it):
+    /// a captured reference would cost a retain and a release, atomic operations, per message.
+    private func match(_ attributes: [String: String], _ subscriptionName: String?, fields: MessageFields?) -> [RuleMatch] {
+        let subscription = program.subscriptionID(subscriptionName)
+        let engine = Unmanaged.passUnretained(self)
+        return withUnsafeTemporaryAllocation(byteCount: scratch.bytes, alignment: 16) { buffer in
+            engine._withUnsafeGuaranteedRef { $0.match(attributes, subscription, fields, buffer.baseAddress.unsafelyUnwrapped) }
+        }
+    }
+
+    private func match(_ attributes: [String: String], _ subscription: Int32, _ fields: MessageFields?,
+                       _ raw: UnsafeMutableRawPointer) -> [RuleMatch] {
+        let layout = scratch
+        let n = slots.count
+        let values = (raw + layout.values).bindMemory(to: ByteSlice.self, capacity: n)
+        values.initialize(repeating: .absent, count: n)
+        var arena = ValueArena(UnsafeMutableBufferPointer(start: (raw + layout.arena).bindMemory(to: UInt8.self, capacity: Scratch.arenaBytes),
+                                                          count: Scratch.arenaBytes))
+        defer { arena.release() }
+        readAttributes(attributes, values, raw + layout.words, &arena)
+        return matches(in: MessageView(values: values, subscription: subscription, fields: fields), scratch: raw)
+    }
+
     /// Fills `values` (one per slot) from the message's attributes.
-    @inline(__always)
+    @inline(never)
     private func readAttributes(_ attributes: [String: String], _ values: UnsafeMutablePointer<ByteSlice>,
                                 _ words: UnsafeMutableRawPointer, _ arena: inout ValueArena) {
         let n = slots.count
@@ -89,12 +126,12 @@ final class MatchEngine: Sendable {
         return arena.copy(value)
     }
 
-    /// The matches of one message view (captures as Strings).
-    func matches(in message: MessageView) -> [RuleMatch] {
+    /// The matches of one message view (captures as Strings); `raw` holds `scratch.bytes`.
+    func matches(in message: MessageView, scratch raw: UnsafeMutableRawPointer) -> [RuleMatch] {
         var out: [RuleMatch] = []
         let names = program.captureNames
         let smallStrings = readsStringWords
-        forEachMatch(message) { rule, captures in
+        forEachMatch(message, raw) { rule, captures in
             out.append(RuleMatch(ruleIndex: rule, captures: captures.captureSet(names: names, smallStrings: smallStrings)))
         }
         return out
@@ -102,28 +139,33 @@ final class MatchEngine: Sendable {
 
     /// How many rules match one message view (for summaries: no capture becomes a String).
     func matchCount(in message: MessageView) -> Int {
-        var n = 0
-        forEachMatch(message) { _, _ in n += 1 }
-        return n
+        let engine = Unmanaged.passUnretained(self)
+        return withUnsafeTemporaryAllocation(byteCount: scratch.bytes, alignment: 16) { buffer in
+            var n = 0
+            engine._withUnsafeGuaranteedRef { $0.forEachMatch(message, buffer.baseAddress.unsafelyUnwrapped) { _, _ in n += 1 } }
+            return n
+        }
     }
 
     /// Calls `found` with each matching rule, in rule order, and the captures of its first
-    /// matching clause.
+    /// matching clause; `raw` holds `scratch.bytes`.
     @inline(__always)
-    func forEachMatch(_ message: MessageView, _ found: (Int, CaptureBinder) -> Void) {
-        let small = 32
-        withUnsafeTemporaryAllocation(of: DiscriminationTree.Leaf.self, capacity: small) { buffer in
-            let base = buffer.baseAddress.unsafelyUnwrapped
-            let n = tree.candidates(message.values, into: base, capacity: small)
-            if n == 0 { return }
-            if n <= small {
-                verify(base, n, message, found)
-            } else {
-                let big = UnsafeMutablePointer<DiscriminationTree.Leaf>.allocate(capacity: n)
-                defer { big.deallocate() }
-                _ = tree.candidates(message.values, into: big, capacity: n)
-                verify(big, n, message, found)
-            }
+    func forEachMatch(_ message: MessageView, _ raw: UnsafeMutableRawPointer, _ found: (Int, CaptureBinder) -> Void) {
+        let layout = scratch
+        let small = Scratch.candidates
+        let base = (raw + layout.candidates).bindMemory(to: DiscriminationTree.Leaf.self, capacity: small)
+        let n = tree.candidates(message.values, into: base, capacity: small)
+        if n == 0 { return }
+        var binder = CaptureBinder(ids: (raw + layout.captureIDs).bindMemory(to: Int32.self, capacity: max(1, program.maxCaptures)),
+                                   values: (raw + layout.captureValues).bindMemory(to: ByteSlice.self, capacity: max(1, program.maxCaptures)),
+                                   slots: (raw + layout.captureSlots).bindMemory(to: Int.self, capacity: max(1, program.maxSlots)))
+        if n <= small {
+            verify(base, n, message, &binder, found)
+        } else {
+            let big = UnsafeMutablePointer<DiscriminationTree.Leaf>.allocate(capacity: n)
+            defer { big.deallocate() }
+            _ = tree.candidates(message.values, into: big, capacity: n)
+            verify(big, n, message, &binder, found)
         }
     }
 
@@ -131,7 +173,7 @@ final class MatchEngine: Sendable {
     /// a rule wins) and verifies each clause once.
     @inline(__always)
     private func verify(_ candidates: UnsafeMutablePointer<DiscriminationTree.Leaf>, _ n: Int, _ message: MessageView,
-                        _ found: (Int, CaptureBinder) -> Void) {
+                        _ binder: inout CaptureBinder, _ found: (Int, CaptureBinder) -> Void) {
         if n > 1 {
             if n <= 16 {
                 for i in 1..<n {
@@ -149,33 +191,24 @@ final class MatchEngine: Sendable {
             }
         }
         let program = self.program
-        let maxCaptures = max(1, program.maxCaptures)
-        withUnsafeTemporaryAllocation(of: Int32.self, capacity: maxCaptures) { ids in
-            withUnsafeTemporaryAllocation(of: ByteSlice.self, capacity: maxCaptures) { values in
-                withUnsafeTemporaryAllocation(of: Int.self, capacity: max(1, program.maxSlots)) { slots in
-                    var binder = CaptureBinder(ids: ids.baseAddress.unsafelyUnwrapped, values: values.baseAddress.unsafelyUnwrapped,
-                                               slots: slots.baseAddress.unsafelyUnwrapped)
-                    var matchedRule: Int32 = -1
-                    var i = 0
-                    while i < n {
-                        let clause = candidates[i].clause
-                        var proven = candidates[i].proven
-                        i += 1
-                        // Repeats of a clause (reached through several keys): each path proved its
-                        // own conditions, so all of them hold.
-                        while i < n && candidates[i].clause == clause {
-                            proven |= candidates[i].proven
-                            i += 1
-                        }
-                        let rule = program.clauses.base[Int(clause)].rule
-                        if rule == matchedRule { continue }
-                        binder.truncate(to: 0)
-                        if program.verify(Int(clause), proven: proven, message, &binder) {
-                            matchedRule = rule
-                            found(Int(rule), binder)
-                        }
-                    }
-                }
+        var matchedRule: Int32 = -1
+        var i = 0
+        while i < n {
+            let clause = candidates[i].clause
+            var proven = candidates[i].proven
+            i += 1
+            // Repeats of a clause (reached through several keys): each path proved its own
+            // conditions, so all of them hold.
+            while i < n && candidates[i].clause == clause {
+                proven |= candidates[i].proven
+                i += 1
+            }
+            let rule = program.rule(ofClauseAt: clause)
+            if rule == matchedRule { continue }
+            binder.truncate(to: 0)
+            if program.verify(Int(clause), proven: proven, message, &binder) {
+                matchedRule = rule
+                found(Int(rule), binder)
             }
         }
     }

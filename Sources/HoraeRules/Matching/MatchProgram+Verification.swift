@@ -1,35 +1,38 @@
 /// Verification of candidate clauses: the semantics of `MessageClause.matches` and
-/// `FieldMatcher.evaluate` (the reference), on byte values and flat tables.
+/// `FieldMatcher.evaluate` (the reference), on byte values and the records of `code`.
 extension MatchProgram {
-    /// Whether clause `index` holds for `message`, binding its captures into `captures` (left
-    /// empty when it does not hold). Conditions whose bit is set in `proven` are known to hold
-    /// and bind nothing (the index proved them), so they are skipped.
-    @inline(__always)
-    func verify(_ index: Int, proven: UInt64, _ message: MessageView, _ captures: inout CaptureBinder) -> Bool {
-        let clause = clauses.base[index]
-        if clause.subscriptionCount >= 0 {
+    /// Whether the clause whose record is at `offset` holds for `message`, binding its captures
+    /// into `captures` (left empty when it does not hold). Conditions whose bit is set in
+    /// `proven` are known to hold and bind nothing (the index proved them), so they are skipped.
+    @inline(never)
+    func verify(_ offset: Int, proven: UInt64, _ message: MessageView, _ captures: inout CaptureBinder) -> Bool {
+        let base = UnsafeRawPointer(code.base)
+        let clause = base + offset
+        let n = Int(clause.loadUnaligned(fromByteOffset: 4, as: UInt16.self))
+        let subscriptions = Int(clause.loadUnaligned(fromByteOffset: 6, as: Int16.self))
+        if subscriptions >= 0 {
             guard message.subscription >= 0 else { return false }
             var found = false
-            let ids = subscriptionIDs.base + Int(clause.subscriptionStart)
-            for i in 0..<Int(clause.subscriptionCount) where ids[i] == message.subscription {
+            for i in 0..<subscriptions where clause.loadUnaligned(fromByteOffset: 8 + 4 * i, as: Int32.self) == message.subscription {
                 found = true
                 break
             }
             if !found { return false }
         }
-        let first = Int(clause.conditionStart)
-        let n = Int(clause.conditionCount)
-        let conditions = self.conditions.base + first
+        let conditions = clause + 8 + 4 * max(subscriptions, 0)
         // Cheap byte comparisons first: most candidates fail on one of them. They bind nothing,
         // so the full pass below (in written order, for the order of captures) skips them.
-        for i in 0..<n where conditions[i].isEquality && !isProven(proven, i) {
-            let value = self.value(conditions[i].field, message)
-            guard value.isPresent, matchesLiteral(patterns.base[Int(ops.base[Int(conditions[i].op)].pattern)], value) else {
-                return false
-            }
+        for i in 0..<n where !isProven(proven, i) {
+            let op = conditions.loadUnaligned(fromByteOffset: 8 * i + 4, as: UInt32.self)
+            guard op & MatchProgram.equalityFlag != 0 else { continue }
+            let value = self.value(conditions.loadUnaligned(fromByteOffset: 8 * i, as: Int32.self), message)
+            let pattern = base + Int((base + Int(op & ~MatchProgram.equalityFlag)).loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+            guard value.isPresent, matchesLiteral(pattern, value) else { return false }
         }
-        for i in 0..<n where !conditions[i].isEquality && !isProven(proven, i) {
-            if !evaluate(Int(conditions[i].op), self.value(conditions[i].field, message), message, &captures) {
+        for i in 0..<n where !isProven(proven, i) {
+            let op = conditions.loadUnaligned(fromByteOffset: 8 * i + 4, as: UInt32.self)
+            guard op & MatchProgram.equalityFlag == 0 else { continue }
+            if !evaluate(base, Int(op), self.value(conditions.loadUnaligned(fromByteOffset: 8 * i, as: Int32.self), message), message, &captures) {
                 captures.truncate(to: 0)
                 return false
             }
@@ -47,69 +50,78 @@ extension MatchProgram {
         field >= 0 ? message.values[Int(field)] : message.dataValue(Int(-1 - field), self)
     }
 
-    /// `FieldMatcher.evaluate`: on failure the captures are as they were.
-    private func evaluate(_ index: Int, _ value: ByteSlice, _ message: MessageView, _ captures: inout CaptureBinder) -> Bool {
-        let op = ops.base[index]
-        switch op.kind {
+    /// `FieldMatcher.evaluate` of the operation at `offset`: on failure the captures are as
+    /// they were.
+    private func evaluate(_ base: UnsafeRawPointer, _ offset: Int, _ value: ByteSlice, _ message: MessageView,
+                          _ captures: inout CaptureBinder) -> Bool {
+        let op = base + offset
+        let flag = op.loadUnaligned(fromByteOffset: 1, as: UInt8.self)
+        let end = Int(op.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        let payload = Int(op.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+        switch OpKind(rawValue: op.loadUnaligned(as: UInt8.self)).unsafelyUnwrapped {
         case .pattern:
             guard value.isPresent else { return false }
-            return match(patterns.base[Int(op.pattern)], value, &captures)
+            return match(base + payload, value, &captures)
         case .exists:
-            return value.isPresent == (op.flag != 0)
+            return value.isPresent == (flag != 0)
         case .numeric:
             guard value.isPresent, let x = DecimalNumber.parse(value.string) else { return false }
-            switch MatchProgram.comparisons[Int(op.flag)] {
-            case .lt: return x < op.bound
-            case .le: return x <= op.bound
-            case .gt: return x > op.bound
-            case .ge: return x >= op.bound
-            case .eq: return x == op.bound
+            let bound = Double(bitPattern: base.loadUnaligned(fromByteOffset: payload, as: UInt64.self))
+            switch MatchProgram.comparisons[Int(flag)] {
+            case .lt: return x < bound
+            case .le: return x <= bound
+            case .gt: return x > bound
+            case .ge: return x >= bound
+            case .eq: return x == bound
             }
         case .not:
             let mark = captures.count
-            let inner = evaluate(index + 1, value, message, &captures)
+            let inner = evaluate(base, offset + 12, value, message, &captures)
             captures.truncate(to: mark)
             return !inner
         case .anyOf:
-            var child = index + 1
-            while child < Int(op.end) {
-                if evaluate(child, value, message, &captures) { return true }
-                child = Int(ops.base[child].end)
+            var child = offset + 12
+            while child < end {
+                if evaluate(base, child, value, message, &captures) { return true }
+                child = Int(base.loadUnaligned(fromByteOffset: child + 4, as: UInt32.self))
             }
             return false
         case .allOf:
             let mark = captures.count
-            var child = index + 1
-            while child < Int(op.end) {
-                if !evaluate(child, value, message, &captures) {
+            var child = offset + 12
+            while child < end {
+                if !evaluate(base, child, value, message, &captures) {
                     captures.truncate(to: mark)
                     return false
                 }
-                child = Int(ops.base[child].end)
+                child = Int(base.loadUnaligned(fromByteOffset: child + 4, as: UInt32.self))
             }
             return true
         }
     }
 
-    /// `StringPattern.match` on bytes.
+    /// `StringPattern.match` on bytes, for the pattern record at `p`.
     @inline(__always)
-    private func match(_ p: Pattern, _ whole: ByteSlice, _ captures: inout CaptureBinder) -> Bool {
-        guard let regex = p.regex else { return matchesLiteral(p, whole) }
+    private func match(_ p: UnsafeRawPointer, _ whole: ByteSlice, _ captures: inout CaptureBinder) -> Bool {
+        let regexBits = p.loadUnaligned(fromByteOffset: 16, as: UInt64.self)
+        guard regexBits != 0 else { return matchesLiteral(p, whole) }
+        let regex = Unmanaged<CompiledRegex>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(regexBits)).unsafelyUnwrapped)
         // The leading literal text, then the automaton on the rest.
-        let skip = Int(p.literalCount)
-        guard whole.count >= skip, bytesEqual(literals.base + Int(p.literalStart), whole.base, skip) else { return false }
+        let skip = Int(p.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        guard whole.count >= skip, bytesEqual((p + 24).assumingMemoryBound(to: UInt8.self), whole.base, skip) else { return false }
         let value = ByteSlice(base: whole.base.map { $0 + skip }, count: whole.count - skip)
-        if p.captureCount == 0 {
+        let captureCount = Int(p.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+        if captureCount == 0 {
             return regex._withUnsafeGuaranteedRef { $0.matches(value.buffer) }
         }
         let slots = captures.slots
         guard regex._withUnsafeGuaranteedRef({ $0.captureSlots(value.buffer, into: slots) }) else { return false }
         let mark = captures.count
-        let ids = captureIDs.base + Int(p.captureStart)
-        for c in 0..<Int(p.captureCount) {
+        let ids = p + ((24 + skip + 3) & ~3)
+        for c in 0..<captureCount {
             let lo = slots[2 * c], hi = slots[2 * c + 1]
             guard lo >= 0 && hi >= lo else { continue }
-            if !captures.bind(ids[c], ByteSlice(base: value.base.unsafelyUnwrapped + lo, count: hi - lo)) {
+            if !captures.bind(ids.loadUnaligned(fromByteOffset: 4 * c, as: Int32.self), ByteSlice(base: value.base.unsafelyUnwrapped + lo, count: hi - lo)) {
                 captures.truncate(to: mark)
                 return false
             }
@@ -117,11 +129,12 @@ extension MatchProgram {
         return true
     }
 
+    /// A plain comparison (`equals`, `hasPrefix`, `hasSuffix`) of the pattern record at `p`.
     @inline(__always)
-    private func matchesLiteral(_ p: Pattern, _ value: ByteSlice) -> Bool {
-        let n = Int(p.literalCount)
-        let literal = literals.base + Int(p.literalStart)
-        switch p.strategy {
+    private func matchesLiteral(_ p: UnsafeRawPointer, _ value: ByteSlice) -> Bool {
+        let n = Int(p.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        let literal = (p + 24).assumingMemoryBound(to: UInt8.self)
+        switch StringPattern.Strategy(rawValue: p.loadUnaligned(as: UInt8.self)).unsafelyUnwrapped {
         case .equals: return value.count == n && bytesEqual(literal, value.base, n)
         case .hasPrefix: return value.count >= n && bytesEqual(literal, value.base, n)
         case .hasSuffix: return value.count >= n && bytesEqual(literal, value.base.map { $0 + (value.count - n) }, n)

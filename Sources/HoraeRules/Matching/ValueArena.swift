@@ -4,7 +4,9 @@
 struct ValueArena {
     private var next: UnsafeMutablePointer<UInt8>
     private var remaining: Int
-    private var chunks: [UnsafeMutablePointer<UInt8>] = []
+    /// Heap chunks, if any (nil until the first: most messages need none, and an empty array
+    /// still costs a call to make and one to free).
+    private var chunks: [UnsafeMutablePointer<UInt8>]?
 
     init(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
         next = buffer.baseAddress.unsafelyUnwrapped
@@ -18,7 +20,7 @@ struct ValueArena {
         if count > remaining {
             let size = max(count, 4096)
             let chunk = UnsafeMutablePointer<UInt8>.allocate(capacity: size)
-            chunks.append(chunk)
+            chunks = (chunks ?? []) + [chunk]
             next = chunk
             remaining = size
         }
@@ -33,7 +35,8 @@ struct ValueArena {
 
     /// Frees the heap chunks (the slices handed out are invalid afterwards).
     mutating func release() {
-        for c in chunks { c.deallocate() }
-        chunks.removeAll()
+        guard let all = chunks else { return }
+        for c in all { c.deallocate() }
+        chunks = nil
     }
 }

@@ -1,6 +1,8 @@
 /// The attribute names a rule set's conditions mention, numbered: the matcher reads each of them
-/// once per message into a slot, and its tables refer to attributes by slot.
-struct AttributeSlots: Sendable {
+/// once per message into a slot, and its tables refer to attributes by slot. (A class: the
+/// matcher calls it once per attribute of every message, and a struct of this many references
+/// would be copied into each caller.)
+final class AttributeSlots: Sendable {
     let names: [String]
     /// Name → slot, with Swift's String equality (as the message's dictionary uses).
     private let slotOfName: [String: Int32]
@@ -98,7 +100,14 @@ struct AttributeSlots: Sendable {
         }
         let n = bits.largeCount
         if bits.largeIsASCII && !hasNonASCIIName && asciiLengths & (1 << UInt64(min(n, 63))) == 0 { return -1 }
-        if let p = bits.largeBytes { return slot(ofBytes: UnsafeBufferPointer(start: p, count: n)) }
+        return slot(ofLargeKey: name, bits)
+    }
+
+    /// `slot(ofKey:)` for a large name that may be one of the names (out of line: rare, and
+    /// inlined it would keep `name` retained around its bytes).
+    @inline(never)
+    private func slot(ofLargeKey name: borrowing String, _ bits: StringBits) -> Int32 {
+        if let p = bits.largeBytes { return slot(ofBytes: UnsafeBufferPointer(start: p, count: bits.largeCount)) }
         return slot(of: copy name)
     }
 
