@@ -10,5 +10,12 @@ swift build
 # cooperative pool (CPU-heavy differential tests beside them) would delay.
 swift test --no-parallel
 horae=$(swift build --show-bin-path)/horae
+# The daemon's idle-memory target rests on linking FoundationEssentials only (docs/benchmarks.md,
+# finding 6): one `import Foundation` in a target horae links would bring ~9 MB of libFoundation
+# and ICU back.
+if ldd "$horae" | grep -E 'libFoundation\.so|libFoundationInternationalization|_FoundationICU'; then
+    echo "test.sh: horae links full Foundation; import FoundationEssentials instead" >&2
+    exit 1
+fi
 "$horae" validate --strict rules/
 "$horae" test rules/
