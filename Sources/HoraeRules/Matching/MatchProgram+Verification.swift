@@ -105,19 +105,24 @@ extension MatchProgram {
     private func match(_ p: UnsafeRawPointer, _ whole: ByteSlice, _ captures: inout CaptureBinder) -> Bool {
         let regexBits = p.loadUnaligned(fromByteOffset: 16, as: UInt64.self)
         guard regexBits != 0 else { return matchesLiteral(p, whole) }
-        let regex = Unmanaged<CompiledRegex>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(regexBits)).unsafelyUnwrapped)
-        // The leading literal text, then the automaton on the rest.
+        // The leading literal text, then the gap matcher or the automaton on the rest.
         let skip = Int(p.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
-        guard whole.count >= skip, bytesEqual((p + 24).assumingMemoryBound(to: UInt8.self), whole.base, skip) else { return false }
+        guard whole.count >= skip, bytesEqual((p + 32).assumingMemoryBound(to: UInt8.self), whole.base, skip) else { return false }
         let value = ByteSlice(base: whole.base.map { $0 + skip }, count: whole.count - skip)
         let captureCount = Int(p.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
-        if captureCount == 0 {
-            return regex._withUnsafeGuaranteedRef { $0.matches(value.buffer) }
-        }
+        let gap = Int(p.loadUnaligned(fromByteOffset: 24, as: UInt32.self))
         let slots = captures.slots
-        guard regex._withUnsafeGuaranteedRef({ $0.captureSlots(value.buffer, into: slots) }) else { return false }
+        if gap != 0 {
+            let program = UnsafeRawPointer(code.base) + gap
+            if captureCount == 0 { return SingleGapMatcher.run(program, value.buffer, nil) }
+            guard SingleGapMatcher.run(program, value.buffer, slots) else { return false }
+        } else {
+            let regex = Unmanaged<CompiledRegex>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(regexBits)).unsafelyUnwrapped)
+            if captureCount == 0 { return regex._withUnsafeGuaranteedRef { $0.matches(value.buffer) } }
+            guard regex._withUnsafeGuaranteedRef({ $0.captureSlots(value.buffer, into: slots) }) else { return false }
+        }
         let mark = captures.count
-        let ids = p + ((24 + skip + 3) & ~3)
+        let ids = p + ((32 + skip + 3) & ~3)
         for c in 0..<captureCount {
             let lo = slots[2 * c], hi = slots[2 * c + 1]
             guard lo >= 0 && hi >= lo else { continue }
@@ -133,7 +138,7 @@ extension MatchProgram {
     @inline(__always)
     private func matchesLiteral(_ p: UnsafeRawPointer, _ value: ByteSlice) -> Bool {
         let n = Int(p.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
-        let literal = (p + 24).assumingMemoryBound(to: UInt8.self)
+        let literal = (p + 32).assumingMemoryBound(to: UInt8.self)
         switch StringPattern.Strategy(rawValue: p.loadUnaligned(as: UInt8.self)).unsafelyUnwrapped {
         case .equals: return value.count == n && bytesEqual(literal, value.base, n)
         case .hasPrefix: return value.count >= n && bytesEqual(literal, value.base, n)

@@ -17,9 +17,11 @@
 ///                UInt16 0, end UInt32 (offset just past its subtree), payload UInt32 (the
 ///                pattern's or the bound's offset); its children follow, then its pattern
 ///     pattern:   strategy UInt8, 3 × UInt8 0, literal count UInt32, capture count UInt32,
-///                UInt32 0, regex UInt64 (an unretained `CompiledRegex`, 0: none), the literal
-///                bytes (for an automaton: its leading literal text, compared before it runs
-///                on the rest of the value), then the rule-set-wide capture ids, Int32 each
+///                UInt32 0, regex UInt64 (an unretained `CompiledRegex`, 0: none), UInt64: the
+///                offset of a `SingleGapMatcher` for the same language, used instead of the
+///                regex (0: none; written once, after the first pattern that uses it), the
+///                literal bytes (for an automaton: its leading literal text, compared before it
+///                runs on the rest of the value), then the rule-set-wide capture ids, Int32 each
 ///     bound:     Double
 ///
 /// Conditions' operations are laid out in the order verification reads them: the byte-for-byte
@@ -84,7 +86,10 @@ final class MatchProgram: @unchecked Sendable {
         // automaton, which stays in the cache. Equal remainders share one `CompiledRegex`.
         var sharedRegex: [RegexNode: CompiledRegex] = [:]
         // Identical patterns (found by their text, which is cheaper than hashing trees).
-        var sameText: [String: (literal: [UInt8], regex: CompiledRegex)] = [:]
+        var sameText: [String: (literal: [UInt8], regex: CompiledRegex, node: RegexNode)] = [:]
+        // Gap matchers by the node they match: their offset once written (nil: that node has
+        // another shape).
+        var gapOffsets: [RegexNode: UInt32?] = [:]
 
         mutating func append<T: FixedWidthInteger>(_ x: T) {
             withUnsafeBytes(of: x.littleEndian) { code += $0 }
@@ -206,19 +211,21 @@ final class MatchProgram: @unchecked Sendable {
             maxSlots = max(maxSlots, 2 * p.captureNames.count)
             var literal = p.literal
             var regex = p.regex
+            var node = p.node
             let text = "\(p.kind.rawValue)\(p.ignoreCase ? "i" : "")\u{0}\(p.source)"
             if regex != nil, let known = sameText[text] {
-                (literal, regex) = known
+                (literal, regex, node) = known
                 regexes.append(known.regex)
             } else if let whole = regex {
-                defer { sameText[text] = (literal, regex!) }
-                let node = p.node
+                defer { sameText[text] = (literal, regex!, node) }
                 if let (prefix, rest) = node.splittingLiteralPrefix(), rest.captureNames == p.captureNames {
                     if let shared = sharedRegex[rest] {
                         (literal, regex) = (Array(prefix.utf8), shared)
+                        node = rest
                     } else if let compiled = try? CompiledRegex(rest) {
                         sharedRegex[rest] = compiled
                         (literal, regex) = (Array(prefix.utf8), compiled)
+                        node = rest
                     }
                 } else if let shared = sharedRegex[node] {
                     regex = shared
@@ -236,9 +243,24 @@ final class MatchProgram: @unchecked Sendable {
             append(UInt32(ids.count))
             append(UInt32(0))
             append(UInt64(regex.map { UInt(bitPattern: Unmanaged.passUnretained($0).toOpaque()) } ?? 0))
+            append(UInt64(0))
             code += literal
             align(4)
             for id in ids { append(id) }
+            if regex != nil {
+                let known = gapOffsets[node]
+                var offset: UInt32? = known ?? nil
+                if known == nil {
+                    offset = nil
+                    if let program = SingleGapMatcher.compile(node) {
+                        align(8)
+                        offset = UInt32(code.count)
+                        code += program
+                    }
+                    gapOffsets[node] = .some(offset)
+                }
+                if let offset { store(offset, at: at + 24) }
+            }
             return UInt32(at)
         }
     }
