@@ -83,32 +83,29 @@ final class AttributeSlots: Sendable {
     @inline(__always)
     func slot(of name: String) -> Int32 { slotOfName[name] ?? -1 }
 
-    /// The slot of the attribute named `name`, read through its words (`StringBits`, which must
-    /// be supported): the same answer as `slot(of:)`, usually without reading the name's bytes.
+    /// The slot of the attribute whose name has the words `bits` (`StringBits`, which must be
+    /// supported), usually without reading the name's bytes; nil when the words do not decide
+    /// (a small non-ASCII name, a large one not stored natively): ask `slot(of:)` then.
     @inline(__always)
-    func slot(ofKey name: borrowing String) -> Int32 {
-        let bits = StringBits(name)
+    func slot(ofKeyBits bits: StringBits) -> Int32? {
         if bits.isSmall {
-            if bits.smallIsASCII {
-                let i = AttributeSlots.smallIndex(bits, smallMultiplier, smallShift)
-                if smallNames[i] == bits { return smallSlots[i] }
-                // Not an ASCII name of at most 15 bytes; it equals no other name unless some
-                // non-ASCII name is canonically equivalent to it.
-                if !hasNonASCIIName { return -1 }
-            }
-            return slot(of: copy name)
+            guard bits.smallIsASCII else { return nil }
+            let i = AttributeSlots.smallIndex(bits, smallMultiplier, smallShift)
+            if smallNames[i] == bits { return smallSlots[i] }
+            // Not an ASCII name of at most 15 bytes; it equals no other name unless some
+            // non-ASCII name is canonically equivalent to it.
+            return hasNonASCIIName ? nil : -1
         }
         let n = bits.largeCount
         if bits.largeIsASCII && !hasNonASCIIName && asciiLengths & (1 << UInt64(min(n, 63))) == 0 { return -1 }
-        return slot(ofLargeKey: name, bits)
+        guard let p = bits.largeBytes else { return nil }
+        return slot(ofLargeName: p, n)
     }
 
-    /// `slot(ofKey:)` for a large name that may be one of the names (out of line: rare, and
-    /// inlined it would keep `name` retained around its bytes).
+    /// `slot(ofBytes:)`, out of line: a large name that may be one of the names is rare.
     @inline(never)
-    private func slot(ofLargeKey name: borrowing String, _ bits: StringBits) -> Int32 {
-        if let p = bits.largeBytes { return slot(ofBytes: UnsafeBufferPointer(start: p, count: bits.largeCount)) }
-        return slot(of: copy name)
+    private func slot(ofLargeName p: UnsafePointer<UInt8>, _ n: Int) -> Int32 {
+        slot(ofBytes: UnsafeBufferPointer(start: p, count: n))
     }
 
     @inline(__always)

@@ -33,9 +33,9 @@ final class MatchProgram: @unchecked Sendable {
     static let comparisons = FieldMatcher.NumericComparison.allCases
     static let equalityFlag: UInt32 = 0x8000_0000
 
+    /// The records, in the buffer they share with the `DiscriminationTree` (each is written
+    /// right after the first leaf that lists its clause, so the two are read together).
     let code: FlatBuffer<UInt8>
-    /// The offset of clause `i`'s record: increasing with `i`, so offsets sort like clauses.
-    let clauseOffsets: [Int32]
     /// Capture id → name.
     let captureNames: [String]
     let dataPaths: [[String]]
@@ -49,30 +49,27 @@ final class MatchProgram: @unchecked Sendable {
     /// Keeps the automata that `code` points to alive.
     private let regexes: [CompiledRegex]
 
-    /// `source[i]` is clause `i` of the rule set (rule index, clause), in rule order;
-    /// `decided[i]` the conditions of clause `i` that reaching it through the index can prove.
-    init(_ source: [(rule: Int, clause: MessageClause)], slots: AttributeSlots, decided: [Set<Int>]) {
-        var w = Writer()
-        var offsets: [Int32] = []
-        offsets.reserveCapacity(source.count)
-        for (i, (rule, clause)) in source.enumerated() {
-            offsets.append(w.clause(rule: rule, clause, slots: slots, decided: i < decided.count ? decided[i] : []))
-        }
-        code = FlatBuffer(w.code)
-        clauseOffsets = offsets
-        captureNames = w.captureNames
-        dataPaths = w.dataPaths
-        subscriptionTable = w.subscriptionTable
-        var names = [String](repeating: "", count: w.subscriptionTable.count)
-        for (name, id) in w.subscriptionTable { names[Int(id)] = name }
+    /// The program whose records `writer` wrote into `code`.
+    init(_ writer: Writer, code: FlatBuffer<UInt8>) {
+        self.code = code
+        captureNames = writer.captureNames
+        dataPaths = writer.dataPaths
+        subscriptionTable = writer.subscriptionTable
+        var names = [String](repeating: "", count: writer.subscriptionTable.count)
+        for (name, id) in writer.subscriptionTable { names[Int(id)] = name }
         subscriptionNames = names
-        maxCaptures = w.maxCaptures
-        maxSlots = w.maxSlots
-        regexes = w.regexes
+        maxCaptures = writer.maxCaptures
+        maxSlots = writer.maxSlots
+        regexes = writer.regexes
     }
 
-    /// Builds `code`.
-    private struct Writer {
+    /// Writes clause records into `code`, which the tree writes its nodes into too.
+    struct Writer {
+        let source: [(rule: Int, clause: MessageClause)]
+        let slots: AttributeSlots
+        let decided: [Set<Int>]
+        /// Offset of each clause's record, once written.
+        private var written: [UInt32?]
         var code: [UInt8] = []
         var captureNames: [String] = []
         var captureIDOfName: [String: Int32] = [:]
@@ -91,6 +88,24 @@ final class MatchProgram: @unchecked Sendable {
         // another shape).
         var gapOffsets: [RegexNode: UInt32?] = [:]
 
+        /// `source[i]` is clause `i` of the rule set (rule index, clause), in rule order;
+        /// `decided[i]` the conditions of clause `i` that reaching it through the index can
+        /// prove.
+        init(_ source: [(rule: Int, clause: MessageClause)], slots: AttributeSlots, decided: [Set<Int>]) {
+            self.source = source
+            self.slots = slots
+            self.decided = decided
+            written = Array(repeating: nil, count: source.count)
+        }
+
+        /// The offset of clause `i`'s record, written now at the end of `code` if it was not yet.
+        mutating func record(_ i: Int) -> UInt32 {
+            if let at = written[i] { return at }
+            let at = UInt32(clause(rule: source[i].rule, source[i].clause, slots: slots, decided: i < decided.count ? decided[i] : []))
+            written[i] = at
+            return at
+        }
+
         mutating func append<T: FixedWidthInteger>(_ x: T) {
             withUnsafeBytes(of: x.littleEndian) { code += $0 }
         }
@@ -103,7 +118,7 @@ final class MatchProgram: @unchecked Sendable {
             while code.count % n != 0 { code.append(0) }
         }
 
-        mutating func clause(rule: Int, _ clause: MessageClause, slots: AttributeSlots, decided: Set<Int>) -> Int32 {
+        private mutating func clause(rule: Int, _ clause: MessageClause, slots: AttributeSlots, decided: Set<Int>) -> Int32 {
             align(8)
             let at = code.count
             append(Int32(rule))
@@ -281,7 +296,8 @@ final class MatchProgram: @unchecked Sendable {
         return -1
     }
 
-    var memoryFootprint: Int { code.memoryFootprint + clauseOffsets.count * 4 }
+    /// Bytes held apart from `code`, which the tree counts.
+    var memoryFootprint: Int { 0 }
 
     /// The automata the patterns run, one entry per pattern that has one (for tests: which
     /// patterns share an automaton).
