@@ -123,6 +123,7 @@ final class DiscriminationTree: @unchecked Sendable {
 
         /// Writes `node` and its subtree; returns its offset.
         mutating func write(_ node: BuildNode) -> UInt32 {
+            while program.code.count % 4 != 0 { program.code.append(0) }
             let at = program.code.count
             nodeCount += 1
             if node.slot < 0 {

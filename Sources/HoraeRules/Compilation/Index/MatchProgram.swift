@@ -11,8 +11,10 @@
 ///
 ///     clause:    rule Int32, conditionCount UInt16, subscriptionCount Int16 (-1: any),
 ///                subscription ids Int32 × count, then per condition: field Int32 (attribute
-///                slot, or -1 - i for `dataPaths[i]`), operation UInt32 (offset, bit 31: a
-///                pattern compared byte for byte without captures, tried first)
+///                slot, or -1 - i for `dataPaths[i]`), kind and argument UInt32, payload
+///                UInt32: a pattern compared byte for byte (its length; its bytes, which
+///                follow the conditions), `exists` (true or false), or anything else (its
+///                operation)
 ///     operation: kind UInt8, flag UInt8 (`exists`: 1 for true; `numeric`: the comparison),
 ///                UInt16 0, end UInt32 (offset just past its subtree), payload UInt32 (the
 ///                pattern's or the bound's offset); its children follow, then its pattern
@@ -31,7 +33,15 @@ final class MatchProgram: @unchecked Sendable {
     enum OpKind: UInt8 { case pattern, exists, numeric, not, anyOf, allOf }
 
     static let comparisons = FieldMatcher.NumericComparison.allCases
-    static let equalityFlag: UInt32 = 0x8000_0000
+    /// A condition: field, kind (top byte) and argument, payload.
+    static let conditionSize = 12
+    /// `pattern` that is a byte-for-byte comparison: the argument is its length, the payload
+    /// the offset of its bytes.
+    static let equalityKind: UInt32 = 0x0100_0000
+    /// `exists`: the argument is 1 for `exists: true`.
+    static let existsKind: UInt32 = 0x0200_0000
+    /// Anything else: the payload is the offset of its operation.
+    static let operationKind: UInt32 = 0x0300_0000
 
     /// The records, in the buffer they share with the `DiscriminationTree` (each is written
     /// right after the first leaf that lists its clause, so the two are read together).
@@ -102,6 +112,8 @@ final class MatchProgram: @unchecked Sendable {
         mutating func record(_ i: Int) -> UInt32 {
             if let at = written[i] { return at }
             let at = UInt32(clause(rule: source[i].rule, source[i].clause, slots: slots, decided: i < decided.count ? decided[i] : []))
+            // What follows (tree nodes, radix records) is laid out from 4-aligned offsets.
+            align(4)
             written[i] = at
             return at
         }
@@ -154,6 +166,7 @@ final class MatchProgram: @unchecked Sendable {
                 }
                 append(field)
                 append(UInt32(0))
+                append(UInt32(0))
                 captures += c.matcher.captureNames.count
             }
             maxCaptures = max(maxCaptures, captures)
@@ -164,8 +177,19 @@ final class MatchProgram: @unchecked Sendable {
                 + all.filter { !decided.contains($0) && !Self.isEquality(clause.conditions[$0]) }
                 + all.filter { decided.contains($0) }
             for i in order {
-                let op = operation(clause.conditions[i].matcher)
-                store(op | (Self.isEquality(clause.conditions[i]) ? MatchProgram.equalityFlag : 0), at: conditionTable + 8 * i + 4)
+                let entry = conditionTable + MatchProgram.conditionSize * i
+                switch clause.conditions[i].matcher {
+                case let .pattern(p) where p.isEquality && p.literal.count < 0x0100_0000:
+                    store(MatchProgram.equalityKind | UInt32(p.literal.count), at: entry + 4)
+                    store(UInt32(code.count), at: entry + 8)
+                    code += p.literal
+                case let .exists(e):
+                    store(MatchProgram.existsKind | (e ? 1 : 0), at: entry + 4)
+                default:
+                    store(MatchProgram.operationKind, at: entry + 4)
+                    let op = operation(clause.conditions[i].matcher)
+                    store(op, at: entry + 8)
+                }
             }
             return Int32(at)
         }
