@@ -56,8 +56,9 @@ public struct CompiledRuleSet: Sendable {
         unindexedCount = keys.count { $0.isEmpty }
         // Conditions the index can decide are usually skipped: their tables go last.
         let decided = keys.map { Set($0.filter(\.decides).map(\.condition)) }
-        let program = MatchProgram(clauses, slots: slots, decided: decided)
-        let tree = DiscriminationTree(clauseCount: clauses.count, keys: keys, names: names, clauseOffsets: program.clauseOffsets)
+        var records = MatchProgram.Writer(clauses, slots: slots, decided: decided)
+        let tree = DiscriminationTree(clauseCount: clauses.count, keys: keys, names: names, program: &records)
+        let program = MatchProgram(records, code: tree.code)
         engine = MatchEngine(slots: slots, program: program, tree: tree, needsData: needsData)
     }
 

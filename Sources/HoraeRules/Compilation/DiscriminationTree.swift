@@ -43,10 +43,12 @@ final class DiscriminationTree: @unchecked Sendable {
         var decides: Bool
     }
 
-    /// A clause at a leaf, with the conditions proved on the way (bit `i`: condition `i`).
-    /// Built with the clause's index; `candidates` reports its `MatchProgram` record offset.
+    /// A clause at a leaf (its index, which sorts like rules, and the offset of its
+    /// `MatchProgram` record in `code`), with the conditions proved on the way (bit `i`:
+    /// condition `i`).
     struct Leaf: BitwiseCopyable {
         var clause: Int32
+        var record: UInt32 = 0
         var proven: UInt64
     }
 
@@ -59,14 +61,15 @@ final class DiscriminationTree: @unchecked Sendable {
     /// message walks (a customer's bucket, its object-name prefixes, the leaves they lead to) is
     /// a few adjacent cache lines. A node is referred to by its byte offset:
     ///
-    ///     leaf:  0x8000_0000 | count, then per clause: its record in `MatchProgram`, proven
-    ///            (64 bits)
+    ///     leaf:  0x8000_0000 | count, then per clause: its index, its record's offset,
+    ///            proven (64 bits); the records of the clauses no earlier leaf listed follow
     ///     inner: slot | 0x4000_0000 when it has exact values, wildcard child, prefix tree,
     ///            suffix tree, automaton, first automaton child (0xFFFF_FFFF: none)
     ///
     /// Exact values are in `exact` under the node's offset; the automaton's pattern `k` leads to
     /// child `automatonChildren[first + k]`.
-    private let code: FlatBuffer<UInt8>
+    /// Shared with the `MatchProgram`, whose clause records are written into it.
+    let code: FlatBuffer<UInt8>
     private let exact: ByteStringTable
     private let automata: [RegexSet]
     private let automatonChildren: FlatBuffer<UInt32>
@@ -81,13 +84,16 @@ final class DiscriminationTree: @unchecked Sendable {
 
     /// `keys[clause]` lists, per attribute slot, the keys under which that clause can be found;
     /// `names` (by slot) break ties between equally good attributes.
-    /// The leaves list clauses by `clauseOffsets[clause]` (increasing with the clause).
-    init(clauseCount: Int, keys: [[ClauseKeys]], names: [String], clauseOffsets: [Int32]) {
+    /// The nodes are written into `program`'s buffer, each clause's record right after the
+    /// first leaf that lists it.
+    init(clauseCount: Int, keys: [[ClauseKeys]], names: [String], program: inout MatchProgram.Writer) {
         let b = Builder(keys: keys, names: names)
         let root = b.build(Array(0..<Int32(clauseCount)), path: [], depth: 0)
-        var w = Writer(clauseOffsets: clauseOffsets)
+        var w = Writer(program: program)
         _ = w.write(root)
-        code = FlatBuffer(w.code)
+        for i in 0..<clauseCount { _ = w.program.record(i) }
+        program = w.program
+        code = FlatBuffer(program.code)
         exact = ByteStringTable(w.exactItems)
         automata = w.automata
         automatonChildren = FlatBuffer(w.automatonChildren)
@@ -106,24 +112,30 @@ final class DiscriminationTree: @unchecked Sendable {
 
     /// Serializes built nodes into `code`.
     private struct Writer {
-        let clauseOffsets: [Int32]
-        var code: [UInt8] = []
+        /// Writes the clause records, and holds the buffer.
+        var program: MatchProgram.Writer
         var exactItems: [(namespace: Int32, key: [UInt8], value: Int32)] = []
         var automata: [RegexSet] = []
         var automatonChildren: [UInt32] = []
         var leafCount = 0, nodeCount = 0, prefixCount = 0, suffixCount = 0
 
-        mutating func word(_ x: UInt32) { RadixForest.append(x, to: &code) }
+        mutating func word(_ x: UInt32) { RadixForest.append(x, to: &program.code) }
 
         /// Writes `node` and its subtree; returns its offset.
         mutating func write(_ node: BuildNode) -> UInt32 {
-            let at = code.count
+            while program.code.count % 4 != 0 { program.code.append(0) }
+            let at = program.code.count
             nodeCount += 1
             if node.slot < 0 {
                 word(DiscriminationTree.leafFlag | UInt32(node.leaves.count))
                 for leaf in node.leaves {
-                    word(UInt32(bitPattern: clauseOffsets[Int(leaf.clause)]))
-                    RadixForest.append(leaf.proven, to: &code)
+                    word(UInt32(bitPattern: leaf.clause))
+                    word(0)
+                    RadixForest.append(leaf.proven, to: &program.code)
+                }
+                // The records of clauses no earlier leaf listed, right after this one.
+                for (k, leaf) in node.leaves.enumerated() {
+                    RadixForest.store(program.record(Int(leaf.clause)), at: at + 4 + 16 * k + 4, in: &program.code)
                 }
                 leafCount += node.leaves.count
                 return UInt32(at)
@@ -144,14 +156,14 @@ final class DiscriminationTree: @unchecked Sendable {
                 case let .automaton(n): patterns.append(n); patternChildren.append(k)
                 }
             }
-            header[2] = UInt32(bitPattern: RadixForest.append(prefixes, reversed: false, to: &code) { patches.append(($0, prefixChildren[$1])) })
-            header[3] = UInt32(bitPattern: RadixForest.append(suffixes, reversed: true, to: &code) { patches.append(($0, suffixChildren[$1])) })
+            header[2] = UInt32(bitPattern: RadixForest.append(prefixes, reversed: false, to: &program.code) { patches.append(($0, prefixChildren[$1])) })
+            header[3] = UInt32(bitPattern: RadixForest.append(suffixes, reversed: true, to: &program.code) { patches.append(($0, suffixChildren[$1])) })
             prefixCount += prefixes.count
             suffixCount += suffixes.count
             var offsets: [UInt32] = []
             for child in node.children { offsets.append(write(child.node)) }
             if let w = node.wildcard { header[1] = write(w) }
-            for (offset, child) in patches { RadixForest.store(offsets[child], at: offset, in: &code) }
+            for (offset, child) in patches { RadixForest.store(offsets[child], at: offset, in: &program.code) }
             for (k, child) in node.children.enumerated() {
                 if case let .exact(s) = child.key { exactItems.append((Int32(at), s, Int32(offsets[k]))) }
             }
@@ -162,7 +174,7 @@ final class DiscriminationTree: @unchecked Sendable {
                 automata.append(set)
                 automatonChildren += patternChildren.map { offsets[$0] }
             }
-            for (i, h) in header.enumerated() { RadixForest.store(h, at: at + 4 * i, in: &code) }
+            for (i, h) in header.enumerated() { RadixForest.store(h, at: at + 4 * i, in: &program.code) }
             return UInt32(at)
         }
     }
@@ -239,6 +251,7 @@ final class DiscriminationTree: @unchecked Sendable {
     /// Collects the leaf entries a message reaches into `out[0 ..< capacity]` (with repeats, in
     /// no particular order) and returns how many there are; when that exceeds `capacity`, only
     /// the first `capacity` were written.
+    @inline(never)
     func candidates(_ values: UnsafePointer<ByteSlice>, into out: UnsafeMutablePointer<Leaf>, capacity: Int) -> Int {
         var count = 0
         reach(0, UnsafeRawPointer(code.base), values, out, capacity, &count)
@@ -259,10 +272,11 @@ final class DiscriminationTree: @unchecked Sendable {
         var entry = node + 4
         for _ in 0..<Int(head & ~DiscriminationTree.leafFlag) {
             if count < capacity {
-                out[count] = Leaf(clause: entry.loadUnaligned(as: Int32.self), proven: entry.loadUnaligned(fromByteOffset: 4, as: UInt64.self))
+                out[count] = Leaf(clause: entry.loadUnaligned(as: Int32.self), record: entry.loadUnaligned(fromByteOffset: 4, as: UInt32.self),
+                                  proven: entry.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
             }
             count += 1
-            entry += 12
+            entry += 16
         }
     }
 

@@ -20,18 +20,19 @@ final class MatchEngine: Sendable {
 
     func match(_ message: PubSubMessage) -> [RuleMatch] {
         if needsData { return match(MessageFields(message)) }
-        return match(message.attributes, message.subscription, fields: nil)
+        return withUnsafePointer(to: message) { match($0, fields: nil) }
     }
 
     /// `match(message.pointee)`, for callers that match messages stored in an array (from an
     /// element, the call above would copy the whole message first).
     func match(_ message: UnsafePointer<PubSubMessage>) -> [RuleMatch] {
         if needsData { return match(MessageFields(message.pointee)) }
-        return match(message.pointee.attributes, message.pointee.subscription, fields: nil)
+        return match(message, fields: nil)
     }
 
     func match(_ fields: MessageFields) -> [RuleMatch] {
-        match(fields.message.attributes, fields.message.subscription, fields: needsData ? fields : nil)
+        let message = fields.message
+        return withUnsafePointer(to: message) { match($0, fields: needsData ? fields : nil) }
     }
 
     /// Where one message is matched: the slot values, 16 bytes per slot for small strings, room
@@ -43,6 +44,8 @@ final class MatchEngine: Sendable {
         let bytes: Int
         static let arenaBytes = 64
         static let candidates = 16
+        /// What most rule sets need (up to about a dozen attribute names and captures).
+        static let usualBytes = 1024
 
         init(slots n: Int, maxCaptures: Int, maxSlots: Int) {
             func round(_ x: Int) -> Int { (x + 15) & ~15 }
@@ -57,17 +60,24 @@ final class MatchEngine: Sendable {
         }
     }
 
-    /// Matches one message. The engine goes to the closure unretained (the caller holds it):
-    /// a captured reference would cost a retain and a release, atomic operations, per message.
-    private func match(_ attributes: [String: String], _ subscriptionName: String?, fields: MessageFields?) -> [RuleMatch] {
-        let subscription = program.subscriptionID(subscriptionName)
-        let engine = Unmanaged.passUnretained(self)
+    /// Matches one message, read in place (a copy of its dictionary would cost a retain and a
+    /// release, atomic operations on a cache line of the message).
+    private func match(_ message: UnsafePointer<PubSubMessage>, fields: MessageFields?) -> [RuleMatch] {
+        let subscription = program.subscriptionID(message.pointee.subscription)
+        let attributes = message.pointer(to: \.attributes).unsafelyUnwrapped
+        // A constant size keeps the allocation a plain stack adjustment, and spares the
+        // closure's captures a retain each (a dynamic size costs both).
+        if scratch.bytes <= Scratch.usualBytes {
+            return withUnsafeTemporaryAllocation(byteCount: Scratch.usualBytes, alignment: 16) { buffer in
+                match(attributes, subscription, fields, buffer.baseAddress.unsafelyUnwrapped)
+            }
+        }
         return withUnsafeTemporaryAllocation(byteCount: scratch.bytes, alignment: 16) { buffer in
-            engine._withUnsafeGuaranteedRef { $0.match(attributes, subscription, fields, buffer.baseAddress.unsafelyUnwrapped) }
+            match(attributes, subscription, fields, buffer.baseAddress.unsafelyUnwrapped)
         }
     }
 
-    private func match(_ attributes: [String: String], _ subscription: Int32, _ fields: MessageFields?,
+    private func match(_ attributes: UnsafePointer<[String: String]>, _ subscription: Int32, _ fields: MessageFields?,
                        _ raw: UnsafeMutableRawPointer) -> [RuleMatch] {
         let layout = scratch
         let n = slots.count
@@ -80,31 +90,35 @@ final class MatchEngine: Sendable {
         return matches(in: MessageView(values: values, subscription: subscription, fields: fields), scratch: raw)
     }
 
+
     /// Fills `values` (one per slot) from the message's attributes.
     @inline(never)
-    private func readAttributes(_ attributes: [String: String], _ values: UnsafeMutablePointer<ByteSlice>,
+    private func readAttributes(_ dictionary: UnsafePointer<[String: String]>, _ values: UnsafeMutablePointer<ByteSlice>,
                                 _ words: UnsafeMutableRawPointer, _ arena: inout ValueArena) {
         let n = slots.count
         // Walking the message's attributes and finding each name costs far less than hashing a
         // String per slot (SipHash), unless the message has many more attributes than the rules
-        // mention. Values are read only for the attributes that have a slot.
-        if attributes.count <= 4 * n {
-            var i = attributes.startIndex
-            let end = attributes.endIndex
+        // mention. Values are read only for the attributes that have a slot. The dictionary is
+        // read through `dictionary.pointee` throughout: a local copy would cost a retain.
+        if dictionary.pointee.count <= 4 * n {
+            var i = dictionary.pointee.startIndex
+            let end = dictionary.pointee.endIndex
             while i != end {
-                let slot: Int32
+                var slot: Int32
                 if readsStringWords {
-                    slot = slots.slot(ofKey: attributes.keys[i])
+                    slot = slots.slot(ofKeyBits: StringBits(dictionary.pointee.keys[i])) ?? slots.slot(of: dictionary.pointee.keys[i])
                 } else {
-                    let key = attributes.keys[i]
+                    let key = dictionary.pointee.keys[i]
                     slot = key.utf8.withContiguousStorageIfAvailable { slots.slot(ofBytes: $0) } ?? slots.slot(of: key)
                 }
-                if slot >= 0 { values[Int(slot)] = read(attributes.values[i], slot: Int(slot), words, &arena) }
-                attributes.formIndex(after: &i)
+                if slot >= 0 { values[Int(slot)] = read(dictionary.pointee.values[i], slot: Int(slot), words, &arena) }
+                dictionary.pointee.formIndex(after: &i)
             }
         } else {
             for s in 0..<n {
-                if let i = attributes.index(forKey: slots.names[s]) { values[s] = read(attributes.values[i], slot: s, words, &arena) }
+                if let i = dictionary.pointee.index(forKey: slots.names[s]) {
+                    values[s] = read(dictionary.pointee.values[i], slot: s, words, &arena)
+                }
             }
         }
     }
@@ -127,22 +141,29 @@ final class MatchEngine: Sendable {
     }
 
     /// The matches of one message view (captures as Strings); `raw` holds `scratch.bytes`.
+    @inline(never)
     func matches(in message: MessageView, scratch raw: UnsafeMutableRawPointer) -> [RuleMatch] {
         var out: [RuleMatch] = []
-        let names = program.captureNames
+        let program = self.program
         let smallStrings = readsStringWords
         forEachMatch(message, raw) { rule, captures in
-            out.append(RuleMatch(ruleIndex: rule, captures: captures.captureSet(names: names, smallStrings: smallStrings)))
+            out.append(RuleMatch(ruleIndex: rule, captures: captures.captureSet(names: program, smallStrings: smallStrings)))
         }
         return out
     }
 
     /// How many rules match one message view (for summaries: no capture becomes a String).
     func matchCount(in message: MessageView) -> Int {
-        let engine = Unmanaged.passUnretained(self)
+        if scratch.bytes <= Scratch.usualBytes {
+            return withUnsafeTemporaryAllocation(byteCount: Scratch.usualBytes, alignment: 16) { buffer in
+                var n = 0
+                forEachMatch(message, buffer.baseAddress.unsafelyUnwrapped) { _, _ in n += 1 }
+                return n
+            }
+        }
         return withUnsafeTemporaryAllocation(byteCount: scratch.bytes, alignment: 16) { buffer in
             var n = 0
-            engine._withUnsafeGuaranteedRef { $0.forEachMatch(message, buffer.baseAddress.unsafelyUnwrapped) { _, _ in n += 1 } }
+            forEachMatch(message, buffer.baseAddress.unsafelyUnwrapped) { _, _ in n += 1 }
             return n
         }
     }
@@ -203,10 +224,11 @@ final class MatchEngine: Sendable {
                 proven |= candidates[i].proven
                 i += 1
             }
-            let rule = program.rule(ofClauseAt: clause)
+            let record = candidates[i - 1].record
+            let rule = program.rule(ofClauseAt: Int32(bitPattern: record))
             if rule == matchedRule { continue }
             binder.truncate(to: 0)
-            if program.verify(Int(clause), proven: proven, message, &binder) {
+            if program.verify(Int(record), proven: proven, message, &binder) {
                 matchedRule = rule
                 found(Int(rule), binder)
             }

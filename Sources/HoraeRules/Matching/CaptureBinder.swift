@@ -31,13 +31,13 @@ struct CaptureBinder {
         if count > mark { count = mark }
     }
 
-    /// The bound captures as a `CaptureSet`, names from `names` (by id); `smallStrings` as for
-    /// `ByteSlice.string(smallStrings:)`.
-    func captureSet(names: [String], smallStrings: Bool) -> CaptureSet {
+    /// The bound captures as a `CaptureSet`, names from `program.captureNames` (by id);
+    /// `smallStrings` as for `ByteSlice.string(smallStrings:)`.
+    func captureSet(names program: MatchProgram, smallStrings: Bool) -> CaptureSet {
         if count == 0 { return CaptureSet() }
         var entries: [(name: String, value: String)] = []
         entries.reserveCapacity(count)
-        for i in 0..<count { entries.append((name: names[Int(ids[i])], value: values[i].string(smallStrings: smallStrings))) }
+        for i in 0..<count { entries.append((name: program.captureNames[Int(ids[i])], value: values[i].string(smallStrings: smallStrings))) }
         return CaptureSet(entries: entries)
     }
 }

@@ -20,21 +20,36 @@ extension MatchProgram {
             if !found { return false }
         }
         let conditions = clause + 8 + 4 * max(subscriptions, 0)
+        let size = MatchProgram.conditionSize
         // Cheap byte comparisons first: most candidates fail on one of them. They bind nothing,
         // so the full pass below (in written order, for the order of captures) skips them.
         for i in 0..<n where !isProven(proven, i) {
-            let op = conditions.loadUnaligned(fromByteOffset: 8 * i + 4, as: UInt32.self)
-            guard op & MatchProgram.equalityFlag != 0 else { continue }
-            let value = self.value(conditions.loadUnaligned(fromByteOffset: 8 * i, as: Int32.self), message)
-            let pattern = base + Int((base + Int(op & ~MatchProgram.equalityFlag)).loadUnaligned(fromByteOffset: 8, as: UInt32.self))
-            guard value.isPresent, matchesLiteral(pattern, value) else { return false }
+            let kind = conditions.loadUnaligned(fromByteOffset: size * i + 4, as: UInt32.self)
+            guard kind & 0xFF00_0000 == MatchProgram.equalityKind else { continue }
+            let value = self.value(conditions.loadUnaligned(fromByteOffset: size * i, as: Int32.self), message)
+            let length = Int(kind & 0x00FF_FFFF)
+            let literal = base + Int(conditions.loadUnaligned(fromByteOffset: size * i + 8, as: UInt32.self))
+            guard value.isPresent, value.count == length, bytesEqual(literal.assumingMemoryBound(to: UInt8.self), value.base, length) else {
+                return false
+            }
         }
         for i in 0..<n where !isProven(proven, i) {
-            let op = conditions.loadUnaligned(fromByteOffset: 8 * i + 4, as: UInt32.self)
-            guard op & MatchProgram.equalityFlag == 0 else { continue }
-            if !evaluate(base, Int(op), self.value(conditions.loadUnaligned(fromByteOffset: 8 * i, as: Int32.self), message), message, &captures) {
-                captures.truncate(to: 0)
-                return false
+            let kind = conditions.loadUnaligned(fromByteOffset: size * i + 4, as: UInt32.self)
+            switch kind & 0xFF00_0000 {
+            case MatchProgram.existsKind:
+                let value = self.value(conditions.loadUnaligned(fromByteOffset: size * i, as: Int32.self), message)
+                if value.isPresent != (kind & 1 != 0) {
+                    captures.truncate(to: 0)
+                    return false
+                }
+            case MatchProgram.operationKind:
+                let value = self.value(conditions.loadUnaligned(fromByteOffset: size * i, as: Int32.self), message)
+                if !evaluate(base, Int(conditions.loadUnaligned(fromByteOffset: size * i + 8, as: UInt32.self)), value, message, &captures) {
+                    captures.truncate(to: 0)
+                    return false
+                }
+            default:
+                continue
             }
         }
         return true

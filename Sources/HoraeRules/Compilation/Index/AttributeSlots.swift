@@ -26,6 +26,9 @@ final class AttributeSlots: Sendable {
     private let smallSlots: FlatBuffer<Int32>
     private let smallMultiplier: UInt64
     private let smallShift: UInt64
+    /// The ASCII names longer than 15 bytes (large Strings): length, first and last eight
+    /// bytes, slot, where the bytes start in `nameBytes`, four words each.
+    private let largeNames: FlatBuffer<UInt64>
     /// Bit `n` (n < 63) set: some ASCII name is `n` bytes long; bit 63: some is longer.
     private let asciiLengths: UInt64
 
@@ -64,6 +67,14 @@ final class AttributeSlots: Sendable {
                 smallSlots.append(item.value)
             }
         }
+        var large: [UInt64] = []
+        for (k, item) in items.enumerated() where item.key.count > 15 {
+            item.key.withUnsafeBytes { b in
+                large += [UInt64(item.key.count), b.loadUnaligned(as: UInt64.self), b.loadUnaligned(fromByteOffset: item.key.count - 8, as: UInt64.self),
+                          UInt64(item.value) << 32 | UInt64(starts[k])]
+            }
+        }
+        largeNames = FlatBuffer(large)
         let table = AttributeSlots.perfectHash(small)
         var tableNames = [StringBits](repeating: StringBits(low: 0, high: 0), count: 1 << table.bits)
         var tableSlots = [Int32](repeating: -1, count: 1 << table.bits)
@@ -83,32 +94,50 @@ final class AttributeSlots: Sendable {
     @inline(__always)
     func slot(of name: String) -> Int32 { slotOfName[name] ?? -1 }
 
-    /// The slot of the attribute named `name`, read through its words (`StringBits`, which must
-    /// be supported): the same answer as `slot(of:)`, usually without reading the name's bytes.
+    /// The slot of the attribute whose name has the words `bits` (`StringBits`, which must be
+    /// supported), usually without reading the name's bytes; nil when the words do not decide
+    /// (a small non-ASCII name, a large one not stored natively): ask `slot(of:)` then.
     @inline(__always)
-    func slot(ofKey name: borrowing String) -> Int32 {
-        let bits = StringBits(name)
+    func slot(ofKeyBits bits: StringBits) -> Int32? {
         if bits.isSmall {
-            if bits.smallIsASCII {
-                let i = AttributeSlots.smallIndex(bits, smallMultiplier, smallShift)
-                if smallNames[i] == bits { return smallSlots[i] }
-                // Not an ASCII name of at most 15 bytes; it equals no other name unless some
-                // non-ASCII name is canonically equivalent to it.
-                if !hasNonASCIIName { return -1 }
-            }
-            return slot(of: copy name)
+            guard bits.smallIsASCII else { return nil }
+            let i = AttributeSlots.smallIndex(bits, smallMultiplier, smallShift)
+            if smallNames[i] == bits { return smallSlots[i] }
+            // Not an ASCII name of at most 15 bytes; it equals no other name unless some
+            // non-ASCII name is canonically equivalent to it.
+            return hasNonASCIIName ? nil : -1
         }
         let n = bits.largeCount
         if bits.largeIsASCII && !hasNonASCIIName && asciiLengths & (1 << UInt64(min(n, 63))) == 0 { return -1 }
-        return slot(ofLargeKey: name, bits)
+        guard let p = bits.largeBytes else { return nil }
+        return slot(ofLargeName: p, n)
     }
 
-    /// `slot(ofKey:)` for a large name that may be one of the names (out of line: rare, and
-    /// inlined it would keep `name` retained around its bytes).
+    /// `slot(ofBytes:)` for a large name: compared with the long ASCII names by length and
+    /// first and last words first.
+    @inline(__always)
+    private func slot(ofLargeName p: UnsafePointer<UInt8>, _ n: Int) -> Int32 {
+        let raw = UnsafeRawPointer(p)
+        var k = 0
+        while k < largeNames.count {
+            let entry = largeNames.base + k
+            if entry[0] == UInt64(n), entry[1] == raw.loadUnaligned(as: UInt64.self),
+               entry[2] == raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self),
+               n <= 16 || bytesEqual(nameBytes.base + Int(truncatingIfNeeded: entry[3] & 0xFFFF_FFFF), p, n) {
+                return Int32(truncatingIfNeeded: entry[3] >> 32)
+            }
+            k += 4
+        }
+        return slot(ofOtherLargeName: p, n)
+    }
+
+    /// A large name none of the long ASCII names is byte for byte: it may still be a short one
+    /// (a String of 15 bytes or fewer can be stored large) or equivalent to a non-ASCII one
+    /// (out of line: rare).
     @inline(never)
-    private func slot(ofLargeKey name: borrowing String, _ bits: StringBits) -> Int32 {
-        if let p = bits.largeBytes { return slot(ofBytes: UnsafeBufferPointer(start: p, count: bits.largeCount)) }
-        return slot(of: copy name)
+    private func slot(ofOtherLargeName p: UnsafePointer<UInt8>, _ n: Int) -> Int32 {
+        if n > 15 && !hasNonASCIIName && ByteSlice(base: p, count: n).isASCII { return -1 }
+        return slot(ofBytes: UnsafeBufferPointer(start: p, count: n))
     }
 
     @inline(__always)

@@ -11,8 +11,10 @@
 ///
 ///     clause:    rule Int32, conditionCount UInt16, subscriptionCount Int16 (-1: any),
 ///                subscription ids Int32 × count, then per condition: field Int32 (attribute
-///                slot, or -1 - i for `dataPaths[i]`), operation UInt32 (offset, bit 31: a
-///                pattern compared byte for byte without captures, tried first)
+///                slot, or -1 - i for `dataPaths[i]`), kind and argument UInt32, payload
+///                UInt32: a pattern compared byte for byte (its length; its bytes, which
+///                follow the conditions), `exists` (true or false), or anything else (its
+///                operation)
 ///     operation: kind UInt8, flag UInt8 (`exists`: 1 for true; `numeric`: the comparison),
 ///                UInt16 0, end UInt32 (offset just past its subtree), payload UInt32 (the
 ///                pattern's or the bound's offset); its children follow, then its pattern
@@ -31,11 +33,19 @@ final class MatchProgram: @unchecked Sendable {
     enum OpKind: UInt8 { case pattern, exists, numeric, not, anyOf, allOf }
 
     static let comparisons = FieldMatcher.NumericComparison.allCases
-    static let equalityFlag: UInt32 = 0x8000_0000
+    /// A condition: field, kind (top byte) and argument, payload.
+    static let conditionSize = 12
+    /// `pattern` that is a byte-for-byte comparison: the argument is its length, the payload
+    /// the offset of its bytes.
+    static let equalityKind: UInt32 = 0x0100_0000
+    /// `exists`: the argument is 1 for `exists: true`.
+    static let existsKind: UInt32 = 0x0200_0000
+    /// Anything else: the payload is the offset of its operation.
+    static let operationKind: UInt32 = 0x0300_0000
 
+    /// The records, in the buffer they share with the `DiscriminationTree` (each is written
+    /// right after the first leaf that lists its clause, so the two are read together).
     let code: FlatBuffer<UInt8>
-    /// The offset of clause `i`'s record: increasing with `i`, so offsets sort like clauses.
-    let clauseOffsets: [Int32]
     /// Capture id → name.
     let captureNames: [String]
     let dataPaths: [[String]]
@@ -49,30 +59,27 @@ final class MatchProgram: @unchecked Sendable {
     /// Keeps the automata that `code` points to alive.
     private let regexes: [CompiledRegex]
 
-    /// `source[i]` is clause `i` of the rule set (rule index, clause), in rule order;
-    /// `decided[i]` the conditions of clause `i` that reaching it through the index can prove.
-    init(_ source: [(rule: Int, clause: MessageClause)], slots: AttributeSlots, decided: [Set<Int>]) {
-        var w = Writer()
-        var offsets: [Int32] = []
-        offsets.reserveCapacity(source.count)
-        for (i, (rule, clause)) in source.enumerated() {
-            offsets.append(w.clause(rule: rule, clause, slots: slots, decided: i < decided.count ? decided[i] : []))
-        }
-        code = FlatBuffer(w.code)
-        clauseOffsets = offsets
-        captureNames = w.captureNames
-        dataPaths = w.dataPaths
-        subscriptionTable = w.subscriptionTable
-        var names = [String](repeating: "", count: w.subscriptionTable.count)
-        for (name, id) in w.subscriptionTable { names[Int(id)] = name }
+    /// The program whose records `writer` wrote into `code`.
+    init(_ writer: Writer, code: FlatBuffer<UInt8>) {
+        self.code = code
+        captureNames = writer.captureNames
+        dataPaths = writer.dataPaths
+        subscriptionTable = writer.subscriptionTable
+        var names = [String](repeating: "", count: writer.subscriptionTable.count)
+        for (name, id) in writer.subscriptionTable { names[Int(id)] = name }
         subscriptionNames = names
-        maxCaptures = w.maxCaptures
-        maxSlots = w.maxSlots
-        regexes = w.regexes
+        maxCaptures = writer.maxCaptures
+        maxSlots = writer.maxSlots
+        regexes = writer.regexes
     }
 
-    /// Builds `code`.
-    private struct Writer {
+    /// Writes clause records into `code`, which the tree writes its nodes into too.
+    struct Writer {
+        let source: [(rule: Int, clause: MessageClause)]
+        let slots: AttributeSlots
+        let decided: [Set<Int>]
+        /// Offset of each clause's record, once written.
+        private var written: [UInt32?]
         var code: [UInt8] = []
         var captureNames: [String] = []
         var captureIDOfName: [String: Int32] = [:]
@@ -91,6 +98,26 @@ final class MatchProgram: @unchecked Sendable {
         // another shape).
         var gapOffsets: [RegexNode: UInt32?] = [:]
 
+        /// `source[i]` is clause `i` of the rule set (rule index, clause), in rule order;
+        /// `decided[i]` the conditions of clause `i` that reaching it through the index can
+        /// prove.
+        init(_ source: [(rule: Int, clause: MessageClause)], slots: AttributeSlots, decided: [Set<Int>]) {
+            self.source = source
+            self.slots = slots
+            self.decided = decided
+            written = Array(repeating: nil, count: source.count)
+        }
+
+        /// The offset of clause `i`'s record, written now at the end of `code` if it was not yet.
+        mutating func record(_ i: Int) -> UInt32 {
+            if let at = written[i] { return at }
+            let at = UInt32(clause(rule: source[i].rule, source[i].clause, slots: slots, decided: i < decided.count ? decided[i] : []))
+            // What follows (tree nodes, radix records) is laid out from 4-aligned offsets.
+            align(4)
+            written[i] = at
+            return at
+        }
+
         mutating func append<T: FixedWidthInteger>(_ x: T) {
             withUnsafeBytes(of: x.littleEndian) { code += $0 }
         }
@@ -103,7 +130,7 @@ final class MatchProgram: @unchecked Sendable {
             while code.count % n != 0 { code.append(0) }
         }
 
-        mutating func clause(rule: Int, _ clause: MessageClause, slots: AttributeSlots, decided: Set<Int>) -> Int32 {
+        private mutating func clause(rule: Int, _ clause: MessageClause, slots: AttributeSlots, decided: Set<Int>) -> Int32 {
             align(8)
             let at = code.count
             append(Int32(rule))
@@ -139,6 +166,7 @@ final class MatchProgram: @unchecked Sendable {
                 }
                 append(field)
                 append(UInt32(0))
+                append(UInt32(0))
                 captures += c.matcher.captureNames.count
             }
             maxCaptures = max(maxCaptures, captures)
@@ -149,8 +177,19 @@ final class MatchProgram: @unchecked Sendable {
                 + all.filter { !decided.contains($0) && !Self.isEquality(clause.conditions[$0]) }
                 + all.filter { decided.contains($0) }
             for i in order {
-                let op = operation(clause.conditions[i].matcher)
-                store(op | (Self.isEquality(clause.conditions[i]) ? MatchProgram.equalityFlag : 0), at: conditionTable + 8 * i + 4)
+                let entry = conditionTable + MatchProgram.conditionSize * i
+                switch clause.conditions[i].matcher {
+                case let .pattern(p) where p.isEquality && p.literal.count < 0x0100_0000:
+                    store(MatchProgram.equalityKind | UInt32(p.literal.count), at: entry + 4)
+                    store(UInt32(code.count), at: entry + 8)
+                    code += p.literal
+                case let .exists(e):
+                    store(MatchProgram.existsKind | (e ? 1 : 0), at: entry + 4)
+                default:
+                    store(MatchProgram.operationKind, at: entry + 4)
+                    let op = operation(clause.conditions[i].matcher)
+                    store(op, at: entry + 8)
+                }
             }
             return Int32(at)
         }
@@ -281,7 +320,8 @@ final class MatchProgram: @unchecked Sendable {
         return -1
     }
 
-    var memoryFootprint: Int { code.memoryFootprint + clauseOffsets.count * 4 }
+    /// Bytes held apart from `code`, which the tree counts.
+    var memoryFootprint: Int { 0 }
 
     /// The automata the patterns run, one entry per pattern that has one (for tests: which
     /// patterns share an automaton).

@@ -59,6 +59,8 @@ enum RadixForest {
 
     private static func serialize(_ node: Node, into buffer: inout [UInt8], owners: [ObjectIdentifier: [Int]],
                                   payloadAt: (Int, Int) -> Void) -> Int {
+        // Records start 4-aligned: the reader finds the payloads by rounding up from the start.
+        while buffer.count % 4 != 0 { buffer.append(0) }
         let at = buffer.count
         append(UInt32(node.label.count), to: &buffer)
         append(UInt16(node.children.count), to: &buffer)

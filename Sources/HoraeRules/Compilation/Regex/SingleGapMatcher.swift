@@ -69,14 +69,17 @@ final class SingleGapMatcher: @unchecked Sendable {
     //     none, 1 repeated class, 2 alternation), 5 gap min, 6 gap max (0xFFFF_FFFF: none),
     //     7 slot count, 8 alternative count, 9 gap class: non-ASCII range count,
     //     10–13 gap class: ASCII bitmap (two 64-bit words), 14 first word of the alternatives,
-    //     15 of the slots, 16 of the ranges,
+    //     15 of the slots, 16 of the ranges, 17 for a gap of kind 3 (a class of every
+    //     non-ASCII scalar, repeated at least `min` ≤ 1 times, without a maximum: only ASCII
+    //     bytes are checked, and nothing is counted) the one ASCII byte it excludes, 0x100
+    //     when it excludes none, 0x101 when several,
     //     then checks, 3 words each: kind (0 literal, 1 ASCII class run), offset of the literal
     //     bytes or of the class bitmap, length or run count (prefix checks run from the start,
     //     suffix checks from `suffix length` bytes before the end, alternatives' checks follow),
     //     alternatives, 3 words each: first check, check count, byte length,
     //     slots, one word each: 2·d for d bytes after the start, 2·d + 1 for d bytes before the end,
     //     the gap class's non-ASCII ranges (2 words each), then class bitmaps and literal bytes.
-    private static let header = 17
+    private static let header = 18
 
     /// The compiled form of `node`, or nil when it has another shape.
     static func compile(_ node: RegexNode) -> [UInt8]? {
@@ -118,6 +121,10 @@ final class SingleGapMatcher: @unchecked Sendable {
             if let max { gapMax = UInt32(max) }
             gapBitmap = asciiBitmap(c)
             gapRanges = c.ranges.compactMap { r in r.upperBound < 0x80 ? nil : Swift.max(r.lowerBound, 0x80)...r.upperBound }
+            // `*`, `**`: any non-ASCII scalar, no maximum, so only the ASCII bytes matter.
+            if max == nil, min <= 1, gapRanges == ScalarClass.any.subtracting(ScalarClass(ranges: [0...0x7F])).ranges {
+                gapKind = 3
+            }
         case let .alternation(alts)?:
             gapKind = 2
             alternatives = alts.map { alt in
@@ -155,6 +162,8 @@ final class SingleGapMatcher: @unchecked Sendable {
         words[14] = UInt32(alternativeStart)
         words[15] = UInt32(slotStart)
         words[16] = UInt32(rangeStart)
+        let excluded = (0..<128).filter { b in ((b < 64 ? gapBitmap.0 : gapBitmap.1) >> UInt64(b & 63)) & 1 == 0 }
+        words[17] = excluded.isEmpty ? 0x100 : excluded.count == 1 ? UInt32(excluded[0]) : 0x101
         for (k, c) in checks.enumerated() {
             let at = checkStart + 3 * k
             switch c {
@@ -216,6 +225,9 @@ final class SingleGapMatcher: @unchecked Sendable {
             if lo != hi { return false }
         case 1:
             if !gapMatches(program, bytes, lo, hi) { return false }
+        case 3:
+            if word(5) == 1 && lo == hi { return false }
+            if !asciiBytesMatch(program, bytes, lo, hi, excluded: word(17)) { return false }
         default:
             let alternatives = word(14)
             var found = false
@@ -291,6 +303,38 @@ final class SingleGapMatcher: @unchecked Sendable {
             if count > max { return false }
         }
         return count >= min
+    }
+
+    /// For a gap of kind 3: whether no ASCII byte of `bytes[lo ..< hi]` is outside the class
+    /// (non-ASCII bytes all belong to scalars of the class). One excluded byte, such as the
+    /// `/` of `*`, is looked for eight bytes at a time.
+    @inline(__always)
+    private static func asciiBytesMatch(_ program: UnsafeRawPointer, _ bytes: UnsafePointer<UInt8>, _ lo: Int, _ hi: Int,
+                                        excluded: Int) -> Bool {
+        if excluded == 0x100 { return true }
+        if excluded < 0x80 {
+            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+            let pattern = ones &* UInt64(excluded)
+            let raw = UnsafeRawPointer(bytes)
+            var i = lo
+            while i + 8 <= hi {
+                let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ pattern
+                if (x &- ones) & ~x & highs != 0 { return false }
+                i += 8
+            }
+            while i < hi {
+                if Int(bytes[i]) == excluded { return false }
+                i += 1
+            }
+            return true
+        }
+        let ascii0 = program.loadUnaligned(fromByteOffset: 40, as: UInt64.self)
+        let ascii1 = program.loadUnaligned(fromByteOffset: 48, as: UInt64.self)
+        for i in lo..<hi {
+            let b = bytes[i]
+            if b < 0x80 && ((b < 64 ? ascii0 : ascii1) >> UInt64(b & 63)) & 1 == 0 { return false }
+        }
+        return true
     }
 
     /// Whether `value` is in the gap class's non-ASCII ranges (binary search).
