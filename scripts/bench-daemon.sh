@@ -172,6 +172,12 @@ wait_serving() {  # wait_serving TIMEOUT_SECONDS: until /healthz answers (the da
         sleep 0.05
     done
 }
+# longest_pause FILE: the longest time, in lines "SECONDS ACKED", that a non-zero ACKED did not move
+# (a run much slower than its CPU explains shows a pause here).
+longest_pause() {
+    awk '$2 > 0 && $2 == last { next } { if (last > 0 && $1 - since > m) m = $1 - since; since = $1; last = $2 }
+         END { printf "%.2f", m }' "$1"
+}
 log_problems() {  # log_problems LOG: warning-or-worse lines of a JSON daemon log
     grep -cE '"severity":"(WARNING|ERROR|CRITICAL|ALERT|EMERGENCY)"' "$1" || true
 }
@@ -239,6 +245,7 @@ consume_horae() {
     while kill -0 "$horae_pid" 2>/dev/null; do
         acked=$(metric horae_messages_acked_total)
         [ -n "$acked" ] || acked=0
+        echo "$(elapsed "$t0" "$(now)") $acked" >>"$dir/progress.txt"
         if [ "$acked" -ge "$count" ]; then t1=$(now); break; fi
         [ "$SECONDS" -lt "$deadline" ] || break
         sleep 0.05
@@ -260,6 +267,7 @@ consume_horae() {
         tail -n 5 "$dir/horae.log"
     fi
     echo "$label: $count acked in ${h_seconds} s = ${h_rate} messages/s, from process start to horae_messages_acked_total = $count (pulled $pulled, outstanding high-water $high, daemon CPU $(cpu_seconds 0 "$h_cpu") s, RSS ${h_rss} MB, emulator CPU $(cpu_seconds "$e0" "$e1") s, machine $(busy_percent "$m0" "$m1") % busy; exit status after SIGTERM $horae_status, warning+ log lines $(log_problems "$dir/horae.log"))"
+    echo "$label: longest pause in acks once they had started: $(longest_pause "$dir/progress.txt") s (samples every ~0.05 s: $dir/progress.txt)"
 }
 
 echo
