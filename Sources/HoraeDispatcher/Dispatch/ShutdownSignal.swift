@@ -27,6 +27,11 @@ public final class ShutdownSignal: Sendable {
     }
 
     /// Returns when the shutdown begins (at once if it has), or when the task is cancelled.
+    ///
+    /// The cancellation handler can run before the waiter is registered (a task cancelled before
+    /// it got here, or between the two); so the registration itself, under the lock the handler
+    /// takes, checks for cancellation, or the waiter would never be resumed — `sleep(for:)`
+    /// cancels this as soon as its time is up, and its task group then waited for it forever.
     public func wait() async {
         let id = state.withLock { s -> Int in
             s.nextID += 1
@@ -35,7 +40,7 @@ public final class ShutdownSignal: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let now = state.withLock { s -> Bool in
-                    if s.stopping { return true }
+                    if s.stopping || Task.isCancelled { return true }
                     s.waiters[id] = c
                     return false
                 }

@@ -104,11 +104,13 @@ public final class FlowController: Sendable {
         for w in wake { w.resume() }
     }
 
-    private func waitForRoom() async {
+    /// Returns when there may be room, or when the task is cancelled (checked under the lock, as
+    /// the cancellation handler may run before the waiter is registered).
+    func waitForRoom() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { s -> Bool in
-                    if !s.paused && s.messages + s.reserved < maxMessages { return true }
+                    if Task.isCancelled || (!s.paused && s.messages + s.reserved < maxMessages) { return true }
                     s.waiters.append(c)
                     return false
                 }

@@ -30,7 +30,8 @@ public final class RuleConcurrencyLimiter: Sendable {
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
                 let immediate = state.withLock { s -> Bool? in
-                    if s.closed { return false }
+                    // Cancelled before this registration: the handler below found nothing to remove.
+                    if s.closed || Task.isCancelled { return false }
                     if s.gates[rule, default: Gate()].running < limit {
                         s.gates[rule, default: Gate()].running += 1
                         return true
