@@ -19,8 +19,8 @@ public final class RuleConcurrencyLimiter: Sendable {
     public init() {}
 
     /// Waits for a slot of `rule` (limit `limit`; nil means no limit).
-    /// - Returns: false when the limiter was closed (shutdown) or the task cancelled while waiting:
-    ///   the task must not start.
+    /// - Returns: false when the limiter was closed (shutdown) or the task is cancelled (before or
+    ///   while waiting): the task must not start.
     public func acquire(rule: String, limit: Int?) async -> Bool {
         guard let limit else { return !state.withLock { $0.closed } }
         let id = state.withLock { s -> Int in
