@@ -4,11 +4,12 @@
 #   1. builds release as README.md says (--static-swift-stdlib) into .build-release if the binary
 #      is missing (BUILD=1: always), makes a
 #      Python venv in .build-bench-venv with google-cloud-pubsub, starts the emulator on a free port;
-#   2. throughput: warms the emulator up through both consumers, publishes a backlog of MESSAGES GCS-notification-shaped messages to one topic
-#      with one subscription per consumer and run, then, RUNS times, lets the Python subscriber
-#      (library defaults, callback = count + ack) and `horae run` (rule: a debug log while the
-#      daemon logs at info; maxOutstandingMessages 1000) each consume its own copy; messages/s and
-#      the ratio horae / Python of the same run;
+#   2. throughput: warms the emulator up through both consumers, then, RUNS times, lets the Python
+#      subscriber (library defaults, callback = count + ack) and `horae run` (rule: a debug log
+#      while the daemon logs at info; maxOutstandingMessages 1000) each consume the same backlog of
+#      MESSAGES GCS-notification-shaped messages, published to a topic of its own just before it
+#      starts (so the emulator holds no one else's backlog while it serves a consumer); messages/s
+#      and the ratio horae / Python of the same run;
 #   3. idle: a fresh `horae run` with nothing to pull for IDLE_SECONDS: CPU % and RSS;
 #   4. checks every throughput subscription is drained (after the ack deadlines ran out);
 #   5. 1 000 outstanding: a rule that execs /bin/sleep, 1 500 messages published, RSS of the daemon
@@ -183,24 +184,21 @@ log_problems() {  # log_problems LOG: warning-or-worse lines of a JSON daemon lo
 }
 
 echo
-echo "== setup: $MESSAGES messages on topic bench-backlog, one subscription per consumer and run"
-ps_rest topic bench-backlog
+echo "== setup: topics and subscriptions; every backlog is published just before its consumer starts"
 subscriptions=()
 for run in $(seq 1 "$RUNS"); do subscriptions+=("python-$run" "horae-$run"); done
-for s in "${subscriptions[@]}"; do ps_rest subscription "$s" bench-backlog 10; done
 ps_rest topic bench-idle
 ps_rest subscription idle bench-idle 10
 ps_rest topic bench-outstanding
 ps_rest subscription outstanding bench-outstanding 10
-show "$python" scripts/bench/pubsub_rest.py "$address" "$PROJECT" publish bench-backlog "$MESSAGES" 1000 4
-ps_rest publish bench-backlog "$MESSAGES" 1000 4
-echo "(each of ${subscriptions[*]} now holds the $MESSAGES messages)"
-ps_rest topic bench-warmup-python
-ps_rest subscription warmup-python bench-warmup-python 10
-ps_rest publish bench-warmup-python "$WARMUP_PYTHON" 1000 4
-ps_rest topic bench-warmup-horae
-ps_rest subscription warmup-horae bench-warmup-horae 10
-ps_rest publish bench-warmup-horae "$WARMUP_HORAE" 1000 4
+# backlog SUBSCRIPTION COUNT: topic bench-SUBSCRIPTION with the one subscription, COUNT messages on it
+# (the same COUNT messages every time: pubsub_rest.py numbers them from 0).
+backlog() {
+    ps_rest topic "bench-$1"
+    ps_rest subscription "$1" "bench-$1" 10
+    show "$python" scripts/bench/pubsub_rest.py "$address" "$PROJECT" publish "bench-$1" "$2" 1000 4
+    ps_rest publish "bench-$1" "$2" 1000 4
+}
 
 emulator_cpu() { cpu_ticks "$emulator_pgid" 2>/dev/null || echo 0; }
 cpu_seconds() { awk -v a="$1" -v b="$2" -v t="$clk_tck" 'BEGIN { printf "%.2f", (b - a) / t }'; }
@@ -273,7 +271,9 @@ consume_horae() {
 echo
 echo "== warm-up (not counted): the emulator is a JVM whose REST path costs over twice the CPU until its JIT has"
 echo "   compiled it, and horae shares the cores with it: $WARMUP_PYTHON messages through the Python subscriber, $WARMUP_HORAE through horae"
+backlog warmup-python "$WARMUP_PYTHON"
 consume_python warmup-python "$WARMUP_PYTHON" "python warm-up"
+backlog warmup-horae "$WARMUP_HORAE"
 consume_horae warmup-horae "$WARMUP_HORAE" "horae warm-up"
 
 py_rates=()
@@ -281,10 +281,12 @@ horae_rates=()
 for run in $(seq 1 "$RUNS"); do
     echo
     echo "== throughput run $run: Python google-cloud-pubsub subscriber (subscription python-$run)"
+    backlog "python-$run" "$MESSAGES"
     consume_python "python-$run" "$MESSAGES" "python run $run"
     py_rates+=("$py_rate")
     echo
     echo "== throughput run $run: horae run (subscription horae-$run, concurrentPulls $PULLS, maxMessagesPerPull $PER_PULL)"
+    backlog "horae-$run" "$MESSAGES"
     consume_horae "horae-$run" "$MESSAGES" "horae run $run"
     horae_rates+=("$h_rate")
     ratio=$(awk -v h="$h_rate" -v p="$py_rate" 'BEGIN { if (p > 0) printf "%.2f", h / p; else print "n/a" }')
