@@ -6,7 +6,7 @@ import Testing
 
 /// The `http` plugin against the local ``TestHTTPServer`` over libcurl: structural JSON bodies,
 /// status classification, transport failures, and URLs that message values try to bend.
-struct HTTPPluginTests {
+final class HTTPPluginTests {
     typealias S = PluginTestSupport
 
     /// Passes requests to the real client and keeps every exchange, so tests can look at what
@@ -42,6 +42,9 @@ struct HTTPPluginTests {
         transport = try RecordingTransport()
         plugin = HTTPPlugin(transport: transport)
     }
+
+    /// Each test gets its own server; its accept thread holds it, so it must be stopped here.
+    deinit { server.stop() }
 
     var base: String { server.baseURL }
 
