@@ -339,7 +339,7 @@ struct CronExpressionTests {
         for days in stride(from: Int64(-141_000), through: 800_000, by: 997) {
             let date = Date(timeIntervalSince1970: TimeInterval(days * 86_400))
             let parts = calendar.dateComponents([.year, .month, .day], from: date)
-            let civil = CronExpression.civil(fromDays: days)
+            let civil = CivilCalendar.civil(fromDays: days)
             #expect(civil.year == Int64(parts.year!) && civil.month == parts.month! && civil.day == parts.day!, "day \(days)")
         }
     }

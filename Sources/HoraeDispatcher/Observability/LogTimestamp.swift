@@ -5,6 +5,7 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
+import HoraeRules
 
 /// A wall-clock instant for a log line: seconds since the Unix epoch and the milliseconds within.
 struct LogTimestamp: Sendable, Hashable {
@@ -22,7 +23,8 @@ struct LogTimestamp: Sendable, Hashable {
     func append(to buffer: inout LogLineBuffer) {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
-        let (year, month, day) = Self.civil(daysSinceEpoch: days)
+        let civil = CivilCalendar.civil(fromDays: Int64(days))
+        let (year, month, day) = (Int(civil.year), civil.month, civil.day)
         func two(_ value: Int) {
             buffer.append(byte: UInt8(ascii: "0") + UInt8(value / 10))
             buffer.append(byte: UInt8(ascii: "0") + UInt8(value % 10))
@@ -51,18 +53,5 @@ struct LogTimestamp: Sendable, Hashable {
         var buffer = LogLineBuffer(capacity: 24)
         append(to: &buffer)
         return String(decoding: buffer.bytes, as: UTF8.self)
-    }
-
-    /// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-    static func civil(daysSinceEpoch: Int) -> (year: Int, month: Int, day: Int) {
-        let z = daysSinceEpoch + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }

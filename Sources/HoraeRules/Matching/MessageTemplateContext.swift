@@ -45,9 +45,9 @@ public struct MessageTemplateContext: TemplateContext {
     public static func rfc3339(_ date: Date) -> String {
         let t = date.timeIntervalSince1970
         let millis = t.isFinite ? Int64(max(-1e17, min(1e17, (t * 1000).rounded()))) : 0
-        let seconds = CronExpression.floorDiv(millis, 1000)
-        let day = CronExpression.floorDiv(seconds, 86_400)
-        let (year, month, dayOfMonth) = CronExpression.civil(fromDays: day)
+        let seconds = CivilCalendar.floorDiv(millis, 1000)
+        let day = CivilCalendar.floorDiv(seconds, 86_400)
+        let (year, month, dayOfMonth) = CivilCalendar.civil(fromDays: day)
         let secondOfDay = Int(seconds - day * 86_400)
         func pad(_ value: some BinaryInteger, _ width: Int) -> String {
             let digits = String(value)

@@ -46,22 +46,22 @@ extension CronExpression {
         guard t.isFinite, abs(t) < 1e14 else { return nil }
         let instant = Int64(t.rounded(.down))
         let firstWall = instant + Int64(timeZone.secondsFromGMT(for: date)) + 1
-        var day = Self.floorDiv(firstWall, 86_400)
+        var day = CivilCalendar.floorDiv(firstWall, 86_400)
         var timeOfDay = Int(firstWall - day * 86_400)
         var lastDay = day + Self.searchHorizonDays
         if let limit {
             let l = limit.timeIntervalSince1970
             if l.isFinite, abs(l) < 1e14 {
                 let limitWall = Int64(l.rounded(.down)) + Int64(timeZone.secondsFromGMT(for: limit))
-                lastDay = min(lastDay, Self.floorDiv(limitWall, 86_400) + 1)
+                lastDay = min(lastDay, CivilCalendar.floorDiv(limitWall, 86_400) + 1)
             }
         }
-        var (year, month, dayOfMonth) = Self.civil(fromDays: day)
-        var weekday = Int(Self.floorMod(day + 4, 7))  // 1970-01-01 was a Thursday
+        var (year, month, dayOfMonth) = CivilCalendar.civil(fromDays: day)
+        var weekday = CivilCalendar.weekday(fromDays: day)
         while day <= lastDay {
             if months & (1 << UInt64(month)) == 0 {
                 // Skip the rest of this month.
-                let skip = Self.daysIn(year: year, month: month) - dayOfMonth + 1
+                let skip = CivilCalendar.daysIn(year: year, month: month) - dayOfMonth + 1
                 day += Int64(skip)
                 weekday = (weekday + skip) % 7
                 dayOfMonth = 1
@@ -78,7 +78,7 @@ extension CronExpression {
             weekday = (weekday + 1) % 7
             timeOfDay = 0
             dayOfMonth += 1
-            if dayOfMonth > Self.daysIn(year: year, month: month) {
+            if dayOfMonth > CivilCalendar.daysIn(year: year, month: month) {
                 dayOfMonth = 1
                 month += 1
                 if month > 12 { month = 1; year += 1 }
@@ -137,41 +137,5 @@ extension CronExpression {
         guard from < 64 else { return nil }
         let masked = bits & (~UInt64(0) << UInt64(from))
         return masked == 0 ? nil : masked.trailingZeroBitCount
-    }
-
-    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-        let q = a / b
-        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
-    }
-
-    static func floorMod(_ a: Int64, _ b: Int64) -> Int64 {
-        a - floorDiv(a, b) * b
-    }
-
-    static func isLeap(_ year: Int64) -> Bool {
-        (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-    }
-
-    static func daysIn(year: Int64, month: Int) -> Int {
-        switch month {
-        case 2: return isLeap(year) ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
-
-    /// Proleptic Gregorian (year, month, day) of a day count since 1970-01-01.
-    /// Works in 400-year eras (146 097 days) counted from 0000-03-01, so February is last.
-    static func civil(fromDays days: Int64) -> (year: Int64, month: Int, day: Int) {
-        let shifted = days + 719_468  // days from 0000-03-01 to 1970-01-01
-        let era = floorDiv(shifted, 146_097)
-        let dayOfEra = shifted - era * 146_097                                  // 0...146096
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)  // from March 1
-        let monthIndex = (5 * dayOfYear + 2) / 153                              // 0 = March
-        let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
-        let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return (year, month, day)
     }
 }

@@ -325,7 +325,7 @@ struct PosixTimeZoneRule: Sendable, Hashable {
     /// The offset (seconds east of UTC) in force at `instant`.
     func offset(at instant: Int64) -> Int {
         guard let dst = daylightSaving else { return Int(standardOffset) }
-        let year = Self.year(ofDay: Self.floorDiv(instant + Int64(standardOffset), 86_400))
+        let year = CivilCalendar.civil(fromDays: CivilCalendar.floorDiv(instant + Int64(standardOffset), 86_400)).year
         let start = Self.instant(of: dst.start, in: year, offset: standardOffset)
         let end = Self.instant(of: dst.end, in: year, offset: dst.offset)
         let inDaylightSaving = start < end
@@ -336,8 +336,8 @@ struct PosixTimeZoneRule: Sendable, Hashable {
 
     /// The UTC instant of `transition` in `year`, given in local time at `offset`.
     static func instant(of transition: Transition, in year: Int64, offset: Int32) -> Int64 {
-        let yearStart = days(year: year, month: 1, day: 1)
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        let yearStart = CivilCalendar.days(year: year, month: 1, day: 1)
+        let leap = CivilCalendar.isLeap(year)
         let day: Int64
         switch transition.day {
         case let .julian(n):
@@ -345,33 +345,14 @@ struct PosixTimeZoneRule: Sendable, Hashable {
         case let .zeroBased(n):
             day = yearStart + Int64(n)
         case let .monthWeekDay(month, week, weekday):
-            let first = days(year: year, month: month, day: 1)
-            let firstWeekday = Int(floorMod(first + 4, 7))  // 1970-01-01 was a Thursday
-            var dayOfMonth = (weekday - firstWeekday + 7) % 7 + (week - 1) * 7
-            let length = Int(days(year: month == 12 ? year + 1 : year, month: month == 12 ? 1 : month + 1, day: 1) - first)
+            let first = CivilCalendar.days(year: year, month: month, day: 1)
+            var dayOfMonth = (weekday - CivilCalendar.weekday(fromDays: first) + 7) % 7 + (week - 1) * 7
+            let length = CivilCalendar.daysIn(year: year, month: month)
             while dayOfMonth >= length { dayOfMonth -= 7 }
             day = first + Int64(dayOfMonth)
         }
         return day * 86_400 + Int64(transition.time) - Int64(offset)
     }
-
-    /// Days from 1970-01-01 to a proleptic Gregorian date.
-    static func days(year: Int64, month: Int, day: Int) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = floorDiv(y, 400)
-        let yearOfEra = y - era * 400
-        let m = Int64(month)
-        let dayOfYear = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    static func year(ofDay day: Int64) -> Int64 {
-        CronExpression.civil(fromDays: day).year
-    }
-
-    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { CronExpression.floorDiv(a, b) }
-    static func floorMod(_ a: Int64, _ b: Int64) -> Int64 { CronExpression.floorMod(a, b) }
 
     struct Parser {
         let bytes: [UInt8]

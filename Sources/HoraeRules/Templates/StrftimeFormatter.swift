@@ -112,9 +112,9 @@ struct StrftimeFormatter: Sendable, Hashable {
 
     /// Formats a time given as whole seconds since the Unix epoch, in UTC.
     func format(epochSeconds: Int64) -> String {
-        let days = Self.floorDiv(epochSeconds, 86_400)
+        let days = CivilCalendar.floorDiv(epochSeconds, 86_400)
         let secondOfDay = Int(epochSeconds - days * 86_400)
-        let (year, month, day) = Self.civil(fromDays: days)
+        let (year, month, day) = CivilCalendar.civil(fromDays: days)
         var out = ""
         out.reserveCapacity(format.utf8.count + 8)
         for piece in pieces {
@@ -130,13 +130,13 @@ struct StrftimeFormatter: Sendable, Hashable {
                 case .minute: out += Self.padded(Int64(secondOfDay / 60 % 60), 2)
                 case .second: out += Self.padded(Int64(secondOfDay % 60), 2)
                 case .dayOfYear:
-                    out += Self.padded(days - Self.days(fromCivilYear: year, month: 1, day: 1) + 1, 3)
-                case .shortYear: out += Self.padded(Self.floorMod(year, 100), 2)
+                    out += Self.padded(days - CivilCalendar.days(year: year, month: 1, day: 1) + 1, 3)
+                case .shortYear: out += Self.padded(CivilCalendar.floorMod(year, 100), 2)
                 case .spacePaddedDay: out += day < 10 ? " \(day)" : "\(day)"
                 case .shortMonthName: out += Self.monthNames[month - 1].prefix(3)
                 case .monthName: out += Self.monthNames[month - 1]
-                case .shortWeekdayName: out += Self.weekdayNames[Self.weekday(fromDays: days)].prefix(3)
-                case .weekdayName: out += Self.weekdayNames[Self.weekday(fromDays: days)]
+                case .shortWeekdayName: out += Self.weekdayNames[CivilCalendar.weekday(fromDays: days)].prefix(3)
+                case .weekdayName: out += Self.weekdayNames[CivilCalendar.weekday(fromDays: days)]
                 case .epochSeconds: out += String(epochSeconds)
                 }
             }
@@ -153,41 +153,6 @@ struct StrftimeFormatter: Sendable, Hashable {
         let sign = value < 0 ? "-" : ""
         if digits.utf8.count >= width { return sign + digits }
         return sign + String(repeating: "0", count: width - digits.utf8.count) + digits
-    }
-
-    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-        let q = a / b
-        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
-    }
-
-    static func floorMod(_ a: Int64, _ b: Int64) -> Int64 { a - floorDiv(a, b) * b }
-
-    /// 0 = Sunday. 1970-01-01 was a Thursday.
-    static func weekday(fromDays days: Int64) -> Int { Int(floorMod(days + 4, 7)) }
-
-    /// Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
-    static func civil(fromDays days: Int64) -> (year: Int64, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = floorDiv(z, 146_097)
-        let doe = z - era * 146_097                                        // [0, 146096]
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365  // [0, 399]
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)                  // [0, 365]
-        let mp = (5 * doy + 2) / 153                                       // [0, 11]
-        let day = Int(doy - (153 * mp + 2) / 5 + 1)
-        let month = Int(mp < 10 ? mp + 3 : mp - 9)
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        return (year, month, day)
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date.
-    static func days(fromCivilYear year: Int64, month: Int, day: Int) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = floorDiv(y, 400)
-        let yoe = y - era * 400
-        let m = Int64(month)
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
     }
 
     // MARK: Parsing timestamps
@@ -234,7 +199,7 @@ struct StrftimeFormatter: Sendable, Hashable {
               expect("Tt "), let hour = number(2), expect(":"), let minute = number(2), expect(":"),
               let second = number(2)
         else { return nil }
-        guard (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: Int(month)),
+        guard (1...12).contains(month), day >= 1, day <= CivilCalendar.daysIn(year: year, month: Int(month)),
               hour <= 23, minute <= 59, second <= 60
         else { return nil }
         if i < b.endIndex, b[i] == UInt8(ascii: ".") {
@@ -255,17 +220,9 @@ struct StrftimeFormatter: Sendable, Hashable {
             return nil
         }
         guard i == b.endIndex else { return nil }
-        let days = days(fromCivilYear: year, month: Int(month), day: Int(day))
+        let days = CivilCalendar.days(year: year, month: Int(month), day: Int(day))
         return days * 86_400 + hour * 3600 + minute * 60 + second - offset
     }
 
     private static func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
-
-    private static func daysInMonth(year: Int64, month: Int) -> Int64 {
-        switch month {
-        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
 }
