@@ -10,25 +10,14 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import HoraeDispatcher
 
 /// Standard input, output and error as plain file descriptors (`write(2)`/`read(2)`).
 enum StandardStreams {
     /// Writes all of `bytes` to `fd`, looping on partial writes and `EINTR`; stops at the first
     /// other error (a closed pipe, a full disk): the commands' output is best effort.
     static func write(_ bytes: [UInt8], to fd: Int32) {
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = systemWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n > 0 {
-                    offset += n
-                } else if n < 0, errno == EINTR {
-                    continue
-                } else {
-                    return
-                }
-            }
-        }
+        FileDescriptorOutput.writeAll(bytes, to: fd)
     }
 
     /// Reads `fd` to its end.
@@ -57,9 +46,4 @@ enum StandardStreams {
         var code: Int32
         var description: String { String(cString: strerror(code)) }
     }
-}
-
-/// `write(2)`, out of `StandardStreams`, whose own `write` would shadow it.
-private func systemWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
-    write(fd, bytes, count)
 }

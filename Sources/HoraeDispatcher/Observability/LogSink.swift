@@ -48,25 +48,8 @@ private final class FileDescriptorLineWriter: Sendable {
         self.fd = Mutex(fd)
     }
 
+    /// EPIPE, EBADF, ENOSPC, …: the rest of the line is dropped.
     func write(_ line: [UInt8]) {
-        fd.withLock { fd in
-            line.withUnsafeBytes { bytes in
-                var offset = 0
-                while offset < bytes.count {
-                    let written = systemWrite(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                    if written > 0 {
-                        offset += written
-                    } else if written < 0 && errno == EINTR {
-                        continue
-                    } else {
-                        return  // EPIPE, EBADF, ENOSPC, …: drop the line.
-                    }
-                }
-            }
-        }
+        fd.withLock { fd in FileDescriptorOutput.writeAll(line, to: fd) }
     }
-}
-
-private func systemWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
-    write(fd, bytes, count)
 }
