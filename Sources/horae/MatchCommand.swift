@@ -94,7 +94,7 @@ struct MatchCommand: ParsableCommand {
             bytes = path == "-" ? try StandardStreams.readToEnd(0)
                 : Array(try Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
-            Console.error("horae: cannot read \(path): \(StandardStreams.reason(error))\n")
+            Console.error("horae: cannot read \(path): \(FileErrorReason.text(error))\n")
             throw ExitCode(2)
         }
         do {

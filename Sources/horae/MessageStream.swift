@@ -43,7 +43,7 @@ struct MessageStream {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
-            Console.error("horae: cannot read \(path): \(StandardStreams.reason(error))\n")
+            Console.error("horae: cannot read \(path): \(FileErrorReason.text(error))\n")
             throw ExitCode(2)
         }
         var total = Counts()

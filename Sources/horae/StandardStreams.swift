@@ -36,12 +36,6 @@ enum StandardStreams {
         }
     }
 
-    /// The system's text for the `errno` behind a read error (`No such file or directory`).
-    static func reason(_ error: any Error) -> String {
-        if let posix = (error as? CocoaError)?.underlying as? POSIXError { return String(cString: strerror(posix.code.rawValue)) }
-        return "\(error)"
-    }
-
     struct ReadError: Error, CustomStringConvertible {
         var code: Int32
         var description: String { String(cString: strerror(code)) }

@@ -4,6 +4,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import HoraeRules
 
 #if canImport(Glibc)
     import Glibc
@@ -91,7 +92,7 @@ struct DownloadDestination: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw .permanent("cannot create the directory \(PluginText.quoted(directory)): \(Self.reason(error))")
+            throw .permanent("cannot create the directory \(PluginText.quoted(directory)): \(FileErrorReason.text(error))")
         }
         let root = try Self.resolve(directory)
         var current = root
@@ -157,12 +158,6 @@ struct DownloadDestination: Sendable {
     static func isInside(_ path: String, root: String) -> Bool {
         if root == "/" { return true }
         return path == root || path.hasPrefix(root + "/")
-    }
-
-    /// The system's text for the `errno` behind a FileManager error (`Permission denied`).
-    static func reason(_ error: any Error) -> String {
-        if let posix = (error as? CocoaError)?.underlying as? POSIXError { return String(cString: strerror(posix.code.rawValue)) }
-        return "\(error)"
     }
 
     /// Out of space, I/O errors and other passing conditions are retryable; the rest (no
