@@ -1,6 +1,23 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+/// Packages that `horae` links only through its direct dependencies. Package.resolved is not
+/// committed, so each is pinned here to the version the project is tested with, and `horae`
+/// names one product of each (already linked through Hummingbird, swift-service-lifecycle and
+/// swift-metrics, so naming it adds nothing to the binary): a clean build resolves the same graph
+/// today and in a year. README, "Dependencies", says how to move them.
+let transitivePins: [(url: String, version: Version, package: String, product: String)] = [
+    ("https://github.com/apple/swift-async-algorithms", "1.1.4", "swift-async-algorithms", "AsyncAlgorithms"),
+    ("https://github.com/apple/swift-atomics", "1.3.0", "swift-atomics", "Atomics"),
+    ("https://github.com/apple/swift-collections", "1.6.0", "swift-collections", "DequeModule"),
+    ("https://github.com/apple/swift-distributed-tracing", "1.7.3", "swift-distributed-tracing", "Tracing"),
+    ("https://github.com/apple/swift-http-types", "1.8.0", "swift-http-types", "HTTPTypes"),
+    ("https://github.com/apple/swift-nio", "2.101.3", "swift-nio", "NIOCore"),
+    ("https://github.com/apple/swift-nio-extras", "1.35.2", "swift-nio-extras", "NIOExtras"),
+    ("https://github.com/apple/swift-service-context", "1.5.1", "swift-service-context", "ServiceContextModule"),
+    ("https://github.com/apple/swift-system", "1.8.1", "swift-system", "SystemPackage"),
+]
+
 let package = Package(
     name: "Horae",
     platforms: [.macOS(.v15)],
@@ -10,16 +27,16 @@ let package = Package(
         .library(name: "HoraeDispatcher", targets: ["HoraeDispatcher"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
         // No default traits: "FullFoundation" would link all of Foundation (and ICU) into the daemon
         // for URL-encoded-form date formatters, "ConfigurationSupport" swift-configuration; the
         // status server uses neither (docs/benchmarks.md, idle RSS).
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
-    ],
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1", traits: []),
+    ] + transitivePins.map { .package(url: $0.url, exact: $0.version) },
     targets: [
         .systemLibrary(name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1",
                        providers: [.apt(["libyaml-dev"])]),
@@ -45,7 +62,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
+        ] + transitivePins.map { .product(name: $0.product, package: $0.package) }),
         .executableTarget(name: "horae-bench", dependencies: ["HoraeRules"], path: "Sources/horae-bench"),
         // Test helper: a store writer the crash tests kill -9 at random instants.
         .executableTarget(name: "horae-store-crash-child", dependencies: ["HoraeDispatcher"], path: "Sources/horae-store-crash-child"),
