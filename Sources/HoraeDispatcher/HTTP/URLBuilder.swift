@@ -122,28 +122,9 @@ public struct URLBuilder: Sendable {
         PercentEncoding.isUnreserved(byte) || "!$&'()*+,;=:@/%".utf8.contains(byte)
     }
 
-    private static func isHexDigit(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "A")...UInt8(ascii: "F"),
-            UInt8(ascii: "a")...UInt8(ascii: "f"):
-            return true
-        default:
-            return false
-        }
-    }
-
     private static func validatePercentEscapes(_ text: String) throws {
-        let bytes = Array(text.utf8)
-        var index = 0
-        while index < bytes.count {
-            if bytes[index] == UInt8(ascii: "%") {
-                guard index + 2 < bytes.count,
-                    isHexDigit(bytes[index + 1]), isHexDigit(bytes[index + 2])
-                else { throw invalid("the base URL has a malformed percent-escape") }
-                index += 3
-            } else {
-                index += 1
-            }
+        guard PercentEncoding.hasOnlyValidEscapes(text) else {
+            throw invalid("the base URL has a malformed percent-escape")
         }
     }
 
@@ -161,7 +142,9 @@ public struct URLBuilder: Sendable {
             }
             let inside = authority[authority.index(after: authority.startIndex)..<close]
             guard !inside.isEmpty, inside.contains(":"),
-                inside.utf8.allSatisfy({ isHexDigit($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") })
+                inside.utf8.allSatisfy({
+                    PercentEncoding.isHexDigit($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".")
+                })
             else { throw invalid("the base URL's IPv6 host is malformed") }
             host = authority[...close]
             let after = authority[authority.index(after: close)...]
