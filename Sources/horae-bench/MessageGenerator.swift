@@ -163,43 +163,16 @@ struct MessageGenerator {
     }
 
     private mutating func hash(_ length: Int) -> String {
+        let symbols = Base64.Alphabet.standard.symbols
         var bytes = [UInt8](repeating: 0, count: length)
-        for i in 0..<length { bytes[i] = base64Alphabet[rng.below(64)] }
+        for i in 0..<length { bytes[i] = symbols[rng.below(64)] }
         return String(decoding: bytes, as: UTF8.self)
     }
 }
 
 /// `s` as a JSON string literal.
-func json(_ s: String) -> String {
-    if !s.utf8.contains(where: needsEscape) { return "\"" + s + "\"" }
-    var out: [UInt8] = []
-    appendJSON(s, to: &out)
-    return String(decoding: out, as: UTF8.self)
-}
-
-@inline(__always)
-private func needsEscape(_ b: UInt8) -> Bool { b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") }
-
-/// Appends `s` as a JSON string literal.
-func appendJSON(_ s: String, to out: inout [UInt8]) {
-    out.append(UInt8(ascii: "\""))
-    if !s.utf8.contains(where: needsEscape) {
-        out.append(contentsOf: s.utf8)
-    } else {
-        let hex = Array("0123456789abcdef".utf8)
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), b]
-            case UInt8(ascii: "\\"): out += [b, b]
-            case UInt8(ascii: "\n"): out += Array("\\n".utf8)
-            case UInt8(ascii: "\t"): out += Array("\\t".utf8)
-            case UInt8(ascii: "\r"): out += Array("\\r".utf8)
-            case 0..<0x20: out += Array("\\u00".utf8) + [hex[Int(b >> 4)], hex[Int(b & 15)]]
-            default: out.append(b)
-            }
-        }
-    }
-    out.append(UInt8(ascii: "\""))
+private func json(_ s: String) -> String {
+    JSONStringEscaper.literal(s)
 }
 
 extension PubSubMessage {
@@ -209,41 +182,18 @@ extension PubSubMessage {
         out.append(contentsOf: "{\"attributes\":{".utf8)
         for (i, (key, value)) in attributes.sorted(by: { $0.key < $1.key }).enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            appendJSON(key, to: &out)
+            JSONStringEscaper.append(key, to: &out)
             out.append(UInt8(ascii: ":"))
-            appendJSON(value, to: &out)
+            JSONStringEscaper.append(value, to: &out)
         }
         out.append(contentsOf: "},\"data\":\"".utf8)
-        appendBase64(data, to: &out)
+        Base64.append(data, to: &out)
         out.append(contentsOf: "\",\"messageId\":".utf8)
-        appendJSON(id, to: &out)
+        JSONStringEscaper.append(id, to: &out)
         if let publishTime {
             out.append(contentsOf: ",\"publishTime\":".utf8)
-            appendJSON(publishTime, to: &out)
+            JSONStringEscaper.append(publishTime, to: &out)
         }
         out.append(UInt8(ascii: "}"))
-    }
-}
-
-private let base64Alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-/// Standard padded base64 (RFC 4648 §4), written here rather than taken from the library under test.
-func appendBase64(_ bytes: [UInt8], to out: inout [UInt8]) {
-    var i = 0
-    let n = bytes.count
-    while i + 3 <= n {
-        let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-        out.append(base64Alphabet[Int(v >> 18)])
-        out.append(base64Alphabet[Int(v >> 12 & 63)])
-        out.append(base64Alphabet[Int(v >> 6 & 63)])
-        out.append(base64Alphabet[Int(v & 63)])
-        i += 3
-    }
-    if n - i == 1 {
-        let v = UInt32(bytes[i]) << 16
-        out += [base64Alphabet[Int(v >> 18)], base64Alphabet[Int(v >> 12 & 63)], UInt8(ascii: "="), UInt8(ascii: "=")]
-    } else if n - i == 2 {
-        let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-        out += [base64Alphabet[Int(v >> 18)], base64Alphabet[Int(v >> 12 & 63)], base64Alphabet[Int(v >> 6 & 63)], UInt8(ascii: "=")]
     }
 }

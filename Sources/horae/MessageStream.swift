@@ -4,7 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -16,7 +15,7 @@ import HoraeRules
 
 /// `horae match --messages FILE.jsonl`: matches a stream of messages, one JSON object per line,
 /// on all cores when only the summary is wanted.
-struct MessageStream {
+struct MessageStream: Sendable {
     let path: String
     let rules: CompiledRuleSet
     let subscription: String?
@@ -47,24 +46,23 @@ struct MessageStream {
             throw ExitCode(2)
         }
         var total = Counts()
-        data.withUnsafeBytes { raw in
-            let bytes = raw.bindMemory(to: UInt8.self)
-            if summary {
-                // Split at line boundaries into one chunk per core.
-                let chunks = Self.chunks(bytes, count: ProcessInfo.processInfo.activeProcessorCount)
-                let results = UnsafeMutableBufferPointer<Counts>.allocate(capacity: chunks.count)
-                results.initialize(repeating: Counts())
-                defer { results.deallocate() }
-                nonisolated(unsafe) let out = results
-                nonisolated(unsafe) let input = bytes
-                let counter = CompiledRuleSet.LineCounter(rules, subscription: subscription)
-                DispatchQueue.concurrentPerform(iterations: chunks.count) { i in
-                    out[i] = count(UnsafeBufferPointer(rebasing: input[chunks[i]]), baseOffset: chunks[i].lowerBound, counter: counter)
+        if summary {
+            // Split at line boundaries into one chunk per core; each chunk reads the mapped file.
+            let chunks = data.withUnsafeBytes { raw in
+                Self.chunks(raw.bindMemory(to: UInt8.self), count: ProcessInfo.processInfo.activeProcessorCount)
+            }
+            let counter = CompiledRuleSet.LineCounter(rules, subscription: subscription)
+            let results = ConcurrentMap.map(chunks) { chunk in
+                data.withUnsafeBytes { raw in
+                    count(UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self)[chunk]),
+                          baseOffset: chunk.lowerBound, counter: counter)
                 }
-                for c in results { total.add(c) }
-            } else {
+            }
+            for c in results { total.add(c) }
+        } else {
+            data.withUnsafeBytes { raw in
                 var output = OutputBuffer()
-                total = process(bytes, baseOffset: 0, needsData: true) { fields, matches in
+                total = process(raw.bindMemory(to: UInt8.self), baseOffset: 0, needsData: true) { fields, matches in
                     switch format {
                     case .text: output.write(MatchPrinter.text(matches, of: fields, in: rules))
                     case .json: output.write(MatchPrinter.json(matches, of: fields, in: rules).compactJSON + "\n")

@@ -175,16 +175,16 @@ import Testing
     @Test func urlencode() throws {
         let v: [Template.Variable: String] = [.capture("p"): "ünï/../x y&z"]
         #expect(try Self.render("{{ p | urlencode }}", v, captures: ["p"]) == "%C3%BCn%C3%AF%2F..%2Fx%20y%26z")
-        #expect(TemplateFilter.urlencode("AZaz09-._~!*'()+=?#%") == "AZaz09-._~%21%2A%27%28%29%2B%3D%3F%23%25")
-        #expect(TemplateFilter.urlencode("😀") == "%F0%9F%98%80")
+        #expect(PercentEncoding.encode("AZaz09-._~!*'()+=?#%") == "AZaz09-._~%21%2A%27%28%29%2B%3D%3F%23%25")
+        #expect(PercentEncoding.encode("😀") == "%F0%9F%98%80")
     }
 
     @Test func jsonEscaping() throws {
         let v: [Template.Variable: String] = [.capture("p"): "say \"hi\"\\\nnext\ttab ünï 😀 \u{01}\u{1F}"]
         #expect(try Self.render("{{ p | json }}", v, captures: ["p"])
                 == #""say \"hi\"\\\nnext\ttab ünï 😀 \u0001\u001f""#)
-        #expect(TemplateFilter.jsonString("") == #""""#)
-        #expect(TemplateFilter.jsonString("\r\u{08}\u{0C}/") == #""\r\b\f/""#)
+        #expect(JSONStringEscaper.literal("") == #""""#)
+        #expect(JSONStringEscaper.literal("\r\u{08}\u{0C}/") == #""\r\b\f/""#)
     }
 
     @Test func filtersChainLeftToRight() throws {
@@ -262,7 +262,7 @@ import Testing
         #expect(StrftimeFormatter.epochSeconds(fromTimestamp: input) == nil)
         let message = Self.renderError(#"{{ attributes.t | date("%F") }}"#, [.attribute("t"): input])
         #expect(message == "`date` needs an RFC 3339 timestamp such as 2026-11-29T04:17:46Z or a number of Unix seconds, "
-                           + "but `attributes.t` is \(TemplateFilter.jsonString(input))")
+                           + "but `attributes.t` is \(JSONStringEscaper.literal(input))")
     }
 
     @Test func dateAfterDefault() throws {

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import HoraeRules
 
 /// Access tokens for a service account from its JSON key (`GOOGLE_APPLICATION_CREDENTIALS`):
 /// an RS256-signed JWT assertion exchanged at the key's `token_uri` (OAuth2 JWT bearer grant,
@@ -85,18 +86,19 @@ public final class ServiceAccountCredentials: TokenCachingCredentials, CustomStr
     private static func assertionBuilder(clientEmail: String, privateKeyID: String, tokenURI: String,
                                          scopes: [String], signer: RSASHA256Signer)
         -> @Sendable (Date) throws -> String {
-        let header = "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\(CredentialsEncoding.jsonString(privateKeyID))}"
-        let encodedHeader = CredentialsEncoding.base64URL(Array(header.utf8))
-        let issuer = CredentialsEncoding.jsonString(clientEmail)
-        let scope = CredentialsEncoding.jsonString(scopes.joined(separator: " "))
-        let audience = CredentialsEncoding.jsonString(tokenURI)
+        let header = "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\(JSONStringEscaper.literal(privateKeyID))}"
+        let encodedHeader = Base64.encode(Array(header.utf8), alphabet: .urlSafe, padded: false)
+        let issuer = JSONStringEscaper.literal(clientEmail)
+        let scope = JSONStringEscaper.literal(scopes.joined(separator: " "))
+        let audience = JSONStringEscaper.literal(tokenURI)
         return { now in
             let issuedAt = Int64(now.timeIntervalSince1970.rounded(.down))
             let claims = "{\"iss\":\(issuer),\"scope\":\(scope),\"aud\":\(audience),"
                 + "\"iat\":\(issuedAt),\"exp\":\(issuedAt + assertionLifetime)}"
-            let signingInput = encodedHeader + "." + CredentialsEncoding.base64URL(Array(claims.utf8))
+            let encodedClaims = Base64.encode(Array(claims.utf8), alphabet: .urlSafe, padded: false)
+            let signingInput = encodedHeader + "." + encodedClaims
             let signature = try signer.sign(Array(signingInput.utf8))
-            return signingInput + "." + CredentialsEncoding.base64URL(signature)
+            return signingInput + "." + Base64.encode(signature, alphabet: .urlSafe, padded: false)
         }
     }
 }

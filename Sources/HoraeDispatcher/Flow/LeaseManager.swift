@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import HoraeRules
 import Logging
 import Synchronization
 
@@ -45,7 +46,7 @@ public final class LeaseManager: Sendable {
         self.onExpired = onExpired
     }
 
-    private var deadlineSeconds: Int { Int(ackDeadline.components.seconds) }
+    private var deadlineSeconds: Int { Int(ackDeadline.wholeSeconds) }
 
     /// Messages just pulled: their leases are extended to the deadline at once.
     public func received(_ messages: [(ackID: String, messageID: String)]) {

@@ -1,4 +1,5 @@
 import CCurl
+import HoraeRules
 
 /// One request's libcurl easy handle and what its response has delivered so far.
 ///
@@ -214,10 +215,8 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     static func milliseconds(_ duration: Duration) -> Int {
-        let (seconds, attoseconds) = duration.components
-        if seconds >= Int64(Int32.max) / 1000 { return Int(Int32.max) }
-        let ms = seconds * 1000 + attoseconds / 1_000_000_000_000_000
-        return Int(max(1, ms))
+        if duration.wholeSeconds >= Int64(Int32.max) / 1000 { return Int(Int32.max) }
+        return Int(max(1, duration.wholeMilliseconds))
     }
 
     // MARK: - Callbacks (engine thread)

@@ -1,3 +1,5 @@
+import HoraeRules
+
 /// Builds `http`/`https` URLs so that untrusted values can never change their structure.
 ///
 /// ```swift
@@ -66,7 +68,7 @@ public struct URLBuilder: Sendable {
                 throw Self.invalid("a path segment of \".\" or \"..\" is not allowed")
             }
             copy.path += "/"
-            copy.path += Self.percentEncode(segment)
+            copy.path += PercentEncoding.encode(segment)
         }
         return copy
     }
@@ -87,7 +89,7 @@ public struct URLBuilder: Sendable {
             if Self.isRawPathByte(byte) {
                 copy.path.unicodeScalars.append(Unicode.Scalar(byte))
             } else {
-                Self.appendEscape(byte, to: &copy.path)
+                PercentEncoding.appendEscape(byte, to: &copy.path)
             }
         }
         return copy
@@ -97,7 +99,7 @@ public struct URLBuilder: Sendable {
     public func query(_ items: [(String, String)]) -> URLBuilder {
         var copy = self
         for (name, value) in items {
-            copy.queryItems.append("\(Self.percentEncode(name))=\(Self.percentEncode(value))")
+            copy.queryItems.append("\(PercentEncoding.encode(name))=\(PercentEncoding.encode(value))")
         }
         return copy
     }
@@ -115,65 +117,14 @@ public struct URLBuilder: Sendable {
 
     // MARK: - Encoding
 
-    /// Percent-encodes every byte of the UTF-8 form except RFC 3986 unreserved characters.
-    static func percentEncode(_ text: String) -> String {
-        var result = ""
-        result.reserveCapacity(text.utf8.count)
-        for byte in text.utf8 {
-            if isUnreserved(byte) {
-                result.unicodeScalars.append(Unicode.Scalar(byte))
-            } else {
-                appendEscape(byte, to: &result)
-            }
-        }
-        return result
-    }
-
-    private static func appendEscape(_ byte: UInt8, to result: inout String) {
-        let hex: [Unicode.Scalar] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "A", "B", "C", "D", "E", "F"]
-        result.unicodeScalars.append("%")
-        result.unicodeScalars.append(hex[Int(byte >> 4)])
-        result.unicodeScalars.append(hex[Int(byte & 0x0F)])
-    }
-
-    static func isUnreserved(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-            UInt8(ascii: "~"):
-            return true
-        default:
-            return false
-        }
-    }
-
     /// RFC 3986 `pchar` plus `/` and `%`: what trusted path text may contain literally.
     static func isRawPathByte(_ byte: UInt8) -> Bool {
-        isUnreserved(byte) || "!$&'()*+,;=:@/%".utf8.contains(byte)
-    }
-
-    private static func isHexDigit(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "A")...UInt8(ascii: "F"),
-            UInt8(ascii: "a")...UInt8(ascii: "f"):
-            return true
-        default:
-            return false
-        }
+        PercentEncoding.isUnreserved(byte) || "!$&'()*+,;=:@/%".utf8.contains(byte)
     }
 
     private static func validatePercentEscapes(_ text: String) throws {
-        let bytes = Array(text.utf8)
-        var index = 0
-        while index < bytes.count {
-            if bytes[index] == UInt8(ascii: "%") {
-                guard index + 2 < bytes.count,
-                    isHexDigit(bytes[index + 1]), isHexDigit(bytes[index + 2])
-                else { throw invalid("the base URL has a malformed percent-escape") }
-                index += 3
-            } else {
-                index += 1
-            }
+        guard PercentEncoding.hasOnlyValidEscapes(text) else {
+            throw invalid("the base URL has a malformed percent-escape")
         }
     }
 
@@ -191,7 +142,9 @@ public struct URLBuilder: Sendable {
             }
             let inside = authority[authority.index(after: authority.startIndex)..<close]
             guard !inside.isEmpty, inside.contains(":"),
-                inside.utf8.allSatisfy({ isHexDigit($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") })
+                inside.utf8.allSatisfy({
+                    PercentEncoding.isHexDigit($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".")
+                })
             else { throw invalid("the base URL's IPv6 host is malformed") }
             host = authority[...close]
             let after = authority[authority.index(after: close)...]
@@ -227,7 +180,7 @@ public struct URLBuilder: Sendable {
             }
             guard label.utf8.count <= 63, label.first != "-", label.last != "-",
                 label.utf8.allSatisfy({ byte in
-                    isUnreserved(byte) && byte != UInt8(ascii: ".") && byte != UInt8(ascii: "~")
+                    PercentEncoding.isUnreserved(byte) && byte != UInt8(ascii: ".") && byte != UInt8(ascii: "~")
                 })
             else { return false }
         }

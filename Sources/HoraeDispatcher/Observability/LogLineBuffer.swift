@@ -1,3 +1,4 @@
+import HoraeRules
 import Logging
 
 /// The bytes of one log line being built, with the escaping both log formats share.
@@ -30,27 +31,10 @@ struct LogLineBuffer {
     // MARK: - JSON
 
     /// `"…"` with JSON escapes: `\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`, and `\uXXXX` for the other
-    /// C0 controls, DEL, the C1 controls and U+2028/U+2029. Other characters are written as UTF-8.
+    /// C0 controls, DEL, the C1 controls and U+2028/U+2029 (``JSONStringEscaper``). Other characters
+    /// are written as UTF-8.
     mutating func appendJSONString(_ string: String) {
-        bytes.append(UInt8(ascii: "\""))
-        if string.utf8.allSatisfy(Self.isPlainJSONByte) {
-            bytes.append(contentsOf: string.utf8)
-        } else {
-            for scalar in string.unicodeScalars {
-                switch scalar.value {
-                case 0x22: append(ascii: #"\""#)
-                case 0x5C: append(ascii: #"\\"#)
-                case 0x0A: append(ascii: #"\n"#)
-                case 0x0D: append(ascii: #"\r"#)
-                case 0x09: append(ascii: #"\t"#)
-                case 0x08: append(ascii: #"\b"#)
-                case 0x0C: append(ascii: #"\f"#)
-                case let value where Self.mustEscape(value): appendUnicodeEscape(value)
-                default: appendUTF8(scalar)
-                }
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
+        JSONStringEscaper.append(string, to: &bytes)
     }
 
     /// A metadata value as JSON: strings as strings, nested dictionaries as objects (keys sorted),
@@ -127,7 +111,7 @@ struct LogLineBuffer {
             !string.isEmpty
             && string.unicodeScalars.allSatisfy { scalar in
                 scalar.value > 0x20 && scalar != "=" && scalar != "\"" && scalar != "\\"
-                    && !Self.mustEscape(scalar.value)
+                    && !JSONStringEscaper.mustEscape(scalar.value)
             }
         if bare {
             bytes.append(contentsOf: string.utf8)
@@ -162,7 +146,7 @@ struct LogLineBuffer {
         case 0x09: append(ascii: #"\t"#)
         case 0x22 where quoted: append(ascii: #"\""#)
         case 0x5C where quoted: append(ascii: #"\\"#)
-        case let value where Self.mustEscape(value):
+        case let value where JSONStringEscaper.mustEscape(value):
             append(ascii: #"\u{"#)
             bytes.append(contentsOf: String(value, radix: 16).utf8)
             bytes.append(UInt8(ascii: "}"))
@@ -172,27 +156,6 @@ struct LogLineBuffer {
     }
 
     // MARK: - Helpers
-
-    /// A byte that JSON and the text format both write as is: printable ASCII except `"` and `\`.
-    private static func isPlainJSONByte(_ byte: UInt8) -> Bool {
-        byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\")
-    }
-
-    /// C0 controls, DEL, C1 controls (NEL among them) and the Unicode line and paragraph separators.
-    static func mustEscape(_ value: UInt32) -> Bool {
-        value < 0x20 || (0x7F...0x9F).contains(value) || value == 0x2028 || value == 0x2029
-    }
-
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
-    private mutating func appendUnicodeEscape(_ value: UInt32) {
-        let hex = Self.hexDigits
-        append(ascii: #"\u"#)
-        bytes.append(hex[Int(value >> 12 & 0xF)])
-        bytes.append(hex[Int(value >> 8 & 0xF)])
-        bytes.append(hex[Int(value >> 4 & 0xF)])
-        bytes.append(hex[Int(value & 0xF)])
-    }
 
     private mutating func appendUTF8(_ scalar: Unicode.Scalar) {
         UTF8.encode(scalar) { bytes.append($0) }

@@ -1,3 +1,4 @@
+import HoraeRules
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -94,7 +95,7 @@ public struct StatusServer: Service, CustomStringConvertible {
             responder: StatusResponder(metrics: metrics, source: source),
             server: .http1(
                 configuration: HTTP1Channel.Configuration(
-                    idleTimeout: .nanoseconds(Self.nanoseconds(configuration.idleTimeout)),
+                    idleTimeout: .nanoseconds(configuration.idleTimeout.wholeNanoseconds),
                     httpDecoderConfiguration: .init(
                         maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 16 * 1024, maxHeaderFieldCount: 64))),
             configuration: ApplicationConfiguration(
@@ -126,9 +127,4 @@ public struct StatusServer: Service, CustomStringConvertible {
     /// kept for the life of the process (like NIO's singletons), so no server's shutdown races
     /// Hummingbird's own shutdown work still scheduled on it.
     static let sharedEventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-
-    private static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
 }

@@ -1,3 +1,5 @@
+import HoraeRules
+
 /// Text that plugins keep in outcomes (task records, `/status`, logs): bounded and marked when cut.
 enum PluginText {
     /// The last `limit` bytes of `bytes` as UTF-8 (invalid sequences replaced), starting on a
@@ -42,8 +44,7 @@ enum PluginText {
 
     /// `250ms`, `30s`, `1.5s`: a duration for messages.
     static func duration(_ duration: Duration) -> String {
-        let (seconds, attoseconds) = duration.components
-        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        let milliseconds = duration.wholeMilliseconds
         if milliseconds < 1000 { return "\(milliseconds)ms" }
         if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
         return "\(Double(milliseconds) / 1000)s"

@@ -115,28 +115,9 @@ struct TemplatedURL {
     }
 
     static func checkPercentEscapes(_ text: Substring) throws(Refusal) {
-        let bytes = Array(text.utf8)
-        var index = 0
-        while index < bytes.count {
-            if bytes[index] == UInt8(ascii: "%") {
-                guard index + 2 < bytes.count, isHexDigit(bytes[index + 1]), isHexDigit(bytes[index + 2]) else {
-                    throw Refusal(message: "the url has a `%` that does not start a percent-escape; "
-                        + "pass template values through `| urlencode`")
-                }
-                index += 3
-            } else {
-                index += 1
-            }
-        }
-    }
-
-    static func isHexDigit(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "A")...UInt8(ascii: "F"),
-            UInt8(ascii: "a")...UInt8(ascii: "f"):
-            return true
-        default:
-            return false
+        guard PercentEncoding.hasOnlyValidEscapes(text) else {
+            throw Refusal(message: "the url has a `%` that does not start a percent-escape; "
+                + "pass template values through `| urlencode`")
         }
     }
 

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import HoraeRules
 
 /// The body of a ``ChildSupervisor`` thread: one `poll` loop over the child's stdin, stdout and
 /// stderr, its pidfd, and the wake-up pipe.
@@ -278,8 +279,6 @@ struct SupervisionLoop {
     private static func milliseconds(until instant: ContinuousClock.Instant, from now: ContinuousClock.Instant) -> Int32 {
         let remaining = now.duration(to: instant)
         if remaining <= .zero { return 0 }
-        let (seconds, attoseconds) = remaining.components
-        let millis = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        return Int32(clamping: millis)
+        return Int32(clamping: remaining.millisecondsRoundedUp)
     }
 }

@@ -53,8 +53,8 @@ public enum AckRequestBatcher {
         return .object(pairs)
     }
 
-    /// The bytes of ``body(_:for:)`` as compact JSON, written directly: ack ids are plain ASCII
-    /// (copied between quotes as they are); any other id goes through the JSON string escaper.
+    /// The bytes of ``body(_:for:)`` as compact JSON, written directly: ack ids are plain ASCII,
+    /// which the JSON string escaper copies between quotes as they are.
     /// The daemon sends two of these per message, so it skips building a JSON value of every id.
     static func bodyBytes(_ ackIDs: [String], for request: Request) -> [UInt8] {
         var out: [UInt8] = []
@@ -62,15 +62,7 @@ public enum AckRequestBatcher {
         out.append(contentsOf: #"{"ackIds":["#.utf8)
         for (index, id) in ackIDs.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            if isPlain(id) {
-                out.append(UInt8(ascii: "\""))
-                out.append(contentsOf: id.utf8)
-                out.append(UInt8(ascii: "\""))
-            } else {
-                var literal = ""
-                JSONValue.writeString(id, to: &literal)
-                out.append(contentsOf: literal.utf8)
-            }
+            JSONStringEscaper.append(id, to: &out)
         }
         out.append(UInt8(ascii: "]"))
         if case .modifyAckDeadline(let seconds) = request {
@@ -89,9 +81,7 @@ public enum AckRequestBatcher {
     static func encodedSize(_ id: String) -> Int {
         // Ack ids are printable ASCII: count them directly; anything else goes through the encoder.
         if isPlain(id) { return id.utf8.count + 2 }
-        var literal = ""
-        JSONValue.writeString(id, to: &literal)
-        return literal.utf8.count
+        return JSONStringEscaper.literal(id).utf8.count
     }
 
     /// Printable ASCII without `"` or `\`: its JSON string literal is the id between quotes.

@@ -1,10 +1,12 @@
+import HoraeRules
+
 /// Durations in the REST API's JSON form (protobuf `Duration`): seconds with up to nine
 /// fractional digits and an `s` suffix, e.g. `"600s"` or `"1.500s"`.
 enum ProtobufDuration {
     /// `"10s"`, or `"1.5s"` when there is a fraction (whole nanoseconds; smaller parts dropped).
     static func format(_ duration: Duration) -> String {
-        let (seconds, attoseconds) = duration.components
-        let nanos = attoseconds / 1_000_000_000
+        let seconds = duration.wholeSeconds
+        let nanos = duration.subsecondNanoseconds
         guard nanos != 0 else { return "\(seconds)s" }
         var fraction = String(nanos)
         fraction = String(repeating: "0", count: 9 - fraction.count) + fraction

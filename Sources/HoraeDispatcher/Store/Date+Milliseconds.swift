@@ -15,13 +15,3 @@ extension Date {
         self.init(timeIntervalSince1970: Double(milliseconds) / 1000)
     }
 }
-
-extension Duration {
-    /// Whole milliseconds (rounded toward zero), never negative.
-    var nonNegativeMilliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let total = seconds.multipliedReportingOverflow(by: 1000)
-        guard !total.overflow else { return seconds < 0 ? 0 : Int64.max / 2 }
-        return max(0, total.partialValue + attoseconds / 1_000_000_000_000_000)
-    }
-}

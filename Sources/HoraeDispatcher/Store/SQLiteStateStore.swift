@@ -9,6 +9,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import HoraeRules
 
 /// The embedded ``StateStore``: one SQLite database, `horae.sqlite`, in the daemon's data directory.
 ///

@@ -20,8 +20,8 @@ public struct Backoff: Sendable, Hashable {
 
     /// The upper bound of the delay before attempt `attempt + 1` (after `attempt` failures, 1-based).
     public func ceiling(afterFailures attempt: Int) -> Duration {
-        let initialSeconds = Double(initial.components.seconds) + Double(initial.components.attoseconds) / 1e18
-        let maxSeconds = Double(maximum.components.seconds) + Double(maximum.components.attoseconds) / 1e18
+        let initialSeconds = initial.timeInterval
+        let maxSeconds = maximum.timeInterval
         let exponent = Double(max(0, attempt - 1))
         let seconds = min(maxSeconds, initialSeconds * pow(multiplier, exponent))
         return .milliseconds(Int64((seconds * 1000).rounded()))
@@ -30,8 +30,7 @@ public struct Backoff: Sendable, Hashable {
     /// A jittered delay in `[0, ceiling]`, never below `floor` (a `Retry-After`).
     public func delay(afterFailures attempt: Int, floor: Duration = .zero,
                       using random: inout some RandomNumberGenerator) -> Duration {
-        let c = ceiling(afterFailures: attempt).components
-        let ceilingMillis = c.seconds * 1000 + c.attoseconds / 1_000_000_000_000_000
+        let ceilingMillis = ceiling(afterFailures: attempt).wholeMilliseconds
         let jittered = Duration.milliseconds(ceilingMillis > 0 ? Int64.random(in: 0...ceilingMillis, using: &random) : 0)
         return max(jittered, floor)
     }

@@ -394,11 +394,3 @@ public final class TaskRunner: Sendable {
         return "…(\(utf8.count - tail.count) bytes truncated)\n" + String(decoding: tail, as: UTF8.self)
     }
 }
-
-extension Duration {
-    /// Seconds as a `TimeInterval`.
-    var timeInterval: TimeInterval {
-        let c = components
-        return TimeInterval(c.seconds) + TimeInterval(c.attoseconds) / 1e18
-    }
-}

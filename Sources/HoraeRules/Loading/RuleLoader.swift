@@ -3,7 +3,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import Dispatch
 
 /// Loads rule files and directories into a `RuleSet`, with every diagnostic of every file.
 public struct RuleLoader: Sendable {
@@ -111,26 +110,5 @@ public struct RuleLoader: Sendable {
             }
         }
         return true
-    }
-}
-
-/// Maps over an array on all cores, keeping the order.
-enum ConcurrentMap {
-    static func map<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) -> R) -> [R] {
-        if items.count < 2 { return items.map(transform) }
-        let results = UnsafeMutableBufferPointer<R?>.allocate(capacity: items.count)
-        results.initialize(repeating: nil)
-        defer { results.deallocate() }
-        let box = UnsafeSendableBox(results)
-        DispatchQueue.concurrentPerform(iterations: items.count) { i in
-            box.value[i] = transform(items[i])
-        }
-        return results.map { $0! }
-    }
-
-    /// Each iteration writes only its own slot, so sharing the buffer is safe.
-    struct UnsafeSendableBox<V>: @unchecked Sendable {
-        let value: V
-        init(_ value: V) { self.value = value }
     }
 }

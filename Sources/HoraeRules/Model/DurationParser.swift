@@ -26,7 +26,7 @@ public enum DurationParser {
 
     /// Renders a duration the way rules write it (`1h30m`, `250ms`).
     public static func format(_ d: Duration) -> String {
-        var ms = d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
+        var ms = d.wholeMilliseconds
         if ms == 0 { return "0s" }
         var out = ""
         for (unit, size) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] where ms >= size {

@@ -9,9 +9,10 @@
 ///   because object names have no current directory.
 /// - `trimPrefix("p")`, `trimSuffix("s")`: remove `p` at the start / `s` at the end, once, when present.
 /// - `urlencode`: percent-encodes every UTF-8 byte except the RFC 3986 unreserved characters
-///   `A-Z a-z 0-9 - . _ ~`, with uppercase hex (`a/b c` → `a%2Fb%20c`).
+///   `A-Z a-z 0-9 - . _ ~`, with uppercase hex (`a/b c` → `a%2Fb%20c`); see ``PercentEncoding``.
 /// - `json`: the value as a JSON string literal, quotes included (`say "hi"` → `"say \"hi\""`);
-///   escapes `"`, `\` and control characters; other characters are kept as they are.
+///   escapes `"`, `\`, control characters (C0, DEL, C1) and U+2028/U+2029; other characters are
+///   kept as they are. See ``JSONStringEscaper``.
 /// - `default("x")`: `x` when the value is missing (an empty value is not missing).
 /// - `date("FMT")`: reads an RFC 3339 timestamp or integer Unix seconds and formats it in UTC
 ///   with ``StrftimeFormatter``.
@@ -64,8 +65,8 @@ enum TemplateFilter: Sendable, Hashable {
         case .upper: return value.uppercased()
         case .basename: return Self.basename(value)
         case .dirname: return Self.dirname(value)
-        case .urlencode: return Self.urlencode(value)
-        case .json: return Self.jsonString(value)
+        case .urlencode: return PercentEncoding.encode(value)
+        case .json: return JSONStringEscaper.literal(value)
         case .trimPrefix(let prefix):
             return !prefix.isEmpty && value.hasPrefix(prefix) ? String(value.dropFirst(prefix.count)) : value
         case .trimSuffix(let suffix):
@@ -76,7 +77,7 @@ enum TemplateFilter: Sendable, Hashable {
             guard let seconds = StrftimeFormatter.epochSeconds(fromTimestamp: value) else {
                 throw TemplateRenderError(message:
                     "`date` needs an RFC 3339 timestamp such as 2026-11-29T04:17:46Z or a number of Unix seconds, "
-                    + "but `\(variable)` is \(Self.jsonString(value))")
+                    + "but `\(variable)` is \(JSONStringEscaper.literal(value))")
             }
             return formatter.format(epochSeconds: seconds)
         }
@@ -103,52 +104,4 @@ enum TemplateFilter: Sendable, Hashable {
         guard let end = utf8[...slash].lastIndex(where: { $0 != UInt8(ascii: "/") }) else { return "/" }
         return String(Substring(utf8[...end]))
     }
-
-    private static let hexDigits = Array("0123456789ABCDEF".utf8)
-
-    static func urlencode(_ value: String) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(value.utf8.count)
-        for b in value.utf8 {
-            switch b {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                bytes.append(b)
-            default:
-                bytes.append(UInt8(ascii: "%"))
-                bytes.append(hexDigits[Int(b >> 4)])
-                bytes.append(hexDigits[Int(b & 0xF)])
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// `value` as a JSON string literal, with quotes.
-    static func jsonString(_ value: String) -> String {
-        var bytes: [UInt8] = [UInt8(ascii: "\"")]
-        bytes.reserveCapacity(value.utf8.count + 2)
-        for b in value.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
-            case UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
-            case UInt8(ascii: "\n"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            case UInt8(ascii: "\r"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-            case UInt8(ascii: "\t"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-            case 0x08: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "b")]
-            case 0x0C: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "f")]
-            case 0..<0x20:
-                bytes += Array(#"\u00"#.utf8)
-                bytes.append(hexDigits[Int(b >> 4)].asciiLowercased)
-                bytes.append(hexDigits[Int(b & 0xF)].asciiLowercased)
-            default: bytes.append(b)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
-        return String(decoding: bytes, as: UTF8.self)
-    }
-}
-
-private extension UInt8 {
-    var asciiLowercased: UInt8 { (self >= 65 && self <= 90) ? self + 32 : self }
 }

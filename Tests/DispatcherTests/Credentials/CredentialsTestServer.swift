@@ -6,6 +6,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import HoraeRules
 
 /// A real HTTP/1.1 server on 127.0.0.1 (an ephemeral port) for the credential tests.
 ///
@@ -82,8 +83,7 @@ final class CredentialsTestServer: @unchecked Sendable {
         guard let request = TestHTTPWire.readRequest(fd, &buffer) else { return }
         let response = handler(request)
         if response.delay > .zero {
-            let (seconds, attoseconds) = response.delay.components
-            Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) / 1e18)
+            Thread.sleep(forTimeInterval: response.delay.timeInterval)
         }
         var head = "HTTP/1.1 \(response.status) \(Self.reason(response.status))\r\n"
         for (name, value) in response.headers { head += "\(name): \(value)\r\n" }

@@ -165,7 +165,7 @@ final class HTTPPluginTests {
         let outcome = try await run(#"{ url: "\#(base)/echo/{{ attributes.objectId | urlencode }}?v={{ attributes.objectId | urlencode }}" }"#,
                                     attributes: ["objectId": objectId])
         #expect(outcome.isSuccess, "\(objectId): \(outcome)")
-        let encoded = URLBuilder.percentEncode(objectId)
+        let encoded = PercentEncoding.encode(objectId)
         #expect(transport.lastResponse?.header("X-Echo-Target") == "/echo/\(encoded)?v=\(encoded)")
         #expect(transport.lastRequest?.url.hasPrefix(base + "/echo/") == true)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import HoraeRules
 import Synchronization
 
 @testable import HoraeDispatcher
@@ -47,7 +48,7 @@ final class StoreTestChildProcess: Sendable {
         self.process = process
         output = pipe.fileHandleForReading
         let pid = process.processIdentifier
-        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(watchdog.components.seconds))) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(watchdog.wholeSeconds))) {
             kill(pid, SIGKILL)
         }
     }
