@@ -63,7 +63,6 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ] + transitivePins.map { .product(name: $0.product, package: $0.package) }),
-        .executableTarget(name: "horae-bench", dependencies: ["HoraeRules"], path: "Sources/horae-bench"),
         // Test helper: a store writer the crash tests kill -9 at random instants.
         .executableTarget(name: "horae-store-crash-child", dependencies: ["HoraeDispatcher"], path: "Sources/horae-store-crash-child"),
         .testTarget(name: "RulesTests", dependencies: ["HoraeRules"], exclude: ["Fixtures"]),
