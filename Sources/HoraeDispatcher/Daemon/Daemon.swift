@@ -181,9 +181,7 @@ public final class Daemon: Sendable {
     /// as SIGHUP does); nil without. ``run()`` runs it; call it once.
     public func ruleWatcher() -> RuleWatcher? {
         guard let initialRuleFiles else { return nil }
-        return RuleWatcher(paths: config.rules, loaded: initialRuleFiles, shutdown: shutdown, logger: logger) {
-            [self] in reload()
-        }
+        return RuleWatcher(paths: config.rules, loaded: initialRuleFiles, logger: logger) { [self] in reload() }
     }
 
     /// Loads the rules again; swaps them in when they are valid, else keeps the running set and

@@ -4,14 +4,14 @@ import ServiceLifecycle
 /// `watchRules: true`: polls the rule files every ``interval`` and, once a change has held still
 /// for one more poll (so a file caught mid-write is not loaded), reloads the rules as SIGHUP does
 /// (``Daemon/reload()``: an invalid set keeps the running one). A change that failed to load is
-/// not retried until the files change again. Runs until the daemon's shutdown begins.
+/// not retried until the files change again. Runs until its graceful shutdown (or cancellation):
+/// a service of the daemon's group must not end before the group tells it to.
 public struct RuleWatcher: Service {
     /// How often the rule files are looked at.
     public static let defaultInterval: Duration = .seconds(2)
 
     let paths: [String]
     let interval: Duration
-    let shutdown: ShutdownSignal
     let logger: Logger
     let reload: @Sendable () -> Bool
     private let loaded: RuleFilesFingerprint
@@ -20,20 +20,20 @@ public struct RuleWatcher: Service {
     ///   - loaded: the files as they were when the running rules were read (taken before reading).
     ///   - reload: loads and swaps in the rules; false when the new set was refused.
     public init(paths: [String], loaded: RuleFilesFingerprint, interval: Duration = defaultInterval,
-                shutdown: ShutdownSignal, logger: Logger, reload: @escaping @Sendable () -> Bool) {
+                logger: Logger, reload: @escaping @Sendable () -> Bool) {
         self.paths = paths
         self.loaded = loaded
         self.interval = interval
-        self.shutdown = shutdown
         self.logger = logger
         self.reload = reload
     }
 
-    /// Polls until the daemon's shutdown begins, or this service's graceful shutdown or cancellation.
+    /// Polls until this service's graceful shutdown or cancellation.
     public func run() async {
-        await cancelWhenGracefulShutdown { [self] in
+        try? await cancelWhenGracefulShutdown { [self] in
             var settling = Settling(loaded: loaded)
-            while await shutdown.sleep(for: interval) {
+            while true {
+                try await Task.sleep(for: interval)
                 let current = RuleFilesFingerprint(paths: paths)
                 guard let changed = settling.changedFiles(current) else { continue }
                 logger.notice("rule files changed; reloading the rules",

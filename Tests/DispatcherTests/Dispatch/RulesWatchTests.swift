@@ -1,6 +1,8 @@
 import Foundation
 import HoraeRules
 import Logging
+import ServiceLifecycle
+import ServiceLifecycleTestKit
 import Testing
 @testable import HoraeDispatcher
 
@@ -83,17 +85,52 @@ import Testing
         #expect(Self.names(h) == ["second"])
     }
 
-    @Test func theWatcherStopsWhenTheShutdownBegins() async throws {
-        let shutdown = ShutdownSignal()
+    /// `horae run` itself: the watcher runs in the daemon's service group, reloads without SIGHUP,
+    /// and SIGTERM still stops the group at once and cleanly.
+    @Test(.enabled(if: BuiltExecutable.horae != nil, "the horae executable is not built"))
+    func horaeRunReloadsChangedFilesAndStillExitsCleanly() async throws {
+        let stack = try await DaemonProcessTests.Stack(config: "watchRules: true")
+        defer { stack.remove() }
+        let horae = try stack.startHorae()
+        try await stack.waitUntil("horae started") { horae.log.contains("horae started") }
+
+        try """
+        rules:
+          - name: renamed
+            on: { message: { attributes: { objectId: "gocc/*" } } }
+            actions:
+              - exec: { command: ["\(stack.directory)/step", renamed, "{{ attributes.objectId }}"] }
+        """.write(toFile: stack.directory + "/rules/pipeline.yaml", atomically: true, encoding: .utf8)
+        try await stack.waitUntil("the rules are reloaded", timeout: .seconds(20)) {
+            horae.log.contains("rules reloaded")
+        }
+        #expect(horae.log.contains("rule files changed"))
+        try await stack.publish(object: "gocc/watched.tar.gz")
+        try await stack.waitUntil("the reloaded rule ran") { stack.count("renamed end") == 1 }
+        #expect(stack.count("first start") == 0)
+
+        let stopping = ContinuousClock.now
+        horae.signal(SIGTERM)
+        #expect(await horae.waitForExit(timeout: .seconds(10)) == 0, "\(horae.log)")
+        #expect(ContinuousClock.now - stopping < .seconds(5))
+        #expect(!horae.log.contains("finished unexpectedly"))
+    }
+
+    /// In a service group, as the daemon runs it: the group's graceful shutdown ends it at once.
+    @Test func aGracefulShutdownStopsTheWatcher() async throws {
         let watcher = RuleWatcher(
-            paths: [], loaded: RuleFilesFingerprint(paths: []), interval: .seconds(60), shutdown: shutdown,
-            logger: Logger(label: "test")
+            paths: [], loaded: RuleFilesFingerprint(paths: []), interval: .seconds(60), logger: Logger(label: "test")
         ) { true }
         let started = ContinuousClock.now
-        await withDiscardingTaskGroup { group in
-            group.addTask { await watcher.run() }
-            try? await Task.sleep(for: .milliseconds(100))
-            shutdown.stop()
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask {
+                    try await ServiceGroup(services: [watcher], logger: Logger(label: "test")).run()
+                }
+                try await Task.sleep(for: .milliseconds(100))
+                trigger.triggerGracefulShutdown()
+                try await tasks.next()
+            }
         }
         #expect(ContinuousClock.now - started < .seconds(5))
     }
