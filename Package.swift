@@ -18,6 +18,19 @@ let transitivePins: [(url: String, version: Version, package: String, product: S
     ("https://github.com/apple/swift-system", "1.8.1", "swift-system", "SystemPackage"),
 ]
 
+/// Executables only the tests run, built when `HORAE_TEST_HELPERS=1` (scripts/test.sh sets it):
+/// SwiftPM builds every non-test target of the root package on `swift build`, and a test bundle
+/// cannot carry a second executable, so a switch is what keeps them out of a plain build. The
+/// tests that need one fail, saying how to build it, where it is missing.
+let testHelpers: [Target] =
+    Context.environment["HORAE_TEST_HELPERS"] == "1"
+    ? [
+        // A store writer the crash tests kill -9 at random instants.
+        .executableTarget(name: "horae-store-crash-child", dependencies: ["HoraeDispatcher"],
+                          path: "Sources/horae-store-crash-child"),
+    ]
+    : []
+
 let package = Package(
     name: "Horae",
     platforms: [.macOS(.v15)],
@@ -63,13 +76,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ] + transitivePins.map { .product(name: $0.product, package: $0.package) }),
-        .executableTarget(name: "horae-bench", dependencies: ["HoraeRules"], path: "Sources/horae-bench"),
-        // Test helper: a store writer the crash tests kill -9 at random instants.
-        .executableTarget(name: "horae-store-crash-child", dependencies: ["HoraeDispatcher"], path: "Sources/horae-store-crash-child"),
         .testTarget(name: "RulesTests", dependencies: ["HoraeRules"], exclude: ["Fixtures"]),
         .testTarget(name: "DispatcherTests", dependencies: [
             "HoraeDispatcher", "COpenSSL",
             .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
         ]),
-    ]
+    ] + testHelpers
 )

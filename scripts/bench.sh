@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks Horae's rule matching, in process and from the command line:
-#   1. builds release into .build-bench (never the default .build);
+#   1. builds release: horae into .build-bench (never the default .build), and horae-bench, a
+#      package of its own (Benchmarks/), into Benchmarks/.build;
 #   2. runs horae-bench (arguments to this script go to it, e.g. --sizes 100,10000);
 #   3. writes a 10 000-rule corpus and 1 000 000 messages to a temporary directory;
 #   4. times `horae validate DIR` (wall time, peak RSS) and
@@ -39,11 +40,12 @@ if [ ! -x /usr/bin/time ]; then
 fi
 
 echo "== build"
-show swift build -c release --scratch-path "$SCRATCH"
-swift build -c release --scratch-path "$SCRATCH" 2>&1 | tail -n 3
-bin=$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)
-horae="$bin/horae"
-bench="$bin/horae-bench"
+show swift build -c release --product horae --scratch-path "$SCRATCH"
+swift build -c release --product horae --scratch-path "$SCRATCH" 2>&1 | tail -n 3
+horae="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/horae"
+show swift build -c release --package-path Benchmarks
+swift build -c release --package-path Benchmarks 2>&1 | tail -n 3
+bench="$(swift build -c release --package-path Benchmarks --show-bin-path)/horae-bench"
 echo "cpus: $(nproc), $(swift --version 2>/dev/null | head -n 1)"
 
 echo

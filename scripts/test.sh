@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
+# Adds the executables only tests run (the store's crash child) to the package; a plain
+# `swift build` leaves them out (Package.swift, testHelpers).
+export HORAE_TEST_HELPERS=1
 swift build
 # Serially: several tests check that timeouts fire on time, which a saturated 2-core
 # cooperative pool (CPU-heavy differential tests beside them) would delay.

@@ -36,7 +36,8 @@ struct PubSubOptions: ParsableArguments {
         }
     }
 
-    /// Runs `operation` against the project's Pub/Sub and prints its output; a failure prints
+    /// Runs `operation` against the project's Pub/Sub and prints the text it returns (what
+    /// ``PubSubOutput`` makes of ``PubSubAdmin``'s result); a failure prints
     /// `horae: error: …` on stderr and exits with status 1.
     func run(name: String? = nil, _ operation: @escaping @Sendable (PubSubAdmin) async throws(PubSubError) -> String)
         async throws
@@ -58,15 +59,6 @@ struct PubSubOptions: ParsableArguments {
         } catch {
             Console.error("horae: error: \(error.message)\(error.status.map { " (HTTP \($0))" } ?? "")\n")
             throw ExitCode(1)
-        }
-    }
-}
-
-extension PubSubAdmin.Format {
-    init(_ format: RulesOptions.Format) {
-        switch format {
-        case .text: self = .text
-        case .json: self = .json
         }
     }
 }

@@ -21,8 +21,10 @@ struct PubSubSubscriptionsCommand: AsyncParsableCommand {
         func validate() throws { _ = try pubsub.resolvedProject() }
 
         func run() async throws {
-            let format = PubSubAdmin.Format(format)
-            try await pubsub.run { admin throws(PubSubError) in try await admin.listSubscriptions(format: format) }
+            let format = format
+            try await pubsub.run { admin throws(PubSubError) in
+                PubSubOutput.subscriptions(try await admin.listSubscriptions(), format: format)
+            }
         }
     }
 
@@ -72,7 +74,7 @@ struct PubSubSubscriptionsCommand: AsyncParsableCommand {
         func run() async throws {
             let (name, request) = (name, request)
             try await pubsub.run(name: name) { admin throws(PubSubError) in
-                try await admin.createSubscription(name, request)
+                PubSubOutput.createdSubscription(try await admin.createSubscription(name, request))
             }
         }
     }
@@ -90,7 +92,9 @@ struct PubSubSubscriptionsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let name = name
-            try await pubsub.run(name: name) { admin throws(PubSubError) in try await admin.deleteSubscription(name) }
+            try await pubsub.run(name: name) { admin throws(PubSubError) in
+                PubSubOutput.deletedSubscription(try await admin.deleteSubscription(name))
+            }
         }
     }
 }

@@ -20,8 +20,10 @@ struct PubSubTopicsCommand: AsyncParsableCommand {
         func validate() throws { _ = try pubsub.resolvedProject() }
 
         func run() async throws {
-            let format = PubSubAdmin.Format(format)
-            try await pubsub.run { admin throws(PubSubError) in try await admin.listTopics(format: format) }
+            let format = format
+            try await pubsub.run { admin throws(PubSubError) in
+                PubSubOutput.topics(try await admin.listTopics(), format: format)
+            }
         }
     }
 
@@ -37,7 +39,9 @@ struct PubSubTopicsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let name = name
-            try await pubsub.run(name: name) { admin throws(PubSubError) in try await admin.createTopic(name) }
+            try await pubsub.run(name: name) { admin throws(PubSubError) in
+                PubSubOutput.createdTopic(try await admin.createTopic(name))
+            }
         }
     }
 
@@ -54,7 +58,9 @@ struct PubSubTopicsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let name = name
-            try await pubsub.run(name: name) { admin throws(PubSubError) in try await admin.deleteTopic(name) }
+            try await pubsub.run(name: name) { admin throws(PubSubError) in
+                PubSubOutput.deletedTopic(try await admin.deleteTopic(name))
+            }
         }
     }
 }

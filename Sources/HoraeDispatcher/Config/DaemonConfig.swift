@@ -24,7 +24,8 @@ public struct DaemonConfig: Sendable, Hashable {
     /// Address of /metrics, /healthz, /readyz, /status. Default 127.0.0.1:9464; `off` disables.
     public var http: String? = "127.0.0.1:9464"
     public var log = LogConfig()
-    /// Reload rules when files in the rules directories change (SIGHUP always reloads). Default false.
+    /// Reload rules when their files change, polling every 2 s (``RuleWatcher``); SIGHUP always
+    /// reloads. Default false.
     public var watchRules = false
     /// How long finished task records are kept in the store. Default 7 days.
     public var taskRetention: Duration = .seconds(7 * 86400)

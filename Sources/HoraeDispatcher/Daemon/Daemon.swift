@@ -6,11 +6,13 @@ import Foundation
 import HoraeRules
 import Logging
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// `horae run`: the dispatcher, the schedules, rule reloads, store pruning and the status server,
 /// run as one swift-service-lifecycle `ServiceGroup` that shuts down gracefully on SIGTERM/SIGINT
-/// (runtime.md §1) and reloads rules on SIGHUP, keeping the last good set when the new one is invalid.
+/// (runtime.md §1) and reloads rules on SIGHUP (and, with `watchRules`, when their files change),
+/// keeping the last good set when the new one is invalid.
 public final class Daemon: Sendable {
     public let config: DaemonConfig
     public let store: SQLiteStateStore
@@ -23,6 +25,9 @@ public final class Daemon: Sendable {
     private let plugins: PluginRegistry
     private let logger: Logger
     private let extraServices: [any Service]
+    /// With `watchRules`: the rule files as they were when the first rules were read.
+    private let initialRuleFiles: RuleFilesFingerprint?
+    private let reloading = Mutex(())
 
     /// Everything the daemon needs besides its configuration.
     public struct Parts: Sendable {
@@ -63,6 +68,8 @@ public final class Daemon: Sendable {
         self.client = parts.client
         self.extraServices = parts.services
 
+        // Before reading, so that a change made while the rules load is noticed.
+        self.initialRuleFiles = config.watchRules ? RuleFilesFingerprint(paths: config.rules) : nil
         let loaded = RuleLoader().load(paths: config.rules)
         guard !loaded.hasErrors else {
             throw StartupError(description: "the rules in \(config.rules.joined(separator: ", ")) have errors", diagnostics: loaded.diagnostics)
@@ -155,8 +162,11 @@ public final class Daemon: Sendable {
         }
         // Listed first, stopped last: the status server answers until the dispatcher is done.
         var services = extraServices.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+        services.append(.init(service: reloads, successTerminationBehavior: .ignore, serviceName: "reload"))
+        if let watcher = ruleWatcher() {
+            services.append(.init(service: watcher, successTerminationBehavior: .ignore, serviceName: "watch-rules"))
+        }
         services += [
-            .init(service: reloads, successTerminationBehavior: .ignore, serviceName: "reload"),
             .init(service: pruning, successTerminationBehavior: .ignore, serviceName: "prune"),
             .init(service: work, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "dispatcher"),
         ]
@@ -167,10 +177,22 @@ public final class Daemon: Sendable {
         logger.notice("horae stopped")
     }
 
+    /// With `watchRules`, the service that reloads the rules when their files change (``reload()``,
+    /// as SIGHUP does); nil without. ``run()`` runs it; call it once.
+    public func ruleWatcher() -> RuleWatcher? {
+        guard let initialRuleFiles else { return nil }
+        return RuleWatcher(paths: config.rules, loaded: initialRuleFiles, logger: logger) { [self] in reload() }
+    }
+
     /// Loads the rules again; swaps them in when they are valid, else keeps the running set and
-    /// logs every diagnostic.
+    /// logs every diagnostic. SIGHUP and the rule watcher both come here, one at a time (so an
+    /// older read never replaces a newer one).
     @discardableResult
     public func reload() -> Bool {
+        reloading.withLock { _ in loadAndSwapRules() }
+    }
+
+    private func loadAndSwapRules() -> Bool {
         let loaded = RuleLoader().load(paths: config.rules)
         guard !loaded.hasErrors else {
             metrics.rulesReloaded(ok: false, rules: rules.ruleSet.rules.count)

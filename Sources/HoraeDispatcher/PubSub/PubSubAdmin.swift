@@ -1,14 +1,13 @@
 import HoraeRules
 
-/// What `horae pubsub` does once its arguments are parsed: each operation returns the text for
-/// standard output, or throws a ``PubSubError`` whose message is ready to show (a 404 names the
-/// resource that is missing, a 409 the one that exists).
+/// What `horae pubsub` does once its arguments are parsed: each operation returns what it found,
+/// created or deleted (the command line formats it), or throws a ``PubSubError`` whose message is
+/// ready to show (a 404 names the resource that is missing, a 409 the one that exists).
 package struct PubSubAdmin: Sendable {
-    package enum Format: String, Sendable, CaseIterable {
-        /// One resource per line.
-        case text
-        /// A JSON array of the resources as the API returns them.
-        case json
+    /// A subscription ``createSubscription(_:_:)`` made: its full name and the settings it was made with.
+    package struct CreatedSubscription: Sendable, Hashable {
+        package var name: PubSubResourceName
+        package var settings: PubSubClient.SubscriptionSettings
     }
 
     /// The options of `horae pubsub subscriptions create`, before validation.
@@ -69,41 +68,42 @@ package struct PubSubAdmin: Sendable {
 
     // MARK: - Topics
 
-    package func listTopics(format: Format) async throws(PubSubError) -> String {
-        let resources = try await client.listResources(.topics)
-        switch format {
-        case .json: return JSONValue.array(resources).compactJSON + "\n"
-        case .text: return resources.compactMap { $0["name"]?.string.map { $0 + "\n" } }.joined()
-        }
+    /// The project's topics (all pages).
+    /// - Throws: also `.invalidResponse` when the API lists a resource that is not a topic.
+    package func listTopics() async throws(PubSubError) -> [PubSubTopic] {
+        var topics: [PubSubTopic] = []
+        for resource in try await client.listResources(.topics) { topics.append(try PubSubTopic(resource: resource)) }
+        return topics
     }
 
-    package func createTopic(_ name: String) async throws(PubSubError) -> String {
+    /// Creates the topic; returns its full name.
+    package func createTopic(_ name: String) async throws(PubSubError) -> PubSubResourceName {
         let topic = try client.topic(name)
         do { try await client.createTopic(topic) } catch { throw explain(error, "topic", topic) }
-        return "created topic \(topic)\n"
+        return topic
     }
 
-    package func deleteTopic(_ name: String) async throws(PubSubError) -> String {
+    /// Deletes the topic; returns its full name.
+    package func deleteTopic(_ name: String) async throws(PubSubError) -> PubSubResourceName {
         let topic = try client.topic(name)
         do { try await client.deleteTopic(topic) } catch { throw explain(error, "topic", topic) }
-        return "deleted topic \(topic)\n"
+        return topic
     }
 
     // MARK: - Subscriptions
 
-    package func listSubscriptions(format: Format) async throws(PubSubError) -> String {
-        let resources = try await client.listResources(.subscriptions)
-        switch format {
-        case .json:
-            return JSONValue.array(resources).compactJSON + "\n"
-        case .text:
-            var out = ""
-            for resource in resources { out += try Self.line(PubSubSubscription(resource: resource)) + "\n" }
-            return out
+    /// The project's subscriptions with their settings (all pages).
+    /// - Throws: also `.invalidResponse` when the API lists a resource that is not a subscription.
+    package func listSubscriptions() async throws(PubSubError) -> [PubSubSubscription] {
+        var subscriptions: [PubSubSubscription] = []
+        for resource in try await client.listResources(.subscriptions) {
+            subscriptions.append(try PubSubSubscription(resource: resource))
         }
+        return subscriptions
     }
 
-    package func createSubscription(_ name: String, _ request: SubscriptionRequest) async throws(PubSubError) -> String
+    package func createSubscription(_ name: String, _ request: SubscriptionRequest) async throws(PubSubError)
+        -> CreatedSubscription
     {
         let subscription = try client.subscription(name)
         let settings = try request.settings(project: client.project)
@@ -121,27 +121,16 @@ package struct PubSubAdmin: Sendable {
         } catch {
             throw explain(error, "subscription", subscription)
         }
-        return "created subscription \(subscription) on \(settings.topic)\n"
+        return CreatedSubscription(name: subscription, settings: settings)
     }
 
-    package func deleteSubscription(_ name: String) async throws(PubSubError) -> String {
+    /// Deletes the subscription; returns its full name.
+    package func deleteSubscription(_ name: String) async throws(PubSubError) -> PubSubResourceName {
         let subscription = try client.subscription(name)
         do { try await client.deleteSubscription(subscription) } catch {
             throw explain(error, "subscription", subscription)
         }
-        return "deleted subscription \(subscription)\n"
-    }
-
-    /// `NAME  topic=T  ackDeadline=60s  [deadLetterTopic=D  maxDeliveryAttempts=N]  [minBackoff=… maxBackoff=…]`
-    static func line(_ s: PubSubSubscription) -> String {
-        var fields = ["\(s.name)", "topic=\(s.topic)", "ackDeadline=\(s.ackDeadlineSeconds)s"]
-        if let topic = s.deadLetterTopic {
-            fields.append("deadLetterTopic=\(topic)")
-            if let attempts = s.maxDeliveryAttempts { fields.append("maxDeliveryAttempts=\(attempts)") }
-        }
-        if let min = s.minimumBackoff { fields.append("minBackoff=\(DurationParser.format(min))") }
-        if let max = s.maximumBackoff { fields.append("maxBackoff=\(DurationParser.format(max))") }
-        return fields.joined(separator: "  ")
+        return subscription
     }
 
     /// A 404 or 409 on `resource` said in words; other errors as they are.

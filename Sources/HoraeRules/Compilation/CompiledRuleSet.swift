@@ -118,7 +118,7 @@ public struct CompiledRuleSet: Sendable {
     /// benchmark: a caller in another module that matches messages stored in an array copies
     /// each one before the call (retaining and releasing its fields), which a caller holding its
     /// own message, such as the daemon, does not; here the message is read in place.
-    package func matchEach(_ messages: [PubSubMessage], _ body: ([RuleMatch]) -> Void) {
+    @_spi(Benchmarks) public func matchEach(_ messages: [PubSubMessage], _ body: ([RuleMatch]) -> Void) {
         messages.withUnsafeBufferPointer { all in
             guard let first = all.baseAddress else { return }
             for i in all.indices { body(engine.match(first + i)) }

@@ -61,12 +61,18 @@ final class DaemonHarness: @unchecked Sendable {
         return try Daemon(config: config, parts: .init(client: client, plugins: [plugin] + extra, metrics: metrics, logger: logger))
     }
 
+    /// Runs the dispatcher, the schedules and, with `watchRules`, the rule watcher (until they stop).
     func start() {
         let daemon = self.daemon!
+        let watcher = daemon.ruleWatcher()
         running = Task {
             await withDiscardingTaskGroup { group in
-                group.addTask { await daemon.dispatcher.run() }
-                group.addTask { await daemon.scheduler.run() }
+                if let watcher { group.addTask { await watcher.run() } }
+                await withDiscardingTaskGroup { group in
+                    group.addTask { await daemon.dispatcher.run() }
+                    group.addTask { await daemon.scheduler.run() }
+                }
+                group.cancelAll()
             }
         }
     }

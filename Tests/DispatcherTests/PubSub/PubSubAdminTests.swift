@@ -4,7 +4,8 @@ import Testing
 
 @testable import HoraeDispatcher
 
-/// The logic behind `horae pubsub`, against the emulator: its output and its error messages.
+/// The logic behind `horae pubsub`, against the emulator: what it returns and its error messages
+/// (what the command prints is PubSubCommandTests').
 @Suite struct PubSubAdminTests {
     private func admin(_ hint: String) async throws -> PubSubAdmin {
         PubSubAdmin(client: try await PubSubEmulator.shared().client(project: PubSubEmulator.uniqueProject(hint)))
@@ -13,22 +14,21 @@ import Testing
     @Test func topicsCreateListDelete() async throws {
         let admin = try await admin("admin-topics")
         let p = admin.client.project
-        #expect(try await admin.createTopic("alpha") == "created topic projects/\(p)/topics/alpha\n")
-        #expect(try await admin.createTopic("projects/\(p)/topics/beta") == "created topic projects/\(p)/topics/beta\n")
-        #expect(try await admin.listTopics(format: .text) == "projects/\(p)/topics/alpha\nprojects/\(p)/topics/beta\n")
-        let json = try JSONParser.parse(try await admin.listTopics(format: .json))
+        #expect(try await admin.createTopic("alpha").description == "projects/\(p)/topics/alpha")
+        #expect(try await admin.createTopic("projects/\(p)/topics/beta").description == "projects/\(p)/topics/beta")
+        let topics = try await admin.listTopics()
+        #expect(topics.map(\.name.description) == ["projects/\(p)/topics/alpha", "projects/\(p)/topics/beta"])
         #expect(
-            json
-                == .array([
-                    .object([(key: "name", value: .string("projects/\(p)/topics/alpha"))]),
-                    .object([(key: "name", value: .string("projects/\(p)/topics/beta"))]),
-                ]))
+            topics.map(\.resource) == [
+                .object([(key: "name", value: .string("projects/\(p)/topics/alpha"))]),
+                .object([(key: "name", value: .string("projects/\(p)/topics/beta"))]),
+            ])
 
         let exists = await #expect(throws: PubSubError.self) { _ = try await admin.createTopic("alpha") }
         #expect(exists?.message == "topic projects/\(p)/topics/alpha already exists")
         #expect(exists?.status == 409)
 
-        #expect(try await admin.deleteTopic("alpha") == "deleted topic projects/\(p)/topics/alpha\n")
+        #expect(try await admin.deleteTopic("alpha").description == "projects/\(p)/topics/alpha")
         let missing = await #expect(throws: PubSubError.self) { _ = try await admin.deleteTopic("alpha") }
         #expect(missing?.message == "topic projects/\(p)/topics/alpha does not exist")
         #expect(missing?.status == 404)
@@ -42,24 +42,30 @@ import Testing
         let request = PubSubAdmin.SubscriptionRequest(
             topic: "uploads", ackDeadline: .seconds(90), deadLetterTopic: "uploads-dead", maxDeliveryAttempts: 6,
             minimumBackoff: .seconds(10), maximumBackoff: .seconds(600))
-        #expect(
-            try await admin.createSubscription("uploads-worker", request)
-                == "created subscription projects/\(p)/subscriptions/uploads-worker on projects/\(p)/topics/uploads\n")
+        let created = try await admin.createSubscription("uploads-worker", request)
+        #expect(created.name.description == "projects/\(p)/subscriptions/uploads-worker")
+        #expect(created.settings.topic.description == "projects/\(p)/topics/uploads")
+        #expect(created.settings == (try request.settings(project: p)))
         _ = try await admin.createSubscription("uploads-plain", .init(topic: "uploads"))
 
+        let subscriptions = try await admin.listSubscriptions()
         #expect(
-            try await admin.listSubscriptions(format: .text) == """
-                projects/\(p)/subscriptions/uploads-plain  topic=projects/\(p)/topics/uploads  ackDeadline=60s
-                projects/\(p)/subscriptions/uploads-worker  topic=projects/\(p)/topics/uploads  ackDeadline=90s  \
-                deadLetterTopic=projects/\(p)/topics/uploads-dead  maxDeliveryAttempts=6  minBackoff=10s  maxBackoff=10m
-
-                """)
-        guard case .array(let items) = try JSONParser.parse(try await admin.listSubscriptions(format: .json)) else {
-            Issue.record("not a JSON array")
-            return
-        }
-        #expect(items.count == 2)
-        #expect(items[1]["deadLetterPolicy"]?["maxDeliveryAttempts"] == .number("6"))
+            subscriptions.map(\.name.description) == [
+                "projects/\(p)/subscriptions/uploads-plain", "projects/\(p)/subscriptions/uploads-worker",
+            ])
+        let plain = subscriptions[0]
+        #expect(plain.topic == "projects/\(p)/topics/uploads")
+        #expect(plain.ackDeadlineSeconds == 60)
+        #expect(plain.deadLetterTopic == nil && plain.maxDeliveryAttempts == nil)
+        #expect(plain.minimumBackoff == nil && plain.maximumBackoff == nil)
+        let worker = subscriptions[1]
+        #expect(worker.topic == "projects/\(p)/topics/uploads")
+        #expect(worker.ackDeadlineSeconds == 90)
+        #expect(worker.deadLetterTopic == "projects/\(p)/topics/uploads-dead")
+        #expect(worker.maxDeliveryAttempts == 6)
+        #expect(worker.minimumBackoff == .seconds(10))
+        #expect(worker.maximumBackoff == .seconds(600))
+        #expect(worker.resource["deadLetterPolicy"]?["maxDeliveryAttempts"] == .number("6"))
 
         let exists = await #expect(throws: PubSubError.self) {
             _ = try await admin.createSubscription("uploads-plain", .init(topic: "uploads"))
@@ -67,8 +73,8 @@ import Testing
         #expect(exists?.message == "subscription projects/\(p)/subscriptions/uploads-plain already exists")
 
         #expect(
-            try await admin.deleteSubscription("uploads-plain")
-                == "deleted subscription projects/\(p)/subscriptions/uploads-plain\n")
+            try await admin.deleteSubscription("uploads-plain").description
+                == "projects/\(p)/subscriptions/uploads-plain")
         let missing = await #expect(throws: PubSubError.self) {
             _ = try await admin.deleteSubscription("uploads-plain")
         }

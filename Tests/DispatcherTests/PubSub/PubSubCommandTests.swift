@@ -84,6 +84,48 @@ import Testing
         #expect(r.stdout.isEmpty)
     }
 
+    /// The text of each command, exactly: what changed, and each subscription's settings on a line.
+    @Test func printsWhatChangedAndOneLinePerResource() async throws {
+        let emulator = try await PubSubEmulator.shared()
+        let p = PubSubEmulator.uniqueProject("cli-text")
+        let env = ["PUBSUB_EMULATOR_HOST": emulator.host, "HORAE_PROJECT": p]
+        func run(_ arguments: [String]) throws -> String {
+            let r = try horae(["pubsub"] + arguments, environment: env)
+            #expect(r.status == 0, "\(arguments): \(r.stderr)")
+            return r.stdout
+        }
+
+        #expect(try run(["topics", "create", "uploads"]) == "created topic projects/\(p)/topics/uploads\n")
+        #expect(try run(["topics", "create", "uploads-dead"]) == "created topic projects/\(p)/topics/uploads-dead\n")
+        #expect(
+            try JSONParser.parse(try run(["topics", "list", "--format", "json"]))
+                == .array([
+                    .object([(key: "name", value: .string("projects/\(p)/topics/uploads"))]),
+                    .object([(key: "name", value: .string("projects/\(p)/topics/uploads-dead"))]),
+                ]))
+        #expect(
+            try run([
+                "subscriptions", "create", "uploads-worker", "--topic", "uploads", "--ack-deadline", "90s",
+                "--dead-letter-topic", "uploads-dead", "--max-delivery-attempts", "6", "--min-backoff", "10s",
+                "--max-backoff", "600s",
+            ])
+                == "created subscription projects/\(p)/subscriptions/uploads-worker on projects/\(p)/topics/uploads\n")
+        _ = try run(["subscriptions", "create", "uploads-plain", "--topic", "uploads"])
+        #expect(
+            try run(["subscriptions", "list"]) == """
+                projects/\(p)/subscriptions/uploads-plain  topic=projects/\(p)/topics/uploads  ackDeadline=60s
+                projects/\(p)/subscriptions/uploads-worker  topic=projects/\(p)/topics/uploads  ackDeadline=90s  \
+                deadLetterTopic=projects/\(p)/topics/uploads-dead  maxDeliveryAttempts=6  minBackoff=10s  maxBackoff=10m
+
+                """)
+
+        #expect(
+            try run(["subscriptions", "delete", "uploads-plain"])
+                == "deleted subscription projects/\(p)/subscriptions/uploads-plain\n")
+        #expect(try run(["topics", "delete", "uploads-dead"]) == "deleted topic projects/\(p)/topics/uploads-dead\n")
+        #expect(try run(["topics", "list"]) == "projects/\(p)/topics/uploads\n")
+    }
+
     @Test func failuresExitOneAndSayWhatIsMissing() async throws {
         let emulator = try await PubSubEmulator.shared()
         let p = PubSubEmulator.uniqueProject("cli-fail")

@@ -23,10 +23,8 @@ struct SQLiteStateStoreCrashTests {
     /// Kills the store's own writer (claim → save → save+settle cycles) at random instants, four
     /// times, each next child resuming where the last one died; checks integrity and that every
     /// task is in a state its committed history explains, with its dedup key settled atomically.
-    @Test(
-        .enabled(if: StoreTestHelpers.childExecutable != nil, "horae-store-crash-child is not built next to the tests"))
-    func storeWriterKilledAtRandomInstants() async throws {
-        let child = try #require(StoreTestHelpers.childExecutable)
+    @Test func storeWriterKilledAtRandomInstants() async throws {
+        let child = try StoreTestHelpers.requireChild()
         let directory = TemporaryStoreDirectory()
         defer { directory.remove() }
         // A store kept open by "another daemon" through all the crashes.

@@ -41,8 +41,7 @@ struct SQLiteStateStoreSharingTests {
 
     /// Another process (the helper executable) claims the same keys at the same time as this one:
     /// each key is acquired exactly once, through SQLite's file locks rather than in-process ones.
-    @Test(.enabled(if: StoreTestHelpers.childExecutable != nil, "horae-store-crash-child is not built"))
-    func exactlyOneClaimAcrossProcesses() async throws {
+    @Test func exactlyOneClaimAcrossProcesses() async throws {
         let directory = TemporaryStoreDirectory()
         defer { directory.remove() }
         let store = try directory.open()
@@ -50,7 +49,7 @@ struct SQLiteStateStoreSharingTests {
         // Both processes claim key i at start + 3·i ms, so they collide on every key.
         let start = Date().addingTimeInterval(1).millisecondsSince1970
         let child = try StoreTestChildProcess(
-            executable: try #require(StoreTestHelpers.childExecutable),
+            executable: try StoreTestHelpers.requireChild(),
             arguments: ["race", directory.path, String(count), String(start)])
         #expect(child.waitForLine { $0 == "ready" } != nil)
         let owner = TaskKey(messageID: "parent", rule: "race")

@@ -1,6 +1,7 @@
 import Foundation
 import HoraeRules
 import Synchronization
+import Testing
 
 @testable import HoraeDispatcher
 
@@ -98,9 +99,19 @@ final class StoreTestChildProcess: Sendable {
 }
 
 enum StoreTestHelpers {
-    /// The `horae-store-crash-child` executable (a target of the store's development package),
-    /// from `HORAE_STORE_CRASH_CHILD` or next to the test binary. Nil where it is not built.
+    /// The `horae-store-crash-child` executable (a target only with `HORAE_TEST_HELPERS=1`, see
+    /// Package.swift), from `HORAE_STORE_CRASH_CHILD` or next to the test binary. Nil where it is not built.
     static let childExecutable = BuiltExecutable.find("horae-store-crash-child", override: "HORAE_STORE_CRASH_CHILD")
+
+    /// ``childExecutable``; where it is not built, a failure (never a skip) saying how to build it.
+    static func requireChild(sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> String {
+        try #require(
+            childExecutable,
+            """
+            horae-store-crash-child is not built: run the tests as `HORAE_TEST_HELPERS=1 swift test` \
+            (scripts/test.sh does), which adds it to the package
+            """, sourceLocation: sourceLocation)
+    }
 
     /// Finds an executable on `PATH`.
     static func executableOnPath(_ name: String) -> String? {

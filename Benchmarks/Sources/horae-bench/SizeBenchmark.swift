@@ -1,5 +1,5 @@
 import Foundation
-import HoraeRules
+@_spi(Benchmarks) import HoraeRules
 
 /// The figures for one rule-set size.
 struct SizeResult {
