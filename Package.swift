@@ -66,9 +66,11 @@ let package = Package(
         .executableTarget(name: "horae-bench", dependencies: ["HoraeRules"], path: "Sources/horae-bench"),
         // Test helper: a store writer the crash tests kill -9 at random instants.
         .executableTarget(name: "horae-store-crash-child", dependencies: ["HoraeDispatcher"], path: "Sources/horae-store-crash-child"),
-        .testTarget(name: "RulesTests", dependencies: ["HoraeRules"], exclude: ["Fixtures"]),
+        // Test helper: finds and runs the built `horae` for the test targets.
+        .target(name: "HoraeTestSupport", path: "Tests/HoraeTestSupport"),
+        .testTarget(name: "RulesTests", dependencies: ["HoraeRules", "HoraeTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DispatcherTests", dependencies: [
-            "HoraeDispatcher", "COpenSSL",
+            "HoraeDispatcher", "COpenSSL", "HoraeTestSupport",
             .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
         ]),
     ]
