@@ -16,7 +16,7 @@ import Testing
 
     @Test func hostileObjectNamesFlowThroughExecHTTPAndPublishAsPlainValues() async throws {
         let mark = UUID().uuidString
-        let server = try TestHTTPServer()
+        let server = try TestHTTPServer(HTTPTestRoutes.answer)
         defer { server.stop() }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("horae-hostile-\(mark)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
