@@ -6,10 +6,10 @@ import Testing
 
 @testable import HoraeDispatcher
 
-/// `/readyz` while nothing arrives (finding 5 of docs/benchmarks.md): a subscription is ready once
-/// a pull answered (even empty), or once a pull is held by the server without a transport error —
-/// not only after a pull returned, which on an empty subscription can take 90 s. Against a
-/// scripted Pub/Sub whose identity may pull but not get the subscription (`roles/pubsub.subscriber`).
+/// `/readyz` while nothing arrives: a subscription is ready once a pull answered (even empty), or
+/// once a pull is held by the server without a transport error — not only after a pull returned,
+/// which on an empty subscription can take 90 s. Against a scripted Pub/Sub whose identity may
+/// pull but not get the subscription (`roles/pubsub.subscriber`).
 @Suite struct ReadinessTests {
     /// A stand-in Pub/Sub: `GET` of the subscription is refused with 403; pulls get `pull(…)`'s answer.
     final class ScriptedPubSub: Sendable {

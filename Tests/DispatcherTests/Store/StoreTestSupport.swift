@@ -98,7 +98,7 @@ final class StoreTestChildProcess: Sendable {
 }
 
 enum StoreTestHelpers {
-    /// The `horae-store-crash-child` executable (a target of the store's development package),
+    /// The `horae-store-crash-child` executable (a helper target of this package),
     /// from `HORAE_STORE_CRASH_CHILD` or next to the test binary. Nil where it is not built.
     static let childExecutable = BuiltExecutable.find("horae-store-crash-child", override: "HORAE_STORE_CRASH_CHILD")
 
