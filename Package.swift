@@ -76,9 +76,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ] + transitivePins.map { .product(name: $0.product, package: $0.package) }),
-        .testTarget(name: "RulesTests", dependencies: ["HoraeRules"], exclude: ["Fixtures"]),
+        // Test helper: finds and runs the built `horae` for the test targets.
+        .target(name: "HoraeTestSupport", path: "Tests/HoraeTestSupport"),
+        .testTarget(name: "RulesTests", dependencies: ["HoraeRules", "HoraeTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DispatcherTests", dependencies: [
-            "HoraeDispatcher", "COpenSSL",
+            "HoraeDispatcher", "COpenSSL", "HoraeTestSupport",
             .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
         ]),
     ] + testHelpers

@@ -1,4 +1,5 @@
 import Foundation
+import HoraeTestSupport
 import Testing
 
 /// The `horae` binary, run as a user runs it: exit codes, stdout and stderr.
@@ -19,7 +20,7 @@ struct CLITests {
     }
 
     @Test func validateReportsErrorsWithSourceLineAndCaret() throws {
-        let dir = try HoraeExecutable.temporaryDirectory()
+        let dir = try RuleFixtures.temporaryDirectory()
         try """
             rules:
               - name: typo
@@ -39,7 +40,7 @@ struct CLITests {
     }
 
     @Test func validateJSONFormat() throws {
-        let dir = try HoraeExecutable.temporaryDirectory()
+        let dir = try RuleFixtures.temporaryDirectory()
         try "rules:\n  - name: Bad\n".write(to: dir.appendingPathComponent("b.yaml"), atomically: true, encoding: .utf8)
         let r = try HoraeExecutable.run(["validate", "--format", "json", "b.yaml"], in: dir)
         #expect(r.status == 1)
@@ -58,7 +59,7 @@ struct CLITests {
     }
 
     @Test func strictTurnsWarningsIntoErrors() throws {
-        let dir = try HoraeExecutable.temporaryDirectory()
+        let dir = try RuleFixtures.temporaryDirectory()
         try """
             rules:
               - name: warn
@@ -88,7 +89,7 @@ struct CLITests {
     }
 
     @Test func matchStreamSummary() throws {
-        let dir = try HoraeExecutable.temporaryDirectory()
+        let dir = try RuleFixtures.temporaryDirectory()
         let hit = #"{"attributes":{"bucketId":"ven-cust-a","eventType":"OBJECT_FINALIZE","objectId":"gocc/a_gocc_20200101.tar.gz","objectGeneration":"1"},"messageId":"1"}"#
         let miss = #"{"attributes":{"bucketId":"x","eventType":"OBJECT_FINALIZE","objectId":"y"},"messageId":"2"}"#
         try [hit, miss, hit, "not json", ""].joined(separator: "\n").write(to: dir.appendingPathComponent("m.jsonl"), atomically: true, encoding: .utf8)
@@ -100,7 +101,7 @@ struct CLITests {
     }
 
     @Test func testCommandReportsFailures() throws {
-        let dir = try HoraeExecutable.temporaryDirectory()
+        let dir = try RuleFixtures.temporaryDirectory()
         try """
             rules:
               - name: only-finalize

@@ -72,7 +72,7 @@ struct GlobPatternTests {
 
     @Test(arguments: [
         ("a**b", "`**` must be a whole path segment, as in `a/**/b`, `**/x` or `a/**`; use `*` to match within a segment", 1),
-        // Fuzzer finding: an alternative is a whole segment only where its brace expansion is.
+        // An alternative is a whole segment only where its brace expansion is.
         ("ao{b,**/c}/d", "`**` must be a whole path segment, as in `a/**/b`, `**/x` or `a/**`; use `*` to match within a segment", 5),
         ("a/{b/**,**}x/d", "`**` must be a whole path segment, as in `a/**/b`, `**/x` or `a/**`; use `*` to match within a segment", 5),
         ("a/{b,**}/d", "`**` at the end of an alternative must also end the pattern; move what follows the `}` into each alternative, as in `{a/y,**/y}`", 5),

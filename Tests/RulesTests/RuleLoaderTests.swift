@@ -211,7 +211,7 @@ struct RuleLoaderTests {
     }
 
     @Test func directoriesAreReadRecursivelySkippingUnderscoreAndDotFiles() throws {
-        let dir = try HoraeExecutable.temporaryDirectory()
+        let dir = try RuleFixtures.temporaryDirectory()
         let fm = FileManager.default
         try fm.createDirectory(at: dir.appendingPathComponent("sub/_drafts"), withIntermediateDirectories: true)
         let rule = { (name: String) in "rules:\n  - name: \(name)\n    on: { message: {} }\n    actions: [{ log: { message: hi } }]\n" }
@@ -229,7 +229,7 @@ struct RuleLoaderTests {
     /// The rules path may be a symbolic link to a directory; below it, links to files are read
     /// and links to directories are not followed (no cycles, no duplicates).
     @Test func symbolicLinks() throws {
-        let dir = try HoraeExecutable.temporaryDirectory()
+        let dir = try RuleFixtures.temporaryDirectory()
         let fm = FileManager.default
         try fm.createDirectory(at: dir.appendingPathComponent("real/sub"), withIntermediateDirectories: true)
         let rule = { (name: String) in "rules:\n  - name: \(name)\n    on: { message: {} }\n    actions: [{ log: { message: hi } }]\n" }

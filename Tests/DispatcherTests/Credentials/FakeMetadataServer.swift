@@ -9,17 +9,17 @@ final class FakeMetadataServer: @unchecked Sendable {
     private let lock = NSLock()
     private var hitCount = 0
     private var flavorlessCount = 0
-    private var script: [CredentialsTestServer.Response] = []
+    private var script: [TestHTTPServer.Response] = []
     private var issued = 0
     private let expiresIn: Int
     private let delay: Duration
-    private var server: CredentialsTestServer?
+    private var server: TestHTTPServer?
 
     init(expiresIn: Int = 3599, delay: Duration = .zero) throws {
         self.expiresIn = expiresIn
         self.delay = delay
-        let server = try CredentialsTestServer { [weak self] request in
-            self?.handle(request) ?? .text(503, "gone")
+        let server = try TestHTTPServer(keepAlive: false) { [weak self] request in
+            self?.handle(request) ?? TestHTTPServer.Response(status: 503, text: "gone")
         }
         lock.withLock { self.server = server }
     }
@@ -30,7 +30,7 @@ final class FakeMetadataServer: @unchecked Sendable {
     /// Requests that came without `Metadata-Flavor: Google`.
     var requestsWithoutFlavor: Int { lock.withLock { flavorlessCount } }
 
-    func enqueue(_ response: CredentialsTestServer.Response) {
+    func enqueue(_ response: TestHTTPServer.Response) {
         lock.withLock { script.append(response) }
     }
 
@@ -38,25 +38,25 @@ final class FakeMetadataServer: @unchecked Sendable {
         lock.withLock { server }?.stop()
     }
 
-    private func handle(_ request: CredentialsTestServer.Request) -> CredentialsTestServer.Response {
-        let scripted = lock.withLock { () -> CredentialsTestServer.Response? in
+    private func handle(_ request: TestHTTPRequest) -> TestHTTPServer.Response {
+        let scripted = lock.withLock { () -> TestHTTPServer.Response? in
             hitCount += 1
             if request.header("Metadata-Flavor") != "Google" { flavorlessCount += 1 }
             return script.isEmpty ? nil : script.removeFirst()
         }
         if let scripted { return scripted }
         guard request.header("Metadata-Flavor") == "Google" else {
-            return .text(403, "Missing Metadata-Flavor:Google header.")
+            return .init(status: 403, text: "Missing Metadata-Flavor:Google header.")
         }
         guard request.method == "GET",
               request.path == "/computeMetadata/v1/instance/service-accounts/default/token" else {
-            return .text(404, "Not Found")
+            return .init(status: 404, text: "Not Found")
         }
         let number = lock.withLock { () -> Int in
             issued += 1
             return issued
         }
-        return CredentialsTestServer.Response(
+        return TestHTTPServer.Response(
             status: 200, headers: [("Content-Type", "application/json"), ("Metadata-Flavor", "Google")],
             body: Array("{\"access_token\":\"ya29.metadata-token-\(number)\",\"expires_in\":\(expiresIn),\"token_type\":\"Bearer\"}".utf8),
             delay: delay)

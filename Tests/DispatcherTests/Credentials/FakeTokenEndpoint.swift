@@ -18,11 +18,11 @@ final class FakeTokenEndpoint: @unchecked Sendable {
     private let lock = NSLock()
     private var hitCount = 0
     private var recordedFailures: [String] = []
-    private var script: [CredentialsTestServer.Response] = []
+    private var script: [TestHTTPServer.Response] = []
     private var issued = 0
     private var expiresIn: Int
     private var responseDelay: Duration
-    private var server: CredentialsTestServer?
+    private var server: TestHTTPServer?
 
     init(key: TestRSAKey = .shared, issuer: String = TestRSAKey.clientEmail, scopes: [String],
          keyID: String = TestRSAKey.keyID, expiresIn: Int = 3600, delay: Duration = .zero,
@@ -34,8 +34,8 @@ final class FakeTokenEndpoint: @unchecked Sendable {
         self.expiresIn = expiresIn
         self.responseDelay = delay
         self.now = now
-        let server = try CredentialsTestServer { [weak self] request in
-            self?.handle(request) ?? .text(503, "endpoint gone")
+        let server = try TestHTTPServer(keepAlive: false) { [weak self] request in
+            self?.handle(request) ?? TestHTTPServer.Response(status: 503, text: "endpoint gone")
         }
         lock.withLock { self.server = server }
     }
@@ -45,7 +45,7 @@ final class FakeTokenEndpoint: @unchecked Sendable {
     var failures: [String] { lock.withLock { recordedFailures } }
 
     /// The next request gets `response` (no checks).
-    func enqueue(_ response: CredentialsTestServer.Response) {
+    func enqueue(_ response: TestHTTPServer.Response) {
         lock.withLock { script.append(response) }
     }
 
@@ -63,8 +63,8 @@ final class FakeTokenEndpoint: @unchecked Sendable {
         lock.withLock { server }?.stop()
     }
 
-    private func handle(_ request: CredentialsTestServer.Request) -> CredentialsTestServer.Response {
-        let (scripted, delay) = lock.withLock { () -> (CredentialsTestServer.Response?, Duration) in
+    private func handle(_ request: TestHTTPRequest) -> TestHTTPServer.Response {
+        let (scripted, delay) = lock.withLock { () -> (TestHTTPServer.Response?, Duration) in
             hitCount += 1
             return (script.isEmpty ? nil : script.removeFirst(), responseDelay)
         }
@@ -74,17 +74,18 @@ final class FakeTokenEndpoint: @unchecked Sendable {
         } catch {
             let reason = "\(error)"
             lock.withLock { recordedFailures.append(reason) }
-            return .json(400, "{\"error\":\"invalid_grant\",\"error_description\":\(Self.quoted(reason))}")
+            return .init(status: 400,
+                         json: "{\"error\":\"invalid_grant\",\"error_description\":\(Self.quoted(reason))}")
         }
         let number = lock.withLock { () -> Int in
             issued += 1
             return issued
         }
-        return .json(200, "{\"access_token\":\"ya29.test-token-\(number)\",\"expires_in\":\(expiresIn),\"token_type\":\"Bearer\"}",
+        return .init(json: "{\"access_token\":\"ya29.test-token-\(number)\",\"expires_in\":\(expiresIn),\"token_type\":\"Bearer\"}",
                      delay: delay)
     }
 
-    private func check(_ request: CredentialsTestServer.Request) throws {
+    private func check(_ request: TestHTTPRequest) throws {
         func fail(_ message: String) -> TestJWT.Failure { TestJWT.Failure(description: message) }
         guard request.method == "POST", request.path == "/token" else {
             throw fail("expected POST /token, got \(request.method) \(request.target)")

@@ -67,8 +67,8 @@ import Testing
     @Test func errorsSayWhetherToRetry() async throws {
         let server = try FakeMetadataServer()
         defer { server.stop() }
-        server.enqueue(.text(404, "Not Found: no service account attached"))
-        server.enqueue(.text(503, "Service Unavailable"))
+        server.enqueue(.init(status: 404, text: "Not Found: no service account attached"))
+        server.enqueue(.init(status: 503, text: "Service Unavailable"))
         let credentials = MetadataServerCredentials(transport: try CredentialsTestTransport.make(), host: server.host)
 
         let notFound = try await #require(throws: CredentialsError.self) { try await credentials.authorizationHeaders() }

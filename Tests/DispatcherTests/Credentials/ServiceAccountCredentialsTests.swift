@@ -158,7 +158,7 @@ import Testing
     @Test func serverErrorIsRetryable() async throws {
         let endpoint = try FakeTokenEndpoint(scopes: Self.scopes)
         defer { endpoint.stop() }
-        endpoint.enqueue(.json(500, "{\"error\":\"internal_failure\",\"error_description\":\"backend unavailable\"}"))
+        endpoint.enqueue(.init(status: 500, json: "{\"error\":\"internal_failure\",\"error_description\":\"backend unavailable\"}"))
         let credentials = try makeCredentials(endpoint)
 
         let error = try await #require(throws: CredentialsError.self) { try await credentials.authorizationHeaders() }
@@ -176,8 +176,8 @@ import Testing
     @Test func invalidGrantIsNotRetryable() async throws {
         let endpoint = try FakeTokenEndpoint(scopes: Self.scopes)
         defer { endpoint.stop() }
-        endpoint.enqueue(.json(400, "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid JWT Signature.\"}"))
-        endpoint.enqueue(.json(401, "{\"error\":\"unauthorized_client\",\"error_description\":\"Client is unauthorized to retrieve access tokens.\"}"))
+        endpoint.enqueue(.init(status: 400, json: "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid JWT Signature.\"}"))
+        endpoint.enqueue(.init(status: 401, json: "{\"error\":\"unauthorized_client\",\"error_description\":\"Client is unauthorized to retrieve access tokens.\"}"))
         let credentials = try makeCredentials(endpoint)
 
         let error = try await #require(throws: CredentialsError.self) { try await credentials.authorizationHeaders() }
@@ -211,8 +211,8 @@ import Testing
     @Test func malformedTokenResponseDoesNotEchoTheBody() async throws {
         let endpoint = try FakeTokenEndpoint(scopes: Self.scopes)
         defer { endpoint.stop() }
-        endpoint.enqueue(.json(200, "{\"token\":\"ya29.leaked-secret\",\"expires_in\":3600}"))
-        endpoint.enqueue(.json(200, "{\"access_token\":\"ya29.leaked-secret\",\"token_type\":\"Bearer\"}"))
+        endpoint.enqueue(.init(json: "{\"token\":\"ya29.leaked-secret\",\"expires_in\":3600}"))
+        endpoint.enqueue(.init(json: "{\"access_token\":\"ya29.leaked-secret\",\"token_type\":\"Bearer\"}"))
         let credentials = try makeCredentials(endpoint)
 
         let noToken = try await #require(throws: CredentialsError.self) { try await credentials.authorizationHeaders() }
@@ -231,7 +231,7 @@ import Testing
         #expect(try await credentials.authorizationHeaders().first?.value == "Bearer ya29.test-token-1")
 
         clock.advance(by: 3400)  // inside the margin, 200 s before expiry
-        endpoint.enqueue(.json(503, "{\"error\":\"unavailable\"}"))
+        endpoint.enqueue(.init(status: 503, json: "{\"error\":\"unavailable\"}"))
         #expect(try await credentials.authorizationHeaders().first?.value == "Bearer ya29.test-token-1")
         #expect(endpoint.hits == 2)
         // No new attempt for a few seconds after a failure while the old token still works.
@@ -239,7 +239,7 @@ import Testing
         #expect(endpoint.hits == 2)
 
         clock.advance(by: 300)  // expired, endpoint failing: the error surfaces
-        endpoint.enqueue(.json(503, "{\"error\":\"unavailable\"}"))
+        endpoint.enqueue(.init(status: 503, json: "{\"error\":\"unavailable\"}"))
         let error = try await #require(throws: CredentialsError.self) { try await credentials.authorizationHeaders() }
         #expect(error.kind == .tokenEndpoint(status: 503))
         #expect(error.isRetryable)

@@ -6,9 +6,9 @@ import Testing
 /// The daemon's waits (`ShutdownSignal`, `FlowController`, `RuleConcurrencyLimiter`) park a
 /// continuation and rely on a cancellation handler to resume it. The handler can run before the
 /// continuation is parked — the task was cancelled before it started waiting, or in between — and
-/// then finds nothing to resume: the wait must notice the cancellation itself. Before the fix,
-/// `ShutdownSignal.sleep(for:)` (which cancels its shutdown wait as soon as the time is up) could
-/// hang its caller forever: a retry that never came, a pull loop that stopped.
+/// then finds nothing to resume: the wait must notice the cancellation itself. A wait that does
+/// not hangs its caller forever; for `ShutdownSignal.sleep(for:)`, which cancels its shutdown wait
+/// as soon as the time is up, that is a retry that never comes or a pull loop that stops.
 ///
 /// Each wait runs in its own task; a test that fails leaves that task behind instead of hanging.
 @Suite struct CancellationBeforeWaitTests {

@@ -114,6 +114,7 @@ final class DaemonHarness: @unchecked Sendable {
         try await Polling.pull(client, subscription, max: max, patience: patience)
     }
 
+    /// Stops the daemon, closes its store and removes the temporary directory.
     func cleanUp() async {
         await stop()
         daemon.store.close()
@@ -124,5 +125,22 @@ final class DaemonHarness: @unchecked Sendable {
     static func gcsEvent(bucket: String = "ven-cust-acme", object: String, generation: String = "1",
                          event: String = "OBJECT_FINALIZE") -> [String: String] {
         ["bucketId": bucket, "objectId": object, "objectGeneration": generation, "eventType": event]
+    }
+}
+
+/// Runs `body` with `harness`, then awaits the harness's ``DaemonHarness/cleanUp()`` whether `body`
+/// returned or threw: the test ends with the daemon stopped, its store closed and its directory gone.
+///
+/// In `body`, keep closures out of `#expect`/`#require` (compute the value first): the compiler can
+/// give a closure inside a macro expansion within a closure the same name as another closure of the
+/// same type in that body, and then calls the wrong one.
+func withDaemon<T>(_ harness: DaemonHarness, _ body: (DaemonHarness) async throws -> T) async throws -> T {
+    do {
+        let result = try await body(harness)
+        await harness.cleanUp()
+        return result
+    } catch {
+        await harness.cleanUp()
+        throw error
     }
 }

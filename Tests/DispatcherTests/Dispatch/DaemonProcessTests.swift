@@ -1,11 +1,12 @@
 import Foundation
 import HoraeRules
+import HoraeTestSupport
 import Testing
 @testable import HoraeDispatcher
 
 /// The `horae run` executable against the real Pub/Sub emulator: SIGKILL in the middle of a task,
 /// SIGTERM with a task running, and the emulator going away for 20 s.
-@Suite(.serialized, .enabled(if: BuiltExecutable.horae != nil, "the horae executable is not built"))
+@Suite(.serialized, .enabled(if: HoraeExecutable.path != nil, "the horae executable is not built"))
 struct DaemonProcessTests {
     /// A project directory with `horae.yaml`, `rules/` and a `step` program that logs its runs.
     struct Stack {
@@ -66,8 +67,8 @@ struct DaemonProcessTests {
         }
 
         func startHorae() throws -> HoraeProcess {
-            try HoraeProcess(config: directory + "/horae.yaml", directory: directory,
-                             environment: ["PUBSUB_EMULATOR_HOST": emulator.host])
+            try HoraeExecutable.start(["run", "--config", directory + "/horae.yaml"], in: directory,
+                                      environment: ["PUBSUB_EMULATOR_HOST": emulator.host])
         }
 
         @discardableResult

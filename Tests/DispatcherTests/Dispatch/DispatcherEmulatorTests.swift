@@ -22,87 +22,92 @@ import Testing
     """
 
     @Test func matchedMessagesRunTheirActionsInOrderAndAreAckedForGood() async throws {
-        let h = try await DaemonHarness(rules: Self.uploadRule)
-        defer { Task { await h.cleanUp() } }
-        h.start()
-        try await h.publish(DaemonHarness.gcsEvent(object: "gocc/acme_gocc_20260101.tar.gz"))
-        try await h.publish(DaemonHarness.gcsEvent(object: "gocc/acme_gocc_20260102.tar.gz"))
-        try await h.publish(DaemonHarness.gcsEvent(object: "other/file.txt"))
-        try await h.waitUntil("two tasks succeeded and three messages acked") {
-            h.metrics["task.succeeded"] == 2 && h.metrics["acked"] == 3
+        try await withDaemon(DaemonHarness(rules: Self.uploadRule)) { h in
+            h.start()
+            try await h.publish(DaemonHarness.gcsEvent(object: "gocc/acme_gocc_20260101.tar.gz"))
+            try await h.publish(DaemonHarness.gcsEvent(object: "gocc/acme_gocc_20260102.tar.gz"))
+            try await h.publish(DaemonHarness.gcsEvent(object: "other/file.txt"))
+            try await h.waitUntil("two tasks succeeded and three messages acked") {
+                h.metrics["task.succeeded"] == 2 && h.metrics["acked"] == 3
+            }
+            let texts = h.plugin.calls.map(\.text).sorted()
+            #expect(texts == ["first acme 20260101", "first acme 20260102",
+                              "second gocc/acme_gocc_20260101.tar.gz", "second gocc/acme_gocc_20260102.tar.gz"])
+            #expect(h.metrics["unmatched"] == 1)
+            await h.stop()
+            // Past the 10 s ack deadline, nothing comes back: the acks reached the emulator.
+            try await Task.sleep(for: .seconds(11))
+            #expect(try await h.pullDirectly().isEmpty)
         }
-        let texts = h.plugin.calls.map(\.text).sorted()
-        #expect(texts == ["first acme 20260101", "first acme 20260102",
-                          "second gocc/acme_gocc_20260101.tar.gz", "second gocc/acme_gocc_20260102.tar.gz"])
-        #expect(h.metrics["unmatched"] == 1)
-        await h.stop()
-        // Past the 10 s ack deadline, nothing comes back: the acks reached the emulator.
-        try await Task.sleep(for: .seconds(11))
-        #expect(try await h.pullDirectly().isEmpty)
     }
 
     @Test func aRetryResumesAtTheFailedActionWithGrowingBackoffCeilings() async throws {
         // The second action fails twice, then succeeds.
-        let h = try await DaemonHarness(rules: Self.uploadRule, script: { invocation, _ in
+        try await withDaemon(DaemonHarness(rules: Self.uploadRule, script: { invocation, _ in
             let failures = RetryCounter.shared.next(invocation.actionIndex)
             return invocation.actionIndex == 1 && failures <= 2 ? .retryable("flaky") : .success(output: "ok")
-        })
-        RetryCounter.shared.reset()
-        defer { Task { await h.cleanUp() } }
-        h.start()
-        let id = try await h.publish(DaemonHarness.gcsEvent(object: "gocc/acme_gocc_20260101.tar.gz"))
-        try await h.waitUntil("the task succeeded") { h.metrics["task.succeeded"] == 1 && h.metrics["acked"] == 1 }
-        let calls = h.plugin.calls
-        // The first action ran once; the second three times, on attempts 1, 2, 3.
-        #expect(calls.filter { $0.text.hasPrefix("first") }.count == 1)
-        #expect(calls.filter { $0.text.hasPrefix("second") }.map(\.attempt) == [1, 2, 3])
-        let record = try #require(try await h.daemon.store.task(TaskKey(messageID: id, rule: "upload")))
-        #expect(record.state == .succeeded)
-        #expect(record.attempt == 3)
-        let transitions = try await h.daemon.store.transitions(of: record.key).map(\.to)
-        #expect(transitions == [.running, .waiting, .running, .waiting, .running, .succeeded])
-        // Full jitter: each delay lies under its ceiling (200 ms, then 400 ms), which grows.
-        let backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(2), multiplier: 2)
-        #expect(backoff.ceiling(afterFailures: 2) > backoff.ceiling(afterFailures: 1))
-        let second = calls.filter { $0.text.hasPrefix("second") }.map(\.at)
-        #expect(second[1] - second[0] < backoff.ceiling(afterFailures: 1) + .milliseconds(500))
-        #expect(second[2] - second[1] < backoff.ceiling(afterFailures: 2) + .milliseconds(500))
+        })) { h in
+            RetryCounter.shared.reset()
+            h.start()
+            let id = try await h.publish(DaemonHarness.gcsEvent(object: "gocc/acme_gocc_20260101.tar.gz"))
+            try await h.waitUntil("the task succeeded") { h.metrics["task.succeeded"] == 1 && h.metrics["acked"] == 1 }
+            let calls = h.plugin.calls
+            let first = calls.filter { $0.text.hasPrefix("first") }
+            let second = calls.filter { $0.text.hasPrefix("second") }
+            // The first action ran once; the second three times, on attempts 1, 2, 3.
+            #expect(first.count == 1)
+            #expect(second.map(\.attempt) == [1, 2, 3])
+            let record = try #require(try await h.daemon.store.task(TaskKey(messageID: id, rule: "upload")))
+            #expect(record.state == .succeeded)
+            #expect(record.attempt == 3)
+            let transitions = try await h.daemon.store.transitions(of: record.key).map(\.to)
+            #expect(transitions == [.running, .waiting, .running, .waiting, .running, .succeeded])
+            // Full jitter: each delay lies under its ceiling (200 ms, then 400 ms), which grows.
+            let backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(2), multiplier: 2)
+            #expect(backoff.ceiling(afterFailures: 2) > backoff.ceiling(afterFailures: 1))
+            let at = second.map(\.at)
+            #expect(at[1] - at[0] < backoff.ceiling(afterFailures: 1) + .milliseconds(500))
+            #expect(at[2] - at[1] < backoff.ceiling(afterFailures: 2) + .milliseconds(500))
+        }
     }
 
     @Test func aTaskThatAlwaysFailsIsDeadLetteredWithHoraeAttributesAndItsMessageAcked() async throws {
-        let h = try await DaemonHarness(rules: Self.uploadRule, script: { _, _ in .retryable("backend down") })
-        defer { Task { await h.cleanUp() } }
-        let deadTopic = try h.client.topic("dead-letters")
-        let deadSub = try h.client.subscription("dead-letters-sub")
-        try await h.client.createTopic(deadTopic)
-        try await h.client.createSubscription(deadSub, .init(topic: deadTopic))
-        h.start()
-        let id = try await h.publish(DaemonHarness.gcsEvent(object: "gocc/acme_gocc_20260101.tar.gz"), data: "payload")
-        try await h.waitUntil("dead-lettered and acked") { h.metrics["task.dead_lettered"] == 1 && h.metrics["acked"] == 1 }
-        var dead: [ReceivedMessage] = []
-        try await h.waitUntil("the dead-letter message arrives") {
-            dead += try await h.client.pull(deadSub, maxMessages: 10)
-            return !dead.isEmpty
+        let harness = try await DaemonHarness(rules: Self.uploadRule, script: { _, _ in .retryable("backend down") })
+        try await withDaemon(harness) { h in
+            let deadTopic = try h.client.topic("dead-letters")
+            let deadSub = try h.client.subscription("dead-letters-sub")
+            try await h.client.createTopic(deadTopic)
+            try await h.client.createSubscription(deadSub, .init(topic: deadTopic))
+            h.start()
+            let id = try await h.publish(DaemonHarness.gcsEvent(object: "gocc/acme_gocc_20260101.tar.gz"),
+                                         data: "payload")
+            try await h.waitUntil("dead-lettered and acked") { h.metrics["task.dead_lettered"] == 1 && h.metrics["acked"] == 1 }
+            var dead: [ReceivedMessage] = []
+            try await h.waitUntil("the dead-letter message arrives") {
+                dead += try await h.client.pull(deadSub, maxMessages: 10)
+                return !dead.isEmpty
+            }
+            let attributes = dead[0].message.attributes
+            #expect(attributes["horae.rule"] == "upload")
+            #expect(attributes["horae.attempts"] == "3")
+            #expect(attributes["horae.error"]?.contains("backend down") == true)
+            #expect(attributes["objectId"] == "gocc/acme_gocc_20260101.tar.gz")
+            #expect(dead[0].message.data == Array("payload".utf8))
+            #expect(h.plugin.calls.count == 3)
+            let record = try await h.daemon.store.task(TaskKey(messageID: id, rule: "upload"))
+            #expect(record?.state == .deadLettered)
         }
-        let attributes = dead[0].message.attributes
-        #expect(attributes["horae.rule"] == "upload")
-        #expect(attributes["horae.attempts"] == "3")
-        #expect(attributes["horae.error"]?.contains("backend down") == true)
-        #expect(attributes["objectId"] == "gocc/acme_gocc_20260101.tar.gz")
-        #expect(dead[0].message.data == Array("payload".utf8))
-        #expect(h.plugin.calls.count == 3)
-        let record = try await h.daemon.store.task(TaskKey(messageID: id, rule: "upload"))
-        #expect(record?.state == .deadLettered)
     }
 
     @Test func aPermanentFailureSkipsTheRemainingAttempts() async throws {
-        let h = try await DaemonHarness(rules: Self.uploadRule, script: { _, _ in .permanent("bad request") })
-        defer { Task { await h.cleanUp() } }
-        try await h.client.createTopic(try h.client.topic("dead-letters"))
-        h.start()
-        try await h.publish(DaemonHarness.gcsEvent(object: "gocc/acme_gocc_20260101.tar.gz"))
-        try await h.waitUntil("dead-lettered") { h.metrics["task.dead_lettered"] == 1 && h.metrics["acked"] == 1 }
-        #expect(h.plugin.calls.count == 1)
+        let harness = try await DaemonHarness(rules: Self.uploadRule, script: { _, _ in .permanent("bad request") })
+        try await withDaemon(harness) { h in
+            try await h.client.createTopic(try h.client.topic("dead-letters"))
+            h.start()
+            try await h.publish(DaemonHarness.gcsEvent(object: "gocc/acme_gocc_20260101.tar.gz"))
+            try await h.waitUntil("dead-lettered") { h.metrics["task.dead_lettered"] == 1 && h.metrics["acked"] == 1 }
+            #expect(h.plugin.calls.count == 1)
+        }
     }
 
     static let dedupRule = """
@@ -120,32 +125,32 @@ import Testing
 
     @Test func oneEventPublishedThreeTimesRunsOnceWithinTheWindowAndAgainAfterIt() async throws {
         let release = Mutex(false)
-        let h = try await DaemonHarness(rules: Self.dedupRule, script: { _, _ in
+        try await withDaemon(DaemonHarness(rules: Self.dedupRule, script: { _, _ in
             // The first run holds until the test lets it go.
             while !release.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(20)) }
             return .success(output: nil)
-        })
-        defer { Task { await h.cleanUp() } }
-        h.start()
-        let event = DaemonHarness.gcsEvent(object: "gocc/acme_gocc_20260101.tar.gz", generation: "42")
-        try await h.publish(event)
-        try await h.waitUntil("the first task runs") { h.plugin.calls.count == 1 }
-        try await h.publish(event)  // while the first is still running
-        try await h.waitUntil("the second is a duplicate") { h.metrics["task.duplicate"] == 1 }
-        release.withLock { $0 = true }
-        try await h.waitUntil("the first succeeded") { h.metrics["task.succeeded"] == 1 }
-        try await h.publish(event)  // after it finished, inside the window
-        try await h.waitUntil("the third is a duplicate") { h.metrics["task.duplicate"] == 2 && h.metrics["acked"] == 3 }
-        #expect(h.plugin.calls.count == 1)
-        try await Task.sleep(for: .seconds(3.2))
-        try await h.publish(event)  // after the window
-        try await h.waitUntil("it runs again") { h.metrics["task.succeeded"] == 2 }
-        #expect(h.plugin.calls.count == 2)
-        #expect(h.metrics["duplicate"] == 2)
+        })) { h in
+            h.start()
+            let event = DaemonHarness.gcsEvent(object: "gocc/acme_gocc_20260101.tar.gz", generation: "42")
+            try await h.publish(event)
+            try await h.waitUntil("the first task runs") { h.plugin.calls.count == 1 }
+            try await h.publish(event)  // while the first is still running
+            try await h.waitUntil("the second is a duplicate") { h.metrics["task.duplicate"] == 1 }
+            release.withLock { $0 = true }
+            try await h.waitUntil("the first succeeded") { h.metrics["task.succeeded"] == 1 }
+            try await h.publish(event)  // after it finished, inside the window
+            try await h.waitUntil("the third is a duplicate") { h.metrics["task.duplicate"] == 2 && h.metrics["acked"] == 3 }
+            #expect(h.plugin.calls.count == 1)
+            try await Task.sleep(for: .seconds(3.2))
+            try await h.publish(event)  // after the window
+            try await h.waitUntil("it runs again") { h.metrics["task.succeeded"] == 2 }
+            #expect(h.plugin.calls.count == 2)
+            #expect(h.metrics["duplicate"] == 2)
+        }
     }
 
     @Test func flowControlNeverHasMoreThanTheBudgetOutstanding() async throws {
-        let h = try await DaemonHarness(rules: """
+        try await withDaemon(DaemonHarness(rules: """
         rules:
           - name: all
             on: { message: { attributes: { n: { exists: true } } } }
@@ -154,29 +159,29 @@ import Testing
         """, script: { _, _ in
             try? await Task.sleep(for: .milliseconds(2))
             return .success(output: nil)
-        }, configure: { $0.maxOutstandingMessages = 100 })
-        defer { Task { await h.cleanUp() } }
-        let total = 5000
-        try await h.publish((0..<total).map { OutgoingMessage(attributes: ["n": String($0)]) })
-        h.start()
-        try await h.waitUntil("all processed", timeout: .seconds(240)) { h.metrics["acked"] == total }
-        #expect(h.daemon.dispatcher.flow.highWaterMessages <= 100)
-        #expect(h.daemon.dispatcher.flow.highWaterMessages >= 50)
-        #expect(h.metrics.highestOutstanding <= 100)
-        #expect(Set(h.plugin.calls.map(\.text)).count == total)
+        }, configure: { $0.maxOutstandingMessages = 100 })) { h in
+            let total = 5000
+            try await h.publish((0..<total).map { OutgoingMessage(attributes: ["n": String($0)]) })
+            h.start()
+            try await h.waitUntil("all processed", timeout: .seconds(240)) { h.metrics["acked"] == total }
+            #expect(h.daemon.dispatcher.flow.highWaterMessages <= 100)
+            #expect(h.daemon.dispatcher.flow.highWaterMessages >= 50)
+            #expect(h.metrics.highestOutstanding <= 100)
+            #expect(Set(h.plugin.calls.map(\.text)).count == total)
+        }
     }
 
     @Test func unmatchedMessagesAreNackedWhenConfiguredSo() async throws {
-        let h = try await DaemonHarness(rules: Self.uploadRule, configure: { $0.unmatched = .nack })
-        defer { Task { await h.cleanUp() } }
-        h.start()
-        try await h.publish(["bucketId": "someone-else"])
-        try await h.waitUntil("nacked") { h.metrics["nacked"] >= 1 }
-        #expect(h.metrics["acked"] == 0)
+        try await withDaemon(DaemonHarness(rules: Self.uploadRule, configure: { $0.unmatched = .nack })) { h in
+            h.start()
+            try await h.publish(["bucketId": "someone-else"])
+            try await h.waitUntil("nacked") { h.metrics["nacked"] >= 1 }
+            #expect(h.metrics["acked"] == 0)
+        }
     }
 
     @Test func gracefulShutdownLetsRunningTasksFinishAndGivesBackTheOthers() async throws {
-        let h = try await DaemonHarness(rules: """
+        try await withDaemon(DaemonHarness(rules: """
         rules:
           - name: slow
             concurrency: 1
@@ -186,47 +191,50 @@ import Testing
         """, script: { _, _ in
             try? await Task.sleep(for: .milliseconds(700))
             return .success(output: nil)
-        })
-        defer { Task { await h.cleanUp() } }
-        h.start()
-        try await h.publish((0..<5).map { OutgoingMessage(attributes: ["n": String($0)]) })
-        try await h.waitUntil("one task runs and the rest wait for the slot") { h.plugin.calls.count == 1 && h.metrics["pulled"] == 5 }
-        await h.stop()
-        // The running task finished inside the grace period and was acked; the four waiting were nacked.
-        #expect(h.metrics["task.succeeded"] == 1)
-        #expect(h.metrics["acked"] == 1)
-        #expect(h.metrics["nacked"] == 4)
-        // The nacked ones come back untouched: at once, or after one ack deadline when the emulator
-        // handed them to the daemon's pull that the shutdown abandoned (the emulator keeps serving
-        // a pull whose client went away). Pulls here wait, so they do not swallow messages the same way.
-        var back: [ReceivedMessage] = []
-        try await h.waitUntil("the four come back", timeout: .seconds(60)) {
-            back += try await h.pullDirectly(patience: .seconds(60))
-            return back.count >= 4
+        })) { h in
+            h.start()
+            try await h.publish((0..<5).map { OutgoingMessage(attributes: ["n": String($0)]) })
+            try await h.waitUntil("one task runs and the rest wait for the slot") { h.plugin.calls.count == 1 && h.metrics["pulled"] == 5 }
+            await h.stop()
+            // The running task finished inside the grace period and was acked; the four waiting were nacked.
+            #expect(h.metrics["task.succeeded"] == 1)
+            #expect(h.metrics["acked"] == 1)
+            #expect(h.metrics["nacked"] == 4)
+            // The nacked ones come back untouched: at once, or after one ack deadline when the emulator
+            // handed them to the daemon's pull that the shutdown abandoned (the emulator keeps serving
+            // a pull whose client went away). Pulls here wait, so they do not swallow messages the same way.
+            var back: [ReceivedMessage] = []
+            try await h.waitUntil("the four come back", timeout: .seconds(60)) {
+                back += try await h.pullDirectly(patience: .seconds(60))
+                return back.count >= 4
+            }
+            #expect(back.count == 4)
         }
-        #expect(back.count == 4)
     }
 
     @Test func aTaskStillRunningAfterTheGracePeriodIsCancelledAndResumedAfterARestart() async throws {
-        let h = try await DaemonHarness(rules: Self.uploadRule, script: { invocation, number in
+        try await withDaemon(DaemonHarness(rules: Self.uploadRule, script: { invocation, number in
             // The second action of the first delivery hangs past the grace period.
             if invocation.actionIndex == 1 && number == 2 {
                 try? await Task.sleep(for: .seconds(60))
                 return .retryable("interrupted")
             }
             return .success(output: nil)
-        }, configure: { $0.shutdownGrace = .milliseconds(300) })
-        defer { Task { await h.cleanUp() } }
-        h.start()
-        let id = try await h.publish(DaemonHarness.gcsEvent(object: "gocc/acme_gocc_20260101.tar.gz"))
-        try await h.waitUntil("the second action hangs") { h.plugin.calls.count == 2 }
-        try await h.restart()
-        try await h.waitUntil("the redelivered task succeeds") { h.metrics["task.succeeded"] == 1 }
-        // The first action did not run again; the second ran twice (interrupted, then done).
-        #expect(h.plugin.calls.map(\.text).filter { $0.hasPrefix("first") }.count == 1)
-        #expect(h.plugin.calls.map(\.text).filter { $0.hasPrefix("second") }.count == 2)
-        let record = try await h.daemon.store.task(TaskKey(messageID: id, rule: "upload"))
-        #expect(record?.state == .succeeded)
+        }, configure: { $0.shutdownGrace = .milliseconds(300) })) { h in
+            h.start()
+            let id = try await h.publish(DaemonHarness.gcsEvent(object: "gocc/acme_gocc_20260101.tar.gz"))
+            try await h.waitUntil("the second action hangs") { h.plugin.calls.count == 2 }
+            try await h.restart()
+            try await h.waitUntil("the redelivered task succeeds") { h.metrics["task.succeeded"] == 1 }
+            // The first action did not run again; the second ran twice (interrupted, then done).
+            let texts = h.plugin.calls.map(\.text)
+            let firsts = texts.filter { $0.hasPrefix("first") }.count
+            let seconds = texts.filter { $0.hasPrefix("second") }.count
+            #expect(firsts == 1)
+            #expect(seconds == 2)
+            let record = try await h.daemon.store.task(TaskKey(messageID: id, rule: "upload"))
+            #expect(record?.state == .succeeded)
+        }
     }
 }
 

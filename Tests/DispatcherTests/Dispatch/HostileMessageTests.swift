@@ -16,7 +16,7 @@ import Testing
 
     @Test func hostileObjectNamesFlowThroughExecHTTPAndPublishAsPlainValues() async throws {
         let mark = UUID().uuidString
-        let server = try TestHTTPServer()
+        let server = try TestHTTPServer(HTTPTestRoutes.answer)
         defer { server.stop() }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("horae-hostile-\(mark)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -38,70 +38,70 @@ import Testing
                   json: { object: "{{ attributes.objectId }}", fixed: true }
         """
         let transport = try CurlHTTPClient()
-        let h = try await DaemonHarness(rules: rules, plugins: [
+        try await withDaemon(DaemonHarness(rules: rules, plugins: [
             ExecPlugin(runner: ProcessRunner()), HTTPPlugin(transport: transport),
-        ], publisherPlugin: true)
-        defer { Task { await h.cleanUp() } }
-        let out = try h.client.topic("out")
-        let outSub = try h.client.subscription("out-sub")
-        try await h.client.createTopic(out)
-        try await h.client.createSubscription(outSub, .init(topic: out))
-        h.start()
+        ], publisherPlugin: true)) { h in
+            let out = try h.client.topic("out")
+            let outSub = try h.client.subscription("out-sub")
+            try await h.client.createTopic(out)
+            try await h.client.createSubscription(outSub, .init(topic: out))
+            h.start()
 
-        var ids: [String: String] = [:]
-        for name in Self.hostileNames {
-            let object = name.replacingOccurrences(of: "MARK", with: mark)
-            ids[try await h.publish(["objectId": object])] = object
-        }
-        try await h.waitUntil("all three tasks finish") { h.metrics["task.succeeded"] + h.metrics["task.dead_lettered"] == 3 }
-        #expect(h.metrics["task.succeeded"] == 3)
-        #expect(!FileManager.default.fileExists(atPath: "/tmp/pwned-\(mark)"))
+            var ids: [String: String] = [:]
+            for name in Self.hostileNames {
+                let object = name.replacingOccurrences(of: "MARK", with: mark)
+                ids[try await h.publish(["objectId": object])] = object
+            }
+            try await h.waitUntil("all three tasks finish") { h.metrics["task.succeeded"] + h.metrics["task.dead_lettered"] == 3 }
+            #expect(h.metrics["task.succeeded"] == 3)
+            #expect(!FileManager.default.fileExists(atPath: "/tmp/pwned-\(mark)"))
 
-        var published: [ReceivedMessage] = []
-        try await h.waitUntil("three messages published to `out`") {
-            published += try await h.client.pull(outSub, maxMessages: 10)
-            return published.count >= 3
+            var published: [ReceivedMessage] = []
+            try await h.waitUntil("three messages published to `out`") {
+                published += try await h.client.pull(outSub, maxMessages: 10)
+                return published.count >= 3
+            }
+            for (id, object) in ids {
+                // exec received the exact bytes as one argument.
+                let argv = try String(contentsOfFile: "\(directory)/argv-\(id)", encoding: .utf8)
+                #expect(argv == object)
+                // http: the JSON body kept the rule's structure; the value is one string.
+                let record = try #require(try await h.daemon.store.task(TaskKey(messageID: id, rule: "hostile")))
+                let output = try #require(record.output)
+                #expect(output.hasPrefix("HTTP 200: "))
+                let body = String(output.dropFirst("HTTP 200: ".count))
+                let json = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+                #expect(Set(json.keys) == ["object", "fixed"])
+                #expect(json["object"] as? String == object)
+                // publish: attribute and data carry the value unchanged.
+                let copy = published.first { $0.message.attributes["object"] == object }
+                #expect(copy?.message.data == Array(object.utf8))
+            }
+            // The echo server saw one path segment per request under /echo/.
+            #expect(server.requestsServed == 3)
         }
-        for (id, object) in ids {
-            // exec received the exact bytes as one argument.
-            let argv = try String(contentsOfFile: "\(directory)/argv-\(id)", encoding: .utf8)
-            #expect(argv == object)
-            // http: the JSON body kept the rule's structure; the value is one string.
-            let record = try #require(try await h.daemon.store.task(TaskKey(messageID: id, rule: "hostile")))
-            let output = try #require(record.output)
-            #expect(output.hasPrefix("HTTP 200: "))
-            let body = String(output.dropFirst("HTTP 200: ".count))
-            let json = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
-            #expect(Set(json.keys) == ["object", "fixed"])
-            #expect(json["object"] as? String == object)
-            // publish: attribute and data carry the value unchanged.
-            let copy = published.first { $0.message.attributes["object"] == object }
-            #expect(copy?.message.data == Array(object.utf8))
-        }
-        // The echo server saw one path segment per request under /echo/.
-        #expect(server.requestsServed == 3)
     }
 
     @Test func malformedMessagesAreCountedAndAckedWithoutStoppingTheDaemon() async throws {
-        let h = try await DaemonHarness(rules: """
+        try await withDaemon(DaemonHarness(rules: """
         rules:
           - name: json-payload
             on: { message: { attributes: { kind: json }, data: { codename: { exists: true } } } }
             actions:
               - log: { message: "{{ data.codename }}" }
-        """)
-        defer { Task { await h.cleanUp() } }
-        h.start()
-        let invalidUTF8: [UInt8] = [0xFF, 0xFE, 0x00, 0xC3, 0x28]
-        try await h.publish([
-            OutgoingMessage(data: Array("x".utf8), attributes: [:]),                      // no attributes at all
-            OutgoingMessage(data: Array("not json {".utf8), attributes: ["kind": "json"]), // data: conditions fail
-            OutgoingMessage(data: invalidUTF8, attributes: ["kind": "json"]),             // bytes that are not text
-            OutgoingMessage(data: [UInt8](repeating: 0x41, count: 1 << 20), attributes: ["kind": "json"]), // 1 MiB
-            OutgoingMessage(data: Array(#"{"codename":"acme"}"#.utf8), attributes: ["kind": "json"]),
-        ])
-        try await h.waitUntil("all five settled") { h.metrics["acked"] == 5 }
-        #expect(h.metrics["unmatched"] == 4)
-        #expect(h.plugin.calls.map(\.text) == ["acme"])
+        """)) { h in
+            h.start()
+            let invalidUTF8: [UInt8] = [0xFF, 0xFE, 0x00, 0xC3, 0x28]
+            try await h.publish([
+                OutgoingMessage(data: Array("x".utf8), attributes: [:]),                      // no attributes at all
+                OutgoingMessage(data: Array("not json {".utf8), attributes: ["kind": "json"]), // data: conditions fail
+                OutgoingMessage(data: invalidUTF8, attributes: ["kind": "json"]),             // bytes that are not text
+                OutgoingMessage(data: [UInt8](repeating: 0x41, count: 1 << 20), attributes: ["kind": "json"]), // 1 MiB
+                OutgoingMessage(data: Array(#"{"codename":"acme"}"#.utf8), attributes: ["kind": "json"]),
+            ])
+            try await h.waitUntil("all five settled") { h.metrics["acked"] == 5 }
+            #expect(h.metrics["unmatched"] == 4)
+            #expect(h.plugin.calls.map(\.text) == ["acme"])
+        }
     }
 }

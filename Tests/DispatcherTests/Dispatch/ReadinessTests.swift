@@ -6,22 +6,22 @@ import Testing
 
 @testable import HoraeDispatcher
 
-/// `/readyz` while nothing arrives (finding 5 of docs/benchmarks.md): a subscription is ready once
-/// a pull answered (even empty), or once a pull is held by the server without a transport error —
-/// not only after a pull returned, which on an empty subscription can take 90 s. Against a
-/// scripted Pub/Sub whose identity may pull but not get the subscription (`roles/pubsub.subscriber`).
+/// `/readyz` while nothing arrives: a subscription is ready once a pull answered (even empty), or
+/// once a pull is held by the server without a transport error — not only after a pull returned,
+/// which on an empty subscription can take 90 s. Against a scripted Pub/Sub whose identity may
+/// pull but not get the subscription (`roles/pubsub.subscriber`).
 @Suite struct ReadinessTests {
     /// A stand-in Pub/Sub: `GET` of the subscription is refused with 403; pulls get `pull(…)`'s answer.
     final class ScriptedPubSub: Sendable {
         private final class Flag: Sendable { let value = Atomic(false) }
 
-        let server: ScriptedHTTPServer
+        let server: TestHTTPServer
         private let released = Flag()
 
         /// `pull` gets whether the test has ended (held pulls should then answer).
-        init(pull: @escaping @Sendable (_ released: () -> Bool) -> ScriptedHTTPServer.Response) throws {
+        init(pull: @escaping @Sendable (_ released: () -> Bool) -> TestHTTPServer.Response) throws {
             let released = self.released
-            server = try ScriptedHTTPServer { request in
+            server = try TestHTTPServer { request in
                 if request.method == "GET" {
                     return .init(
                         status: 403,
@@ -86,7 +86,7 @@ import Testing
     }
 
     /// Holds a pull until the test ends (or 90 s), then answers it empty.
-    static func hold(_ released: () -> Bool) -> ScriptedHTTPServer.Response {
+    static func hold(_ released: () -> Bool) -> TestHTTPServer.Response {
         let deadline = ContinuousClock.now + .seconds(90)
         while !released() && ContinuousClock.now < deadline { usleep(10_000) }
         return .init(json: "{}")

@@ -61,9 +61,9 @@ struct FlowControllerTests {
         #expect(try await flow.reserve(upTo: 300) == 150)
     }
 
-    /// Finding 4 of docs/benchmarks.md: 4 pulls × 250 fill the budget with reservations; one comes
-    /// back with 150 messages. The 100 it did not fill go to the next pull at once (before the
-    /// fix, pulling stayed paused at 900 outstanding until acks brought it to 800).
+    /// Room a pull reserved and did not fill goes to a waiting pull at once: 4 pulls × 250 fill the
+    /// budget with reservations; one comes back with 150 messages, and the next pull gets the 100
+    /// left over without waiting for acks (pulling must not stay paused at 900 outstanding).
     @Test func roomAPullReservedAndDidNotFillGoesToTheWaitingPull() async throws {
         let flow = FlowController(maxMessages: 1000, maxBytes: 1 << 30)
         for _ in 0..<4 { _ = try await flow.reserve(upTo: 250) }
@@ -75,9 +75,10 @@ struct FlowControllerTests {
         #expect(flow.reservedMessages == 850)
     }
 
-    /// The run of finding 4 without acks (tasks that sleep): more pull loops than the budget has
-    /// room for at 250 each, every pull bringing back less than it asked for; the outstanding
-    /// messages still reach the budget (before the fix: stuck at 900).
+    /// Pulls that bring back less than they asked for never stall below the budget: without acks
+    /// (tasks that sleep), more pull loops than the budget has room for at 250 each, every pull
+    /// bringing back less than it asked for; the outstanding messages still reach the budget, not
+    /// stopping at 900.
     @Test func pullsBringingBackLessNeverStallBelowTheBudget() async throws {
         let flow = FlowController(maxMessages: 1000, maxBytes: 1 << 30)
         final class Counter: Sendable { let value = Atomic(0) }

@@ -46,6 +46,8 @@ struct CurlHTTPClientTLSTests {
 /// A throwaway HTTPS server: a self-signed certificate for `subjectAltName`, served by Python.
 /// `stop()` blocks briefly (SIGKILL and reap).
 final class TLSTestPeer: Sendable {
+    struct Failure: Error, CustomStringConvertible { var description: String }
+
     static var toolsAvailable: Bool {
         FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") && findPython() != nil
     }
@@ -95,7 +97,7 @@ final class TLSTestPeer: Sendable {
             server.serve_forever()
             """
         let process = Process()
-        guard let python = Self.findPython() else { throw TestHTTPServer.Failure(description: "no python3") }
+        guard let python = Self.findPython() else { throw Failure(description: "no python3") }
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = ["-c", script, certificatePath, keyPath]
         let output = Pipe()
@@ -113,7 +115,7 @@ final class TLSTestPeer: Sendable {
         let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
         guard let port else {
             kill(process.processIdentifier, SIGKILL)
-            throw TestHTTPServer.Failure(description: "the Python TLS server did not start")
+            throw Failure(description: "the Python TLS server did not start")
         }
         url = "https://127.0.0.1:\(port)/"
     }
@@ -146,7 +148,7 @@ final class TLSTestPeer: Sendable {
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw TestHTTPServer.Failure(description: "\(executable) exited with \(process.terminationStatus)")
+            throw Failure(description: "\(executable) exited with \(process.terminationStatus)")
         }
     }
 }

@@ -127,7 +127,7 @@ struct CurlHTTPClientTests {
         }
         try await withClient(.init(acceptCompressedResponses: false)) { server, client in
             let response = try await client.send(HTTPRequest(url: "\(server.baseURL)/gzip"))
-            #expect(response.body == TestHTTPServer.gzippedHello)
+            #expect(response.body == HTTPTestRoutes.gzippedHello)
         }
     }
 
@@ -350,7 +350,7 @@ struct CurlHTTPClientTests {
     }
 
     @Test func shutdownFailsRequestsInFlightAndLaterOnes() async throws {
-        let server = try TestHTTPServer()
+        let server = try TestHTTPServer(HTTPTestRoutes.answer)
         defer { server.stop() }
         let client = try CurlHTTPClient()
         let clock = ContinuousClock()
@@ -398,7 +398,7 @@ struct CurlHTTPClientTests {
         _ configuration: CurlHTTPClient.Configuration = .init(),
         _ body: (TestHTTPServer, CurlHTTPClient) async throws -> Void
     ) async throws {
-        let server = try TestHTTPServer()
+        let server = try TestHTTPServer(HTTPTestRoutes.answer)
         defer { server.stop() }
         let client = try CurlHTTPClient(configuration: configuration)
         defer { client.shutdown() }
@@ -407,7 +407,7 @@ struct CurlHTTPClientTests {
 
     /// A port on 127.0.0.1 where nothing listens (bound, then released).
     private func unusedPort() throws -> Int {
-        let server = try TestHTTPServer()
+        let server = try TestHTTPServer(HTTPTestRoutes.answer)
         let port = server.port
         server.stop()
         // The listener is closed by the server's accept thread; wait until connecting fails.

@@ -26,23 +26,23 @@ struct BigQueryLoadPluginTests {
 
     /// BigQuery's jobs API as far as the plugin uses it.
     final class JobsAPIStandIn: Sendable {
-        let server: ScriptedHTTPServer
+        let server: TestHTTPServer
         var baseURL: String { server.baseURL }
-        var requests: [ScriptedHTTPServer.Request] { server.requests }
+        var requests: [TestHTTPServer.Request] { server.requests }
 
         init(_ script: Script) throws {
             let calls = Mutex(0)
-            server = try ScriptedHTTPServer { request in
+            server = try TestHTTPServer { request in
                 let call = calls.withLock { $0 += 1; return $0 }
                 let jobID = request.method == "POST"
                     ? ((try? JSONParser.parse(request.body))?["jobReference"]?["jobId"]?.string ?? "?")
                     : String(request.path.split(separator: "/").last ?? "?")
-                func job(_ state: String, extra: String = "") -> ScriptedHTTPServer.Response {
+                func job(_ state: String, extra: String = "") -> TestHTTPServer.Response {
                     .init(json: #"{"kind":"bigquery#job","jobReference":{"projectId":"proj-1","jobId":"\#(jobID)","location":"US"},"#
                         + #""configuration":{"load":{"destinationTable":{"projectId":"proj-1","datasetId":"sohappy","tableId":"goods_20190115"}}},"#
                         + #""status":{"state":"\#(state)"\#(extra)}}"#)
                 }
-                func done(rows: Int) -> ScriptedHTTPServer.Response {
+                func done(rows: Int) -> TestHTTPServer.Response {
                     .init(json: #"{"jobReference":{"projectId":"proj-1","jobId":"\#(jobID)","location":"US"},"status":{"state":"DONE"},"#
                         + #""statistics":{"load":{"inputFiles":"1","outputRows":"\#(rows)"}}}"#)
                 }

@@ -11,17 +11,17 @@ struct ElasticsearchAliasPluginTests {
 
     /// Elasticsearch's alias API as far as the plugin uses it.
     final class AliasAPIStandIn: Sendable {
-        let server: ScriptedHTTPServer
+        let server: TestHTTPServer
         var baseURL: String { server.baseURL }
-        var requests: [ScriptedHTTPServer.Request] { server.requests }
+        var requests: [TestHTTPServer.Request] { server.requests }
         /// The `_aliases` calls.
-        var updates: [ScriptedHTTPServer.Request] { requests.filter { $0.method == "POST" } }
+        var updates: [TestHTTPServer.Request] { requests.filter { $0.method == "POST" } }
 
         /// - Parameters:
         ///   - holders: the indices that hold the alias now (nil: `_alias` answers 404).
         ///   - aliasStatus, updateStatus: statuses to answer with instead of success.
         init(holders: [String]?, aliasStatus: Int = 200, updateStatus: Int = 200) throws {
-            server = try ScriptedHTTPServer { request in
+            server = try TestHTTPServer { request in
                 if request.method == "GET", request.path.hasPrefix("/") && request.path.contains("/_alias/") {
                     if aliasStatus != 200 { return .init(status: aliasStatus, json: #"{"error":"unavailable","status":\#(aliasStatus)}"#) }
                     let alias = String(request.path.split(separator: "/").last ?? "")

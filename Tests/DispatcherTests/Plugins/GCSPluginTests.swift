@@ -295,7 +295,7 @@ struct GCSPluginTests {
 
     @Test func statusesAreClassifiedAsHTTPAgainstALocalStandIn() async throws {
         let status = Mutex(503)
-        let standIn = try ScriptedHTTPServer { _ in .init(status: status.withLock { $0 }, json: #"{"error":{"message":"nope"}}"#) }
+        let standIn = try TestHTTPServer { _ in .init(status: status.withLock { $0 }, json: #"{"error":{"message":"nope"}}"#) }
         defer { standIn.stop() }
         let plugin = GCSPlugin(transport: try CurlHTTPClient(), credentials: NoCredentials(), endpoint: standIn.baseURL)
         let invocation = try S.invocation(#"{ gcs: { operation: copy, bucket: b-1, object: x, toObject: y } }"#)
@@ -318,7 +318,7 @@ struct GCSPluginTests {
     }
 
     @Test func credentialsAreSentAndTheirFailuresClassified() async throws {
-        let standIn = try ScriptedHTTPServer { _ in .init(status: 204) }
+        let standIn = try TestHTTPServer { _ in .init(status: 204) }
         defer { standIn.stop() }
         let invocation = try S.invocation(#"{ gcs: { operation: delete, bucket: b-1, object: x } }"#)
         let plugin = GCSPlugin(transport: try CurlHTTPClient(), credentials: StaticCredentials(), endpoint: standIn.baseURL)

@@ -38,7 +38,7 @@ final class HTTPPluginTests {
     let plugin: HTTPPlugin
 
     init() throws {
-        server = try TestHTTPServer()
+        server = try TestHTTPServer(HTTPTestRoutes.answer)
         transport = try RecordingTransport()
         plugin = HTTPPlugin(transport: transport)
     }

@@ -1,46 +1,13 @@
 import Foundation
 import HoraeRules
+import HoraeTestSupport
 import Testing
 
 /// `horae pubsub …` run as a user runs it, against the emulator: exit status, stdout, stderr.
 @Suite(.serialized) struct PubSubCommandTests {
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    /// The built `horae`, beside the test bundle.
-    static let binary: String? = {
-        let executable =
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("horae").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        return nil
-    }()
-
-    private func horae(_ arguments: [String], environment: [String: String]) throws -> Result {
-        let binary = try #require(Self.binary, "build horae first: swift build")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        // Only what the test gives: no project or emulator from the developer's shell.
-        process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+    /// Only what the test gives: no project or emulator from the developer's shell.
+    private func horae(_ arguments: [String], environment: [String: String]) throws -> HoraeExecutable.Result {
+        try HoraeExecutable.run(arguments, environment: environment, inheritEnvironment: false)
     }
 
     @Test func setUpAndTearDownAProjectLikeTheOldScripts() async throws {

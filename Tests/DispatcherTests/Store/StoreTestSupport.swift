@@ -1,5 +1,6 @@
 import Foundation
 import HoraeRules
+import HoraeTestSupport
 import Synchronization
 import Testing
 

@@ -1,3 +1,4 @@
+import Foundation
 @testable import HoraeRules
 
 /// Loads rules from inline YAML and fails loudly on diagnostics the test did not expect.
@@ -13,5 +14,12 @@ enum RuleFixtures {
 
     static func message(_ attributes: [String: String], data: String = "", subscription: String? = nil) -> PubSubMessage {
         PubSubMessage(id: "m1", attributes: attributes, data: Array(data.utf8), subscription: subscription)
+    }
+
+    /// A fresh temporary directory for rule files.
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("horae-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
     }
 }

@@ -1,40 +1,32 @@
 import Foundation
-import Synchronization
 
-/// A `horae run` process started by a test, with its log in a file the test reads.
-final class HoraeProcess: @unchecked Sendable {
-    struct Failure: Error, CustomStringConvertible { var description: String }
+/// A `horae` process started by ``HoraeExecutable/start(_:in:environment:logName:)``, with its
+/// output in a log file the test reads. Killed if it is still running when released.
+public final class HoraeProcess: @unchecked Sendable {
+    private let process: Process
+    public let logPath: String
 
-    let process = Process()
-    let logPath: String
-
-    /// Starts `horae run --config CONFIG` in `directory` with `environment` added.
-    init(config: String, directory: String, environment: [String: String], logName: String = "horae.log") throws {
-        guard let horae = BuiltExecutable.horae else { throw Failure(description: "the horae executable is not built") }
-        logPath = directory + "/" + logName
+    /// Runs `process` with its standard output and error appended to `logPath`.
+    init(_ process: Process, logPath: String) throws {
+        self.process = process
+        self.logPath = logPath
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
-        process.executableURL = URL(fileURLWithPath: horae)
-        process.arguments = ["run", "--config", config]
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
         process.standardOutput = log
         process.standardError = log
         try process.run()
     }
 
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
+    public var pid: Int32 { process.processIdentifier }
+    public var isRunning: Bool { process.isRunning }
 
-    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+    public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
     /// Waits for the exit (at most `timeout`); returns the exit status, nil on timeout.
-    func waitForExit(timeout: Duration = .seconds(60)) async -> Int32? {
+    public func waitForExit(timeout: Duration = .seconds(60)) async -> Int32? {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
@@ -44,7 +36,7 @@ final class HoraeProcess: @unchecked Sendable {
     }
 
     /// CPU time (user + system) the process used so far, from /proc.
-    var cpuTime: Duration? {
+    public var cpuTime: Duration? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return nil }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
@@ -55,7 +47,7 @@ final class HoraeProcess: @unchecked Sendable {
     }
 
     /// Resident memory in bytes, from /proc.
-    var residentBytes: Int? {
+    public var residentBytes: Int? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
         for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
             let kb = line.split(separator: " ").compactMap { Int($0) }.first

@@ -1,10 +1,10 @@
 import Foundation
 
 /// Executables of this package that SwiftPM builds next to the test bundle (`horae`, test children).
-enum BuiltExecutable {
+public enum BuiltExecutable {
     /// The path of `name` from the environment variable `override`, or found next to the running
     /// test binary (up to four directories up). Nil where it is not built.
-    static func find(_ name: String, override: String? = nil) -> String? {
+    public static func find(_ name: String, override: String? = nil) -> String? {
         if let override, let path = ProcessInfo.processInfo.environment[override] { return path }
         let executable =
             (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
@@ -17,7 +17,4 @@ enum BuiltExecutable {
         }
         return nil
     }
-
-    /// The `horae` command (`HORAE_BINARY` overrides).
-    static let horae = find("horae", override: "HORAE_BINARY")
 }
