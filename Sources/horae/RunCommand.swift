@@ -8,13 +8,14 @@ import HoraeDispatcher
 import HoraeRules
 import Logging
 
-/// `horae run`: the daemon (runtime.md).
+/// `horae run`: the daemon (docs/daemon.md).
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Pull Pub/Sub messages, match them against the rules and run their tasks until SIGTERM.",
         discussion: """
-        Reads horae.yaml (runtime.md §6); HORAE_* environment variables override it, and these flags override both. \
+        Reads horae.yaml (docs/daemon.md, "Configuration"); HORAE_* environment variables override it, \
+        and these flags override both. \
         Relative `rules` and `state` paths are resolved against the config file's directory. SIGHUP reloads the rules \
         (an invalid set keeps the running one); SIGTERM/SIGINT shut down gracefully.
         Exit status: 0 after a graceful shutdown, 1 invalid configuration or rules, 2 a failure at start.

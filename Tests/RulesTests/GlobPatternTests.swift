@@ -1,7 +1,7 @@
 import Testing
 @testable import HoraeRules
 
-/// Glob semantics of rules-language.md §4, through `StringPattern` (parser + automaton).
+/// Glob semantics of docs/rules.md, "Globs", through `StringPattern` (parser + automaton).
 struct GlobPatternTests {
     func glob(_ pattern: String) throws -> StringPattern {
         try StringPattern(kind: .glob, source: pattern)

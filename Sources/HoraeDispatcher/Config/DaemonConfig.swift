@@ -1,6 +1,6 @@
 import HoraeRules
 
-/// `horae.yaml`: what the daemon pulls, where it keeps state and how it reports (runtime.md §6).
+/// `horae.yaml`: what the daemon pulls, where it keeps state and how it reports (docs/daemon.md, "Configuration").
 /// Every key has a default except `project` (not needed with the emulator) and `subscriptions`.
 public struct DaemonConfig: Sendable, Hashable {
     /// Google Cloud project of short topic and subscription names. `HORAE_PROJECT` overrides.

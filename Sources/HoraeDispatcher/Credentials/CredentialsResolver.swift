@@ -1,4 +1,4 @@
-/// Picks the credentials as runtime.md §2 orders them.
+/// Picks the credentials as docs/daemon.md, "Credentials and endpoints" orders them.
 public enum CredentialsResolver {
     /// Covers Pub/Sub, BigQuery and Cloud Storage.
     public static let defaultScopes = ["https://www.googleapis.com/auth/cloud-platform"]

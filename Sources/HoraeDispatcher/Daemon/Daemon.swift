@@ -11,7 +11,7 @@ import UnixSignals
 
 /// `horae run`: the dispatcher, the schedules, rule reloads, store pruning and the status server,
 /// run as one swift-service-lifecycle `ServiceGroup` that shuts down gracefully on SIGTERM/SIGINT
-/// (runtime.md §1) and reloads rules on SIGHUP (and, with `watchRules`, when their files change),
+/// (docs/daemon.md, "Message path") and reloads rules on SIGHUP (and, with `watchRules`, when their files change),
 /// keeping the last good set when the new one is invalid.
 public final class Daemon: Sendable {
     public let config: DaemonConfig

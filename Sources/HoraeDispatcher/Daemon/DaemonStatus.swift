@@ -5,7 +5,7 @@ import Foundation
 #endif
 import HoraeRules
 
-/// What `/readyz` and `/status` report (runtime.md §7): ready when every subscription's last pull
+/// What `/readyz` and `/status` report (docs/daemon.md, "Observability"): ready when every subscription's last pull
 /// worked and the daemon is not stopping; the subscriptions, the flow-control budget, and the
 /// running and recent tasks with their state, attempt and last error.
 public struct DaemonStatus: DaemonStatusSource {

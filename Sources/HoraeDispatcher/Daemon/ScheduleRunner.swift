@@ -6,7 +6,7 @@ import Foundation
 import HoraeRules
 import Logging
 
-/// Runs `on.schedule` rules at their cron ticks (runtime.md §5). Each tick is claimed in the
+/// Runs `on.schedule` rules at their cron ticks (docs/daemon.md, "Schedules"). Each tick is claimed in the
 /// store first, so with several daemons sharing a store it runs once; a tick missed while the
 /// daemon was down runs once at start when the rule says `catchUp: true`, and is skipped otherwise.
 public final class ScheduleRunner: Sendable {

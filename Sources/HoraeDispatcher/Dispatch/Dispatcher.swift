@@ -7,7 +7,7 @@ import HoraeRules
 import Logging
 import Synchronization
 
-/// The message path of runtime.md §1: pull under flow control, lease, match, run one task per
+/// The message path of docs/daemon.md, "Message path": pull under flow control, lease, match, run one task per
 /// matching rule, then ack (every task final) or nack (a task did not finish).
 ///
 /// ``run()`` returns after a graceful shutdown (``ShutdownSignal/stop()``): pulling stops at once,

@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Tells the daemon's parts that a graceful shutdown began (runtime.md §1): pulling stops, tasks
+/// Tells the daemon's parts that a graceful shutdown began (docs/daemon.md, "Message path"): pulling stops, tasks
 /// that have not started (waiting for a concurrency slot or a retry) give their message back, and
 /// running ones get the grace period.
 public final class ShutdownSignal: Sendable {

@@ -2,7 +2,7 @@ import Logging
 import Synchronization
 
 /// Acks, nacks (modAck 0) and lease extensions of one subscription, sent in batches
-/// (runtime.md §1): at most ``flushInterval`` after the first pending id, sooner when a batch is
+/// (docs/daemon.md, "Message path"): at most ``flushInterval`` after the first pending id, sooner when a batch is
 /// full, each request under Pub/Sub's 512 KiB limit.
 ///
 /// A retryable failure keeps the ids queued and retries with backoff; a permanent one (typically

@@ -1,6 +1,6 @@
 import Synchronization
 
-/// One budget of outstanding messages and bytes (runtime.md §1): pulling pauses when the messages
+/// One budget of outstanding messages and bytes (docs/daemon.md, "Message path"): pulling pauses when the messages
 /// or bytes *received* reach 100 % and resumes once both are back at or under 80 %.
 ///
 /// A pull first reserves room for the messages it asks for (``reserve(upTo:)``), so several pulls

@@ -7,7 +7,7 @@ import HoraeRules
 import Logging
 import Synchronization
 
-/// Keeps the leases of one subscription's outstanding messages (runtime.md §1): a modAck to the
+/// Keeps the leases of one subscription's outstanding messages (docs/daemon.md, "Message path"): a modAck to the
 /// ack deadline at receipt, then a renewal about ``renewalMargin`` before each deadline, in
 /// batches; after ``maxLease`` a message is no longer renewed (logged loudly) and comes back to
 /// the subscription, while its task's progress stays in the store.

@@ -8,7 +8,7 @@ private typealias Counter = CoreMetrics.Counter
 private typealias Gauge = CoreMetrics.Gauge
 private typealias Meter = CoreMetrics.Meter
 
-/// The daemon's metrics (runtime.md §7), behind typed methods so no caller spells a metric name.
+/// The daemon's metrics (docs/daemon.md, "Observability"), behind typed methods so no caller spells a metric name.
 ///
 /// Made from a swift-metrics factory: in the daemon a ``PrometheusMetricsFactory`` over the
 /// daemon's own ``PrometheusCollectorRegistry`` (``init(registry:)``), rendered by

@@ -14,7 +14,7 @@ public enum Readiness: Sendable, Hashable {
 public protocol DaemonStatusSource: Sendable {
     /// The answer for `/readyz`.
     func readiness() async -> Readiness
-    /// The body of `/status`: a UTF-8 JSON document (running and recent tasks, runtime.md §7).
+    /// The body of `/status`: a UTF-8 JSON document (running and recent tasks, docs/daemon.md, "Observability").
     func statusJSON() async -> [UInt8]
 }
 

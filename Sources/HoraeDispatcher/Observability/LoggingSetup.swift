@@ -1,7 +1,7 @@
 import Logging
 import Synchronization
 
-/// Turns the daemon's `log:` settings (runtime.md §6) into swift-log handlers.
+/// Turns the daemon's `log:` settings (docs/daemon.md, "Configuration") into swift-log handlers.
 public enum LoggingSetup {
     private static let bootstrapped = Atomic<Bool>(false)
 

@@ -7,7 +7,7 @@ import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
-/// The daemon's HTTP endpoint (runtime.md §6 `http:`): `/metrics`, `/healthz`, `/readyz`,
+/// The daemon's HTTP endpoint (docs/daemon.md, "Configuration" `http:`): `/metrics`, `/healthz`, `/readyz`,
 /// `/status` (see ``StatusResponder``), served by Hummingbird.
 ///
 /// A swift-service-lifecycle `Service`: put it in the daemon's `ServiceGroup`. ``run()`` binds,

@@ -4,7 +4,7 @@ import HoraeRules
 ///
 /// Each plugin is one type behind this protocol, registered in `PluginRegistry`, so new plugins
 /// drop in beside the others. Plugins classify their own failures: retryable ones are retried
-/// with backoff, permanent ones fail the task at once (rules-language.md §7).
+/// with backoff, permanent ones fail the task at once (docs/rules.md, "Actions").
 public protocol ActionPlugin: Sendable {
     var plugin: Plugin { get }
     func run(_ invocation: ActionInvocation) async -> ActionOutcome

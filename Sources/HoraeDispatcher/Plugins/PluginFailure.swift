@@ -30,7 +30,7 @@ extension ActionOutcome {
 }
 
 /// HTTP calls made by plugins, classified as the `http` plugin classifies them
-/// (rules-language.md §7): no response → retryable for network trouble, permanent for a request
+/// (docs/rules.md, "Actions"): no response → retryable for network trouble, permanent for a request
 /// that can never be sent; cancellation (shutdown) → retryable; 408, 429 and 5xx → retryable;
 /// other statuses outside the expected ones → permanent.
 ///

@@ -3,7 +3,7 @@ import HoraeRules
 /// Checks a URL rendered from a rule's template: message values may fill in the parts the rule
 /// leaves open, but never change the URL's structure.
 ///
-/// A template renders by plain concatenation (rules-language.md §5), so `http://api.example/{{ id }}`
+/// A template renders by plain concatenation (docs/rules.md, "Templates"), so `http://api.example/{{ id }}`
 /// with `id = "@evil.com/x"`, `"../../admin"` or `"x?admin=1"` would otherwise reach another path,
 /// add a query parameter, or (with the value next to the host) another host. The check:
 ///

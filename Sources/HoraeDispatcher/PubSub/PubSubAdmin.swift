@@ -38,12 +38,12 @@ package struct PubSubAdmin: Sendable {
             var settings = PubSubClient.SubscriptionSettings(
                 topic: try PubSubResourceName(topic, kind: .topics, defaultProject: project))
             if let ackDeadline {
-                guard ackDeadline.components.attoseconds == 0 else {
+                guard ackDeadline == .seconds(ackDeadline.wholeSeconds) else {
                     throw PubSubError(
                         .invalidArgument,
                         "the ack deadline is a whole number of seconds, not \(DurationParser.format(ackDeadline))")
                 }
-                settings.ackDeadlineSeconds = Int(ackDeadline.components.seconds)
+                settings.ackDeadlineSeconds = Int(ackDeadline.wholeSeconds)
             }
             if let deadLetterTopic {
                 settings.deadLetterTopic = try PubSubResourceName(

@@ -28,7 +28,7 @@ public final class PubSubClient: Sendable {
     }
 
     /// The client for this environment: the emulator when `PUBSUB_EMULATOR_HOST` is set,
-    /// else Google with credentials resolved as runtime.md §2 says.
+    /// else Google with credentials resolved as docs/daemon.md, "Credentials and endpoints" says.
     public static func fromEnvironment(project: String, environment: [String: String], transport: any HTTPTransport)
         throws -> PubSubClient
     {

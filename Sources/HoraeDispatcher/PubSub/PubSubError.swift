@@ -31,7 +31,7 @@ public struct PubSubError: Error, Sendable, CustomStringConvertible {
         self.isRetryable = isRetryable
     }
 
-    /// Pub/Sub's retryable statuses (runtime.md §1).
+    /// Pub/Sub's retryable statuses (docs/daemon.md, "Pub/Sub errors").
     public static func isRetryableStatus(_ status: Int) -> Bool {
         [408, 429, 500, 502, 503, 504].contains(status)
     }

@@ -4,7 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// The daemon's durable memory (runtime.md §3): task records and their transitions, dedup keys
+/// The daemon's durable memory (docs/daemon.md, "State store"): task records and their transitions, dedup keys
 /// with their expiry, schedule ticks.
 ///
 /// Every method is one transaction: killing the process at any instant leaves either all of a

@@ -1,6 +1,6 @@
 /// Where a task (one rule run for one message) stands.
 ///
-/// The life cycle (runtime.md §4): `pending → running → succeeded`; `running → waiting → running`
+/// The life cycle (docs/daemon.md, "Tasks"): `pending → running → succeeded`; `running → waiting → running`
 /// while retries remain; `running → failed → dead-lettered`; `duplicate` when the dedup gate
 /// refused the task. The raw values are what the store persists and what `/status` shows.
 public enum TaskState: String, Sendable, Codable, CaseIterable {

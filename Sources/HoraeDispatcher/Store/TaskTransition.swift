@@ -4,7 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// One recorded change of a task's state (runtime.md §4: every transition is recorded with its
+/// One recorded change of a task's state (docs/daemon.md, "Tasks": every transition is recorded with its
 /// time).
 public struct TaskTransition: Sendable, Hashable, Codable {
     public var key: TaskKey

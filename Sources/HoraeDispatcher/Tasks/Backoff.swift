@@ -1,8 +1,9 @@
 import HoraeRules
 
 /// Capped exponential backoff with full jitter: attempt n waits a uniformly random time in
-/// `[0, min(cap, initial × multiplier^(n-1))]`. Used for task retries (rules-language.md §6) and
-/// for Pub/Sub errors (runtime.md §1), where a server's `Retry-After` raises the floor.
+/// `[0, min(cap, initial × multiplier^(n-1))]`. Used for task retries (docs/rules.md, "Dedup,
+/// retries and timeouts") and for Pub/Sub errors (docs/daemon.md, "Pub/Sub errors"), where a
+/// server's `Retry-After` raises the floor.
 public struct Backoff: Sendable, Hashable {
     public var initial: Duration
     public var maximum: Duration

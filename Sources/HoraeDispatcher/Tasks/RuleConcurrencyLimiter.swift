@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Per-rule `concurrency` (rules-language.md): at most that many tasks of a rule run at once;
+/// Per-rule `concurrency` (docs/rules.md): at most that many tasks of a rule run at once;
 /// the others wait, first come first served, without holding a thread.
 public final class RuleConcurrencyLimiter: Sendable {
     private struct Gate {

@@ -7,9 +7,9 @@ import HoraeRules
 import Logging
 import Synchronization
 
-/// Runs tasks (one rule for one message) on top of the state store, as runtime.md §4 and
-/// rules-language.md §6 say: the dedup gate, actions in order, retries with backoff that resume
-/// at the failed action, the task timeout, and the dead-letter step.
+/// Runs tasks (one rule for one message) on top of the state store, as docs/daemon.md, "Tasks" and
+/// docs/rules.md, "Dedup, retries and timeouts" say: the dedup gate, actions in order, retries with
+/// backoff that resume at the failed action, the task timeout, and the dead-letter step.
 ///
 /// Every step is saved before the next begins, so a task interrupted at any instant (shutdown,
 /// SIGKILL) resumes where it was when its message comes back: actions that succeeded never run

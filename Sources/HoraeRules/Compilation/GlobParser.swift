@@ -1,4 +1,4 @@
-/// Parses glob patterns (rules-language.md §4) into the regex AST, so that globs and `regex:`
+/// Parses glob patterns (docs/rules.md, "Globs") into the regex AST, so that globs and `regex:`
 /// share one linear-time engine.
 ///
 /// `*`-like captures are lazy: when a pattern can capture in several ways, the leftmost capture
@@ -32,7 +32,7 @@ public enum GlobParser {
         var base = 0  // offset of chars[0] in the whole pattern, for error positions
         /// For an alternative of `{…,…}`: whether the text before / after it ends / starts a
         /// path segment, and whether a `/` follows it. An alternative is a segment of the whole
-        /// pattern only where its brace expansion would be one (rules-language.md §4).
+        /// pattern only where its brace expansion would be one (docs/rules.md, "Globs").
         var startsSegment = true
         var endsSegment = true
         var followedBySlash = false

@@ -2,14 +2,14 @@
 /// (`-_`, §5) for JWTs; padded or not as the caller needs. Decoding accepts either alphabet, with
 /// or without padding, and is strict about everything else.
 public enum Base64 {
-    package enum Alphabet: Sendable {
+    public enum Alphabet: Sendable {
         /// `A–Z a–z 0–9 + /` (RFC 4648 §4).
         case standard
         /// `A–Z a–z 0–9 - _` (RFC 4648 §5), for URLs and JWTs.
         case urlSafe
 
         /// The 64 symbols, in value order.
-        package var symbols: [UInt8] {
+        public var symbols: [UInt8] {
             switch self {
             case .standard: return Base64.standardSymbols
             case .urlSafe: return Base64.urlSafeSymbols
@@ -64,7 +64,8 @@ public enum Base64 {
         encode(bytes, alphabet: .standard, padded: true)
     }
 
-    package static func encode(_ bytes: [UInt8], alphabet: Alphabet, padded: Bool) -> String {
+    /// `bytes` in the given alphabet, padded with `=` or not.
+    public static func encode(_ bytes: [UInt8], alphabet: Alphabet, padded: Bool) -> String {
         var out = [UInt8]()
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         append(bytes, to: &out, alphabet: alphabet, padded: padded)
@@ -73,8 +74,8 @@ public enum Base64 {
 
     /// Appends the base64 form of `bytes` to `out`; without padding, the last group has only the
     /// symbols its bytes need (2 for one byte, 3 for two).
-    package static func append(_ bytes: [UInt8], to out: inout [UInt8], alphabet: Alphabet = .standard,
-                               padded: Bool = true) {
+    public static func append(_ bytes: [UInt8], to out: inout [UInt8], alphabet: Alphabet = .standard,
+                              padded: Bool = true) {
         let symbols = alphabet.symbols
         var i = 0
         while i + 3 <= bytes.count {

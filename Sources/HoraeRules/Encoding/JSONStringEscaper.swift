@@ -6,9 +6,9 @@
 /// their short escapes; the other C0 controls, DEL, the C1 controls (NEL among them) and U+2028/U+2029
 /// become `\uXXXX` with lowercase hex, so no character can end a line or reach a terminal raw. Other
 /// characters are written as UTF-8 (Swift strings are valid Unicode, so the output is valid UTF-8).
-package enum JSONStringEscaper {
+public enum JSONStringEscaper {
     /// Appends `string` as a JSON string literal, quotes included.
-    package static func append(_ string: String, to bytes: inout [UInt8]) {
+    public static func append(_ string: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
         if string.utf8.allSatisfy(isPlain) {
             bytes.append(contentsOf: string.utf8)
@@ -31,7 +31,7 @@ package enum JSONStringEscaper {
     }
 
     /// `string` as a JSON string literal, quotes included.
-    package static func literal(_ string: String) -> String {
+    public static func literal(_ string: String) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(string.utf8.count + 2)
         append(string, to: &bytes)

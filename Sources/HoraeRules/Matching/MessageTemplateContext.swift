@@ -4,7 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// The values templates see while a rule runs for a message (rules-language.md §5).
+/// The values templates see while a rule runs for a message (docs/rules.md, "Templates").
 public struct MessageTemplateContext: TemplateContext {
     public var fields: MessageFields
     public var captures: CaptureSet

@@ -1,4 +1,4 @@
-/// Runs the `tests:` of rule files against the compiled rule set (rules-language.md §8).
+/// Runs the `tests:` of rule files against the compiled rule set (docs/rules.md, "Rule tests").
 public struct RuleTestRunner: Sendable {
     public struct Failure: Sendable, Hashable {
         public var test: String

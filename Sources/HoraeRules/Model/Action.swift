@@ -1,4 +1,4 @@
-/// One step of a rule: a built-in plugin with its options (rules-language.md §7).
+/// One step of a rule: a built-in plugin with its options (docs/rules.md, "Actions").
 public struct Action: Sendable {
     public var plugin: Plugin
     /// Optional name, shown in logs and task records.

@@ -1,4 +1,4 @@
-/// What a field's value must satisfy (rules-language.md §3).
+/// What a field's value must satisfy (docs/rules.md, "Matchers").
 public indirect enum FieldMatcher: Sendable {
     /// `exact`, `glob`, `prefix`, `suffix`, `regex` (and plain strings, which are globs).
     case pattern(StringPattern)

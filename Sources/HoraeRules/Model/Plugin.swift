@@ -1,4 +1,4 @@
-/// The built-in plugins an action can name (rules-language.md §7).
+/// The built-in plugins an action can name (docs/rules.md, "Actions").
 public enum Plugin: String, Sendable, CaseIterable, Hashable {
     case exec
     case http

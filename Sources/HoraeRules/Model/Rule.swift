@@ -69,7 +69,7 @@ public struct Dedup: Sendable {
     }
 }
 
-/// `retry:` with the defaults of rules-language.md §6.
+/// `retry:` with the defaults of docs/rules.md, "Dedup, retries and timeouts".
 public struct RetryPolicy: Sendable, Hashable {
     public var maxAttempts = 5
     public var initialBackoff: Duration = .seconds(10)

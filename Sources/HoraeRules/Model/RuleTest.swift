@@ -1,4 +1,4 @@
-/// One `tests:` entry: a message and the rules it must (exactly) match (rules-language.md §8).
+/// One `tests:` entry: a message and the rules it must (exactly) match (docs/rules.md, "Rule tests").
 public struct RuleTest: Sendable {
     public struct Expectation: Sendable {
         public var rule: String

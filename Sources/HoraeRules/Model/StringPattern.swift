@@ -36,7 +36,7 @@ public final class StringPattern: Sendable {
         self.ignoreCase = ignoreCase
         if !ignoreCase {
             // Byte comparisons: `exact`, `prefix`, `suffix`, and globs without metacharacters
-            // (which are exact matches, rules-language.md §3).
+            // (which are exact matches, docs/rules.md, "Matchers").
             let plain: Strategy?
             switch kind {
             case .exact: plain = .equals

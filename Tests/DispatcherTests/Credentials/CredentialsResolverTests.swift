@@ -2,7 +2,8 @@ import Foundation
 import Testing
 @testable import HoraeDispatcher
 
-/// runtime.md §2: emulator → no auth; else GOOGLE_APPLICATION_CREDENTIALS; else metadata server.
+/// The order of docs/daemon.md, "Credentials and endpoints": emulator → no auth; else
+/// GOOGLE_APPLICATION_CREDENTIALS; else the metadata server.
 @Suite struct CredentialsResolverTests {
     static let scopes = CredentialsResolver.defaultScopes
 

@@ -5,7 +5,8 @@ import Testing
 @testable import HoraeDispatcher
 
 /// The dispatcher against the real Pub/Sub emulator: ack rule, retries, dead-letter, dedup,
-/// flow control, unmatched messages and graceful shutdown (runtime.md §1, rules-language.md §6).
+/// flow control, unmatched messages and graceful shutdown (docs/daemon.md, "Message path";
+/// docs/rules.md, "Dedup, retries and timeouts").
 @Suite(.serialized) struct DispatcherEmulatorTests {
     static let uploadRule = """
     rules:

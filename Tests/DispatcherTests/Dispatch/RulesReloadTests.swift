@@ -3,7 +3,7 @@ import HoraeRules
 import Testing
 @testable import HoraeDispatcher
 
-/// SIGHUP's reload (runtime.md §1): a valid set is swapped in atomically; an invalid one, or one
+/// SIGHUP's reload (docs/daemon.md, "Message path"): a valid set is swapped in atomically; an invalid one, or one
 /// using a plugin the daemon lacks, keeps the running set.
 @Suite(.serialized) struct RulesReloadTests {
     static func rule(_ name: String, object: String) -> String {

@@ -7,7 +7,7 @@ import Foundation
 import HoraeRules
 
 /// The `bigquery.load` action: starts a BigQuery load job and waits until it is done
-/// (rules-language.md §7).
+/// (docs/rules.md, "Actions").
 ///
 /// Options (rendered):
 /// - `sourceUris` (required): the files to load (`gs://bucket/path.csv`, wildcards as BigQuery

@@ -1,7 +1,7 @@
 import HoraeRules
 
 /// The `elasticsearch.alias` action: points `alias` at `index` atomically, with one
-/// `POST {url}/_aliases` call (rules-language.md §7).
+/// `POST {url}/_aliases` call (docs/rules.md, "Actions").
 ///
 /// Options (rendered):
 /// - `url` (required): the cluster's base URL (`http://127.0.0.1:9200`, or with a path prefix
@@ -9,7 +9,7 @@ import HoraeRules
 ///   cannot change its host or structure); no query or fragment.
 /// - `alias`, `index` (required): checked by ``ElasticsearchName`` (lowercase, no wildcard,
 ///   comma, `/`, …); an invalid name is permanent and nothing is sent.
-/// - `replace` (glob, rules-language.md §4): the indices to take the alias from. The indices that
+/// - `replace` (glob, docs/rules.md, "Globs"): the indices to take the alias from. The indices that
 ///   hold the alias now are read with `GET {url}/_alias/{alias}` (404: none); each that matches
 ///   the glob, except `index` itself, gets a `remove` action. Its wildcards must be written in
 ///   the rule: a template value that adds `*`, `?`, `[`, `]`, `{`, `}` or `\` is refused
@@ -30,7 +30,7 @@ public struct ElasticsearchAliasPlugin: ActionPlugin {
     public var plugin: Plugin { .elasticsearchAlias }
 
     public static let defaultTimeout: Duration = .seconds(60)
-    /// Characters that give a glob its meaning (rules-language.md §4).
+    /// Characters that give a glob its meaning (docs/rules.md, "Globs").
     static let globMetacharacters: [Unicode.Scalar] = ["*", "?", "[", "]", "{", "}", "\\"]
 
     private let transport: any HTTPTransport

@@ -6,7 +6,7 @@ import Musl
 import HoraeRules
 
 /// The `exec` action: runs `command: [argv…]` through ``ProcessRunner`` — `posix_spawn`, never a
-/// shell, in a process group of its own (rules-language.md §7).
+/// shell, in a process group of its own (docs/rules.md, "Actions").
 ///
 /// Options (rendered):
 /// - `command` (required, list of strings): `argv`; `argv[0]` is a path or a name looked up in

@@ -6,7 +6,7 @@ import Foundation
 import HoraeRules
 
 /// The `gcs` action: copies, moves, deletes or downloads one Cloud Storage object through the
-/// JSON API (`storage/v1`) (rules-language.md §7).
+/// JSON API (`storage/v1`) (docs/rules.md, "Actions").
 ///
 /// Options (rendered):
 /// - `operation` (required): `copy`, `move`, `delete` or `download`.

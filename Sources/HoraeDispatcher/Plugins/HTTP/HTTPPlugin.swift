@@ -1,6 +1,6 @@
 import HoraeRules
 
-/// The `http` action: one request through an ``HTTPTransport`` (rules-language.md §7).
+/// The `http` action: one request through an ``HTTPTransport`` (docs/rules.md, "Actions").
 ///
 /// Options (rendered):
 /// - `url` (required): checked by ``TemplatedURL`` — absolute `http`/`https` with a host the rule

@@ -2,7 +2,7 @@ import HoraeRules
 import Logging
 
 /// The `log` action: writes `message:` to the daemon's log at `level:` [info]
-/// (rules-language.md §7), with the metadata `rule`, `action`, `attempt` and, for a Pub/Sub
+/// (docs/rules.md, "Actions"), with the metadata `rule`, `action`, `attempt` and, for a Pub/Sub
 /// message, `messageId` and `subscription`. Always succeeds.
 ///
 /// The rendered message goes to swift-log as it is (it may hold message values, line breaks

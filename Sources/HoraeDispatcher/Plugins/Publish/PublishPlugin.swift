@@ -1,6 +1,6 @@
 import HoraeRules
 
-/// The `publish` action: publishes one message to a Pub/Sub topic (rules-language.md §7).
+/// The `publish` action: publishes one message to a Pub/Sub topic (docs/rules.md, "Actions").
 ///
 /// Options (rendered):
 /// - `topic` (required): a short name in the daemon's project or `projects/P/topics/T`,
