@@ -10,7 +10,7 @@ public final class HoraeProcess: @unchecked Sendable {
     init(_ process: Process, logPath: String) throws {
         self.process = process
         self.logPath = logPath
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)  // FileHandle below throws if it is missing
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         process.standardOutput = log

@@ -50,6 +50,6 @@ private final class FileDescriptorLineWriter: Sendable {
 
     /// EPIPE, EBADF, ENOSPC, …: the rest of the line is dropped.
     func write(_ line: [UInt8]) {
-        fd.withLock { fd in FileDescriptorOutput.writeAll(line, to: fd) }
+        fd.withLock { fd in _ = FileDescriptorOutput.writeAll(line, to: fd) }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HoraeRules
+import HoraeTestSupport
 import Logging
 import ServiceLifecycle
 import ServiceLifecycleTestKit
@@ -14,80 +15,80 @@ import Testing
     static let broken = "rules:\n  - name: broken\n    on: { message: { attributes: { objectId: { regx: x } } } }\n"
 
     @Test func aValidChangeIsPickedUpWithoutSIGHUP() async throws {
-        let h = try await DaemonHarness(
-            rules: RulesReloadTests.rule("first", object: "a/*"), configure: { $0.watchRules = true })
-        defer { Task { await h.cleanUp() } }
-        h.start()
-        #expect(h.metrics["reload.ok"] == 1)  // the first load
+        try await withDaemon(DaemonHarness(
+            rules: RulesReloadTests.rule("first", object: "a/*"), configure: { $0.watchRules = true })) { h in
+            h.start()
+            #expect(h.metrics["reload.ok"] == 1)  // the first load
 
-        try RulesReloadTests.rule("second", object: "b/*")
-            .write(toFile: h.directory + "/rules/rules.yaml", atomically: true, encoding: .utf8)
-        try await h.waitUntil("the changed rules are loaded", timeout: .seconds(20)) { Self.names(h) == ["second"] }
-        #expect(h.metrics["reload.ok"] == 2)
-        #expect(h.metrics["reload.failed"] == 0)
+            try RulesReloadTests.rule("second", object: "b/*")
+                .write(toFile: h.directory + "/rules/rules.yaml", atomically: true, encoding: .utf8)
+            try await h.waitUntil("the changed rules are loaded", timeout: .seconds(20)) { Self.names(h) == ["second"] }
+            #expect(h.metrics["reload.ok"] == 2)
+            #expect(h.metrics["reload.failed"] == 0)
 
-        // The running daemon matches with them.
-        try await h.publish(["objectId": "b/x"])
-        try await h.waitUntil("the new rule ran") {
-            h.plugin.calls.contains { $0.rule == "second" && $0.text == "b/x" }
+            // The running daemon matches with them.
+            try await h.publish(["objectId": "b/x"])
+            try await h.waitUntil("the new rule ran") {
+                h.plugin.calls.contains { $0.rule == "second" && $0.text == "b/x" }
+            }
+
+            // A file added beside it is a change too.
+            try RulesReloadTests.rule("third", object: "c/*")
+                .write(toFile: h.directory + "/rules/more.yaml", atomically: true, encoding: .utf8)
+            try await h.waitUntil("the added file is loaded", timeout: .seconds(20)) {
+                Self.names(h) == ["third", "second"] || Self.names(h) == ["second", "third"]
+            }
+            #expect(h.metrics["reload.ok"] == 3)
         }
-
-        // A file added beside it is a change too.
-        try RulesReloadTests.rule("third", object: "c/*")
-            .write(toFile: h.directory + "/rules/more.yaml", atomically: true, encoding: .utf8)
-        try await h.waitUntil("the added file is loaded", timeout: .seconds(20)) {
-            Self.names(h) == ["third", "second"] || Self.names(h) == ["second", "third"]
-        }
-        #expect(h.metrics["reload.ok"] == 3)
     }
 
     @Test func anInvalidChangeKeepsTheLastGoodSetUntilTheFilesChangeAgain() async throws {
-        let h = try await DaemonHarness(
-            rules: RulesReloadTests.rule("first", object: "a/*"), configure: { $0.watchRules = true })
-        defer { Task { await h.cleanUp() } }
-        h.start()
-        let file = h.directory + "/rules/rules.yaml"
+        try await withDaemon(DaemonHarness(
+            rules: RulesReloadTests.rule("first", object: "a/*"), configure: { $0.watchRules = true })) { h in
+            h.start()
+            let file = h.directory + "/rules/rules.yaml"
 
-        try Self.broken.write(toFile: file, atomically: true, encoding: .utf8)
-        try await h.waitUntil("the invalid change is refused", timeout: .seconds(20)) {
-            h.metrics["reload.failed"] == 1
-        }
-        #expect(Self.names(h) == ["first"])
-        try await h.publish(["objectId": "a/x"])
-        try await h.waitUntil("the running rule still runs") {
-            h.plugin.calls.contains { $0.rule == "first" && $0.text == "a/x" }
-        }
-        // Not retried while the files stay as they are.
-        try await Task.sleep(for: RuleWatcher.defaultInterval * 3)
-        #expect(h.metrics["reload.failed"] == 1)
-        #expect(h.metrics["reload.ok"] == 1)
+            try Self.broken.write(toFile: file, atomically: true, encoding: .utf8)
+            try await h.waitUntil("the invalid change is refused", timeout: .seconds(20)) {
+                h.metrics["reload.failed"] == 1
+            }
+            #expect(Self.names(h) == ["first"])
+            try await h.publish(["objectId": "a/x"])
+            try await h.waitUntil("the running rule still runs") {
+                h.plugin.calls.contains { $0.rule == "first" && $0.text == "a/x" }
+            }
+            // Not retried while the files stay as they are.
+            try await Task.sleep(for: RuleWatcher.defaultInterval * 3)
+            #expect(h.metrics["reload.failed"] == 1)
+            #expect(h.metrics["reload.ok"] == 1)
 
-        try RulesReloadTests.rule("fixed", object: "b/*").write(toFile: file, atomically: true, encoding: .utf8)
-        try await h.waitUntil("the fixed rules are loaded", timeout: .seconds(20)) { Self.names(h) == ["fixed"] }
-        #expect(h.metrics["reload.ok"] == 2)
+            try RulesReloadTests.rule("fixed", object: "b/*").write(toFile: file, atomically: true, encoding: .utf8)
+            try await h.waitUntil("the fixed rules are loaded", timeout: .seconds(20)) { Self.names(h) == ["fixed"] }
+            #expect(h.metrics["reload.ok"] == 2)
+        }
     }
 
     @Test func withoutWatchRulesNothingReloadsByItself() async throws {
-        let h = try await DaemonHarness(rules: RulesReloadTests.rule("first", object: "a/*"))
-        defer { Task { await h.cleanUp() } }
-        #expect(h.config.watchRules == false)
-        #expect(h.daemon.ruleWatcher() == nil)
-        h.start()
+        try await withDaemon(DaemonHarness(rules: RulesReloadTests.rule("first", object: "a/*"))) { h in
+            #expect(h.config.watchRules == false)
+            #expect(h.daemon.ruleWatcher() == nil)
+            h.start()
 
-        try RulesReloadTests.rule("second", object: "b/*")
-            .write(toFile: h.directory + "/rules/rules.yaml", atomically: true, encoding: .utf8)
-        try await Task.sleep(for: RuleWatcher.defaultInterval * 3)
-        #expect(Self.names(h) == ["first"])
-        #expect(h.metrics["reload.ok"] == 1)
+            try RulesReloadTests.rule("second", object: "b/*")
+                .write(toFile: h.directory + "/rules/rules.yaml", atomically: true, encoding: .utf8)
+            try await Task.sleep(for: RuleWatcher.defaultInterval * 3)
+            #expect(Self.names(h) == ["first"])
+            #expect(h.metrics["reload.ok"] == 1)
 
-        // The change was a valid one: SIGHUP's reload takes it.
-        #expect(h.daemon.reload())
-        #expect(Self.names(h) == ["second"])
+            // The change was a valid one: SIGHUP's reload takes it.
+            #expect(h.daemon.reload())
+            #expect(Self.names(h) == ["second"])
+        }
     }
 
     /// `horae run` itself: the watcher runs in the daemon's service group, reloads without SIGHUP,
     /// and SIGTERM still stops the group at once and cleanly.
-    @Test(.enabled(if: BuiltExecutable.horae != nil, "the horae executable is not built"))
+    @Test(.enabled(if: HoraeExecutable.path != nil, "the horae executable is not built"))
     func horaeRunReloadsChangedFilesAndStillExitsCleanly() async throws {
         let stack = try await DaemonProcessTests.Stack(config: "watchRules: true")
         defer { stack.remove() }
