@@ -26,8 +26,9 @@ let testHelpers: [Target] =
     Context.environment["HORAE_TEST_HELPERS"] == "1"
     ? [
         // A store writer the crash tests kill -9 at random instants.
-        .executableTarget(name: "horae-store-crash-child", dependencies: ["HoraeDispatcher"],
-                          path: "Sources/horae-store-crash-child"),
+        .executableTarget(
+            name: "horae-store-crash-child", dependencies: ["HoraeDispatcher"],
+            path: "Sources/horae-store-crash-child")
     ]
     : []
 
@@ -51,37 +52,48 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1", traits: []),
     ] + transitivePins.map { .package(url: $0.url, exact: $0.version) },
     targets: [
-        .systemLibrary(name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1",
-                       providers: [.apt(["libyaml-dev"])]),
-        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
-                       providers: [.apt(["libcurl4-openssl-dev"])]),
-        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
-                       providers: [.apt(["libsqlite3-dev"])]),
-        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
-                       providers: [.apt(["libssl-dev"])]),
-        .target(name: "HoraeRules", dependencies: ["CYAML"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
-        .target(name: "HoraeDispatcher", dependencies: [
-            "HoraeRules", "CCurl", "CSQLite", "COpenSSL",
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "Metrics", package: "swift-metrics"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
-            .product(name: "Hummingbird", package: "hummingbird"),
-        ]),
-        .executableTarget(name: "horae", dependencies: [
-            "HoraeRules", "HoraeDispatcher",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ] + transitivePins.map { .product(name: $0.product, package: $0.package) }),
+        .systemLibrary(
+            name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(
+            name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(
+            name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(
+            name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]),
+        .target(
+            name: "HoraeRules", dependencies: ["CYAML"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(
+            name: "HoraeDispatcher",
+            dependencies: [
+                "HoraeRules", "CCurl", "CSQLite", "COpenSSL",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]),
+        .executableTarget(
+            name: "horae",
+            dependencies: [
+                "HoraeRules", "HoraeDispatcher",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ] + transitivePins.map { .product(name: $0.product, package: $0.package) }),
         // Test helper: finds and runs the built `horae` for the test targets.
         .target(name: "HoraeTestSupport", path: "Tests/HoraeTestSupport"),
         .testTarget(name: "RulesTests", dependencies: ["HoraeRules", "HoraeTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "DispatcherTests", dependencies: [
-            "HoraeDispatcher", "COpenSSL", "HoraeTestSupport",
-            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
-        ]),
+        .testTarget(
+            name: "DispatcherTests",
+            dependencies: [
+                "HoraeDispatcher", "COpenSSL", "HoraeTestSupport",
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]),
     ] + testHelpers
 )

@@ -28,8 +28,10 @@ public func horaeFuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int
 
 /// Stops the process (libFuzzer then writes the input) when an invariant of the library breaks.
 @inline(never)
-func check(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
-           file: StaticString = #fileID, line: UInt = #line) {
+func check(
+    _ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
+    file: StaticString = #fileID, line: UInt = #line
+) {
     if !condition() {
         let text = "HORAE FUZZ INVARIANT BROKEN (\(file):\(line)): \(message())\n"
         FileHandle.standardError.write(Data(text.utf8))
@@ -80,7 +82,9 @@ struct FuzzRun {
     mutating func run() {
         loadYAML()
         let set = loadRules()
-        note("\(set.rules.count) rules (\(set.rules.filter(\.isSchedule).count) scheduled), \(set.tests.count) tests, \(set.diagnostics.count) diagnostics: \(set.diagnostics.prefix(3).map { "\($0.location.line):\($0.location.column) \($0.code.rawValue) \($0.message)" })")
+        note(
+            "\(set.rules.count) rules (\(set.rules.filter(\.isSchedule).count) scheduled), \(set.tests.count) tests, \(set.diagnostics.count) diagnostics: \(set.diagnostics.prefix(3).map { "\($0.location.line):\($0.location.column) \($0.code.rawValue) \($0.message)" })"
+        )
         let jsonMessages = parseJSON()
         if !set.rules.isEmpty { matchRules(set, extraMessages: jsonMessages) }
         checkSchedules(set.rules)
@@ -112,15 +116,20 @@ struct FuzzRun {
         _ = node.isNull
         switch node.kind {
         case .scalar: break
-        case let .sequence(items): for i in items { walk(i, depth: depth + 1) }
-        case let .mapping(pairs):
-            for p in pairs { walk(p.key, depth: depth + 1); walk(p.value, depth: depth + 1) }
+        case .sequence(let items): for i in items { walk(i, depth: depth + 1) }
+        case .mapping(let pairs):
+            for p in pairs {
+                walk(p.key, depth: depth + 1)
+                walk(p.value, depth: depth + 1)
+            }
         }
     }
 
     func checkLocations(_ diagnostics: [Diagnostic]) {
         for d in diagnostics {
-            check(d.location.line >= 1 && d.location.column >= 1, "diagnostic \(d.code.rawValue) at \(d.location): \(d.message)")
+            check(
+                d.location.line >= 1 && d.location.column >= 1,
+                "diagnostic \(d.code.rawValue) at \(d.location): \(d.message)")
         }
     }
 
@@ -137,8 +146,10 @@ struct FuzzRun {
         let renderer = DiagnosticRenderer(sourceText: { _ in source })
         _ = renderer.renderText(set.diagnostics)
         let json = renderer.renderJSON(set.diagnostics)
-        if case let .array(items)? = try? JSONParser.parse(json) {
-            check(items.count == set.diagnostics.count, "renderJSON wrote \(items.count) entries for \(set.diagnostics.count) diagnostics")
+        if case .array(let items)? = try? JSONParser.parse(json) {
+            check(
+                items.count == set.diagnostics.count,
+                "renderJSON wrote \(items.count) entries for \(set.diagnostics.count) diagnostics")
         } else {
             check(false, "renderJSON output does not parse as a JSON array: \(json.prefix(200))")
         }
@@ -158,11 +169,15 @@ struct FuzzRun {
             let a = compiled.match(message)
             let b = linear.match(message)
             note("message \(describe(message)) matches \(describe(b))")
-            check(a == b, "compiled and linear matchers disagree on \(describe(message)):\n compiled: \(describe(a))\n linear:   \(describe(b))")
+            check(
+                a == b,
+                "compiled and linear matchers disagree on \(describe(message)):\n compiled: \(describe(a))\n linear:   \(describe(b))"
+            )
             let fields = MessageFields(message)
             for m in a.prefix(4) {
                 let rule = set.rules[m.ruleIndex]
-                let context = MessageTemplateContext(fields: fields, captures: m.captures, ruleName: rule.name, now: Self.now)
+                let context = MessageTemplateContext(
+                    fields: fields, captures: m.captures, ruleName: rule.name, now: Self.now)
                 for action in rule.actions { _ = try? action.render(context) }
                 if let key = rule.dedup?.key { _ = try? key.render(context) }
                 if let dl = rule.retry.deadLetter { _ = try? dl.render(context) }
@@ -187,28 +202,28 @@ struct FuzzRun {
         var v = RuleVocabulary()
         func add(_ m: FieldMatcher, _ field: String) {
             switch m {
-            case let .pattern(p):
+            case .pattern(let p):
                 v.patterns[field, default: []].append(p)
                 v.literals.append(p.source)
                 if let e = p.exactValue { v.literals.append(e) }
                 if !p.node.literalPrefix.isEmpty { v.literals.append(p.node.literalPrefix) }
                 if !p.node.literalSuffix.isEmpty { v.literals.append(p.node.literalSuffix) }
-            case let .numeric(_, x): v.literals.append(String(x))
+            case .numeric(_, let x): v.literals.append(String(x))
             case .exists: break
-            case let .not(inner): add(inner, field)
-            case let .anyOf(ms), let .allOf(ms): for x in ms { add(x, field) }
+            case .not(let inner): add(inner, field)
+            case .anyOf(let ms), .allOf(let ms): for x in ms { add(x, field) }
             }
         }
         for rule in rules {
-            guard case let .message(clauses) = rule.trigger else { continue }
+            guard case .message(let clauses) = rule.trigger else { continue }
             for c in clauses {
                 v.subscriptions += c.subscriptions ?? []
                 for cond in c.conditions {
                     switch cond.field {
-                    case let .attribute(name):
+                    case .attribute(let name):
                         if !v.attributes.contains(name) { v.attributes.append(name) }
                         add(cond.matcher, name)
-                    case let .data(path):
+                    case .data(let path):
                         if !v.dataPaths.contains(path) { v.dataPaths.append(path) }
                         add(cond.matcher, "data." + path.joined(separator: "."))
                     }
@@ -245,8 +260,11 @@ struct FuzzRun {
             for name in v.attributes where rng.chance(85) { m.attributes[name] = value(for: name, v, words) }
             if rng.chance(25), let w = rng.pick(words), let name = rng.pick(words) { m.attributes[name] = w }
             if !v.subscriptions.isEmpty, rng.chance(80) { m.subscription = rng.pick(v.subscriptions) }
-            if !v.dataPaths.isEmpty { m.data = Array(payload(v, words).utf8) }
-            else if rng.chance(10) { m.data = Array((rng.pick(lines) ?? "").utf8) }
+            if !v.dataPaths.isEmpty {
+                m.data = Array(payload(v, words).utf8)
+            } else if rng.chance(10) {
+                m.data = Array((rng.pick(lines) ?? "").utf8)
+            }
             messages.append(m)
         }
         return messages
@@ -288,8 +306,11 @@ struct FuzzRun {
             case 0: leaf = .number(String(rng.below(2000) - 1000))
             case 1: leaf = .null
             default:
-                if let p = rng.pick(patterns), let s = generate(p.node, budget: 64) { leaf = .string(s) }
-                else { leaf = .string(rng.pick(words) ?? "") }
+                if let p = rng.pick(patterns), let s = generate(p.node, budget: 64) {
+                    leaf = .string(s)
+                } else {
+                    leaf = .string(rng.pick(words) ?? "")
+                }
             }
             root = inserting(leaf, at: path[...], into: root)
         }
@@ -308,7 +329,7 @@ struct FuzzRun {
             return .array(items)
         }
         var pairs: [(key: String, value: JSONValue)] = []
-        if case let .object(p) = node { pairs = p }
+        if case .object(let p) = node { pairs = p }
         if let j = pairs.firstIndex(where: { $0.key == first }) {
             pairs[j].value = inserting(leaf, at: path.dropFirst(), into: pairs[j].value)
         } else {
@@ -326,10 +347,12 @@ struct FuzzRun {
     mutating func checkSchedules(_ rules: [Rule]) {
         var checked = 0
         for rule in rules {
-            guard case let .schedule(schedule) = rule.trigger, checked < 2 else { continue }
+            guard case .schedule(let schedule) = rule.trigger, checked < 2 else { continue }
             checked += 1
             guard let zone = TimeZone(identifier: schedule.timezone ?? "UTC") else {
-                check(false, "rule `\(rule.name)` loaded with time zone `\(schedule.timezone ?? "")`, which does not exist")
+                check(
+                    false,
+                    "rule `\(rule.name)` loaded with time zone `\(schedule.timezone ?? "")`, which does not exist")
                 return
             }
             let cron = schedule.cron
@@ -341,31 +364,47 @@ struct FuzzRun {
             let window = cron.seconds == 1 ? 2 * 86_400 : 2 * 3600
             let end = base.addingTimeInterval(Double(window))
             let next = cron.nextTick(after: base, in: zone)
-            note("cron `\(cron.source)` in \(zone.identifier): next tick after \(base) is \(next.map { "\($0)" } ?? "none")")
+            note(
+                "cron `\(cron.source)` in \(zone.identifier): next tick after \(base) is \(next.map { "\($0)" } ?? "none")"
+            )
             let label = "cron `\(cron.source)` in \(zone.identifier) after \(base.timeIntervalSince1970)"
             switch referenceNextTick(cron, after: base, in: zone, window: window) {
-            case let .found(r):
-                check(next == r, "\(label): nextTick gives \(next.map { "\($0.timeIntervalSince1970)" } ?? "nil"), a walk over instants finds \(r.timeIntervalSince1970)")
+            case .found(let r):
+                check(
+                    next == r,
+                    "\(label): nextTick gives \(next.map { "\($0.timeIntervalSince1970)" } ?? "nil"), a walk over instants finds \(r.timeIntervalSince1970)"
+                )
             case .none:
-                check(next == nil || next! > end, "\(label): nextTick gives \(next!.timeIntervalSince1970), a walk over instants finds no tick up to \(end.timeIntervalSince1970)")
+                check(
+                    next == nil || next! > end,
+                    "\(label): nextTick gives \(next!.timeIntervalSince1970), a walk over instants finds no tick up to \(end.timeIntervalSince1970)"
+                )
             case .unknown:
                 break
             }
             let ticks = cron.ticks(after: base, through: end, in: zone, limit: 4)
-            check(ticks.first == next.flatMap { $0 <= end ? $0 : nil }, "\(label): ticks start at \(String(describing: ticks.first)), nextTick \(String(describing: next))")
+            check(
+                ticks.first == next.flatMap { $0 <= end ? $0 : nil },
+                "\(label): ticks start at \(String(describing: ticks.first)), nextTick \(String(describing: next))")
             for i in ticks.indices.dropFirst() {
                 check(ticks[i] > ticks[i - 1] && ticks[i] <= end, "\(label): ticks out of order or range: \(ticks)")
-                check(cron.nextTick(after: ticks[i - 1], in: zone) == ticks[i], "\(label): ticks \(ticks) skip or add a tick after \(ticks[i - 1])")
+                check(
+                    cron.nextTick(after: ticks[i - 1], in: zone) == ticks[i],
+                    "\(label): ticks \(ticks) skip or add a tick after \(ticks[i - 1])")
             }
             if let tick = next {
-                let context = MessageTemplateContext(fields: MessageFields(PubSubMessage()), captures: CaptureSet(), ruleName: rule.name,
-                                                     scheduleTime: MessageTemplateContext.rfc3339(tick), now: Self.now)
+                let context = MessageTemplateContext(
+                    fields: MessageFields(PubSubMessage()), captures: CaptureSet(), ruleName: rule.name,
+                    scheduleTime: MessageTemplateContext.rfc3339(tick), now: Self.now)
                 for action in rule.actions { _ = try? action.render(context) }
             }
         }
     }
 
-    enum ReferenceTick { case found(Date), none, unknown }
+    enum ReferenceTick {
+        case found(Date)
+        case none, unknown
+    }
 
     /// The first instant after `base` (within `window` seconds) whose wall-clock time in `zone`
     /// the expression allows, taking a repeated wall time (DST fall-back) at its first occurrence
@@ -383,23 +422,29 @@ struct FuzzRun {
         if step == 60 { i = (i + 59) / 60 * 60 }
         let last = Int64(t) + Int64(window)
         var cachedDay = Int64.min
-        var month = 0, dayOfMonth = 0
+        var month = 0
+        var dayOfMonth = 0
         while i <= last {
             let off = offset(i)
             if off % 60 != 0 { return .unknown }
             let wall = i + off
             let day = CronExpression.floorDiv(wall, 86_400)
             let secondOfDay = wall - day * 86_400
-            if has(cron.seconds, secondOfDay % 60), has(cron.minutes, secondOfDay / 60 % 60), has(cron.hours, secondOfDay / 3600) {
+            if has(cron.seconds, secondOfDay % 60), has(cron.minutes, secondOfDay / 60 % 60),
+                has(cron.hours, secondOfDay / 3600)
+            {
                 if day != cachedDay {
-                    let parts = calendar.dateComponents([.month, .day], from: Date(timeIntervalSince1970: TimeInterval(day * 86_400)))
+                    let parts = calendar.dateComponents(
+                        [.month, .day], from: Date(timeIntervalSince1970: TimeInterval(day * 86_400)))
                     month = parts.month!
                     dayOfMonth = parts.day!
                     cachedDay = day
                 }
                 let weekday = CronExpression.floorMod(day + 4, 7)
-                let domHit = has(cron.daysOfMonth, Int64(dayOfMonth)), dowHit = has(cron.daysOfWeek, weekday)
-                let dayOK = has(cron.months, Int64(month))
+                let domHit = has(cron.daysOfMonth, Int64(dayOfMonth))
+                let dowHit = has(cron.daysOfWeek, weekday)
+                let dayOK =
+                    has(cron.months, Int64(month))
                     && (cron.dayOfMonthIsWildcard || cron.dayOfWeekIsWildcard ? domHit && dowHit : domHit || dowHit)
                 if dayOK {
                     // A repeated wall time counts at its first occurrence only.
@@ -423,8 +468,8 @@ struct FuzzRun {
         switch node {
         case .startOfText, .endOfText: return true
         case .empty, .literal, .scalarClass: return false
-        case let .concat(xs), let .alternation(xs): return xs.contains(where: hasAnchors)
-        case let .repeat(x, _, _, _), let .capture(_, x), let .group(x): return hasAnchors(x)
+        case .concat(let xs), .alternation(let xs): return xs.contains(where: hasAnchors)
+        case .repeat(let x, _, _, _), .capture(_, let x), .group(let x): return hasAnchors(x)
         }
     }
 
@@ -434,9 +479,9 @@ struct FuzzRun {
     func foldingWidens(_ node: RegexNode) -> Bool {
         switch node {
         case .empty, .literal, .startOfText, .endOfText: return true
-        case let .scalarClass(cls): return cls.subtracting(RegexCaseFolding.foldPreservingNegation(cls)).isEmpty
-        case let .concat(xs), let .alternation(xs): return xs.allSatisfy(foldingWidens)
-        case let .repeat(x, _, _, _), let .capture(_, x), let .group(x): return foldingWidens(x)
+        case .scalarClass(let cls): return cls.subtracting(RegexCaseFolding.foldPreservingNegation(cls)).isEmpty
+        case .concat(let xs), .alternation(let xs): return xs.allSatisfy(foldingWidens)
+        case .repeat(let x, _, _, _), .capture(_, let x), .group(let x): return foldingWidens(x)
         }
     }
 
@@ -445,9 +490,9 @@ struct FuzzRun {
     func weight(_ node: RegexNode) -> Int {
         switch node {
         case .empty, .literal, .scalarClass, .startOfText, .endOfText: return 1
-        case let .concat(xs), let .alternation(xs): return xs.reduce(1) { min($0 + weight($1), 1 << 30) }
-        case let .repeat(x, lo, hi, _): return min(weight(x) * max(1, max(lo, hi ?? 1)), 1 << 30)
-        case let .capture(_, x), let .group(x): return 1 + weight(x)
+        case .concat(let xs), .alternation(let xs): return xs.reduce(1) { min($0 + weight($1), 1 << 30) }
+        case .repeat(let x, let lo, let hi, _): return min(weight(x) * max(1, max(lo, hi ?? 1)), 1 << 30)
+        case .capture(_, let x), .group(let x): return 1 + weight(x)
         }
     }
 
@@ -459,41 +504,45 @@ struct FuzzRun {
         return String(out)
     }
 
-    mutating func gen(_ node: RegexNode, into out: inout String.UnicodeScalarView, budget: inout Int, depth: Int) -> Bool {
+    mutating func gen(_ node: RegexNode, into out: inout String.UnicodeScalarView, budget: inout Int, depth: Int)
+        -> Bool
+    {
         guard depth < 200 else { return false }
         switch node {
         case .empty, .startOfText, .endOfText: return true
-        case let .literal(c):
+        case .literal(let c):
             guard budget > 0 else { return false }
             budget -= 1
             out.append(c)
             return true
-        case let .scalarClass(set):
+        case .scalarClass(let set):
             guard budget > 0, let c = pickScalar(set) else { return false }
             budget -= 1
             out.append(c)
             return true
-        case let .concat(xs):
+        case .concat(let xs):
             for x in xs where !gen(x, into: &out, budget: &budget, depth: depth + 1) { return false }
             return true
-        case let .alternation(xs):
+        case .alternation(let xs):
             guard !xs.isEmpty else { return false }
             // Try a random alternative first, then the others in order.
             let start = rng.below(xs.count)
             for k in 0..<xs.count {
-                let saved = out, savedBudget = budget
+                let saved = out
+                let savedBudget = budget
                 if gen(xs[(start + k) % xs.count], into: &out, budget: &budget, depth: depth + 1) { return true }
                 out = saved
                 budget = savedBudget
             }
             return false
-        case let .repeat(x, min, max, _):
+        case .repeat(let x, let min, let max, _):
             guard min <= 64 else { return false }
             var count = min + rng.below(3)
             if let max { count = Swift.min(count, max) }
             if count < min { return false }
             for i in 0..<count {
-                let saved = out, savedBudget = budget
+                let saved = out
+                let savedBudget = budget
                 if !gen(x, into: &out, budget: &budget, depth: depth + 1) {
                     out = saved
                     budget = savedBudget
@@ -501,7 +550,7 @@ struct FuzzRun {
                 }
             }
             return true
-        case let .capture(_, x), let .group(x):
+        case .capture(_, let x), .group(let x):
             return gen(x, into: &out, budget: &budget, depth: depth + 1)
         }
     }
@@ -578,7 +627,9 @@ struct FuzzRun {
                 for text in texts {
                     let expanded: RegexNode
                     do { expanded = try GlobParser.parse(text) } catch {
-                        check(false, "glob `\(pattern)` parses, but its brace expansion `\(text)` does not: \(error.message)")
+                        check(
+                            false,
+                            "glob `\(pattern)` parses, but its brace expansion `\(text)` does not: \(error.message)")
                         continue
                     }
                     if let r = try? CompiledRegex(expanded) { expansions.append((text, r)) }
@@ -591,41 +642,67 @@ struct FuzzRun {
                 s.withUTF8 { buf in
                     let matches = regex.matches(buf)
                     let groups = regex.captures(buf)
-                    check((groups != nil) == matches, "\(label): matches=\(matches) but captures=\(String(describing: groups))")
+                    check(
+                        (groups != nil) == matches,
+                        "\(label): matches=\(matches) but captures=\(String(describing: groups))")
                     if generated.contains(String(decoding: buf, as: UTF8.self)), !hasAnchors(node) {
                         check(matches, "\(label): a string generated from the pattern's AST does not match")
                     }
                     if let groups {
-                        check(groups.count == regex.captureNames.count, "\(label): \(groups.count) capture groups for names \(regex.captureNames)")
+                        check(
+                            groups.count == regex.captureNames.count,
+                            "\(label): \(groups.count) capture groups for names \(regex.captureNames)")
                         for r in groups.compactMap({ $0 }) {
-                            check(r.lowerBound >= 0 && r.upperBound <= buf.count, "\(label): capture range \(r) outside 0..<\(buf.count)")
-                            check(isBoundary(buf, r.lowerBound) && isBoundary(buf, r.upperBound), "\(label): capture range \(r) splits a UTF-8 character")
+                            check(
+                                r.lowerBound >= 0 && r.upperBound <= buf.count,
+                                "\(label): capture range \(r) outside 0..<\(buf.count)")
+                            check(
+                                isBoundary(buf, r.lowerBound) && isBoundary(buf, r.upperBound),
+                                "\(label): capture range \(r) splits a UTF-8 character")
                         }
                     }
                     if let exact = node.exactString {
-                        check(matches == (String(decoding: buf, as: UTF8.self) == exact), "\(label): exactString `\(exact)` but matches=\(matches)")
+                        check(
+                            matches == (String(decoding: buf, as: UTF8.self) == exact),
+                            "\(label): exactString `\(exact)` but matches=\(matches)")
                     }
                     if what == "glob", matches, buf.contains(UInt8(ascii: "/")), globKeepsWithinSegment(pattern) {
-                        check(false, "\(label): a glob without `/` (and without a `**` segment or `{name:REGEX}`) matches across a `/`")
+                        check(
+                            false,
+                            "\(label): a glob without `/` (and without a `**` segment or `{name:REGEX}`) matches across a `/`"
+                        )
                     }
                     if what == "glob", !expansions.isEmpty {
                         let any = expansions.contains { $0.regex.matches(buf) }
-                        check(any == matches, "\(label): matches=\(matches), but its brace expansions \(expansions.map(\.text)) say \(any)")
+                        check(
+                            any == matches,
+                            "\(label): matches=\(matches), but its brace expansions \(expansions.map(\.text)) say \(any)"
+                        )
                     }
                     if what == "glob", !GlobParser.hasMetacharacters(pattern) {
-                        check(matches == (Array(buf) == Array(pattern.utf8)), "\(label): a glob without metacharacters must be an exact match, matches=\(matches)")
+                        check(
+                            matches == (Array(buf) == Array(pattern.utf8)),
+                            "\(label): a glob without metacharacters must be an exact match, matches=\(matches)")
                     }
                     if matches {
                         let value = Array(buf)
-                        let prefix = Array(node.literalPrefix.utf8), suffix = Array(node.literalSuffix.utf8)
-                        check(value.starts(with: prefix), "\(label): matches but lacks the literal prefix `\(node.literalPrefix)`")
-                        check(value.reversed().starts(with: suffix.reversed()), "\(label): matches but lacks the literal suffix `\(node.literalSuffix)`")
+                        let prefix = Array(node.literalPrefix.utf8)
+                        let suffix = Array(node.literalSuffix.utf8)
+                        check(
+                            value.starts(with: prefix),
+                            "\(label): matches but lacks the literal prefix `\(node.literalPrefix)`")
+                        check(
+                            value.reversed().starts(with: suffix.reversed()),
+                            "\(label): matches but lacks the literal suffix `\(node.literalSuffix)`")
                         if let ci, widens { check(ci.matches(buf), "\(label): matches, but not case-insensitively") }
                     }
                     if let nfa {
                         check(nfa.matches(buf) == matches, "\(label): DFA says \(matches), Pike VM says \(!matches)")
                         let reference = nfa.captures(buf)
-                        check(reference == groups, "\(label): capture DFA gives \(String(describing: groups)), Pike VM \(String(describing: reference))")
+                        check(
+                            reference == groups,
+                            "\(label): capture DFA gives \(String(describing: groups)), Pike VM \(String(describing: reference))"
+                        )
                     }
                     let expected = setRegexes.indices.filter { setRegexes[$0]?.matches(buf) == true }
                     if light, setRegexes.allSatisfy({ $0 != nil }) {
@@ -633,12 +710,17 @@ struct FuzzRun {
                             guard let s else { continue }
                             var hits: [Int] = []
                             s.matchingIndices(buf, into: &hits)
-                            check(hits == expected, "\(label): \(which) reports \(hits), the patterns one by one \(expected) (pattern, literal, case-insensitive)")
+                            check(
+                                hits == expected,
+                                "\(label): \(which) reports \(hits), the patterns one by one \(expected) (pattern, literal, case-insensitive)"
+                            )
                         }
                     }
                 }
             }
-            check(Set(regex.captureNames) == Set(node.captureNames), "\(what) `\(pattern)`: compiled capture names \(regex.captureNames), AST names \(node.captureNames)")
+            check(
+                Set(regex.captureNames) == Set(node.captureNames),
+                "\(what) `\(pattern)`: compiled capture names \(regex.captureNames), AST names \(node.captureNames)")
         }
     }
 
@@ -653,23 +735,43 @@ struct FuzzRun {
         }
         var i = 0
         while i < c.count {
-            if c[i] == "\\" { i += 2; continue }
+            if c[i] == "\\" {
+                i += 2
+                continue
+            }
             if c[i] == "[" { return nil }
-            guard c[i] == "{" else { i += 1; continue }
+            guard c[i] == "{" else {
+                i += 1
+                continue
+            }
             // The matching `}`, and the top-level commas, honouring escapes and nesting.
-            var depth = 0, j = i, end: Int?
+            var depth = 0
+            var j = i
+            var end: Int?
             var commas: [Int] = []
             while j < c.count {
-                if c[j] == "\\" { j += 2; continue }
+                if c[j] == "\\" {
+                    j += 2
+                    continue
+                }
                 if c[j] == "{" { depth += 1 }
-                if c[j] == "}" { depth -= 1; if depth == 0 { end = j; break } }
+                if c[j] == "}" {
+                    depth -= 1
+                    if depth == 0 {
+                        end = j
+                        break
+                    }
+                }
                 if c[j] == ",", depth == 1 { commas.append(j) }
                 j += 1
             }
             guard let end else { return nil }
             var n = i + 1
             while n < end, isName(c[n], first: n == i + 1) { n += 1 }
-            if n > i + 1, n == end || c[n] == ":" { i = end + 1; continue }  // a capture
+            if n > i + 1, n == end || c[n] == ":" {
+                i = end + 1
+                continue
+            }  // a capture
             guard !commas.isEmpty, commas.count < 6 else { return nil }
             let bounds = [i] + commas + [end]
             var out: [String] = []
@@ -694,11 +796,18 @@ struct FuzzRun {
         guard !chars.contains("/"), !chars.contains(":"), pattern != "**" else { return false }
         // `{…}` spanning the whole pattern: its `**` alternative would be the whole segment.
         if chars.first == "{" {
-            var depth = 0, i = 0
+            var depth = 0
+            var i = 0
             while i < chars.count {
-                if chars[i] == "\\" { i += 2; continue }
+                if chars[i] == "\\" {
+                    i += 2
+                    continue
+                }
                 if chars[i] == "{" { depth += 1 }
-                if chars[i] == "}" { depth -= 1; if depth == 0 { return i != chars.count - 1 } }
+                if chars[i] == "}" {
+                    depth -= 1
+                    if depth == 0 { return i != chars.count - 1 }
+                }
                 i += 1
             }
         }
@@ -727,19 +836,25 @@ struct FuzzRun {
                 case .suffix: expected = s.utf8.reversed().starts(with: pattern.utf8.reversed())
                 case .glob, .regex: expected = nil
                 }
-                if let expected { check(got == expected, "\(kind) `\(pattern)` on `\(s)`: match=\(got), expected \(expected)") }
+                if let expected {
+                    check(got == expected, "\(kind) `\(pattern)` on `\(s)`: match=\(got), expected \(expected)")
+                }
                 if let automaton {
                     var t = s
                     let viaAutomaton = t.withUTF8 { automaton.matches($0) }
                     // With captures, a failed bind can refuse a match the automaton accepts; there
                     // are none in a fresh CaptureSet unless a name repeats.
                     if p.captureNames.count == Set(p.captureNames).count {
-                        check(got == viaAutomaton, "\(kind) `\(pattern)` on `\(s)`: StringPattern.match=\(got), automaton=\(viaAutomaton)")
+                        check(
+                            got == viaAutomaton,
+                            "\(kind) `\(pattern)` on `\(s)`: StringPattern.match=\(got), automaton=\(viaAutomaton)")
                     }
                 }
                 if got, let folded, kind != .regex {
                     var c = CaptureSet()
-                    check(folded.match(s, captures: &c), "\(kind) `\(pattern)` ignoreCase refuses `\(s)`, which matches case-sensitively")
+                    check(
+                        folded.match(s, captures: &c),
+                        "\(kind) `\(pattern)` ignoreCase refuses `\(s)`, which matches case-sensitively")
                 }
             }
         }
@@ -782,11 +897,14 @@ struct FuzzRun {
     // MARK: - Descriptions for failure messages
 
     func describe(_ m: PubSubMessage) -> String {
-        let attrs = m.attributes.keys.sorted().map { "\($0)=\(m.attributes[$0]!.debugDescription)" }.joined(separator: ", ")
-        return "{subscription: \(m.subscription ?? "nil"), attributes: [\(attrs)], data: \(String(decoding: m.data, as: UTF8.self).debugDescription)}"
+        let attrs = m.attributes.keys.sorted().map { "\($0)=\(m.attributes[$0]!.debugDescription)" }.joined(
+            separator: ", ")
+        return
+            "{subscription: \(m.subscription ?? "nil"), attributes: [\(attrs)], data: \(String(decoding: m.data, as: UTF8.self).debugDescription)}"
     }
 
     func describe(_ ms: [RuleMatch]) -> String {
-        ms.map { "#\($0.ruleIndex) \($0.captures.entries.map { "\($0.name)=\($0.value.debugDescription)" })" }.joined(separator: "; ")
+        ms.map { "#\($0.ruleIndex) \($0.captures.entries.map { "\($0.name)=\($0.value.debugDescription)" })" }.joined(
+            separator: "; ")
     }
 }

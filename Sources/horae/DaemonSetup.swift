@@ -1,3 +1,9 @@
+import HoraeDispatcher
+import HoraeRules
+import Logging
+import ServiceLifecycle
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -10,11 +16,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import HoraeDispatcher
-import HoraeRules
-import Logging
-import ServiceLifecycle
-import Synchronization
 
 /// Builds the daemon's parts from its configuration: logging, the libcurl transport, the Pub/Sub
 /// client (the emulator when `PUBSUB_EMULATOR_HOST` is set), the built-in plugins, metrics and
@@ -41,13 +42,15 @@ enum DaemonSetup {
         let client: PubSubClient
         do {
             transport = try CurlHTTPClient()
-            client = try PubSubClient.fromEnvironment(project: config.project, environment: environment, transport: transport)
+            client = try PubSubClient.fromEnvironment(
+                project: config.project, environment: environment, transport: transport)
         } catch {
             throw Daemon.StartupError(description: "cannot set up the Pub/Sub client: \(error)")
         }
         let metrics = DaemonMetrics()
-        let plugins = BuiltinPlugins.make(processRunner: ProcessRunner(), httpTransport: transport, publisher: client,
-                                          logger: logger, environment: environment, project: config.project)
+        let plugins = BuiltinPlugins.make(
+            processRunner: ProcessRunner(), httpTransport: transport, publisher: client,
+            logger: logger, environment: environment, project: config.project)
         let status = StatusHolder()
         var services: [any Service] = []
         if let address = config.http {
@@ -57,8 +60,11 @@ enum DaemonSetup {
                 throw Daemon.StartupError(description: "`http: \(address)`: \(error)")
             }
         }
-        let daemon = try Daemon(config: config, parts: .init(client: client, plugins: plugins, metrics: metrics,
-                                                           logger: logger, services: services))
+        let daemon = try Daemon(
+            config: config,
+            parts: .init(
+                client: client, plugins: plugins, metrics: metrics,
+                logger: logger, services: services))
         status.daemon.withLock { $0 = DaemonStatus(daemon: daemon) }
         return daemon
     }

@@ -4,7 +4,8 @@ import ArgumentParser
 struct Horae: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "horae",
-        abstract: "Turn Cloud Storage events into work: match Pub/Sub messages against YAML rules and run their actions.",
+        abstract:
+            "Turn Cloud Storage events into work: match Pub/Sub messages against YAML rules and run their actions.",
         subcommands: [ValidateCommand.self, MatchCommand.self, TestCommand.self, RunCommand.self, PubSubCommand.self]
     )
 }

@@ -1,10 +1,11 @@
 import ArgumentParser
+import HoraeRules
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import HoraeRules
 
 struct MatchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,7 +44,9 @@ struct MatchCommand: ParsableCommand {
 
     func validate() throws {
         let sources = [message != nil, !attributes.isEmpty, messages != nil].count { $0 }
-        if sources != 1 { throw ValidationError("give exactly one of --message FILE, --attr k=v …, or --messages FILE.jsonl") }
+        if sources != 1 {
+            throw ValidationError("give exactly one of --message FILE, --attr k=v …, or --messages FILE.jsonl")
+        }
         if data != nil && attributes.isEmpty { throw ValidationError("--data goes with --attr") }
         if summary && messages == nil { throw ValidationError("--summary goes with --messages") }
         for a in attributes where !a.contains("=") { throw ValidationError("--attr takes name=value, got `\(a)`") }
@@ -57,7 +60,8 @@ struct MatchCommand: ParsableCommand {
         }
         let compiled = CompiledRuleSet(rules: set.rules)
         if let messages {
-            let matched = try MessageStream(path: messages, rules: compiled, subscription: subscription).run(summary: summary, format: format)
+            let matched = try MessageStream(path: messages, rules: compiled, subscription: subscription).run(
+                summary: summary, format: format)
             throw ExitCode(matched ? 0 : 1)
         }
         var inputs: [PubSubMessage] = []
@@ -91,7 +95,9 @@ struct MatchCommand: ParsableCommand {
     func readMessages(_ path: String) throws -> [PubSubMessage] {
         let bytes: [UInt8]
         do {
-            bytes = path == "-" ? try StandardStreams.readToEnd(0)
+            bytes =
+                path == "-"
+                ? try StandardStreams.readToEnd(0)
                 : Array(try Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
             Console.error("horae: cannot read \(path): \(FileErrorReason.text(error))\n")
@@ -118,7 +124,9 @@ enum MatchPrinter {
             let rule = set.rules[match.ruleIndex]
             out += "  \(rule.name)  (\(rule.location))\n"
             if match.captures.count > 0 {
-                out += "    captures: " + match.captures.entries.map { "\($0.name)=\($0.value)" }.joined(separator: " ") + "\n"
+                out +=
+                    "    captures: " + match.captures.entries.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
+                    + "\n"
             }
             let context = MessageTemplateContext(fields: fields, captures: match.captures, ruleName: rule.name)
             if let dedup = rule.dedup {
@@ -140,22 +148,40 @@ enum MatchPrinter {
     static func json(_ matches: [RuleMatch], of fields: MessageFields, in set: CompiledRuleSet) -> JSONValue {
         .object([
             (key: "messageId", value: .string(fields.message.id)),
-            (key: "matches", value: .array(matches.map { match in
-                let rule = set.rules[match.ruleIndex]
-                let context = MessageTemplateContext(fields: fields, captures: match.captures, ruleName: rule.name)
-                let actions: [JSONValue] = rule.actions.map { action in
-                    do {
-                        return .object([(key: action.plugin.rawValue, value: RenderedValue.map(try action.render(context)).jsonValue)])
-                    } catch {
-                        return .object([(key: "error", value: .string((error as? TemplateRenderError)?.message ?? "\(error)"))])
-                    }
-                }
-                return .object([
-                    (key: "rule", value: .string(rule.name)),
-                    (key: "captures", value: .object(match.captures.entries.map { (key: $0.name, value: .string($0.value)) })),
-                    (key: "actions", value: .array(actions)),
-                ])
-            })),
+            (
+                key: "matches",
+                value: .array(
+                    matches.map { match in
+                        let rule = set.rules[match.ruleIndex]
+                        let context = MessageTemplateContext(
+                            fields: fields, captures: match.captures, ruleName: rule.name)
+                        let actions: [JSONValue] = rule.actions.map { action in
+                            do {
+                                return .object([
+                                    (
+                                        key: action.plugin.rawValue,
+                                        value: RenderedValue.map(try action.render(context)).jsonValue
+                                    )
+                                ])
+                            } catch {
+                                return .object([
+                                    (
+                                        key: "error",
+                                        value: .string((error as? TemplateRenderError)?.message ?? "\(error)")
+                                    )
+                                ])
+                            }
+                        }
+                        return .object([
+                            (key: "rule", value: .string(rule.name)),
+                            (
+                                key: "captures",
+                                value: .object(match.captures.entries.map { (key: $0.name, value: .string($0.value)) })
+                            ),
+                            (key: "actions", value: .array(actions)),
+                        ])
+                    })
+            ),
         ])
     }
 }

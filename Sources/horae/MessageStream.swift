@@ -1,4 +1,6 @@
 import ArgumentParser
+import HoraeRules
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -11,7 +13,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import HoraeRules
 
 /// `horae match --messages FILE.jsonl`: matches a stream of messages, one JSON object per line,
 /// on all cores when only the summary is wanted.
@@ -54,8 +55,9 @@ struct MessageStream: Sendable {
             let counter = CompiledRuleSet.LineCounter(rules, subscription: subscription)
             let results = ConcurrentMap.map(chunks) { chunk in
                 data.withUnsafeBytes { raw in
-                    count(UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self)[chunk]),
-                          baseOffset: chunk.lowerBound, counter: counter)
+                    count(
+                        UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self)[chunk]),
+                        baseOffset: chunk.lowerBound, counter: counter)
                 }
             }
             for c in results { total.add(c) }
@@ -111,7 +113,9 @@ struct MessageStream: Sendable {
             }
             defer { lineStart = end + 1 }
             var line = UnsafeBufferPointer(rebasing: bytes[lineStart..<end])
-            if let last = line.last, last == UInt8(ascii: "\r") { line = UnsafeBufferPointer(rebasing: line.dropLast()) }
+            if let last = line.last, last == UInt8(ascii: "\r") {
+                line = UnsafeBufferPointer(rebasing: line.dropLast())
+            }
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
             body(line, lineStart)
         }
@@ -127,7 +131,8 @@ struct MessageStream: Sendable {
             if let fast = counter.matchCount(line: line) {
                 n = fast
             } else {
-                guard let message = decode(line, offset: baseOffset + offset, needsData: rules.needsData, &counts) else { return }
+                guard let message = decode(line, offset: baseOffset + offset, needsData: rules.needsData, &counts)
+                else { return }
                 n = rules.match(message).count
             }
             if n > 0 { counts.matched += 1 }
@@ -137,8 +142,10 @@ struct MessageStream: Sendable {
     }
 
     /// Matches every line and hands the results to `print`.
-    func process(_ bytes: UnsafeBufferPointer<UInt8>, baseOffset: Int, needsData: Bool,
-                 print: (MessageFields, [RuleMatch]) -> Void) -> Counts {
+    func process(
+        _ bytes: UnsafeBufferPointer<UInt8>, baseOffset: Int, needsData: Bool,
+        print: (MessageFields, [RuleMatch]) -> Void
+    ) -> Counts {
         var counts = Counts()
         Self.forEachLine(bytes) { line, offset in
             counts.messages += 1
@@ -153,7 +160,9 @@ struct MessageStream: Sendable {
     }
 
     /// The message on a line, or nil (counted as invalid, with its error) when it is not one.
-    func decode(_ line: UnsafeBufferPointer<UInt8>, offset: Int, needsData: Bool, _ counts: inout Counts) -> PubSubMessage? {
+    func decode(_ line: UnsafeBufferPointer<UInt8>, offset: Int, needsData: Bool, _ counts: inout Counts)
+        -> PubSubMessage?
+    {
         do {
             var message = try MessageDecoder.message(from: try JSONParser.parse(line), decodeData: needsData)
             if let subscription { message.subscription = subscription }

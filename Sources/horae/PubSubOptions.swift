@@ -1,11 +1,12 @@
 import ArgumentParser
+import HoraeDispatcher
+import HoraeRules
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import HoraeDispatcher
-import HoraeRules
 
 /// `--project` and the plumbing every `horae pubsub` command shares: resolving names, making the
 /// client, running the operation and turning its failure into a message and exit status 1.

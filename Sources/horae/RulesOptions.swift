@@ -1,10 +1,11 @@
 import ArgumentParser
+import HoraeRules
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import HoraeRules
 
 /// Options shared by the commands that read rule files.
 struct RulesOptions: ParsableArguments {
@@ -16,7 +17,9 @@ struct RulesOptions: ParsableArguments {
     }
 
     func validate() throws {
-        if paths.isEmpty { throw ValidationError("give at least one rules file or directory, e.g. `horae validate rules/`") }
+        if paths.isEmpty {
+            throw ValidationError("give at least one rules file or directory, e.g. `horae validate rules/`")
+        }
     }
 
     /// Loads the rules; prints diagnostics to stderr as text.

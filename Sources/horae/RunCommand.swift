@@ -1,12 +1,13 @@
 import ArgumentParser
+import HoraeDispatcher
+import HoraeRules
+import Logging
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import HoraeDispatcher
-import HoraeRules
-import Logging
 
 /// `horae run`: the daemon (docs/daemon.md).
 struct RunCommand: AsyncParsableCommand {
@@ -14,12 +15,12 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Pull Pub/Sub messages, match them against the rules and run their tasks until SIGTERM.",
         discussion: """
-        Reads horae.yaml (docs/daemon.md, "Configuration"); HORAE_* environment variables override it, \
-        and these flags override both. \
-        Relative `rules` and `state` paths are resolved against the config file's directory. SIGHUP reloads the rules \
-        (an invalid set keeps the running one); SIGTERM/SIGINT shut down gracefully.
-        Exit status: 0 after a graceful shutdown, 1 invalid configuration or rules, 2 a failure at start.
-        """
+            Reads horae.yaml (docs/daemon.md, "Configuration"); HORAE_* environment variables override it, \
+            and these flags override both. \
+            Relative `rules` and `state` paths are resolved against the config file's directory. SIGHUP reloads the rules \
+            (an invalid set keeps the running one); SIGTERM/SIGINT shut down gracefully.
+            Exit status: 0 after a graceful shutdown, 1 invalid configuration or rules, 2 a failure at start.
+            """
     )
 
     @Option(help: "The daemon's configuration file.")

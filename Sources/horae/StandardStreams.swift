@@ -1,3 +1,5 @@
+import HoraeDispatcher
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -10,7 +12,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import HoraeDispatcher
 
 /// Standard input, output and error as plain file descriptors (`write(2)`/`read(2)`).
 enum StandardStreams {

@@ -20,7 +20,11 @@ struct ValidateCommand: ParsableCommand {
         let set = rules.load()
         var diagnostics = set.diagnostics
         if strict {
-            diagnostics = diagnostics.map { var d = $0; d.severity = .error; return d }
+            diagnostics = diagnostics.map {
+                var d = $0
+                d.severity = .error
+                return d
+            }
         }
         switch format {
         case .json:
@@ -29,7 +33,9 @@ struct ValidateCommand: ParsableCommand {
             Console.error(DiagnosticRenderer().renderText(diagnostics))
             let errors = diagnostics.count { $0.severity == .error }
             let warnings = diagnostics.count - errors
-            Console.error("\(set.files.count) file\(set.files.count == 1 ? "" : "s"), \(set.rules.count) rule\(set.rules.count == 1 ? "" : "s"), \(set.tests.count) test\(set.tests.count == 1 ? "" : "s"): \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")\n")
+            Console.error(
+                "\(set.files.count) file\(set.files.count == 1 ? "" : "s"), \(set.rules.count) rule\(set.rules.count == 1 ? "" : "s"), \(set.tests.count) test\(set.tests.count == 1 ? "" : "s"): \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")\n"
+            )
         }
         if set.hasIOErrors { throw ExitCode(2) }
         if diagnostics.contains(where: { $0.severity == .error }) { throw ExitCode(1) }

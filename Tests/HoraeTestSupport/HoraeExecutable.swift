@@ -29,9 +29,12 @@ public enum HoraeExecutable {
         _ arguments: [String], stdin: String? = nil, in directory: URL = packageRoot,
         environment: [String: String] = [:], inheritEnvironment: Bool = true
     ) throws -> Result {
-        let process = try makeProcess(arguments, in: directory, environment: environment,
-                                      inheritEnvironment: inheritEnvironment)
-        let out = Pipe(), err = Pipe(), input = Pipe()
+        let process = try makeProcess(
+            arguments, in: directory, environment: environment,
+            inheritEnvironment: inheritEnvironment)
+        let out = Pipe()
+        let err = Pipe()
+        let input = Pipe()
         process.standardOutput = out
         process.standardError = err
         process.standardInput = input
@@ -42,8 +45,9 @@ public enum HoraeExecutable {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
     }
 
     /// Starts `horae arguments` in `directory` with `environment` added to the test's own; its
@@ -52,8 +56,9 @@ public enum HoraeExecutable {
         _ arguments: [String], in directory: String, environment: [String: String] = [:],
         logName: String = "horae.log"
     ) throws -> HoraeProcess {
-        let process = try makeProcess(arguments, in: URL(fileURLWithPath: directory), environment: environment,
-                                      inheritEnvironment: true)
+        let process = try makeProcess(
+            arguments, in: URL(fileURLWithPath: directory), environment: environment,
+            inheritEnvironment: true)
         return try HoraeProcess(process, logPath: directory + "/" + logName)
     }
 

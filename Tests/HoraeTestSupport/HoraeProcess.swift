@@ -38,7 +38,8 @@ public final class HoraeProcess: @unchecked Sendable {
     /// CPU time (user + system) the process used so far, from /proc.
     public var cpuTime: Duration? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         // After the command: state(0) ppid … utime is field 14 of the file, index 11 here; stime 12.
         guard fields.count > 12, let user = Int64(fields[11]), let system = Int64(fields[12]) else { return nil }

@@ -22,21 +22,23 @@ struct CLITests {
     @Test func validateReportsErrorsWithSourceLineAndCaret() throws {
         let dir = try RuleFixtures.temporaryDirectory()
         try """
-            rules:
-              - name: typo
-                on: { message: { attributes: { objectId: { regx: "gocc/.*" } } } }
-                actions:
-                  - log: { message: hi }
+        rules:
+          - name: typo
+            on: { message: { attributes: { objectId: { regx: "gocc/.*" } } } }
+            actions:
+              - log: { message: hi }
 
-            """.write(to: dir.appendingPathComponent("a.yaml"), atomically: true, encoding: .utf8)
+        """.write(to: dir.appendingPathComponent("a.yaml"), atomically: true, encoding: .utf8)
         let r = try HoraeExecutable.run(["validate", "a.yaml"], in: dir)
         #expect(r.status == 1)
-        #expect(r.stderr.hasPrefix("""
-            a.yaml:3:48: error[E200]: unknown operator `regx`; did you mean `regex`?
-                    on: { message: { attributes: { objectId: { regx: "gocc/.*" } } } }
-                                                               ^
+        #expect(
+            r.stderr.hasPrefix(
+                """
+                a.yaml:3:48: error[E200]: unknown operator `regx`; did you mean `regex`?
+                        on: { message: { attributes: { objectId: { regx: "gocc/.*" } } } }
+                                                                   ^
 
-            """), "\(r.stderr)")
+                """), "\(r.stderr)")
     }
 
     @Test func validateJSONFormat() throws {
@@ -61,13 +63,13 @@ struct CLITests {
     @Test func strictTurnsWarningsIntoErrors() throws {
         let dir = try RuleFixtures.temporaryDirectory()
         try """
-            rules:
-              - name: warn
-                on: { message: { attributes: { objectId: "x/*" } } }
-                actions:
-                  - log: { message: "{{ attributes.bucketId }}" }
+        rules:
+          - name: warn
+            on: { message: { attributes: { objectId: "x/*" } } }
+            actions:
+              - log: { message: "{{ attributes.bucketId }}" }
 
-            """.write(to: dir.appendingPathComponent("w.yaml"), atomically: true, encoding: .utf8)
+        """.write(to: dir.appendingPathComponent("w.yaml"), atomically: true, encoding: .utf8)
         #expect(try HoraeExecutable.run(["validate", "w.yaml"], in: dir).status == 0)
         let strict = try HoraeExecutable.run(["validate", "--strict", "w.yaml"], in: dir)
         #expect(strict.status == 1)
@@ -75,26 +77,38 @@ struct CLITests {
     }
 
     @Test func matchSampleMessagePrintsRuleCapturesAndActions() throws {
-        let r = try HoraeExecutable.run(["match", "rules/", "--message", "examples/messages/gocc-upload.json", "--subscription", "bucket-events"])
+        let r = try HoraeExecutable.run([
+            "match", "rules/", "--message", "examples/messages/gocc-upload.json", "--subscription", "bucket-events",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("gocc-to-bigquery"))
         #expect(r.stdout.contains("captures: codename=sohappy date=20190115"))
-        #expect(r.stdout.contains(#"exec {"command":["examples/pipelines/gocc-unpack","ven-cust-sohappy","gocc/sohappy_gocc_20190115.tar.gz","sohappy","20190115"]}"#))
+        #expect(
+            r.stdout.contains(
+                #"exec {"command":["examples/pipelines/gocc-unpack","ven-cust-sohappy","gocc/sohappy_gocc_20190115.tar.gz","sohappy","20190115"]}"#
+            ))
     }
 
     @Test func matchWithAttributesExitsOneWhenNothingMatches() throws {
-        let r = try HoraeExecutable.run(["match", "rules/", "--attr", "bucketId=nobody", "--attr", "eventType=OBJECT_FINALIZE"])
+        let r = try HoraeExecutable.run([
+            "match", "rules/", "--attr", "bucketId=nobody", "--attr", "eventType=OBJECT_FINALIZE",
+        ])
         #expect(r.status == 1)
         #expect(r.stdout.contains("no rule matched"))
     }
 
     @Test func matchStreamSummary() throws {
         let dir = try RuleFixtures.temporaryDirectory()
-        let hit = #"{"attributes":{"bucketId":"ven-cust-a","eventType":"OBJECT_FINALIZE","objectId":"gocc/a_gocc_20200101.tar.gz","objectGeneration":"1"},"messageId":"1"}"#
+        let hit =
+            #"{"attributes":{"bucketId":"ven-cust-a","eventType":"OBJECT_FINALIZE","objectId":"gocc/a_gocc_20200101.tar.gz","objectGeneration":"1"},"messageId":"1"}"#
         let miss = #"{"attributes":{"bucketId":"x","eventType":"OBJECT_FINALIZE","objectId":"y"},"messageId":"2"}"#
-        try [hit, miss, hit, "not json", ""].joined(separator: "\n").write(to: dir.appendingPathComponent("m.jsonl"), atomically: true, encoding: .utf8)
-        let r = try HoraeExecutable.run(["match", HoraeExecutable.packageRoot.appendingPathComponent("rules").path,
-                                         "--messages", "m.jsonl", "--summary", "--subscription", "bucket-events"], in: dir)
+        try [hit, miss, hit, "not json", ""].joined(separator: "\n").write(
+            to: dir.appendingPathComponent("m.jsonl"), atomically: true, encoding: .utf8)
+        let r = try HoraeExecutable.run(
+            [
+                "match", HoraeExecutable.packageRoot.appendingPathComponent("rules").path,
+                "--messages", "m.jsonl", "--summary", "--subscription", "bucket-events",
+            ], in: dir)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout == "messages=4 matched=2 rule_matches=2 invalid=1\n")
         #expect(r.stderr.contains("line at byte"))
@@ -103,27 +117,28 @@ struct CLITests {
     @Test func testCommandReportsFailures() throws {
         let dir = try RuleFixtures.temporaryDirectory()
         try """
-            rules:
-              - name: only-finalize
-                on: { message: { attributes: { eventType: OBJECT_FINALIZE, objectId: "{name}.csv" } } }
-                actions:
-                  - log: { message: "{{ name }}" }
-            tests:
-              - name: passes
-                message: { attributes: { eventType: OBJECT_FINALIZE, objectId: a.csv } }
-                expect: [{ rule: only-finalize, captures: { name: a }, actions: [{ log: { message: a } }] }]
-              - name: fails
-                message: { attributes: { eventType: OBJECT_DELETE, objectId: a.csv } }
-                expect: [{ rule: only-finalize }]
+        rules:
+          - name: only-finalize
+            on: { message: { attributes: { eventType: OBJECT_FINALIZE, objectId: "{name}.csv" } } }
+            actions:
+              - log: { message: "{{ name }}" }
+        tests:
+          - name: passes
+            message: { attributes: { eventType: OBJECT_FINALIZE, objectId: a.csv } }
+            expect: [{ rule: only-finalize, captures: { name: a }, actions: [{ log: { message: a } }] }]
+          - name: fails
+            message: { attributes: { eventType: OBJECT_DELETE, objectId: a.csv } }
+            expect: [{ rule: only-finalize }]
 
-            """.write(to: dir.appendingPathComponent("t.yaml"), atomically: true, encoding: .utf8)
+        """.write(to: dir.appendingPathComponent("t.yaml"), atomically: true, encoding: .utf8)
         let r = try HoraeExecutable.run(["test", "t.yaml"], in: dir)
         #expect(r.status == 1)
-        #expect(r.stdout == """
-            FAIL t.yaml:10:5: fails
-              - rule `only-finalize` was expected to match but did not
-            1 passed, 1 failed
+        #expect(
+            r.stdout == """
+                FAIL t.yaml:10:5: fails
+                  - rule `only-finalize` was expected to match but did not
+                1 passed, 1 failed
 
-            """)
+                """)
     }
 }

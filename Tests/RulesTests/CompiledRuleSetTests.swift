@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HoraeRules
 
 /// Details of `CompiledRuleSet` that the differential tests do not single out.
@@ -6,7 +7,8 @@ struct CompiledRuleSetTests {
     /// Patterns that differ only in their leading literal text share one automaton for the
     /// rest; captures are still positions in the whole value.
     @Test func leadingLiteralTextIsComparedApart() throws {
-        let set = RuleFixtures.load("""
+        let set = RuleFixtures.load(
+            """
             rules:
               - name: one
                 on: { message: { attributes: { objectId: "in/c1_{date:[0-9]{2}}.csv" } } }
@@ -26,12 +28,15 @@ struct CompiledRuleSetTests {
         #expect(compiled.match(RuleFixtures.message(["objectId": "in/c3_07.csv"])).isEmpty)
         #expect(compiled.match(RuleFixtures.message(["objectId": "in/c1_7.csv"])).isEmpty)
         let automata = compiled.engine.program.automatonIdentities
-        #expect(automata.count == 3 && Set(automata).count == 2, "the two globs share the automaton of `{date:[0-9]{2}}.csv`")
+        #expect(
+            automata.count == 3 && Set(automata).count == 2,
+            "the two globs share the automaton of `{date:[0-9]{2}}.csv`")
     }
 
     /// A condition the index proves is not checked again, and one it does not prove is.
     @Test func provenConditionsAreSkippedOnlyWhenDecided() {
-        let set = RuleFixtures.load("""
+        let set = RuleFixtures.load(
+            """
             rules:
               - name: exact
                 on: { message: { attributes: { bucketId: b1, eventType: { prefix: OBJECT_ }, objectId: "x/*" } } }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HoraeRules
 
 /// Every diagnostic code has a fixture: an invalid rules file in `Fixtures/diagnostics/` named
@@ -26,7 +27,8 @@ struct DiagnosticFixtureTests {
         let set = RuleLoader().load(files: [(path: name, bytes: bytes)])
         let renderer = DiagnosticRenderer(sourceText: { _ in String(decoding: bytes, as: UTF8.self) })
         let actual = renderer.renderText(set.diagnostics)
-        let expectedURL = Self.directory.appendingPathComponent(name.replacingOccurrences(of: ".yaml", with: ".expected"))
+        let expectedURL = Self.directory.appendingPathComponent(
+            name.replacingOccurrences(of: ".yaml", with: ".expected"))
         if ProcessInfo.processInfo.environment["HORAE_UPDATE_FIXTURES"] != nil {
             try actual.write(to: expectedURL, atomically: true, encoding: .utf8)
         }
@@ -46,7 +48,8 @@ struct DiagnosticFixtureTests {
 
     @Test func missingPathIsUnreadableFile() {
         let set = RuleLoader().load(paths: ["/no/such/rules"])
-        #expect(set.diagnostics.map { "\($0.location): \($0.severity.rawValue)[\($0.code.rawValue)]: \($0.message)" }
+        #expect(
+            set.diagnostics.map { "\($0.location): \($0.severity.rawValue)[\($0.code.rawValue)]: \($0.message)" }
                 == ["/no/such/rules:1:1: error[E001]: no such file or directory"])
         #expect(set.hasIOErrors)
     }
@@ -60,6 +63,8 @@ struct DiagnosticFixtureTests {
         let set = RuleLoader(yaml: YAMLLoader(limits: limits)).load(paths: [dir.path])
         #expect(set.diagnostics.count == 1)
         #expect(set.diagnostics.first?.code == .fileTooLarge)
-        #expect(set.diagnostics.first?.message.contains("4096") == true || set.diagnostics.first?.message.contains("4 KiB") == true)
+        #expect(
+            set.diagnostics.first?.message.contains("4096") == true
+                || set.diagnostics.first?.message.contains("4 KiB") == true)
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HoraeRules
 
 /// `Duration` in the units the code hands on, each with its rounding.

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HoraeRules
 
 /// The shared encoders: JSON string literals, base64 and percent-encoding.
@@ -28,8 +29,10 @@ import Testing
 
     /// RFC 4648 §10 test vectors, in both alphabets, padded and not.
     @Test func base64RFC4648Vectors() {
-        let vectors = [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="),
-                       ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")]
+        let vectors = [
+            ("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy"),
+        ]
         for (plain, encoded) in vectors {
             let bytes = Array(plain.utf8)
             #expect(Base64.encode(bytes) == encoded)

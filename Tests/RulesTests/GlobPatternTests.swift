@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HoraeRules
 
 /// Glob semantics of docs/rules.md, "Globs", through `StringPattern` (parser + automaton).
@@ -23,11 +24,13 @@ struct GlobPatternTests {
         ("a/**/b", "a/b", true), ("a/**/b", "a/x/b", true), ("a/**/b", "a/x/y/b", true), ("a/**/b", "ab", false),
         ("a/**", "a/x", true), ("a/**", "a/x/y", true), ("a/**", "a", false),
         ("**/x", "x", true), ("**/x", "p/q/x", true), ("**/x", "p/qx", false), ("**", "any/thing", true),
-        ("[abc]", "b", true), ("[abc]", "d", false), ("[a-c]x", "cx", true), ("[!a-c]", "d", true), ("[!a-c]", "a", false),
+        ("[abc]", "b", true), ("[abc]", "d", false), ("[a-c]x", "cx", true), ("[!a-c]", "d", true),
+        ("[!a-c]", "a", false),
         ("[^a]", "b", true), ("[!a]", "/", false), ("[]a]", "]", true),
         ("{edm,upg}/in", "edm/in", true), ("{edm,upg}/in", "upg/in", true), ("{edm,upg}/in", "x/in", false),
         ("{a,b{c,d}}", "bd", true), ("{a*,b}", "abc", true),
-        ("a/{b,**}", "a/x/y", true), ("a/{b,**/c}/d", "a/c/d", true), ("a/{b,**/c}/d", "a/x/y/c/d", true), ("{**,x}", "p/q", true),
+        ("a/{b,**}", "a/x/y", true), ("a/{b,**/c}/d", "a/c/d", true), ("a/{b,**/c}/d", "a/x/y/c/d", true),
+        ("{**,x}", "p/q", true),
         ("\\*", "*", true), ("\\*", "a", false), ("a\\{b\\}", "a{b}", true),
         ("exact", "exact", true), ("exact", "exac", false), ("exact", "exactly", false),
         ("{n:[0-9]{2}}x", "12x", true), ("{n:[0-9]{2}}x", "1x", false),
@@ -37,7 +40,8 @@ struct GlobPatternTests {
     }
 
     @Test func capturesBindWhatStarWouldMatch() throws {
-        #expect(try captures("gocc/{codename}_gocc_{date:[0-9]{8}}.tar.gz", "gocc/sohappy_gocc_20190115.tar.gz")
+        #expect(
+            try captures("gocc/{codename}_gocc_{date:[0-9]{8}}.tar.gz", "gocc/sohappy_gocc_20190115.tar.gz")
                 == ["codename": "sohappy", "date": "20190115"])
         #expect(try captures("{a}/{b}", "x/y") == ["a": "x", "b": "y"])
         #expect(try captures("{a}", "x/y") == nil)
@@ -57,9 +61,14 @@ struct GlobPatternTests {
 
     @Test func ignoreCase() throws {
         var captures = CaptureSet()
-        #expect(try StringPattern(kind: .glob, source: "GOCC/*.TAR.GZ", ignoreCase: true).match("gocc/x.tar.gz", captures: &captures))
-        #expect(try StringPattern(kind: .exact, source: "Finalize", ignoreCase: true).match("FINALIZE", captures: &captures))
-        #expect(try StringPattern(kind: .prefix, source: "Ven-", ignoreCase: true).match("ven-cust", captures: &captures))
+        #expect(
+            try StringPattern(kind: .glob, source: "GOCC/*.TAR.GZ", ignoreCase: true).match(
+                "gocc/x.tar.gz", captures: &captures))
+        #expect(
+            try StringPattern(kind: .exact, source: "Finalize", ignoreCase: true).match("FINALIZE", captures: &captures)
+        )
+        #expect(
+            try StringPattern(kind: .prefix, source: "Ven-", ignoreCase: true).match("ven-cust", captures: &captures))
         #expect(try !StringPattern(kind: .exact, source: "Finalize").match("FINALIZE", captures: &captures))
     }
 
@@ -71,16 +80,37 @@ struct GlobPatternTests {
     }
 
     @Test(arguments: [
-        ("a**b", "`**` must be a whole path segment, as in `a/**/b`, `**/x` or `a/**`; use `*` to match within a segment", 1),
+        (
+            "a**b",
+            "`**` must be a whole path segment, as in `a/**/b`, `**/x` or `a/**`; use `*` to match within a segment", 1
+        ),
         // An alternative is a whole segment only where its brace expansion is.
-        ("ao{b,**/c}/d", "`**` must be a whole path segment, as in `a/**/b`, `**/x` or `a/**`; use `*` to match within a segment", 5),
-        ("a/{b/**,**}x/d", "`**` must be a whole path segment, as in `a/**/b`, `**/x` or `a/**`; use `*` to match within a segment", 5),
-        ("a/{b,**}/d", "`**` at the end of an alternative must also end the pattern; move what follows the `}` into each alternative, as in `{a/y,**/y}`", 5),
+        (
+            "ao{b,**/c}/d",
+            "`**` must be a whole path segment, as in `a/**/b`, `**/x` or `a/**`; use `*` to match within a segment", 5
+        ),
+        (
+            "a/{b/**,**}x/d",
+            "`**` must be a whole path segment, as in `a/**/b`, `**/x` or `a/**`; use `*` to match within a segment", 5
+        ),
+        (
+            "a/{b,**}/d",
+            "`**` at the end of an alternative must also end the pattern; move what follows the `}` into each alternative, as in `{a/y,**/y}`",
+            5
+        ),
         ("gocc/{date", "unterminated `{`; close it with `}` or write `\\{` to match a brace", 5),
         ("x[ab", "unterminated character class `[`; close it with `]` or write `\\[` to match a bracket", 1),
         ("a}", "unmatched `}`; write `\\}` to match a brace", 1),
-        ("{a b}", "`{a b}` is neither a capture (`{name}`, `{name:REGEX}`) nor an alternation (`{a,b}`); write `\\{` to match a brace", 0),
-        ("{x}/{x}", "capture `x` appears twice in this pattern; use it once here and repeat it in another field to require equal text", 4),
+        (
+            "{a b}",
+            "`{a b}` is neither a capture (`{name}`, `{name:REGEX}`) nor an alternation (`{a,b}`); write `\\{` to match a brace",
+            0
+        ),
+        (
+            "{x}/{x}",
+            "capture `x` appears twice in this pattern; use it once here and repeat it in another field to require equal text",
+            4
+        ),
         ("{a,{n}}", "captures are not allowed inside an alternation; capture the whole `{…,…}` with `{n:(a|b)}`", 3),
         ("[z-a]", "the range `z-a` is reversed; write `a-z`", 1),
         ("ab\\", "the pattern ends with a lone `\\`; write `\\\\` to match a backslash", 2),

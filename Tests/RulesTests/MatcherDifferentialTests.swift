@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HoraeRules
 
 /// The compiled matcher must return exactly what the one-rule-at-a-time reference returns
@@ -56,7 +57,9 @@ struct MatcherDifferentialTests {
         case 5: return "{ exact: \"\(value(&r))\" }"
         case 6: return "{ prefix: \"\(literal(&r))\" }"
         case 7: return "{ suffix: \"\(literal(&r))\" }"
-        case 8: return allowCaptures ? "{ regex: \"(?<r1>[ab]*)x?\(literal(&r))\" }" : "{ regex: \"[ab]*x?\(literal(&r))\" }"
+        case 8:
+            return allowCaptures
+                ? "{ regex: \"(?<r1>[ab]*)x?\(literal(&r))\" }" : "{ regex: \"[ab]*x?\(literal(&r))\" }"
         case 9: return "{ exists: \(r.chance(0.5)) }"
         case 10: return "[\"\(literal(&r))\", \"\(literal(&r))*\"]"
         case 11: return "{ glob: \"\(literal(&r))*\", ignoreCase: true }"
@@ -84,8 +87,10 @@ struct MatcherDifferentialTests {
     }
 
     @Test func compiledMatcherAgreesWithReference() throws {
-        var r = SeededRandom(seed: 20261129)
-        var ruleSets = 0, comparisons = 0, matches = 0
+        var r = SeededRandom(seed: 20_261_129)
+        var ruleSets = 0
+        var comparisons = 0
+        var matches = 0
         var strategies: [String: Int] = [:]
         for _ in 0..<300 {
             let yaml = Self.ruleSet(&r, count: Int.random(in: 1...40, using: &r))
@@ -103,7 +108,8 @@ struct MatcherDifferentialTests {
                 var attributes: [String: String] = [:]
                 for name in Self.attributeNames where r.chance(0.85) { attributes[name] = Self.value(&r) }
                 let message = PubSubMessage(id: "m", attributes: attributes)
-                let a = compiled.match(message), b = linear.match(message)
+                let a = compiled.match(message)
+                let b = linear.match(message)
                 comparisons += 1
                 matches += b.count
                 #expect(a == b, "rules:\n\(yaml)\nmessage: \(attributes)")
@@ -133,10 +139,16 @@ struct MatcherDifferentialTests {
     /// bytes, non-ASCII text), with attribute names no rule mentions (some as long as the ones
     /// that are), and with enough attributes to take the look-up-by-name path.
     @Test func compiledMatcherAgreesOnEveryStringRepresentation() throws {
-        var r = SeededRandom(seed: 20261130)
+        var r = SeededRandom(seed: 20_261_130)
         let padding = ["", "0123456789abcdef-", "é-long-prefix/ü/"]
-        let extraNames = ["eventTime", "objectGeneration", "notificationConfig", "bucketIdentifier", "x", "objectIe", "bucketId\u{301}"]
-        var comparisons = 0, matches = 0, largeValues = 0, largeKeys = 0
+        let extraNames = [
+            "eventTime", "objectGeneration", "notificationConfig", "bucketIdentifier", "x", "objectIe",
+            "bucketId\u{301}",
+        ]
+        var comparisons = 0
+        var matches = 0
+        var largeValues = 0
+        var largeKeys = 0
         for _ in 0..<150 {
             let yaml = Self.ruleSet(&r, count: Int.random(in: 1...30, using: &r))
             let set = RuleLoader().load(sources: [(path: "random.yaml", text: yaml)])
@@ -157,11 +169,16 @@ struct MatcherDifferentialTests {
                 }
                 let many = r.chance(0.2)
                 for _ in 0..<r.int(0...(many ? 20 : 3)) {
-                    let name = r.chance(0.5) ? r.pick(extraNames) : "extra-\(r.int(0...40))" + String(repeating: "x", count: r.int(0...20))
-                    if attributes[name] == nil { attributes[name] = r.chance(0.5) ? Self.largeForm(Self.value(&r)) : Self.value(&r) }
+                    let name =
+                        r.chance(0.5)
+                        ? r.pick(extraNames) : "extra-\(r.int(0...40))" + String(repeating: "x", count: r.int(0...20))
+                    if attributes[name] == nil {
+                        attributes[name] = r.chance(0.5) ? Self.largeForm(Self.value(&r)) : Self.value(&r)
+                    }
                 }
                 let message = PubSubMessage(id: "m", attributes: attributes)
-                let a = compiled.match(message), b = linear.match(message)
+                let a = compiled.match(message)
+                let b = linear.match(message)
                 comparisons += 1
                 matches += b.count
                 #expect(a == b, "rules:\n\(yaml)\nmessage: \(attributes)")

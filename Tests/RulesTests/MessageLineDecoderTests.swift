@@ -1,11 +1,13 @@
 import Testing
+
 @testable import HoraeRules
 
 /// The JSONL fast path (`MessageLineDecoder`, `CompiledRuleSet.LineCounter`) must read a line
 /// exactly as `JSONParser` + `MessageDecoder` do, or give up on it: never a different message,
 /// never a message for a line the general decoder refuses.
 struct MessageLineDecoderTests {
-    static let rules = RuleFixtures.load("""
+    static let rules = RuleFixtures.load(
+        """
         rules:
           - name: by-bucket
             on:
@@ -60,7 +62,8 @@ struct MessageLineDecoderTests {
 
     /// What the general decoder makes of a line (nil: it reports an error).
     static func reference(_ line: String) -> PubSubMessage? {
-        guard let json = try? JSONParser.parse(line), var m = try? MessageDecoder.message(from: json, decodeData: false) else { return nil }
+        guard let json = try? JSONParser.parse(line), var m = try? MessageDecoder.message(from: json, decodeData: false)
+        else { return nil }
         m.subscription = "events"
         return m
     }
@@ -126,7 +129,11 @@ struct MessageLineDecoderTests {
             if r.chance(0.3) {
                 for _ in 0..<r.int(1...3) {
                     let at = r.int(0...line.count)
-                    if r.chance(0.5), at < line.count { line.remove(at: at) } else { line.insert(contentsOf: r.pick(pieces).unicodeScalars, at: at) }
+                    if r.chance(0.5), at < line.count {
+                        line.remove(at: at)
+                    } else {
+                        line.insert(contentsOf: r.pick(pieces).unicodeScalars, at: at)
+                    }
                 }
             }
             var text = String.UnicodeScalarView()

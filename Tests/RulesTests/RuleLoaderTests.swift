@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HoraeRules
 
 /// Loading rule files into the model: structure, defaults and matching semantics of §2–§3.
@@ -44,7 +45,10 @@ struct RuleLoaderTests {
         #expect(rule.actions[1].name == "announce")
         #expect(rule.actions[1].timeout == .seconds(10))
         #expect(rule.captureNames == ["codename", "date"])
-        guard case let .message(clauses) = rule.trigger else { Issue.record("not a message rule"); return }
+        guard case .message(let clauses) = rule.trigger else {
+            Issue.record("not a message rule")
+            return
+        }
         #expect(clauses.count == 1)
         #expect(clauses[0].subscriptions == ["bucket-events"])
         #expect(clauses[0].conditions.map(\.field.description) == ["eventType", "bucketId", "objectId", "data.size"])
@@ -54,8 +58,11 @@ struct RuleLoaderTests {
         let set = RuleFixtures.load(Self.gocc)
         let compiled = CompiledRuleSet(rules: set.rules)
         let data = #"{"size": "120"}"#
-        let ok = RuleFixtures.message(["eventType": "OBJECT_FINALIZE", "bucketId": "ven-cust-sohappy",
-                                       "objectId": "gocc/sohappy_gocc_20190115.tar.gz"], data: data, subscription: "bucket-events")
+        let ok = RuleFixtures.message(
+            [
+                "eventType": "OBJECT_FINALIZE", "bucketId": "ven-cust-sohappy",
+                "objectId": "gocc/sohappy_gocc_20190115.tar.gz",
+            ], data: data, subscription: "bucket-events")
         let matches = compiled.match(ok)
         #expect(matches.count == 1)
         #expect(matches.first?.captures.dictionary == ["codename": "sohappy", "date": "20190115"])
@@ -78,7 +85,8 @@ struct RuleLoaderTests {
     }
 
     @Test func dataIsParsedOnlyWhenARuleNeedsIt() {
-        let set = RuleFixtures.load("""
+        let set = RuleFixtures.load(
+            """
             rules:
               - name: attrs-only
                 on: { message: { attributes: { eventType: OBJECT_FINALIZE } } }
@@ -91,7 +99,8 @@ struct RuleLoaderTests {
     }
 
     @Test func onMessageListMatchesAnyMapping() {
-        let set = RuleFixtures.load("""
+        let set = RuleFixtures.load(
+            """
             rules:
               - name: either
                 on:
@@ -108,7 +117,8 @@ struct RuleLoaderTests {
     }
 
     @Test func operatorsCombine() {
-        let set = RuleFixtures.load("""
+        let set = RuleFixtures.load(
+            """
             rules:
               - name: ops
                 on:
@@ -139,7 +149,8 @@ struct RuleLoaderTests {
     }
 
     @Test func scalarsCompareAsText() {
-        let set = RuleFixtures.load("""
+        let set = RuleFixtures.load(
+            """
             rules:
               - name: generation
                 on: { message: { attributes: { objectGeneration: 1795, flag: true } } }
@@ -151,7 +162,8 @@ struct RuleLoaderTests {
     }
 
     @Test func anchorsAndMergeKeysShareDefaults() {
-        let set = RuleFixtures.load("""
+        let set = RuleFixtures.load(
+            """
             x-defaults: &finalize
               eventType: OBJECT_FINALIZE
             rules:
@@ -165,7 +177,8 @@ struct RuleLoaderTests {
             """)
         // `x-defaults` is an unknown top-level key: anchors must live inside `rules` or `tests`.
         #expect(set.diagnostics.map(\.code) == [.unknownKey])
-        let set2 = RuleFixtures.load("""
+        let set2 = RuleFixtures.load(
+            """
             rules:
               - name: first
                 on: { message: { attributes: &finalize { eventType: OBJECT_FINALIZE } } }
@@ -184,14 +197,18 @@ struct RuleLoaderTests {
     }
 
     @Test func scheduleRules() throws {
-        let set = RuleFixtures.load("""
+        let set = RuleFixtures.load(
+            """
             rules:
               - name: hourly
                 on: { schedule: { cron: "0 * * * *", timezone: Asia/Taipei, catchUp: true } }
                 actions: [{ publish: { topic: ms-cluster, attributes: { date: "{{ schedule.time | date(\\"%Y%m%d\\") }}" } } }]
             """)
         #expect(set.diagnostics.isEmpty, "\(set.diagnostics)")
-        guard case let .schedule(s) = try #require(set.rules.first).trigger else { Issue.record("not a schedule"); return }
+        guard case .schedule(let s) = try #require(set.rules.first).trigger else {
+            Issue.record("not a schedule")
+            return
+        }
         #expect(s.timezone == "Asia/Taipei")
         #expect(s.catchUp)
         #expect(s.cron.source == "0 * * * *")
@@ -202,7 +219,10 @@ struct RuleLoaderTests {
     @Test func allProblemsOfAllFilesInOneRun() {
         let set = RuleLoader().load(sources: [
             (path: "b.yaml", text: "rules:\n  - name: B\n    on: {}\n"),
-            (path: "a.yaml", text: "rules:\n  - name: ok\n    on: { message: { attributes: { x: \"[\" } } }\n    actions: []\n"),
+            (
+                path: "a.yaml",
+                text: "rules:\n  - name: ok\n    on: { message: { attributes: { x: \"[\" } } }\n    actions: []\n"
+            ),
         ])
         let files = set.diagnostics.map(\.location.path)
         #expect(files == files.sorted())
@@ -214,7 +234,9 @@ struct RuleLoaderTests {
         let dir = try RuleFixtures.temporaryDirectory()
         let fm = FileManager.default
         try fm.createDirectory(at: dir.appendingPathComponent("sub/_drafts"), withIntermediateDirectories: true)
-        let rule = { (name: String) in "rules:\n  - name: \(name)\n    on: { message: {} }\n    actions: [{ log: { message: hi } }]\n" }
+        let rule = { (name: String) in
+            "rules:\n  - name: \(name)\n    on: { message: {} }\n    actions: [{ log: { message: hi } }]\n"
+        }
         try rule("a").write(to: dir.appendingPathComponent("a.yaml"), atomically: true, encoding: .utf8)
         try rule("b").write(to: dir.appendingPathComponent("sub/b.yml"), atomically: true, encoding: .utf8)
         try rule("c").write(to: dir.appendingPathComponent("sub/_c.yaml"), atomically: true, encoding: .utf8)
@@ -232,11 +254,14 @@ struct RuleLoaderTests {
         let dir = try RuleFixtures.temporaryDirectory()
         let fm = FileManager.default
         try fm.createDirectory(at: dir.appendingPathComponent("real/sub"), withIntermediateDirectories: true)
-        let rule = { (name: String) in "rules:\n  - name: \(name)\n    on: { message: {} }\n    actions: [{ log: { message: hi } }]\n" }
+        let rule = { (name: String) in
+            "rules:\n  - name: \(name)\n    on: { message: {} }\n    actions: [{ log: { message: hi } }]\n"
+        }
         try rule("a").write(to: dir.appendingPathComponent("real/a.yaml"), atomically: true, encoding: .utf8)
         try rule("b").write(to: dir.appendingPathComponent("real/sub/b.yaml"), atomically: true, encoding: .utf8)
         try rule("c").write(to: dir.appendingPathComponent("c.yaml"), atomically: true, encoding: .utf8)
-        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("real/c.yaml").path, withDestinationPath: "../c.yaml")
+        try fm.createSymbolicLink(
+            atPath: dir.appendingPathComponent("real/c.yaml").path, withDestinationPath: "../c.yaml")
         try fm.createSymbolicLink(atPath: dir.appendingPathComponent("real/loop").path, withDestinationPath: "..")
         try fm.createSymbolicLink(atPath: dir.appendingPathComponent("linked").path, withDestinationPath: "real")
         for path in [dir.appendingPathComponent("linked").path, dir.appendingPathComponent("linked").path + "/"] {

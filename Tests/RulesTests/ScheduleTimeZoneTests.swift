@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HoraeRules
 
 /// `ScheduleTimeZone` reads the system's tz database itself (the daemon does not load ICU);
@@ -29,15 +30,19 @@ struct ScheduleTimeZoneTests {
         }
         // The same offsets as Foundation's custom zones.
         for name in ["GMT+8", "UTC-03:30", "GMT+0530"] {
-            #expect(try Self.zone(name).secondsFromGMT(for: Date()) == TimeZone(identifier: name)!.secondsFromGMT(for: Date()))
+            #expect(
+                try Self.zone(name).secondsFromGMT(for: Date())
+                    == TimeZone(identifier: name)!.secondsFromGMT(for: Date()))
         }
         #expect(ScheduleTimeZone.utc.secondsFromGMT(for: Date()) == 0)
     }
 
     @Test func namesOutsideTheDatabaseAreRefused() {
-        for bad in ["", "asia/taipei", "Asia/Taipie", "../zoneinfo/UTC", "Asia/../Asia/Taipei", "/usr/share/zoneinfo/UTC",
-                    "posix/Asia/Taipei", "right/UTC", "localtime", "posixrules", "Asia//Taipei", "Asia/Taipei/", "Asia/Tai pei",
-                    "zone.tab", "Asia"] {
+        for bad in [
+            "", "asia/taipei", "Asia/Taipie", "../zoneinfo/UTC", "Asia/../Asia/Taipei", "/usr/share/zoneinfo/UTC",
+            "posix/Asia/Taipei", "right/UTC", "localtime", "posixrules", "Asia//Taipei", "Asia/Taipei/", "Asia/Tai pei",
+            "zone.tab", "Asia",
+        ] {
             #expect(ScheduleTimeZone(identifier: bad) == nil, "\(bad)")
         }
     }
@@ -50,10 +55,15 @@ struct ScheduleTimeZoneTests {
     @Test func knownIdentifiersAreTheDatabasesNames() throws {
         let known = ScheduleTimeZone.knownIdentifiers()
         try #require(known.count > 300, "no tz database at \(Self.database)?")
-        for name in ["Asia/Taipei", "America/New_York", "America/Argentina/Buenos_Aires", "Etc/GMT-8", "UTC", "Europe/Paris"] {
+        for name in [
+            "Asia/Taipei", "America/New_York", "America/Argentina/Buenos_Aires", "Etc/GMT-8", "UTC", "Europe/Paris",
+        ] {
             #expect(known.contains(name), "\(name)")
         }
-        #expect(!known.contains { $0.hasPrefix("posix/") || $0.hasPrefix("right/") || $0.contains(".") || $0 == "localtime" })
+        #expect(
+            !known.contains {
+                $0.hasPrefix("posix/") || $0.hasPrefix("right/") || $0.contains(".") || $0 == "localtime"
+            })
         // Every listed name loads.
         for name in known { #expect(ScheduleTimeZone(identifier: name) != nil, "\(name)") }
     }
@@ -99,7 +109,9 @@ struct ScheduleTimeZoneTests {
         #expect(tehran.daylightSaving == nil)
         // Last week of the month ("5"), negative and beyond-24h times (RFC 8536 extensions).
         let last = try #require(PosixTimeZoneRule("<-02>2<-01>,M3.5.0/-1,M10.5.0/0"))
-        #expect(try #require(last.daylightSaving).start == .init(day: .monthWeekDay(month: 3, week: 5, weekday: 0), time: -3600))
+        #expect(
+            try #require(last.daylightSaving).start
+                == .init(day: .monthWeekDay(month: 3, week: 5, weekday: 0), time: -3600))
         // 2026-03-29 is the last Sunday of March; its -1:00 is 23:00 the day before at -02, 01:00 UTC.
         #expect(last.offset(at: Int64(Self.at("2026-03-29T00:59:59Z").timeIntervalSince1970)) == -2 * 3600)
         #expect(last.offset(at: Int64(Self.at("2026-03-29T01:00:00Z").timeIntervalSince1970)) == -3600)
@@ -114,10 +126,14 @@ struct ScheduleTimeZoneTests {
         // Daylight saving time all year (tzcode's way of writing it).
         let always = try #require(PosixTimeZoneRule("EST5EDT4,0/0,J365/25"))
         for month in 1...12 {
-            #expect(always.offset(at: Int64(Self.at(String(format: "2026-%02d-15T12:00:00Z", month)).timeIntervalSince1970)) == -4 * 3600)
+            #expect(
+                always.offset(at: Int64(Self.at(String(format: "2026-%02d-15T12:00:00Z", month)).timeIntervalSince1970))
+                    == -4 * 3600)
         }
-        for bad in ["", "E5", "EST", "EST5EDT,M3.2.0", "EST5EDT,M13.2.0,M11.1.0", "EST5EDT,M3.6.0,M11.1.0", "EST5EDT,J0,J100",
-                    "EST5EDT,M3.2.0,M11.1.0,", "<EST5", "EST25"] {
+        for bad in [
+            "", "E5", "EST", "EST5EDT,M3.2.0", "EST5EDT,M13.2.0,M11.1.0", "EST5EDT,M3.6.0,M11.1.0", "EST5EDT,J0,J100",
+            "EST5EDT,M3.2.0,M11.1.0,", "<EST5", "EST25",
+        ] {
             #expect(PosixTimeZoneRule(bad) == nil, "\(bad)")
         }
     }
@@ -141,9 +157,13 @@ struct ScheduleTimeZoneTests {
     @Test func agreesWithFoundation() throws {
         let systemVersion = (try? String(contentsOfFile: Self.database + "/tzdata.zi", encoding: .utf8))?
             .split(separator: "\n").first.map { $0.replacingOccurrences(of: "# version ", with: "") }
-        let names = systemVersion == TimeZone.timeZoneDataVersion
+        let names =
+            systemVersion == TimeZone.timeZoneDataVersion
             ? TimeZone.knownTimeZoneIdentifiers
-            : ["Asia/Taipei", "America/New_York", "Europe/Paris", "Australia/Sydney", "Asia/Kolkata", "America/St_Johns", "Australia/Lord_Howe"]
+            : [
+                "Asia/Taipei", "America/New_York", "Europe/Paris", "Australia/Sydney", "Asia/Kolkata",
+                "America/St_Johns", "Australia/Lord_Howe",
+            ]
         var compared = 0
         for name in names {
             guard let zone = ScheduleTimeZone(identifier: name) else {

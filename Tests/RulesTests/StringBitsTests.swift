@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HoraeRules
 
 /// `StringBits` reads Strings through their two-word layout; on the platforms Horae runs on that
@@ -15,8 +16,11 @@ struct StringBitsTests {
         var reserved = ""
         reserved.reserveCapacity(40)
         reserved += "short"
-        let samples = ["", "bucketId", "0123456789abcde", "0123456789abcdef", "é", "ven-cust-c00042", reserved,
-                       String(repeating: "ab", count: 30), "gocc/" + String(42) + "_x.tar.gz", String("Substring-of-it".dropFirst(3))]
+        let samples = [
+            "", "bucketId", "0123456789abcde", "0123456789abcdef", "é", "ven-cust-c00042", reserved,
+            String(repeating: "ab", count: 30), "gocc/" + String(42) + "_x.tar.gz",
+            String("Substring-of-it".dropFirst(3)),
+        ]
         for s in samples {
             let bits = StringBits(s)
             var bytes: [UInt8]

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HoraeRules
 
 /// Tests of the template language of rule strings (spec §5).
@@ -14,11 +15,14 @@ import Testing
         }
     }
 
-    static func parse(_ text: String, line: Int = 1, column: Int = 1,
-                      captures: Set<String> = [], schedule: Bool = false) -> Parsed {
+    static func parse(
+        _ text: String, line: Int = 1, column: Int = 1,
+        captures: Set<String> = [], schedule: Bool = false
+    ) -> Parsed {
         var bag = DiagnosticBag()
-        let template = Template.parse(text, at: SourceLocation(path: file, line: line, column: column),
-                                      scope: .init(captures: captures, isSchedule: schedule), diagnostics: &bag)
+        let template = Template.parse(
+            text, at: SourceLocation(path: file, line: line, column: column),
+            scope: .init(captures: captures, isSchedule: schedule), diagnostics: &bag)
         return Parsed(template: template, diagnostics: bag.diagnostics)
     }
 
@@ -33,8 +37,10 @@ import Testing
         return "\(d.location.column): \(d.code.rawValue) \(d.message)"
     }
 
-    static func render(_ text: String, _ values: [Template.Variable: String] = [:],
-                       captures: Set<String> = [], schedule: Bool = false) throws -> String {
+    static func render(
+        _ text: String, _ values: [Template.Variable: String] = [:],
+        captures: Set<String> = [], schedule: Bool = false
+    ) throws -> String {
         let parsed = parse(text, captures: captures, schedule: schedule)
         #expect(parsed.diagnostics.isEmpty, "\(parsed.problems)")
         let template = try #require(parsed.template)
@@ -110,7 +116,8 @@ import Testing
             #expect(template.references.map(\.variable) == [variable])
             #expect(variable.description == spelling)
         }
-        #expect(Self.parse("{{ schedule.time }}", schedule: true).template?.references.map(\.variable) == [.scheduleTime])
+        #expect(
+            Self.parse("{{ schedule.time }}", schedule: true).template?.references.map(\.variable) == [.scheduleTime])
     }
 
     @Test func variableDescriptions() {
@@ -130,11 +137,12 @@ import Testing
             line: 3, column: 5, captures: ["codename"])
         let template = try #require(parsed.template)
         let loc = { SourceLocation(path: Self.file, line: 3, column: $0) }
-        #expect(template.references == [
-            .init(variable: .capture("codename"), location: loc(8), hasDefault: false),
-            .init(variable: .attribute("objectGeneration"), location: loc(23), hasDefault: true),
-            .init(variable: .data(["size"]), location: loc(72), hasDefault: true),
-        ])
+        #expect(
+            template.references == [
+                .init(variable: .capture("codename"), location: loc(8), hasDefault: false),
+                .init(variable: .attribute("objectGeneration"), location: loc(23), hasDefault: true),
+                .init(variable: .data(["size"]), location: loc(72), hasDefault: true),
+            ])
     }
 
     // MARK: Filters
@@ -167,7 +175,9 @@ import Testing
         let v: [Template.Variable: String] = [.capture("p"): "gocc/gocc/x.tar.gz.tar.gz"]
         #expect(try Self.render(#"{{ p | trimPrefix("gocc/") }}"#, v, captures: ["p"]) == "gocc/x.tar.gz.tar.gz")
         #expect(try Self.render(#"{{ p | trimSuffix(".tar.gz") }}"#, v, captures: ["p"]) == "gocc/gocc/x.tar.gz")
-        #expect(try Self.render(#"{{ p | trimPrefix("nope/") | trimSuffix(".zip") }}"#, v, captures: ["p"]) == "gocc/gocc/x.tar.gz.tar.gz")
+        #expect(
+            try Self.render(#"{{ p | trimPrefix("nope/") | trimSuffix(".zip") }}"#, v, captures: ["p"])
+                == "gocc/gocc/x.tar.gz.tar.gz")
         #expect(try Self.render(#"{{ p | trimPrefix("") }}"#, v, captures: ["p"]) == "gocc/gocc/x.tar.gz.tar.gz")
         #expect(try Self.render(#"{{ p | trimPrefix("gocc/gocc/x.tar.gz.tar.gz") }}"#, v, captures: ["p"]) == "")
     }
@@ -181,7 +191,8 @@ import Testing
 
     @Test func jsonEscaping() throws {
         let v: [Template.Variable: String] = [.capture("p"): "say \"hi\"\\\nnext\ttab ünï 😀 \u{01}\u{1F}"]
-        #expect(try Self.render("{{ p | json }}", v, captures: ["p"])
+        #expect(
+            try Self.render("{{ p | json }}", v, captures: ["p"])
                 == #""say \"hi\"\\\nnext\ttab ünï 😀 \u0001\u001f""#)
         #expect(JSONStringEscaper.literal("") == #""""#)
         #expect(JSONStringEscaper.literal("\r\u{08}\u{0C}/") == #""\r\b\f/""#)
@@ -189,7 +200,10 @@ import Testing
 
     @Test func filtersChainLeftToRight() throws {
         let v: [Template.Variable: String] = [.attribute("objectId"): "gocc/Artifacts/Build 7.TAR.GZ"]
-        #expect(try Self.render(#"{{ attributes.objectId | trimPrefix("gocc/") | lower | trimSuffix(".tar.gz") | basename | urlencode }}"#, v)
+        #expect(
+            try Self.render(
+                #"{{ attributes.objectId | trimPrefix("gocc/") | lower | trimSuffix(".tar.gz") | basename | urlencode }}"#,
+                v)
                 == "build%207")
         #expect(try Self.render(#"{{ attributes.objectId|dirname|upper|json }}"#, v) == #""GOCC/ARTIFACTS""#)
     }
@@ -214,15 +228,19 @@ import Testing
     }
 
     @Test func missingValueFailsWithClearMessage() {
-        #expect(Self.renderError("gen-{{ attributes.objectGeneration }}")
+        #expect(
+            Self.renderError("gen-{{ attributes.objectGeneration }}")
                 == #"`attributes.objectGeneration` has no value in this message; add `| default("…")`"#)
-        #expect(Self.renderError("{{ data.a.b | upper | lower }}")
+        #expect(
+            Self.renderError("{{ data.a.b | upper | lower }}")
                 == #"`data.a.b` has no value in this message; add `| default("…")`"#)
-        #expect(Self.renderError(#"{{ attributes["a b"] }}"#)
+        #expect(
+            Self.renderError(#"{{ attributes["a b"] }}"#)
                 == #"`attributes["a b"]` has no value in this message; add `| default("…")`"#)
         // A default before a missing-making filter does not exist, so the first default wins; the
         // error names the first missing expression.
-        #expect(Self.renderError(#"{{ message.id }}{{ message.orderingKey }}"#, [.messageID: "1"])
+        #expect(
+            Self.renderError(#"{{ message.id }}{{ message.orderingKey }}"#, [.messageID: "1"])
                 == #"`message.orderingKey` has no value in this message; add `| default("…")`"#)
     }
 
@@ -252,17 +270,22 @@ import Testing
 
     @Test func dateOnNowAndScheduleTime() throws {
         #expect(try Self.render(#"{{ now | date("%Y") }}"#, [.now: "2031-01-02T03:04:05Z"]) == "2031")
-        #expect(try Self.render(#"{{ schedule.time | date("%d") }}"#, [.scheduleTime: "2031-01-02T03:04:05Z"], schedule: true) == "02")
+        #expect(
+            try Self.render(
+                #"{{ schedule.time | date("%d") }}"#, [.scheduleTime: "2031-01-02T03:04:05Z"], schedule: true) == "02")
     }
 
-    @Test(arguments: ["", "yesterday", "2026-11-29", "2026-11-29T04:17:46", "2026-13-01T00:00:00Z",
-                      "2026-02-29T00:00:00Z", "2026-11-29T24:00:00Z", "2026-11-29T04:17:46.Z",
-                      "2026-11-29T04:17:46+0100", "1795925866.5", " 1795925866", "2026-11-29T04:17:46Zjunk"])
+    @Test(arguments: [
+        "", "yesterday", "2026-11-29", "2026-11-29T04:17:46", "2026-13-01T00:00:00Z",
+        "2026-02-29T00:00:00Z", "2026-11-29T24:00:00Z", "2026-11-29T04:17:46.Z",
+        "2026-11-29T04:17:46+0100", "1795925866.5", " 1795925866", "2026-11-29T04:17:46Zjunk",
+    ])
     func dateRejectsNonTimestamps(input: String) {
         #expect(StrftimeFormatter.epochSeconds(fromTimestamp: input) == nil)
         let message = Self.renderError(#"{{ attributes.t | date("%F") }}"#, [.attribute("t"): input])
-        #expect(message == "`date` needs an RFC 3339 timestamp such as 2026-11-29T04:17:46Z or a number of Unix seconds, "
-                           + "but `attributes.t` is \(JSONStringEscaper.literal(input))")
+        #expect(
+            message == "`date` needs an RFC 3339 timestamp such as 2026-11-29T04:17:46Z or a number of Unix seconds, "
+                + "but `attributes.t` is \(JSONStringEscaper.literal(input))")
     }
 
     @Test func dateAfterDefault() throws {
@@ -284,20 +307,24 @@ import Testing
         let text = "first line {{ codename }}\n  {{ codenam }}\r\n\t{{ codename | trimPrefix }}"
         let parsed = Self.parse(text, line: 3, column: 10, captures: ["codename"])
         #expect(parsed.template == nil)
-        #expect(parsed.problems == [
-            "4:6: E301 unknown variable `codenam`; did you mean `codename`?",
-            #"5:16: E303 `trimPrefix` takes one quoted string argument, as in trimPrefix("gocc/")"#,
-        ])
+        #expect(
+            parsed.problems == [
+                "4:6: E301 unknown variable `codenam`; did you mean `codename`?",
+                #"5:16: E303 `trimPrefix` takes one quoted string argument, as in trimPrefix("gocc/")"#,
+            ])
         // A line break inside an expression moves the position too.
-        #expect(Self.parse("{{\n   atributes.bucketId }}", line: 2, column: 9).problems
+        #expect(
+            Self.parse("{{\n   atributes.bucketId }}", line: 2, column: 9).problems
                 == ["3:4: E301 unknown variable `atributes.bucketId`; did you mean `attributes.bucketId`?"])
     }
 
     @Test func columnsCountCharactersNotScalars() {
         // 🇩🇪 is two scalars and "e\u{301}" is two, but each is one character.
-        #expect(Self.parse("🇩🇪 e\u{301} {{ nope }}", line: 2, column: 3).problems
+        #expect(
+            Self.parse("🇩🇪 e\u{301} {{ nope }}", line: 2, column: 3).problems
                 == ["2:10: E301 unknown variable `nope`; did you mean `now`?"])
-        #expect(Self.parse("ünï\r\n🇩🇪{{ nope }}", line: 2, column: 3).problems
+        #expect(
+            Self.parse("ünï\r\n🇩🇪{{ nope }}", line: 2, column: 3).problems
                 == ["3:5: E301 unknown variable `nope`; did you mean `now`?"])
         #expect(Self.parse("a\rb {{ nope }}").problems == ["2:6: E301 unknown variable `nope`; did you mean `now`?"])
     }
@@ -307,112 +334,166 @@ import Testing
         #expect(Self.problem("a {{ attributes.x }") == "3: E300 unterminated `{{`; close it with `}}`")
         #expect(Self.problem("{{") == "1: E300 unterminated `{{`; close it with `}}`")
         #expect(Self.problem("{{ rule now") == "1: E300 unterminated `{{`; close it with `}}`")
-        #expect(Self.problem("{{ }}") == "4: E300 empty `{{ }}`; write a variable inside, as in `{{ attributes.objectId }}`")
+        #expect(
+            Self.problem("{{ }}") == "4: E300 empty `{{ }}`; write a variable inside, as in `{{ attributes.objectId }}`"
+        )
         #expect(Self.problem("{{ rule now }}") == "9: E300 expected `|` or `}}` after `rule`, found `n`")
-        #expect(Self.problem("{{ rule | lower upper }}") == "17: E300 expected `|` or `}}` after the filter `lower`, found `u`")
+        #expect(
+            Self.problem("{{ rule | lower upper }}")
+                == "17: E300 expected `|` or `}}` after the filter `lower`, found `u`")
         #expect(Self.problem("{{ rule | }}") == "11: E300 expected a filter name after `|`, found `}`")
-        #expect(Self.problem("{{ | lower }}")
+        #expect(
+            Self.problem("{{ | lower }}")
                 == "4: E300 expected a variable name after `{{`, found `|`, as in `{{ attributes.objectId }}`")
         #expect(Self.problem("{{ data. }}") == "9: E300 expected a name after `.`, found a space")
         #expect(Self.problem("{{ data.\t}}") == "9: E300 expected a name after `.`, found a tab")
         #expect(Self.problem("{{ data.é }}") == "9: E300 expected a name after `.`, found `é`")
-        #expect(Self.problem("{{ attributes[x] }}")
+        #expect(
+            Self.problem("{{ attributes[x] }}")
                 == #"15: E300 expected a quoted name after `[`, as in `attributes["x-goog-meta"]`, found `x`"#)
         #expect(Self.problem(#"{{ attributes["x" }}"#) == "19: E300 expected `]` after the quoted name, found `}`")
         #expect(Self.problem(#"{{ message["id"] }}"#) == #"11: E300 `["…"]` can only follow `attributes` or `data`"#)
         #expect(Self.problem(#"{{ rule | default("x }}"#) == #"19: E300 unterminated string; close it with `"`"#)
-        #expect(Self.problem(#"{{ rule | default("a\qb") }}"#)
+        #expect(
+            Self.problem(#"{{ rule | default("a\qb") }}"#)
                 == #"21: E300 unknown escape `\q` in a string; write `\"`, `\\`, `\n` or `\t`"#)
-        #expect(Self.problem(#"{{ rule | default("a" "b") }}"#)
+        #expect(
+            Self.problem(#"{{ rule | default("a" "b") }}"#)
                 == "23: E300 expected `,` or `)` in the arguments of `default`, found `\"`")
-        #expect(Self.problem(#"{{ rule | default("a" }}"#)
+        #expect(
+            Self.problem(#"{{ rule | default("a" }}"#)
                 == "23: E300 expected `,` or `)` in the arguments of `default`, found `}`")
-        #expect(Self.problem("{{ rule | default(, ) }}") == "19: E300 expected an argument or `)` in `default(…)`, found `,`")
+        #expect(
+            Self.problem("{{ rule | default(, ) }}")
+                == "19: E300 expected an argument or `)` in `default(…)`, found `,`")
     }
 
     @Test func parsingContinuesAfterErrors() {
         let parsed = Self.parse(#"{{ rule now }} {{ attributes.x | lowr }} {{ nope }} {{ rule | date("%Q") }}"#)
         #expect(parsed.template == nil)
-        #expect(parsed.problems == [
-            "1:9: E300 expected `|` or `}}` after `rule`, found `n`",
-            "1:34: E302 unknown filter `lowr`; did you mean `lower`?",
-            "1:45: E301 unknown variable `nope`; did you mean `now`?",
-            "1:69: E303 `date` does not support `%Q`; supported conversions: %Y %m %d %H %M %S %j %y %e %b %B %a %A %s %F %T %%",
-        ])
+        #expect(
+            parsed.problems == [
+                "1:9: E300 expected `|` or `}}` after `rule`, found `n`",
+                "1:34: E302 unknown filter `lowr`; did you mean `lower`?",
+                "1:45: E301 unknown variable `nope`; did you mean `now`?",
+                "1:69: E303 `date` does not support `%Q`; supported conversions: %Y %m %d %H %M %S %j %y %e %b %B %a %A %s %F %T %%",
+            ])
     }
 
     @Test func unknownVariables() {
-        #expect(Self.problem("{{ codenam }}", captures: ["codename", "arch"])
+        #expect(
+            Self.problem("{{ codenam }}", captures: ["codename", "arch"])
                 == "4: E301 unknown variable `codenam`; did you mean `codename`?")
-        #expect(Self.problem("{{ subscriptoin }}") == "4: E301 unknown variable `subscriptoin`; did you mean `subscription`?")
-        #expect(Self.problem("{{ message.publishtime }}")
+        #expect(
+            Self.problem("{{ subscriptoin }}")
+                == "4: E301 unknown variable `subscriptoin`; did you mean `subscription`?")
+        #expect(
+            Self.problem("{{ message.publishtime }}")
                 == "4: E301 unknown variable `message.publishtime`; did you mean `message.publishTime`?")
-        #expect(Self.problem("{{ message.body }}")
-                == "4: E301 unknown variable `message.body`; expected one of: `message.id`, `message.publishTime`, `message.orderingKey`")
+        #expect(
+            Self.problem("{{ message.body }}")
+                == "4: E301 unknown variable `message.body`; expected one of: `message.id`, `message.publishTime`, `message.orderingKey`"
+        )
         #expect(Self.problem("{{ mesage.id }}") == "4: E301 unknown variable `mesage.id`; did you mean `message.id`?")
         #expect(Self.problem("{{ dta.size }}") == "4: E301 unknown variable `dta.size`; did you mean `data.size`?")
-        #expect(Self.problem("{{ task.attempts }}") == "4: E301 unknown variable `task.attempts`; did you mean `task.attempt`?")
-        #expect(Self.problem("{{ zzzzzzzz }}", captures: ["arch"])
+        #expect(
+            Self.problem("{{ task.attempts }}")
+                == "4: E301 unknown variable `task.attempts`; did you mean `task.attempt`?")
+        #expect(
+            Self.problem("{{ zzzzzzzz }}", captures: ["arch"])
                 == "4: E301 unknown variable `zzzzzzzz`; expected one of: `arch`, `attributes.NAME`, `data.PATH`, `message.id`, "
-                   + "`message.publishTime`, `message.orderingKey`, `subscription`, `rule`, `task.attempt`, `now`")
-        #expect(Self.problem("{{ attributes }}") == "4: E301 `attributes` needs an attribute name, as in `attributes.bucketId`")
-        #expect(Self.problem("{{ attributes.a.b }}")
-                == #"4: E301 an attribute name after `attributes.` is a single word; write `attributes["a.b"]` for a name with dots"#)
-        #expect(Self.problem("{{ message }}")
+                + "`message.publishTime`, `message.orderingKey`, `subscription`, `rule`, `task.attempt`, `now`")
+        #expect(
+            Self.problem("{{ attributes }}")
+                == "4: E301 `attributes` needs an attribute name, as in `attributes.bucketId`")
+        #expect(
+            Self.problem("{{ attributes.a.b }}")
+                == #"4: E301 an attribute name after `attributes.` is a single word; write `attributes["a.b"]` for a name with dots"#
+        )
+        #expect(
+            Self.problem("{{ message }}")
                 == "4: E301 `message` needs a field: `message.id`, `message.publishTime` or `message.orderingKey`")
-        #expect(Self.problem("{{ codename.x }}", captures: ["codename"])
+        #expect(
+            Self.problem("{{ codename.x }}", captures: ["codename"])
                 == "4: E301 `codename` is a capture, which has no fields; write `{{ codename }}`")
         #expect(Self.problem("{{ now.utc }}") == "4: E301 `now` has no fields; write `{{ now }}`")
-        #expect(Self.problem("{{ schedule.time }}")
+        #expect(
+            Self.problem("{{ schedule.time }}")
                 == "4: E301 `schedule.time` is only available in a schedule rule; use `message.publishTime` or `now`")
     }
 
     @Test func scheduleScope() throws {
-        #expect(Self.problem("{{ attributes.bucketId }}", schedule: true)
+        #expect(
+            Self.problem("{{ attributes.bucketId }}", schedule: true)
                 == "4: E301 `attributes.bucketId` is not available in a schedule rule, which runs without a message")
-        #expect(Self.problem("{{ data.a }}", schedule: true)
+        #expect(
+            Self.problem("{{ data.a }}", schedule: true)
                 == "4: E301 `data.a` is not available in a schedule rule, which runs without a message")
-        #expect(Self.problem("{{ message.id }}", schedule: true)
+        #expect(
+            Self.problem("{{ message.id }}", schedule: true)
                 == "4: E301 `message.id` is not available in a schedule rule, which runs without a message")
-        #expect(Self.problem("{{ message.publishTime }}", schedule: true)
-                == "4: E301 `message.publishTime` is not available in a schedule rule, which runs without a message; use `schedule.time`")
-        #expect(Self.problem("{{ subscription }}", schedule: true)
+        #expect(
+            Self.problem("{{ message.publishTime }}", schedule: true)
+                == "4: E301 `message.publishTime` is not available in a schedule rule, which runs without a message; use `schedule.time`"
+        )
+        #expect(
+            Self.problem("{{ subscription }}", schedule: true)
                 == "4: E301 `subscription` is not available in a schedule rule, which runs without a message")
-        #expect(Self.problem("{{ schedul.time }}", schedule: true)
+        #expect(
+            Self.problem("{{ schedul.time }}", schedule: true)
                 == "4: E301 unknown variable `schedul.time`; did you mean `schedule.time`?")
-        #expect(Self.problem("{{ zzzzzzzz }}", schedule: true)
-                == "4: E301 unknown variable `zzzzzzzz`; expected one of: `schedule.time`, `rule`, `task.attempt`, `now`")
-        let values: [Template.Variable: String] = [.scheduleTime: "2026-11-29T04:17:46Z", .rule: "nightly", .taskAttempt: "2", .now: "x"]
-        #expect(try Self.render(#"{{ rule }}-{{ schedule.time | date("%Y%m%d") }}-{{ task.attempt }}"#, values, schedule: true)
+        #expect(
+            Self.problem("{{ zzzzzzzz }}", schedule: true)
+                == "4: E301 unknown variable `zzzzzzzz`; expected one of: `schedule.time`, `rule`, `task.attempt`, `now`"
+        )
+        let values: [Template.Variable: String] = [
+            .scheduleTime: "2026-11-29T04:17:46Z", .rule: "nightly", .taskAttempt: "2", .now: "x",
+        ]
+        #expect(
+            try Self.render(
+                #"{{ rule }}-{{ schedule.time | date("%Y%m%d") }}-{{ task.attempt }}"#, values, schedule: true)
                 == "nightly-20261129-2")
     }
 
     @Test func unknownFilters() {
         #expect(Self.problem("{{ rule | lowr }}") == "11: E302 unknown filter `lowr`; did you mean `lower`?")
-        #expect(Self.problem("{{ rule | trimprefix(\"a\") }}") == "11: E302 unknown filter `trimprefix`; did you mean `trimPrefix`?")
-        #expect(Self.problem("{{ rule | sha256 }}")
+        #expect(
+            Self.problem("{{ rule | trimprefix(\"a\") }}")
+                == "11: E302 unknown filter `trimprefix`; did you mean `trimPrefix`?")
+        #expect(
+            Self.problem("{{ rule | sha256 }}")
                 == "11: E302 unknown filter `sha256`; expected one of: `lower`, `upper`, `basename`, `dirname`, "
-                   + "`trimPrefix`, `trimSuffix`, `urlencode`, `json`, `default`, `date`")
+                + "`trimPrefix`, `trimSuffix`, `urlencode`, `json`, `default`, `date`")
     }
 
     @Test func badFilterArguments() {
-        #expect(Self.problem("{{ rule | trimPrefix }}")
+        #expect(
+            Self.problem("{{ rule | trimPrefix }}")
                 == #"11: E303 `trimPrefix` takes one quoted string argument, as in trimPrefix("gocc/")"#)
-        #expect(Self.problem("{{ rule | trimSuffix() }}")
+        #expect(
+            Self.problem("{{ rule | trimSuffix() }}")
                 == #"11: E303 `trimSuffix` takes one quoted string argument, as in trimSuffix(".tar.gz")"#)
-        #expect(Self.problem("{{ rule | trimPrefix(gocc/) }}")
+        #expect(
+            Self.problem("{{ rule | trimPrefix(gocc/) }}")
                 == #"22: E303 `trimPrefix` takes one quoted string argument, as in trimPrefix("gocc/")"#)
-        #expect(Self.problem(#"{{ rule | default("a", "b") }}"#)
+        #expect(
+            Self.problem(#"{{ rule | default("a", "b") }}"#)
                 == #"24: E303 `default` takes one quoted string argument, as in default("none")"#)
-        #expect(Self.problem("{{ rule | default('none') }}")
-                == #"19: E303 `default` takes one quoted string argument, as in default("none"); strings use double quotes"#)
-        #expect(Self.problem("{{ rule | date(12) }}")
+        #expect(
+            Self.problem("{{ rule | default('none') }}")
+                == #"19: E303 `default` takes one quoted string argument, as in default("none"); strings use double quotes"#
+        )
+        #expect(
+            Self.problem("{{ rule | date(12) }}")
                 == #"16: E303 `date` takes one quoted string argument, as in date("%Y%m%d")"#)
         #expect(Self.problem(#"{{ rule | date("") }}"#) == #"16: E303 `date` needs a format, as in date("%Y%m%d")"#)
         #expect(Self.problem(#"{{ rule | lower("x") }}"#) == "17: E303 `lower` takes no arguments; write `| lower`")
-        #expect(Self.problem(#"{{ rule | date("%Y-%q") }}"#)
-                == "20: E303 `date` does not support `%q`; supported conversions: %Y %m %d %H %M %S %j %y %e %b %B %a %A %s %F %T %%")
-        #expect(Self.problem(#"{{ rule | date("\t%Y %") }}"#)
+        #expect(
+            Self.problem(#"{{ rule | date("%Y-%q") }}"#)
+                == "20: E303 `date` does not support `%q`; supported conversions: %Y %m %d %H %M %S %j %y %e %b %B %a %A %s %F %T %%"
+        )
+        #expect(
+            Self.problem(#"{{ rule | date("\t%Y %") }}"#)
                 == "22: E303 a lone `%` ends the format; write `%%` for a percent sign")
         // `lower()` with empty parentheses is accepted.
         #expect(Self.parse("{{ rule | lower() }}").diagnostics.isEmpty)
@@ -421,8 +502,9 @@ import Testing
     @Test func returnsNilOnlyForErrors() {
         var bag = DiagnosticBag()
         bag.error(.yamlSyntax, "earlier problem", at: SourceLocation(path: "x", line: 1, column: 1))
-        let template = Template.parse("{{ rule }}", at: SourceLocation(path: Self.file, line: 1, column: 1),
-                                      scope: .init(captures: [], isSchedule: false), diagnostics: &bag)
+        let template = Template.parse(
+            "{{ rule }}", at: SourceLocation(path: Self.file, line: 1, column: 1),
+            scope: .init(captures: [], isSchedule: false), diagnostics: &bag)
         #expect(template != nil)
         #expect(bag.diagnostics.count == 1)
     }
@@ -436,8 +518,10 @@ import Testing
 
     @Test func arbitraryTextNeverCrashes() {
         // Deterministic pseudo-random texts built from the template syntax.
-        let pieces = ["{{", "}}", "{", "}", " ", "|", ".", "(", ")", "\"", "\\", ",", "[", "]", "'", "\n", "\r\n", "%",
-                      "lower", "date", "default", "trimPrefix", "rule", "attributes", "data", "x", "é", "🇩🇪", "%Y", "%Q"]
+        let pieces = [
+            "{{", "}}", "{", "}", " ", "|", ".", "(", ")", "\"", "\\", ",", "[", "]", "'", "\n", "\r\n", "%",
+            "lower", "date", "default", "trimPrefix", "rule", "attributes", "data", "x", "é", "🇩🇪", "%Y", "%Q",
+        ]
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         func next() -> Int {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
@@ -447,8 +531,9 @@ import Testing
         for _ in 0..<3000 {
             let text = (0..<(next() % 14)).map { _ in pieces[next() % pieces.count] }.joined()
             var bag = DiagnosticBag()
-            let template = Template.parse(text, at: SourceLocation(path: "f", line: 1, column: 1),
-                                          scope: .init(captures: ["x"]), diagnostics: &bag)
+            let template = Template.parse(
+                text, at: SourceLocation(path: "f", line: 1, column: 1),
+                scope: .init(captures: ["x"]), diagnostics: &bag)
             #expect((template == nil) == bag.hasErrors, "\(text.debugDescription)")
             for d in bag.diagnostics {
                 #expect(d.location.line >= 1 && d.location.column >= 1)

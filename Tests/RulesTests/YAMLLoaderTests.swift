@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HoraeRules
 
 /// Positions are 1-based; columns count characters (Unicode scalars), as libyaml does, so `é`
@@ -20,7 +21,9 @@ import Testing
     }
 
     /// The one diagnostic, as (code, message, location).
-    func single(_ result: (root: YAMLNode?, diagnostics: [Diagnostic])) -> (DiagnosticCode, String, HoraeRules.SourceLocation)? {
+    func single(_ result: (root: YAMLNode?, diagnostics: [Diagnostic])) -> (
+        DiagnosticCode, String, HoraeRules.SourceLocation
+    )? {
         guard result.diagnostics.count == 1, let d = result.diagnostics.first else {
             Issue.record("expected one diagnostic, got \(result.diagnostics)")
             return nil
@@ -29,8 +32,11 @@ import Testing
         return (d.code, d.message, d.location)
     }
 
-    func expectSingle(_ text: String, limits: YAMLLoader.Limits = .init(), _ code: DiagnosticCode, _ message: String, _ location: HoraeRules.SourceLocation,
-                      sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+    func expectSingle(
+        _ text: String, limits: YAMLLoader.Limits = .init(), _ code: DiagnosticCode, _ message: String,
+        _ location: HoraeRules.SourceLocation,
+        sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) {
         let result = load(text, limits: limits)
         #expect(result.root == nil, sourceLocation: sourceLocation)
         guard let (c, m, l) = single(result) else { return }
@@ -52,31 +58,32 @@ import Testing
     // MARK: - Tree and positions
 
     @Test func blockMappingAndSequencePositions() throws {
-        let (root, diagnostics) = load("""
-        # a comment
-        rules:
-          - name: first
-            when:
-              subject: hello
-          - name: second
-        key:
-        - x
-        - y
-        """)
+        let (root, diagnostics) = load(
+            """
+            # a comment
+            rules:
+              - name: first
+                when:
+                  subject: hello
+              - name: second
+            key:
+            - x
+            - y
+            """)
         #expect(diagnostics.isEmpty)
         let r = try #require(root)
         #expect(position(r) == "2:1")
         #expect(position(r.mapping?[0].key) == "2:1")
         let rules = try #require(r["rules"])
-        #expect(position(rules) == "3:3")              // the first `-`
+        #expect(position(rules) == "3:3")  // the first `-`
         #expect(rules.sequence?.count == 2)
         let first = try #require(rules.sequence?[0])
-        #expect(position(first) == "3:5")              // a mapping starts at its first key
+        #expect(position(first) == "3:5")  // a mapping starts at its first key
         #expect(position(first["name"]) == "3:11")
         #expect(position(first["when"]) == "5:7")
         #expect(position(first["when"]?["subject"]) == "5:16")
         #expect(position(rules.sequence?[1]["name"]) == "6:11")
-        #expect(position(r["key"]) == "8:1")           // an indentless list starts at its `-`
+        #expect(position(r["key"]) == "8:1")  // an indentless list starts at its `-`
         #expect(position(r["key"]?.sequence?[1]) == "9:3")
     }
 
@@ -117,19 +124,20 @@ import Testing
     }
 
     @Test func scalarStyles() throws {
-        let (root, diagnostics) = load("""
-        plain: text
-        single: 'it''s'
-        double: "tab\\there"
-        literal: |
-          line one
-          line two
-        folded: >
-          one
-          two
-        empty:
-        quotedNull: "null"
-        """)
+        let (root, diagnostics) = load(
+            """
+            plain: text
+            single: 'it''s'
+            double: "tab\\there"
+            literal: |
+              line one
+              line two
+            folded: >
+              one
+              two
+            empty:
+            quotedNull: "null"
+            """)
         #expect(diagnostics.isEmpty)
         let r = try #require(root)
         #expect(r["plain"]?.kind == .scalar("text", .plain))
@@ -204,15 +212,16 @@ import Testing
     }
 
     @Test func mergeKeyExplicitKeysWinRegardlessOfOrder() throws {
-        let (root, diagnostics) = load("""
-        base: &base {a: 1, b: 2, c: 3}
-        before:
-          a: 10
-          <<: *base
-        after:
-          <<: *base
-          b: 20
-        """)
+        let (root, diagnostics) = load(
+            """
+            base: &base {a: 1, b: 2, c: 3}
+            before:
+              a: 10
+              <<: *base
+            after:
+              <<: *base
+              b: 20
+            """)
         #expect(diagnostics.isEmpty)
         let r = try #require(root)
         // Merged keys go where `<<` was written.
@@ -221,16 +230,17 @@ import Testing
     }
 
     @Test func mergeListEarlierMappingsWin() throws {
-        let (root, diagnostics) = load("""
-        base: &base {a: 1, b: 2}
-        over: &over {b: 20, c: 30}
-        m:
-          a: 10
-          <<: [*over, *base]
-          c: 300
-        inline:
-          <<: [{x: 1}, {x: 2, y: 2}]
-        """)
+        let (root, diagnostics) = load(
+            """
+            base: &base {a: 1, b: 2}
+            over: &over {b: 20, c: 30}
+            m:
+              a: 10
+              <<: [*over, *base]
+              c: 300
+            inline:
+              <<: [{x: 1}, {x: 2, y: 2}]
+            """)
         #expect(diagnostics.isEmpty)
         let r = try #require(root)
         #expect(texts(r["m"]) == ["a=10", "b=20", "c=300"])
@@ -240,11 +250,12 @@ import Testing
     }
 
     @Test func nestedMergesAreResolved() {
-        let (root, diagnostics) = load("""
-        a: &a {x: 1}
-        b: &b {<<: *a, y: 2}
-        c: {<<: *b, z: 3}
-        """)
+        let (root, diagnostics) = load(
+            """
+            a: &a {x: 1}
+            b: &b {<<: *a, y: 2}
+            c: {<<: *b, z: 3}
+            """)
         #expect(diagnostics.isEmpty)
         #expect(texts(root?["c"]) == ["x=1", "y=2", "z=3"])
     }
@@ -267,8 +278,12 @@ import Testing
         let missing = NSTemporaryDirectory() + "horae-missing-\(UUID()).yaml"
         let (root, diagnostics) = YAMLLoader().load(contentsOf: missing)
         #expect(root == nil)
-        #expect(diagnostics == [.error(.unreadableFile, "cannot read the file: No such file or directory",
-                                       at: HoraeRules.SourceLocation(path: missing, line: 1, column: 1))])
+        #expect(
+            diagnostics == [
+                .error(
+                    .unreadableFile, "cannot read the file: No such file or directory",
+                    at: HoraeRules.SourceLocation(path: missing, line: 1, column: 1))
+            ])
     }
 
     @Test func directoryIsUnreadable() {
@@ -311,17 +326,20 @@ import Testing
 
     @Test func invalidUTF8Forms() {
         let cases: [([UInt8], UInt8)] = [
-            ([0xC0, 0x80], 0xC0),              // overlong NUL
-            ([0xE0, 0x80, 0x80], 0xE0),        // overlong
-            ([0xED, 0xA0, 0x80], 0xED),        // UTF-16 surrogate
+            ([0xC0, 0x80], 0xC0),  // overlong NUL
+            ([0xE0, 0x80, 0x80], 0xE0),  // overlong
+            ([0xED, 0xA0, 0x80], 0xED),  // UTF-16 surrogate
             ([0xF4, 0x90, 0x80, 0x80], 0xF4),  // above U+10FFFF
-            ([0x80], 0x80),                    // stray continuation byte
-            ([0xE2, 0x82], 0xE2),              // truncated at the end of the file
+            ([0x80], 0x80),  // stray continuation byte
+            ([0xE2, 0x82], 0xE2),  // truncated at the end of the file
         ]
         for (bad, byte) in cases {
             let result = load(bytes: Array("k: ".utf8) + bad)
             #expect(result.diagnostics.map(\.code) == [.invalidUTF8])
-            #expect(result.diagnostics.first?.message == "file is not valid UTF-8 (byte 0x\(String(byte, radix: 16, uppercase: true)) at offset 3); save it as UTF-8")
+            #expect(
+                result.diagnostics.first?.message
+                    == "file is not valid UTF-8 (byte 0x\(String(byte, radix: 16, uppercase: true)) at offset 3); save it as UTF-8"
+            )
             #expect(result.diagnostics.first?.location == at(1, 4))
         }
     }
@@ -330,7 +348,13 @@ import Testing
         for bom: [UInt8] in [[0xFF, 0xFE], [0xFE, 0xFF]] {
             let result = load(bytes: bom + [0x61, 0x00, 0x3A, 0x00])
             #expect(result.root == nil)
-            #expect(result.diagnostics == [.error(.invalidUTF8, "file is not valid UTF-8 (byte 0x\(String(bom[0], radix: 16, uppercase: true)) at offset 0); save it as UTF-8", at: at(1, 1))])
+            #expect(
+                result.diagnostics == [
+                    .error(
+                        .invalidUTF8,
+                        "file is not valid UTF-8 (byte 0x\(String(bom[0], radix: 16, uppercase: true)) at offset 0); save it as UTF-8",
+                        at: at(1, 1))
+                ])
         }
     }
 
@@ -343,38 +367,44 @@ import Testing
     // MARK: - E003 syntax errors
 
     @Test func mappingValueInPlainScalar() {
-        expectSingle("name: a: b\n", .yamlSyntax,
-                     "invalid YAML: mapping values are not allowed in this context; if a value contains `: `, put it in quotes, otherwise check the indentation",
-                     at(1, 8))
+        expectSingle(
+            "name: a: b\n", .yamlSyntax,
+            "invalid YAML: mapping values are not allowed in this context; if a value contains `: `, put it in quotes, otherwise check the indentation",
+            at(1, 8))
     }
 
     @Test func tabIndentation() {
-        expectSingle("a:\n\t- b\n", .yamlSyntax,
-                     "invalid YAML: found character that cannot start any token; indent with spaces, not tabs", at(2, 1))
+        expectSingle(
+            "a:\n\t- b\n", .yamlSyntax,
+            "invalid YAML: found character that cannot start any token; indent with spaces, not tabs", at(2, 1))
     }
 
     @Test func unclosedQuote() {
-        expectSingle("a: 1\nb: \"abc\n", .yamlSyntax,
-                     "invalid YAML: found unexpected end of stream (while scanning a quoted scalar that starts at line 2, column 4); a quote or bracket is not closed",
-                     at(3, 1))
+        expectSingle(
+            "a: 1\nb: \"abc\n", .yamlSyntax,
+            "invalid YAML: found unexpected end of stream (while scanning a quoted scalar that starts at line 2, column 4); a quote or bracket is not closed",
+            at(3, 1))
     }
 
     @Test func unclosedFlowSequence() {
-        expectSingle("x: [a, b\ny: 2\n", .yamlSyntax,
-                     "invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence that starts at line 1, column 4); a `[` or `{` is not closed, or an item needs quotes",
-                     at(2, 2))
+        expectSingle(
+            "x: [a, b\ny: 2\n", .yamlSyntax,
+            "invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence that starts at line 1, column 4); a `[` or `{` is not closed, or an item needs quotes",
+            at(2, 2))
     }
 
     @Test func badIndentation() {
-        expectSingle("a:\n    b: 1\n  c: 2\n", .yamlSyntax,
-                     "invalid YAML: did not find expected key (while parsing a block mapping that starts at line 1, column 1); check the indentation of this line",
-                     at(3, 3))
+        expectSingle(
+            "a:\n    b: 1\n  c: 2\n", .yamlSyntax,
+            "invalid YAML: did not find expected key (while parsing a block mapping that starts at line 1, column 1); check the indentation of this line",
+            at(3, 3))
     }
 
     @Test func controlCharacter() {
-        expectSingle("a: 1\r\nb: é\u{01}\r\n", .yamlSyntax,
-                     "invalid YAML: control characters are not allowed (character U+0001); remove it or write it as an escape sequence in a double-quoted string",
-                     at(2, 5))
+        expectSingle(
+            "a: 1\r\nb: é\u{01}\r\n", .yamlSyntax,
+            "invalid YAML: control characters are not allowed (character U+0001); remove it or write it as an escape sequence in a double-quoted string",
+            at(2, 5))
     }
 
     @Test func syntaxErrorKeepsEarlierDiagnostics() {
@@ -397,10 +427,13 @@ import Testing
 
     @Test func duplicateKeysComparedByText() {
         let (root, diagnostics) = load("{a: 1, 'a': 2, \"1\": x, 1: y}")
-        #expect(diagnostics == [
-            .error(.duplicateKey, "duplicate key `a` (first at line 1, column 2); remove one of them", at: at(1, 8)),
-            .error(.duplicateKey, "duplicate key `1` (first at line 1, column 16); remove one of them", at: at(1, 24)),
-        ])
+        #expect(
+            diagnostics == [
+                .error(
+                    .duplicateKey, "duplicate key `a` (first at line 1, column 2); remove one of them", at: at(1, 8)),
+                .error(
+                    .duplicateKey, "duplicate key `1` (first at line 1, column 16); remove one of them", at: at(1, 24)),
+            ])
         #expect(texts(root) == ["a=1", "1=x"])
     }
 
@@ -409,14 +442,23 @@ import Testing
         for i in 1...30 { text += "key\(i): \(i)\n" }
         text += "key7: again\n"
         let (root, diagnostics) = load(text)
-        #expect(diagnostics == [.error(.duplicateKey, "duplicate key `key7` (first at line 7, column 1); remove one of them", at: at(31, 1))])
+        #expect(
+            diagnostics == [
+                .error(
+                    .duplicateKey, "duplicate key `key7` (first at line 7, column 1); remove one of them", at: at(31, 1)
+                )
+            ])
         #expect(root?.mapping?.count == 30)
         #expect(root?["key7"]?.scalar == "7")
     }
 
     @Test func duplicateMergeKey() {
         let (_, diagnostics) = load("a: &a {x: 1}\nb: &b {y: 2}\nc:\n  <<: *a\n  <<: *b\n")
-        #expect(diagnostics == [.error(.duplicateKey, "duplicate key `<<` (first at line 4, column 3); remove one of them", at: at(5, 3))])
+        #expect(
+            diagnostics == [
+                .error(
+                    .duplicateKey, "duplicate key `<<` (first at line 4, column 3); remove one of them", at: at(5, 3))
+            ])
     }
 
     @Test func sameKeyInDifferentMappingsIsFine() {
@@ -429,8 +471,9 @@ import Testing
     @Test func bytesOverTheLimit() {
         var limits = YAMLLoader.Limits()
         limits.maxFileBytes = 10
-        expectSingle("a: 12345678\n", limits: limits, .fileTooLarge,
-                     "file is too large (12 bytes, the limit is 10); split it into several files", at(1, 1))
+        expectSingle(
+            "a: 12345678\n", limits: limits, .fileTooLarge,
+            "file is too large (12 bytes, the limit is 10); split it into several files", at(1, 1))
         #expect(load("a: 1234567", limits: limits).diagnostics.isEmpty)  // exactly at the limit
     }
 
@@ -446,8 +489,13 @@ import Testing
         let (root, diagnostics) = YAMLLoader().load(contentsOf: file)
         #expect(ContinuousClock.now - start < .seconds(1))
         #expect(root == nil)
-        #expect(diagnostics == [.error(.fileTooLarge, "file is too large (52428800 bytes, the limit is 16777216); split it into several files",
-                                       at: HoraeRules.SourceLocation(path: file, line: 1, column: 1))])
+        #expect(
+            diagnostics == [
+                .error(
+                    .fileTooLarge,
+                    "file is too large (52428800 bytes, the limit is 16777216); split it into several files",
+                    at: HoraeRules.SourceLocation(path: file, line: 1, column: 1))
+            ])
     }
 
     @Test func smallFileOverACustomLimit() throws {
@@ -459,7 +507,9 @@ import Testing
         let (root, diagnostics) = YAMLLoader(limits: limits).load(contentsOf: file)
         #expect(root == nil)
         #expect(diagnostics.map(\.code) == [.fileTooLarge])
-        #expect(diagnostics.first?.message == "file is too large (200 bytes, the limit is 100); split it into several files")
+        #expect(
+            diagnostics.first?.message == "file is too large (200 bytes, the limit is 100); split it into several files"
+        )
     }
 
     @Test func endlessStreamIsCutOffAtTheLimit() throws {
@@ -468,16 +518,22 @@ import Testing
         limits.maxFileBytes = 1 << 20
         let (root, diagnostics) = YAMLLoader(limits: limits).load(contentsOf: "/dev/zero")
         #expect(root == nil)
-        #expect(diagnostics == [.error(.fileTooLarge, "file is too large (more than 1048576 bytes, the limit is 1048576); split it into several files",
-                                       at: HoraeRules.SourceLocation(path: "/dev/zero", line: 1, column: 1))])
+        #expect(
+            diagnostics == [
+                .error(
+                    .fileTooLarge,
+                    "file is too large (more than 1048576 bytes, the limit is 1048576); split it into several files",
+                    at: HoraeRules.SourceLocation(path: "/dev/zero", line: 1, column: 1))
+            ])
     }
 
     // MARK: - E006 nesting
 
     @Test func tenThousandNestedListsStopAtTheLimit() {
         let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
-        expectSingle(deep, .nestingTooDeep,
-                     "lists and mappings are nested too deeply (more than 64 levels); flatten this part of the file", at(1, 65))
+        expectSingle(
+            deep, .nestingTooDeep,
+            "lists and mappings are nested too deeply (more than 64 levels); flatten this part of the file", at(1, 65))
     }
 
     @Test func deepBlockMappings() {
@@ -499,9 +555,10 @@ import Testing
         var limits = YAMLLoader.Limits()
         limits.maxDepth = 4
         // `a` is 3 levels deep inside the root mapping (4 in all); `b`'s alias would make it 5.
-        expectSingle("a: &a [[[1]]]\nb: [*a]\n", limits: limits, .nestingTooDeep,
-                     "lists and mappings are nested too deeply once alias `*a` is expanded (more than 4 levels); flatten this part of the file",
-                     at(2, 5))
+        expectSingle(
+            "a: &a [[[1]]]\nb: [*a]\n", limits: limits, .nestingTooDeep,
+            "lists and mappings are nested too deeply once alias `*a` is expanded (more than 4 levels); flatten this part of the file",
+            at(2, 5))
         #expect(load("a: &a [[[1]]]\nb: *a\n", limits: limits).diagnostics.isEmpty)
     }
 
@@ -511,7 +568,9 @@ import Testing
         var text = "a: &a [" + Array(repeating: "\"lol\"", count: 10).joined(separator: ", ") + "]\n"
         let names = "abcdefghij".map(String.init)
         for i in 1..<10 {
-            text += "\(names[i]): &\(names[i]) [" + Array(repeating: "*\(names[i - 1])", count: 10).joined(separator: ", ") + "]\n"
+            text +=
+                "\(names[i]): &\(names[i]) [" + Array(repeating: "*\(names[i - 1])", count: 10).joined(separator: ", ")
+                + "]\n"
         }
         let start = ContinuousClock.now
         let result = load(text)
@@ -519,7 +578,10 @@ import Testing
         // Sizes a=11, b=111, …, e=111 111: the 8th `*e` in `f` passes 1 000 000 nodes.
         guard let (code, message, location) = single(result) else { return }
         #expect(code == .documentTooLarge)
-        #expect(message == "the document is too large: expanding alias `*e` takes it over 1000000 nodes; do not use aliases to multiply data")
+        #expect(
+            message
+                == "the document is too large: expanding alias `*e` takes it over 1000000 nodes; do not use aliases to multiply data"
+        )
         #expect(location == at(6, 36))
         #expect(result.root == nil)
     }
@@ -528,33 +590,41 @@ import Testing
         var limits = YAMLLoader.Limits()
         limits.maxNodes = 10
         // Root list + 9 items = 10 nodes; the 10th item is the 11th node.
-        expectSingle("[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]", limits: limits, .documentTooLarge,
-                     "the document is too large (more than 10 nodes); split it into several files", at(1, 29))
+        expectSingle(
+            "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]", limits: limits, .documentTooLarge,
+            "the document is too large (more than 10 nodes); split it into several files", at(1, 29))
         #expect(load("[1, 2, 3, 4, 5, 6, 7, 8, 9]", limits: limits).diagnostics.isEmpty)
     }
 
     // MARK: - E008 aliases
 
     @Test func unknownAlias() {
-        expectSingle("a: 1\nb: *nope\n", .unknownAlias,
-                     "unknown alias `*nope`; define the anchor `&nope` before this point", at(2, 4))
+        expectSingle(
+            "a: 1\nb: *nope\n", .unknownAlias,
+            "unknown alias `*nope`; define the anchor `&nope` before this point", at(2, 4))
     }
 
     @Test func aliasBeforeItsAnchor() {
-        expectSingle("b: *x\na: &x 1\n", .unknownAlias,
-                     "unknown alias `*x`; define the anchor `&x` before this point", at(1, 4))
+        expectSingle(
+            "b: *x\na: &x 1\n", .unknownAlias,
+            "unknown alias `*x`; define the anchor `&x` before this point", at(1, 4))
     }
 
     @Test func recursiveAlias() {
-        expectSingle("a: &r [1, *r]\n", .unknownAlias,
-                     "alias `*r` is used inside the node its anchor `&r` defines; recursive structures are not allowed", at(1, 11))
-        expectSingle("a: &m\n  self: *m\n", .unknownAlias,
-                     "alias `*m` is used inside the node its anchor `&m` defines; recursive structures are not allowed", at(2, 9))
+        expectSingle(
+            "a: &r [1, *r]\n", .unknownAlias,
+            "alias `*r` is used inside the node its anchor `&r` defines; recursive structures are not allowed",
+            at(1, 11))
+        expectSingle(
+            "a: &m\n  self: *m\n", .unknownAlias,
+            "alias `*m` is used inside the node its anchor `&m` defines; recursive structures are not allowed", at(2, 9)
+        )
     }
 
     @Test func unknownAliasAsMergeValueIsOneError() {
-        expectSingle("a:\n  <<: *nope\n  k: v\n", .unknownAlias,
-                     "unknown alias `*nope`; define the anchor `&nope` before this point", at(2, 7))
+        expectSingle(
+            "a:\n  <<: *nope\n  k: v\n", .unknownAlias,
+            "unknown alias `*nope`; define the anchor `&nope` before this point", at(2, 7))
     }
 
     @Test func allAliasErrorsAreReported() {
@@ -566,43 +636,51 @@ import Testing
     // MARK: - E009 merge
 
     @Test func mergeOfAScalar() {
-        expectSingle("a: &s text\nb:\n  <<: *s\n", .invalidMerge,
-                     "the merge key `<<` takes a mapping or a list of mappings, not a scalar; write `<<: *anchor` or `<<: [*a, *b]`", at(3, 7))
+        expectSingle(
+            "a: &s text\nb:\n  <<: *s\n", .invalidMerge,
+            "the merge key `<<` takes a mapping or a list of mappings, not a scalar; write `<<: *anchor` or `<<: [*a, *b]`",
+            at(3, 7))
         // An empty value is placed right after the colon.
-        expectSingle("b:\n  <<:\n  k: v\n", .invalidMerge,
-                     "the merge key `<<` takes a mapping or a list of mappings, not null; write `<<: *anchor` or `<<: [*a, *b]`", at(2, 6))
+        expectSingle(
+            "b:\n  <<:\n  k: v\n", .invalidMerge,
+            "the merge key `<<` takes a mapping or a list of mappings, not null; write `<<: *anchor` or `<<: [*a, *b]`",
+            at(2, 6))
     }
 
     @Test func mergeListWithANonMapping() {
         // Reported where the item is written, not at the anchor.
-        expectSingle("m: &m {k: v}\nl: &l [1]\nb:\n  <<: [*m, *l]\n", .invalidMerge,
-                     "the merge key `<<` takes a mapping or a list of mappings, but item 2 of this list is a list", at(4, 12))
+        expectSingle(
+            "m: &m {k: v}\nl: &l [1]\nb:\n  <<: [*m, *l]\n", .invalidMerge,
+            "the merge key `<<` takes a mapping or a list of mappings, but item 2 of this list is a list", at(4, 12))
     }
 
     // MARK: - E010 documents
 
     @Test func multipleDocuments() {
-        expectSingle("a: 1\n---\nb: 2\n", .multipleDocuments,
-                     "a rules file holds one YAML document; split it into several files", at(2, 1))
-        expectSingle("--- {a: 1}\n--- {b: 2}\n", .multipleDocuments,
-                     "a rules file holds one YAML document; split it into several files", at(2, 1))
+        expectSingle(
+            "a: 1\n---\nb: 2\n", .multipleDocuments,
+            "a rules file holds one YAML document; split it into several files", at(2, 1))
+        expectSingle(
+            "--- {a: 1}\n--- {b: 2}\n", .multipleDocuments,
+            "a rules file holds one YAML document; split it into several files", at(2, 1))
     }
 
     // MARK: - Robustness and size
 
     @Test func everyPrefixAndMutationLoadsWithoutCrashing() {
-        let sample = Array("""
-        base: &b {x: 1, "y": [a, 'b']}
-        rules:
-          - name: é😀
-            <<: *b
-            when: {subject: !!str 12, list: [1, *b]}
-            do: |
-              text
-          - ? complex
-            : >-
-              folded
-        """.utf8)
+        let sample = Array(
+            """
+            base: &b {x: 1, "y": [a, 'b']}
+            rules:
+              - name: é😀
+                <<: *b
+                when: {subject: !!str 12, list: [1, *b]}
+                do: |
+                  text
+              - ? complex
+                : >-
+                  folded
+            """.utf8)
         for n in 0...sample.count {
             _ = load(bytes: Array(sample[..<n]))
         }
@@ -623,14 +701,14 @@ import Testing
         var text = "rules:\n"
         for i in 0..<10_000 {
             text += """
-              - name: archive-invoice-\(i)
-                on: { schedule: "\(i % 60) 3 * * *" }
-                when:
-                  subject: { glob: "Invoice *\(i)*", ignoreCase: true }
-                do:
-                  - move: { to: "/archive/\(i)" }
+                  - name: archive-invoice-\(i)
+                    on: { schedule: "\(i % 60) 3 * * *" }
+                    when:
+                      subject: { glob: "Invoice *\(i)*", ignoreCase: true }
+                    do:
+                      - move: { to: "/archive/\(i)" }
 
-            """
+                """
         }
         let (root, diagnostics) = load(text)
         #expect(diagnostics.isEmpty)

@@ -1,8 +1,9 @@
+import Foundation
+import HoraeRules
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
-import HoraeRules
 
 /// `--write-corpus DIR`: the generated rule set as YAML files and a JSONL stream of messages, for
 /// timing `horae validate` and `horae match --messages … --summary` from outside.
@@ -29,14 +30,18 @@ struct CorpusWriter {
             }
             ruleBytes += file.text.utf8.count
         }
-        say("wrote \(specs.count) rules in \(sources.count) files (\(fmt(mb(ruleBytes), 2)) MB) to \(directory)/rules-*.yaml")
+        say(
+            "wrote \(specs.count) rules in \(sources.count) files (\(fmt(mb(ruleBytes), 2)) MB) to \(directory)/rules-*.yaml"
+        )
 
         // The expected summary comes from the in-process compiled matcher, so the CLI's figure can
         // be checked, not only timed.
         let set = RuleLoader().load(sources: sources.map { (path: directory + "/" + $0.path, text: $0.text) })
         let compiled: CompiledRuleSet? = set.hasErrors ? nil : CompiledRuleSet(rules: set.rules)
         if set.hasErrors {
-            printError("horae-bench: the generated rules do not load (\(set.diagnostics.count) diagnostics); no expected summary")
+            printError(
+                "horae-bench: the generated rules do not load (\(set.diagnostics.count) diagnostics); no expected summary"
+            )
         }
 
         let path = directory + "/messages.jsonl"

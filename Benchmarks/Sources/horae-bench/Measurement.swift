@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -5,7 +7,6 @@ import Glibc
 // Glibc's module map leaves out <malloc.h>; the toolchain's CoreFoundation module includes it.
 import CoreFoundation
 #endif
-import Foundation
 
 /// Clocks, memory figures and repeat-until-long-enough timing.
 enum Measurement {
@@ -44,7 +45,8 @@ enum Measurement {
     static func peakResidentBytes() -> Int {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
         for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            let kb = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) } ?? 0
+            let kb =
+                line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) } ?? 0
             return kb * 1024
         }
         return 0
@@ -77,12 +79,15 @@ enum Measurement {
     /// least `minSeconds` of wall time have passed, `repeats` times; returns the best wall and
     /// thread-CPU seconds per pass and the matches of one pass (-1 when passes disagree).
     static func bestPassTime(minSeconds: Double, repeats: Int, _ pass: () -> Int)
-        -> (wallSecondsPerPass: Double, cpuSecondsPerPass: Double, matches: Int, passes: Int) {
-        var bestWall = Double.infinity, bestCPU = Double.infinity
+        -> (wallSecondsPerPass: Double, cpuSecondsPerPass: Double, matches: Int, passes: Int)
+    {
+        var bestWall = Double.infinity
+        var bestCPU = Double.infinity
         var matches: Int?
         var totalPasses = 0
         for _ in 0..<max(1, repeats) {
-            let start = now(), cpuStart = threadCPU()
+            let start = now()
+            let cpuStart = threadCPU()
             var passes = 0
             var elapsed = 0.0
             repeat {

@@ -52,32 +52,43 @@ struct MessageGenerator {
             let (bucket, object, event) = positive(spec)
             return GeneratedMessage(kind: .positive, expectedRule: spec.index, message: make(bucket, object, event))
         }
-        let kinds: [GeneratedMessage.Kind] = [.wrongObject, .wrongObject, .unknownBucket, .unknownBucket, .wrongEvent,
-                                              .wrongEvent, .codenameMismatch, .unrelatedObject, .unrelatedObject]
+        let kinds: [GeneratedMessage.Kind] = [
+            .wrongObject, .wrongObject, .unknownBucket, .unknownBucket, .wrongEvent,
+            .wrongEvent, .codenameMismatch, .unrelatedObject, .unrelatedObject,
+        ]
         let kind = rng.pick(kinds)
         let spec = rng.pick(specs)
         switch kind {
         case .wrongObject:
             return GeneratedMessage(kind: kind, message: make(spec.bucket, wrongObject(spec), "OBJECT_FINALIZE"))
         case .unknownBucket:
-            let bucket = rng.chance(0.5) ? "ven-cust-x" + padded(rng.below(100_000), 5) : rng.pick(["other-bucket", "prod-logs", "ven-staging", "ven-cust"])
+            let bucket =
+                rng.chance(0.5)
+                ? "ven-cust-x" + padded(rng.below(100_000), 5)
+                : rng.pick(["other-bucket", "prod-logs", "ven-staging", "ven-cust"])
             var object = positive(spec).object
             if spec.shape == .partnerFeed { object = "gocc/x\(rng.below(1000))_gocc_\(date()).tar.gz" }
             return GeneratedMessage(kind: kind, message: make(bucket, object, "OBJECT_FINALIZE"))
         case .wrongEvent:
             let (bucket, object, _) = positive(spec)
-            let event = spec.shape == .archive ? "OBJECT_METADATA_UPDATE" : rng.pick(["OBJECT_DELETE", "OBJECT_DELETE", "OBJECT_METADATA_UPDATE", "OBJECT_ARCHIVE"])
+            let event =
+                spec.shape == .archive
+                ? "OBJECT_METADATA_UPDATE"
+                : rng.pick(["OBJECT_DELETE", "OBJECT_DELETE", "OBJECT_METADATA_UPDATE", "OBJECT_ARCHIVE"])
             return GeneratedMessage(kind: kind, message: make(bucket, object, event))
         case .codenameMismatch:
-            let a = rng.below(customers), b = (a + 1 + rng.below(max(1, customers - 1))) % max(customers, 2)
-            let object = feeds.isEmpty
+            let a = rng.below(customers)
+            let b = (a + 1 + rng.below(max(1, customers - 1))) % max(customers, 2)
+            let object =
+                feeds.isEmpty
                 ? "gocc/update/c\(padded(b, 5))_gocc_\(date()).tar.gz"
                 : "\(rng.pick(feeds).feedDirectory)/c\(padded(b, 5))_feed_\(date()).json.gz"
             return GeneratedMessage(kind: kind, message: make("ven-cust-c" + padded(a, 5), object, "OBJECT_FINALIZE"))
         case .unrelatedObject, .positive:
             let object = rng.pick([
                 "tmp/upload-\(rng.below(1_000_000)).bin", "gocc/README.txt", "gocc/extracted/\(date())/goods.csv",
-                "retargeting/edm/output/edm_\(date()).tar.gz", "exports/goods_\(date()).tsv", ".staging/\(rng.below(9999))",
+                "retargeting/edm/output/edm_\(date()).tar.gz", "exports/goods_\(date()).tsv",
+                ".staging/\(rng.below(9999))",
                 "reports/monthly/summary.pdf", "images/sku-\(rng.below(100_000)).jpg",
             ])
             return GeneratedMessage(kind: .unrelatedObject, message: make(spec.bucket, object, "OBJECT_FINALIZE"))
@@ -100,18 +111,32 @@ struct MessageGenerator {
             let kind = rng.pick(["edm", "upg", "user_clustering"])
             return (spec.bucket, "retargeting/\(kind)/input/\(kind)_\(date()).tar.gz", "OBJECT_FINALIZE")
         case .archive:
-            return (spec.bucket, "archive/\(2018 + rng.below(7))/\(padded(1 + rng.below(12), 2))/dump-\(rng.below(1000)).tar.gz",
-                    rng.pick(["OBJECT_FINALIZE", "OBJECT_DELETE"]))
+            return (
+                spec.bucket,
+                "archive/\(2018 + rng.below(7))/\(padded(1 + rng.below(12), 2))/dump-\(rng.below(1000)).tar.gz",
+                rng.pick(["OBJECT_FINALIZE", "OBJECT_DELETE"])
+            )
         case .exports:
-            return (spec.bucket, rng.chance(0.5) ? "exports/goods_\(date()).csv" : "exports/\(2018 + rng.below(7))/category.csv", "OBJECT_FINALIZE")
-        case .incoming: return (spec.bucket, "incoming/batch-\(padded(rng.below(1_000_000), 6)).json", "OBJECT_FINALIZE")
+            return (
+                spec.bucket,
+                rng.chance(0.5) ? "exports/goods_\(date()).csv" : "exports/\(2018 + rng.below(7))/category.csv",
+                "OBJECT_FINALIZE"
+            )
+        case .incoming:
+            return (spec.bucket, "incoming/batch-\(padded(rng.below(1_000_000), 6)).json", "OBJECT_FINALIZE")
         case .partnerFeed:
             let c = "c" + padded(rng.below(customers), 5)
             return ("ven-cust-" + c, "\(spec.feedDirectory)/\(c)_feed_\(date()).json.gz", "OBJECT_FINALIZE")
         case .logsRegex:
-            return (spec.bucket, "logs/\(2018 + rng.below(7))/\(padded(1 + rng.below(12), 2))/\(rng.pick(["app-server", "worker_2", "cron"])).log.gz", "OBJECT_FINALIZE")
-        case .snapshots: return (spec.bucket, "snapshots/\(date())/part-\(padded(rng.below(100), 5)).parquet", "OBJECT_FINALIZE")
-        case .reports: return (spec.bucket, "reports/\(rng.pick(["daily", "weekly"]))/\(code)-\(date()).csv", "OBJECT_FINALIZE")
+            return (
+                spec.bucket,
+                "logs/\(2018 + rng.below(7))/\(padded(1 + rng.below(12), 2))/\(rng.pick(["app-server", "worker_2", "cron"])).log.gz",
+                "OBJECT_FINALIZE"
+            )
+        case .snapshots:
+            return (spec.bucket, "snapshots/\(date())/part-\(padded(rng.below(100), 5)).parquet", "OBJECT_FINALIZE")
+        case .reports:
+            return (spec.bucket, "reports/\(rng.pick(["daily", "weekly"]))/\(code)-\(date()).csv", "OBJECT_FINALIZE")
         case .success: return (spec.bucket, "jobs/run-\(rng.below(100_000))/_SUCCESS", "OBJECT_FINALIZE")
         }
     }
@@ -124,7 +149,8 @@ struct MessageGenerator {
         switch spec.shape {
         case .gocc: return "gocc/\(code)_gocc_\(dashed).tar.gz"
         case .goccUpdate: return "gocc/update/\(code)_gocc_\(d).zip"
-        case .retargeting: return rng.chance(0.5) ? "retargeting/evil/input/evil_\(d).tar.gz" : "retargeting/edm/input/edm_\(d).tar"
+        case .retargeting:
+            return rng.chance(0.5) ? "retargeting/evil/input/evil_\(d).tar.gz" : "retargeting/edm/input/edm_\(d).tar"
         case .archive: return rng.chance(0.5) ? "archive" : "archives/\(d).tar.gz"
         case .exports: return "exports/goods_\(d).csv.tmp"
         case .incoming: return "incoming/single-\(rng.below(1_000_000)).json"
@@ -152,14 +178,18 @@ struct MessageGenerator {
             "objectId": object,
             "payloadFormat": "JSON_API_V1",
         ]
-        if event == "OBJECT_FINALIZE", rng.chance(0.1) { attributes["overwroteGeneration"] = String(Int(generation)! - 1_000_000) }
+        if event == "OBJECT_FINALIZE", rng.chance(0.1) {
+            attributes["overwroteGeneration"] = String(Int(generation)! - 1_000_000)
+        }
         let size = rng.below(50_000_000)
-        let payload = "{\"kind\":\"storage#object\",\"id\":\(json(bucket + "/" + object + "/" + generation)),"
+        let payload =
+            "{\"kind\":\"storage#object\",\"id\":\(json(bucket + "/" + object + "/" + generation)),"
             + "\"name\":\(json(object)),\"bucket\":\(json(bucket)),\"generation\":\"\(generation)\",\"metageneration\":\"1\","
             + "\"contentType\":\"application/octet-stream\",\"timeCreated\":\"\(time).000Z\",\"updated\":\"\(time).000Z\","
             + "\"storageClass\":\"STANDARD\",\"size\":\"\(size)\",\"md5Hash\":\"\(hash(22))==\",\"crc32c\":\"\(hash(6))==\"}"
-        return PubSubMessage(id: String(10_000_000_000 + serial), attributes: attributes, data: Array(payload.utf8),
-                             publishTime: time + ".\(padded(rng.below(1000), 3))Z", subscription: Self.subscription)
+        return PubSubMessage(
+            id: String(10_000_000_000 + serial), attributes: attributes, data: Array(payload.utf8),
+            publishTime: time + ".\(padded(rng.below(1000), 3))Z", subscription: Self.subscription)
     }
 
     private mutating func hash(_ length: Int) -> String {

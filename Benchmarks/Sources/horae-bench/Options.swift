@@ -59,7 +59,9 @@ struct Options {
         }
         func int(_ name: String, min: Int = 1) throws(UsageError) -> Int {
             let text = try value(name).replacingUnderscores
-            guard let n = Int(text), n >= min else { throw UsageError(message: "\(name) takes a whole number ≥ \(min), got `\(text)`") }
+            guard let n = Int(text), n >= min else {
+                throw UsageError(message: "\(name) takes a whole number ≥ \(min), got `\(text)`")
+            }
             return n
         }
         while i < arguments.count {
@@ -69,16 +71,22 @@ struct Options {
             case "--sizes":
                 let text = try value(a)
                 let parts = text.split(separator: ",").map { Int(String($0).replacingUnderscores) }
-                guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else { throw UsageError(message: "--sizes takes a list such as 100,1000,10000, got `\(text)`") }
+                guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else {
+                    throw UsageError(message: "--sizes takes a list such as 100,1000,10000, got `\(text)`")
+                }
                 o.sizes = parts.map { $0! }
             case "--messages": o.poolSize = try int(a)
             case "--min-time":
                 let text = try value(a)
-                guard let s = Double(text), s > 0 else { throw UsageError(message: "--min-time takes seconds, got `\(text)`") }
+                guard let s = Double(text), s > 0 else {
+                    throw UsageError(message: "--min-time takes seconds, got `\(text)`")
+                }
                 o.minSeconds = s
             case "--check-time":
                 let text = try value(a)
-                guard let s = Double(text), s >= 0 else { throw UsageError(message: "--check-time takes seconds, got `\(text)`") }
+                guard let s = Double(text), s >= 0 else {
+                    throw UsageError(message: "--check-time takes seconds, got `\(text)`")
+                }
                 o.checkSeconds = s
             case "--linear-min-messages": o.linearMinimumMessages = try int(a)
             case "--repeats": o.repeats = try int(a)
@@ -91,7 +99,9 @@ struct Options {
             case "--corpus-messages": o.corpusMessages = try int(a)
             case "--only":
                 let m = try value(a)
-                guard m == "compiled" || m == "linear" else { throw UsageError(message: "--only takes compiled or linear, got `\(m)`") }
+                guard m == "compiled" || m == "linear" else {
+                    throw UsageError(message: "--only takes compiled or linear, got `\(m)`")
+                }
                 o.only = m
             default: throw UsageError(message: "unknown argument `\(a)`")
             }

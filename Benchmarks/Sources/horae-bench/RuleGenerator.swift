@@ -69,7 +69,8 @@ struct RuleSpec: Sendable {
     var yaml: String {
         var attributes: [String] = []
         let events = shape.eventTypes
-        attributes.append(events.count == 1 ? "eventType: \(events[0])" : "eventType: [\(events.joined(separator: ", "))]")
+        attributes.append(
+            events.count == 1 ? "eventType: \(events[0])" : "eventType: [\(events.joined(separator: ", "))]")
         attributes.append(shape == .partnerFeed ? "bucketId: \"ven-cust-{codename}\"" : "bucketId: \(bucket)")
         var action: [String]
         var dedup = false
@@ -78,45 +79,64 @@ struct RuleSpec: Sendable {
             attributes.append("objectId: \"gocc/{codename}_gocc_{date:[0-9]{8}}.tar.gz\"")
             attributes.append("objectGeneration: { exists: true }")
             dedup = true
-            action = ["- name: load", "  exec:",
-                      "    command: [/opt/pipelines/gocc2bq, \"{{ attributes.bucketId }}\", \"{{ attributes.objectId }}\", \"{{ codename }}\", \"{{ date }}\"]"]
+            action = [
+                "- name: load", "  exec:",
+                "    command: [/opt/pipelines/gocc2bq, \"{{ attributes.bucketId }}\", \"{{ attributes.objectId }}\", \"{{ codename }}\", \"{{ date }}\"]",
+            ]
         case .goccUpdate:
             attributes.append("objectId: \"gocc/update/\(codename)_gocc_{date:[0-9]{8}}.tar.gz\"")
             attributes.append("objectGeneration: { exists: true }")
             dedup = true
-            action = ["- exec:",
-                      "    command: [/opt/pipelines/goods-update, --bucket, \"{{ attributes.bucketId }}\", --object, \"{{ attributes.objectId }}\", --date, \"{{ date }}\"]"]
+            action = [
+                "- exec:",
+                "    command: [/opt/pipelines/goods-update, --bucket, \"{{ attributes.bucketId }}\", --object, \"{{ attributes.objectId }}\", --date, \"{{ date }}\"]",
+            ]
         case .retargeting:
-            attributes.append("objectId: \"retargeting/{kind:edm|upg|user_clustering}/input/{file}_{date:[0-9]{8}}.tar.gz\"")
+            attributes.append(
+                "objectId: \"retargeting/{kind:edm|upg|user_clustering}/input/{file}_{date:[0-9]{8}}.tar.gz\"")
             attributes.append("objectGeneration: { exists: true }")
             dedup = true
-            action = ["- exec:",
-                      "    command: [\"/opt/pipelines/retargeting-{{ kind }}\", --bucket, \"{{ attributes.bucketId }}\", --object, \"{{ attributes.objectId }}\"]"]
+            action = [
+                "- exec:",
+                "    command: [\"/opt/pipelines/retargeting-{{ kind }}\", --bucket, \"{{ attributes.bucketId }}\", --object, \"{{ attributes.objectId }}\"]",
+            ]
         case .archive:
             attributes.append("objectId: \"archive/{path:**}\"")
             action = ["- log:", "    message: \"{{ attributes.eventType }} archive/{{ path }} in \(codename)\""]
         case .exports:
             attributes.append("objectId: { prefix: \"exports/\", suffix: \".csv\" }")
-            action = ["- publish:", "    topic: exports",
-                      "    attributes: { bucket: \"{{ attributes.bucketId }}\", object: \"{{ attributes.objectId }}\" }"]
+            action = [
+                "- publish:", "    topic: exports",
+                "    attributes: { bucket: \"{{ attributes.bucketId }}\", object: \"{{ attributes.objectId }}\" }",
+            ]
         case .incoming:
             attributes.append("objectId: { prefix: \"incoming/batch-\" }")
-            action = ["- http:", "    method: POST", "    url: \"http://127.0.0.1:8080/ingest/\(codename)\"",
-                      "    json: { object: \"{{ attributes.objectId }}\" }"]
+            action = [
+                "- http:", "    method: POST", "    url: \"http://127.0.0.1:8080/ingest/\(codename)\"",
+                "    json: { object: \"{{ attributes.objectId }}\" }",
+            ]
         case .partnerFeed:
             attributes.append("objectId: \"\(feedDirectory)/{codename}_feed_{date:[0-9]{8}}.json.gz\"")
-            action = ["- exec:", "    command: [/opt/pipelines/partner-feed, p\(padded(index, 5)), \"{{ codename }}\", \"{{ date }}\"]"]
+            action = [
+                "- exec:",
+                "    command: [/opt/pipelines/partner-feed, p\(padded(index, 5)), \"{{ codename }}\", \"{{ date }}\"]",
+            ]
         case .logsRegex:
             attributes.append("objectId: { regex: 'logs/(?<year>[0-9]{4})/(?<month>[0-9]{2})/[a-z0-9_-]+\\.log\\.gz' }")
             action = ["- log:", "    message: \"logs of {{ year }}-{{ month }} for \(codename)\""]
         case .snapshots:
             attributes.append("objectId: \"snapshots/{date:[0-9]{8}}/part-*.parquet\"")
-            action = ["- bigquery.load:", "    sourceUris: [\"gs://{{ attributes.bucketId }}/snapshots/{{ date }}/part-*.parquet\"]",
-                      "    table: \"\(codename).snapshot_{{ date }}\"", "    format: PARQUET"]
+            action = [
+                "- bigquery.load:",
+                "    sourceUris: [\"gs://{{ attributes.bucketId }}/snapshots/{{ date }}/part-*.parquet\"]",
+                "    table: \"\(codename).snapshot_{{ date }}\"", "    format: PARQUET",
+            ]
         case .reports:
             attributes.append("objectId: \"reports/{daily,weekly}/\(codename)-{date:[0-9]{8}}.csv\"")
-            action = ["- gcs:", "    operation: copy", "    bucket: \"{{ attributes.bucketId }}\"",
-                      "    object: \"{{ attributes.objectId }}\"", "    toBucket: reports-archive"]
+            action = [
+                "- gcs:", "    operation: copy", "    bucket: \"{{ attributes.bucketId }}\"",
+                "    object: \"{{ attributes.objectId }}\"", "    toBucket: reports-archive",
+            ]
         case .success:
             attributes.append("objectId: { suffix: \"/_SUCCESS\" }")
             action = ["- log:", "    message: \"{{ attributes.objectId | dirname }} is complete\""]
@@ -131,9 +151,11 @@ struct RuleSpec: Sendable {
         ]
         lines += attributes.map { "          " + $0 }
         if dedup {
-            lines += ["    dedup:",
-                      "      key: \"{{ attributes.bucketId }}/{{ attributes.objectId }}#{{ attributes.objectGeneration }}/{{ attributes.eventType }}\"",
-                      "      window: 6h"]
+            lines += [
+                "    dedup:",
+                "      key: \"{{ attributes.bucketId }}/{{ attributes.objectId }}#{{ attributes.objectGeneration }}/{{ attributes.eventType }}\"",
+                "      window: 6h",
+            ]
         }
         lines += ["    actions:"] + action.map { "      " + $0 }
         return lines.joined(separator: "\n") + "\n"
@@ -149,7 +171,8 @@ enum RuleGenerator {
     static func files(_ specs: [RuleSpec], perFile: Int = 100) -> [(path: String, text: String)] {
         stride(from: 0, to: specs.count, by: perFile).map { start in
             let chunk = specs[start..<min(start + perFile, specs.count)]
-            let text = "# Generated by horae-bench: rules \(start) to \(start + chunk.count - 1).\nrules:\n"
+            let text =
+                "# Generated by horae-bench: rules \(start) to \(start + chunk.count - 1).\nrules:\n"
                 + chunk.map(\.yaml).joined()
             return (path: "rules-\(padded(start / perFile, 4)).yaml", text: text)
         }

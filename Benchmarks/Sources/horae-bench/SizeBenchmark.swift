@@ -69,16 +69,20 @@ struct SizeBenchmark {
         r.loadMs = Measurement.median(loadTimes) * 1e3
         r.warnings = set.diagnostics.count { $0.severity == .warning }
         if set.hasErrors || set.rules.count != size {
-            let shown = set.diagnostics.prefix(10).map { "  \($0.location): \($0.severity.rawValue)[\($0.code.rawValue)]: \($0.message)" }
-            throw .loadErrors("the \(size) generated rules loaded as \(set.rules.count) rules with \(set.diagnostics.count) diagnostics:\n"
-                              + shown.joined(separator: "\n"))
+            let shown = set.diagnostics.prefix(10).map {
+                "  \($0.location): \($0.severity.rawValue)[\($0.code.rawValue)]: \($0.message)"
+            }
+            throw .loadErrors(
+                "the \(size) generated rules loaded as \(set.rules.count) rules with \(set.diagnostics.count) diagnostics:\n"
+                    + shown.joined(separator: "\n"))
         }
         r.rules = set.rules.count
         log("  loaded \(r.rules) rules from \(r.files) files in \(fmt(r.loadMs, 1)) ms (median of \(options.loads))")
 
         // Compile: the first build is measured for memory and kept; then more builds for time.
         Measurement.trimHeap()
-        let rss0 = Measurement.residentBytes(), heap0 = Measurement.heapInUse()
+        let rss0 = Measurement.residentBytes()
+        let heap0 = Measurement.heapInUse()
         let (firstBuild, compiled) = Measurement.time { CompiledRuleSet(rules: set.rules) }
         r.rssBytes = Measurement.residentBytes() - rss0
         r.heapBytes = Measurement.heapInUse() - heap0
@@ -91,7 +95,9 @@ struct SizeBenchmark {
         r.compileMs = Measurement.median(buildTimes) * 1e3
         r.indexBytes = compiled.indexMemoryFootprint
         r.indexStatistics = compiled.indexStatistics
-        log("  compiled in \(fmt(r.compileMs, 2)) ms (median of \(buildTimes.count)); index \(fmt(mb(r.indexBytes), 2)) MB, RSS +\(fmt(mb(r.rssBytes), 2)) MB, heap +\(fmt(mb(r.heapBytes), 2)) MB")
+        log(
+            "  compiled in \(fmt(r.compileMs, 2)) ms (median of \(buildTimes.count)); index \(fmt(mb(r.indexBytes), 2)) MB, RSS +\(fmt(mb(r.rssBytes), 2)) MB, heap +\(fmt(mb(r.heapBytes), 2)) MB"
+        )
         let linear = LinearRuleMatcher(rules: set.rules)
 
         // The message pool, the same for both matchers.
@@ -111,7 +117,9 @@ struct SizeBenchmark {
             if let expected = g.expectedRule, !c.contains(where: { $0.ruleIndex == expected }) {
                 r.missedPositives += 1
                 if r.missedPositives <= 3 {
-                    log("  note: message \(g.message.attributes["bucketId"] ?? "-") \(g.message.attributes["objectId"] ?? "-") was built for rule `\(set.rules[expected].name)`, which does not match it")
+                    log(
+                        "  note: message \(g.message.attributes["bucketId"] ?? "-") \(g.message.attributes["objectId"] ?? "-") was built for rule `\(set.rules[expected].name)`, which does not match it"
+                    )
                 }
             }
         }
@@ -130,7 +138,8 @@ struct SizeBenchmark {
             if Double(Measurement.now() - checkStart) / 1e9 > options.checkSeconds { break }
             linearResults[i] = linear.match(messages[i])
         }
-        var compiledCount = 0, linearCount = 0
+        var compiledCount = 0
+        var linearCount = 0
         for i in messages.indices {
             guard let l = linearResults[i] else { continue }
             let c = reference[i]
@@ -141,7 +150,9 @@ struct SizeBenchmark {
                 r.mismatches += 1
                 if r.mismatches <= 5 {
                     let m = messages[i]
-                    log("MISMATCH at \(size) rules: message \(m.id) \(m.attributes["bucketId"] ?? "-") \(m.attributes["eventType"] ?? "-") \(m.attributes["objectId"] ?? "-")")
+                    log(
+                        "MISMATCH at \(size) rules: message \(m.id) \(m.attributes["bucketId"] ?? "-") \(m.attributes["eventType"] ?? "-") \(m.attributes["objectId"] ?? "-")"
+                    )
                     log("  compiled: \(describe(c, set.rules))")
                     log("  linear:   \(describe(l, set.rules))")
                 }
@@ -150,14 +161,20 @@ struct SizeBenchmark {
         r.checkedCompiledMatches = compiledCount
         r.checkedLinearMatches = linearCount
         if compiledCount != linearCount {
-            log("MISMATCH at \(size) rules: over the \(r.checkedMessages) checked messages the compiled matcher found \(compiledCount) rule matches, the linear one \(linearCount)")
+            log(
+                "MISMATCH at \(size) rules: over the \(r.checkedMessages) checked messages the compiled matcher found \(compiledCount) rule matches, the linear one \(linearCount)"
+            )
         }
-        log("  checked \(r.checkedMessages) of \(messages.count) messages against the linear matcher: \(r.mismatches) mismatches")
+        log(
+            "  checked \(r.checkedMessages) of \(messages.count) messages against the linear matcher: \(r.mismatches) mismatches"
+        )
         return r
     }
 
     /// Whole passes over the pool until `minSeconds`, best of `repeats`.
-    func timeCompiled(_ compiled: CompiledRuleSet, _ messages: [PubSubMessage], _ r: inout SizeResult, log: (String) -> Void) {
+    func timeCompiled(
+        _ compiled: CompiledRuleSet, _ messages: [PubSubMessage], _ r: inout SizeResult, log: (String) -> Void
+    ) {
         let c = Measurement.bestPassTime(minSeconds: options.minSeconds, repeats: options.repeats) {
             var n = 0
             // `match(_:)` on each message read in place: `for m in messages` here would copy
@@ -170,7 +187,9 @@ struct SizeBenchmark {
         r.compiledNs = c.cpuSecondsPerPass * 1e9 / Double(messages.count)
         r.compiledWallNs = c.wallSecondsPerPass * 1e9 / Double(messages.count)
         r.compiledTimed = c.passes * messages.count
-        log("  compiled: \(fmt(r.compiledNs, 1)) ns/msg CPU, \(fmt(r.compiledWallNs, 1)) ns/msg wall (\(c.passes) passes of \(messages.count))")
+        log(
+            "  compiled: \(fmt(r.compiledNs, 1)) ns/msg CPU, \(fmt(r.compiledWallNs, 1)) ns/msg wall (\(c.passes) passes of \(messages.count))"
+        )
         if c.matches != r.ruleMatches {
             r.mismatches += 1
             log("MISMATCH at \(size) rules: rule matches per pass: compiled \(c.matches), first pass \(r.ruleMatches)")
@@ -180,12 +199,17 @@ struct SizeBenchmark {
     /// Messages in pool order (wrapping around) until `minSeconds` and at least
     /// `linearMinimumMessages`, best of `repeats`: a whole
     /// pass of the linear matcher over a large rule set would take minutes.
-    func timeLinear(_ linear: LinearRuleMatcher, _ messages: [PubSubMessage], _ results: inout [[RuleMatch]?], _ r: inout SizeResult, log: (String) -> Void) {
-        var bestCPU = Double.infinity, bestWall = Double.infinity
+    func timeLinear(
+        _ linear: LinearRuleMatcher, _ messages: [PubSubMessage], _ results: inout [[RuleMatch]?],
+        _ r: inout SizeResult, log: (String) -> Void
+    ) {
+        var bestCPU = Double.infinity
+        var bestWall = Double.infinity
         // At least this many messages per run, however slow, so the sample covers the mix.
         let minimumMessages = min(messages.count, options.linearMinimumMessages)
         for _ in 0..<max(1, options.repeats) {
-            let wall0 = Measurement.now(), cpu0 = Measurement.threadCPU()
+            let wall0 = Measurement.now()
+            let cpu0 = Measurement.threadCPU()
             var i = 0
             var wall = 0.0
             repeat {
@@ -202,13 +226,17 @@ struct SizeBenchmark {
         }
         r.linearNs = bestCPU * 1e9
         r.linearWallNs = bestWall * 1e9
-        log("  linear:   \(fmt(r.linearNs, 1)) ns/msg CPU, \(fmt(r.linearWallNs, 1)) ns/msg wall (\(r.linearTimed) messages timed)")
+        log(
+            "  linear:   \(fmt(r.linearNs, 1)) ns/msg CPU, \(fmt(r.linearWallNs, 1)) ns/msg wall (\(r.linearTimed) messages timed)"
+        )
     }
 
     func describe(_ matches: [RuleMatch], _ rules: [Rule]) -> String {
         if matches.isEmpty { return "(none)" }
         return matches.map { m in
-            rules[m.ruleIndex].name + (m.captures.count == 0 ? "" : " {" + m.captures.entries.map { "\($0.name)=\($0.value)" }.joined(separator: ", ") + "}")
+            rules[m.ruleIndex].name
+                + (m.captures.count == 0
+                    ? "" : " {" + m.captures.entries.map { "\($0.name)=\($0.value)" }.joined(separator: ", ") + "}")
         }.joined(separator: "; ")
     }
 }

@@ -40,7 +40,9 @@ public struct DaemonConfig: Sendable, Hashable {
         /// Default info.
         public var level: Level = .info
         public enum Format: String, Sendable, Hashable, CaseIterable { case json, text }
-        public enum Level: String, Sendable, Hashable, CaseIterable { case trace, debug, info, notice, warning, error, critical }
+        public enum Level: String, Sendable, Hashable, CaseIterable {
+            case trace, debug, info, notice, warning, error, critical
+        }
         public init() {}
     }
 

@@ -35,10 +35,12 @@ actor AccessTokenCache {
     private var waiters: [UInt64: CheckedContinuation<AccessToken, any Error>] = [:]
     private var nextWaiterID: UInt64 = 0
 
-    init(clock: @escaping @Sendable () -> Date,
-         refreshMargin: TimeInterval = AccessToken.refreshMargin,
-         retryInterval: TimeInterval = 10,
-         fetch: @escaping Fetch) {
+    init(
+        clock: @escaping @Sendable () -> Date,
+        refreshMargin: TimeInterval = AccessToken.refreshMargin,
+        retryInterval: TimeInterval = 10,
+        fetch: @escaping Fetch
+    ) {
         self.clock = clock
         self.refreshMargin = refreshMargin
         self.retryInterval = retryInterval
@@ -52,7 +54,8 @@ actor AccessTokenCache {
             if now < refreshAt, current.isValid(at: now) { return current }
             // Inside the margin after a failed refresh: keep using the old token for a while.
             if current.isValid(at: now), let lastFailure,
-               now >= lastFailure, now.timeIntervalSince(lastFailure) < retryInterval {
+                now >= lastFailure, now.timeIntervalSince(lastFailure) < retryInterval
+            {
                 return current
             }
         }

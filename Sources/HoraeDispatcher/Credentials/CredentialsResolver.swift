@@ -9,8 +9,10 @@ public enum CredentialsResolver {
     ///
     /// Only `environment` is consulted, never the process environment.
     /// - Throws: ``CredentialsError`` `.invalidKeyFile` when the key file is unreadable or bad.
-    public static func resolve(environment: [String: String], scopes: [String],
-                               transport: some HTTPTransport) throws -> any CredentialsProvider {
+    public static func resolve(
+        environment: [String: String], scopes: [String],
+        transport: some HTTPTransport
+    ) throws -> any CredentialsProvider {
         if let emulator = environment["PUBSUB_EMULATOR_HOST"], !emulator.isEmpty {
             return NoCredentials()
         }

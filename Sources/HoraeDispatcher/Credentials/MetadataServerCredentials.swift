@@ -21,20 +21,24 @@ public final class MetadataServerCredentials: TokenCachingCredentials, CustomStr
 
     /// - Parameter host: `host[:port]` of the metadata server (an `http://` prefix and trailing
     ///   `/` are tolerated); `nil` or empty means ``defaultHost``.
-    public init(transport: some HTTPTransport,
-                host: String? = ProcessInfo.processInfo.environment["GCE_METADATA_HOST"],
-                clock: @escaping @Sendable () -> Date = Date.init) {
+    public init(
+        transport: some HTTPTransport,
+        host: String? = ProcessInfo.processInfo.environment["GCE_METADATA_HOST"],
+        clock: @escaping @Sendable () -> Date = Date.init
+    ) {
         let host = Self.normalizedHost(host)
         let tokenURL = "http://\(host)\(Self.tokenPath)"
         self.host = host
         self.tokenURL = tokenURL
         let transport: any HTTPTransport = transport
         self.cache = AccessTokenCache(clock: clock) {
-            let request = HTTPRequest(method: "GET", url: tokenURL,
-                                      headers: [("Metadata-Flavor", "Google"), ("Accept", "application/json")],
-                                      timeout: .seconds(15))
-            return try await TokenEndpointCall.run(request, endpointName: "metadata server",
-                                                   transport: transport, clock: clock)
+            let request = HTTPRequest(
+                method: "GET", url: tokenURL,
+                headers: [("Metadata-Flavor", "Google"), ("Accept", "application/json")],
+                timeout: .seconds(15))
+            return try await TokenEndpointCall.run(
+                request, endpointName: "metadata server",
+                transport: transport, clock: clock)
         }
     }
 

@@ -22,15 +22,17 @@ final class RSASHA256Signer: @unchecked Sendable {
             for index in pemBytes.indices { pemBytes[index] = 0 }
         }
         guard pemBytes.count < Int(Int32.max),
-              let key = pemBytes.withUnsafeBytes({ horae_openssl_read_private_key($0.baseAddress, Int32($0.count)) })
+            let key = pemBytes.withUnsafeBytes({ horae_openssl_read_private_key($0.baseAddress, Int32($0.count)) })
         else {
-            throw CredentialsError(kind: .invalidKeyFile,
-                                   message: "\(source): field \"private_key\" is not a PEM private key (\(Self.openSSLErrors()))")
+            throw CredentialsError(
+                kind: .invalidKeyFile,
+                message: "\(source): field \"private_key\" is not a PEM private key (\(Self.openSSLErrors()))")
         }
         guard horae_openssl_is_rsa(key) == 1 else {
             EVP_PKEY_free(key)
-            throw CredentialsError(kind: .invalidKeyFile,
-                                   message: "\(source): field \"private_key\" is not an RSA key (RS256 needs one)")
+            throw CredentialsError(
+                kind: .invalidKeyFile,
+                message: "\(source): field \"private_key\" is not an RSA key (RS256 needs one)")
         }
         self.key = key
     }

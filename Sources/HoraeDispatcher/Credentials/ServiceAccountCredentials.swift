@@ -1,9 +1,10 @@
+import HoraeRules
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import HoraeRules
 
 /// Access tokens for a service account from its JSON key (`GOOGLE_APPLICATION_CREDENTIALS`):
 /// an RS256-signed JWT assertion exchanged at the key's `token_uri` (OAuth2 JWT bearer grant,
@@ -28,24 +29,32 @@ public final class ServiceAccountCredentials: TokenCachingCredentials, CustomStr
     /// token_uri).
     /// - Throws: ``CredentialsError`` `.invalidKeyFile` naming the file and the missing or bad
     ///   field; never the key.
-    public convenience init(keyFile path: String, scopes: [String], transport: some HTTPTransport,
-                            clock: @escaping @Sendable () -> Date = Date.init) throws {
+    public convenience init(
+        keyFile path: String, scopes: [String], transport: some HTTPTransport,
+        clock: @escaping @Sendable () -> Date = Date.init
+    ) throws {
         let json = try ServiceAccountKey.contents(ofFile: path)
-        try self.init(key: ServiceAccountKey(json: json, source: "service-account key file \(path)"),
-                      source: "service-account key file \(path)", scopes: scopes,
-                      transport: transport, clock: clock)
+        try self.init(
+            key: ServiceAccountKey(json: json, source: "service-account key file \(path)"),
+            source: "service-account key file \(path)", scopes: scopes,
+            transport: transport, clock: clock)
     }
 
     /// Parses a service-account key JSON held in memory.
     /// - Throws: ``CredentialsError`` `.invalidKeyFile` naming the missing or bad field.
-    public convenience init(keyJSON: [UInt8], scopes: [String], transport: some HTTPTransport,
-                            clock: @escaping @Sendable () -> Date = Date.init) throws {
-        try self.init(key: ServiceAccountKey(json: keyJSON, source: "service-account key"),
-                      source: "service-account key", scopes: scopes, transport: transport, clock: clock)
+    public convenience init(
+        keyJSON: [UInt8], scopes: [String], transport: some HTTPTransport,
+        clock: @escaping @Sendable () -> Date = Date.init
+    ) throws {
+        try self.init(
+            key: ServiceAccountKey(json: keyJSON, source: "service-account key"),
+            source: "service-account key", scopes: scopes, transport: transport, clock: clock)
     }
 
-    init(key: ServiceAccountKey, source: String, scopes: [String], transport: any HTTPTransport,
-         clock: @escaping @Sendable () -> Date) throws {
+    init(
+        key: ServiceAccountKey, source: String, scopes: [String], transport: any HTTPTransport,
+        clock: @escaping @Sendable () -> Date
+    ) throws {
         let signer = try RSASHA256Signer(pem: key.privateKeyPEM, source: source)
         self.signer = signer
         self.clientEmail = key.clientEmail
@@ -53,8 +62,9 @@ public final class ServiceAccountCredentials: TokenCachingCredentials, CustomStr
         self.tokenURI = key.tokenURI
         self.scopes = scopes
         self.clock = clock
-        let assertion = Self.assertionBuilder(clientEmail: key.clientEmail, privateKeyID: key.privateKeyID,
-                                              tokenURI: key.tokenURI, scopes: scopes, signer: signer)
+        let assertion = Self.assertionBuilder(
+            clientEmail: key.clientEmail, privateKeyID: key.privateKeyID,
+            tokenURI: key.tokenURI, scopes: scopes, signer: signer)
         let tokenURI = key.tokenURI
         self.cache = AccessTokenCache(clock: clock) {
             let body = CredentialsEncoding.formURLEncoded([
@@ -65,8 +75,9 @@ public final class ServiceAccountCredentials: TokenCachingCredentials, CustomStr
                 method: "POST", url: tokenURI,
                 headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
                 body: Array(body.utf8), timeout: .seconds(30))
-            return try await TokenEndpointCall.run(request, endpointName: "token endpoint",
-                                                   transport: transport, clock: clock)
+            return try await TokenEndpointCall.run(
+                request, endpointName: "token endpoint",
+                transport: transport, clock: clock)
         }
     }
 
@@ -75,17 +86,21 @@ public final class ServiceAccountCredentials: TokenCachingCredentials, CustomStr
     /// padding, signed with RS256 (RSASSA-PKCS1-v1_5, SHA-256) via `EVP_DigestSign*`.
     /// - Throws: ``CredentialsError`` `.signing`.
     public func signedAssertion(now: Date) throws -> String {
-        try Self.assertionBuilder(clientEmail: clientEmail, privateKeyID: privateKeyID,
-                                  tokenURI: tokenURI, scopes: scopes, signer: signer)(now)
+        try Self.assertionBuilder(
+            clientEmail: clientEmail, privateKeyID: privateKeyID,
+            tokenURI: tokenURI, scopes: scopes, signer: signer)(now)
     }
 
     public var description: String {
         "service account \(clientEmail) (key \(privateKeyID))"
     }
 
-    private static func assertionBuilder(clientEmail: String, privateKeyID: String, tokenURI: String,
-                                         scopes: [String], signer: RSASHA256Signer)
-        -> @Sendable (Date) throws -> String {
+    private static func assertionBuilder(
+        clientEmail: String, privateKeyID: String, tokenURI: String,
+        scopes: [String], signer: RSASHA256Signer
+    )
+        -> @Sendable (Date) throws -> String
+    {
         let header = "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\(JSONStringEscaper.literal(privateKeyID))}"
         let encodedHeader = Base64.encode(Array(header.utf8), alphabet: .urlSafe, padded: false)
         let issuer = JSONStringEscaper.literal(clientEmail)
@@ -93,7 +108,8 @@ public final class ServiceAccountCredentials: TokenCachingCredentials, CustomStr
         let audience = JSONStringEscaper.literal(tokenURI)
         return { now in
             let issuedAt = Int64(now.timeIntervalSince1970.rounded(.down))
-            let claims = "{\"iss\":\(issuer),\"scope\":\(scope),\"aud\":\(audience),"
+            let claims =
+                "{\"iss\":\(issuer),\"scope\":\(scope),\"aud\":\(audience),"
                 + "\"iat\":\(issuedAt),\"exp\":\(issuedAt + assertionLifetime)}"
             let encodedClaims = Base64.encode(Array(claims.utf8), alphabet: .urlSafe, padded: false)
             let signingInput = encodedHeader + "." + encodedClaims

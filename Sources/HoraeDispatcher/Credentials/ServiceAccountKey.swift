@@ -1,9 +1,10 @@
+import HoraeRules
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import HoraeRules
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -53,7 +54,9 @@ struct ServiceAccountKey: Sendable {
         let type = try string("type")
         guard type == "service_account" else {
             let shown = type.count <= 40 ? CredentialsEncoding.excerpt(Array(type.utf8), limit: 40) : "…"
-            throw invalid("field \"type\" is \"\(shown)\", expected \"service_account\" (only service-account keys are supported)")
+            throw invalid(
+                "field \"type\" is \"\(shown)\", expected \"service_account\" (only service-account keys are supported)"
+            )
         }
         clientEmail = try string("client_email")
         privateKeyPEM = try string("private_key")

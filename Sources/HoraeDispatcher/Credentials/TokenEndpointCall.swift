@@ -1,9 +1,10 @@
+import HoraeRules
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import HoraeRules
 
 /// Sends one token request (service-account exchange or metadata-server GET) and turns the
 /// answer into an ``AccessToken`` or a ``CredentialsError``.
@@ -13,23 +14,27 @@ import HoraeRules
 /// server). Messages name the endpoint and carry the status and the error fields, never the
 /// request body (the assertion) nor a token.
 enum TokenEndpointCall {
-    static func run(_ request: HTTPRequest, endpointName: String, transport: any HTTPTransport,
-                    clock: @Sendable () -> Date) async throws -> AccessToken {
+    static func run(
+        _ request: HTTPRequest, endpointName: String, transport: any HTTPTransport,
+        clock: @Sendable () -> Date
+    ) async throws -> AccessToken {
         let sentAt = clock()
         let response: HTTPResponse
         do {
             response = try await transport.send(request)
         } catch let error as HTTPTransportError {
             if error.kind == .cancelled, Task.isCancelled { throw CancellationError() }
-            throw CredentialsError(kind: .transport,
-                                   message: "\(endpointName) \(request.url) unreachable: \(error.message)",
-                                   isRetryable: error.isRetryable)
+            throw CredentialsError(
+                kind: .transport,
+                message: "\(endpointName) \(request.url) unreachable: \(error.message)",
+                isRetryable: error.isRetryable)
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            throw CredentialsError(kind: .transport,
-                                   message: "\(endpointName) \(request.url) unreachable: \(error)",
-                                   isRetryable: true)
+            throw CredentialsError(
+                kind: .transport,
+                message: "\(endpointName) \(request.url) unreachable: \(error)",
+                isRetryable: true)
         }
         let fields = (try? JSONParser.parse(response.body)).flatMap { value -> JSONValue? in
             if case .object = value { return value } else { return nil }
@@ -38,22 +43,26 @@ enum TokenEndpointCall {
             var detail = ""
             if let fields {
                 let error = fields["error"]?.string.map { CredentialsEncoding.excerpt(Array($0.utf8), limit: 100) }
-                let description = fields["error_description"]?.string.map { CredentialsEncoding.excerpt(Array($0.utf8), limit: 300) }
+                let description = fields["error_description"]?.string.map {
+                    CredentialsEncoding.excerpt(Array($0.utf8), limit: 300)
+                }
                 detail = [error, description].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
             } else {
                 detail = CredentialsEncoding.excerpt(response.body)
             }
             let retryable = CredentialsError.isRetryableStatus(response.status)
-            throw CredentialsError(kind: .tokenEndpoint(status: response.status),
-                                   message: "\(endpointName) \(request.url) returned HTTP \(response.status)"
-                                       + (detail.isEmpty ? "" : ": \(detail)"),
-                                   isRetryable: retryable)
+            throw CredentialsError(
+                kind: .tokenEndpoint(status: response.status),
+                message: "\(endpointName) \(request.url) returned HTTP \(response.status)"
+                    + (detail.isEmpty ? "" : ": \(detail)"),
+                isRetryable: retryable)
         }
         // From here on the body holds a token: never quote it.
         func malformed(_ what: String) -> CredentialsError {
-            CredentialsError(kind: .tokenEndpoint(status: response.status),
-                             message: "\(endpointName) \(request.url) returned HTTP \(response.status) with \(what)",
-                             isRetryable: true)
+            CredentialsError(
+                kind: .tokenEndpoint(status: response.status),
+                message: "\(endpointName) \(request.url) returned HTTP \(response.status) with \(what)",
+                isRetryable: true)
         }
         guard let fields else { throw malformed("a body that is not a JSON object") }
         guard let value = fields["access_token"]?.string, !value.isEmpty else {
@@ -63,7 +72,8 @@ enum TokenEndpointCall {
             throw malformed("an \"access_token\" that is not printable ASCII")
         }
         if let type = fields["token_type"]?.string, type.lowercased() != "bearer" {
-            throw malformed("token_type \"\(CredentialsEncoding.excerpt(Array(type.utf8), limit: 40))\" instead of Bearer")
+            throw malformed(
+                "token_type \"\(CredentialsEncoding.excerpt(Array(type.utf8), limit: 40))\" instead of Bearer")
         }
         guard let lifetime = seconds(fields["expires_in"]), lifetime > 0 else {
             throw malformed("no positive \"expires_in\"")
@@ -75,9 +85,9 @@ enum TokenEndpointCall {
     private static func seconds(_ value: JSONValue?) -> TimeInterval? {
         let text: Substring
         switch value {
-        case let .number(written)?:
+        case .number(let written)?:
             text = Substring(written)
-        case let .string(written)?:
+        case .string(let written)?:
             // Spaces and tabs around the number are allowed, not line breaks.
             text = Substring(written.trimmingBlanks())
         default:

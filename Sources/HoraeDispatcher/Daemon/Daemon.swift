@@ -1,13 +1,14 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import HoraeRules
 import Logging
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// `horae run`: the dispatcher, the schedules, rule reloads, store pruning and the status server,
 /// run as one swift-service-lifecycle `ServiceGroup` that shuts down gracefully on SIGTERM/SIGINT
@@ -38,8 +39,10 @@ public final class Daemon: Sendable {
         /// Services that run beside the daemon's own (the status server).
         public var services: [any Service]
 
-        public init(client: PubSubClient, plugins: [any ActionPlugin], metrics: any DispatcherMetrics,
-                    logger: Logger, services: [any Service] = []) {
+        public init(
+            client: PubSubClient, plugins: [any ActionPlugin], metrics: any DispatcherMetrics,
+            logger: Logger, services: [any Service] = []
+        ) {
             self.client = client
             self.plugins = plugins
             self.metrics = metrics
@@ -72,7 +75,9 @@ public final class Daemon: Sendable {
         self.initialRuleFiles = config.watchRules ? RuleFilesFingerprint(paths: config.rules) : nil
         let loaded = RuleLoader().load(paths: config.rules)
         guard !loaded.hasErrors else {
-            throw StartupError(description: "the rules in \(config.rules.joined(separator: ", ")) have errors", diagnostics: loaded.diagnostics)
+            throw StartupError(
+                description: "the rules in \(config.rules.joined(separator: ", ")) have errors",
+                diagnostics: loaded.diagnostics)
         }
         let registry = PluginRegistry(parts.plugins)
         if let missing = Self.unavailablePlugins(loaded.rules, registry) {
@@ -93,8 +98,9 @@ public final class Daemon: Sendable {
         let shutdown = ShutdownSignal()
         self.shutdown = shutdown
         let limiter = RuleConcurrencyLimiter()
-        let runner = TaskRunner(store: store, plugins: registry, publisher: parts.client,
-                                limiter: limiter, shutdown: shutdown, metrics: parts.metrics, logger: parts.logger)
+        let runner = TaskRunner(
+            store: store, plugins: registry, publisher: parts.client,
+            limiter: limiter, shutdown: shutdown, metrics: parts.metrics, logger: parts.logger)
         var runtimes: [SubscriptionRuntime] = []
         for (_, subscription) in config.subscriptions.sorted(by: { $0.key < $1.key }) {
             let name: PubSubResourceName
@@ -103,18 +109,22 @@ public final class Daemon: Sendable {
             } catch {
                 throw StartupError(description: "subscription `\(subscription.logicalName)`: \(error)")
             }
-            runtimes.append(SubscriptionRuntime(config: subscription, name: name, client: parts.client, maxLease: config.maxLease,
-                                                metrics: parts.metrics, logger: parts.logger))
+            runtimes.append(
+                SubscriptionRuntime(
+                    config: subscription, name: name, client: parts.client, maxLease: config.maxLease,
+                    metrics: parts.metrics, logger: parts.logger))
         }
         var dispatch = Dispatcher.Configuration()
         dispatch.unmatched = config.unmatched
         dispatch.shutdownGrace = config.shutdownGrace
-        self.dispatcher = Dispatcher(client: parts.client, subscriptions: runtimes, rules: rules,
-                                     flow: FlowController(maxMessages: config.maxOutstandingMessages, maxBytes: config.maxOutstandingBytes),
-                                     runner: runner, limiter: limiter, shutdown: shutdown, metrics: parts.metrics,
-                                     logger: parts.logger, configuration: dispatch)
-        self.scheduler = ScheduleRunner(rules: rules, store: store, runner: runner, shutdown: shutdown,
-                                        metrics: parts.metrics, logger: parts.logger)
+        self.dispatcher = Dispatcher(
+            client: parts.client, subscriptions: runtimes, rules: rules,
+            flow: FlowController(maxMessages: config.maxOutstandingMessages, maxBytes: config.maxOutstandingBytes),
+            runner: runner, limiter: limiter, shutdown: shutdown, metrics: parts.metrics,
+            logger: parts.logger, configuration: dispatch)
+        self.scheduler = ScheduleRunner(
+            rules: rules, store: store, runner: runner, shutdown: shutdown,
+            metrics: parts.metrics, logger: parts.logger)
         warnAboutUnknownSubscriptions(loaded.rules)
     }
 
@@ -123,11 +133,13 @@ public final class Daemon: Sendable {
         let dispatcher = self.dispatcher
         let scheduler = self.scheduler
         let shutdown = self.shutdown
-        logger.notice("horae started", metadata: [
-            "rules": "\(rules.ruleSet.rules.count)",
-            "subscriptions": "\(dispatcher.subscriptions.map(\.logicalName).joined(separator: ","))",
-            "state": "\(store.path)",
-        ])
+        logger.notice(
+            "horae started",
+            metadata: [
+                "rules": "\(rules.ruleSet.rules.count)",
+                "subscriptions": "\(dispatcher.subscriptions.map(\.logicalName).joined(separator: ","))",
+                "state": "\(store.path)",
+            ])
         let work = ClosureService {
             await withGracefulShutdownHandler {
                 await withDiscardingTaskGroup { group in
@@ -149,7 +161,8 @@ public final class Daemon: Sendable {
                 while true {
                     do {
                         let now = Date()
-                        let deleted = try await self.store.prune(now: now, finishedBefore: now - self.config.taskRetention.timeInterval)
+                        let deleted = try await self.store.prune(
+                            now: now, finishedBefore: now - self.config.taskRetention.timeInterval)
                         if deleted > 0 { self.logger.info("state store pruned", metadata: ["rows": "\(deleted)"]) }
                     } catch is CancellationError {
                         return
@@ -170,8 +183,10 @@ public final class Daemon: Sendable {
             .init(service: pruning, successTerminationBehavior: .ignore, serviceName: "prune"),
             .init(service: work, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "dispatcher"),
         ]
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
-                                                      logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
         try await group.run()
         store.close()
         logger.notice("horae stopped")
@@ -196,8 +211,9 @@ public final class Daemon: Sendable {
         let loaded = RuleLoader().load(paths: config.rules)
         guard !loaded.hasErrors else {
             metrics.rulesReloaded(ok: false, rules: rules.ruleSet.rules.count)
-            logger.error("rules reload failed; the previous rules keep running",
-                         metadata: ["errors": "\(loaded.diagnostics.count { $0.severity == .error })"])
+            logger.error(
+                "rules reload failed; the previous rules keep running",
+                metadata: ["errors": "\(loaded.diagnostics.count { $0.severity == .error })"])
             for d in loaded.diagnostics {
                 logger.error("\(d.location): \(d.severity.rawValue)[\(d.code.rawValue)]: \(d.message)")
             }
@@ -220,7 +236,9 @@ public final class Daemon: Sendable {
         var problems: [String] = []
         for rule in rules {
             for action in rule.actions where registry[action.plugin] == nil {
-                problems.append("\(action.location): rule `\(rule.name)` uses plugin `\(action.plugin.rawValue)`, which this daemon does not provide")
+                problems.append(
+                    "\(action.location): rule `\(rule.name)` uses plugin `\(action.plugin.rawValue)`, which this daemon does not provide"
+                )
             }
         }
         return problems.isEmpty ? nil : problems.joined(separator: "\n")
@@ -229,11 +247,12 @@ public final class Daemon: Sendable {
     private func warnAboutUnknownSubscriptions(_ rules: [Rule]) {
         let known = Set(config.subscriptions.keys)
         for rule in rules {
-            guard case let .message(clauses) = rule.trigger else { continue }
+            guard case .message(let clauses) = rule.trigger else { continue }
             for clause in clauses {
                 for name in clause.subscriptions ?? [] where !known.contains(name) {
-                    logger.warning("rule listens on a subscription the daemon does not pull",
-                                   metadata: ["rule": "\(rule.name)", "subscription": "\(name)"])
+                    logger.warning(
+                        "rule listens on a subscription the daemon does not pull",
+                        metadata: ["rule": "\(rule.name)", "subscription": "\(name)"])
                 }
             }
         }

@@ -1,9 +1,10 @@
+import HoraeRules
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import HoraeRules
 
 /// What `/readyz` and `/status` report (docs/daemon.md, "Observability"): ready when every subscription's last pull
 /// worked and the daemon is not stopping; the subscriptions, the flow-control budget, and the
@@ -27,11 +28,13 @@ public struct DaemonStatus: DaemonStatusSource {
         let report = Report(
             ready: await readiness() == .ready,
             rules: daemon.rules.ruleSet.rules.count,
-            outstanding: .init(messages: dispatcher.flow.outstandingMessages, bytes: dispatcher.flow.outstandingBytes,
-                               maxMessages: dispatcher.flow.maxMessages, maxBytes: dispatcher.flow.maxBytes),
+            outstanding: .init(
+                messages: dispatcher.flow.outstandingMessages, bytes: dispatcher.flow.outstandingBytes,
+                maxMessages: dispatcher.flow.maxMessages, maxBytes: dispatcher.flow.maxBytes),
             subscriptions: dispatcher.subscriptions.map {
-                .init(name: $0.logicalName, resource: "\($0.name)", healthy: $0.health == nil, problem: $0.health,
-                      leases: $0.leases.count, pendingAcks: $0.acks.pendingCount)
+                .init(
+                    name: $0.logicalName, resource: "\($0.name)", healthy: $0.health == nil, problem: $0.health,
+                    leases: $0.leases.count, pendingAcks: $0.acks.pendingCount)
             },
             runningTasks: dispatcher.runner.runningCount,
             running: recent.filter { !$0.state.isFinal }.map(Task.init),

@@ -1,3 +1,5 @@
+import HoraeRules
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import HoraeRules
 
 /// What the rule files look like on disk, cheaply: each file the rule loader would read, with its
 /// size, modification time and file number. Two fingerprints differ when a file was added,

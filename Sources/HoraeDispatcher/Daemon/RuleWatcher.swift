@@ -19,8 +19,10 @@ public struct RuleWatcher: Service {
     /// - Parameters:
     ///   - loaded: the files as they were when the running rules were read (taken before reading).
     ///   - reload: loads and swaps in the rules; false when the new set was refused.
-    public init(paths: [String], loaded: RuleFilesFingerprint, interval: Duration = defaultInterval,
-                logger: Logger, reload: @escaping @Sendable () -> Bool) {
+    public init(
+        paths: [String], loaded: RuleFilesFingerprint, interval: Duration = defaultInterval,
+        logger: Logger, reload: @escaping @Sendable () -> Bool
+    ) {
         self.paths = paths
         self.loaded = loaded
         self.interval = interval
@@ -36,8 +38,9 @@ public struct RuleWatcher: Service {
                 try await Task.sleep(for: interval)
                 let current = RuleFilesFingerprint(paths: paths)
                 guard let changed = settling.changedFiles(current) else { continue }
-                logger.notice("rule files changed; reloading the rules",
-                              metadata: ["files": "\(changed.joined(separator: ", "))"])
+                logger.notice(
+                    "rule files changed; reloading the rules",
+                    metadata: ["files": "\(changed.joined(separator: ", "))"])
                 _ = reload()
             }
         }

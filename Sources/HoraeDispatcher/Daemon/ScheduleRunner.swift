@@ -1,10 +1,11 @@
+import HoraeRules
+import Logging
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import HoraeRules
-import Logging
 
 /// Runs `on.schedule` rules at their cron ticks (docs/daemon.md, "Schedules"). Each tick is claimed in the
 /// store first, so with several daemons sharing a store it runs once; a tick missed while the
@@ -17,8 +18,10 @@ public final class ScheduleRunner: Sendable {
     private let metrics: any DispatcherMetrics
     private let logger: Logger
 
-    public init(rules: ActiveRules, store: any StateStore, runner: TaskRunner, shutdown: ShutdownSignal,
-                metrics: any DispatcherMetrics, logger: Logger) {
+    public init(
+        rules: ActiveRules, store: any StateStore, runner: TaskRunner, shutdown: ShutdownSignal,
+        metrics: any DispatcherMetrics, logger: Logger
+    ) {
         self.rules = rules
         self.store = store
         self.runner = runner
@@ -36,28 +39,32 @@ public final class ScheduleRunner: Sendable {
                 let byName = Dictionary(scheduleRules().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
                 for record in unfinished where record.key.messageID.hasPrefix("schedule:") {
                     guard let rule = byName[record.key.rule],
-                          let millis = Int64(record.key.messageID.dropFirst("schedule:".count)) else { continue }
+                        let millis = Int64(record.key.messageID.dropFirst("schedule:".count))
+                    else { continue }
                     let tick = Date(timeIntervalSince1970: Double(millis) / 1000)
-                    logger.notice("resuming an unfinished schedule task", metadata: ["rule": "\(rule.name)", "state": "\(record.state.rawValue)"])
+                    logger.notice(
+                        "resuming an unfinished schedule task",
+                        metadata: ["rule": "\(rule.name)", "state": "\(record.state.rawValue)"])
                     group.addTask { _ = await self.runner.run(self.work(rule, tick: tick)) }
                 }
             }
             // Catch up ticks missed while the daemon was down.
             for rule in scheduleRules() {
-                guard case let .schedule(schedule) = rule.trigger, schedule.catchUp else { continue }
+                guard case .schedule(let schedule) = rule.trigger, schedule.catchUp else { continue }
                 guard let last = try? await store.lastTick(rule: rule.name) else { continue }
                 let zone = Self.timeZone(schedule)
                 if let missed = schedule.cron.ticks(after: last, through: start, in: zone, limit: 100_000).last {
-                    logger.notice("running a schedule tick missed while the daemon was down",
-                                  metadata: ["rule": "\(rule.name)", "tick": "\(MessageTemplateContext.rfc3339(missed))"])
+                    logger.notice(
+                        "running a schedule tick missed while the daemon was down",
+                        metadata: ["rule": "\(rule.name)", "tick": "\(MessageTemplateContext.rfc3339(missed))"])
                     group.addTask { await self.fire(rule, tick: missed) }
                 }
             }
             while !shutdown.isStopping {
                 let now = Date()
-                var nextWake = now + 60 // picks up reloaded rules at least every minute
+                var nextWake = now + 60  // picks up reloaded rules at least every minute
                 for rule in scheduleRules() {
-                    guard case let .schedule(schedule) = rule.trigger else { continue }
+                    guard case .schedule(let schedule) = rule.trigger else { continue }
                     let zone = Self.timeZone(schedule)
                     let from = scheduledFrom[rule.name] ?? start
                     guard let next = schedule.cron.nextTick(after: from, in: zone) else { continue }

@@ -1,11 +1,12 @@
+import HoraeRules
+import Logging
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import HoraeRules
-import Logging
-import Synchronization
 
 /// The message path of docs/daemon.md, "Message path": pull under flow control, lease, match, run one task per
 /// matching rule, then ack (every task final) or nack (a task did not finish).
@@ -41,9 +42,11 @@ public final class Dispatcher: Sendable {
     private let logger: Logger
     private let configuration: Configuration
 
-    public init(client: PubSubClient, subscriptions: [SubscriptionRuntime], rules: ActiveRules, flow: FlowController,
-                runner: TaskRunner, limiter: RuleConcurrencyLimiter, shutdown: ShutdownSignal,
-                metrics: any DispatcherMetrics, logger: Logger, configuration: Configuration) {
+    public init(
+        client: PubSubClient, subscriptions: [SubscriptionRuntime], rules: ActiveRules, flow: FlowController,
+        runner: TaskRunner, limiter: RuleConcurrencyLimiter, shutdown: ShutdownSignal,
+        metrics: any DispatcherMetrics, logger: Logger, configuration: Configuration
+    ) {
         self.client = client
         self.subscriptions = subscriptions
         self.rules = rules
@@ -77,8 +80,9 @@ public final class Dispatcher: Sendable {
                 }
             }
             await shutdown.wait()
-            logger.notice("shutting down: pulling stopped, running tasks get the grace period",
-                          metadata: ["running": "\(runner.runningCount)", "grace": "\(configuration.shutdownGrace)"])
+            logger.notice(
+                "shutting down: pulling stopped, running tasks get the grace period",
+                metadata: ["running": "\(runner.runningCount)", "grace": "\(configuration.shutdownGrace)"])
             limiter.close()
             flow.wakeAll()
             // The grace period: a timer cancels the work (tasks, `exec` children) if it is not done by then.
@@ -87,8 +91,9 @@ public final class Dispatcher: Sendable {
             let runner = self.runner
             let timer = Task {
                 guard (try? await Task.sleep(for: grace)) != nil else { return }
-                logger.warning("grace period over: cancelling the tasks still running; their messages come back",
-                               metadata: ["running": "\(runner.runningCount)"])
+                logger.warning(
+                    "grace period over: cancelling the tasks still running; their messages come back",
+                    metadata: ["running": "\(runner.runningCount)"])
                 work.cancel()
             }
             await work.value
@@ -131,7 +136,7 @@ public final class Dispatcher: Sendable {
                 let started = ContinuousClock.now
                 let result = await pullUnlessStopping(s, maxMessages: asked)
                 switch result {
-                case let .success(messages):
+                case .success(let messages):
                     release(s, reserved: asked, received: messages)
                     if failures > 0 {
                         log.notice("pulling works again", metadata: ["afterFailures": "\(failures)"])
@@ -160,17 +165,23 @@ public final class Dispatcher: Sendable {
                     }
                 case .stopped:
                     release(s, reserved: asked, received: [])
-                case let .failure(error):
+                case .failure(let error):
                     release(s, reserved: asked, received: [])
                     failures += 1
-                    metrics.pullFailed(subscription: s.logicalName, status: error.status.map(String.init) ?? "transport")
+                    metrics.pullFailed(
+                        subscription: s.logicalName, status: error.status.map(String.init) ?? "transport")
                     let delay: Duration
                     if error.isRetryable {
-                        delay = configuration.pullBackoff.delay(afterFailures: failures, floor: error.retryAfter ?? .zero)
+                        delay = configuration.pullBackoff.delay(
+                            afterFailures: failures, floor: error.retryAfter ?? .zero)
                         s.markUnhealthy("pull failed: \(error)")
                         if failures == 1 || failures % 10 == 0 {
-                            log.warning("pull failed; backing off", metadata: ["error": "\(error)", "failures": "\(failures)",
-                                                                               "retryIn": "\(delay)"])
+                            log.warning(
+                                "pull failed; backing off",
+                                metadata: [
+                                    "error": "\(error)", "failures": "\(failures)",
+                                    "retryIn": "\(delay)",
+                                ])
                         }
                     } else {
                         delay = max(configuration.refusedPullDelay, error.retryAfter ?? .zero)
@@ -231,8 +242,9 @@ public final class Dispatcher: Sendable {
                     // Cancelled (and so not marking anything) once the pull has answered.
                     guard (try? await Task.sleep(for: held)) != nil, s.health != nil else { return nil }
                     s.markHealthy()
-                    self.logger.debug("a pull is held by the server: ready",
-                                      metadata: ["subscription": "\(s.logicalName)"])
+                    self.logger.debug(
+                        "a pull is held by the server: ready",
+                        metadata: ["subscription": "\(s.logicalName)"])
                     return nil
                 }
             }
@@ -257,7 +269,8 @@ public final class Dispatcher: Sendable {
 
     static func explainRefusal(_ error: PubSubError, subscription: PubSubResourceName) -> String {
         switch error.status {
-        case 404: "subscription \(subscription) does not exist (or its topic was deleted): create it, e.g. `horae pubsub subscriptions create`"
+        case 404:
+            "subscription \(subscription) does not exist (or its topic was deleted): create it, e.g. `horae pubsub subscriptions create`"
         case 403: "permission denied pulling \(subscription): the daemon's identity needs roles/pubsub.subscriber on it"
         case 401: "Pub/Sub rejected the daemon's credentials while pulling \(subscription)"
         case 400: "Pub/Sub refused the pull request on \(subscription)"
@@ -281,8 +294,12 @@ public final class Dispatcher: Sendable {
             // Not a message Horae can read; the `unmatched` policy decides (with `nack`, the
             // subscription's own dead-letter policy catches it after its delivery attempts).
             metrics.messageInvalid(subscription: s.logicalName, reason: "undecodable")
-            logger.warning("message cannot be decoded", metadata: ["subscription": "\(s.logicalName)",
-                                                                   "messageId": "\(received.message.id)", "problem": "\(problem)"])
+            logger.warning(
+                "message cannot be decoded",
+                metadata: [
+                    "subscription": "\(s.logicalName)",
+                    "messageId": "\(received.message.id)", "problem": "\(problem)",
+                ])
             settle(received, in: s, configuration.unmatched == .ack ? .ack : .nack)
             return
         }
@@ -292,21 +309,24 @@ public final class Dispatcher: Sendable {
         let matches = ruleSet.match(message)
         guard !matches.isEmpty else {
             metrics.messageUnmatched(subscription: s.logicalName)
-            logger.debug("message matched no rule", metadata: ["subscription": "\(s.logicalName)", "messageId": "\(message.id)"])
+            logger.debug(
+                "message matched no rule", metadata: ["subscription": "\(s.logicalName)", "messageId": "\(message.id)"])
             settle(received, in: s, configuration.unmatched == .ack ? .ack : .nack)
             return
         }
         let final: Bool
         if matches.count == 1 {
             // The common case runs in this task: no child task for one rule.
-            let work = TaskWork(rule: ruleSet.rules[matches[0].ruleIndex], message: message,
-                                captures: matches[0].captures, subscription: s.logicalName)
+            let work = TaskWork(
+                rule: ruleSet.rules[matches[0].ruleIndex], message: message,
+                captures: matches[0].captures, subscription: s.logicalName)
             final = await runner.run(work).isFinal
         } else {
             final = await withTaskGroup(of: Bool.self) { group in
                 for m in matches {
-                    let work = TaskWork(rule: ruleSet.rules[m.ruleIndex], message: message, captures: m.captures,
-                                        subscription: s.logicalName)
+                    let work = TaskWork(
+                        rule: ruleSet.rules[m.ruleIndex], message: message, captures: m.captures,
+                        subscription: s.logicalName)
                     group.addTask { await self.runner.run(work).isFinal }
                 }
                 var all = true

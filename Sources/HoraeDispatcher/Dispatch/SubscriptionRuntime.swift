@@ -15,8 +15,10 @@ public final class SubscriptionRuntime: Sendable {
     private let problem = Mutex<String?>(SubscriptionRuntime.notYetPulled)
     static let notYetPulled = "not checked yet"
 
-    public init(config: SubscriptionConfig, name: PubSubResourceName, client: PubSubClient, maxLease: Duration,
-                metrics: any DispatcherMetrics, logger: Logger) {
+    public init(
+        config: SubscriptionConfig, name: PubSubResourceName, client: PubSubClient, maxLease: Duration,
+        metrics: any DispatcherMetrics, logger: Logger
+    ) {
         self.config = config
         self.name = name
         let logical = config.logicalName
@@ -24,12 +26,14 @@ public final class SubscriptionRuntime: Sendable {
         log[metadataKey: "subscription"] = "\(logical)"
         let acks = AckQueue(client: client, subscription: name, logger: log)
         self.acks = acks
-        self.leases = LeaseManager(acks: acks, ackDeadline: config.ackDeadline, maxLease: maxLease, logger: log,
-                                   onExtended: { metrics.leasesExtended(subscription: logical, count: $0) },
-                                   onExpired: { metrics.leasesExpired(subscription: logical, count: $0) })
+        self.leases = LeaseManager(
+            acks: acks, ackDeadline: config.ackDeadline, maxLease: maxLease, logger: log,
+            onExtended: { metrics.leasesExtended(subscription: logical, count: $0) },
+            onExpired: { metrics.leasesExpired(subscription: logical, count: $0) })
         if config.maxOutstandingMessages != nil || config.maxOutstandingBytes != nil {
-            flow = FlowController(maxMessages: config.maxOutstandingMessages ?? Int.max / 4,
-                                  maxBytes: config.maxOutstandingBytes ?? Int.max / 4)
+            flow = FlowController(
+                maxMessages: config.maxOutstandingMessages ?? Int.max / 4,
+                maxBytes: config.maxOutstandingBytes ?? Int.max / 4)
         } else {
             flow = nil
         }

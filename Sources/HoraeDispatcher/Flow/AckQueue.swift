@@ -16,7 +16,7 @@ public final class AckQueue: Sendable {
         var name: String {
             switch self {
             case .ack: "acknowledge"
-            case let .modAck(s): s == 0 ? "nack" : "modAck(\(s)s)"
+            case .modAck(let s): s == 0 ? "nack" : "modAck(\(s)s)"
             }
         }
     }
@@ -39,8 +39,10 @@ public final class AckQueue: Sendable {
     private let state = Mutex(State())
     private let onFailure: @Sendable (Operation, PubSubError) -> Void
 
-    public init(client: PubSubClient, subscription: PubSubResourceName, logger: Logger,
-                onFailure: @escaping @Sendable (Operation, PubSubError) -> Void = { _, _ in }) {
+    public init(
+        client: PubSubClient, subscription: PubSubResourceName, logger: Logger,
+        onFailure: @escaping @Sendable (Operation, PubSubError) -> Void = { _, _ in }
+    ) {
         self.client = client
         self.subscription = subscription
         self.logger = logger
@@ -84,11 +86,15 @@ public final class AckQueue: Sendable {
             if failed {
                 if state.withLock({ $0.closed }) && failures >= 3 {
                     let dropped = state.withLock { s -> Int in
-                        defer { s.pending = [:]; s.count = 0 }
+                        defer {
+                            s.pending = [:]
+                            s.count = 0
+                        }
                         return s.count
                     }
-                    logger.error("giving up on pending acks at shutdown; the messages will be redelivered",
-                                 metadata: ["subscription": "\(subscription)", "ids": "\(dropped)"])
+                    logger.error(
+                        "giving up on pending acks at shutdown; the messages will be redelivered",
+                        metadata: ["subscription": "\(subscription)", "ids": "\(dropped)"])
                     return
                 }
                 try? await Task.sleep(for: backoff.delay(afterFailures: failures, floor: .milliseconds(100)))
@@ -120,31 +126,38 @@ public final class AckQueue: Sendable {
     /// Sends everything pending; returns true when some request failed retryably (its ids are queued again).
     private func flushOnce() async -> Bool {
         let batches = state.withLock { s -> [Operation: [String]] in
-            defer { s.pending = [:]; s.count = 0 }
+            defer {
+                s.pending = [:]
+                s.count = 0
+            }
             return s.pending
         }
         var failed = false
         for (operation, ids) in batches {
-            let request: AckRequestBatcher.Request = switch operation {
-            case .ack: .acknowledge
-            case let .modAck(seconds): .modifyAckDeadline(seconds: seconds)
-            }
+            let request: AckRequestBatcher.Request =
+                switch operation {
+                case .ack: .acknowledge
+                case .modAck(let seconds): .modifyAckDeadline(seconds: seconds)
+                }
             for chunk in AckRequestBatcher.batches(ids, for: request) {
                 do {
                     switch operation {
                     case .ack: try await client.acknowledge(subscription, ackIDs: chunk)
-                    case let .modAck(seconds): try await client.modifyAckDeadline(subscription, ackIDs: chunk, seconds: seconds)
+                    case .modAck(let seconds):
+                        try await client.modifyAckDeadline(subscription, ackIDs: chunk, seconds: seconds)
                     }
                 } catch {
                     onFailure(operation, error)
                     if error.isRetryable {
                         failed = true
                         enqueue(operation, chunk)
-                        logger.warning("\(operation.name) failed, will retry",
-                                       metadata: ["subscription": "\(subscription)", "ids": "\(chunk.count)", "error": "\(error)"])
+                        logger.warning(
+                            "\(operation.name) failed, will retry",
+                            metadata: ["subscription": "\(subscription)", "ids": "\(chunk.count)", "error": "\(error)"])
                     } else {
-                        logger.error("\(operation.name) refused; the messages will be redelivered",
-                                     metadata: ["subscription": "\(subscription)", "ids": "\(chunk.count)", "error": "\(error)"])
+                        logger.error(
+                            "\(operation.name) refused; the messages will be redelivered",
+                            metadata: ["subscription": "\(subscription)", "ids": "\(chunk.count)", "error": "\(error)"])
                     }
                 }
             }

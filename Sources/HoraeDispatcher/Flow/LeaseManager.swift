@@ -1,11 +1,12 @@
+import HoraeRules
+import Logging
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import HoraeRules
-import Logging
-import Synchronization
 
 /// Keeps the leases of one subscription's outstanding messages (docs/daemon.md, "Message path"): a modAck to the
 /// ack deadline at receipt, then a renewal about ``renewalMargin`` before each deadline, in
@@ -33,9 +34,11 @@ public final class LeaseManager: Sendable {
     private let onExpired: @Sendable (Int) -> Void
     private let onExtended: @Sendable (Int) -> Void
 
-    public init(acks: AckQueue, ackDeadline: Duration, maxLease: Duration, logger: Logger,
-                onExtended: @escaping @Sendable (Int) -> Void = { _ in },
-                onExpired: @escaping @Sendable (Int) -> Void = { _ in }) {
+    public init(
+        acks: AckQueue, ackDeadline: Duration, maxLease: Duration, logger: Logger,
+        onExtended: @escaping @Sendable (Int) -> Void = { _ in },
+        onExpired: @escaping @Sendable (Int) -> Void = { _ in }
+    ) {
         self.acks = acks
         self.ackDeadline = ackDeadline
         self.maxLease = maxLease
@@ -72,7 +75,8 @@ public final class LeaseManager: Sendable {
     public func run() async {
         while !Task.isCancelled {
             let nextDue = renewDue()
-            let sleep = nextDue.map { max(.milliseconds(50), min(.seconds(1), $0 - ContinuousClock.now)) } ?? .seconds(1)
+            let sleep =
+                nextDue.map { max(.milliseconds(50), min(.seconds(1), $0 - ContinuousClock.now)) } ?? .seconds(1)
             do { try await Task.sleep(for: sleep) } catch { return }
         }
     }
@@ -107,9 +111,12 @@ public final class LeaseManager: Sendable {
         if !expired.isEmpty {
             onExpired(expired.count)
             for e in expired {
-                logger.error("lease not renewed past maxLease; the message will be redelivered (its task's progress is kept)",
-                             metadata: ["subscription": "\(acks.subscription)", "messageId": "\(e.messageID)",
-                                        "maxLease": "\(maxLease)"])
+                logger.error(
+                    "lease not renewed past maxLease; the message will be redelivered (its task's progress is kept)",
+                    metadata: [
+                        "subscription": "\(acks.subscription)", "messageId": "\(e.messageID)",
+                        "maxLease": "\(maxLease)",
+                    ])
             }
         }
         return next

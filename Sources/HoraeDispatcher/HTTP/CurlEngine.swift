@@ -2,11 +2,11 @@ import CCurl
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// One libcurl multi handle driven by one dedicated thread.
@@ -130,21 +130,21 @@ final class CurlEngine: @unchecked Sendable {
     private func startThread() throws(HTTPTransportError) {
         let context = Unmanaged.passRetained(self).toOpaque()
         #if canImport(Darwin)
-            var handle: pthread_t?
-            let code = pthread_create(
-                &handle, nil,
-                { context in
-                    Unmanaged<CurlEngine>.fromOpaque(context).takeRetainedValue().run()
-                    return nil
-                }, context)
+        var handle: pthread_t?
+        let code = pthread_create(
+            &handle, nil,
+            { context in
+                Unmanaged<CurlEngine>.fromOpaque(context).takeRetainedValue().run()
+                return nil
+            }, context)
         #else
-            var handle = pthread_t()
-            let code = pthread_create(
-                &handle, nil,
-                { context in
-                    Unmanaged<CurlEngine>.fromOpaque(context!).takeRetainedValue().run()
-                    return nil
-                }, context)
+        var handle = pthread_t()
+        let code = pthread_create(
+            &handle, nil,
+            { context in
+                Unmanaged<CurlEngine>.fromOpaque(context!).takeRetainedValue().run()
+                return nil
+            }, context)
         #endif
         guard code == 0 else {
             Unmanaged<CurlEngine>.fromOpaque(context).release()
@@ -155,7 +155,7 @@ final class CurlEngine: @unchecked Sendable {
 
     private func run() {
         #if os(Linux)
-            nameThisThread()
+        nameThisThread()
         #endif
         var running: Int32 = 0
         while true {
@@ -180,23 +180,23 @@ final class CurlEngine: @unchecked Sendable {
     }
 
     #if os(Linux)
-        /// Names the thread "horae-http" (shown by `top -H`, `ps -L`) and records its kernel id, both
-        /// through /proc (Glibc's module hides `gettid` and `pthread_setname_np`).
-        private func nameThisThread() {
-            var buffer = [CChar](repeating: 0, count: 128)
-            let count = readlink("/proc/thread-self", &buffer, buffer.count - 1)
-            if count > 0 {
-                let path = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                if let slash = path.lastIndex(of: "/"), let tid = Int32(path[path.index(after: slash)...]) {
-                    kernelThreadID.store(tid, ordering: .relaxed)
-                }
-            }
-            let fd = open("/proc/thread-self/comm", O_WRONLY)
-            if fd >= 0 {
-                _ = "horae-http".withCString { write(fd, $0, strlen($0)) }
-                close(fd)
+    /// Names the thread "horae-http" (shown by `top -H`, `ps -L`) and records its kernel id, both
+    /// through /proc (Glibc's module hides `gettid` and `pthread_setname_np`).
+    private func nameThisThread() {
+        var buffer = [CChar](repeating: 0, count: 128)
+        let count = readlink("/proc/thread-self", &buffer, buffer.count - 1)
+        if count > 0 {
+            let path = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if let slash = path.lastIndex(of: "/"), let tid = Int32(path[path.index(after: slash)...]) {
+                kernelThreadID.store(tid, ordering: .relaxed)
             }
         }
+        let fd = open("/proc/thread-self/comm", O_WRONLY)
+        if fd >= 0 {
+            _ = "horae-http".withCString { write(fd, $0, strlen($0)) }
+            close(fd)
+        }
+    }
     #endif
 
     private func attach(_ transfer: CurlTransfer) {

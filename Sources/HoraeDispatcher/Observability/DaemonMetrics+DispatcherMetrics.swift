@@ -1,11 +1,15 @@
 /// The dispatcher's reports, as Prometheus series.
 extension DaemonMetrics: DispatcherMetrics {
-    public func messagesPulled(subscription: String, count: Int, bytes: Int) { messagesPulled(subscription: subscription, count: count) }
+    public func messagesPulled(subscription: String, count: Int, bytes: Int) {
+        messagesPulled(subscription: subscription, count: count)
+    }
     public func messageAcked(subscription: String) { messagesAcked(subscription: subscription) }
     public func messageNacked(subscription: String) { messagesNacked(subscription: subscription) }
     public func messageUnmatched(subscription: String) { messagesUnmatched(subscription: subscription) }
     public func messageDuplicate(subscription: String) { messagesDuplicate(subscription: subscription) }
-    public func messageInvalid(subscription: String, reason: String) { messagesInvalid(subscription: subscription, reason: reason) }
+    public func messageInvalid(subscription: String, reason: String) {
+        messagesInvalid(subscription: subscription, reason: reason)
+    }
 
     public func taskFinished(rule: String, outcome: String) {
         guard let outcome = TaskOutcome(rawValue: outcome) else { return }
@@ -19,8 +23,12 @@ extension DaemonMetrics: DispatcherMetrics {
     }
 
     public func outstandingChanged(messages: Int, bytes: Int) { setOutstanding(messages: messages, bytes: bytes) }
-    public func leasesExtended(subscription: String, count: Int) { leaseExtended(subscription: subscription, count: count) }
-    public func leasesExpired(subscription: String, count: Int) { leaseExpired(subscription: subscription, count: count) }
+    public func leasesExtended(subscription: String, count: Int) {
+        leaseExtended(subscription: subscription, count: count)
+    }
+    public func leasesExpired(subscription: String, count: Int) {
+        leaseExpired(subscription: subscription, count: count)
+    }
 
     public func pullFailed(subscription: String, status: String) {
         pullFailed(subscription: subscription, status: Int(status).map(PullErrorStatus.http) ?? .transport)

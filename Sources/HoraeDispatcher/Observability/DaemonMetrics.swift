@@ -231,7 +231,8 @@ public final class DaemonMetrics: Sendable {
     public func actionFinished(plugin: String, duration: Duration) {
         let timer = timers.withLock { timers in
             if let timer = timers[plugin] { return timer }
-            let timer = CoreMetrics.Timer(label: Name.actionDuration, dimensions: [("plugin", plugin)], factory: factory)
+            let timer = CoreMetrics.Timer(
+                label: Name.actionDuration, dimensions: [("plugin", plugin)], factory: factory)
             timers[plugin] = timer
             return timer
         }

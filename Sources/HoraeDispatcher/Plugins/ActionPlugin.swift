@@ -28,8 +28,10 @@ public struct ActionInvocation: Sendable {
     /// must always pass it.
     public var action: Action?
 
-    public init(ruleName: String, actionIndex: Int, actionName: String, options: RenderedValue,
-                message: PubSubMessage?, attempt: Int, timeout: Duration?, action: Action? = nil) {
+    public init(
+        ruleName: String, actionIndex: Int, actionName: String, options: RenderedValue,
+        message: PubSubMessage?, attempt: Int, timeout: Duration?, action: Action? = nil
+    ) {
         self.ruleName = ruleName
         self.actionIndex = actionIndex
         self.actionName = actionName

@@ -44,7 +44,8 @@ enum PluginHTTP {
 
     /// Sends `request`; returns any response, whatever its status.
     /// - Parameter label: the plugin's name, in front of every message (`gcs`).
-    static func send(_ request: HTTPRequest, via transport: any HTTPTransport, label: String) async throws(PluginFailure)
+    static func send(_ request: HTTPRequest, via transport: any HTTPTransport, label: String)
+        async throws(PluginFailure)
         -> HTTPResponse
     {
         let target = target(request)
@@ -53,7 +54,8 @@ enum PluginHTTP {
         } catch let error as HTTPTransportError {
             if error.kind == .cancelled { throw .retryable("\(label) \(target): cancelled") }
             let text = URLRedaction.scrub(error.description, url: request.url)
-            throw error.isRetryable ? .retryable("\(label) \(target): \(text)") : .permanent("\(label) \(target): \(text)")
+            throw error.isRetryable
+                ? .retryable("\(label) \(target): \(text)") : .permanent("\(label) \(target): \(text)")
         } catch is CancellationError {
             throw .retryable("\(label) \(target): cancelled")
         } catch {
@@ -65,7 +67,9 @@ enum PluginHTTP {
     /// else permanent; the message quotes the start of the body (the APIs explain errors there).
     static func statusFailure(_ response: HTTPResponse, request: HTTPRequest, label: String) -> PluginFailure {
         var message = "\(label) \(target(request)): HTTP \(response.status)"
-        if !response.body.isEmpty { message += ": \(PluginText.head(response.body, limit: HTTPPlugin.failureBodyBytes))" }
+        if !response.body.isEmpty {
+            message += ": \(PluginText.head(response.body, limit: HTTPPlugin.failureBodyBytes))"
+        }
         return HTTPPlugin.isRetryableStatus(response.status) ? .retryable(message) : .permanent(message)
     }
 
@@ -75,15 +79,18 @@ enum PluginHTTP {
         do {
             return try JSONParser.parse(response.body)
         } catch {
-            throw .retryable("\(label) \(target(request)): the answer is not JSON (\(error)): "
-                + PluginText.head(response.body, limit: HTTPPlugin.failureBodyBytes))
+            throw .retryable(
+                "\(label) \(target(request)): the answer is not JSON (\(error)): "
+                    + PluginText.head(response.body, limit: HTTPPlugin.failureBodyBytes))
         }
     }
 
     /// What remains of a run's time, for the next request; at most `cap`.
     /// - Throws: a retryable failure when nothing remains.
-    static func remaining(until deadline: ContinuousClock.Instant, cap: Duration? = nil, label: String,
-                          doing what: String) throws(PluginFailure) -> Duration {
+    static func remaining(
+        until deadline: ContinuousClock.Instant, cap: Duration? = nil, label: String,
+        doing what: String
+    ) throws(PluginFailure) -> Duration {
         let left = deadline - ContinuousClock.now
         guard left > .zero else { throw .retryable("\(label): timed out \(what)") }
         if let cap, cap < left { return cap }

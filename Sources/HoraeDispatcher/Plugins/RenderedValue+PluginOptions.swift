@@ -6,7 +6,7 @@ import HoraeRules
 extension RenderedValue {
     /// A `.stringList` option: every element a string.
     var strings: [String]? {
-        guard case let .list(items) = self else { return nil }
+        guard case .list(let items) = self else { return nil }
         var out: [String] = []
         out.reserveCapacity(items.count)
         for item in items {
@@ -18,7 +18,7 @@ extension RenderedValue {
 
     /// A `.stringMap` option, in the order written.
     var stringPairs: [(key: String, value: String)]? {
-        guard case let .map(pairs) = self else { return nil }
+        guard case .map(let pairs) = self else { return nil }
         var out: [(key: String, value: String)] = []
         out.reserveCapacity(pairs.count)
         for pair in pairs {
@@ -31,11 +31,11 @@ extension RenderedValue {
     /// An `.integers` option: one number or a list of them.
     var integers: [Int]? {
         switch self {
-        case let .integer(value): return [value]
-        case let .list(items):
+        case .integer(let value): return [value]
+        case .list(let items):
             var out: [Int] = []
             for item in items {
-                guard case let .integer(value) = item else { return nil }
+                guard case .integer(let value) = item else { return nil }
                 out.append(value)
             }
             return out
@@ -45,7 +45,7 @@ extension RenderedValue {
 
     /// An `.integer` option.
     var integer: Int? {
-        if case let .integer(value) = self { return value }
+        if case .integer(let value) = self { return value }
         return nil
     }
 
@@ -54,22 +54,22 @@ extension RenderedValue {
     /// element or a number. Throws for a number JSON cannot represent (`.inf`, `.nan`).
     func jsonValue() throws(NonFiniteNumber) -> JSONValue {
         switch self {
-        case let .string(text): return .string(text)
-        case let .integer(value): return .number(String(value))
-        case let .number(value):
+        case .string(let text): return .string(text)
+        case .integer(let value): return .number(String(value))
+        case .number(let value):
             guard value.isFinite else { throw NonFiniteNumber() }
             if value == value.rounded(.towardZero), abs(value) < 1e15 {
                 return .number(String(Int64(value)))
             }
             return .number("\(value)")
-        case let .bool(value): return .bool(value)
+        case .bool(let value): return .bool(value)
         case .null: return .null
-        case let .list(items):
+        case .list(let items):
             var out: [JSONValue] = []
             out.reserveCapacity(items.count)
             for item in items { out.append(try item.jsonValue()) }
             return .array(out)
-        case let .map(pairs):
+        case .map(let pairs):
             var out: [(key: String, value: JSONValue)] = []
             out.reserveCapacity(pairs.count)
             for pair in pairs { out.append((key: pair.key, value: try pair.value.jsonValue())) }

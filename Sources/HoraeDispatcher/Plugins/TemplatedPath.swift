@@ -20,8 +20,9 @@ enum TemplatedPath {
         }
         let slash = UInt8(ascii: "/")
         guard rendered.utf8.filter({ $0 == slash }).count == probe.utf8.filter({ $0 == slash }).count else {
-            throw .permanent("a template value would add `/` to the path \(PluginText.quoted(template.source)); "
-                + "values may only fill in names")
+            throw .permanent(
+                "a template value would add `/` to the path \(PluginText.quoted(template.source)); "
+                    + "values may only fill in names")
         }
         let components = rendered.split(separator: "/", omittingEmptySubsequences: false)
         let probeComponents = probe.split(separator: "/", omittingEmptySubsequences: false)

@@ -31,41 +31,48 @@ struct TemplatedURL {
     /// may be long or hostile; the host is shown, quoted).
     static func check(_ rendered: String, template: Template) throws(Refusal) -> String {
         guard rendered.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-            throw Refusal(message: "the url contains a space, a control or a non-ASCII character; "
-                + "pass template values through `| urlencode`")
+            throw Refusal(
+                message: "the url contains a space, a control or a non-ASCII character; "
+                    + "pass template values through `| urlencode`")
         }
         let url = try split(rendered)
         do {
             _ = try URLBuilder(base: url.origin)
         } catch {
-            throw Refusal(message: "the url's scheme, host or port is not valid: "
-                + "\((error as? HTTPTransportError)?.message ?? "\(error)")")
+            throw Refusal(
+                message: "the url's scheme, host or port is not valid: "
+                    + "\((error as? HTTPTransportError)?.message ?? "\(error)")")
         }
         try checkPercentEscapes(url.rest)
         if template.isLiteral { return rendered }
 
         let probes: [Split]
         do {
-            probes = [try split(template.render(Probe(value: "1700000000"))),
-                      try split(template.render(Probe(value: "1600000001")))]
+            probes = [
+                try split(template.render(Probe(value: "1700000000"))),
+                try split(template.render(Probe(value: "1600000001"))),
+            ]
         } catch {
             throw Refusal(message: "cannot check the url template \(PluginText.quoted(template.source)): \(error)")
         }
         guard probes[0].origin == probes[1].origin else {
-            throw Refusal(message: "the url's scheme, host and port must be written in the rule, "
-                + "not come from a template value (\(PluginText.quoted(template.source)))")
+            throw Refusal(
+                message: "the url's scheme, host and port must be written in the rule, "
+                    + "not come from a template value (\(PluginText.quoted(template.source)))")
         }
         guard url.origin == probes[0].origin else {
             throw Refusal(message: "a template value changed the url's host to \(PluginText.quoted(url.origin))")
         }
         let expected = structure(probes[0].rest)
         guard expected == structure(probes[1].rest) else {
-            throw Refusal(message: "cannot check the url template \(PluginText.quoted(template.source)): "
-                + "its structure depends on the values")
+            throw Refusal(
+                message: "cannot check the url template \(PluginText.quoted(template.source)): "
+                    + "its structure depends on the values")
         }
         guard structure(url.rest) == expected else {
-            throw Refusal(message: "a template value would add `/`, `?`, `#`, `&`, `=`, `;`, `@` or `\\` "
-                + "to the url (a path segment or a query parameter); pass it through `| urlencode`")
+            throw Refusal(
+                message: "a template value would add `/`, `?`, `#`, `&`, `=`, `;`, `@` or `\\` "
+                    + "to the url (a path segment or a query parameter); pass it through `| urlencode`")
         }
         let segments = pathSegments(url.rest)
         let probeSegments = pathSegments(probes[0].rest)
@@ -116,8 +123,9 @@ struct TemplatedURL {
 
     static func checkPercentEscapes(_ text: Substring) throws(Refusal) {
         guard PercentEncoding.hasOnlyValidEscapes(text) else {
-            throw Refusal(message: "the url has a `%` that does not start a percent-escape; "
-                + "pass template values through `| urlencode`")
+            throw Refusal(
+                message: "the url has a `%` that does not start a percent-escape; "
+                    + "pass template values through `| urlencode`")
         }
     }
 

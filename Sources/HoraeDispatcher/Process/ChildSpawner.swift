@@ -60,7 +60,8 @@ enum ChildSpawner {
                 closeAll()
                 throw failure(code, "cannot create a pipe")
             }
-            opened.append(pair.read); opened.append(pair.write)
+            opened.append(pair.read)
+            opened.append(pair.write)
             return pair
         }
         let stdinPipe = withStdin ? try pipePair() : nil
@@ -69,12 +70,21 @@ enum ChildSpawner {
 
         let actions = UnsafeMutablePointer<posix_spawn_file_actions_t>.allocate(capacity: 1)
         let attributes = UnsafeMutablePointer<posix_spawnattr_t>.allocate(capacity: 1)
-        defer { actions.deallocate(); attributes.deallocate() }
+        defer {
+            actions.deallocate()
+            attributes.deallocate()
+        }
         var rc = posix_spawn_file_actions_init(actions)
-        guard rc == 0 else { closeAll(); throw failure(rc, "posix_spawn_file_actions_init") }
+        guard rc == 0 else {
+            closeAll()
+            throw failure(rc, "posix_spawn_file_actions_init")
+        }
         defer { posix_spawn_file_actions_destroy(actions) }
         rc = posix_spawnattr_init(attributes)
-        guard rc == 0 else { closeAll(); throw failure(rc, "posix_spawnattr_init") }
+        guard rc == 0 else {
+            closeAll()
+            throw failure(rc, "posix_spawnattr_init")
+        }
         defer { posix_spawnattr_destroy(attributes) }
 
         if let stdinPipe {
@@ -86,7 +96,10 @@ enum ChildSpawner {
         if rc == 0 { rc = posix_spawn_file_actions_adddup2(actions, stderrPipe.write, 2) }
         if rc == 0, let directory, let addChdir { rc = addChdir(actions, directory) }
         if rc == 0, let addClosefrom = LibcExtras.addClosefrom { rc = addClosefrom(actions, 3) }
-        guard rc == 0 else { closeAll(); throw failure(rc, "cannot set up the child's file actions") }
+        guard rc == 0 else {
+            closeAll()
+            throw failure(rc, "cannot set up the child's file actions")
+        }
 
         var emptySet = sigset_t()
         sigemptyset(&emptySet)
@@ -97,11 +110,17 @@ enum ChildSpawner {
         if rc == 0 { rc = posix_spawnattr_setpgroup(attributes, 0) }
         if rc == 0 { rc = posix_spawnattr_setsigmask(attributes, &emptySet) }
         if rc == 0 { rc = posix_spawnattr_setsigdefault(attributes, &allSignals) }
-        guard rc == 0 else { closeAll(); throw failure(rc, "cannot set up the spawn attributes") }
+        guard rc == 0 else {
+            closeAll()
+            throw failure(rc, "cannot set up the spawn attributes")
+        }
 
         let argvC = CStringArray(argv)
         let envC = CStringArray(environment.map { "\($0.key)=\($0.value)" })
-        defer { argvC.deallocate(); envC.deallocate() }
+        defer {
+            argvC.deallocate()
+            envC.deallocate()
+        }
 
         var pid: pid_t = 0
         rc = posix_spawn(&pid, path, actions, attributes, argvC.pointer, envC.pointer)
@@ -117,11 +136,14 @@ enum ChildSpawner {
             _ = close(stderrPipe.read)
             switch rc {
             case ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG:
-                throw ProcessRunnerError(kind: .executableNotFound, executable: executable,
-                                         detail: "execve failed, errno \(rc)")
+                throw ProcessRunnerError(
+                    kind: .executableNotFound, executable: executable,
+                    detail: "execve failed, errno \(rc)")
             case EACCES, EPERM, EISDIR, ENOEXEC:
-                let why = rc == ENOEXEC ? "not a valid executable format (a script needs a #! line)"
-                                        : "execve failed, errno \(rc)"
+                let why =
+                    rc == ENOEXEC
+                    ? "not a valid executable format (a script needs a #! line)"
+                    : "execve failed, errno \(rc)"
                 throw ProcessRunnerError(kind: .notExecutable, executable: executable, detail: why)
             case ETXTBSY:
                 throw failure(rc, "the file is open for writing")
@@ -129,7 +151,8 @@ enum ChildSpawner {
                 throw failure(rc, "posix_spawn")
             }
         }
-        return Spawned(pid: pid, stdinFD: stdinPipe?.write ?? -1,
-                       stdoutFD: stdoutPipe.read, stderrFD: stderrPipe.read)
+        return Spawned(
+            pid: pid, stdinFD: stdinPipe?.write ?? -1,
+            stdoutFD: stdoutPipe.read, stderrFD: stderrPipe.read)
     }
 }

@@ -1,9 +1,10 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import Synchronization
 
 /// One spawned child, supervised by a dedicated thread of its own.
 ///
@@ -45,10 +46,13 @@ final class ChildSupervisor: Sendable {
 
     /// Spawns the child (synchronously: `posix_spawn` returns as soon as the child has executed
     /// the program). The supervising thread starts in ``run()``.
-    init(spec: ProcessSpec, path: String, onFinish: @escaping @Sendable (ObjectIdentifier) -> Void) throws(ProcessRunnerError) {
+    init(spec: ProcessSpec, path: String, onFinish: @escaping @Sendable (ObjectIdentifier) -> Void)
+        throws(ProcessRunnerError)
+    {
         guard let wake = FileDescriptors.makePipe(nonBlocking: true) else {
-            throw ProcessRunnerError(kind: .spawnFailed(errno), executable: spec.executable,
-                                     detail: "cannot create a pipe")
+            throw ProcessRunnerError(
+                kind: .spawnFailed(errno), executable: spec.executable,
+                detail: "cannot create a pipe")
         }
         let start = ContinuousClock.now
         let spawned: ChildSpawner.Spawned
@@ -125,7 +129,7 @@ final class ChildSupervisor: Sendable {
     private func wakeLocked() {
         // Called with the lock held and `finished == false`, so the descriptor is still ours.
         var byte: UInt8 = 1
-        _ = write(wakeWriteFD, &byte, 1)   // EAGAIN: a wake-up is already pending
+        _ = write(wakeWriteFD, &byte, 1)  // EAGAIN: a wake-up is already pending
     }
 
     private func startThread() {
@@ -136,11 +140,13 @@ final class ChildSupervisor: Sendable {
         pthread_attr_setstacksize(&attributes, 512 * 1024)
         let context = Unmanaged.passRetained(self).toOpaque()
         var thread = pthread_t()
-        let rc = pthread_create(&thread, &attributes, { context in
-            let supervisor = Unmanaged<ChildSupervisor>.fromOpaque(context!).takeRetainedValue()
-            supervisor.threadMain()
-            return nil
-        }, context)
+        let rc = pthread_create(
+            &thread, &attributes,
+            { context in
+                let supervisor = Unmanaged<ChildSupervisor>.fromOpaque(context!).takeRetainedValue()
+                supervisor.threadMain()
+                return nil
+            }, context)
         if rc != 0 {
             Unmanaged<ChildSupervisor>.fromOpaque(context).release()
             abandon(errno: rc)
@@ -165,8 +171,11 @@ final class ChildSupervisor: Sendable {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         for fd in [stdinFD, stdoutFD, stderrFD] where fd >= 0 { _ = close(fd) }
-        finish(.failed(ProcessRunnerError(kind: .spawnFailed(code), executable: spec.executable,
-                                          detail: "cannot start a supervising thread")))
+        finish(
+            .failed(
+                ProcessRunnerError(
+                    kind: .spawnFailed(code), executable: spec.executable,
+                    detail: "cannot start a supervising thread")))
     }
 
     private func finish(_ outcome: Outcome) {

@@ -28,8 +28,9 @@ enum ExecutableResolver {
             // already resolves against `directory` there (even when `directory` is relative).
             case .usable: return executable
             case .missing(let code):
-                throw ProcessRunnerError(kind: .executableNotFound, executable: executable,
-                                         detail: "no such file, errno \(code)")
+                throw ProcessRunnerError(
+                    kind: .executableNotFound, executable: executable,
+                    detail: "no such file, errno \(code)")
             case .unusable(let why):
                 throw ProcessRunnerError(kind: .notExecutable, executable: executable, detail: why)
             }
@@ -47,14 +48,20 @@ enum ExecutableResolver {
             }
         }
         if let firstUnusable {
-            throw ProcessRunnerError(kind: .notExecutable, executable: executable,
-                                     detail: "found in PATH but \(firstUnusable)")
+            throw ProcessRunnerError(
+                kind: .notExecutable, executable: executable,
+                detail: "found in PATH but \(firstUnusable)")
         }
-        throw ProcessRunnerError(kind: .executableNotFound, executable: executable,
-                                 detail: "not found in the absolute entries of the child's PATH")
+        throw ProcessRunnerError(
+            kind: .executableNotFound, executable: executable,
+            detail: "not found in the absolute entries of the child's PATH")
     }
 
-    enum Check { case usable, missing(Int32), unusable(String) }
+    enum Check {
+        case usable
+        case missing(Int32)
+        case unusable(String)
+    }
 
     static func check(_ path: String) -> Check {
         var info = stat()

@@ -1,9 +1,10 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import Synchronization
 
 /// Runs programs for the `exec` action: argv lists only, never a shell; each child in its own
 /// process group, with bounded output, a timeout, and cancellation.

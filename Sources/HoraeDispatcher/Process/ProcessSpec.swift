@@ -89,7 +89,8 @@ extension ProcessSpec {
                 throw invalid("an environment variable name contains a NUL byte or '='")
             }
             if value.utf8.contains(0) {
-                throw invalid("the value of environment variable \(ProcessRunnerError.quoted(name)) contains a NUL byte")
+                throw invalid(
+                    "the value of environment variable \(ProcessRunnerError.quoted(name)) contains a NUL byte")
             }
         }
         if let directory {

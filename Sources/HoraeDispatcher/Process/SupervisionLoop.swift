@@ -1,9 +1,10 @@
+import HoraeRules
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import HoraeRules
 
 /// The body of a ``ChildSupervisor`` thread: one `poll` loop over the child's stdin, stdout and
 /// stderr, its pidfd, and the wake-up pipe.
@@ -69,7 +70,7 @@ struct SupervisionLoop {
     mutating func run() -> ChildSupervisor.Outcome {
         defer { buffer.deallocate() }
         for fd in [stdinFD, stdoutFD, stderrFD] where fd >= 0 { FileDescriptors.setNonBlocking(fd) }
-        if let pidfdOpen = LibcExtras.pidfdOpen { pidFD = pidfdOpen(pid, 0) }   // -1 is fine: poll instead
+        if let pidfdOpen = LibcExtras.pidfdOpen { pidFD = pidfdOpen(pid, 0) }  // -1 is fine: poll instead
         if stdinFD >= 0 && input.isEmpty { closeStdin() }
 
         while true {
@@ -85,7 +86,10 @@ struct SupervisionLoop {
                     termination = reap()
                     reapedAt = now
                     closeStdin()
-                    if pidFD >= 0 { _ = close(pidFD); pidFD = -1 }
+                    if pidFD >= 0 {
+                        _ = close(pidFD)
+                        pidFD = -1
+                    }
                 }
             }
             if let reapedAt {
@@ -188,7 +192,7 @@ struct SupervisionLoop {
         let timeout = wakeAt.map { Self.milliseconds(until: $0, from: now) } ?? -1
 
         let ready = poll(&fds, nfds_t(fds.count), timeout)
-        guard ready > 0 else { return }   // timeout, or EINTR: the loop re-checks everything
+        guard ready > 0 else { return }  // timeout, or EINTR: the loop re-checks everything
 
         for entry in fds where entry.revents != 0 {
             switch entry.fd {
@@ -202,7 +206,7 @@ struct SupervisionLoop {
             case stderrFD:
                 Self.readAvailable(&stderrFD, into: &stderr, buffer: buffer)
             case pidFD:
-                break   // readable = exited; `childHasExited()` confirms it on the next turn
+                break  // readable = exited; `childHasExited()` confirms it on the next turn
             default:
                 break
             }
@@ -211,7 +215,10 @@ struct SupervisionLoop {
 
     private mutating func writeInput() {
         let remaining = input.count - inputOffset
-        guard remaining > 0 else { closeStdin(); return }
+        guard remaining > 0 else {
+            closeStdin()
+            return
+        }
         let written = input.withUnsafeBytes { bytes in
             write(stdinFD, bytes.baseAddress! + inputOffset, min(remaining, 64 * 1024))
         }
@@ -223,11 +230,14 @@ struct SupervisionLoop {
         let code = errno
         if written < 0 && (code == EAGAIN || code == EINTR) { return }
         if code == EPIPE { Self.consumePendingSIGPIPE() }
-        closeStdin()   // the child closed its stdin or exited: the rest is dropped
+        closeStdin()  // the child closed its stdin or exited: the rest is dropped
     }
 
     private mutating func closeStdin() {
-        if stdinFD >= 0 { _ = close(stdinFD); stdinFD = -1 }
+        if stdinFD >= 0 {
+            _ = close(stdinFD)
+            stdinFD = -1
+        }
     }
 
     /// Reads what is available now (a bounded number of chunks, so the other streams get their
@@ -243,7 +253,7 @@ struct SupervisionLoop {
                 continue
             }
             if count < 0 && (errno == EAGAIN || errno == EINTR) { return }
-            _ = close(fd)   // end-of-file, or an error we cannot do anything about
+            _ = close(fd)  // end-of-file, or an error we cannot do anything about
             fd = -1
             return
         }
@@ -276,7 +286,8 @@ struct SupervisionLoop {
         _ = sigtimedwait(&set, nil, &zero)
     }
 
-    private static func milliseconds(until instant: ContinuousClock.Instant, from now: ContinuousClock.Instant) -> Int32 {
+    private static func milliseconds(until instant: ContinuousClock.Instant, from now: ContinuousClock.Instant) -> Int32
+    {
         let remaining = now.duration(to: instant)
         if remaining <= .zero { return 0 }
         return Int32(clamping: remaining.millisecondsRoundedUp)

@@ -107,7 +107,8 @@ public final class PubSubClient: Sendable {
             var pairs: [(key: String, value: JSONValue)] = [(key: "data", value: .string(Base64.encode(m.data)))]
             if !m.attributes.isEmpty {
                 let sorted = m.attributes.sorted { $0.key < $1.key }
-                pairs.append((key: "attributes", value: .object(sorted.map { (key: $0.key, value: .string($0.value)) })))
+                pairs.append(
+                    (key: "attributes", value: .object(sorted.map { (key: $0.key, value: .string($0.value)) })))
             }
             if let key = m.orderingKey, !key.isEmpty { pairs.append((key: "orderingKey", value: .string(key))) }
             return .object(pairs)
@@ -139,7 +140,7 @@ public final class PubSubClient: Sendable {
     public func getTopic(_ topic: PubSubResourceName) async throws(PubSubError) -> JSONValue? {
         do {
             return try await call("GET", topic, body: nil, what: "get topic \(topic)")
-        } catch where error.status == 404 {
+        } catch  where error.status == 404 {
             return nil
         }
     }
@@ -166,7 +167,7 @@ public final class PubSubClient: Sendable {
         let resource: JSONValue
         do {
             resource = try await call("GET", subscription, body: nil, what: "get subscription \(subscription)")
-        } catch where error.status == 404 {
+        } catch  where error.status == 404 {
             return nil
         }
         return try PubSubSubscription(resource: resource)
@@ -238,8 +239,9 @@ public final class PubSubClient: Sendable {
         }
         // `verb` is a constant of this file; the id is encoded, so this `:` is the only one in its segment.
         if let verb { url += ":" + verb }
-        return try await send(method, url: url, body: body.map { Array($0.compactJSON.utf8) } ?? rawBody,
-                              timeout: timeout, what: what)
+        return try await send(
+            method, url: url, body: body.map { Array($0.compactJSON.utf8) } ?? rawBody,
+            timeout: timeout, what: what)
     }
 
     private func send(_ method: String, url: String, body: [UInt8]?, timeout: Duration, what: String)

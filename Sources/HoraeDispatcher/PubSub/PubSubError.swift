@@ -23,7 +23,9 @@ public struct PubSubError: Error, Sendable, CustomStringConvertible {
     /// Whether trying again later can succeed (429, 5xx, transport errors).
     public var isRetryable: Bool
 
-    public init(_ code: Code, _ message: String, status: Int? = nil, retryAfter: Duration? = nil, isRetryable: Bool = false) {
+    public init(
+        _ code: Code, _ message: String, status: Int? = nil, retryAfter: Duration? = nil, isRetryable: Bool = false
+    ) {
         self.code = code
         self.message = message
         self.status = status

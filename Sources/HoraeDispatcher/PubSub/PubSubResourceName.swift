@@ -22,21 +22,33 @@ public struct PubSubResourceName: Sendable, Hashable, CustomStringConvertible {
             project = defaultProject
             id = text
         } else {
-            throw PubSubError(.invalidName, "`\(text)` is not a \(kind == .topics ? "topic" : "subscription") name; write a short name or projects/P/\(kind.rawValue)/NAME")
+            throw PubSubError(
+                .invalidName,
+                "`\(text)` is not a \(kind == .topics ? "topic" : "subscription") name; write a short name or projects/P/\(kind.rawValue)/NAME"
+            )
         }
         self.kind = kind
         guard Self.isValidProject(project) else {
-            throw PubSubError(.invalidName, project.isEmpty ? "no project is set for `\(text)`; set `project:` in horae.yaml or HORAE_PROJECT" : "`\(project)` is not a project id")
+            throw PubSubError(
+                .invalidName,
+                project.isEmpty
+                    ? "no project is set for `\(text)`; set `project:` in horae.yaml or HORAE_PROJECT"
+                    : "`\(project)` is not a project id")
         }
         guard Self.isValidID(id) else {
-            throw PubSubError(.invalidName, "`\(id)` is not a valid \(kind == .topics ? "topic" : "subscription") id: 3–255 characters, starting with a letter, of letters, digits and - _ . ~ + %, not starting with `goog`")
+            throw PubSubError(
+                .invalidName,
+                "`\(id)` is not a valid \(kind == .topics ? "topic" : "subscription") id: 3–255 characters, starting with a letter, of letters, digits and - _ . ~ + %, not starting with `goog`"
+            )
         }
     }
 
     static func isValidProject(_ s: String) -> Bool {
         // Project ids, and the emulator's free-form ones: letters, digits, '-', '.', ':'.
         guard (1...100).contains(s.utf8.count) else { return false }
-        return s.utf8.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: ":") }
+        return s.utf8.allSatisfy {
+            isAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: ":")
+        }
     }
 
     static func isValidID(_ s: String) -> Bool {

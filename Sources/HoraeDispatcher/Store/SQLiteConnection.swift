@@ -217,7 +217,9 @@ final class SQLiteConnection {
         let db = try database(operation)
         let statement: OpaquePointer
         // Small strings live inline (no stable address); they hash quickly anyway.
-        let address = sql.utf8.count > 15 ? sql.utf8.withContiguousStorageIfAvailable { UnsafeRawPointer($0.baseAddress) } ?? nil : nil
+        let address =
+            sql.utf8.count > 15
+            ? sql.utf8.withContiguousStorageIfAvailable { UnsafeRawPointer($0.baseAddress) } ?? nil : nil
         if let address, let entry = byAddress[address], entry.sql == sql {
             statement = entry.statement
         } else if let cached = statements[sql] {

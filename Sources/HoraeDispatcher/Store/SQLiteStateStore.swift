@@ -1,4 +1,6 @@
 import CSQLite
+import HoraeRules
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -9,7 +11,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import HoraeRules
 
 /// The embedded ``StateStore``: one SQLite database, `horae.sqlite`, in the daemon's data directory.
 ///

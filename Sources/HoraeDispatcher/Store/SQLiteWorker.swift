@@ -51,8 +51,10 @@ final class SQLiteWorker: Sendable {
         private let continuation: CheckedContinuation<T, any Error>
         private var result: Result<T, any Error>?
 
-        init(name: String, writes: Bool, body: @escaping @Sendable (SQLiteConnection) throws -> T,
-             continuation: CheckedContinuation<T, any Error>) {
+        init(
+            name: String, writes: Bool, body: @escaping @Sendable (SQLiteConnection) throws -> T,
+            continuation: CheckedContinuation<T, any Error>
+        ) {
             self.body = body
             self.continuation = continuation
             super.init(name: name, writes: writes)

@@ -28,8 +28,9 @@ public protocol StateStore: Sendable {
     /// as ``save(_:transitionDetail:dedup:)``'s whatever the store holds (another daemon sharing
     /// the store may have written the record meanwhile): the transition's `from` is the state
     /// that was really stored.
-    func save(_ record: TaskRecord, replacing previous: TaskState?, transitionDetail: String?,
-              dedup: DedupSettlement?) async throws
+    func save(
+        _ record: TaskRecord, replacing previous: TaskState?, transitionDetail: String?,
+        dedup: DedupSettlement?) async throws
 
     /// Starts a task in one call: when the store has no record of `record.key`, saves `record`
     /// with a transition from nothing and returns nil; otherwise changes nothing and returns the
@@ -97,8 +98,10 @@ extension StateStore {
     }
 
     /// Ignores `previous`: a plain ``save(_:transitionDetail:dedup:)``.
-    public func save(_ record: TaskRecord, replacing previous: TaskState?, transitionDetail: String?,
-                     dedup: DedupSettlement?) async throws {
+    public func save(
+        _ record: TaskRecord, replacing previous: TaskState?, transitionDetail: String?,
+        dedup: DedupSettlement?
+    ) async throws {
         try await save(record, transitionDetail: transitionDetail, dedup: dedup)
     }
 

@@ -29,10 +29,13 @@ public struct Backoff: Sendable, Hashable {
     }
 
     /// A jittered delay in `[0, ceiling]`, never below `floor` (a `Retry-After`).
-    public func delay(afterFailures attempt: Int, floor: Duration = .zero,
-                      using random: inout some RandomNumberGenerator) -> Duration {
+    public func delay(
+        afterFailures attempt: Int, floor: Duration = .zero,
+        using random: inout some RandomNumberGenerator
+    ) -> Duration {
         let ceilingMillis = ceiling(afterFailures: attempt).wholeMilliseconds
-        let jittered = Duration.milliseconds(ceilingMillis > 0 ? Int64.random(in: 0...ceilingMillis, using: &random) : 0)
+        let jittered = Duration.milliseconds(
+            ceilingMillis > 0 ? Int64.random(in: 0...ceilingMillis, using: &random) : 0)
         return max(jittered, floor)
     }
 

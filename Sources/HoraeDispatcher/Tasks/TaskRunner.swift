@@ -1,11 +1,12 @@
+import HoraeRules
+import Logging
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import HoraeRules
-import Logging
-import Synchronization
 
 /// Runs tasks (one rule for one message) on top of the state store, as docs/daemon.md, "Tasks" and
 /// docs/rules.md, "Dedup, retries and timeouts" say: the dedup gate, actions in order, retries with
@@ -37,10 +38,12 @@ public final class TaskRunner: Sendable {
     /// once: the calls that find their key here wait for the running one's outcome.
     private let inFlight = Mutex<[TaskKey: [CheckedContinuation<TaskOutcome?, Never>]]>([:])
 
-    public init(store: any StateStore, plugins: PluginRegistry, publisher: (any MessagePublisher)?,
-                limiter: RuleConcurrencyLimiter = RuleConcurrencyLimiter(), shutdown: ShutdownSignal,
-                metrics: any DispatcherMetrics = NoDispatcherMetrics(), logger: Logger,
-                configuration: Configuration = Configuration()) {
+    public init(
+        store: any StateStore, plugins: PluginRegistry, publisher: (any MessagePublisher)?,
+        limiter: RuleConcurrencyLimiter = RuleConcurrencyLimiter(), shutdown: ShutdownSignal,
+        metrics: any DispatcherMetrics = NoDispatcherMetrics(), logger: Logger,
+        configuration: Configuration = Configuration()
+    ) {
         self.store = store
         self.plugins = plugins
         self.publisher = publisher
@@ -101,8 +104,9 @@ public final class TaskRunner: Sendable {
             // Nothing to wait for before the first attempt: record it at once if the task is new,
             // in one store call instead of a read and then a save.
             if shutdown.isStopping || Task.isCancelled { return .abandoned("shutting down before the task started") }
-            let first = TaskRecord(key: work.key, state: .running, attempt: 1, subscription: work.subscription,
-                                   createdAt: Date())
+            let first = TaskRecord(
+                key: work.key, state: .running, attempt: 1, subscription: work.subscription,
+                createdAt: Date())
             stored = try await store.insertIfAbsent(first, transitionDetail: "attempt 1")
             if stored == nil { attemptSaved = first }
         } else {
@@ -119,14 +123,20 @@ public final class TaskRunner: Sendable {
                 // Failed for good, but the dead-letter step did not complete before a restart.
                 return try await deadLetter(work, &record, log: log)
             case .pending, .running, .waiting:
-                log.info("resuming task", metadata: ["state": "\(stored.state.rawValue)", "attempt": "\(stored.attempt)",
-                                                     "nextAction": "\(stored.nextAction)"])
+                log.info(
+                    "resuming task",
+                    metadata: [
+                        "state": "\(stored.state.rawValue)", "attempt": "\(stored.attempt)",
+                        "nextAction": "\(stored.nextAction)",
+                    ])
             }
         } else if let attemptSaved {
             record = TaskProgress(stored: attemptSaved)
         } else {
-            record = TaskProgress(new: TaskRecord(key: work.key, state: .pending, subscription: work.subscription,
-                                                  createdAt: Date()))
+            record = TaskProgress(
+                new: TaskRecord(
+                    key: work.key, state: .pending, subscription: work.subscription,
+                    createdAt: Date()))
         }
 
         // A first attempt already recorded runs (it has nothing to wait for).
@@ -153,15 +163,18 @@ public final class TaskRunner: Sendable {
             dedupKey = key
             record.dedupKey = key
             let now = Date()
-            let claim = try await store.claimDedup(rule: rule.name, key: key, owner: work.key, now: now,
-                                                   leaseUntil: now + configuration.dedupLease.timeInterval)
+            let claim = try await store.claimDedup(
+                rule: rule.name, key: key, owner: work.key, now: now,
+                leaseUntil: now + configuration.dedupLease.timeInterval)
             switch claim {
             case .acquired:
                 break
-            case let .heldByRunningTask(other):
-                return try await duplicate(work, &record, detail: "task \(other.messageID) with key \(key) is running", log: log)
-            case let .recentlySucceeded(until):
-                return try await duplicate(work, &record, detail: "key \(key) succeeded; window ends \(until)", log: log)
+            case .heldByRunningTask(let other):
+                return try await duplicate(
+                    work, &record, detail: "task \(other.messageID) with key \(key) is running", log: log)
+            case .recentlySucceeded(let until):
+                return try await duplicate(
+                    work, &record, detail: "key \(key) succeeded; window ends \(until)", log: log)
             }
         }
 
@@ -192,23 +205,27 @@ public final class TaskRunner: Sendable {
             // The routine case — a new task's first attempt from its first action — at debug, so a
             // busy daemon at `info` writes no lines per message; resumed tasks and retries at info.
             let level: Logger.Level = !resumed && record.attempt == 1 && record.nextAction == 0 ? .debug : .info
-            log.log(level: level, "task attempt started",
-                    metadata: ["attempt": "\(record.attempt)", "nextAction": "\(record.nextAction)"])
+            log.log(
+                level: level, "task attempt started",
+                metadata: ["attempt": "\(record.attempt)", "nextAction": "\(record.nextAction)"])
 
             switch try await runActions(work, &record, deadline: deadline, log: log) {
             case .succeeded:
                 record.state = .succeeded
                 record.lastError = nil
                 record.updatedAt = Date()
-                let settle = dedupKey.map { DedupSettlement.complete(rule: rule.name, key: $0, window: rule.dedup!.window) }
+                let settle = dedupKey.map {
+                    DedupSettlement.complete(rule: rule.name, key: $0, window: rule.dedup!.window)
+                }
                 try await record.save(to: store, transitionDetail: nil, dedup: settle)
                 metrics.taskFinished(rule: rule.name, outcome: "succeeded")
                 log.log(level: level, "task succeeded", metadata: ["attempt": "\(record.attempt)"])
                 return .final(.succeeded)
-            case let .interrupted(reason):
-                log.warning("task interrupted; it resumes when the message comes back", metadata: ["reason": "\(reason)"])
+            case .interrupted(let reason):
+                log.warning(
+                    "task interrupted; it resumes when the message comes back", metadata: ["reason": "\(reason)"])
                 return .abandoned(reason)
-            case let .failed(message, retryable):
+            case .failed(let message, let retryable):
                 record.lastError = message
                 let timedOut = deadline.map { Date() >= $0 } ?? false
                 guard retryable, !timedOut, record.attempt < rule.retry.maxAttempts else {
@@ -221,8 +238,12 @@ public final class TaskRunner: Sendable {
                 record.retryAt = Date() + delay.timeInterval
                 record.updatedAt = Date()
                 try await record.save(to: store, transitionDetail: message)
-                log.warning("action failed; retrying", metadata: ["attempt": "\(record.attempt)", "error": "\(message)",
-                                                                  "retryIn": "\(delay)"])
+                log.warning(
+                    "action failed; retrying",
+                    metadata: [
+                        "attempt": "\(record.attempt)", "error": "\(message)",
+                        "retryIn": "\(delay)",
+                    ])
                 guard await shutdown.sleep(for: delay) else {
                     return .abandoned("shutting down while waiting for a retry")
                 }
@@ -237,7 +258,9 @@ public final class TaskRunner: Sendable {
     }
 
     /// Runs the actions from `record.nextAction` on, saving progress after each one that succeeds.
-    private func runActions(_ work: TaskWork, _ record: inout TaskProgress, deadline: Date?, log: TaskLogger) async throws -> AttemptResult {
+    private func runActions(_ work: TaskWork, _ record: inout TaskProgress, deadline: Date?, log: TaskLogger)
+        async throws -> AttemptResult
+    {
         let actions = work.rule.actions
         while record.nextAction < actions.count {
             let index = record.nextAction
@@ -250,7 +273,9 @@ public final class TaskRunner: Sendable {
                 return .failed("action \(name): \(error)", retryable: false)
             }
             guard let plugin = plugins[action.plugin] else {
-                return .failed("action \(name): plugin `\(action.plugin.rawValue)` is not available in this daemon", retryable: false)
+                return .failed(
+                    "action \(name): plugin `\(action.plugin.rawValue)` is not available in this daemon",
+                    retryable: false)
             }
             var timeout = action.timeout
             if let deadline {
@@ -258,9 +283,10 @@ public final class TaskRunner: Sendable {
                 guard left > .zero else { return .failed("action \(name): task timeout exceeded", retryable: false) }
                 timeout = timeout.map { min($0, left) } ?? left
             }
-            let invocation = ActionInvocation(ruleName: work.rule.name, actionIndex: index, actionName: name,
-                                              options: .map(options), message: work.message, attempt: record.attempt,
-                                              timeout: timeout, action: action)
+            let invocation = ActionInvocation(
+                ruleName: work.rule.name, actionIndex: index, actionName: name,
+                options: .map(options), message: work.message, attempt: record.attempt,
+                timeout: timeout, action: action)
             let started = ContinuousClock.now
             let outcome = await plugin.run(invocation)
             metrics.actionFinished(plugin: action.plugin.rawValue, duration: ContinuousClock.now - started)
@@ -268,7 +294,7 @@ public final class TaskRunner: Sendable {
                 return .interrupted("cancelled during action \(name)")
             }
             switch outcome {
-            case let .success(output):
+            case .success(let output):
                 record.nextAction = index + 1
                 record.output = output.map { truncate($0) }
                 if record.nextAction < actions.count {
@@ -276,16 +302,18 @@ public final class TaskRunner: Sendable {
                     try await record.save(to: store, transitionDetail: "action \(name) succeeded")
                 }
                 log.debug("action succeeded", metadata: ["action": "\(name)"])
-            case let .retryable(message):
+            case .retryable(let message):
                 return .failed("action \(name): \(message)", retryable: true)
-            case let .permanent(message):
+            case .permanent(let message):
                 return .failed("action \(name): \(message)", retryable: false)
             }
         }
         return .succeeded
     }
 
-    private func duplicate(_ work: TaskWork, _ record: inout TaskProgress, detail: String, log: TaskLogger) async throws -> TaskOutcome {
+    private func duplicate(_ work: TaskWork, _ record: inout TaskProgress, detail: String, log: TaskLogger) async throws
+        -> TaskOutcome
+    {
         record.state = .duplicate
         record.updatedAt = Date()
         try await record.save(to: store, transitionDetail: detail)
@@ -309,7 +337,8 @@ public final class TaskRunner: Sendable {
     /// Publishes the original message with `horae.rule`, `horae.error`, `horae.attempts` to the
     /// rule's dead-letter topic (retrying until it works or the daemon stops), then records the
     /// task `dead-lettered`. Without a dead-letter topic the task is given up the same way.
-    private func deadLetter(_ work: TaskWork, _ record: inout TaskProgress, log: TaskLogger) async throws -> TaskOutcome {
+    private func deadLetter(_ work: TaskWork, _ record: inout TaskProgress, log: TaskLogger) async throws -> TaskOutcome
+    {
         if let template = work.rule.retry.deadLetter {
             let topic: String
             do {
@@ -330,18 +359,25 @@ public final class TaskRunner: Sendable {
                     break
                 }
                 let published: Result<String, PubSubError> = await { () async -> Result<String, PubSubError> in
-                    do throws(PubSubError) { return .success(try await publisher.publish(topic: topic, message: message)) }
-                    catch { return .failure(error) }
+                    do throws(PubSubError) {
+                        return .success(try await publisher.publish(topic: topic, message: message))
+                    } catch { return .failure(error) }
                 }()
                 switch published {
-                case let .success(id):
-                    log.warning("message dead-lettered", metadata: ["topic": "\(topic)", "deadLetterMessageId": "\(id)"])
+                case .success(let id):
+                    log.warning(
+                        "message dead-lettered", metadata: ["topic": "\(topic)", "deadLetterMessageId": "\(id)"])
                     return try await deadLettered(work, &record, detail: "published to \(topic) as \(id)")
-                case let .failure(error):
+                case .failure(let error):
                     failures += 1
-                    let delay = configuration.deadLetterBackoff.delay(afterFailures: failures, floor: error.retryAfter ?? .zero)
-                    log.error("dead-letter publish failed; retrying", metadata: ["topic": "\(topic)", "error": "\(error)",
-                                                                                 "retryIn": "\(delay)"])
+                    let delay = configuration.deadLetterBackoff.delay(
+                        afterFailures: failures, floor: error.retryAfter ?? .zero)
+                    log.error(
+                        "dead-letter publish failed; retrying",
+                        metadata: [
+                            "topic": "\(topic)", "error": "\(error)",
+                            "retryIn": "\(delay)",
+                        ])
                     guard await shutdown.sleep(for: delay) else {
                         return .abandoned("shutting down before the dead-letter publish succeeded")
                     }
@@ -351,7 +387,9 @@ public final class TaskRunner: Sendable {
         return try await deadLettered(work, &record, detail: "no dead-letter topic; given up")
     }
 
-    private func deadLettered(_ work: TaskWork, _ record: inout TaskProgress, detail: String) async throws -> TaskOutcome {
+    private func deadLettered(_ work: TaskWork, _ record: inout TaskProgress, detail: String) async throws
+        -> TaskOutcome
+    {
         record.state = .deadLettered
         record.updatedAt = Date()
         try await record.save(to: store, transitionDetail: detail)
@@ -366,10 +404,13 @@ public final class TaskRunner: Sendable {
             while !Task.isCancelled {
                 do {
                     try await Task.sleep(for: lease / 3)
-                    let held = try await store.renewDedup(rule: rule, key: key, owner: owner,
-                                                          leaseUntil: Date() + lease.timeInterval)
+                    let held = try await store.renewDedup(
+                        rule: rule, key: key, owner: owner,
+                        leaseUntil: Date() + lease.timeInterval)
                     if !held {
-                        log.error("dedup key taken over by another task while this one runs", metadata: ["dedupKey": "\(key)"])
+                        log.error(
+                            "dedup key taken over by another task while this one runs", metadata: ["dedupKey": "\(key)"]
+                        )
                         return
                     }
                 } catch is CancellationError {
@@ -382,9 +423,10 @@ public final class TaskRunner: Sendable {
     }
 
     private func context(_ work: TaskWork, attempt: Int) -> MessageTemplateContext {
-        MessageTemplateContext(fields: MessageFields(work.message), captures: work.captures, ruleName: work.rule.name,
-                               attempt: attempt,
-                               scheduleTime: work.scheduleTime.map { MessageTemplateContext.rfc3339($0) })
+        MessageTemplateContext(
+            fields: MessageFields(work.message), captures: work.captures, ruleName: work.rule.name,
+            attempt: attempt,
+            scheduleTime: work.scheduleTime.map { MessageTemplateContext.rfc3339($0) })
     }
 
     private func truncate(_ text: String) -> String {

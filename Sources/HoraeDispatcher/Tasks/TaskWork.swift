@@ -1,9 +1,10 @@
+import HoraeRules
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import HoraeRules
 
 /// One task to run: a rule for a message (or for a schedule tick), with the captures the match bound.
 public struct TaskWork: Sendable {
@@ -17,7 +18,9 @@ public struct TaskWork: Sendable {
     /// The tick, for schedule rules.
     public var scheduleTime: Date?
 
-    public init(rule: Rule, message: PubSubMessage, captures: CaptureSet, subscription: String?, scheduleTime: Date? = nil) {
+    public init(
+        rule: Rule, message: PubSubMessage, captures: CaptureSet, subscription: String?, scheduleTime: Date? = nil
+    ) {
         self.key = TaskKey(messageID: message.id, rule: rule.name)
         self.rule = rule
         self.message = message

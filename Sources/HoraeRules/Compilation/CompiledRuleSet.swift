@@ -29,11 +29,11 @@ public struct CompiledRuleSet: Sendable {
         var names: [String] = []
         var known = Set<String>()
         for (i, rule) in rules.enumerated() {
-            guard case let .message(cs) = rule.trigger else { continue }
+            guard case .message(let cs) = rule.trigger else { continue }
             for c in cs {
                 clauses.append((i, c))
                 for condition in c.conditions {
-                    if case let .attribute(name) = condition.field, known.insert(name).inserted { names.append(name) }
+                    if case .attribute(let name) = condition.field, known.insert(name).inserted { names.append(name) }
                 }
             }
         }
@@ -46,9 +46,10 @@ public struct CompiledRuleSet: Sendable {
         for c in clauses {
             var mine: [DiscriminationTree.ClauseKeys] = []
             for (index, condition) in c.clause.conditions.enumerated() {
-                guard case let .attribute(name) = condition.field else { continue }
+                guard case .attribute(let name) = condition.field else { continue }
                 let slot = slots.slot(of: name)
-                guard !mine.contains(where: { $0.slot == slot }), let (k, decides) = Self.indexKeys(condition.matcher) else { continue }
+                guard !mine.contains(where: { $0.slot == slot }), let (k, decides) = Self.indexKeys(condition.matcher)
+                else { continue }
                 mine.append(.init(slot: slot, keys: k, condition: index, decides: decides))
             }
             keys.append(mine)
@@ -65,10 +66,10 @@ public struct CompiledRuleSet: Sendable {
     /// The index keys of a condition and whether they decide it, or nil when it cannot be indexed.
     private static func indexKeys(_ matcher: FieldMatcher) -> (keys: [Key], decides: Bool)? {
         switch matcher {
-        case let .pattern(p):
+        case .pattern(let p):
             let (key, exact) = indexKey(p)
             return ([key], exact && p.captureNames.isEmpty)
-        case let .anyOf(alternatives):
+        case .anyOf(let alternatives):
             var keys: [Key] = []
             var decides = true
             for a in alternatives {
@@ -77,7 +78,7 @@ public struct CompiledRuleSet: Sendable {
                 decides = decides && d
             }
             return (keys, decides)
-        case let .allOf(parts):
+        case .allOf(let parts):
             // Any one part that is indexable will do; take the first.
             for p in parts {
                 if let (k, d) = indexKeys(p) { return (k, d && parts.count == 1) }

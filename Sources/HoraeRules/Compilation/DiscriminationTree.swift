@@ -24,10 +24,18 @@ final class DiscriminationTree: @unchecked Sendable {
         /// Bytes are hashed as one block (the synthesized hash combines them one by one).
         func hash(into hasher: inout Hasher) {
             switch self {
-            case let .exact(b): hasher.combine(0); b.withUnsafeBytes { hasher.combine(bytes: $0) }
-            case let .prefix(b): hasher.combine(1); b.withUnsafeBytes { hasher.combine(bytes: $0) }
-            case let .suffix(b): hasher.combine(2); b.withUnsafeBytes { hasher.combine(bytes: $0) }
-            case let .automaton(n): hasher.combine(3); hasher.combine(n)
+            case .exact(let b):
+                hasher.combine(0)
+                b.withUnsafeBytes { hasher.combine(bytes: $0) }
+            case .prefix(let b):
+                hasher.combine(1)
+                b.withUnsafeBytes { hasher.combine(bytes: $0) }
+            case .suffix(let b):
+                hasher.combine(2)
+                b.withUnsafeBytes { hasher.combine(bytes: $0) }
+            case .automaton(let n):
+                hasher.combine(3)
+                hasher.combine(n)
             }
         }
     }
@@ -98,8 +106,10 @@ final class DiscriminationTree: @unchecked Sendable {
         automata = w.automata
         automatonChildren = FlatBuffer(w.automatonChildren)
         leafCount = w.leafCount
-        statistics = ["exact": w.exactItems.count, "prefix": w.prefixCount, "suffix": w.suffixCount,
-                      "automaton": w.automata.reduce(0) { $0 + $1.count }, "always": 0, "nodes": w.nodeCount]
+        statistics = [
+            "exact": w.exactItems.count, "prefix": w.prefixCount, "suffix": w.suffixCount,
+            "automaton": w.automata.reduce(0) { $0 + $1.count }, "always": 0, "nodes": w.nodeCount,
+        ]
     }
 
     /// A node as the builder makes it, before it is serialized.
@@ -145,19 +155,34 @@ final class DiscriminationTree: @unchecked Sendable {
             header[0] = UInt32(node.slot)
             // Radix payloads are child numbers until the children are written.
             var patches: [(offset: Int, child: Int)] = []
-            var prefixes: [(key: [UInt8], payload: UInt32)] = [], prefixChildren: [Int] = []
-            var suffixes: [(key: [UInt8], payload: UInt32)] = [], suffixChildren: [Int] = []
-            var patterns: [RegexNode] = [], patternChildren: [Int] = []
+            var prefixes: [(key: [UInt8], payload: UInt32)] = []
+            var prefixChildren: [Int] = []
+            var suffixes: [(key: [UInt8], payload: UInt32)] = []
+            var suffixChildren: [Int] = []
+            var patterns: [RegexNode] = []
+            var patternChildren: [Int] = []
             for (k, child) in node.children.enumerated() {
                 switch child.key {
                 case .exact: header[0] |= DiscriminationTree.exactFlag
-                case let .prefix(p): prefixes.append((p, 0)); prefixChildren.append(k)
-                case let .suffix(s): suffixes.append((s, 0)); suffixChildren.append(k)
-                case let .automaton(n): patterns.append(n); patternChildren.append(k)
+                case .prefix(let p):
+                    prefixes.append((p, 0))
+                    prefixChildren.append(k)
+                case .suffix(let s):
+                    suffixes.append((s, 0))
+                    suffixChildren.append(k)
+                case .automaton(let n):
+                    patterns.append(n)
+                    patternChildren.append(k)
                 }
             }
-            header[2] = UInt32(bitPattern: RadixForest.append(prefixes, reversed: false, to: &program.code) { patches.append(($0, prefixChildren[$1])) })
-            header[3] = UInt32(bitPattern: RadixForest.append(suffixes, reversed: true, to: &program.code) { patches.append(($0, suffixChildren[$1])) })
+            header[2] = UInt32(
+                bitPattern: RadixForest.append(prefixes, reversed: false, to: &program.code) {
+                    patches.append(($0, prefixChildren[$1]))
+                })
+            header[3] = UInt32(
+                bitPattern: RadixForest.append(suffixes, reversed: true, to: &program.code) {
+                    patches.append(($0, suffixChildren[$1]))
+                })
             prefixCount += prefixes.count
             suffixCount += suffixes.count
             var offsets: [UInt32] = []
@@ -165,7 +190,7 @@ final class DiscriminationTree: @unchecked Sendable {
             if let w = node.wildcard { header[1] = write(w) }
             for (offset, child) in patches { RadixForest.store(offsets[child], at: offset, in: &program.code) }
             for (k, child) in node.children.enumerated() {
-                if case let .exact(s) = child.key { exactItems.append((Int32(at), s, Int32(offsets[k]))) }
+                if case .exact(let s) = child.key { exactItems.append((Int32(at), s, Int32(offsets[k]))) }
             }
             // Every pattern was compiled on its own at load time, so the combined set compiles too.
             if !patterns.isEmpty, let set = try? RegexSet(patterns) {
@@ -183,16 +208,12 @@ final class DiscriminationTree: @unchecked Sendable {
         let keys: [[ClauseKeys]]
         let names: [String]
 
-        init(keys: [[ClauseKeys]], names: [String]) {
-            self.keys = keys
-            self.names = names
-        }
-
         /// Builds the subtree for `clauses`; `path` holds the slots tested above it.
         func build(_ clauses: [Int32], path: [Int32], depth: Int) -> BuildNode {
             let node = BuildNode()
             guard clauses.count > DiscriminationTree.leafSize, depth < DiscriminationTree.maxDepth,
-                  let slot = bestAttribute(clauses, path: path) else {
+                let slot = bestAttribute(clauses, path: path)
+            else {
                 node.leaves = clauses.map { Leaf(clause: $0, proven: proven($0, path: path)) }
                 return node
             }
@@ -200,7 +221,10 @@ final class DiscriminationTree: @unchecked Sendable {
             var order: [Key] = []
             var wildcard: [Int32] = []
             for c in clauses {
-                guard let ks = keys[Int(c)].first(where: { $0.slot == slot }) else { wildcard.append(c); continue }
+                guard let ks = keys[Int(c)].first(where: { $0.slot == slot }) else {
+                    wildcard.append(c)
+                    continue
+                }
                 for k in Set(ks.keys) {
                     if groups[k] == nil { order.append(k) }
                     groups[k, default: []].append(c)
@@ -240,7 +264,9 @@ final class DiscriminationTree: @unchecked Sendable {
                 let automata = perKey.keys.count { if case .automaton = $0 { return true } else { return false } }
                 let cost = (perKey.values.max() ?? 0) + wildcard + automata / 8
                 if cost < clauses.count,
-                   best == nil || cost < best!.cost || (cost == best!.cost && names[Int(slot)] < names[Int(best!.slot)]) {
+                    best == nil || cost < best!.cost
+                        || (cost == best!.cost && names[Int(slot)] < names[Int(best!.slot)])
+                {
                     best = (slot, cost)
                 }
             }
@@ -261,8 +287,10 @@ final class DiscriminationTree: @unchecked Sendable {
     /// Collects the entries of the leaf at `at`, or visits the inner node there (leaves, most
     /// children, are read without a call).
     @inline(__always)
-    private func reach(_ at: Int, _ base: UnsafeRawPointer, _ values: UnsafePointer<ByteSlice>, _ out: UnsafeMutablePointer<Leaf>,
-                       _ capacity: Int, _ count: inout Int) {
+    private func reach(
+        _ at: Int, _ base: UnsafeRawPointer, _ values: UnsafePointer<ByteSlice>, _ out: UnsafeMutablePointer<Leaf>,
+        _ capacity: Int, _ count: inout Int
+    ) {
         let node = base + at
         let head = node.loadUnaligned(as: UInt32.self)
         guard head & DiscriminationTree.leafFlag != 0 else {
@@ -272,8 +300,10 @@ final class DiscriminationTree: @unchecked Sendable {
         var entry = node + 4
         for _ in 0..<Int(head & ~DiscriminationTree.leafFlag) {
             if count < capacity {
-                out[count] = Leaf(clause: entry.loadUnaligned(as: Int32.self), record: entry.loadUnaligned(fromByteOffset: 4, as: UInt32.self),
-                                  proven: entry.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+                out[count] = Leaf(
+                    clause: entry.loadUnaligned(as: Int32.self),
+                    record: entry.loadUnaligned(fromByteOffset: 4, as: UInt32.self),
+                    proven: entry.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
             }
             count += 1
             entry += 16
@@ -281,8 +311,10 @@ final class DiscriminationTree: @unchecked Sendable {
     }
 
     /// Visits the inner node at `at`, whose first word is `head`.
-    private func visit(_ at: Int, _ head: UInt32, _ base: UnsafeRawPointer, _ values: UnsafePointer<ByteSlice>,
-                       _ out: UnsafeMutablePointer<Leaf>, _ capacity: Int, _ count: inout Int) {
+    private func visit(
+        _ at: Int, _ head: UInt32, _ base: UnsafeRawPointer, _ values: UnsafePointer<ByteSlice>,
+        _ out: UnsafeMutablePointer<Leaf>, _ capacity: Int, _ count: inout Int
+    ) {
         let node = base + at
         let wildcard = node.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
         if wildcard != DiscriminationTree.none { reach(Int(wildcard), base, values, out, capacity, &count) }
@@ -294,16 +326,22 @@ final class DiscriminationTree: @unchecked Sendable {
         }
         let prefixRoot = node.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
         if prefixRoot != DiscriminationTree.none {
-            RadixForest.forEachMatch(base, root: Int32(prefixRoot), reversed: false, in: value) { reach(Int($0), base, values, out, capacity, &count) }
+            RadixForest.forEachMatch(base, root: Int32(prefixRoot), reversed: false, in: value) {
+                reach(Int($0), base, values, out, capacity, &count)
+            }
         }
         let suffixRoot = node.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
         if suffixRoot != DiscriminationTree.none {
-            RadixForest.forEachMatch(base, root: Int32(suffixRoot), reversed: true, in: value) { reach(Int($0), base, values, out, capacity, &count) }
+            RadixForest.forEachMatch(base, root: Int32(suffixRoot), reversed: true, in: value) {
+                reach(Int($0), base, values, out, capacity, &count)
+            }
         }
         let automaton = node.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
         if automaton != DiscriminationTree.none {
             let children = automatonChildren.base + Int(node.loadUnaligned(fromByteOffset: 20, as: UInt32.self))
-            automata[Int(automaton)].forEachMatch(value.buffer) { reach(Int(children[$0]), base, values, out, capacity, &count) }
+            automata[Int(automaton)].forEachMatch(value.buffer) {
+                reach(Int(children[$0]), base, values, out, capacity, &count)
+            }
         }
     }
 

@@ -63,7 +63,9 @@ public enum GlobParser {
                     if pos + 1 < chars.count, chars[pos + 1] == "*" {
                         pos += 2
                         if pos < chars.count, chars[pos] == "*" {
-                            throw error("`***` is not a pattern; use `**` for any number of path segments or `*` within one", at: start)
+                            throw error(
+                                "`***` is not a pattern; use `**` for any number of path segments or `*` within one",
+                                at: start)
                         }
                         try appendSegmentSpan(into: &items, start: start, capture: nil)
                     } else {
@@ -96,24 +98,32 @@ public enum GlobParser {
         }
 
         /// `**` (or `{name:**}`) that started at `start` and ended at `pos`: whole segments only.
-        mutating func appendSegmentSpan(into items: inout [RegexNode], start: Int, capture: String?) throws(SyntaxError) {
+        mutating func appendSegmentSpan(into items: inout [RegexNode], start: Int, capture: String?) throws(SyntaxError)
+        {
             let what = capture.map { "`{\($0):**}`" } ?? "`**`"
             guard segmentStart(start), segmentEnd(pos) else {
-                throw error("\(what) must be a whole path segment, as in `a/**/b`, `**/x` or `a/**`; use `*` to match within a segment", at: start)
+                throw error(
+                    "\(what) must be a whole path segment, as in `a/**/b`, `**/x` or `a/**`; use `*` to match within a segment",
+                    at: start)
             }
             if pos == chars.count && followedBySlash {
                 // `x/{a,**}/y` would have to take the `/` after the brace into the alternative.
-                throw error("\(what) at the end of an alternative must also end the pattern; move what follows the `}` into each alternative, as in `{a/y,**/y}`", at: start)
+                throw error(
+                    "\(what) at the end of an alternative must also end the pattern; move what follows the `}` into each alternative, as in `{a/y,**/y}`",
+                    at: start)
             }
             let any = RegexNode.repeat(.scalarClass(.any), min: 0, max: nil, greedy: false)
             let wrap: (RegexNode) -> RegexNode = { node in capture.map { .capture(name: $0, node) } ?? node }
             if pos < chars.count {
                 // Followed by `/`: zero or more whole segments, each with its slash.
                 pos += 1
-                let segments = RegexNode.repeat(.concat([.repeat(.scalarClass(GlobParser.notSlash), min: 0, max: nil, greedy: true), .literal("/")]), min: 0, max: nil, greedy: false)
+                let segments = RegexNode.repeat(
+                    .concat([.repeat(.scalarClass(GlobParser.notSlash), min: 0, max: nil, greedy: true), .literal("/")]
+                    ), min: 0, max: nil, greedy: false)
                 if let capture {
                     // The capture holds the segments without the final slash; empty when there are none.
-                    items.append(.repeat(.concat([.capture(name: capture, any), .literal("/")]), min: 0, max: 1, greedy: true))
+                    items.append(
+                        .repeat(.concat([.capture(name: capture, any), .literal("/")]), min: 0, max: 1, greedy: true))
                 } else {
                     items.append(segments)
                 }
@@ -134,10 +144,15 @@ public enum GlobParser {
             var first = true
             while true {
                 guard pos < chars.count else {
-                    throw error("unterminated character class `[`; close it with `]` or write `\\[` to match a bracket", at: start)
+                    throw error(
+                        "unterminated character class `[`; close it with `]` or write `\\[` to match a bracket",
+                        at: start)
                 }
                 var c = chars[pos]
-                if c == "]" && !first { pos += 1; break }
+                if c == "]" && !first {
+                    pos += 1
+                    break
+                }
                 first = false
                 if c == "\\" {
                     guard pos + 1 < chars.count else {
@@ -151,7 +166,10 @@ public enum GlobParser {
                 if pos + 1 < chars.count, chars[pos] == "-", chars[pos + 1] != "]" {
                     var h = chars[pos + 1]
                     var width = 2
-                    if h == "\\", pos + 2 < chars.count { h = chars[pos + 2]; width = 3 }
+                    if h == "\\", pos + 2 < chars.count {
+                        h = chars[pos + 2]
+                        width = 3
+                    }
                     guard h.value >= c.value else {
                         throw error("the range `\(c)-\(h)` is reversed; write `\(h)-\(c)`", at: pos - 1)
                     }
@@ -178,11 +196,17 @@ public enum GlobParser {
             var topLevelComma = false
             while i < chars.count {
                 let c = chars[i]
-                if c == "\\" { i += 2; continue }
+                if c == "\\" {
+                    i += 2
+                    continue
+                }
                 if c == "{" { depth += 1 }
                 if c == "}" {
                     depth -= 1
-                    if depth == 0 { end = i; break }
+                    if depth == 0 {
+                        end = i
+                        break
+                    }
                 }
                 if c == ",", depth == 1 { topLevelComma = true }
                 i += 1
@@ -199,14 +223,20 @@ public enum GlobParser {
             if hasName, nameEnd == body.count || body[nameEnd] == ":" {
                 let name = String(String.UnicodeScalarView(body[0..<nameEnd]))
                 guard allowCaptures else {
-                    throw error("captures are not allowed inside an alternation; capture the whole `{…,…}` with `{\(name):(a|b)}`", at: start)
+                    throw error(
+                        "captures are not allowed inside an alternation; capture the whole `{…,…}` with `{\(name):(a|b)}`",
+                        at: start)
                 }
                 guard captureNames.insert(name).inserted else {
-                    throw error("capture `\(name)` appears twice in this pattern; use it once here and repeat it in another field to require equal text", at: start)
+                    throw error(
+                        "capture `\(name)` appears twice in this pattern; use it once here and repeat it in another field to require equal text",
+                        at: start)
                 }
                 pos = end + 1
                 if nameEnd == body.count {
-                    items.append(.capture(name: name, .repeat(.scalarClass(GlobParser.notSlash), min: 0, max: nil, greedy: false)))
+                    items.append(
+                        .capture(
+                            name: name, .repeat(.scalarClass(GlobParser.notSlash), min: 0, max: nil, greedy: false)))
                     return
                 }
                 let regexText = String(bodyText.unicodeScalars.dropFirst(nameEnd + 1))
@@ -230,7 +260,9 @@ public enum GlobParser {
                 return
             }
             guard topLevelComma else {
-                throw error("`{\(bodyText)}` is neither a capture (`{name}`, `{name:REGEX}`) nor an alternation (`{a,b}`); write `\\{` to match a brace", at: start)
+                throw error(
+                    "`{\(bodyText)}` is neither a capture (`{name}`, `{name:REGEX}`) nor an alternation (`{a,b}`); write `\\{` to match a brace",
+                    at: start)
             }
             // Alternation: split at top-level commas and parse each alternative without captures.
             var alternatives: [RegexNode] = []
@@ -239,14 +271,18 @@ public enum GlobParser {
             var d = 0
             while j <= end {
                 let c = chars[j]
-                if c == "\\" { j += 2; continue }
+                if c == "\\" {
+                    j += 2
+                    continue
+                }
                 if c == "{" { d += 1 }
-                if c == "}" { if d == 0 { } else { d -= 1 } }
+                if c == "}" { if d == 0 {} else { d -= 1 } }
                 if (c == "," && d == 0) || j == end {
                     var sub = Parser(chars: Array(chars[partStart..<j]), allowCaptures: false, base: base + partStart)
                     sub.startsSegment = segmentStart(start)
                     sub.endsSegment = segmentEnd(end + 1)
-                    sub.followedBySlash = end + 1 < chars.count ? chars[end + 1] == "/" : followedBySlash && end + 1 == chars.count
+                    sub.followedBySlash =
+                        end + 1 < chars.count ? chars[end + 1] == "/" : followedBySlash && end + 1 == chars.count
                     alternatives.append(try sub.parseSequence(until: nil))
                     partStart = j + 1
                 }

@@ -77,24 +77,29 @@ final class MatchEngine: Sendable {
         }
     }
 
-    private func match(_ attributes: UnsafePointer<[String: String]>, _ subscription: Int32, _ fields: MessageFields?,
-                       _ raw: UnsafeMutableRawPointer) -> [RuleMatch] {
+    private func match(
+        _ attributes: UnsafePointer<[String: String]>, _ subscription: Int32, _ fields: MessageFields?,
+        _ raw: UnsafeMutableRawPointer
+    ) -> [RuleMatch] {
         let layout = scratch
         let n = slots.count
         let values = (raw + layout.values).bindMemory(to: ByteSlice.self, capacity: n)
         values.initialize(repeating: .absent, count: n)
-        var arena = ValueArena(UnsafeMutableBufferPointer(start: (raw + layout.arena).bindMemory(to: UInt8.self, capacity: Scratch.arenaBytes),
-                                                          count: Scratch.arenaBytes))
+        var arena = ValueArena(
+            UnsafeMutableBufferPointer(
+                start: (raw + layout.arena).bindMemory(to: UInt8.self, capacity: Scratch.arenaBytes),
+                count: Scratch.arenaBytes))
         defer { arena.release() }
         readAttributes(attributes, values, raw + layout.words, &arena)
         return matches(in: MessageView(values: values, subscription: subscription, fields: fields), scratch: raw)
     }
 
-
     /// Fills `values` (one per slot) from the message's attributes.
     @inline(never)
-    private func readAttributes(_ dictionary: UnsafePointer<[String: String]>, _ values: UnsafeMutablePointer<ByteSlice>,
-                                _ words: UnsafeMutableRawPointer, _ arena: inout ValueArena) {
+    private func readAttributes(
+        _ dictionary: UnsafePointer<[String: String]>, _ values: UnsafeMutablePointer<ByteSlice>,
+        _ words: UnsafeMutableRawPointer, _ arena: inout ValueArena
+    ) {
         let n = slots.count
         // Walking the message's attributes and finding each name costs far less than hashing a
         // String per slot (SipHash), unless the message has many more attributes than the rules
@@ -106,7 +111,9 @@ final class MatchEngine: Sendable {
             while i != end {
                 var slot: Int32
                 if readsStringWords {
-                    slot = slots.slot(ofKeyBits: StringBits(dictionary.pointee.keys[i])) ?? slots.slot(of: dictionary.pointee.keys[i])
+                    slot =
+                        slots.slot(ofKeyBits: StringBits(dictionary.pointee.keys[i]))
+                        ?? slots.slot(of: dictionary.pointee.keys[i])
                 } else {
                     let key = dictionary.pointee.keys[i]
                     slot = key.utf8.withContiguousStorageIfAvailable { slots.slot(ofBytes: $0) } ?? slots.slot(of: key)
@@ -127,7 +134,9 @@ final class MatchEngine: Sendable {
     /// 16 bytes at `words`, a large native string is read in place (the message outlives the
     /// match), anything else is copied into `arena`.
     @inline(__always)
-    private func read(_ value: borrowing String, slot: Int, _ words: UnsafeMutableRawPointer, _ arena: inout ValueArena) -> ByteSlice {
+    private func read(_ value: borrowing String, slot: Int, _ words: UnsafeMutableRawPointer, _ arena: inout ValueArena)
+        -> ByteSlice
+    {
         if readsStringWords {
             let bits = StringBits(value)
             if bits.isSmall {
@@ -147,7 +156,8 @@ final class MatchEngine: Sendable {
         let program = self.program
         let smallStrings = readsStringWords
         forEachMatch(message, raw) { rule, captures in
-            out.append(RuleMatch(ruleIndex: rule, captures: captures.captureSet(names: program, smallStrings: smallStrings)))
+            out.append(
+                RuleMatch(ruleIndex: rule, captures: captures.captureSet(names: program, smallStrings: smallStrings)))
         }
         return out
     }
@@ -177,9 +187,10 @@ final class MatchEngine: Sendable {
         let base = (raw + layout.candidates).bindMemory(to: DiscriminationTree.Leaf.self, capacity: small)
         let n = tree.candidates(message.values, into: base, capacity: small)
         if n == 0 { return }
-        var binder = CaptureBinder(ids: (raw + layout.captureIDs).bindMemory(to: Int32.self, capacity: max(1, program.maxCaptures)),
-                                   values: (raw + layout.captureValues).bindMemory(to: ByteSlice.self, capacity: max(1, program.maxCaptures)),
-                                   slots: (raw + layout.captureSlots).bindMemory(to: Int.self, capacity: max(1, program.maxSlots)))
+        var binder = CaptureBinder(
+            ids: (raw + layout.captureIDs).bindMemory(to: Int32.self, capacity: max(1, program.maxCaptures)),
+            values: (raw + layout.captureValues).bindMemory(to: ByteSlice.self, capacity: max(1, program.maxCaptures)),
+            slots: (raw + layout.captureSlots).bindMemory(to: Int.self, capacity: max(1, program.maxSlots)))
         if n <= small {
             verify(base, n, message, &binder, found)
         } else {
@@ -193,8 +204,10 @@ final class MatchEngine: Sendable {
     /// Sorts the candidates by clause (so rules come in order and the first matching clause of
     /// a rule wins) and verifies each clause once.
     @inline(__always)
-    private func verify(_ candidates: UnsafeMutablePointer<DiscriminationTree.Leaf>, _ n: Int, _ message: MessageView,
-                        _ binder: inout CaptureBinder, _ found: (Int, CaptureBinder) -> Void) {
+    private func verify(
+        _ candidates: UnsafeMutablePointer<DiscriminationTree.Leaf>, _ n: Int, _ message: MessageView,
+        _ binder: inout CaptureBinder, _ found: (Int, CaptureBinder) -> Void
+    ) {
         if n > 1 {
             if n <= 16 {
                 for i in 1..<n {

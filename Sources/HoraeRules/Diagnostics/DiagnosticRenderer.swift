@@ -10,7 +10,9 @@ public struct DiagnosticRenderer: Sendable {
     /// Returns the text of a source file, to show the offending line; nil when unavailable.
     public var sourceText: @Sendable (String) -> String?
 
-    public init(sourceText: @escaping @Sendable (String) -> String? = { try? String(contentsOfFile: $0, encoding: .utf8) }) {
+    public init(
+        sourceText: @escaping @Sendable (String) -> String? = { try? String(contentsOfFile: $0, encoding: .utf8) }
+    ) {
         self.sourceText = sourceText
     }
 
@@ -23,7 +25,9 @@ public struct DiagnosticRenderer: Sendable {
             if let cached = cache[d.location.path] {
                 lines = cached
             } else {
-                lines = sourceText(d.location.path).map { $0.split(separator: "\n", omittingEmptySubsequences: false) } ?? []
+                lines =
+                    sourceText(d.location.path).map { $0.split(separator: "\n", omittingEmptySubsequences: false) }
+                    ?? []
                 cache[d.location.path] = lines
             }
             guard d.location.line >= 1, d.location.line <= lines.count else { continue }
@@ -48,8 +52,9 @@ public struct DiagnosticRenderer: Sendable {
             var message: String
         }
         let entries = diagnostics.map {
-            Entry(file: $0.location.path, line: $0.location.line, column: $0.location.column,
-                  severity: $0.severity.rawValue, code: $0.code.rawValue, message: $0.message)
+            Entry(
+                file: $0.location.path, line: $0.location.line, column: $0.location.column,
+                severity: $0.severity.rawValue, code: $0.code.rawValue, message: $0.message)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

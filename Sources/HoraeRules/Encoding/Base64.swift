@@ -74,8 +74,10 @@ public enum Base64 {
 
     /// Appends the base64 form of `bytes` to `out`; without padding, the last group has only the
     /// symbols its bytes need (2 for one byte, 3 for two).
-    public static func append(_ bytes: [UInt8], to out: inout [UInt8], alphabet: Alphabet = .standard,
-                              padded: Bool = true) {
+    public static func append(
+        _ bytes: [UInt8], to out: inout [UInt8], alphabet: Alphabet = .standard,
+        padded: Bool = true
+    ) {
         let symbols = alphabet.symbols
         var i = 0
         while i + 3 <= bytes.count {

@@ -15,7 +15,9 @@ import Darwin
 /// `errno` behind it (`Permission denied`), not the error's description.
 package enum FileErrorReason {
     package static func text(_ error: any Error) -> String {
-        if let posix = (error as? CocoaError)?.underlying as? POSIXError { return String(cString: strerror(posix.code.rawValue)) }
+        if let posix = (error as? CocoaError)?.underlying as? POSIXError {
+            return String(cString: strerror(posix.code.rawValue))
+        }
         return "\(error)"
     }
 }

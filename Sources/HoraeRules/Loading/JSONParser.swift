@@ -17,7 +17,9 @@ public struct JSONParser {
         p.skipSpace()
         let v = try p.value(depth: 0)
         p.skipSpace()
-        guard p.pos == bytes.count else { throw SyntaxError(message: "unexpected text after the JSON value", offset: p.pos) }
+        guard p.pos == bytes.count else {
+            throw SyntaxError(message: "unexpected text after the JSON value", offset: p.pos)
+        }
         return v
     }
 
@@ -59,7 +61,10 @@ public struct JSONParser {
             pos += 1
             var pairs: [(key: String, value: JSONValue)] = []
             skipSpace()
-            if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(pairs) }
+            if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") {
+                pos += 1
+                return .object(pairs)
+            }
             while true {
                 skipSpace()
                 guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
@@ -72,29 +77,50 @@ public struct JSONParser {
                 pairs.append((key: key, value: v))
                 skipSpace()
                 guard pos < bytes.count else { throw fail("unterminated object") }
-                if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
-                if bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(pairs) }
+                if bytes[pos] == UInt8(ascii: ",") {
+                    pos += 1
+                    continue
+                }
+                if bytes[pos] == UInt8(ascii: "}") {
+                    pos += 1
+                    return .object(pairs)
+                }
                 throw fail("expected `,` or `}` in an object")
             }
         case UInt8(ascii: "["):
             pos += 1
             var items: [JSONValue] = []
             skipSpace()
-            if pos < bytes.count, bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
+            if pos < bytes.count, bytes[pos] == UInt8(ascii: "]") {
+                pos += 1
+                return .array(items)
+            }
             while true {
                 skipSpace()
                 items.append(try value(depth: depth + 1))
                 skipSpace()
                 guard pos < bytes.count else { throw fail("unterminated array") }
-                if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
-                if bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
+                if bytes[pos] == UInt8(ascii: ",") {
+                    pos += 1
+                    continue
+                }
+                if bytes[pos] == UInt8(ascii: "]") {
+                    pos += 1
+                    return .array(items)
+                }
                 throw fail("expected `,` or `]` in an array")
             }
         case UInt8(ascii: "\""):
             return .string(try string())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
         default:
             return .number(try number())
         }
@@ -137,7 +163,10 @@ public struct JSONParser {
         while pos < bytes.count {
             let c = bytes[pos]
             if c == UInt8(ascii: "\"") { break }
-            if c == UInt8(ascii: "\\") { hasEscape = true; break }
+            if c == UInt8(ascii: "\\") {
+                hasEscape = true
+                break
+            }
             if c < 0x20 { throw fail("control character in a string") }
             if c >= 0x80 { nonASCII = true }
             pos += 1
@@ -165,7 +194,11 @@ public struct JSONParser {
                 return s
             }
             if c < 0x20 { throw fail("control character in a string") }
-            if c != UInt8(ascii: "\\") { out.append(c); pos += 1; continue }
+            if c != UInt8(ascii: "\\") {
+                out.append(c)
+                pos += 1
+                continue
+            }
             pos += 1
             guard pos < bytes.count else { break }
             let e = bytes[pos]
@@ -182,7 +215,8 @@ public struct JSONParser {
             case UInt8(ascii: "u"):
                 var scalar = try hex4()
                 if scalar >= 0xD800 && scalar < 0xDC00 {
-                    guard pos + 1 < bytes.count, bytes[pos] == UInt8(ascii: "\\"), bytes[pos + 1] == UInt8(ascii: "u") else {
+                    guard pos + 1 < bytes.count, bytes[pos] == UInt8(ascii: "\\"), bytes[pos + 1] == UInt8(ascii: "u")
+                    else {
                         throw fail("unpaired surrogate in \\u escape")
                     }
                     pos += 2

@@ -2,7 +2,9 @@
 extension RuleFileParser {
     mutating func parseAction(_ node: YAMLNode, _ context: TemplateChecks) -> Action? {
         let pluginNames = Plugin.allCases.map(\.rawValue)
-        guard let pairs = mapping(node, "an action", example: "- exec: { command: [\"/bin/true\"] }") else { return nil }
+        guard let pairs = mapping(node, "an action", example: "- exec: { command: [\"/bin/true\"] }") else {
+            return nil
+        }
         let errorsBefore = errorCount
         var plugins: [(Plugin, YAMLNode, YAMLNode)] = []
         for (key, value) in pairs {
@@ -11,17 +13,26 @@ extension RuleFileParser {
             if let p = Plugin(rawValue: k) {
                 plugins.append((p, key, value))
             } else {
-                diagnostics.error(.unknownPlugin, "unknown plugin `\(k)`" + Suggestions.hint(for: k, in: pluginNames + ["name", "timeout"]), at: key.location)
+                diagnostics.error(
+                    .unknownPlugin,
+                    "unknown plugin `\(k)`" + Suggestions.hint(for: k, in: pluginNames + ["name", "timeout"]),
+                    at: key.location)
             }
         }
         let name = node["name"].flatMap { scalarText($0, "`name`") }
         let timeout = node["timeout"].flatMap { duration($0, "`timeout`") }
         if plugins.count > 1 {
-            diagnostics.error(.invalidAction, "an action runs one plugin; `\(plugins[1].0.rawValue)` must be its own list item (`- \(plugins[1].0.rawValue): …`)", at: plugins[1].1.location)
+            diagnostics.error(
+                .invalidAction,
+                "an action runs one plugin; `\(plugins[1].0.rawValue)` must be its own list item (`- \(plugins[1].0.rawValue): …`)",
+                at: plugins[1].1.location)
         }
         guard let (plugin, _, optionsNode) = plugins.first else {
             if errorCount == errorsBefore {
-                diagnostics.error(.invalidAction, "an action needs one plugin key: " + pluginNames.map { "`\($0)`" }.joined(separator: ", "), at: node.location)
+                diagnostics.error(
+                    .invalidAction,
+                    "an action needs one plugin key: " + pluginNames.map { "`\($0)`" }.joined(separator: ", "),
+                    at: node.location)
             }
             return nil
         }
@@ -30,19 +41,30 @@ extension RuleFileParser {
         return Action(plugin: plugin, name: name, timeout: timeout, options: options, location: node.location)
     }
 
-    mutating func parseOptions(_ plugin: Plugin, _ node: YAMLNode, _ context: TemplateChecks) -> [(key: String, value: OptionValue)]? {
+    mutating func parseOptions(_ plugin: Plugin, _ node: YAMLNode, _ context: TemplateChecks) -> [(
+        key: String, value: OptionValue
+    )]? {
         let schema = plugin.schema
-        guard let pairs = mapping(node, "the options of `\(plugin.rawValue)`", example: "\(plugin.rawValue): { \(schema.options[0].name): … }") else { return nil }
+        guard
+            let pairs = mapping(
+                node, "the options of `\(plugin.rawValue)`",
+                example: "\(plugin.rawValue): { \(schema.options[0].name): … }")
+        else { return nil }
         var out: [(key: String, value: OptionValue)] = []
         let names = schema.options.map(\.name)
         for (key, value) in pairs {
             guard let k = key.scalar else { continue }
             guard let spec = schema.option(k) else {
                 let suggestion = Suggestions.closest(to: k, in: names).map { "; did you mean `\($0)`?" } ?? ""
-                diagnostics.error(.unknownOption, "unknown option `\(k)` for `\(plugin.rawValue)`\(suggestion) (valid: \(names.joined(separator: ", ")))", at: key.location)
+                diagnostics.error(
+                    .unknownOption,
+                    "unknown option `\(k)` for `\(plugin.rawValue)`\(suggestion) (valid: \(names.joined(separator: ", ")))",
+                    at: key.location)
                 continue
             }
-            if let v = optionValue(value, spec.type, what: "`\(plugin.rawValue).\(k)`", context) { out.append((key: k, value: v)) }
+            if let v = optionValue(value, spec.type, what: "`\(plugin.rawValue).\(k)`", context) {
+                out.append((key: k, value: v))
+            }
         }
         for spec in schema.options where spec.required && node[spec.name] == nil {
             diagnostics.error(.missingOption, "`\(plugin.rawValue)` needs `\(spec.name)`", at: node.location)
@@ -50,7 +72,10 @@ extension RuleFileParser {
         for group in schema.exclusive {
             let given = group.filter { node[$0] != nil }
             if given.count > 1 {
-                diagnostics.error(.invalidOption, "`\(plugin.rawValue)` takes only one of " + given.map { "`\($0)`" }.joined(separator: " or "), at: node[given[1]]!.location)
+                diagnostics.error(
+                    .invalidOption,
+                    "`\(plugin.rawValue)` takes only one of " + given.map { "`\($0)`" }.joined(separator: " or "),
+                    at: node[given[1]]!.location)
             }
         }
         let written = Set(pairs.compactMap { $0.key.scalar })
@@ -62,14 +87,20 @@ extension RuleFileParser {
         return out
     }
 
-    mutating func optionValue(_ node: YAMLNode, _ type: PluginSchema.ValueType, what: String, _ context: TemplateChecks) -> OptionValue? {
+    mutating func optionValue(_ node: YAMLNode, _ type: PluginSchema.ValueType, what: String, _ context: TemplateChecks)
+        -> OptionValue?
+    {
         switch type {
         case .string:
             return template(node, what, context).map { .template($0) }
         case .stringList:
             guard let items = node.sequence else {
-                let example = node.scalar.map { "[\"\($0.split(separator: " ").joined(separator: "\", \""))\"]" } ?? "[\"…\"]"
-                diagnostics.error(.invalidOption, "\(what) is a list of strings, as in \(example); nothing is split or passed through a shell", at: node.location)
+                let example =
+                    node.scalar.map { "[\"\($0.split(separator: " ").joined(separator: "\", \""))\"]" } ?? "[\"…\"]"
+                diagnostics.error(
+                    .invalidOption,
+                    "\(what) is a list of strings, as in \(example); nothing is split or passed through a shell",
+                    at: node.location)
                 return nil
             }
             if items.isEmpty {
@@ -82,15 +113,17 @@ extension RuleFileParser {
             guard let pairs = mapping(node, what, example: "\(what): { NAME: \"value\" }") else { return nil }
             var out: [(key: String, value: OptionValue)] = []
             for (k, v) in pairs {
-                guard let key = scalarText(k, "a key of \(what)"), let t = template(v, "\(what).\(key)", context) else { continue }
+                guard let key = scalarText(k, "a key of \(what)"), let t = template(v, "\(what).\(key)", context) else {
+                    continue
+                }
                 out.append((key: key, value: .template(t)))
             }
             return out.count == pairs.count ? .map(out) : nil
         case .structured:
             return structured(node, what, context)
-        case let .integer(range):
+        case .integer(let range):
             return integer(node, what, in: range).map { .integer($0) }
-        case let .integers(range):
+        case .integers(let range):
             if let items = node.sequence {
                 let vs = items.compactMap { integer($0, what, in: range) }
                 return vs.count == items.count ? .list(vs.map { .integer($0) }) : nil
@@ -98,10 +131,14 @@ extension RuleFileParser {
             return integer(node, what, in: range).map { .list([.integer($0)]) }
         case .bool:
             return bool(node, what).map { .bool($0) }
-        case let .oneOf(choices):
+        case .oneOf(let choices):
             guard let text = scalarText(node, what) else { return nil }
             guard choices.contains(text) else {
-                diagnostics.error(.invalidOption, "\(what) is `\(text)`" + Suggestions.hint(for: text, in: choices).replacing("; expected", with: "; it must be"), at: node.location)
+                diagnostics.error(
+                    .invalidOption,
+                    "\(what) is `\(text)`"
+                        + Suggestions.hint(for: text, in: choices).replacing("; expected", with: "; it must be"),
+                    at: node.location)
                 return nil
             }
             return .template(Template.literal(text))
@@ -113,7 +150,7 @@ extension RuleFileParser {
     /// A `json:` body: YAML structure kept as is, quoted strings as templates, plain scalars typed.
     mutating func structured(_ node: YAMLNode, _ what: String, _ context: TemplateChecks) -> OptionValue? {
         switch node.kind {
-        case let .scalar(text, style):
+        case .scalar(let text, let style):
             if style == .plain, node.tag == nil {
                 if node.isNull { return .null }
                 if let b = node.bool { return .bool(b) }
@@ -121,10 +158,10 @@ extension RuleFileParser {
                 if DecimalNumber.parse(text) != nil, let d = Double(text) { return .number(d) }
             }
             return template(node, what, context).map { .template($0) }
-        case let .sequence(items):
+        case .sequence(let items):
             let vs = items.compactMap { structured($0, what, context) }
             return vs.count == items.count ? .list(vs) : nil
-        case let .mapping(pairs):
+        case .mapping(let pairs):
             var out: [(key: String, value: OptionValue)] = []
             for (k, v) in pairs {
                 guard let key = scalarText(k, "a key of \(what)") else { return nil }

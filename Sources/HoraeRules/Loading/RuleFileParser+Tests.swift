@@ -5,14 +5,20 @@ extension RuleFileParser {
     static let expectationKeys = ["rule", "captures", "actions"]
 
     mutating func parseTest(_ node: YAMLNode) -> RuleTest? {
-        guard let pairs = mapping(node, "a test", example: "- name: …\n    message: { attributes: { … } }\n    expect: []") else { return nil }
+        guard
+            let pairs = mapping(
+                node, "a test", example: "- name: …\n    message: { attributes: { … } }\n    expect: []")
+        else { return nil }
         let errorsBefore = errorCount
         checkKeys(pairs, allowed: Self.testKeys, in: "a test")
         let name = required(node, "name", in: "a test").flatMap { scalarText($0, "`name`") } ?? ""
         var message = PubSubMessage(id: "test-message")
-        if let m = required(node, "message", in: "a test"), let mPairs = mapping(m, "`message`", example: "message: { attributes: { bucketId: b } }") {
+        if let m = required(node, "message", in: "a test"),
+            let mPairs = mapping(m, "`message`", example: "message: { attributes: { bucketId: b } }")
+        {
             checkKeys(mPairs, allowed: Self.testMessageKeys, in: "a test `message`")
-            if let a = m["attributes"], let aPairs = mapping(a, "`attributes`", example: "attributes: { bucketId: b }") {
+            if let a = m["attributes"], let aPairs = mapping(a, "`attributes`", example: "attributes: { bucketId: b }")
+            {
                 for (k, v) in aPairs {
                     if let key = scalarText(k, "an attribute name"), let value = scalarText(v, "an attribute value") {
                         message.attributes[key] = value
@@ -36,19 +42,25 @@ extension RuleFileParser {
             for item in items {
                 guard let ePairs = mapping(item, "an expectation", example: "- rule: my-rule") else { continue }
                 checkKeys(ePairs, allowed: Self.expectationKeys, in: "an expectation")
-                guard let ruleName = required(item, "rule", in: "an expectation").flatMap({ scalarText($0, "`rule`") }) else { continue }
+                guard let ruleName = required(item, "rule", in: "an expectation").flatMap({ scalarText($0, "`rule`") })
+                else { continue }
                 var captures: [String: String]?
-                if let c = item["captures"], let cPairs = mapping(c, "`captures`", example: "captures: { codename: sohappy }") {
+                if let c = item["captures"],
+                    let cPairs = mapping(c, "`captures`", example: "captures: { codename: sohappy }")
+                {
                     captures = [:]
                     for (k, v) in cPairs {
-                        if let key = scalarText(k, "a capture name"), let value = scalarText(v, "a capture value") { captures![key] = value }
+                        if let key = scalarText(k, "a capture name"), let value = scalarText(v, "a capture value") {
+                            captures![key] = value
+                        }
                     }
                 }
                 var actions: [RuleTest.RenderedAction]?
                 if let a = item["actions"], let aItems = list(a, "`actions`") {
                     actions = aItems.compactMap { expectedAction($0) }
                 }
-                expectations.append(RuleTest.Expectation(rule: ruleName, captures: captures, actions: actions, location: item.location))
+                expectations.append(
+                    RuleTest.Expectation(rule: ruleName, captures: captures, actions: actions, location: item.location))
             }
         }
         guard errorCount == errorsBefore else { return nil }
@@ -56,12 +68,18 @@ extension RuleFileParser {
     }
 
     mutating func expectedAction(_ node: YAMLNode) -> RuleTest.RenderedAction? {
-        guard let pairs = mapping(node, "an expected action", example: "- exec: { command: [\"/x\"] }") else { return nil }
-        guard pairs.count == 1, let key = pairs[0].key.scalar, let plugin = Plugin(rawValue: key) else {
-            diagnostics.error(.invalidTest, "an expected action is one plugin key with the options to compare, e.g. `- exec: { command: [\"/x\", \"a\"] }`", at: node.location)
+        guard let pairs = mapping(node, "an expected action", example: "- exec: { command: [\"/x\"] }") else {
             return nil
         }
-        guard let oPairs = mapping(pairs[0].value, "the expected options", example: "exec: { command: [\"/x\"] }") else { return nil }
+        guard pairs.count == 1, let key = pairs[0].key.scalar, let plugin = Plugin(rawValue: key) else {
+            diagnostics.error(
+                .invalidTest,
+                "an expected action is one plugin key with the options to compare, e.g. `- exec: { command: [\"/x\", \"a\"] }`",
+                at: node.location)
+            return nil
+        }
+        guard let oPairs = mapping(pairs[0].value, "the expected options", example: "exec: { command: [\"/x\"] }")
+        else { return nil }
         let options = oPairs.compactMap { p -> (key: String, value: RenderedValue)? in
             guard let k = p.key.scalar else { return nil }
             return (key: k, value: renderedValue(p.value))
@@ -71,26 +89,28 @@ extension RuleFileParser {
 
     func renderedValue(_ node: YAMLNode) -> RenderedValue {
         switch node.kind {
-        case let .scalar(text, _): return node.isNull ? .null : .string(text)
-        case let .sequence(items): return .list(items.map(renderedValue))
-        case let .mapping(pairs): return .map(pairs.map { (key: $0.key.scalar ?? "", value: renderedValue($0.value)) })
+        case .scalar(let text, _): return node.isNull ? .null : .string(text)
+        case .sequence(let items): return .list(items.map(renderedValue))
+        case .mapping(let pairs): return .map(pairs.map { (key: $0.key.scalar ?? "", value: renderedValue($0.value)) })
         }
     }
 
     /// A YAML value as JSON: plain scalars typed the way YAML reads them, quoted ones as strings.
     func jsonValue(_ node: YAMLNode) -> JSONValue {
         switch node.kind {
-        case let .scalar(text, style):
+        case .scalar(let text, let style):
             if style == .plain {
                 if node.isNull { return .null }
                 if let b = node.bool { return .bool(b) }
-                if (try? JSONParser.parse(text)).map({ if case .number = $0 { return true } else { return false } }) == true {
+                if (try? JSONParser.parse(text)).map({ if case .number = $0 { return true } else { return false } })
+                    == true
+                {
                     return .number(text)
                 }
             }
             return .string(text)
-        case let .sequence(items): return .array(items.map(jsonValue))
-        case let .mapping(pairs): return .object(pairs.map { (key: $0.key.scalar ?? "", value: jsonValue($0.value)) })
+        case .sequence(let items): return .array(items.map(jsonValue))
+        case .mapping(let pairs): return .object(pairs.map { (key: $0.key.scalar ?? "", value: jsonValue($0.value)) })
         }
     }
 }

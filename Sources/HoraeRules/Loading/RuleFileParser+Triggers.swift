@@ -5,34 +5,46 @@ extension RuleFileParser {
     static let scheduleKeys = ["cron", "timezone", "catchUp"]
 
     mutating func parseTrigger(_ node: YAMLNode) -> Trigger? {
-        guard let pairs = mapping(node, "`on`", example: "on: { message: { attributes: { eventType: OBJECT_FINALIZE } } }") else { return nil }
+        guard
+            let pairs = mapping(
+                node, "`on`", example: "on: { message: { attributes: { eventType: OBJECT_FINALIZE } } }")
+        else { return nil }
         checkKeys(pairs, allowed: Self.triggerKeys, in: "`on`")
-        let message = node["message"], schedule = node["schedule"]
+        let message = node["message"]
+        let schedule = node["schedule"]
         switch (message, schedule) {
         case (nil, nil):
-            diagnostics.error(.invalidTrigger, "`on` needs `message:` (match Pub/Sub messages) or `schedule:` (run on a cron schedule)", at: node.location)
+            diagnostics.error(
+                .invalidTrigger,
+                "`on` needs `message:` (match Pub/Sub messages) or `schedule:` (run on a cron schedule)",
+                at: node.location)
             return nil
         case (.some, .some):
-            diagnostics.error(.invalidTrigger, "`on` takes exactly one of `message:` or `schedule:`; split this into two rules", at: schedule!.location)
+            diagnostics.error(
+                .invalidTrigger, "`on` takes exactly one of `message:` or `schedule:`; split this into two rules",
+                at: schedule!.location)
             return nil
-        case let (m?, nil):
+        case (let m?, nil):
             if let items = m.sequence {
                 if items.isEmpty {
-                    diagnostics.error(.emptyMatcher, "`on.message` is an empty list; give at least one mapping of conditions", at: m.location)
+                    diagnostics.error(
+                        .emptyMatcher, "`on.message` is an empty list; give at least one mapping of conditions",
+                        at: m.location)
                     return nil
                 }
                 let clauses = items.compactMap { parseClause($0) }
                 return clauses.count == items.count ? .message(clauses) : nil
             }
             return parseClause(m).map { .message([$0]) }
-        case let (nil, s?):
+        case (nil, let s?):
             return parseSchedule(s).map { .schedule($0) }
         }
     }
 
     mutating func parseClause(_ node: YAMLNode) -> MessageClause? {
         if node.isNull { return MessageClause(conditions: [], location: node.location) }
-        guard let pairs = mapping(node, "`on.message`", example: "message: { attributes: { bucketId: my-bucket } }") else { return nil }
+        guard let pairs = mapping(node, "`on.message`", example: "message: { attributes: { bucketId: my-bucket } }")
+        else { return nil }
         let errorsBefore = errorCount
         checkKeys(pairs, allowed: Self.clauseKeys, in: "`on.message`")
         var subscriptions: [String]?
@@ -44,7 +56,9 @@ extension RuleFileParser {
             }
         }
         var conditions: [FieldCondition] = []
-        if let attrs = node["attributes"], let attrPairs = mapping(attrs, "`attributes`", example: "attributes: { eventType: OBJECT_FINALIZE }") {
+        if let attrs = node["attributes"],
+            let attrPairs = mapping(attrs, "`attributes`", example: "attributes: { eventType: OBJECT_FINALIZE }")
+        {
             for (key, value) in attrPairs {
                 guard let name = scalarText(key, "an attribute name") else { continue }
                 if let m = parseMatcher(value, field: name, isData: false) {
@@ -57,7 +71,8 @@ extension RuleFileParser {
                 guard let name = scalarText(key, "a data path") else { continue }
                 let path = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
                 if path.contains(where: \.isEmpty) {
-                    diagnostics.error(.invalidValue, "`\(name)` is not a dotted path; write fields as `a.b.c`", at: key.location)
+                    diagnostics.error(
+                        .invalidValue, "`\(name)` is not a dotted path; write fields as `a.b.c`", at: key.location)
                     continue
                 }
                 if let m = parseMatcher(value, field: name, isData: true) {
@@ -71,7 +86,8 @@ extension RuleFileParser {
 
     mutating func parseSchedule(_ node: YAMLNode) -> Schedule? {
         if let text = node.scalar, !node.isNull {
-            diagnostics.error(.wrongType, "`schedule` is a mapping; write `schedule: { cron: \"\(text)\" }`", at: node.location)
+            diagnostics.error(
+                .wrongType, "`schedule` is a mapping; write `schedule: { cron: \"\(text)\" }`", at: node.location)
             return nil
         }
         guard let pairs = mapping(node, "`schedule`", example: "schedule: { cron: \"0 * * * *\" }") else { return nil }
@@ -88,8 +104,10 @@ extension RuleFileParser {
         if let t = node["timezone"], let text = scalarText(t, "`timezone`") {
             if ScheduleTimeZone(identifier: text) == nil {
                 let known = ScheduleTimeZone.knownIdentifiers()
-                let hint = Suggestions.closest(to: text, in: known).map { "; did you mean `\($0)`?" }
-                    ?? (known.count > 2 ? "; use an IANA name such as `Asia/Taipei` or `UTC`"
+                let hint =
+                    Suggestions.closest(to: text, in: known).map { "; did you mean `\($0)`?" }
+                    ?? (known.count > 2
+                        ? "; use an IANA name such as `Asia/Taipei` or `UTC`"
                         : "; the time zone database is not installed in `\(ScheduleTimeZone.databaseDirectory)` (install tzdata, or set TZDIR)")
                 diagnostics.error(.invalidTimezone, "unknown time zone `\(text)`\(hint)", at: t.location)
             } else {

@@ -30,8 +30,9 @@ struct RuleFileParser: DiagnosingYAMLReader {
 
     mutating func parseFile(_ root: YAMLNode?) {
         guard let root, !root.isNull else {
-            diagnostics.warning(.missingKey, "the file is empty; a rules file holds `rules:` (and optionally `tests:`)",
-                                at: SourceLocation(path: path, line: 1, column: 1))
+            diagnostics.warning(
+                .missingKey, "the file is empty; a rules file holds `rules:` (and optionally `tests:`)",
+                at: SourceLocation(path: path, line: 1, column: 1))
             return
         }
         guard let pairs = mapping(root, "a rules file", example: "rules:\n  - name: …") else { return }
@@ -41,7 +42,8 @@ struct RuleFileParser: DiagnosingYAMLReader {
                 for item in items { if let rule = parseRule(item) { rules.append(rule) } }
             }
         } else {
-            diagnostics.error(.missingKey, "missing `rules:`; a rules file holds a list of rules under `rules:`", at: root.location)
+            diagnostics.error(
+                .missingKey, "missing `rules:`; a rules file holds a list of rules under `rules:`", at: root.location)
         }
         if let testsNode = root["tests"], let items = list(testsNode, "`tests`") {
             for item in items { if let test = parseTest(item) { tests.append(test) } }
@@ -59,18 +61,24 @@ struct RuleFileParser: DiagnosingYAMLReader {
             name = text
             attemptedRuleNames.append(text)
             if !Self.isValidRuleName(text) {
-                diagnostics.error(.invalidRuleName, "rule name `\(text)` must match [a-z0-9][a-z0-9._-]*, e.g. `\(Self.suggestedName(text))`", at: n.location)
+                diagnostics.error(
+                    .invalidRuleName,
+                    "rule name `\(text)` must match [a-z0-9][a-z0-9._-]*, e.g. `\(Self.suggestedName(text))`",
+                    at: n.location)
             }
         }
         let description = node["description"].flatMap { scalarText($0, "`description`") }
         var trigger: Trigger?
         if let on = required(node, "on", in: "a rule") { trigger = parseTrigger(on) }
-        let scope = Template.Scope(captures: trigger.map(Self.captures(of:)) ?? [], isSchedule: trigger.map(Self.isSchedule) ?? false)
+        let scope = Template.Scope(
+            captures: trigger.map(Self.captures(of:)) ?? [], isSchedule: trigger.map(Self.isSchedule) ?? false)
         let guaranteed = trigger.map(Self.guaranteedAttributes(of:)) ?? []
         let context = TemplateChecks(scope: scope, guaranteedAttributes: guaranteed)
 
         var dedup: Dedup?
-        if let d = node["dedup"], let dPairs = mapping(d, "`dedup`", example: "dedup: { key: \"{{ attributes.objectId }}\", window: 6h }") {
+        if let d = node["dedup"],
+            let dPairs = mapping(d, "`dedup`", example: "dedup: { key: \"{{ attributes.objectId }}\", window: 6h }")
+        {
             checkKeys(dPairs, allowed: Self.dedupKeys, in: "`dedup`")
             let key = required(d, "key", in: "`dedup`").flatMap { template($0, "`dedup.key`", context) }
             let window = required(d, "window", in: "`dedup`").flatMap { duration($0, "`dedup.window`") }
@@ -83,30 +91,37 @@ struct RuleFileParser: DiagnosingYAMLReader {
         var actions: [Action] = []
         if let a = required(node, "actions", in: "a rule"), let items = list(a, "`actions`") {
             if items.isEmpty {
-                diagnostics.error(.emptyMatcher, "`actions` is empty; a rule needs at least one action, e.g. `- log: { message: \"{{ attributes.objectId }}\" }`", at: a.location)
+                diagnostics.error(
+                    .emptyMatcher,
+                    "`actions` is empty; a rule needs at least one action, e.g. `- log: { message: \"{{ attributes.objectId }}\" }`",
+                    at: a.location)
             }
             for item in items { if let action = parseAction(item, context) { actions.append(action) } }
         }
         guard errorCount == errorsBefore, let trigger else { return nil }
-        return Rule(name: name, description: description, location: node.location, trigger: trigger, dedup: dedup,
-                    retry: retry, timeout: timeout, concurrency: concurrency, actions: actions)
+        return Rule(
+            name: name, description: description, location: node.location, trigger: trigger, dedup: dedup,
+            retry: retry, timeout: timeout, concurrency: concurrency, actions: actions)
     }
 
     static func isValidRuleName(_ s: String) -> Bool {
         guard let first = s.utf8.first, isLowerAlnum(first) else { return false }
-        return s.utf8.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+        return s.utf8.allSatisfy {
+            isLowerAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+        }
     }
 
     static func isLowerAlnum(_ c: UInt8) -> Bool { (c >= 97 && c <= 122) || (c >= 48 && c <= 57) }
 
     static func suggestedName(_ s: String) -> String {
-        var out = String(s.lowercased().map { ($0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0))) ? $0 : "-" })
+        var out = String(
+            s.lowercased().map { ($0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0))) ? $0 : "-" })
         while let f = out.first, !(f.isASCII && (f.isLetter || f.isNumber)) { out.removeFirst() }
         return out.isEmpty ? "my-rule" : out
     }
 
     static func captures(of trigger: Trigger) -> Set<String> {
-        guard case let .message(clauses) = trigger else { return [] }
+        guard case .message(let clauses) = trigger else { return [] }
         return Set(clauses.flatMap { $0.conditions.flatMap(\.matcher.captureNames) })
     }
 
@@ -117,12 +132,13 @@ struct RuleFileParser: DiagnosingYAMLReader {
 
     /// Attributes every clause requires to be present (templates may use them without a default).
     static func guaranteedAttributes(of trigger: Trigger) -> Set<String> {
-        guard case let .message(clauses) = trigger, !clauses.isEmpty else { return [] }
+        guard case .message(let clauses) = trigger, !clauses.isEmpty else { return [] }
         let sets = clauses.map { clause in
-            Set(clause.conditions.compactMap { c -> String? in
-                if case let .attribute(name) = c.field, c.matcher.requiresPresence { return name }
-                return nil
-            })
+            Set(
+                clause.conditions.compactMap { c -> String? in
+                    if case .attribute(let name) = c.field, c.matcher.requiresPresence { return name }
+                    return nil
+                })
         }
         return sets.dropFirst().reduce(sets[0]) { $0.intersection($1) }
     }
@@ -131,7 +147,9 @@ struct RuleFileParser: DiagnosingYAMLReader {
 
     mutating func parseRetry(_ node: YAMLNode, _ context: TemplateChecks) -> RetryPolicy {
         var retry = RetryPolicy()
-        guard let pairs = mapping(node, "`retry`", example: "retry: { maxAttempts: 5, initialBackoff: 10s }") else { return retry }
+        guard let pairs = mapping(node, "`retry`", example: "retry: { maxAttempts: 5, initialBackoff: 10s }") else {
+            return retry
+        }
         checkKeys(pairs, allowed: Self.retryKeys, in: "`retry`")
         if let n = node["maxAttempts"], let v = integer(n, "`maxAttempts`", in: 1...1000) { retry.maxAttempts = v }
         if let n = node["initialBackoff"], let v = duration(n, "`initialBackoff`") { retry.initialBackoff = v }
@@ -144,7 +162,10 @@ struct RuleFileParser: DiagnosingYAMLReader {
             }
         }
         if retry.maxBackoff < retry.initialBackoff, let n = node["maxBackoff"] {
-            diagnostics.error(.invalidDuration, "`maxBackoff` (\(DurationParser.format(retry.maxBackoff))) is shorter than `initialBackoff` (\(DurationParser.format(retry.initialBackoff)))", at: n.location)
+            diagnostics.error(
+                .invalidDuration,
+                "`maxBackoff` (\(DurationParser.format(retry.maxBackoff))) is shorter than `initialBackoff` (\(DurationParser.format(retry.initialBackoff)))",
+                at: n.location)
         }
         if let n = node["deadLetter"] { retry.deadLetter = template(n, "`deadLetter`", context) }
         return retry
@@ -160,11 +181,15 @@ struct RuleFileParser: DiagnosingYAMLReader {
 
     mutating func template(_ node: YAMLNode, _ what: String, _ context: TemplateChecks) -> Template? {
         guard let text = scalarText(node, what) else { return nil }
-        guard let t = Template.parse(text, at: contentLocation(node), scope: context.scope, diagnostics: &diagnostics) else { return nil }
+        guard let t = Template.parse(text, at: contentLocation(node), scope: context.scope, diagnostics: &diagnostics)
+        else { return nil }
         if !context.scope.isSchedule {
             for ref in t.references where !ref.hasDefault {
-                if case let .attribute(name) = ref.variable, !context.guaranteedAttributes.contains(name) {
-                    diagnostics.warning(.attributeNotGuaranteed, "`attributes.\(name)` may be absent: the rule does not require it; match it (e.g. `\(name): { exists: true }`) or add `| default(\"…\")`", at: ref.location)
+                if case .attribute(let name) = ref.variable, !context.guaranteedAttributes.contains(name) {
+                    diagnostics.warning(
+                        .attributeNotGuaranteed,
+                        "`attributes.\(name)` may be absent: the rule does not require it; match it (e.g. `\(name): { exists: true }`) or add `| default(\"…\")`",
+                        at: ref.location)
                 }
             }
         }

@@ -24,7 +24,8 @@ public struct RuleLoader: Sendable {
         }
         var seen = Set<String>()
         files = files.filter { seen.insert($0).inserted }
-        return load(files: files.map { path in { yaml.load(contentsOf: path) } }, paths: files, extraDiagnostics: diagnostics)
+        return load(
+            files: files.map { path in { yaml.load(contentsOf: path) } }, paths: files, extraDiagnostics: diagnostics)
     }
 
     /// Loads in-memory sources (tests, fuzzing); `sources` are `(path, text)` pairs.
@@ -34,11 +35,15 @@ public struct RuleLoader: Sendable {
 
     /// Loads in-memory files given as raw bytes (which need not be valid UTF-8).
     public func load(files: [(path: String, bytes: [UInt8])]) -> RuleSet {
-        load(files: files.map { f in { yaml.load(f.bytes, path: f.path) } }, paths: files.map(\.path), extraDiagnostics: [])
+        load(
+            files: files.map { f in { yaml.load(f.bytes, path: f.path) } }, paths: files.map(\.path),
+            extraDiagnostics: [])
     }
 
-    private func load(files: [@Sendable () -> (root: YAMLNode?, diagnostics: [Diagnostic])], paths: [String],
-                      extraDiagnostics: [Diagnostic]) -> RuleSet {
+    private func load(
+        files: [@Sendable () -> (root: YAMLNode?, diagnostics: [Diagnostic])], paths: [String],
+        extraDiagnostics: [Diagnostic]
+    ) -> RuleSet {
         // Files are independent until the cross-file checks, so they are parsed in parallel.
         let results = ConcurrentMap.map(Array(zip(files, paths))) { load, path -> RuleFileParser in
             let (root, yamlDiagnostics) = load()
@@ -54,7 +59,11 @@ public struct RuleLoader: Sendable {
             set.diagnostics += parser.diagnostics.diagnostics
             for rule in parser.rules {
                 if let first = firstDefinition[rule.name] {
-                    set.diagnostics.append(.error(.duplicateRuleName, "rule name `\(rule.name)` is already used at \(first); rule names are unique across all files", at: rule.location))
+                    set.diagnostics.append(
+                        .error(
+                            .duplicateRuleName,
+                            "rule name `\(rule.name)` is already used at \(first); rule names are unique across all files",
+                            at: rule.location))
                     continue
                 }
                 firstDefinition[rule.name] = rule.location
@@ -68,7 +77,13 @@ public struct RuleLoader: Sendable {
         allNames.formUnion(Self.namesWithErrors(in: results))
         for test in set.tests {
             for e in test.expect where !allNames.contains(e.rule) {
-                set.diagnostics.append(.error(.unknownRuleInTest, "test `\(test.name)` expects rule `\(e.rule)`, which does not exist" + (Suggestions.closest(to: e.rule, in: Array(allNames)).map { "; did you mean `\($0)`?" } ?? ""), at: e.location))
+                set.diagnostics.append(
+                    .error(
+                        .unknownRuleInTest,
+                        "test `\(test.name)` expects rule `\(e.rule)`, which does not exist"
+                            + (Suggestions.closest(to: e.rule, in: Array(allNames)).map { "; did you mean `\($0)`?" }
+                                ?? ""),
+                        at: e.location))
             }
         }
         set.diagnostics.sort()
@@ -86,12 +101,26 @@ public struct RuleLoader: Sendable {
     /// directory; below it, links to files are read and links to directories are not followed.
     static func ruleFiles(at path: String) -> (files: [String], problems: [Diagnostic]) {
         guard let isDirectory = FileStatus.isDirectory(path, followingLinks: true) else {
-            return ([], [.error(.unreadableFile, "no such file or directory", at: SourceLocation(path: path, line: 1, column: 1))])
+            return (
+                [],
+                [
+                    .error(
+                        .unreadableFile, "no such file or directory", at: SourceLocation(path: path, line: 1, column: 1)
+                    )
+                ]
+            )
         }
         guard isDirectory else { return ([path], []) }
         var files: [String] = []
         guard collect(in: path.hasSuffix("/") ? String(path.dropLast()) : path, into: &files) else {
-            return ([], [.error(.unreadableFile, "cannot list the directory", at: SourceLocation(path: path, line: 1, column: 1))])
+            return (
+                [],
+                [
+                    .error(
+                        .unreadableFile, "cannot list the directory", at: SourceLocation(path: path, line: 1, column: 1)
+                    )
+                ]
+            )
         }
         return (files.sorted(), [])
     }
@@ -105,7 +134,8 @@ public struct RuleLoader: Sendable {
             if FileStatus.isDirectory(full, followingLinks: false) == true {
                 _ = collect(in: full, into: &files)
             } else if name.hasSuffix(".yaml") || name.hasSuffix(".yml"),
-                      FileStatus.isDirectory(full, followingLinks: true) == false {
+                FileStatus.isDirectory(full, followingLinks: true) == false
+            {
                 files.append(full)
             }
         }

@@ -62,25 +62,34 @@ public struct YAMLLoader: Sendable {
     /// over `maxFileBytes` gives E005 without being read.
     public func load(contentsOf path: String) -> (root: YAMLNode?, diagnostics: [Diagnostic]) {
         switch Self.readFile(path, limit: limits.maxFileBytes) {
-        case let .success(bytes):
+        case .success(let bytes):
             return bytes.withUnsafeBufferPointer { load($0, path: path) }
-        case let .tooLarge(size):
+        case .tooLarge(let size):
             return (nil, [tooLarge(size: size, path: path)])
-        case let .failure(reason):
-            return (nil, [.error(.unreadableFile, "cannot read the file: \(reason)", at: SourceLocation(path: path, line: 1, column: 1))])
+        case .failure(let reason):
+            return (
+                nil,
+                [
+                    .error(
+                        .unreadableFile, "cannot read the file: \(reason)",
+                        at: SourceLocation(path: path, line: 1, column: 1))
+                ]
+            )
         }
     }
 
     // MARK: - Parsing
 
-    private func load(_ bytes: UnsafeBufferPointer<UInt8>, path: String) -> (root: YAMLNode?, diagnostics: [Diagnostic]) {
+    private func load(_ bytes: UnsafeBufferPointer<UInt8>, path: String) -> (root: YAMLNode?, diagnostics: [Diagnostic])
+    {
         // Skip a UTF-8 byte-order mark. A UTF-16 (or UTF-32) mark contains 0xFE or 0xFF, which
         // never occur in UTF-8, so such files fail the check below like any other non-UTF-8 file.
         let hasBOM = bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF
         let start = hasBOM ? 3 : 0
         if let bad = YAMLTextScanner.firstInvalidUTF8(in: bytes, from: start) {
             let (line, column) = YAMLTextScanner.lineAndColumn(of: bad, in: bytes, from: start)
-            let message = "file is not valid UTF-8 (byte 0x\(YAMLTreeBuilder.hex(Int(bytes[bad]), digits: 2)) at offset \(bad)); save it as UTF-8"
+            let message =
+                "file is not valid UTF-8 (byte 0x\(YAMLTreeBuilder.hex(Int(bytes[bad]), digits: 2)) at offset \(bad)); save it as UTF-8"
             return (nil, [.error(.invalidUTF8, message, at: SourceLocation(path: path, line: line, column: column))])
         }
         var builder = YAMLTreeBuilder(path: path, limits: limits)
@@ -90,8 +99,10 @@ public struct YAMLLoader: Sendable {
 
     private func tooLarge(size: Int?, path: String) -> Diagnostic {
         let size = size.map { "\($0) bytes" } ?? "more than \(limits.maxFileBytes) bytes"
-        return .error(.fileTooLarge, "file is too large (\(size), the limit is \(limits.maxFileBytes)); split it into several files",
-                      at: SourceLocation(path: path, line: 1, column: 1))
+        return .error(
+            .fileTooLarge,
+            "file is too large (\(size), the limit is \(limits.maxFileBytes)); split it into several files",
+            at: SourceLocation(path: path, line: 1, column: 1))
     }
 
     // MARK: - Reading

@@ -12,9 +12,9 @@ public struct YAMLNode: Sendable, Hashable {
 
         public static func == (a: Kind, b: Kind) -> Bool {
             switch (a, b) {
-            case let (.scalar(x, s), .scalar(y, t)): return x == y && s == t
-            case let (.sequence(x), .sequence(y)): return x == y
-            case let (.mapping(x), .mapping(y)):
+            case (.scalar(let x, let s), .scalar(let y, let t)): return x == y && s == t
+            case (.sequence(let x), .sequence(let y)): return x == y
+            case (.mapping(let x), .mapping(let y)):
                 return x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
             default: return false
             }
@@ -22,11 +22,18 @@ public struct YAMLNode: Sendable, Hashable {
 
         public func hash(into hasher: inout Hasher) {
             switch self {
-            case let .scalar(s, _): hasher.combine(0); hasher.combine(s)
-            case let .sequence(items): hasher.combine(1); hasher.combine(items)
-            case let .mapping(pairs):
+            case .scalar(let s, _):
+                hasher.combine(0)
+                hasher.combine(s)
+            case .sequence(let items):
+                hasher.combine(1)
+                hasher.combine(items)
+            case .mapping(let pairs):
                 hasher.combine(2)
-                for p in pairs { hasher.combine(p.key); hasher.combine(p.value) }
+                for p in pairs {
+                    hasher.combine(p.key)
+                    hasher.combine(p.value)
+                }
             }
         }
     }
@@ -51,29 +58,31 @@ public struct YAMLNode: Sendable, Hashable {
 extension YAMLNode {
     /// The text of a scalar node, nil for collections.
     public var scalar: String? {
-        if case let .scalar(s, _) = kind { return s }
+        if case .scalar(let s, _) = kind { return s }
         return nil
     }
 
     public var sequence: [YAMLNode]? {
-        if case let .sequence(items) = kind { return items }
+        if case .sequence(let items) = kind { return items }
         return nil
     }
 
     public var mapping: [(key: YAMLNode, value: YAMLNode)]? {
-        if case let .mapping(pairs) = kind { return pairs }
+        if case .mapping(let pairs) = kind { return pairs }
         return nil
     }
 
     /// A plain (unquoted, untagged) scalar that YAML reads as null: `~`, `null`, empty.
     public var isNull: Bool {
-        guard case let .scalar(s, style) = kind, style == .plain, tag == nil else { return tag == "tag:yaml.org,2002:null" }
+        guard case .scalar(let s, let style) = kind, style == .plain, tag == nil else {
+            return tag == "tag:yaml.org,2002:null"
+        }
         return s.isEmpty || s == "~" || s == "null" || s == "Null" || s == "NULL"
     }
 
     /// The boolean a plain scalar stands for (`true`/`false` and their YAML 1.1 spellings), else nil.
     public var bool: Bool? {
-        guard case let .scalar(s, style) = kind, style == .plain else { return nil }
+        guard case .scalar(let s, let style) = kind, style == .plain else { return nil }
         switch s {
         case "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON": return true
         case "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF": return false

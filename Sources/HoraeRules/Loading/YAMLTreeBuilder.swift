@@ -121,9 +121,12 @@ struct YAMLTreeBuilder: ~Copyable {
             switch event.pointee.type {
             case YAML_SCALAR_EVENT:
                 let s = event.pointee.data.scalar
-                let text = s.length == 0 ? "" : String(decoding: UnsafeBufferPointer(start: s.value, count: Int(s.length)), as: UTF8.self)
+                let text =
+                    s.length == 0
+                    ? "" : String(decoding: UnsafeBufferPointer(start: s.value, count: Int(s.length)), as: UTF8.self)
                 guard count(1, at: event.pointee.start_mark) else { break loop }
-                nodes.push(.scalar(text, Self.style(s.style)), at: location(event.pointee.start_mark), tag: Self.string(s.tag))
+                nodes.push(
+                    .scalar(text, Self.style(s.style)), at: location(event.pointee.start_mark), tag: Self.string(s.tag))
                 if let anchor = Self.string(s.anchor) { anchors[anchor] = .done(nodes.top, size: 1, height: 0) }
                 attach(size: 1, height: 0)
 
@@ -131,11 +134,15 @@ struct YAMLTreeBuilder: ~Copyable {
                 let isMapping = event.pointee.type == YAML_MAPPING_START_EVENT
                 let mark = event.pointee.start_mark
                 guard frames.count < limits.maxDepth else {
-                    error(.nestingTooDeep, "lists and mappings are nested too deeply (more than \(limits.maxDepth) levels); flatten this part of the file", at: location(mark))
+                    error(
+                        .nestingTooDeep,
+                        "lists and mappings are nested too deeply (more than \(limits.maxDepth) levels); flatten this part of the file",
+                        at: location(mark))
                     break loop
                 }
                 guard count(1, at: mark) else { break loop }
-                frames.append(Frame(isMapping: isMapping, start: nodes.count, line: Int(mark.line), column: Int(mark.column)))
+                frames.append(
+                    Frame(isMapping: isMapping, start: nodes.count, line: Int(mark.line), column: Int(mark.column)))
                 let data = event.pointee.data
                 let tag = isMapping ? data.mapping_start.tag : data.sequence_start.tag
                 let anchor = isMapping ? data.mapping_start.anchor : data.sequence_start.anchor
@@ -147,7 +154,8 @@ struct YAMLTreeBuilder: ~Copyable {
                     if let anchor = extras[x].anchor { anchors[anchor] = .open }
                 }
                 if !isMapping, f > 0, frames[f - 1].isMapping, (nodes.count - frames[f - 1].start) % 2 == 1,
-                   frames[f - 1].pendingRole == .merge {
+                    frames[f - 1].pendingRole == .merge
+                {
                     let x = extrasIndex(of: f)
                     extras[x].itemLocations = []
                 }
@@ -164,33 +172,45 @@ struct YAMLTreeBuilder: ~Copyable {
                     let items = nodes.popItems(from: frame.start)
                     nodes.push(.sequence(items), at: loc, tag: extra?.tag)
                 }
-                if let anchor = extra?.anchor { anchors[anchor] = .done(nodes.top, size: frame.size, height: frame.height) }
+                if let anchor = extra?.anchor {
+                    anchors[anchor] = .done(nodes.top, size: frame.size, height: frame.height)
+                }
                 attach(size: frame.size, height: frame.height, itemLocations: extra?.itemLocations)
 
             case YAML_ALIAS_EVENT:
                 let loc = location(event.pointee.start_mark)
                 let name = Self.string(event.pointee.data.alias.anchor) ?? ""
                 switch anchors[name] {
-                case let .done(node, size, height)?:
+                case .done(let node, let size, let height)?:
                     guard frames.count + height <= limits.maxDepth else {
-                        error(.nestingTooDeep, "lists and mappings are nested too deeply once alias `*\(name)` is expanded (more than \(limits.maxDepth) levels); flatten this part of the file", at: loc)
+                        error(
+                            .nestingTooDeep,
+                            "lists and mappings are nested too deeply once alias `*\(name)` is expanded (more than \(limits.maxDepth) levels); flatten this part of the file",
+                            at: loc)
                         break loop
                     }
                     guard count(size, at: event.pointee.start_mark, alias: name) else { break loop }
                     nodes.push(node)
                     attach(size: size, height: height, aliasAt: loc)
                 case .open?:
-                    error(.unknownAlias, "alias `*\(name)` is used inside the node its anchor `&\(name)` defines; recursive structures are not allowed", at: loc)
+                    error(
+                        .unknownAlias,
+                        "alias `*\(name)` is used inside the node its anchor `&\(name)` defines; recursive structures are not allowed",
+                        at: loc)
                     addPlaceholder(at: loc)
                 case nil:
-                    error(.unknownAlias, "unknown alias `*\(name)`; define the anchor `&\(name)` before this point", at: loc)
+                    error(
+                        .unknownAlias, "unknown alias `*\(name)`; define the anchor `&\(name)` before this point",
+                        at: loc)
                     addPlaceholder(at: loc)
                 }
 
             case YAML_DOCUMENT_START_EVENT:
                 documents += 1
                 if documents > 1 {
-                    error(.multipleDocuments, "a rules file holds one YAML document; split it into several files", at: location(event.pointee.start_mark))
+                    error(
+                        .multipleDocuments, "a rules file holds one YAML document; split it into several files",
+                        at: location(event.pointee.start_mark))
                     break loop
                 }
 
@@ -212,9 +232,14 @@ struct YAMLTreeBuilder: ~Copyable {
         guard nodeCount > limits.maxNodes else { return true }
         let loc = location(mark)
         if let alias {
-            error(.documentTooLarge, "the document is too large: expanding alias `*\(alias)` takes it over \(limits.maxNodes) nodes; do not use aliases to multiply data", at: loc)
+            error(
+                .documentTooLarge,
+                "the document is too large: expanding alias `*\(alias)` takes it over \(limits.maxNodes) nodes; do not use aliases to multiply data",
+                at: loc)
         } else {
-            error(.documentTooLarge, "the document is too large (more than \(limits.maxNodes) nodes); split it into several files", at: loc)
+            error(
+                .documentTooLarge,
+                "the document is too large (more than \(limits.maxNodes) nodes); split it into several files", at: loc)
         }
         return false
     }
@@ -230,7 +255,9 @@ struct YAMLTreeBuilder: ~Copyable {
     /// makes it the root). `aliasAt` is where an alias was written (its node carries the anchor's
     /// position); `itemLocations`, for a list that is the value of `<<`, where its items were.
     /// Locations are only looked at when something is wrong, or for merges.
-    private mutating func attach(size: Int, height: Int, aliasAt: SourceLocation? = nil, itemLocations: [SourceLocation]? = nil) {
+    private mutating func attach(
+        size: Int, height: Int, aliasAt: SourceLocation? = nil, itemLocations: [SourceLocation]? = nil
+    ) {
         let top = frames.count - 1
         guard top >= 0 else {
             root = nodes.pop()
@@ -305,51 +332,68 @@ struct YAMLTreeBuilder: ~Copyable {
     }
 
     private mutating func reportDuplicate(_ key: String, first: SourceLocation, at loc: SourceLocation) {
-        diagnostics.append(.error(.duplicateKey, "duplicate key `\(key)` (first at line \(first.line), column \(first.column)); remove one of them", at: loc))
+        diagnostics.append(
+            .error(
+                .duplicateKey,
+                "duplicate key `\(key)` (first at line \(first.line), column \(first.column)); remove one of them",
+                at: loc))
     }
 
     /// The mappings a `<<` value merges in, or nil (with E009 reported) when it is not a mapping
     /// or a list of mappings.
-    private mutating func mergeSources(_ value: borrowing YAMLNode, writtenAt loc: SourceLocation, itemLocations: [SourceLocation]?) -> [[(key: YAMLNode, value: YAMLNode)]]? {
+    private mutating func mergeSources(
+        _ value: borrowing YAMLNode, writtenAt loc: SourceLocation, itemLocations: [SourceLocation]?
+    ) -> [[(key: YAMLNode, value: YAMLNode)]]? {
         switch value.kind {
-        case let .mapping(pairs):
+        case .mapping(let pairs):
             return [pairs]
-        case let .sequence(items):
+        case .sequence(let items):
             var sources: [[(key: YAMLNode, value: YAMLNode)]] = []
             sources.reserveCapacity(items.count)
             for (i, item) in items.enumerated() {
-                guard case let .mapping(pairs) = item.kind else {
+                guard case .mapping(let pairs) = item.kind else {
                     let itemLoc = itemLocations.flatMap { i < $0.count ? $0[i] : nil } ?? item.location
-                    error(.invalidMerge, "the merge key `<<` takes a mapping or a list of mappings, but item \(i + 1) of this list is \(item.kindDescription)", at: itemLoc)
+                    error(
+                        .invalidMerge,
+                        "the merge key `<<` takes a mapping or a list of mappings, but item \(i + 1) of this list is \(item.kindDescription)",
+                        at: itemLoc)
                     return nil
                 }
                 sources.append(pairs)
             }
             return sources
         case .scalar:
-            error(.invalidMerge, "the merge key `<<` takes a mapping or a list of mappings, not \(value.kindDescription); write `<<: *anchor` or `<<: [*a, *b]`", at: loc)
+            error(
+                .invalidMerge,
+                "the merge key `<<` takes a mapping or a list of mappings, not \(value.kindDescription); write `<<: *anchor` or `<<: [*a, *b]`",
+                at: loc)
             return nil
         }
     }
 
     /// Inserts merged keys at pair index `position`. Keys written in the mapping win over merged
     /// ones wherever they are, and earlier merged mappings win over later ones.
-    private static func insert(_ sources: [[(key: YAMLNode, value: YAMLNode)]], into pairs: inout [(key: YAMLNode, value: YAMLNode)], at position: Int) {
+    private static func insert(
+        _ sources: [[(key: YAMLNode, value: YAMLNode)]], into pairs: inout [(key: YAMLNode, value: YAMLNode)],
+        at position: Int
+    ) {
         let total = sources.reduce(pairs.count) { $0 + $1.count }
         var taken: Set<String>?
         if total > linearScanLimit {
             var set = Set<String>(minimumCapacity: total)
-            for pair in pairs { if case let .scalar(text, _) = pair.key.kind { set.insert(text) } }
+            for pair in pairs { if case .scalar(let text, _) = pair.key.kind { set.insert(text) } }
             taken = set
         }
         var inserted: [(key: YAMLNode, value: YAMLNode)] = []
         inserted.reserveCapacity(total - pairs.count)
         for source in sources {
             for pair in source {
-                if case let .scalar(text, _) = pair.key.kind {
+                if case .scalar(let text, _) = pair.key.kind {
                     if taken != nil {
                         if !taken!.insert(text).inserted { continue }
-                    } else if pairs.contains(where: { $0.key.scalar == text }) || inserted.contains(where: { $0.key.scalar == text }) {
+                    } else if pairs.contains(where: { $0.key.scalar == text })
+                        || inserted.contains(where: { $0.key.scalar == text })
+                    {
                         continue
                     }
                 }
@@ -387,7 +431,8 @@ struct YAMLTreeBuilder: ~Copyable {
             let c = parser.context_mark
             // "while scanning for the next token" at the problem's own position says nothing new.
             if let context = parser.context.map({ String(cString: $0) }),
-               context != "while scanning for the next token", c.line != mark.line || c.column != mark.column {
+                context != "while scanning for the next token", c.line != mark.line || c.column != mark.column
+            {
                 message += " (\(context) that starts at line \(c.line + 1), column \(c.column + 1))"
             }
             let offset = YAMLTextScanner.offset(ofLine: Int(mark.line) + 1, column: Int(mark.column) + 1, in: input)
@@ -406,9 +451,11 @@ struct YAMLTreeBuilder: ~Copyable {
                 return "; indent with spaces, not tabs"
             }
             return "; a value starting with this character must be put in quotes"
-        case "found a tab character that violates indentation", "found a tab character where an indentation space is expected":
+        case "found a tab character that violates indentation",
+            "found a tab character where an indentation space is expected":
             return "; indent with spaces, not tabs"
-        case "did not find expected key", "did not find expected '-' indicator", "did not find expected <document start>":
+        case "did not find expected key", "did not find expected '-' indicator",
+            "did not find expected <document start>":
             return "; check the indentation of this line"
         case "could not find expected ':'":
             return "; a key is missing its `:`, or a value running over several lines needs quotes"
@@ -510,17 +557,17 @@ private struct NodeStack: ~Copyable {
     }
 
     func scalarText(at i: Int) -> String? {
-        if case let .scalar(text, _) = base[i].kind { return text }
+        if case .scalar(let text, _) = base[i].kind { return text }
         return nil
     }
 
     /// The index of an earlier scalar key with the same text as the one at `k`, looking at `start`,
     /// `start + 2`, … (the keys of a mapping's region).
     func indexOfEarlierKey(equalTo k: Int, from start: Int) -> Int? {
-        guard case let .scalar(text, _) = base[k].kind else { return nil }
+        guard case .scalar(let text, _) = base[k].kind else { return nil }
         var i = start
         while i < k {
-            if case let .scalar(other, _) = base[i].kind, other == text { return i }
+            if case .scalar(let other, _) = base[i].kind, other == text { return i }
             i += 2
         }
         return nil

@@ -57,18 +57,25 @@ struct ByteSlice: BitwiseCopyable {
 func bytesEqual(_ a: UnsafePointer<UInt8>?, _ b: UnsafePointer<UInt8>?, _ count: Int) -> Bool {
     guard count > 0 else { return true }
     guard let a, let b else { return false }
-    let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+    let ra = UnsafeRawPointer(a)
+    let rb = UnsafeRawPointer(b)
     if count >= 8 {
         var i = 0
         while i + 8 < count {
-            if ra.loadUnaligned(fromByteOffset: i, as: UInt64.self) != rb.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            if ra.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                != rb.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            {
+                return false
+            }
             i += 8
         }
-        return ra.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self) == rb.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+        return ra.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            == rb.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
     }
     if count >= 4 {
         return ra.loadUnaligned(as: UInt32.self) == rb.loadUnaligned(as: UInt32.self)
-            && ra.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self) == rb.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
+            && ra.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
+                == rb.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
     }
     return a[0] == b[0] && a[count >> 1] == b[count >> 1] && a[count - 1] == b[count - 1]
 }

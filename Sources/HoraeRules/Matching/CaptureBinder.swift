@@ -37,7 +37,10 @@ struct CaptureBinder {
         if count == 0 { return CaptureSet() }
         var entries: [(name: String, value: String)] = []
         entries.reserveCapacity(count)
-        for i in 0..<count { entries.append((name: program.captureNames[Int(ids[i])], value: values[i].string(smallStrings: smallStrings))) }
+        for i in 0..<count {
+            entries.append(
+                (name: program.captureNames[Int(ids[i])], value: values[i].string(smallStrings: smallStrings)))
+        }
         return CaptureSet(entries: entries)
     }
 }

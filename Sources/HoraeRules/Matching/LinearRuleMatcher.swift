@@ -12,7 +12,7 @@ public struct LinearRuleMatcher: Sendable {
     public func match(_ fields: MessageFields) -> [RuleMatch] {
         var out: [RuleMatch] = []
         for (i, rule) in rules.enumerated() {
-            guard case let .message(clauses) = rule.trigger else { continue }
+            guard case .message(let clauses) = rule.trigger else { continue }
             for clause in clauses {
                 var captures = CaptureSet()
                 if clause.matches(fields, captures: &captures) {

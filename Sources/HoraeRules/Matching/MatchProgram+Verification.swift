@@ -13,7 +13,8 @@ extension MatchProgram {
         if subscriptions >= 0 {
             guard message.subscription >= 0 else { return false }
             var found = false
-            for i in 0..<subscriptions where clause.loadUnaligned(fromByteOffset: 8 + 4 * i, as: Int32.self) == message.subscription {
+            for i in 0..<subscriptions
+            where clause.loadUnaligned(fromByteOffset: 8 + 4 * i, as: Int32.self) == message.subscription {
                 found = true
                 break
             }
@@ -29,7 +30,9 @@ extension MatchProgram {
             let value = self.value(conditions.loadUnaligned(fromByteOffset: size * i, as: Int32.self), message)
             let length = Int(kind & 0x00FF_FFFF)
             let literal = base + Int(conditions.loadUnaligned(fromByteOffset: size * i + 8, as: UInt32.self))
-            guard value.isPresent, value.count == length, bytesEqual(literal.assumingMemoryBound(to: UInt8.self), value.base, length) else {
+            guard value.isPresent, value.count == length,
+                bytesEqual(literal.assumingMemoryBound(to: UInt8.self), value.base, length)
+            else {
                 return false
             }
         }
@@ -44,7 +47,10 @@ extension MatchProgram {
                 }
             case MatchProgram.operationKind:
                 let value = self.value(conditions.loadUnaligned(fromByteOffset: size * i, as: Int32.self), message)
-                if !evaluate(base, Int(conditions.loadUnaligned(fromByteOffset: size * i + 8, as: UInt32.self)), value, message, &captures) {
+                if !evaluate(
+                    base, Int(conditions.loadUnaligned(fromByteOffset: size * i + 8, as: UInt32.self)), value, message,
+                    &captures)
+                {
                     captures.truncate(to: 0)
                     return false
                 }
@@ -67,8 +73,10 @@ extension MatchProgram {
 
     /// `FieldMatcher.evaluate` of the operation at `offset`: on failure the captures are as
     /// they were.
-    private func evaluate(_ base: UnsafeRawPointer, _ offset: Int, _ value: ByteSlice, _ message: MessageView,
-                          _ captures: inout CaptureBinder) -> Bool {
+    private func evaluate(
+        _ base: UnsafeRawPointer, _ offset: Int, _ value: ByteSlice, _ message: MessageView,
+        _ captures: inout CaptureBinder
+    ) -> Bool {
         let op = base + offset
         let flag = op.loadUnaligned(fromByteOffset: 1, as: UInt8.self)
         let end = Int(op.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
@@ -122,7 +130,9 @@ extension MatchProgram {
         guard regexBits != 0 else { return matchesLiteral(p, whole) }
         // The leading literal text, then the gap matcher or the automaton on the rest.
         let skip = Int(p.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
-        guard whole.count >= skip, bytesEqual((p + 32).assumingMemoryBound(to: UInt8.self), whole.base, skip) else { return false }
+        guard whole.count >= skip, bytesEqual((p + 32).assumingMemoryBound(to: UInt8.self), whole.base, skip) else {
+            return false
+        }
         let value = ByteSlice(base: whole.base.map { $0 + skip }, count: whole.count - skip)
         let captureCount = Int(p.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
         let gap = Int(p.loadUnaligned(fromByteOffset: 24, as: UInt32.self))
@@ -132,16 +142,21 @@ extension MatchProgram {
             if captureCount == 0 { return SingleGapMatcher.run(program, value.buffer, nil) }
             guard SingleGapMatcher.run(program, value.buffer, slots) else { return false }
         } else {
-            let regex = Unmanaged<CompiledRegex>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(regexBits)).unsafelyUnwrapped)
+            let regex = Unmanaged<CompiledRegex>.fromOpaque(
+                UnsafeRawPointer(bitPattern: UInt(regexBits)).unsafelyUnwrapped)
             if captureCount == 0 { return regex._withUnsafeGuaranteedRef { $0.matches(value.buffer) } }
             guard regex._withUnsafeGuaranteedRef({ $0.captureSlots(value.buffer, into: slots) }) else { return false }
         }
         let mark = captures.count
         let ids = p + ((32 + skip + 3) & ~3)
         for c in 0..<captureCount {
-            let lo = slots[2 * c], hi = slots[2 * c + 1]
+            let lo = slots[2 * c]
+            let hi = slots[2 * c + 1]
             guard lo >= 0 && hi >= lo else { continue }
-            if !captures.bind(ids.loadUnaligned(fromByteOffset: 4 * c, as: Int32.self), ByteSlice(base: value.base.unsafelyUnwrapped + lo, count: hi - lo)) {
+            if !captures.bind(
+                ids.loadUnaligned(fromByteOffset: 4 * c, as: Int32.self),
+                ByteSlice(base: value.base.unsafelyUnwrapped + lo, count: hi - lo))
+            {
                 captures.truncate(to: mark)
                 return false
             }

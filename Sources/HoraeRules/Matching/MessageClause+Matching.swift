@@ -10,11 +10,14 @@ extension MessageClause {
         // place rather than copied, which would retain each of their parts.
         return conditions.withUnsafeBufferPointer { conditions in
             for i in conditions.indices {
-                guard case let .pattern(p) = conditions[i].matcher, p.isEquality else { continue }
+                guard case .pattern(let p) = conditions[i].matcher, p.isEquality else { continue }
                 var scratch = CaptureSet()
-                guard let value = fields.value(of: conditions[i].field), p.match(value, captures: &scratch) else { return false }
+                guard let value = fields.value(of: conditions[i].field), p.match(value, captures: &scratch) else {
+                    return false
+                }
             }
-            for i in conditions.indices where !conditions[i].matcher.evaluate(fields.value(of: conditions[i].field), captures: &captures) {
+            for i in conditions.indices
+            where !conditions[i].matcher.evaluate(fields.value(of: conditions[i].field), captures: &captures) {
                 captures.removeAll()
                 return false
             }

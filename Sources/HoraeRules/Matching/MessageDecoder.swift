@@ -10,7 +10,9 @@ public enum MessageDecoder {
     /// Every message in `json` (one, or all of a pull response).
     public static func messages(from json: JSONValue) throws(DecodingError) -> [PubSubMessage] {
         if let received = json["receivedMessages"] {
-            guard case let .array(items) = received else { throw DecodingError(message: "`receivedMessages` is not an array") }
+            guard case .array(let items) = received else {
+                throw DecodingError(message: "`receivedMessages` is not an array")
+            }
             var out: [PubSubMessage] = []
             for item in items { out.append(try message(from: item)) }
             return out
@@ -21,13 +23,13 @@ public enum MessageDecoder {
 
     /// One message object (or received message wrapping one).
     public static func message(from json: JSONValue, decodeData: Bool = true) throws(DecodingError) -> PubSubMessage {
-        guard case let .object(pairs) = json else { throw DecodingError(message: "a message is a JSON object") }
+        guard case .object(let pairs) = json else { throw DecodingError(message: "a message is a JSON object") }
         if let inner = json["message"] { return try message(from: inner, decodeData: decodeData) }
         var m = PubSubMessage()
         for (key, value) in pairs {
             switch key {
             case "attributes":
-                guard case let .object(attrs) = value else {
+                guard case .object(let attrs) = value else {
                     if case .null = value { continue }
                     throw DecodingError(message: "`attributes` is not an object")
                 }
@@ -42,7 +44,9 @@ public enum MessageDecoder {
                     throw DecodingError(message: "`data` is not a base64 string")
                 }
                 if decodeData {
-                    guard let bytes = Base64.decode(s) else { throw DecodingError(message: "`data` is not valid base64") }
+                    guard let bytes = Base64.decode(s) else {
+                        throw DecodingError(message: "`data` is not valid base64")
+                    }
                     m.data = bytes
                 }
             case "messageId", "message_id": m.id = value.string ?? value.text ?? ""

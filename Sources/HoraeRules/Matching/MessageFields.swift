@@ -17,8 +17,8 @@ public final class MessageFields {
 
     public func value(of field: FieldCondition.Field) -> String? {
         switch field {
-        case let .attribute(name): return message.attributes[name]
-        case let .data(path): return data?.value(at: path)?.text
+        case .attribute(let name): return message.attributes[name]
+        case .data(let path): return data?.value(at: path)?.text
         }
     }
 

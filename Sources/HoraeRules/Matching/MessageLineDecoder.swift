@@ -23,7 +23,9 @@ struct MessageLineDecoder {
 
     /// Fills `values` (one entry per slot of `slots`, absent unless the line sets it) and returns
     /// true, or returns false when the line needs the general decoder.
-    static func decode(_ line: UnsafeBufferPointer<UInt8>, slots: AttributeSlots, into values: UnsafeMutablePointer<ByteSlice>) -> Bool {
+    static func decode(
+        _ line: UnsafeBufferPointer<UInt8>, slots: AttributeSlots, into values: UnsafeMutablePointer<ByteSlice>
+    ) -> Bool {
         var d = MessageLineDecoder(line)
         return d.message(slots, values)
     }

@@ -14,8 +14,10 @@ public struct MessageTemplateContext: TemplateContext {
     public var scheduleTime: String?
     public var now: Date
 
-    public init(fields: MessageFields, captures: CaptureSet, ruleName: String, attempt: Int = 1,
-                scheduleTime: String? = nil, now: Date = Date()) {
+    public init(
+        fields: MessageFields, captures: CaptureSet, ruleName: String, attempt: Int = 1,
+        scheduleTime: String? = nil, now: Date = Date()
+    ) {
         self.fields = fields
         self.captures = captures
         self.ruleName = ruleName
@@ -27,9 +29,9 @@ public struct MessageTemplateContext: TemplateContext {
     public func value(of variable: Template.Variable) -> String? {
         let message = fields.message
         switch variable {
-        case let .capture(name): return captures[name]
-        case let .attribute(name): return message.attributes[name]
-        case let .data(path): return fields.data?.value(at: path)?.text
+        case .capture(let name): return captures[name]
+        case .attribute(let name): return message.attributes[name]
+        case .data(let path): return fields.data?.value(at: path)?.text
         case .messageID: return message.id.isEmpty ? nil : message.id
         case .messagePublishTime: return message.publishTime
         case .messageOrderingKey: return message.orderingKey.flatMap { $0.isEmpty ? nil : $0 }
@@ -54,13 +56,16 @@ public struct MessageTemplateContext: TemplateContext {
             return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
         }
         let yearText = year < 0 ? "-" + pad(-year, 4) : pad(year, 4)
-        return "\(yearText)-\(pad(month, 2))-\(pad(dayOfMonth, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay % 3600 / 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(millis - seconds * 1000, 3))Z"
+        return
+            "\(yearText)-\(pad(month, 2))-\(pad(dayOfMonth, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay % 3600 / 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(millis - seconds * 1000, 3))Z"
     }
 }
 
 extension Action {
     /// The options with every template rendered for one message.
-    public func render(_ context: some TemplateContext) throws(TemplateRenderError) -> [(key: String, value: RenderedValue)] {
+    public func render(_ context: some TemplateContext) throws(TemplateRenderError) -> [(
+        key: String, value: RenderedValue
+    )] {
         var out: [(key: String, value: RenderedValue)] = []
         for option in options { out.append((key: option.key, value: try option.value.render(context))) }
         return out

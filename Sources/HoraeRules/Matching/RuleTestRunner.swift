@@ -46,18 +46,23 @@ public struct RuleTestRunner: Sendable {
                 continue
             }
             if let captures = e.captures, captures != m.captures.dictionary {
-                reasons.append("rule `\(e.rule)`: captures are \(Self.describe(m.captures.dictionary)), expected \(Self.describe(captures))")
+                reasons.append(
+                    "rule `\(e.rule)`: captures are \(Self.describe(m.captures.dictionary)), expected \(Self.describe(captures))"
+                )
             }
             guard let expectedActions = e.actions else { continue }
             let rule = rules.rules[m.ruleIndex]
             if expectedActions.count != rule.actions.count {
-                reasons.append("rule `\(e.rule)` has \(rule.actions.count) actions, the test lists \(expectedActions.count)")
+                reasons.append(
+                    "rule `\(e.rule)` has \(rule.actions.count) actions, the test lists \(expectedActions.count)")
                 continue
             }
             let context = MessageTemplateContext(fields: fields, captures: m.captures, ruleName: rule.name)
             for (i, (want, action)) in zip(expectedActions, rule.actions).enumerated() {
                 guard want.plugin == action.plugin else {
-                    reasons.append("rule `\(e.rule)` action \(i + 1) is `\(action.plugin.rawValue)`, the test expects `\(want.plugin.rawValue)`")
+                    reasons.append(
+                        "rule `\(e.rule)` action \(i + 1) is `\(action.plugin.rawValue)`, the test expects `\(want.plugin.rawValue)`"
+                    )
                     continue
                 }
                 let rendered: [(key: String, value: RenderedValue)]
@@ -70,7 +75,9 @@ public struct RuleTestRunner: Sendable {
                 for (key, value) in want.options {
                     let actual = rendered.first { $0.key == key }?.value
                     if actual.map({ Self.sameText($0, value) }) != true {
-                        reasons.append("rule `\(e.rule)` action \(i + 1) `\(action.plugin.rawValue).\(key)` is \(actual.map(Self.describe) ?? "absent"), expected \(Self.describe(value))")
+                        reasons.append(
+                            "rule `\(e.rule)` action \(i + 1) `\(action.plugin.rawValue).\(key)` is \(actual.map(Self.describe) ?? "absent"), expected \(Self.describe(value))"
+                        )
                     }
                 }
             }
@@ -81,9 +88,11 @@ public struct RuleTestRunner: Sendable {
     /// Compares rendered values the way a YAML test writes them: scalars by their text.
     static func sameText(_ a: RenderedValue, _ b: RenderedValue) -> Bool {
         switch (a, b) {
-        case let (.list(x), .list(y)): return x.count == y.count && zip(x, y).allSatisfy { sameText($0, $1) }
-        case let (.map(x), .map(y)):
-            return x.count == y.count && x.allSatisfy { pair in y.first { $0.key == pair.key }.map { sameText(pair.value, $0.value) } ?? false }
+        case (.list(let x), .list(let y)): return x.count == y.count && zip(x, y).allSatisfy { sameText($0, $1) }
+        case (.map(let x), .map(let y)):
+            return x.count == y.count
+                && x.allSatisfy { pair in y.first { $0.key == pair.key }.map { sameText(pair.value, $0.value) } ?? false
+                }
         case (.list, _), (.map, _), (_, .list), (_, .map): return false
         default: return scalarText(a) == scalarText(b)
         }
@@ -91,10 +100,10 @@ public struct RuleTestRunner: Sendable {
 
     static func scalarText(_ v: RenderedValue) -> String? {
         switch v {
-        case let .string(s): return s
-        case let .integer(i): return String(i)
-        case let .number(d): return String(d)
-        case let .bool(b): return b ? "true" : "false"
+        case .string(let s): return s
+        case .integer(let i): return String(i)
+        case .number(let d): return String(d)
+        case .bool(let b): return b ? "true" : "false"
         case .null: return nil
         case .list, .map: return nil
         }
@@ -117,13 +126,13 @@ extension RenderedValue {
 
     public var jsonValue: JSONValue {
         switch self {
-        case let .string(s): return .string(s)
-        case let .integer(i): return .number(String(i))
-        case let .number(d): return .number(d.isFinite ? "\(d)" : "null")
-        case let .bool(b): return .bool(b)
+        case .string(let s): return .string(s)
+        case .integer(let i): return .number(String(i))
+        case .number(let d): return .number(d.isFinite ? "\(d)" : "null")
+        case .bool(let b): return .bool(b)
         case .null: return .null
-        case let .list(items): return .array(items.map(\.jsonValue))
-        case let .map(pairs): return .object(pairs.map { (key: $0.key, value: $0.value.jsonValue) })
+        case .list(let items): return .array(items.map(\.jsonValue))
+        case .map(let pairs): return .object(pairs.map { (key: $0.key, value: $0.value.jsonValue) })
         }
     }
 }

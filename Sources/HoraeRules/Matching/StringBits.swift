@@ -66,14 +66,17 @@ struct StringBits: Equatable, BitwiseCopyable {
     @inline(__always)
     static func smallASCII(_ bytes: UnsafePointer<UInt8>?, count: Int) -> String? {
         guard count <= 15 else { return nil }
-        var low: UInt64 = 0, high: UInt64 = 0
+        var low: UInt64 = 0
+        var high: UInt64 = 0
         if count > 0, let bytes {
             // Loads that stay within the `count` bytes, overlapping where needed.
             let raw = UnsafeRawPointer(bytes)
             if count >= 8 {
                 low = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
                 if count > 8 {
-                    high = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)) >> UInt64(8 * (16 - count))
+                    high =
+                        UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self))
+                        >> UInt64(8 * (16 - count))
                 }
             } else if count >= 4 {
                 let a = UInt64(UInt32(littleEndian: raw.loadUnaligned(as: UInt32.self)))
@@ -96,9 +99,11 @@ struct StringBits: Equatable, BitwiseCopyable {
         var reserved = "objectGeneration"
         reserved.reserveCapacity(64)
         reserved += "-x"
-        var samples = ["", "a", "bucketId", "ven-cust-c00042", "OBJECT_FINALIZE", "é", "ab\u{301}c", "0123456789abcdé",
-                       String(repeating: "x", count: 16), "projects/_/buckets/b/notificationConfigs/1", reserved,
-                       "gocc/c00042_gocc_20190115.tar.gz", String(repeating: "ü", count: 20)]
+        var samples = [
+            "", "a", "bucketId", "ven-cust-c00042", "OBJECT_FINALIZE", "é", "ab\u{301}c", "0123456789abcdé",
+            String(repeating: "x", count: 16), "projects/_/buckets/b/notificationConfigs/1", reserved,
+            "gocc/c00042_gocc_20190115.tar.gz", String(repeating: "ü", count: 20),
+        ]
         samples.append("a long literal that is not small at all")
         for s in samples where !readsBack(s) { return false }
         // Small ASCII strings built from words equal the ones the standard library builds.
@@ -106,7 +111,8 @@ struct StringBits: Equatable, BitwiseCopyable {
         for n in 0...15 {
             let made = String(decoding: text[0..<n], as: UTF8.self)
             guard let built = text.withUnsafeBufferPointer({ smallASCII($0.baseAddress, count: n) }),
-                  StringBits(built) == StringBits(made), built == made, Array(built.utf8) == Array(text[0..<n]) else { return false }
+                StringBits(built) == StringBits(made), built == made, Array(built.utf8) == Array(text[0..<n])
+            else { return false }
         }
         return true
         #else
@@ -119,13 +125,16 @@ struct StringBits: Equatable, BitwiseCopyable {
         let expected = Array(s.utf8)
         let bits = StringBits(s)
         if expected.count <= 15 && bits.isSmall {
-            guard bits.smallCount == expected.count, bits.smallIsASCII == expected.allSatisfy({ $0 < 0x80 }) else { return false }
+            guard bits.smallCount == expected.count, bits.smallIsASCII == expected.allSatisfy({ $0 < 0x80 }) else {
+                return false
+            }
             var buffer = [UInt8](repeating: 0, count: 16)
             buffer.withUnsafeMutableBytes { bits.storeSmall(to: $0.baseAddress.unsafelyUnwrapped) }
             return Array(buffer[0..<expected.count]) == expected && buffer[expected.count...].allSatisfy { $0 == 0 }
         }
         guard !bits.isSmall, bits.largeCount == expected.count,
-              !bits.largeIsASCII || expected.allSatisfy({ $0 < 0x80 }) else { return false }
+            !bits.largeIsASCII || expected.allSatisfy({ $0 < 0x80 })
+        else { return false }
         guard let p = bits.largeBytes else { return false }
         let same = s.utf8.withContiguousStorageIfAvailable { $0.baseAddress == p } ?? false
         return same && Array(UnsafeBufferPointer(start: p, count: bits.largeCount)) == expected

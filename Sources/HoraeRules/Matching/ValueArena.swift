@@ -25,7 +25,11 @@ struct ValueArena {
             remaining = size
         }
         let start = next
-        if count > 0, value.utf8.withContiguousStorageIfAvailable({ start.initialize(from: $0.baseAddress.unsafelyUnwrapped, count: count) }) == nil {
+        if count > 0,
+            value.utf8.withContiguousStorageIfAvailable({
+                start.initialize(from: $0.baseAddress.unsafelyUnwrapped, count: count)
+            }) == nil
+        {
             _ = UnsafeMutableBufferPointer(start: start, count: count).initialize(from: value.utf8)
         }
         next += count

@@ -9,8 +9,10 @@ public struct Action: Sendable {
     public var options: [(key: String, value: OptionValue)]
     public var location: SourceLocation
 
-    public init(plugin: Plugin, name: String? = nil, timeout: Duration? = nil,
-                options: [(key: String, value: OptionValue)], location: SourceLocation) {
+    public init(
+        plugin: Plugin, name: String? = nil, timeout: Duration? = nil,
+        options: [(key: String, value: OptionValue)], location: SourceLocation
+    ) {
         self.plugin = plugin
         self.name = name
         self.timeout = timeout
@@ -39,10 +41,10 @@ public indirect enum OptionValue: Sendable {
     /// Every template in the value, depth first.
     public var templates: [Template] {
         switch self {
-        case let .template(t): return [t]
+        case .template(let t): return [t]
         case .integer, .number, .bool, .null: return []
-        case let .list(items): return items.flatMap(\.templates)
-        case let .map(pairs): return pairs.flatMap(\.value.templates)
+        case .list(let items): return items.flatMap(\.templates)
+        case .map(let pairs): return pairs.flatMap(\.value.templates)
         }
     }
 
@@ -50,17 +52,17 @@ public indirect enum OptionValue: Sendable {
     /// change it (a message attribute cannot add a JSON key or a list element).
     public func render(_ context: some TemplateContext) throws(TemplateRenderError) -> RenderedValue {
         switch self {
-        case let .template(t): return .string(try t.render(context))
-        case let .integer(i): return .integer(i)
-        case let .number(d): return .number(d)
-        case let .bool(b): return .bool(b)
+        case .template(let t): return .string(try t.render(context))
+        case .integer(let i): return .integer(i)
+        case .number(let d): return .number(d)
+        case .bool(let b): return .bool(b)
         case .null: return .null
-        case let .list(items):
+        case .list(let items):
             var out: [RenderedValue] = []
             out.reserveCapacity(items.count)
             for item in items { out.append(try item.render(context)) }
             return .list(out)
-        case let .map(pairs):
+        case .map(let pairs):
             var out: [(key: String, value: RenderedValue)] = []
             out.reserveCapacity(pairs.count)
             for p in pairs { out.append((key: p.key, value: try p.value.render(context))) }
@@ -81,14 +83,14 @@ public indirect enum RenderedValue: Sendable, Hashable {
 
     public static func == (a: RenderedValue, b: RenderedValue) -> Bool {
         switch (a, b) {
-        case let (.string(x), .string(y)): return x == y
-        case let (.integer(x), .integer(y)): return x == y
-        case let (.number(x), .number(y)): return x == y
-        case let (.integer(x), .number(y)), let (.number(y), .integer(x)): return Double(x) == y
-        case let (.bool(x), .bool(y)): return x == y
+        case (.string(let x), .string(let y)): return x == y
+        case (.integer(let x), .integer(let y)): return x == y
+        case (.number(let x), .number(let y)): return x == y
+        case (.integer(let x), .number(let y)), (.number(let y), .integer(let x)): return Double(x) == y
+        case (.bool(let x), .bool(let y)): return x == y
         case (.null, .null): return true
-        case let (.list(x), .list(y)): return x == y
-        case let (.map(x), .map(y)):
+        case (.list(let x), .list(let y)): return x == y
+        case (.map(let x), .map(let y)):
             return x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
         default: return false
         }
@@ -96,23 +98,27 @@ public indirect enum RenderedValue: Sendable, Hashable {
 
     public func hash(into hasher: inout Hasher) {
         switch self {
-        case let .string(s): hasher.combine(s)
-        case let .integer(i): hasher.combine(Double(i))
-        case let .number(d): hasher.combine(d)
-        case let .bool(b): hasher.combine(b)
+        case .string(let s): hasher.combine(s)
+        case .integer(let i): hasher.combine(Double(i))
+        case .number(let d): hasher.combine(d)
+        case .bool(let b): hasher.combine(b)
         case .null: hasher.combine(0)
-        case let .list(items): hasher.combine(items)
-        case let .map(pairs): for p in pairs { hasher.combine(p.key); hasher.combine(p.value) }
+        case .list(let items): hasher.combine(items)
+        case .map(let pairs):
+            for p in pairs {
+                hasher.combine(p.key)
+                hasher.combine(p.value)
+            }
         }
     }
 
     public subscript(key: String) -> RenderedValue? {
-        if case let .map(pairs) = self { return pairs.first { $0.key == key }?.value }
+        if case .map(let pairs) = self { return pairs.first { $0.key == key }?.value }
         return nil
     }
 
     public var string: String? {
-        if case let .string(s) = self { return s }
+        if case .string(let s) = self { return s }
         return nil
     }
 }

@@ -21,7 +21,7 @@ public struct CaptureSet: Sendable, Hashable {
     }
 
     /// Binds `name` to `value`; false when it is already bound to something else.
-    
+
     public mutating func bind(_ name: String, _ value: String) -> Bool {
         for e in entries where e.name == name { return e.value == value }
         entries.append((name: name, value: value))
@@ -46,6 +46,9 @@ public struct CaptureSet: Sendable, Hashable {
     }
 
     public func hash(into hasher: inout Hasher) {
-        for e in entries { hasher.combine(e.name); hasher.combine(e.value) }
+        for e in entries {
+            hasher.combine(e.name)
+            hasher.combine(e.value)
+        }
     }
 }

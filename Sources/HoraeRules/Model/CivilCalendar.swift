@@ -33,10 +33,10 @@ package enum CivilCalendar {
     package static func civil(fromDays days: Int64) -> (year: Int64, month: Int, day: Int) {
         let shifted = days + 719_468  // days from 0000-03-01 to 1970-01-01
         let era = floorDiv(shifted, 146_097)
-        let dayOfEra = shifted - era * 146_097                                  // 0...146096
+        let dayOfEra = shifted - era * 146_097  // 0...146096
         let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
         let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)  // from March 1
-        let monthIndex = (5 * dayOfYear + 2) / 153                              // 0 = March
+        let monthIndex = (5 * dayOfYear + 2) / 153  // 0 = March
         let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
         let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)

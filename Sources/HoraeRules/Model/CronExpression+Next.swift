@@ -67,11 +67,15 @@ extension CronExpression {
                 dayOfMonth = 1
                 timeOfDay = 0
                 month += 1
-                if month > 12 { month = 1; year += 1 }
+                if month > 12 {
+                    month = 1
+                    year += 1
+                }
                 continue
             }
             if dayMatches(month: month, day: dayOfMonth, weekday: weekday),
-               let found = firstTime(onDay: day, from: timeOfDay, after: t, in: timeZone) {
+                let found = firstTime(onDay: day, from: timeOfDay, after: t, in: timeZone)
+            {
                 return Date(timeIntervalSince1970: TimeInterval(found))
             }
             day += 1
@@ -81,7 +85,10 @@ extension CronExpression {
             if dayOfMonth > CivilCalendar.daysIn(year: year, month: month) {
                 dayOfMonth = 1
                 month += 1
-                if month > 12 { month = 1; year += 1 }
+                if month > 12 {
+                    month = 1
+                    year += 1
+                }
             }
         }
         return nil
@@ -89,7 +96,9 @@ extension CronExpression {
 
     /// The first matching wall time on `day` at or after `timeOfDay` (seconds since wall midnight)
     /// that exists in `timeZone` and whose first occurrence is after `t`, as epoch seconds.
-    func firstTime(onDay day: Int64, from timeOfDay: Int, after t: TimeInterval, in timeZone: some UTCOffsetSource) -> Int64? {
+    func firstTime(onDay day: Int64, from timeOfDay: Int, after t: TimeInterval, in timeZone: some UTCOffsetSource)
+        -> Int64?
+    {
         let h0 = timeOfDay / 3600
         let m0 = timeOfDay % 3600 / 60
         let s0 = timeOfDay % 60

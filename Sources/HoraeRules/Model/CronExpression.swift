@@ -41,7 +41,8 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         let tokens = Self.splitFields(chars)
         guard let first = tokens.first else {
             throw CronSyntaxError(
-                message: "the cron expression is empty; write 5 fields (minute hour day month weekday), as in `0 * * * *`, or a macro such as @hourly",
+                message:
+                    "the cron expression is empty; write 5 fields (minute hour day month weekday), as in `0 * * * *`, or a macro such as @hourly",
                 offset: 0)
         }
         if chars[first.lowerBound] == "@" {
@@ -49,11 +50,13 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
             guard let expansion = Self.macros[name] else {
                 if name == "@reboot" {
                     throw CronSyntaxError(
-                        message: "@reboot is not supported; a schedule needs a repeating time, such as @daily or `0 * * * *`",
+                        message:
+                            "@reboot is not supported; a schedule needs a repeating time, such as @daily or `0 * * * *`",
                         offset: first.lowerBound)
                 }
                 throw CronSyntaxError(
-                    message: "unknown macro `\(String(chars[first]))`; use @yearly, @annually, @monthly, @weekly, @daily, @midnight or @hourly",
+                    message:
+                        "unknown macro `\(String(chars[first]))`; use @yearly, @annually, @monthly, @weekly, @daily, @midnight or @hourly",
                     offset: first.lowerBound)
             }
             if tokens.count > 1 {
@@ -115,7 +118,10 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         var result: [Range<Int>] = []
         var i = 0
         while i < chars.count {
-            if chars[i].isWhitespace { i += 1; continue }
+            if chars[i].isWhitespace {
+                i += 1
+                continue
+            }
             let start = i
             while i < chars.count, !chars[i].isWhitespace { i += 1 }
             result.append(start..<i)
@@ -123,10 +129,13 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         return result
     }
 
-    static func build(source: String, chars: [Character], tokens: [Range<Int>]) throws(CronSyntaxError) -> CronExpression {
+    static func build(source: String, chars: [Character], tokens: [Range<Int>]) throws(CronSyntaxError)
+        -> CronExpression
+    {
         guard tokens.count == 5 || tokens.count == 6 else {
             throw CronSyntaxError(
-                message: "a cron expression has 5 fields (minute hour day month weekday) or 6 with seconds first; found \(tokens.count)",
+                message:
+                    "a cron expression has 5 fields (minute hour day month weekday) or 6 with seconds first; found \(tokens.count)",
                 offset: tokens.count > 6 ? tokens[6].lowerBound : 0)
         }
         let hasSeconds = tokens.count == 6
@@ -144,7 +153,9 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// One field: a comma-separated list of items `*`, `a`, `a-b`, each optionally followed by `/step`.
-    static func parseField(_ chars: [Character], _ field: Range<Int>, _ spec: FieldSpec) throws(CronSyntaxError) -> (bits: UInt64, wildcard: Bool) {
+    static func parseField(_ chars: [Character], _ field: Range<Int>, _ spec: FieldSpec) throws(CronSyntaxError) -> (
+        bits: UInt64, wildcard: Bool
+    ) {
         var bits: UInt64 = 0
         var itemStart = field.lowerBound
         while true {
@@ -152,7 +163,8 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
             while itemEnd < field.upperBound, chars[itemEnd] != "," { itemEnd += 1 }
             if itemStart == itemEnd {
                 throw CronSyntaxError(
-                    message: "empty item in the \(spec.name) list; write values separated by commas without spaces, as in 0,15,30",
+                    message:
+                        "empty item in the \(spec.name) list; write values separated by commas without spaces, as in 0,15,30",
                     offset: itemStart)
             }
             bits |= try parseItem(chars, itemStart..<itemEnd, spec)
@@ -162,7 +174,8 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         return (bits, chars[field.lowerBound] == "*")
     }
 
-    static func parseItem(_ chars: [Character], _ item: Range<Int>, _ spec: FieldSpec) throws(CronSyntaxError) -> UInt64 {
+    static func parseItem(_ chars: [Character], _ item: Range<Int>, _ spec: FieldSpec) throws(CronSyntaxError) -> UInt64
+    {
         var i = item.lowerBound
         let end = item.upperBound
         var low: Int
@@ -191,7 +204,8 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
                 if spec.max == 7, high == 0, low > 0 { high = 7 }
                 if low > high {
                     throw CronSyntaxError(
-                        message: "range `\(first.text)-\(second.text)` goes backwards; write the lower end first, as in `\(second.text)-\(first.text)`",
+                        message:
+                            "range `\(first.text)-\(second.text)` goes backwards; write the lower end first, as in `\(second.text)-\(first.text)`",
                         offset: item.lowerBound)
                 }
             }
@@ -230,7 +244,9 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A number or (in month and day-of-week fields) a name, starting at `i`.
-    static func parseValue(_ chars: [Character], _ i: inout Int, _ end: Int, _ spec: FieldSpec) throws(CronSyntaxError) -> (value: Int, text: String) {
+    static func parseValue(_ chars: [Character], _ i: inout Int, _ end: Int, _ spec: FieldSpec) throws(CronSyntaxError)
+        -> (value: Int, text: String)
+    {
         let start = i
         while i < end, chars[i].isLetter || chars[i].isNumber { i += 1 }
         if start == i {
@@ -258,7 +274,8 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
 
     static func unexpected(_ c: Character, at offset: Int, _ spec: FieldSpec) -> CronSyntaxError {
         CronSyntaxError(
-            message: "unexpected `\(c)` in the \(spec.name) field; write numbers (\(spec.rangeText)), `*`, ranges such as 1-5, steps such as */5 and lists such as 1,15",
+            message:
+                "unexpected `\(c)` in the \(spec.name) field; write numbers (\(spec.rangeText)), `*`, ranges such as 1-5, steps such as */5 and lists such as 1,15",
             offset: offset)
     }
 

@@ -29,7 +29,8 @@ public enum DurationParser {
         var ms = d.wholeMilliseconds
         if ms == 0 { return "0s" }
         var out = ""
-        for (unit, size) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] where ms >= size {
+        for (unit, size) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)]
+        where ms >= size {
             out += "\(ms / size)\(unit)"
             ms %= size
         }

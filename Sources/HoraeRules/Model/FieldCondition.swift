@@ -8,8 +8,8 @@ public struct FieldCondition: Sendable {
 
         public var description: String {
             switch self {
-            case let .attribute(name): return name
-            case let .data(path): return "data." + path.joined(separator: ".")
+            case .attribute(let name): return name
+            case .data(let path): return "data." + path.joined(separator: ".")
             }
         }
     }

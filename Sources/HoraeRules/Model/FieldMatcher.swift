@@ -19,9 +19,9 @@ public indirect enum FieldMatcher: Sendable {
     /// Capture names this matcher can bind.
     public var captureNames: [String] {
         switch self {
-        case let .pattern(p): return p.captureNames
+        case .pattern(let p): return p.captureNames
         case .exists, .numeric, .not: return []
-        case let .anyOf(ms), let .allOf(ms): return ms.flatMap(\.captureNames)
+        case .anyOf(let ms), .allOf(let ms): return ms.flatMap(\.captureNames)
         }
     }
 
@@ -30,10 +30,10 @@ public indirect enum FieldMatcher: Sendable {
     public var requiresPresence: Bool {
         switch self {
         case .pattern, .numeric: return true
-        case let .exists(e): return e
+        case .exists(let e): return e
         case .not: return false
-        case let .anyOf(ms): return !ms.isEmpty && ms.allSatisfy(\.requiresPresence)
-        case let .allOf(ms): return ms.contains(where: \.requiresPresence)
+        case .anyOf(let ms): return !ms.isEmpty && ms.allSatisfy(\.requiresPresence)
+        case .allOf(let ms): return ms.contains(where: \.requiresPresence)
         }
     }
 }
@@ -42,15 +42,15 @@ extension FieldMatcher {
     /// Evaluates the matcher on a value (nil: the field is absent). Captures are appended to
     /// `captures`; a capture that disagrees with one already bound makes the match fail.
     /// On failure `captures` is restored to what it was.
-    
+
     package func evaluate(_ value: String?, captures: inout CaptureSet) -> Bool {
         switch self {
-        case let .pattern(p):
+        case .pattern(let p):
             guard let value else { return false }
             return p.match(value, captures: &captures)
-        case let .exists(e):
+        case .exists(let e):
             return (value != nil) == e
-        case let .numeric(op, bound):
+        case .numeric(let op, let bound):
             guard let value, let x = DecimalNumber.parse(value) else { return false }
             switch op {
             case .lt: return x < bound
@@ -59,13 +59,13 @@ extension FieldMatcher {
             case .ge: return x >= bound
             case .eq: return x == bound
             }
-        case let .not(inner):
+        case .not(let inner):
             var scratch = captures
             return !inner.evaluate(value, captures: &scratch)
-        case let .anyOf(ms):
+        case .anyOf(let ms):
             for m in ms where m.evaluate(value, captures: &captures) { return true }
             return false
-        case let .allOf(ms):
+        case .allOf(let ms):
             let mark = captures.count
             for m in ms where !m.evaluate(value, captures: &captures) {
                 captures.truncate(to: mark)
@@ -83,12 +83,18 @@ package enum DecimalNumber {
         if u.first == UInt8(ascii: "-") || u.first == UInt8(ascii: "+") { u = u.dropFirst() }
         func digits(_ u: inout Substring.UTF8View.SubSequence) -> Int {
             var n = 0
-            while let c = u.first, c >= 48, c <= 57 { u = u.dropFirst(); n += 1 }
+            while let c = u.first, c >= 48, c <= 57 {
+                u = u.dropFirst()
+                n += 1
+            }
             return n
         }
         let intDigits = digits(&u)
         var fracDigits = 0
-        if u.first == UInt8(ascii: ".") { u = u.dropFirst(); fracDigits = digits(&u) }
+        if u.first == UInt8(ascii: ".") {
+            u = u.dropFirst()
+            fracDigits = digits(&u)
+        }
         guard intDigits + fracDigits > 0 else { return nil }
         if u.first == UInt8(ascii: "e") || u.first == UInt8(ascii: "E") {
             u = u.dropFirst()

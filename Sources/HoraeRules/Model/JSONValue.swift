@@ -12,11 +12,11 @@ public indirect enum JSONValue: Sendable, Hashable {
     public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case (.null, .null): return true
-        case let (.bool(x), .bool(y)): return x == y
-        case let (.number(x), .number(y)): return x == y
-        case let (.string(x), .string(y)): return x == y
-        case let (.array(x), .array(y)): return x == y
-        case let (.object(x), .object(y)):
+        case (.bool(let x), .bool(let y)): return x == y
+        case (.number(let x), .number(let y)): return x == y
+        case (.string(let x), .string(let y)): return x == y
+        case (.array(let x), .array(let y)): return x == y
+        case (.object(let x), .object(let y)):
             return x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
         default: return false
         }
@@ -25,16 +25,20 @@ public indirect enum JSONValue: Sendable, Hashable {
     public func hash(into hasher: inout Hasher) {
         switch self {
         case .null: hasher.combine(0)
-        case let .bool(b): hasher.combine(b)
-        case let .number(n): hasher.combine(n)
-        case let .string(s): hasher.combine(s)
-        case let .array(items): hasher.combine(items)
-        case let .object(pairs): for p in pairs { hasher.combine(p.key); hasher.combine(p.value) }
+        case .bool(let b): hasher.combine(b)
+        case .number(let n): hasher.combine(n)
+        case .string(let s): hasher.combine(s)
+        case .array(let items): hasher.combine(items)
+        case .object(let pairs):
+            for p in pairs {
+                hasher.combine(p.key)
+                hasher.combine(p.value)
+            }
         }
     }
 
     public subscript(key: String) -> JSONValue? {
-        guard case let .object(pairs) = self else { return nil }
+        guard case .object(let pairs) = self else { return nil }
         return pairs.last { $0.key == key }?.value
     }
 
@@ -46,7 +50,7 @@ public indirect enum JSONValue: Sendable, Hashable {
             case .object:
                 guard let next = current[part] else { return nil }
                 current = next
-            case let .array(items):
+            case .array(let items):
                 guard let i = Int(part), i >= 0, i < items.count else { return nil }
                 current = items[i]
             default:
@@ -57,7 +61,7 @@ public indirect enum JSONValue: Sendable, Hashable {
     }
 
     public var string: String? {
-        if case let .string(s) = self { return s }
+        if case .string(let s) = self { return s }
         return nil
     }
 
@@ -66,9 +70,9 @@ public indirect enum JSONValue: Sendable, Hashable {
     public var text: String? {
         switch self {
         case .null: return nil
-        case let .bool(b): return b ? "true" : "false"
-        case let .number(n): return n
-        case let .string(s): return s
+        case .bool(let b): return b ? "true" : "false"
+        case .number(let n): return n
+        case .string(let s): return s
         case .array, .object: return compactJSON
         }
     }
@@ -83,17 +87,17 @@ public indirect enum JSONValue: Sendable, Hashable {
     func write(to out: inout [UInt8]) {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
-        case let .bool(b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case let .number(n): out.append(contentsOf: n.utf8)
-        case let .string(s): JSONStringEscaper.append(s, to: &out)
-        case let .array(items):
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .number(let n): out.append(contentsOf: n.utf8)
+        case .string(let s): JSONStringEscaper.append(s, to: &out)
+        case .array(let items):
             out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 item.write(to: &out)
             }
             out.append(UInt8(ascii: "]"))
-        case let .object(pairs):
+        case .object(let pairs):
             out.append(UInt8(ascii: "{"))
             for (i, p) in pairs.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }

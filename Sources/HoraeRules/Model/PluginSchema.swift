@@ -44,21 +44,24 @@ public struct PluginSchema: Sendable {
             opt("stdin", .string), opt("retryExitCodes", .integers(0...255)),
             opt("permanentExitCodes", .integers(0...255)), opt("maxOutput", .integer(0...(64 << 20))),
         ]),
-        .http: PluginSchema(options: [
-            opt("url", .string, required: true),
-            opt("method", .oneOf(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"])),
-            opt("headers", .stringMap), opt("json", .structured), opt("body", .string),
-            opt("expectStatus", .integers(100...599)),
-        ], exclusive: [["json", "body"]]),
-        .publish: PluginSchema(options: [
-            opt("topic", .string, required: true), opt("data", .string), opt("json", .structured),
-            opt("attributes", .stringMap), opt("orderingKey", .string),
-        ], exclusive: [["data", "json"]]),
-        .gcs: PluginSchema(options: [
-            opt("operation", .oneOf(["copy", "move", "delete", "download"]), required: true),
-            opt("bucket", .string, required: true), opt("object", .string, required: true),
-            opt("toBucket", .string), opt("toObject", .string), opt("directory", .string),
-        ], combinationProblems: gcsCombinationProblems),
+        .http: PluginSchema(
+            options: [
+                opt("url", .string, required: true),
+                opt("method", .oneOf(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"])),
+                opt("headers", .stringMap), opt("json", .structured), opt("body", .string),
+                opt("expectStatus", .integers(100...599)),
+            ], exclusive: [["json", "body"]]),
+        .publish: PluginSchema(
+            options: [
+                opt("topic", .string, required: true), opt("data", .string), opt("json", .structured),
+                opt("attributes", .stringMap), opt("orderingKey", .string),
+            ], exclusive: [["data", "json"]]),
+        .gcs: PluginSchema(
+            options: [
+                opt("operation", .oneOf(["copy", "move", "delete", "download"]), required: true),
+                opt("bucket", .string, required: true), opt("object", .string, required: true),
+                opt("toBucket", .string), opt("toObject", .string), opt("directory", .string),
+            ], combinationProblems: gcsCombinationProblems),
         .bigqueryLoad: PluginSchema(options: [
             opt("sourceUris", .stringList, required: true), opt("table", .string, required: true),
             opt("project", .string), opt("location", .string),
@@ -105,27 +108,34 @@ extension PluginSchema {
         switch op {
         case "copy", "move":
             if !given.names.contains("toBucket") && !given.names.contains("toObject") {
-                problems.append(OptionProblem(code: .missingOption,
-                                              message: "`gcs` \(op) needs `toBucket`, `toObject` or both"))
+                problems.append(
+                    OptionProblem(
+                        code: .missingOption,
+                        message: "`gcs` \(op) needs `toBucket`, `toObject` or both"))
             }
         case "download":
             if !given.names.contains("directory") {
-                problems.append(OptionProblem(
-                    code: .missingOption,
-                    message: "`gcs` download needs `directory` (the local folder the object is written into)"))
+                problems.append(
+                    OptionProblem(
+                        code: .missingOption,
+                        message: "`gcs` download needs `directory` (the local folder the object is written into)"))
             }
         default:
             break
         }
         for key in ["toBucket", "toObject"] where op == "delete" || op == "download" {
             if given.names.contains(key) {
-                problems.append(OptionProblem(code: .invalidOption, message: "`\(key)` has no meaning for `gcs` \(op)",
-                                              option: key))
+                problems.append(
+                    OptionProblem(
+                        code: .invalidOption, message: "`\(key)` has no meaning for `gcs` \(op)",
+                        option: key))
             }
         }
         if op != "download", given.names.contains("directory") {
-            problems.append(OptionProblem(code: .invalidOption, message: "`directory` is only for `gcs` download",
-                                          option: "directory"))
+            problems.append(
+                OptionProblem(
+                    code: .invalidOption, message: "`directory` is only for `gcs` download",
+                    option: "directory"))
         }
         return problems
     }

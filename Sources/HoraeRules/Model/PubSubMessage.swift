@@ -9,8 +9,10 @@ public struct PubSubMessage: Sendable, Hashable {
     /// The logical subscription name (daemon config) it came from, when known.
     public var subscription: String?
 
-    public init(id: String = "", attributes: [String: String] = [:], data: [UInt8] = [], publishTime: String? = nil,
-                orderingKey: String? = nil, subscription: String? = nil) {
+    public init(
+        id: String = "", attributes: [String: String] = [:], data: [UInt8] = [], publishTime: String? = nil,
+        orderingKey: String? = nil, subscription: String? = nil
+    ) {
         self.id = id
         self.attributes = attributes
         self.data = data

@@ -13,9 +13,11 @@ public struct Rule: Sendable {
     public var concurrency: Int?
     public var actions: [Action]
 
-    public init(name: String, description: String? = nil, location: SourceLocation, trigger: Trigger,
-                dedup: Dedup? = nil, retry: RetryPolicy = RetryPolicy(), timeout: Duration? = nil,
-                concurrency: Int? = nil, actions: [Action]) {
+    public init(
+        name: String, description: String? = nil, location: SourceLocation, trigger: Trigger,
+        dedup: Dedup? = nil, retry: RetryPolicy = RetryPolicy(), timeout: Duration? = nil,
+        concurrency: Int? = nil, actions: [Action]
+    ) {
         self.name = name
         self.description = description
         self.location = location
@@ -29,7 +31,7 @@ public struct Rule: Sendable {
 
     /// Every capture name the rule's patterns define (what templates may reference by bare name).
     public var captureNames: Set<String> {
-        guard case let .message(clauses) = trigger else { return [] }
+        guard case .message(let clauses) = trigger else { return [] }
         return Set(clauses.flatMap { $0.conditions.flatMap { $0.matcher.captureNames } })
     }
 

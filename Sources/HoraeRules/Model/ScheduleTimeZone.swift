@@ -1,9 +1,10 @@
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Synchronization
 
 /// What the cron walk needs of a time zone: the offset from UTC in force at an instant.
 /// `TimeZone` has it; `ScheduleTimeZone` is what the daemon and the validator use.
@@ -81,7 +82,8 @@ public struct ScheduleTimeZone: UTCOffsetSource, Sendable, Hashable, CustomStrin
         guard let last = transitions.last else { return rule?.offset(at: instant) ?? Int(initialOffset) }
         if instant >= last, let rule { return rule.offset(at: instant) }
         // The last transition at or before `instant`.
-        var low = 0, high = transitions.count
+        var low = 0
+        var high = transitions.count
         while low < high {
             let mid = (low + high) / 2
             if transitions[mid] <= instant { low = mid + 1 } else { high = mid }
@@ -102,14 +104,17 @@ public struct ScheduleTimeZone: UTCOffsetSource, Sendable, Hashable, CustomStrin
     /// `UTC`, `GMT`, and `GMT`/`UTC` followed by `+h`, `-hh`, `+hhmm` or `+hh:mm` (east of UTC is
     /// positive here, unlike the `Etc/GMT-8` files), without reading any file.
     static func fixed(_ identifier: String) -> ScheduleTimeZone? {
-        if identifier == "UTC" || identifier == "GMT" { return ScheduleTimeZone(identifier: identifier, fixedOffset: 0) }
+        if identifier == "UTC" || identifier == "GMT" {
+            return ScheduleTimeZone(identifier: identifier, fixedOffset: 0)
+        }
         guard identifier.hasPrefix("GMT") || identifier.hasPrefix("UTC") else { return nil }
         let rest = Array(identifier.utf8.dropFirst(3))
         guard let sign = rest.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") else { return nil }
         var digits = Array(rest.dropFirst())
         if digits.count == 5, digits[2] == UInt8(ascii: ":") { digits.remove(at: 2) }
         guard (1...4).contains(digits.count), digits.count != 3,
-              digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+            digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+        else { return nil }
         let values = digits.map { Int32($0 - UInt8(ascii: "0")) }
         let hours = digits.count <= 2 ? values.reduce(0) { $0 * 10 + $1 } : values[0] * 10 + values[1]
         let minutes = digits.count == 4 ? values[2] * 10 + values[3] : 0
@@ -122,20 +127,25 @@ public struct ScheduleTimeZone: UTCOffsetSource, Sendable, Hashable, CustomStrin
     /// upper-case letter (so not `posix/…`, `right/…`, `localtime`, `../…`), of letters, digits, `_+-`.
     static func isDatabaseName(_ identifier: String) -> Bool {
         let components = identifier.split(separator: "/", omittingEmptySubsequences: false)
-        return !identifier.isEmpty && identifier.utf8.count <= 255 && components.allSatisfy { component in
-            guard let first = component.utf8.first, first >= UInt8(ascii: "A") && first <= UInt8(ascii: "Z") else { return false }
-            return component.utf8.allSatisfy { c in
-                (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
-                    || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
-                    || c == UInt8(ascii: "_") || c == UInt8(ascii: "+") || c == UInt8(ascii: "-")
+        return !identifier.isEmpty && identifier.utf8.count <= 255
+            && components.allSatisfy { component in
+                guard let first = component.utf8.first, first >= UInt8(ascii: "A") && first <= UInt8(ascii: "Z") else {
+                    return false
+                }
+                return component.utf8.allSatisfy { c in
+                    (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z"))
+                        || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
+                        || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
+                        || c == UInt8(ascii: "_") || c == UInt8(ascii: "+") || c == UInt8(ascii: "-")
+                }
             }
-        }
     }
 
     static func load(_ identifier: String, from directory: String = databaseDirectory) -> ScheduleTimeZone? {
         guard isDatabaseName(identifier),
-              let data = FileManager.default.contents(atPath: directory + "/" + identifier),
-              data.count <= 1 << 20 else { return nil }
+            let data = FileManager.default.contents(atPath: directory + "/" + identifier),
+            data.count <= 1 << 20
+        else { return nil }
         return TZif.parse(Array(data), identifier: identifier)
     }
 
@@ -178,7 +188,8 @@ enum TZif {
         }
         // Files with leap seconds (`right/…`) count time differently; they are not accepted as names anyway.
         guard header.typeCount >= 1, header.leapCount == 0,
-              reader.remaining >= header.dataSize(timeSize: timeSize) else { return nil }
+            reader.remaining >= header.dataSize(timeSize: timeSize)
+        else { return nil }
         var transitions: [Int64] = []
         transitions.reserveCapacity(header.timeCount)
         for _ in 0..<header.timeCount {
@@ -191,20 +202,24 @@ enum TZif {
             _ = reader.skip(2)  // isdst, abbreviation index
         }
         guard typeIndices.allSatisfy({ $0 < header.typeCount }),
-              zip(transitions, transitions.dropFirst()).allSatisfy({ $0 < $1 }) else { return nil }
+            zip(transitions, transitions.dropFirst()).allSatisfy({ $0 < $1 })
+        else { return nil }
         _ = reader.skip(header.charCount + header.isStdCount + header.isUTCount)
         var rule: PosixTimeZoneRule?
         if header.version >= 2 {
             // The footer: "\n" TZ-string "\n"; an empty string means no rule.
-            guard reader.byte() == UInt8(ascii: "\n"), let end = reader.rest.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+            guard reader.byte() == UInt8(ascii: "\n"), let end = reader.rest.firstIndex(of: UInt8(ascii: "\n")) else {
+                return nil
+            }
             let text = reader.rest[..<end]
             if !text.isEmpty {
                 guard let parsed = PosixTimeZoneRule(String(decoding: text, as: UTF8.self)) else { return nil }
                 rule = parsed
             }
         }
-        return ScheduleTimeZone(identifier: identifier, transitions: transitions, offsets: typeIndices.map { typeOffsets[$0] },
-                                initialOffset: typeOffsets[0], rule: rule)
+        return ScheduleTimeZone(
+            identifier: identifier, transitions: transitions, offsets: typeIndices.map { typeOffsets[$0] },
+            initialOffset: typeOffsets[0], rule: rule)
     }
 
     struct Header {
@@ -254,8 +269,9 @@ enum TZif {
             guard counts.allSatisfy({ $0 < 1 << 20 }) else { return nil }
             let version = versionByte == 0 ? 1 : Int(versionByte) - Int(UInt8(ascii: "0"))
             guard version >= 1 else { return nil }
-            return Header(version: version, isUTCount: counts[0], isStdCount: counts[1], leapCount: counts[2],
-                          timeCount: counts[3], typeCount: counts[4], charCount: counts[5])
+            return Header(
+                version: version, isUTCount: counts[0], isStdCount: counts[1], leapCount: counts[2],
+                timeCount: counts[3], typeCount: counts[4], charCount: counts[5])
         }
     }
 }
@@ -308,14 +324,16 @@ struct PosixTimeZoneRule: Sendable, Hashable {
             guard let d = parser.offset(maxHours: 24) else { return nil }
             dstOffset = -d
         }
-        let start: Transition, end: Transition
+        let start: Transition
+        let end: Transition
         if parser.atEnd {
             // POSIX leaves the rule to the implementation; tzcode uses the US rule.
             start = Transition(day: .monthWeekDay(month: 3, week: 2, weekday: 0), time: 7200)
             end = Transition(day: .monthWeekDay(month: 11, week: 1, weekday: 0), time: 7200)
         } else {
             guard parser.consume(UInt8(ascii: ",")), let s = parser.transition(),
-                  parser.consume(UInt8(ascii: ",")), let e = parser.transition(), parser.atEnd else { return nil }
+                parser.consume(UInt8(ascii: ",")), let e = parser.transition(), parser.atEnd
+            else { return nil }
             start = s
             end = e
         }
@@ -328,9 +346,10 @@ struct PosixTimeZoneRule: Sendable, Hashable {
         let year = CivilCalendar.civil(fromDays: CivilCalendar.floorDiv(instant + Int64(standardOffset), 86_400)).year
         let start = Self.instant(of: dst.start, in: year, offset: standardOffset)
         let end = Self.instant(of: dst.end, in: year, offset: dst.offset)
-        let inDaylightSaving = start < end
-            ? (start <= instant && instant < end)      // northern hemisphere: DST inside the year
-            : !(end <= instant && instant < start)     // southern: DST across the new year
+        let inDaylightSaving =
+            start < end
+            ? (start <= instant && instant < end)  // northern hemisphere: DST inside the year
+            : !(end <= instant && instant < start)  // southern: DST across the new year
         return Int(inDaylightSaving ? dst.offset : standardOffset)
     }
 
@@ -340,11 +359,11 @@ struct PosixTimeZoneRule: Sendable, Hashable {
         let leap = CivilCalendar.isLeap(year)
         let day: Int64
         switch transition.day {
-        case let .julian(n):
+        case .julian(let n):
             day = yearStart + Int64(n - 1) + (leap && n >= 60 ? 1 : 0)
-        case let .zeroBased(n):
+        case .zeroBased(let n):
             day = yearStart + Int64(n)
-        case let .monthWeekDay(month, week, weekday):
+        case .monthWeekDay(let month, let week, let weekday):
             let first = CivilCalendar.days(year: year, month: month, day: 1)
             var dayOfMonth = (weekday - CivilCalendar.weekday(fromDays: first) + 7) % 7 + (week - 1) * 7
             let length = CivilCalendar.daysIn(year: year, month: month)
@@ -405,8 +424,9 @@ struct PosixTimeZoneRule: Sendable, Hashable {
                 day = .julian(Int(n))
             } else if consume(UInt8(ascii: "M")) {
                 guard let m = number(maxDigits: 2), (1...12).contains(m), consume(UInt8(ascii: ".")),
-                      let w = number(maxDigits: 1), (1...5).contains(w), consume(UInt8(ascii: ".")),
-                      let d = number(maxDigits: 1), d <= 6 else { return nil }
+                    let w = number(maxDigits: 1), (1...5).contains(w), consume(UInt8(ascii: ".")),
+                    let d = number(maxDigits: 1), d <= 6
+                else { return nil }
                 day = .monthWeekDay(month: Int(m), week: Int(w), weekday: Int(d))
             } else {
                 guard let n = number(maxDigits: 3), n <= 365 else { return nil }
@@ -421,8 +441,11 @@ struct PosixTimeZoneRule: Sendable, Hashable {
         }
 
         mutating func number(maxDigits: Int) -> Int32? {
-            var value: Int32 = 0, count = 0
-            while position < bytes.count, count < maxDigits, bytes[position] >= UInt8(ascii: "0"), bytes[position] <= UInt8(ascii: "9") {
+            var value: Int32 = 0
+            var count = 0
+            while position < bytes.count, count < maxDigits, bytes[position] >= UInt8(ascii: "0"),
+                bytes[position] <= UInt8(ascii: "9")
+            {
                 value = value * 10 + Int32(bytes[position] - UInt8(ascii: "0"))
                 position += 1
                 count += 1

@@ -59,9 +59,13 @@ public final class StringPattern: Sendable {
         case .exact, .prefix, .suffix:
             node = StringPattern.literalNode(kind, source)
         case .glob:
-            do { node = try GlobParser.parse(source) } catch { throw PatternError(message: error.message, offset: error.offset) }
+            do { node = try GlobParser.parse(source) } catch {
+                throw PatternError(message: error.message, offset: error.offset)
+            }
         case .regex:
-            do { node = try RegexParser.parse(source) } catch { throw PatternError(message: error.message, offset: error.offset) }
+            do { node = try RegexParser.parse(source) } catch {
+                throw PatternError(message: error.message, offset: error.offset)
+            }
         }
         if ignoreCase { node = node.caseInsensitive() }
         parsedNode = node
@@ -90,7 +94,8 @@ public final class StringPattern: Sendable {
         source.utf8.contains { c in
             switch c {
             case UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "["), UInt8(ascii: "]"),
-                 UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "\\"): return true
+                UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "\\"):
+                return true
             default: return false
             }
         }
@@ -135,7 +140,8 @@ public final class StringPattern: Sendable {
             case .equals: return buf.count == b.count && bytesEqual(b.baseAddress, buf.baseAddress, b.count)
             case .hasPrefix: return buf.count >= b.count && bytesEqual(b.baseAddress, buf.baseAddress, b.count)
             case .hasSuffix:
-                return buf.count >= b.count && bytesEqual(b.baseAddress, buf.baseAddress.map { $0 + (buf.count - b.count) }, b.count)
+                return buf.count >= b.count
+                    && bytesEqual(b.baseAddress, buf.baseAddress.map { $0 + (buf.count - b.count) }, b.count)
             case .automaton: return false
             }
         }

@@ -55,14 +55,21 @@ struct StrftimeFormatter: Sendable, Hashable {
         var offset = 0
         var iterator = format.unicodeScalars.makeIterator()
         func flush() {
-            if !literal.isEmpty { pieces.append(.literal(literal)); literal = "" }
+            if !literal.isEmpty {
+                pieces.append(.literal(literal))
+                literal = ""
+            }
         }
         while let c = iterator.next() {
             defer { offset += 1 }
-            guard c == "%" else { literal.unicodeScalars.append(c); continue }
+            guard c == "%" else {
+                literal.unicodeScalars.append(c)
+                continue
+            }
             guard let spec = iterator.next() else {
-                throw FormatError(offset: offset,
-                                  message: "a lone `%` ends the format; write `%%` for a percent sign")
+                throw FormatError(
+                    offset: offset,
+                    message: "a lone `%` ends the format; write `%%` for a percent sign")
             }
             let conversions: [Conversion]
             switch spec {
@@ -80,19 +87,24 @@ struct StrftimeFormatter: Sendable, Hashable {
             case "a": conversions = [.shortWeekdayName]
             case "A": conversions = [.weekdayName]
             case "s": conversions = [.epochSeconds]
-            case "F": conversions = []
+            case "F":
+                conversions = []
                 flush()
                 pieces += [.conversion(.year), .literal("-"), .conversion(.month), .literal("-"), .conversion(.day)]
-            case "T": conversions = []
+            case "T":
+                conversions = []
                 flush()
-                pieces += [.conversion(.hour), .literal(":"), .conversion(.minute), .literal(":"), .conversion(.second)]
+                pieces += [
+                    .conversion(.hour), .literal(":"), .conversion(.minute), .literal(":"), .conversion(.second),
+                ]
             case "%":
                 literal.append("%")
                 offset += 1
                 continue
             default:
-                throw FormatError(offset: offset,
-                                  message: "`date` does not support `%\(spec)`; supported conversions: \(Self.supportedConversions)")
+                throw FormatError(
+                    offset: offset,
+                    message: "`date` does not support `%\(spec)`; supported conversions: \(Self.supportedConversions)")
             }
             offset += 1
             if !conversions.isEmpty {
@@ -144,8 +156,10 @@ struct StrftimeFormatter: Sendable, Hashable {
         return out
     }
 
-    static let monthNames = ["January", "February", "March", "April", "May", "June", "July",
-                             "August", "September", "October", "November", "December"]
+    static let monthNames = [
+        "January", "February", "March", "April", "May", "June", "July",
+        "August", "September", "October", "November", "December",
+    ]
     static let weekdayNames = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 
     private static func padded(_ value: Int64, _ width: Int) -> String {
@@ -169,7 +183,9 @@ struct StrftimeFormatter: Sendable, Hashable {
     private static func parse(_ b: ArraySlice<UInt8>) -> Int64? {
         var b = b
         guard !b.isEmpty else { return nil }
-        if b.allSatisfy({ isDigit($0) }) || (b.first == UInt8(ascii: "-") && b.count > 1 && b.dropFirst().allSatisfy({ isDigit($0) })) {
+        if b.allSatisfy({ isDigit($0) })
+            || (b.first == UInt8(ascii: "-") && b.count > 1 && b.dropFirst().allSatisfy({ isDigit($0) }))
+        {
             // Unix seconds; 15 digits is far beyond year 9999 and keeps the arithmetic in range.
             let negative = b.first == UInt8(ascii: "-")
             if negative { b = b.dropFirst() }
@@ -196,11 +212,11 @@ struct StrftimeFormatter: Sendable, Hashable {
             return true
         }
         guard let year = number(4), expect("-"), let month = number(2), expect("-"), let day = number(2),
-              expect("Tt "), let hour = number(2), expect(":"), let minute = number(2), expect(":"),
-              let second = number(2)
+            expect("Tt "), let hour = number(2), expect(":"), let minute = number(2), expect(":"),
+            let second = number(2)
         else { return nil }
         guard (1...12).contains(month), day >= 1, day <= CivilCalendar.daysIn(year: year, month: Int(month)),
-              hour <= 23, minute <= 59, second <= 60
+            hour <= 23, minute <= 59, second <= 60
         else { return nil }
         if i < b.endIndex, b[i] == UInt8(ascii: ".") {
             i += 1

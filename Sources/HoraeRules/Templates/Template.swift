@@ -140,11 +140,14 @@ public struct Template: Sendable, Hashable {
         self.source = source
         self.references = references
         self.isLiteral = isLiteral
-        var literals = [""], expressions: [Expression] = []
+        var literals = [""]
+        var expressions: [Expression] = []
         for part in parts {
             switch part {
             case .literal(let text): literals[literals.count - 1] += text
-            case .expression(let e): expressions.append(e); literals.append("")
+            case .expression(let e):
+                expressions.append(e)
+                literals.append("")
             }
         }
         self.literals = literals
@@ -158,8 +161,10 @@ public struct Template: Sendable, Hashable {
     /// Problems go to `diagnostics` (E300 syntax, E301 unknown variable, E302 unknown filter,
     /// E303 invalid filter argument) at the position of the offending part. Returns nil only when
     /// this call reported an error.
-    public static func parse(_ text: String, at location: SourceLocation, scope: Scope,
-                             diagnostics: inout DiagnosticBag) -> Template? {
+    public static func parse(
+        _ text: String, at location: SourceLocation, scope: Scope,
+        diagnostics: inout DiagnosticBag
+    ) -> Template? {
         // Fast path: most rule strings hold no template at all.
         if !Self.containsOpenBraces(text) {
             return Template(source: text, parts: text.isEmpty ? [] : [.literal(text)], references: [], isLiteral: true)

@@ -27,8 +27,10 @@ enum TemplateFilter: Sendable, Hashable {
     case date(StrftimeFormatter)
 
     /// The names users write, in the order error messages list them.
-    static let names = ["lower", "upper", "basename", "dirname", "trimPrefix", "trimSuffix",
-                        "urlencode", "json", "default", "date"]
+    static let names = [
+        "lower", "upper", "basename", "dirname", "trimPrefix", "trimSuffix",
+        "urlencode", "json", "default", "date",
+    ]
 
     /// For a filter that takes one string argument, an example call for error messages;
     /// nil for filters without arguments. Only called with names from ``names``.
@@ -75,9 +77,10 @@ enum TemplateFilter: Sendable, Hashable {
             return value
         case .date(let formatter):
             guard let seconds = StrftimeFormatter.epochSeconds(fromTimestamp: value) else {
-                throw TemplateRenderError(message:
-                    "`date` needs an RFC 3339 timestamp such as 2026-11-29T04:17:46Z or a number of Unix seconds, "
-                    + "but `\(variable)` is \(JSONStringEscaper.literal(value))")
+                throw TemplateRenderError(
+                    message:
+                        "`date` needs an RFC 3339 timestamp such as 2026-11-29T04:17:46Z or a number of Unix seconds, "
+                        + "but `\(variable)` is \(JSONStringEscaper.literal(value))")
             }
             return formatter.format(epochSeconds: seconds)
         }

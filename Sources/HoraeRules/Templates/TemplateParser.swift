@@ -25,7 +25,8 @@ struct TemplateParser {
     /// line break (`\n`, `\r\n` or `\r`), columns count characters (grapheme clusters).
     func location(at i: Int) -> SourceLocation {
         let end = min(i, scalars.count)
-        var line = start.line, lineStart = 0
+        var line = start.line
+        var lineStart = 0
         for j in 0..<end {
             let s = scalars[j]
             if s == "\n" || (s == "\r" && (j + 1 == scalars.count || scalars[j + 1] != "\n")) {
@@ -59,7 +60,7 @@ struct TemplateParser {
     static func isSegmentByte(_ b: UInt8) -> Bool {
         switch b {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
             return true
         default:
             return false
@@ -164,9 +165,13 @@ struct TemplateParser {
     /// Parses after `{{` up to and including `}}`. Nil after an error.
     private mutating func parseExpression(open: Int) -> Template.Expression? {
         skipSpaces()
-        if atEnd { unterminated(open: open); return nil }
+        if atEnd {
+            unterminated(open: open)
+            return nil
+        }
         if isClose(at: index) {
-            error(.templateSyntax, "empty `{{ }}`; write a variable inside, as in `{{ attributes.objectId }}`", at: index)
+            error(
+                .templateSyntax, "empty `{{ }}`; write a variable inside, as in `{{ attributes.objectId }}`", at: index)
             index += 2
             return nil
         }
@@ -178,8 +183,14 @@ struct TemplateParser {
         var previousFilter: String?
         while true {
             skipSpaces()
-            if atEnd { unterminated(open: open); return nil }
-            if isClose(at: index) { index += 2; break }
+            if atEnd {
+                unterminated(open: open)
+                return nil
+            }
+            if isClose(at: index) {
+                index += 2
+                break
+            }
             guard peek() == "|" else {
                 let previous = previousFilter.map { "the filter `\($0)`" } ?? "`\(path.spelling)`"
                 fail("expected `|` or `}}` after \(previous), found \(describe(index))", at: index, open: open)
@@ -210,7 +221,8 @@ struct TemplateParser {
         }
         guard valid, let variable else { return nil }
         let hasDefault = filters.contains { if case .defaultValue = $0 { return true } else { return false } }
-        references.append(Template.Reference(variable: variable, location: location(at: variableStart), hasDefault: hasDefault))
+        references.append(
+            Template.Reference(variable: variable, location: location(at: variableStart), hasDefault: hasDefault))
         return Template.Expression(variable: variable, filters: filters)
     }
 
@@ -239,8 +251,9 @@ struct TemplateParser {
     private mutating func parseVariablePath(open: Int) -> Path? {
         let start = index
         guard let c = peek(), Self.isIdentifierStart(c) else {
-            fail("expected a variable name after `{{`, found \(describe(index)), as in `{{ attributes.objectId }}`",
-                 at: index, open: open)
+            fail(
+                "expected a variable name after `{{`, found \(describe(index)), as in `{{ attributes.objectId }}`",
+                at: index, open: open)
             return nil
         }
         var segments = [Segment(name: readIdentifier(), quoted: false, start: start)]
@@ -259,8 +272,9 @@ struct TemplateParser {
                 index += 1
                 skipSpaces()
                 guard peek() == "\"" else {
-                    fail("expected a quoted name after `[`, as in `attributes[\"x-goog-meta\"]`, found \(describe(index))",
-                         at: index, open: open)
+                    fail(
+                        "expected a quoted name after `[`, as in `attributes[\"x-goog-meta\"]`, found \(describe(index))",
+                        at: index, open: open)
                     return nil
                 }
                 guard let string = parseString() else { return nil }
@@ -278,7 +292,9 @@ struct TemplateParser {
         return Path(segments: segments, spelling: text(start..<index))
     }
 
-    private static let roots: Set<String> = ["attributes", "data", "message", "subscription", "rule", "task", "schedule", "now"]
+    private static let roots: Set<String> = [
+        "attributes", "data", "message", "subscription", "rule", "task", "schedule", "now",
+    ]
 
     private static let messageFields: [(String, Template.Variable)] = [
         ("id", .messageID), ("publishTime", .messagePublishTime), ("orderingKey", .messageOrderingKey),
@@ -312,9 +328,10 @@ struct TemplateParser {
             }
             guard rest.count == 1 else {
                 let joined = rest.map(\.name).joined(separator: ".")
-                error(.unknownVariable,
-                      "an attribute name after `attributes.` is a single word; write `attributes[\(Template.Variable.quoted(joined))]` for a name with dots",
-                      at: start)
+                error(
+                    .unknownVariable,
+                    "an attribute name after `attributes.` is a single word; write `attributes[\(Template.Variable.quoted(joined))]` for a name with dots",
+                    at: start)
                 return nil
             }
             variable = .attribute(name.name)
@@ -325,10 +342,14 @@ struct TemplateParser {
             guard rest.count == 1, let field = fields.first(where: { $0.0 == rest.first!.name }) else {
                 let candidates = fields.map { "message.\($0.0)" }
                 if rest.isEmpty {
-                    error(.unknownVariable, "`message` needs a field: `message.id`, `message.publishTime` or `message.orderingKey`", at: start)
+                    error(
+                        .unknownVariable,
+                        "`message` needs a field: `message.id`, `message.publishTime` or `message.orderingKey`",
+                        at: start)
                 } else {
                     // Compare field names only: the shared `message.` would make any word look close.
-                    let hint = Suggestions.closest(to: rest.map(\.name).joined(separator: "."), in: fields.map(\.0))
+                    let hint =
+                        Suggestions.closest(to: rest.map(\.name).joined(separator: "."), in: fields.map(\.0))
                         .map { "; did you mean `message.\($0)`?" }
                         ?? "; expected one of: " + candidates.map { "`\($0)`" }.joined(separator: ", ")
                     error(.unknownVariable, "unknown variable `\(spelling)`" + hint, at: start)
@@ -338,19 +359,28 @@ struct TemplateParser {
             variable = field.1
         case "task":
             guard rest.count == 1, rest.first!.name == "attempt" else {
-                error(.unknownVariable, rest.isEmpty ? "`task` needs a field: `task.attempt`"
-                                                     : "unknown variable `\(spelling)`; did you mean `task.attempt`?", at: start)
+                error(
+                    .unknownVariable,
+                    rest.isEmpty
+                        ? "`task` needs a field: `task.attempt`"
+                        : "unknown variable `\(spelling)`; did you mean `task.attempt`?", at: start)
                 return nil
             }
             variable = .taskAttempt
         case "schedule":
             guard rest.count == 1, rest.first!.name == "time" else {
-                error(.unknownVariable, rest.isEmpty ? "`schedule` needs a field: `schedule.time`"
-                                                     : "unknown variable `\(spelling)`; did you mean `schedule.time`?", at: start)
+                error(
+                    .unknownVariable,
+                    rest.isEmpty
+                        ? "`schedule` needs a field: `schedule.time`"
+                        : "unknown variable `\(spelling)`; did you mean `schedule.time`?", at: start)
                 return nil
             }
             guard scope.isSchedule else {
-                error(.unknownVariable, "`schedule.time` is only available in a schedule rule; use `message.publishTime` or `now`", at: start)
+                error(
+                    .unknownVariable,
+                    "`schedule.time` is only available in a schedule rule; use `message.publishTime` or `now`",
+                    at: start)
                 return nil
             }
             return .scheduleTime
@@ -387,7 +417,8 @@ struct TemplateParser {
             return message + "; did you mean `\(candidate)`?"
         }
         if !scope.isSchedule, path.segments.count > 1,
-           let root = Suggestions.closest(to: path.segments[0].name, in: ["attributes", "data"]) {
+            let root = Suggestions.closest(to: path.segments[0].name, in: ["attributes", "data"])
+        {
             let rest = spelling.dropFirst(path.segments[0].name.count)
             return message + "; did you mean `\(root)\(rest)`?"
         }
@@ -395,8 +426,10 @@ struct TemplateParser {
         if scope.isSchedule {
             listed += ["schedule.time", "rule", "task.attempt", "now"]
         } else {
-            listed += ["attributes.NAME", "data.PATH", "message.id", "message.publishTime", "message.orderingKey",
-                       "subscription", "rule", "task.attempt", "now"]
+            listed += [
+                "attributes.NAME", "data.PATH", "message.id", "message.publishTime", "message.orderingKey",
+                "subscription", "rule", "task.attempt", "now",
+            ]
         }
         return message + "; expected one of: " + listed.map { "`\($0)`" }.joined(separator: ", ")
     }
@@ -431,7 +464,9 @@ struct TemplateParser {
                 case "n": value.append("\n")
                 case "t": value.append("\t")
                 default:
-                    error(.templateSyntax, "unknown escape `\\\(next)` in a string; write `\\\"`, `\\\\`, `\\n` or `\\t`", at: i)
+                    error(
+                        .templateSyntax, "unknown escape `\\\(next)` in a string; write `\\\"`, `\\\\`, `\\n` or `\\t`",
+                        at: i)
                     value.append(next)
                 }
                 indices.append(i)
@@ -456,9 +491,15 @@ struct TemplateParser {
         index += 1  // (
         var arguments: [Argument] = []
         skipSpaces()
-        if peek() == ")" { index += 1; return arguments }
+        if peek() == ")" {
+            index += 1
+            return arguments
+        }
         while true {
-            if atEnd { unterminated(open: open); return nil }
+            if atEnd {
+                unterminated(open: open)
+                return nil
+            }
             let start = index
             if peek() == "\"" {
                 guard let string = parseString() else { return nil }
@@ -470,14 +511,19 @@ struct TemplateParser {
                 while let c = peek(), !isClose(at: index) {
                     if let q = quote {
                         index += 1
-                        if c == q { quote = nil; break }
+                        if c == q {
+                            quote = nil
+                            break
+                        }
                     } else {
                         if Self.isSpace(c) || c == "," || c == ")" || c == "|" { break }
                         index += 1
                     }
                 }
                 if index == start {
-                    fail("expected an argument or `)` in `\(filter)(…)`, found \(describe(index))", at: index, open: open)
+                    fail(
+                        "expected an argument or `)` in `\(filter)(…)`, found \(describe(index))", at: index, open: open
+                    )
                     return nil
                 }
                 arguments.append(Argument(string: nil, start: start, text: text(start..<index)))
@@ -492,7 +538,10 @@ struct TemplateParser {
                 index += 1
                 return arguments
             }
-            if atEnd { unterminated(open: open); return nil }
+            if atEnd {
+                unterminated(open: open)
+                return nil
+            }
             fail("expected `,` or `)` in the arguments of `\(filter)`, found \(describe(index))", at: index, open: open)
             return nil
         }
@@ -502,7 +551,9 @@ struct TemplateParser {
 
     private mutating func compileFilter(_ name: String, arguments: [Argument]?, at nameStart: Int) -> TemplateFilter? {
         guard TemplateFilter.names.contains(name) else {
-            error(.unknownFilter, "unknown filter `\(name)`" + Suggestions.hint(for: name, in: TemplateFilter.names), at: nameStart)
+            error(
+                .unknownFilter, "unknown filter `\(name)`" + Suggestions.hint(for: name, in: TemplateFilter.names),
+                at: nameStart)
             return nil
         }
         guard let example = TemplateFilter.argumentExample(for: name) else {

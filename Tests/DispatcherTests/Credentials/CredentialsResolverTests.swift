@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HoraeDispatcher
 
 /// The order of docs/daemon.md, "Credentials and endpoints": emulator → no auth; else
@@ -9,9 +10,11 @@ import Testing
 
     @Test func emulatorWinsOverEverything() async throws {
         let provider = try CredentialsResolver.resolve(
-            environment: ["PUBSUB_EMULATOR_HOST": "localhost:8085",
-                          "GOOGLE_APPLICATION_CREDENTIALS": "/nonexistent/key.json",
-                          "GCE_METADATA_HOST": "127.0.0.1:1"],
+            environment: [
+                "PUBSUB_EMULATOR_HOST": "localhost:8085",
+                "GOOGLE_APPLICATION_CREDENTIALS": "/nonexistent/key.json",
+                "GCE_METADATA_HOST": "127.0.0.1:1",
+            ],
             scopes: Self.scopes, transport: try CredentialsTestTransport.make())
         #expect(provider is NoCredentials)
         #expect(try await provider.authorizationHeaders().isEmpty)
@@ -35,7 +38,9 @@ import Testing
         let server = try FakeMetadataServer()
         defer { server.stop() }
         let provider = try CredentialsResolver.resolve(
-            environment: ["GCE_METADATA_HOST": server.host, "PUBSUB_EMULATOR_HOST": "", "GOOGLE_APPLICATION_CREDENTIALS": ""],
+            environment: [
+                "GCE_METADATA_HOST": server.host, "PUBSUB_EMULATOR_HOST": "", "GOOGLE_APPLICATION_CREDENTIALS": "",
+            ],
             scopes: Self.scopes, transport: try CredentialsTestTransport.make())
         let metadata = try #require(provider as? MetadataServerCredentials)
         #expect(metadata.host == server.host)
@@ -44,16 +49,18 @@ import Testing
     }
 
     @Test func defaultMetadataHostComesFromTheGivenEnvironmentOnly() throws {
-        let provider = try CredentialsResolver.resolve(environment: [:], scopes: Self.scopes,
-                                                       transport: try CredentialsTestTransport.make())
+        let provider = try CredentialsResolver.resolve(
+            environment: [:], scopes: Self.scopes,
+            transport: try CredentialsTestTransport.make())
         let metadata = try #require(provider as? MetadataServerCredentials)
         #expect(metadata.host == "metadata.google.internal")
     }
 
     @Test func aBadKeyFileIsAnErrorNotAFallback() throws {
         let error = try #require(throws: CredentialsError.self) {
-            try CredentialsResolver.resolve(environment: ["GOOGLE_APPLICATION_CREDENTIALS": "/nonexistent/key.json"],
-                                            scopes: Self.scopes, transport: try CredentialsTestTransport.make())
+            try CredentialsResolver.resolve(
+                environment: ["GOOGLE_APPLICATION_CREDENTIALS": "/nonexistent/key.json"],
+                scopes: Self.scopes, transport: try CredentialsTestTransport.make())
         }
         #expect(error.kind == .invalidKeyFile)
         #expect(error.message.contains("/nonexistent/key.json"))

@@ -49,7 +49,8 @@ final class FakeMetadataServer: @unchecked Sendable {
             return .init(status: 403, text: "Missing Metadata-Flavor:Google header.")
         }
         guard request.method == "GET",
-              request.path == "/computeMetadata/v1/instance/service-accounts/default/token" else {
+            request.path == "/computeMetadata/v1/instance/service-accounts/default/token"
+        else {
             return .init(status: 404, text: "Not Found")
         }
         let number = lock.withLock { () -> Int in
@@ -58,7 +59,9 @@ final class FakeMetadataServer: @unchecked Sendable {
         }
         return TestHTTPServer.Response(
             status: 200, headers: [("Content-Type", "application/json"), ("Metadata-Flavor", "Google")],
-            body: Array("{\"access_token\":\"ya29.metadata-token-\(number)\",\"expires_in\":\(expiresIn),\"token_type\":\"Bearer\"}".utf8),
+            body: Array(
+                "{\"access_token\":\"ya29.metadata-token-\(number)\",\"expires_in\":\(expiresIn),\"token_type\":\"Bearer\"}"
+                    .utf8),
             delay: delay)
     }
 }

@@ -24,9 +24,11 @@ final class FakeTokenEndpoint: @unchecked Sendable {
     private var responseDelay: Duration
     private var server: TestHTTPServer?
 
-    init(key: TestRSAKey = .shared, issuer: String = TestRSAKey.clientEmail, scopes: [String],
-         keyID: String = TestRSAKey.keyID, expiresIn: Int = 3600, delay: Duration = .zero,
-         now: @escaping @Sendable () -> Date = Date.init) throws {
+    init(
+        key: TestRSAKey = .shared, issuer: String = TestRSAKey.clientEmail, scopes: [String],
+        keyID: String = TestRSAKey.keyID, expiresIn: Int = 3600, delay: Duration = .zero,
+        now: @escaping @Sendable () -> Date = Date.init
+    ) throws {
         self.key = key
         self.issuer = issuer
         self.scope = scopes.joined(separator: " ")
@@ -55,8 +57,9 @@ final class FakeTokenEndpoint: @unchecked Sendable {
 
     /// A service-account key JSON pointing at this endpoint.
     func keyJSON(omitting: Set<String> = [], overriding: [String: String] = [:]) -> [UInt8] {
-        key.serviceAccountJSON(tokenURI: tokenURI, clientEmail: issuer, keyID: keyID,
-                               omitting: omitting, overriding: overriding)
+        key.serviceAccountJSON(
+            tokenURI: tokenURI, clientEmail: issuer, keyID: keyID,
+            omitting: omitting, overriding: overriding)
     }
 
     func stop() {
@@ -74,15 +77,18 @@ final class FakeTokenEndpoint: @unchecked Sendable {
         } catch {
             let reason = "\(error)"
             lock.withLock { recordedFailures.append(reason) }
-            return .init(status: 400,
-                         json: "{\"error\":\"invalid_grant\",\"error_description\":\(Self.quoted(reason))}")
+            return .init(
+                status: 400,
+                json: "{\"error\":\"invalid_grant\",\"error_description\":\(Self.quoted(reason))}")
         }
         let number = lock.withLock { () -> Int in
             issued += 1
             return issued
         }
-        return .init(json: "{\"access_token\":\"ya29.test-token-\(number)\",\"expires_in\":\(expiresIn),\"token_type\":\"Bearer\"}",
-                     delay: delay)
+        return .init(
+            json:
+                "{\"access_token\":\"ya29.test-token-\(number)\",\"expires_in\":\(expiresIn),\"token_type\":\"Bearer\"}",
+            delay: delay)
     }
 
     private func check(_ request: TestHTTPRequest) throws {
@@ -101,11 +107,14 @@ final class FakeTokenEndpoint: @unchecked Sendable {
         guard let assertion = form["assertion"] else { throw fail("no assertion") }
         let jwt = try TestJWT.verify(assertion, key: key)
         guard jwt.header["alg"] as? String == "RS256", jwt.header["typ"] as? String == "JWT",
-              jwt.header["kid"] as? String == keyID else {
+            jwt.header["kid"] as? String == keyID
+        else {
             throw fail("unexpected JWT header \(jwt.header)")
         }
         guard jwt.claims["iss"] as? String == issuer else { throw fail("iss is \(jwt.claims["iss"] ?? "missing")") }
-        guard jwt.claims["scope"] as? String == scope else { throw fail("scope is \(jwt.claims["scope"] ?? "missing")") }
+        guard jwt.claims["scope"] as? String == scope else {
+            throw fail("scope is \(jwt.claims["scope"] ?? "missing")")
+        }
         guard jwt.claims["aud"] as? String == tokenURI else { throw fail("aud is \(jwt.claims["aud"] ?? "missing")") }
         guard let iat = jwt.int("iat"), let exp = jwt.int("exp") else { throw fail("iat/exp missing or not numbers") }
         guard exp - iat == 3600 else { throw fail("exp - iat is \(exp - iat)") }

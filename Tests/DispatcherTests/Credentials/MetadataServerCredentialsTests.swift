@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HoraeDispatcher
 
 /// The metadata-server flow against a local server that insists on `Metadata-Flavor: Google`.
@@ -8,9 +9,11 @@ import Testing
         let server = try FakeMetadataServer(expiresIn: 3599)
         defer { server.stop() }
         let clock = CredentialsTestClock(Date())
-        let credentials = MetadataServerCredentials(transport: try CredentialsTestTransport.make(),
-                                                    host: server.host, clock: clock.function)
-        #expect(credentials.tokenURL == "http://\(server.host)/computeMetadata/v1/instance/service-accounts/default/token")
+        let credentials = MetadataServerCredentials(
+            transport: try CredentialsTestTransport.make(),
+            host: server.host, clock: clock.function)
+        #expect(
+            credentials.tokenURL == "http://\(server.host)/computeMetadata/v1/instance/service-accounts/default/token")
 
         #expect(try await credentials.authorizationHeaders().first?.value == "Bearer ya29.metadata-token-1")
         #expect(try await credentials.authorizationHeaders().first?.value == "Bearer ya29.metadata-token-1")
@@ -27,8 +30,9 @@ import Testing
         // Proves the check above means something: the same GET without the header gets 403.
         let server = try FakeMetadataServer()
         defer { server.stop() }
-        let response = try await CredentialsTestTransport.make().send(HTTPRequest(
-            url: "http://\(server.host)\(MetadataServerCredentials.tokenPath)"))
+        let response = try await CredentialsTestTransport.make().send(
+            HTTPRequest(
+                url: "http://\(server.host)\(MetadataServerCredentials.tokenPath)"))
         #expect(response.status == 403)
         #expect(server.requestsWithoutFlavor == 1)
     }
@@ -52,8 +56,9 @@ import Testing
         let server = try FakeMetadataServer(expiresIn: 120)
         defer { server.stop() }
         let clock = CredentialsTestClock(Date())
-        let credentials = MetadataServerCredentials(transport: try CredentialsTestTransport.make(),
-                                                    host: server.host, clock: clock.function)
+        let credentials = MetadataServerCredentials(
+            transport: try CredentialsTestTransport.make(),
+            host: server.host, clock: clock.function)
         _ = try await credentials.authorizationHeaders()
         _ = try await credentials.authorizationHeaders()
         clock.advance(by: 59)
@@ -71,13 +76,17 @@ import Testing
         server.enqueue(.init(status: 503, text: "Service Unavailable"))
         let credentials = MetadataServerCredentials(transport: try CredentialsTestTransport.make(), host: server.host)
 
-        let notFound = try await #require(throws: CredentialsError.self) { try await credentials.authorizationHeaders() }
+        let notFound = try await #require(throws: CredentialsError.self) {
+            try await credentials.authorizationHeaders()
+        }
         #expect(notFound.kind == .tokenEndpoint(status: 404))
         #expect(!notFound.isRetryable)
         #expect(notFound.message.contains("metadata server"))
         #expect(notFound.message.contains("no service account attached"))
 
-        let unavailable = try await #require(throws: CredentialsError.self) { try await credentials.authorizationHeaders() }
+        let unavailable = try await #require(throws: CredentialsError.self) {
+            try await credentials.authorizationHeaders()
+        }
         #expect(unavailable.kind == .tokenEndpoint(status: 503))
         #expect(unavailable.isRetryable)
 
@@ -87,9 +96,14 @@ import Testing
     @Test func hostDefaultsAndNormalisation() throws {
         let transport = try CredentialsTestTransport.make()
         let path = "/computeMetadata/v1/instance/service-accounts/default/token"
-        #expect(MetadataServerCredentials(transport: transport, host: nil).tokenURL == "http://metadata.google.internal\(path)")
+        #expect(
+            MetadataServerCredentials(transport: transport, host: nil).tokenURL
+                == "http://metadata.google.internal\(path)")
         #expect(MetadataServerCredentials(transport: transport, host: "").host == "metadata.google.internal")
-        #expect(MetadataServerCredentials(transport: transport, host: "169.254.169.254").tokenURL == "http://169.254.169.254\(path)")
-        #expect(MetadataServerCredentials(transport: transport, host: "http://localhost:8080/").host == "localhost:8080")
+        #expect(
+            MetadataServerCredentials(transport: transport, host: "169.254.169.254").tokenURL
+                == "http://169.254.169.254\(path)")
+        #expect(
+            MetadataServerCredentials(transport: transport, host: "http://localhost:8080/").host == "localhost:8080")
     }
 }

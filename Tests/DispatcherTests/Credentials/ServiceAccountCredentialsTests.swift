@@ -1,24 +1,29 @@
 import Foundation
 import Testing
+
 @testable import HoraeDispatcher
 
 /// The service-account JWT flow against a local token endpoint that verifies every assertion.
 @Suite struct ServiceAccountCredentialsTests {
     static let scopes = ["https://www.googleapis.com/auth/pubsub", "https://www.googleapis.com/auth/cloud-platform"]
 
-    private func makeCredentials(_ endpoint: FakeTokenEndpoint, clock: CredentialsTestClock? = nil) throws -> ServiceAccountCredentials {
+    private func makeCredentials(_ endpoint: FakeTokenEndpoint, clock: CredentialsTestClock? = nil) throws
+        -> ServiceAccountCredentials
+    {
         let transport = try CredentialsTestTransport.make()
         if let clock {
-            return try ServiceAccountCredentials(keyJSON: endpoint.keyJSON(), scopes: Self.scopes,
-                                                 transport: transport, clock: clock.function)
+            return try ServiceAccountCredentials(
+                keyJSON: endpoint.keyJSON(), scopes: Self.scopes,
+                transport: transport, clock: clock.function)
         }
         return try ServiceAccountCredentials(keyJSON: endpoint.keyJSON(), scopes: Self.scopes, transport: transport)
     }
 
     @Test func signedAssertionVerifiesWithThePublicKey() throws {
         let json = TestRSAKey.shared.serviceAccountJSON(tokenURI: "https://oauth2.example.test/token")
-        let credentials = try ServiceAccountCredentials(keyJSON: json, scopes: Self.scopes,
-                                                        transport: try CredentialsTestTransport.make())
+        let credentials = try ServiceAccountCredentials(
+            keyJSON: json, scopes: Self.scopes,
+            transport: try CredentialsTestTransport.make())
         let assertion = try credentials.signedAssertion(now: Date(timeIntervalSince1970: 1_700_000_000.75))
 
         #expect(!assertion.contains("=") && !assertion.contains("+") && !assertion.contains("/"))
@@ -46,16 +51,18 @@ import Testing
 
         let badSignature = TestJWT.tamperingSignature(assertion)
         #expect(throws: TestJWT.Failure.self) { try TestJWT.verify(badSignature, key: .shared) }
-        let forgedClaims = TestJWT.replacingClaims(assertion, with: "{\"iss\":\"attacker@example.com\",\"scope\":\"x\",\"aud\":\"y\",\"iat\":1,\"exp\":3601}")
+        let forgedClaims = TestJWT.replacingClaims(
+            assertion, with: "{\"iss\":\"attacker@example.com\",\"scope\":\"x\",\"aud\":\"y\",\"iat\":1,\"exp\":3601}")
         #expect(throws: TestJWT.Failure.self) { try TestJWT.verify(forgedClaims, key: .shared) }
         let otherKey = try TestRSAKey(bits: 2048)
         #expect(throws: TestJWT.Failure.self) { try TestJWT.verify(assertion, key: otherKey) }
 
         // The endpoint's verifier turns the tampered assertion away too.
         let body = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=\(badSignature)"
-        let response = try await CredentialsTestTransport.make().send(HTTPRequest(
-            method: "POST", url: endpoint.tokenURI,
-            headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(body.utf8)))
+        let response = try await CredentialsTestTransport.make().send(
+            HTTPRequest(
+                method: "POST", url: endpoint.tokenURI,
+                headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(body.utf8)))
         #expect(response.status == 400)
         #expect(String(decoding: response.body, as: UTF8.self).contains("invalid_grant"))
         #expect(endpoint.failures.count == 1)
@@ -158,7 +165,8 @@ import Testing
     @Test func serverErrorIsRetryable() async throws {
         let endpoint = try FakeTokenEndpoint(scopes: Self.scopes)
         defer { endpoint.stop() }
-        endpoint.enqueue(.init(status: 500, json: "{\"error\":\"internal_failure\",\"error_description\":\"backend unavailable\"}"))
+        endpoint.enqueue(
+            .init(status: 500, json: "{\"error\":\"internal_failure\",\"error_description\":\"backend unavailable\"}"))
         let credentials = try makeCredentials(endpoint)
 
         let error = try await #require(throws: CredentialsError.self) { try await credentials.authorizationHeaders() }
@@ -176,8 +184,14 @@ import Testing
     @Test func invalidGrantIsNotRetryable() async throws {
         let endpoint = try FakeTokenEndpoint(scopes: Self.scopes)
         defer { endpoint.stop() }
-        endpoint.enqueue(.init(status: 400, json: "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid JWT Signature.\"}"))
-        endpoint.enqueue(.init(status: 401, json: "{\"error\":\"unauthorized_client\",\"error_description\":\"Client is unauthorized to retrieve access tokens.\"}"))
+        endpoint.enqueue(
+            .init(status: 400, json: "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid JWT Signature.\"}"))
+        endpoint.enqueue(
+            .init(
+                status: 401,
+                json:
+                    "{\"error\":\"unauthorized_client\",\"error_description\":\"Client is unauthorized to retrieve access tokens.\"}"
+            ))
         let credentials = try makeCredentials(endpoint)
 
         let error = try await #require(throws: CredentialsError.self) { try await credentials.authorizationHeaders() }
@@ -187,7 +201,9 @@ import Testing
         #expect(error.description.contains("(not retryable)"))
         #expect(!error.description.contains("eyJ"))  // no assertion in the message
 
-        let unauthorized = try await #require(throws: CredentialsError.self) { try await credentials.authorizationHeaders() }
+        let unauthorized = try await #require(throws: CredentialsError.self) {
+            try await credentials.authorizationHeaders()
+        }
         #expect(unauthorized.kind == .tokenEndpoint(status: 401))
         #expect(!unauthorized.isRetryable)
         #expect(unauthorized.message.contains("Client is unauthorized to retrieve access tokens."))
@@ -199,8 +215,9 @@ import Testing
         endpoint.stop()
         try await Task.sleep(for: .milliseconds(200))  // the listening socket is closed by now
         let json = TestRSAKey.shared.serviceAccountJSON(tokenURI: deadURI)
-        let credentials = try ServiceAccountCredentials(keyJSON: json, scopes: Self.scopes,
-                                                        transport: try CredentialsTestTransport.make())
+        let credentials = try ServiceAccountCredentials(
+            keyJSON: json, scopes: Self.scopes,
+            transport: try CredentialsTestTransport.make())
 
         let error = try await #require(throws: CredentialsError.self) { try await credentials.authorizationHeaders() }
         #expect(error.kind == .transport)
@@ -218,7 +235,9 @@ import Testing
         let noToken = try await #require(throws: CredentialsError.self) { try await credentials.authorizationHeaders() }
         #expect(noToken.message.contains("access_token"))
         #expect(!noToken.description.contains("leaked-secret"))
-        let noExpiry = try await #require(throws: CredentialsError.self) { try await credentials.authorizationHeaders() }
+        let noExpiry = try await #require(throws: CredentialsError.self) {
+            try await credentials.authorizationHeaders()
+        }
         #expect(noExpiry.message.contains("expires_in"))
         #expect(!noExpiry.description.contains("leaked-secret"))
     }
@@ -250,8 +269,9 @@ import Testing
         let endpoint = try FakeTokenEndpoint(scopes: Self.scopes)
         defer { endpoint.stop() }
         let path = try TestRSAKey.writeTemporaryFile(endpoint.keyJSON())
-        let credentials = try ServiceAccountCredentials(keyFile: path, scopes: Self.scopes,
-                                                        transport: try CredentialsTestTransport.make())
+        let credentials = try ServiceAccountCredentials(
+            keyFile: path, scopes: Self.scopes,
+            transport: try CredentialsTestTransport.make())
         #expect(credentials.clientEmail == TestRSAKey.clientEmail)
         #expect(credentials.tokenURI == endpoint.tokenURI)
         #expect(!credentials.description.contains("PRIVATE"))

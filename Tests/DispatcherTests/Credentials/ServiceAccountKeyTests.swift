@@ -1,6 +1,7 @@
 import COpenSSL
 import Foundation
 import Testing
+
 @testable import HoraeDispatcher
 
 /// Parsing service-account key files: errors name the field and never echo the key.
@@ -16,14 +17,16 @@ import Testing
 
     private func loadError(json: [UInt8]) throws -> CredentialsError {
         try #require(throws: CredentialsError.self) {
-            try ServiceAccountCredentials(keyJSON: json, scopes: Self.scopes, transport: try CredentialsTestTransport.make())
+            try ServiceAccountCredentials(
+                keyJSON: json, scopes: Self.scopes, transport: try CredentialsTestTransport.make())
         }
     }
 
     private func loadError(file json: [UInt8]) throws -> (CredentialsError, String) {
         let path = try TestRSAKey.writeTemporaryFile(json)
         let error = try #require(throws: CredentialsError.self) {
-            try ServiceAccountCredentials(keyFile: path, scopes: Self.scopes, transport: try CredentialsTestTransport.make())
+            try ServiceAccountCredentials(
+                keyFile: path, scopes: Self.scopes, transport: try CredentialsTestTransport.make())
         }
         return (error, path)
     }
@@ -43,18 +46,21 @@ import Testing
 
     @Test(arguments: ["type", "client_email", "private_key", "private_key_id", "token_uri"])
     func everyRequiredFieldIsNamedWhenMissing(field: String) throws {
-        let error = try loadError(json: TestRSAKey.shared.serviceAccountJSON(tokenURI: Self.tokenURI, omitting: [field]))
+        let error = try loadError(
+            json: TestRSAKey.shared.serviceAccountJSON(tokenURI: Self.tokenURI, omitting: [field]))
         #expect(error.kind == .invalidKeyFile)
         #expect(error.message.contains("missing field \"\(field)\""))
         for secret in Self.secrets() { #expect(!error.description.contains(secret)) }
 
-        let empty = try loadError(json: TestRSAKey.shared.serviceAccountJSON(tokenURI: Self.tokenURI, overriding: [field: ""]))
+        let empty = try loadError(
+            json: TestRSAKey.shared.serviceAccountJSON(tokenURI: Self.tokenURI, overriding: [field: ""]))
         #expect(empty.message.contains("\"\(field)\""))
     }
 
     @Test func invalidPEMIsNotEchoed() throws {
         let fake = "-----BEGIN PRIVATE KEY-----\nTOPSECRETTOPSECRETTOPSECRET\n-----END PRIVATE KEY-----\n"
-        let error = try loadError(json: TestRSAKey.shared.serviceAccountJSON(tokenURI: Self.tokenURI, overriding: ["private_key": fake]))
+        let error = try loadError(
+            json: TestRSAKey.shared.serviceAccountJSON(tokenURI: Self.tokenURI, overriding: ["private_key": fake]))
         #expect(error.kind == .invalidKeyFile)
         #expect(error.message.contains("\"private_key\" is not a PEM private key"))
         #expect(!error.description.contains("TOPSECRET"))
@@ -63,7 +69,8 @@ import Testing
 
     @Test func nonRSAKeyIsRefused() throws {
         let pem = try Self.ed25519PEM()
-        let error = try loadError(json: TestRSAKey.shared.serviceAccountJSON(tokenURI: Self.tokenURI, overriding: ["private_key": pem]))
+        let error = try loadError(
+            json: TestRSAKey.shared.serviceAccountJSON(tokenURI: Self.tokenURI, overriding: ["private_key": pem]))
         #expect(error.message.contains("not an RSA key"))
         #expect(!error.description.contains(String(pem.split(separator: "\n")[1])))
     }
@@ -71,13 +78,16 @@ import Testing
     @Test func encryptedKeyFailsInsteadOfPrompting() throws {
         let pem = try Self.encryptedPEM()
         #expect(pem.contains("ENCRYPTED PRIVATE KEY"))
-        let error = try loadError(json: TestRSAKey.shared.serviceAccountJSON(tokenURI: Self.tokenURI, overriding: ["private_key": pem]))
+        let error = try loadError(
+            json: TestRSAKey.shared.serviceAccountJSON(tokenURI: Self.tokenURI, overriding: ["private_key": pem]))
         #expect(error.kind == .invalidKeyFile)
         #expect(error.message.contains("\"private_key\""))
     }
 
     @Test func otherCredentialTypesAreRefused() throws {
-        let error = try loadError(json: TestRSAKey.shared.serviceAccountJSON(tokenURI: Self.tokenURI, overriding: ["type": "authorized_user"]))
+        let error = try loadError(
+            json: TestRSAKey.shared.serviceAccountJSON(tokenURI: Self.tokenURI, overriding: ["type": "authorized_user"])
+        )
         #expect(error.message.contains("\"type\" is \"authorized_user\""))
         #expect(error.message.contains("service_account"))
     }
@@ -96,13 +106,15 @@ import Testing
     @Test func unreadableFileNamesThePath() throws {
         let path = "/nonexistent/horae/key-\(UUID().uuidString).json"
         let error = try #require(throws: CredentialsError.self) {
-            try ServiceAccountCredentials(keyFile: path, scopes: Self.scopes, transport: try CredentialsTestTransport.make())
+            try ServiceAccountCredentials(
+                keyFile: path, scopes: Self.scopes, transport: try CredentialsTestTransport.make())
         }
         #expect(error.kind == .invalidKeyFile)
         #expect(error.message.contains(path))
         #expect(error.message.contains("No such file"))
         let directory = try #require(throws: CredentialsError.self) {
-            try ServiceAccountCredentials(keyFile: NSTemporaryDirectory(), scopes: Self.scopes, transport: try CredentialsTestTransport.make())
+            try ServiceAccountCredentials(
+                keyFile: NSTemporaryDirectory(), scopes: Self.scopes, transport: try CredentialsTestTransport.make())
         }
         #expect(directory.message.contains("not a regular file"))
     }
@@ -139,7 +151,8 @@ import Testing
         var passphrase = Array("correct horse".utf8CString)
         return try writePEM { bio in
             passphrase.withUnsafeMutableBufferPointer {
-                PEM_write_bio_PKCS8PrivateKey(bio, key, EVP_aes_256_cbc(), $0.baseAddress, Int32($0.count - 1), nil, nil)
+                PEM_write_bio_PKCS8PrivateKey(
+                    bio, key, EVP_aes_256_cbc(), $0.baseAddress, Int32($0.count - 1), nil, nil)
             }
         }
     }

@@ -16,7 +16,8 @@ enum TestJWT {
     /// Base64url without padding; nil for anything else (padding, `+`, `/`, bad length).
     static func base64URLDecode(_ text: Substring) -> [UInt8]? {
         guard text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }),
-              text.count % 4 != 1 else { return nil }
+            text.count % 4 != 1
+        else { return nil }
         var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         standard += String(repeating: "=", count: (4 - standard.count % 4) % 4)
         return Data(base64Encoded: standard).map { Array($0) }
@@ -26,7 +27,8 @@ enum TestJWT {
         let parts = assertion.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 else { throw Failure(description: "expected 3 parts, got \(parts.count)") }
         guard let headerBytes = base64URLDecode(parts[0]), let claimBytes = base64URLDecode(parts[1]),
-              let signature = base64URLDecode(parts[2]) else {
+            let signature = base64URLDecode(parts[2])
+        else {
             throw Failure(description: "a part is not unpadded base64url")
         }
         guard let header = try? JSONSerialization.jsonObject(with: Data(headerBytes)) as? [String: Any] else {

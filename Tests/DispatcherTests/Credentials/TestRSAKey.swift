@@ -18,18 +18,26 @@ final class TestRSAKey: @unchecked Sendable {
     private let publicKey: OpaquePointer
 
     init(bits: Int32) throws {
-        guard let context = EVP_PKEY_CTX_new_id(EVP_PKEY_RSA, nil) else { throw Failure(description: "EVP_PKEY_CTX_new_id") }
+        guard let context = EVP_PKEY_CTX_new_id(EVP_PKEY_RSA, nil) else {
+            throw Failure(description: "EVP_PKEY_CTX_new_id")
+        }
         defer { EVP_PKEY_CTX_free(context) }
         guard EVP_PKEY_keygen_init(context) == 1, EVP_PKEY_CTX_set_rsa_keygen_bits(context, bits) == 1 else {
             throw Failure(description: "keygen init")
         }
         var generated: OpaquePointer?
-        guard EVP_PKEY_keygen(context, &generated) == 1, let pair = generated else { throw Failure(description: "keygen") }
+        guard EVP_PKEY_keygen(context, &generated) == 1, let pair = generated else {
+            throw Failure(description: "keygen")
+        }
         defer { EVP_PKEY_free(pair) }
         privateKeyPEM = try Self.pem { PEM_write_bio_PKCS8PrivateKey($0, pair, nil, nil, 0, nil, nil) }
         publicKeyPEM = try Self.pem { PEM_write_bio_PUBKEY($0, pair) }
         let publicBytes = Array(publicKeyPEM.utf8)
-        guard let publicOnly = publicBytes.withUnsafeBytes({ horae_openssl_read_public_key($0.baseAddress, Int32($0.count)) }) else {
+        guard
+            let publicOnly = publicBytes.withUnsafeBytes({
+                horae_openssl_read_public_key($0.baseAddress, Int32($0.count))
+            })
+        else {
             throw Failure(description: "reading back the public key")
         }
         publicKey = publicOnly
@@ -50,15 +58,18 @@ final class TestRSAKey: @unchecked Sendable {
         guard EVP_DigestVerifyInit(context, nil, EVP_sha256(), nil, publicKey) == 1 else { return false }
         return signature.withUnsafeBufferPointer { signature in
             message.withUnsafeBufferPointer { message in
-                EVP_DigestVerify(context, signature.baseAddress, signature.count, message.baseAddress, message.count) == 1
+                EVP_DigestVerify(context, signature.baseAddress, signature.count, message.baseAddress, message.count)
+                    == 1
             }
         }
     }
 
     /// A service-account key JSON for this key; `omitting` drops fields, `overriding` replaces them.
-    func serviceAccountJSON(tokenURI: String, clientEmail: String = TestRSAKey.clientEmail,
-                            keyID: String = TestRSAKey.keyID, omitting: Set<String> = [],
-                            overriding: [String: String] = [:]) -> [UInt8] {
+    func serviceAccountJSON(
+        tokenURI: String, clientEmail: String = TestRSAKey.clientEmail,
+        keyID: String = TestRSAKey.keyID, omitting: Set<String> = [],
+        overriding: [String: String] = [:]
+    ) -> [UInt8] {
         var fields: [String: String] = [
             "type": "service_account",
             "project_id": "horae-test",

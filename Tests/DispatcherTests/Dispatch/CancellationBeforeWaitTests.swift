@@ -13,12 +13,19 @@ import Testing
 /// Each wait runs in its own task; a test that fails leaves that task behind instead of hanging.
 @Suite struct CancellationBeforeWaitTests {
     /// Runs `body` in a task that cancels itself first; true if `body` returned within `patience`.
-    static func returnsWhenCancelledFirst(within patience: Duration = .seconds(20),
-                                          _ body: @escaping @Sendable () async -> Void) async -> Bool {
+    static func returnsWhenCancelledFirst(
+        within patience: Duration = .seconds(20),
+        _ body: @escaping @Sendable () async -> Void
+    ) async -> Bool {
         await withUnsafeContinuation { (result: UnsafeContinuation<Bool, Never>) in
             let finished = Mutex(false)
             let report: @Sendable (Bool) -> Void = { value in
-                if finished.withLock({ f in defer { f = true }; return !f }) { result.resume(returning: value) }
+                if finished.withLock({ f in
+                    defer { f = true }
+                    return !f
+                }) {
+                    result.resume(returning: value)
+                }
             }
             Task {
                 withUnsafeCurrentTask { $0?.cancel() }
@@ -42,10 +49,11 @@ import Testing
         let limiter = RuleConcurrencyLimiter()
         #expect(await limiter.acquire(rule: "r", limit: 1))
         let answer = Mutex<Bool?>(nil)
-        #expect(await Self.returnsWhenCancelledFirst {
-            let granted = await limiter.acquire(rule: "r", limit: 1)
-            answer.withLock { $0 = granted }
-        })
+        #expect(
+            await Self.returnsWhenCancelledFirst {
+                let granted = await limiter.acquire(rule: "r", limit: 1)
+                answer.withLock { $0 = granted }
+            })
         #expect(answer.withLock { $0 } == false)
         limiter.release(rule: "r")
     }

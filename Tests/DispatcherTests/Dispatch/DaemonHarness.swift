@@ -2,6 +2,7 @@ import Foundation
 import HoraeRules
 import Logging
 import Testing
+
 @testable import HoraeDispatcher
 
 /// A daemon wired to the real Pub/Sub emulator, with rules written to a temporary directory and
@@ -23,9 +24,12 @@ final class DaemonHarness: @unchecked Sendable {
 
     /// Creates the topic and subscription (ack deadline 10 s, the emulator's minimum).
     /// `publisherPlugin`: also register the real `publish` plugin, publishing through this harness's client.
-    init(rules: String, emulator: PubSubEmulator? = nil, plugins extra: [any ActionPlugin] = [], publisherPlugin: Bool = false,
-         script: @escaping ScriptedLogPlugin.Script = { _, _ in .success(output: nil) },
-         configure: (inout DaemonConfig) -> Void = { _ in }) async throws {
+    init(
+        rules: String, emulator: PubSubEmulator? = nil, plugins extra: [any ActionPlugin] = [],
+        publisherPlugin: Bool = false,
+        script: @escaping ScriptedLogPlugin.Script = { _, _ in .success(output: nil) },
+        configure: (inout DaemonConfig) -> Void = { _ in }
+    ) async throws {
         if let emulator { self.emulator = emulator } else { self.emulator = try await PubSubEmulator.shared() }
         project = PubSubEmulator.uniqueProject()
         client = try self.emulator.client(project: project)
@@ -36,7 +40,8 @@ final class DaemonHarness: @unchecked Sendable {
         settings.ackDeadlineSeconds = 10
         try await client.createSubscription(subscription, settings)
 
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("horae-daemon-\(UUID().uuidString)").path
+        directory =
+            FileManager.default.temporaryDirectory.appendingPathComponent("horae-daemon-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory + "/rules", withIntermediateDirectories: true)
         try rules.write(toFile: directory + "/rules/rules.yaml", atomically: true, encoding: .utf8)
 
@@ -58,7 +63,8 @@ final class DaemonHarness: @unchecked Sendable {
     private func makeDaemon(_ extra: [any ActionPlugin]) throws -> Daemon {
         var logger = Logger(label: "horae-test")
         logger.logLevel = .warning
-        return try Daemon(config: config, parts: .init(client: client, plugins: [plugin] + extra, metrics: metrics, logger: logger))
+        return try Daemon(
+            config: config, parts: .init(client: client, plugins: [plugin] + extra, metrics: metrics, logger: logger))
     }
 
     /// Runs the dispatcher, the schedules and, with `watchRules`, the rule watcher (until they stop).
@@ -106,7 +112,8 @@ final class DaemonHarness: @unchecked Sendable {
         }
     }
 
-    func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
+    func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws
+    {
         try await Polling.waitUntil(what, timeout: timeout, condition)
     }
 
@@ -122,8 +129,10 @@ final class DaemonHarness: @unchecked Sendable {
     }
 
     /// A GCS-notification-shaped attribute set.
-    static func gcsEvent(bucket: String = "ven-cust-acme", object: String, generation: String = "1",
-                         event: String = "OBJECT_FINALIZE") -> [String: String] {
+    static func gcsEvent(
+        bucket: String = "ven-cust-acme", object: String, generation: String = "1",
+        event: String = "OBJECT_FINALIZE"
+    ) -> [String: String] {
         ["bucketId": bucket, "objectId": object, "objectGeneration": generation, "eventType": event]
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HoraeRules
 import HoraeTestSupport
 import Testing
+
 @testable import HoraeDispatcher
 
 /// The `horae run` executable against the real Pub/Sub emulator: SIGKILL in the middle of a task,
@@ -17,33 +18,37 @@ struct DaemonProcessTests {
         var stepsLog: String { directory + "/steps.log" }
 
         /// `rules` replaces the three-step pipeline; `config` is appended to horae.yaml.
-        init(emulator: PubSubEmulator? = nil, shutdownGrace: String = "10s", rules: String? = nil,
-             http: String = "off", config extra: String = "") async throws {
+        init(
+            emulator: PubSubEmulator? = nil, shutdownGrace: String = "10s", rules: String? = nil,
+            http: String = "off", config extra: String = ""
+        ) async throws {
             if let emulator { self.emulator = emulator } else { self.emulator = try await PubSubEmulator.shared() }
             project = PubSubEmulator.uniqueProject()
             client = try self.emulator.client(project: project)
-            directory = FileManager.default.temporaryDirectory.appendingPathComponent("horae-process-\(UUID().uuidString)").path
+            directory =
+                FileManager.default.temporaryDirectory.appendingPathComponent("horae-process-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: directory + "/rules", withIntermediateDirectories: true)
             // step NAME OBJECT [SLEEP]: logs "NAME start OBJECT", sleeps on its first run only, logs "NAME end".
             let step = """
-            #!/bin/sh
-            log="\(directory)/steps.log"
-            printf '%s start %s\\n' "$1" "$2" >> "$log"
-            if [ -n "$3" ] && [ ! -e "\(directory)/slept-$1" ]; then touch "\(directory)/slept-$1"; sleep "$3"; fi
-            printf '%s end\\n' "$1" >> "$log"
-            """
+                #!/bin/sh
+                log="\(directory)/steps.log"
+                printf '%s start %s\\n' "$1" "$2" >> "$log"
+                if [ -n "$3" ] && [ ! -e "\(directory)/slept-$1" ]; then touch "\(directory)/slept-$1"; sleep "$3"; fi
+                printf '%s end\\n' "$1" >> "$log"
+                """
             try step.write(toFile: directory + "/step", atomically: true, encoding: .utf8)
             chmod(directory + "/step", 0o755)
-            try (rules ?? """
-            rules:
-              - name: pipeline
-                on: { message: { attributes: { objectId: "gocc/*" } } }
-                dedup: { key: "{{ attributes.objectId }}#{{ attributes.objectGeneration }}", window: 1h }
-                actions:
-                  - exec: { command: ["\(directory)/step", first, "{{ attributes.objectId }}"] }
-                  - exec: { command: ["\(directory)/step", slow, "{{ attributes.objectId }}", "4"] }
-                  - exec: { command: ["\(directory)/step", third, "{{ attributes.objectId }}"] }
-            """).write(toFile: directory + "/rules/pipeline.yaml", atomically: true, encoding: .utf8)
+            try
+                (rules ?? """
+                    rules:
+                      - name: pipeline
+                        on: { message: { attributes: { objectId: "gocc/*" } } }
+                        dedup: { key: "{{ attributes.objectId }}#{{ attributes.objectGeneration }}", window: 1h }
+                        actions:
+                          - exec: { command: ["\(directory)/step", first, "{{ attributes.objectId }}"] }
+                          - exec: { command: ["\(directory)/step", slow, "{{ attributes.objectId }}", "4"] }
+                          - exec: { command: ["\(directory)/step", third, "{{ attributes.objectId }}"] }
+                    """).write(toFile: directory + "/rules/pipeline.yaml", atomically: true, encoding: .utf8)
             try """
             project: \(project)
             rules: rules/
@@ -67,15 +72,18 @@ struct DaemonProcessTests {
         }
 
         func startHorae() throws -> HoraeProcess {
-            try HoraeExecutable.start(["run", "--config", directory + "/horae.yaml"], in: directory,
-                                      environment: ["PUBSUB_EMULATOR_HOST": emulator.host])
+            try HoraeExecutable.start(
+                ["run", "--config", directory + "/horae.yaml"], in: directory,
+                environment: ["PUBSUB_EMULATOR_HOST": emulator.host])
         }
 
         @discardableResult
         func publish(object: String) async throws -> String {
-            try await client.publish(try client.topic("events"), messages: [
-                OutgoingMessage(attributes: ["objectId": object, "objectGeneration": "1", "bucketId": "b"]),
-            ])[0]
+            try await client.publish(
+                try client.topic("events"),
+                messages: [
+                    OutgoingMessage(attributes: ["objectId": object, "objectGeneration": "1", "bucketId": "b"])
+                ])[0]
         }
 
         var steps: [String] {
@@ -84,7 +92,9 @@ struct DaemonProcessTests {
 
         func count(_ prefix: String) -> Int { steps.count { $0.hasPrefix(prefix) } }
 
-        func waitUntil(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
+        func waitUntil(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool)
+            async throws
+        {
             try await Polling.waitUntil(what, timeout: timeout, condition)
         }
 
@@ -115,7 +125,9 @@ struct DaemonProcessTests {
         let second = try stack.startHorae()
         defer { second.signal(SIGKILL) }
         // Redelivered once the lease lapses (10 s), resumed at the slow action.
-        try await stack.waitUntil("the task resumes and finishes", timeout: .seconds(60)) { stack.count("third end") == 1 }
+        try await stack.waitUntil("the task resumes and finishes", timeout: .seconds(60)) {
+            stack.count("third end") == 1
+        }
         try await stack.waitUntil("the task is recorded succeeded") { try await stack.task(id)?.state == .succeeded }
         #expect(stack.count("first start") == 1)
         #expect(stack.count("slow start") >= 1)
@@ -177,20 +189,23 @@ struct DaemonProcessTests {
 
     @Test func flowControlKeepsAtMostTheBudgetOutstandingAsMetricsShow() async throws {
         let port = try LoopbackPort.free()
-        let stack = try await Stack(rules: """
-        rules:
-          - name: pipeline
-            on: { message: { attributes: { objectId: "gocc/*" } } }
-            actions:
-              - log: { message: "{{ attributes.objectId }}", level: debug }
-        """, http: "127.0.0.1:\(port)", config: "maxOutstandingMessages: 100")
+        let stack = try await Stack(
+            rules: """
+                rules:
+                  - name: pipeline
+                    on: { message: { attributes: { objectId: "gocc/*" } } }
+                    actions:
+                      - log: { message: "{{ attributes.objectId }}", level: debug }
+                """, http: "127.0.0.1:\(port)", config: "maxOutstandingMessages: 100")
         defer { stack.remove() }
         let topic = try stack.client.topic("events")
         var start = 0
         while start < 5000 {
-            _ = try await stack.client.publish(topic, messages: (start..<start + 500).map {
-                OutgoingMessage(attributes: ["objectId": "gocc/\($0).tar.gz"])
-            })
+            _ = try await stack.client.publish(
+                topic,
+                messages: (start..<start + 500).map {
+                    OutgoingMessage(attributes: ["objectId": "gocc/\($0).tar.gz"])
+                })
             start += 500
         }
         let horae = try stack.startHorae()

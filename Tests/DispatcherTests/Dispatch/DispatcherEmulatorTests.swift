@@ -2,6 +2,7 @@ import Foundation
 import HoraeRules
 import Synchronization
 import Testing
+
 @testable import HoraeDispatcher
 
 /// The dispatcher against the real Pub/Sub emulator: ack rule, retries, dead-letter, dedup,
@@ -9,18 +10,18 @@ import Testing
 /// docs/rules.md, "Dedup, retries and timeouts").
 @Suite(.serialized) struct DispatcherEmulatorTests {
     static let uploadRule = """
-    rules:
-      - name: upload
-        on:
-          message:
-            attributes:
-              bucketId: "ven-cust-{codename}"
-              objectId: "gocc/{codename2}_gocc_{date:[0-9]{8}}.tar.gz"
-        retry: { maxAttempts: 3, initialBackoff: 200ms, maxBackoff: 2s, deadLetter: dead-letters }
-        actions:
-          - log: { message: "first {{ codename }} {{ date }}" }
-          - log: { message: "second {{ attributes.objectId }}" }
-    """
+        rules:
+          - name: upload
+            on:
+              message:
+                attributes:
+                  bucketId: "ven-cust-{codename}"
+                  objectId: "gocc/{codename2}_gocc_{date:[0-9]{8}}.tar.gz"
+            retry: { maxAttempts: 3, initialBackoff: 200ms, maxBackoff: 2s, deadLetter: dead-letters }
+            actions:
+              - log: { message: "first {{ codename }} {{ date }}" }
+              - log: { message: "second {{ attributes.objectId }}" }
+        """
 
     @Test func matchedMessagesRunTheirActionsInOrderAndAreAckedForGood() async throws {
         try await withDaemon(DaemonHarness(rules: Self.uploadRule)) { h in
@@ -32,8 +33,11 @@ import Testing
                 h.metrics["task.succeeded"] == 2 && h.metrics["acked"] == 3
             }
             let texts = h.plugin.calls.map(\.text).sorted()
-            #expect(texts == ["first acme 20260101", "first acme 20260102",
-                              "second gocc/acme_gocc_20260101.tar.gz", "second gocc/acme_gocc_20260102.tar.gz"])
+            #expect(
+                texts == [
+                    "first acme 20260101", "first acme 20260102",
+                    "second gocc/acme_gocc_20260101.tar.gz", "second gocc/acme_gocc_20260102.tar.gz",
+                ])
             #expect(h.metrics["unmatched"] == 1)
             await h.stop()
             // Past the 10 s ack deadline, nothing comes back: the acks reached the emulator.
@@ -44,10 +48,14 @@ import Testing
 
     @Test func aRetryResumesAtTheFailedActionWithGrowingBackoffCeilings() async throws {
         // The second action fails twice, then succeeds.
-        try await withDaemon(DaemonHarness(rules: Self.uploadRule, script: { invocation, _ in
-            let failures = RetryCounter.shared.next(invocation.actionIndex)
-            return invocation.actionIndex == 1 && failures <= 2 ? .retryable("flaky") : .success(output: "ok")
-        })) { h in
+        try await withDaemon(
+            DaemonHarness(
+                rules: Self.uploadRule,
+                script: { invocation, _ in
+                    let failures = RetryCounter.shared.next(invocation.actionIndex)
+                    return invocation.actionIndex == 1 && failures <= 2 ? .retryable("flaky") : .success(output: "ok")
+                })
+        ) { h in
             RetryCounter.shared.reset()
             h.start()
             let id = try await h.publish(DaemonHarness.gcsEvent(object: "gocc/acme_gocc_20260101.tar.gz"))
@@ -80,9 +88,12 @@ import Testing
             try await h.client.createTopic(deadTopic)
             try await h.client.createSubscription(deadSub, .init(topic: deadTopic))
             h.start()
-            let id = try await h.publish(DaemonHarness.gcsEvent(object: "gocc/acme_gocc_20260101.tar.gz"),
-                                         data: "payload")
-            try await h.waitUntil("dead-lettered and acked") { h.metrics["task.dead_lettered"] == 1 && h.metrics["acked"] == 1 }
+            let id = try await h.publish(
+                DaemonHarness.gcsEvent(object: "gocc/acme_gocc_20260101.tar.gz"),
+                data: "payload")
+            try await h.waitUntil("dead-lettered and acked") {
+                h.metrics["task.dead_lettered"] == 1 && h.metrics["acked"] == 1
+            }
             var dead: [ReceivedMessage] = []
             try await h.waitUntil("the dead-letter message arrives") {
                 dead += try await h.client.pull(deadSub, maxMessages: 10)
@@ -112,25 +123,29 @@ import Testing
     }
 
     static let dedupRule = """
-    rules:
-      - name: load
-        on:
-          message:
-            attributes: { bucketId: "ven-cust-{codename}", objectId: "gocc/*.tar.gz" }
-        dedup:
-          key: "{{ attributes.bucketId }}/{{ attributes.objectId }}#{{ attributes.objectGeneration }}/{{ attributes.eventType }}"
-          window: 3s
-        actions:
-          - log: { message: "load {{ attributes.objectId }}" }
-    """
+        rules:
+          - name: load
+            on:
+              message:
+                attributes: { bucketId: "ven-cust-{codename}", objectId: "gocc/*.tar.gz" }
+            dedup:
+              key: "{{ attributes.bucketId }}/{{ attributes.objectId }}#{{ attributes.objectGeneration }}/{{ attributes.eventType }}"
+              window: 3s
+            actions:
+              - log: { message: "load {{ attributes.objectId }}" }
+        """
 
     @Test func oneEventPublishedThreeTimesRunsOnceWithinTheWindowAndAgainAfterIt() async throws {
         let release = Mutex(false)
-        try await withDaemon(DaemonHarness(rules: Self.dedupRule, script: { _, _ in
-            // The first run holds until the test lets it go.
-            while !release.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(20)) }
-            return .success(output: nil)
-        })) { h in
+        try await withDaemon(
+            DaemonHarness(
+                rules: Self.dedupRule,
+                script: { _, _ in
+                    // The first run holds until the test lets it go.
+                    while !release.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(20)) }
+                    return .success(output: nil)
+                })
+        ) { h in
             h.start()
             let event = DaemonHarness.gcsEvent(object: "gocc/acme_gocc_20260101.tar.gz", generation: "42")
             try await h.publish(event)
@@ -140,7 +155,9 @@ import Testing
             release.withLock { $0 = true }
             try await h.waitUntil("the first succeeded") { h.metrics["task.succeeded"] == 1 }
             try await h.publish(event)  // after it finished, inside the window
-            try await h.waitUntil("the third is a duplicate") { h.metrics["task.duplicate"] == 2 && h.metrics["acked"] == 3 }
+            try await h.waitUntil("the third is a duplicate") {
+                h.metrics["task.duplicate"] == 2 && h.metrics["acked"] == 3
+            }
             #expect(h.plugin.calls.count == 1)
             try await Task.sleep(for: .seconds(3.2))
             try await h.publish(event)  // after the window
@@ -151,16 +168,20 @@ import Testing
     }
 
     @Test func flowControlNeverHasMoreThanTheBudgetOutstanding() async throws {
-        try await withDaemon(DaemonHarness(rules: """
-        rules:
-          - name: all
-            on: { message: { attributes: { n: { exists: true } } } }
-            actions:
-              - log: { message: "{{ attributes.n }}" }
-        """, script: { _, _ in
-            try? await Task.sleep(for: .milliseconds(2))
-            return .success(output: nil)
-        }, configure: { $0.maxOutstandingMessages = 100 })) { h in
+        try await withDaemon(
+            DaemonHarness(
+                rules: """
+                    rules:
+                      - name: all
+                        on: { message: { attributes: { n: { exists: true } } } }
+                        actions:
+                          - log: { message: "{{ attributes.n }}" }
+                    """,
+                script: { _, _ in
+                    try? await Task.sleep(for: .milliseconds(2))
+                    return .success(output: nil)
+                }, configure: { $0.maxOutstandingMessages = 100 })
+        ) { h in
             let total = 5000
             try await h.publish((0..<total).map { OutgoingMessage(attributes: ["n": String($0)]) })
             h.start()
@@ -182,20 +203,26 @@ import Testing
     }
 
     @Test func gracefulShutdownLetsRunningTasksFinishAndGivesBackTheOthers() async throws {
-        try await withDaemon(DaemonHarness(rules: """
-        rules:
-          - name: slow
-            concurrency: 1
-            on: { message: { attributes: { n: { exists: true } } } }
-            actions:
-              - log: { message: "{{ attributes.n }}" }
-        """, script: { _, _ in
-            try? await Task.sleep(for: .milliseconds(700))
-            return .success(output: nil)
-        })) { h in
+        try await withDaemon(
+            DaemonHarness(
+                rules: """
+                    rules:
+                      - name: slow
+                        concurrency: 1
+                        on: { message: { attributes: { n: { exists: true } } } }
+                        actions:
+                          - log: { message: "{{ attributes.n }}" }
+                    """,
+                script: { _, _ in
+                    try? await Task.sleep(for: .milliseconds(700))
+                    return .success(output: nil)
+                })
+        ) { h in
             h.start()
             try await h.publish((0..<5).map { OutgoingMessage(attributes: ["n": String($0)]) })
-            try await h.waitUntil("one task runs and the rest wait for the slot") { h.plugin.calls.count == 1 && h.metrics["pulled"] == 5 }
+            try await h.waitUntil("one task runs and the rest wait for the slot") {
+                h.plugin.calls.count == 1 && h.metrics["pulled"] == 5
+            }
             await h.stop()
             // The running task finished inside the grace period and was acked; the four waiting were nacked.
             #expect(h.metrics["task.succeeded"] == 1)
@@ -214,14 +241,18 @@ import Testing
     }
 
     @Test func aTaskStillRunningAfterTheGracePeriodIsCancelledAndResumedAfterARestart() async throws {
-        try await withDaemon(DaemonHarness(rules: Self.uploadRule, script: { invocation, number in
-            // The second action of the first delivery hangs past the grace period.
-            if invocation.actionIndex == 1 && number == 2 {
-                try? await Task.sleep(for: .seconds(60))
-                return .retryable("interrupted")
-            }
-            return .success(output: nil)
-        }, configure: { $0.shutdownGrace = .milliseconds(300) })) { h in
+        try await withDaemon(
+            DaemonHarness(
+                rules: Self.uploadRule,
+                script: { invocation, number in
+                    // The second action of the first delivery hangs past the grace period.
+                    if invocation.actionIndex == 1 && number == 2 {
+                        try? await Task.sleep(for: .seconds(60))
+                        return .retryable("interrupted")
+                    }
+                    return .success(output: nil)
+                }, configure: { $0.shutdownGrace = .milliseconds(300) })
+        ) { h in
             h.start()
             let id = try await h.publish(DaemonHarness.gcsEvent(object: "gocc/acme_gocc_20260101.tar.gz"))
             try await h.waitUntil("the second action hangs") { h.plugin.calls.count == 2 }
@@ -243,6 +274,11 @@ import Testing
 final class RetryCounter: Sendable {
     static let shared = RetryCounter()
     private let counts = Mutex<[Int: Int]>([:])
-    func next(_ index: Int) -> Int { counts.withLock { $0[index, default: 0] += 1; return $0[index]! } }
+    func next(_ index: Int) -> Int {
+        counts.withLock {
+            $0[index, default: 0] += 1
+            return $0[index]!
+        }
+    }
     func reset() { counts.withLock { $0 = [:] } }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HoraeRules
 import Logging
 import Testing
+
 @testable import HoraeDispatcher
 
 /// Attacker-chosen object names and malformed messages through the daemon with the real `exec`,
@@ -22,25 +23,30 @@ import Testing
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // record ARG ID: writes ARG, byte for byte, to a file named after the message id.
-        try "#!/bin/sh\nprintf '%s' \"$1\" > \"\(directory)/argv-$2\"\n".write(toFile: directory + "/record", atomically: true, encoding: .utf8)
+        try "#!/bin/sh\nprintf '%s' \"$1\" > \"\(directory)/argv-$2\"\n".write(
+            toFile: directory + "/record", atomically: true, encoding: .utf8)
         chmod(directory + "/record", 0o755)
 
         let rules = """
-        rules:
-          - name: hostile
-            on: { message: { attributes: { objectId: "gocc/**" } } }
-            actions:
-              - exec: { command: ["\(directory)/record", "{{ attributes.objectId }}", "{{ message.id }}"] }
-              - publish: { topic: out, attributes: { object: "{{ attributes.objectId }}" }, data: "{{ attributes.objectId }}" }
-              - http:
-                  method: POST
-                  url: "\(server.baseURL)/echo/{{ attributes.objectId | urlencode }}"
-                  json: { object: "{{ attributes.objectId }}", fixed: true }
-        """
+            rules:
+              - name: hostile
+                on: { message: { attributes: { objectId: "gocc/**" } } }
+                actions:
+                  - exec: { command: ["\(directory)/record", "{{ attributes.objectId }}", "{{ message.id }}"] }
+                  - publish: { topic: out, attributes: { object: "{{ attributes.objectId }}" }, data: "{{ attributes.objectId }}" }
+                  - http:
+                      method: POST
+                      url: "\(server.baseURL)/echo/{{ attributes.objectId | urlencode }}"
+                      json: { object: "{{ attributes.objectId }}", fixed: true }
+            """
         let transport = try CurlHTTPClient()
-        try await withDaemon(DaemonHarness(rules: rules, plugins: [
-            ExecPlugin(runner: ProcessRunner()), HTTPPlugin(transport: transport),
-        ], publisherPlugin: true)) { h in
+        try await withDaemon(
+            DaemonHarness(
+                rules: rules,
+                plugins: [
+                    ExecPlugin(runner: ProcessRunner()), HTTPPlugin(transport: transport),
+                ], publisherPlugin: true)
+        ) { h in
             let out = try h.client.topic("out")
             let outSub = try h.client.subscription("out-sub")
             try await h.client.createTopic(out)
@@ -52,7 +58,9 @@ import Testing
                 let object = name.replacingOccurrences(of: "MARK", with: mark)
                 ids[try await h.publish(["objectId": object])] = object
             }
-            try await h.waitUntil("all three tasks finish") { h.metrics["task.succeeded"] + h.metrics["task.dead_lettered"] == 3 }
+            try await h.waitUntil("all three tasks finish") {
+                h.metrics["task.succeeded"] + h.metrics["task.dead_lettered"] == 3
+            }
             #expect(h.metrics["task.succeeded"] == 3)
             #expect(!FileManager.default.fileExists(atPath: "/tmp/pwned-\(mark)"))
 
@@ -83,20 +91,23 @@ import Testing
     }
 
     @Test func malformedMessagesAreCountedAndAckedWithoutStoppingTheDaemon() async throws {
-        try await withDaemon(DaemonHarness(rules: """
-        rules:
-          - name: json-payload
-            on: { message: { attributes: { kind: json }, data: { codename: { exists: true } } } }
-            actions:
-              - log: { message: "{{ data.codename }}" }
-        """)) { h in
+        try await withDaemon(
+            DaemonHarness(
+                rules: """
+                    rules:
+                      - name: json-payload
+                        on: { message: { attributes: { kind: json }, data: { codename: { exists: true } } } }
+                        actions:
+                          - log: { message: "{{ data.codename }}" }
+                    """)
+        ) { h in
             h.start()
             let invalidUTF8: [UInt8] = [0xFF, 0xFE, 0x00, 0xC3, 0x28]
             try await h.publish([
-                OutgoingMessage(data: Array("x".utf8), attributes: [:]),                      // no attributes at all
-                OutgoingMessage(data: Array("not json {".utf8), attributes: ["kind": "json"]), // data: conditions fail
-                OutgoingMessage(data: invalidUTF8, attributes: ["kind": "json"]),             // bytes that are not text
-                OutgoingMessage(data: [UInt8](repeating: 0x41, count: 1 << 20), attributes: ["kind": "json"]), // 1 MiB
+                OutgoingMessage(data: Array("x".utf8), attributes: [:]),  // no attributes at all
+                OutgoingMessage(data: Array("not json {".utf8), attributes: ["kind": "json"]),  // data: conditions fail
+                OutgoingMessage(data: invalidUTF8, attributes: ["kind": "json"]),  // bytes that are not text
+                OutgoingMessage(data: [UInt8](repeating: 0x41, count: 1 << 20), attributes: ["kind": "json"]),  // 1 MiB
                 OutgoingMessage(data: Array(#"{"codename":"acme"}"#.utf8), attributes: ["kind": "json"]),
             ])
             try await h.waitUntil("all five settled") { h.metrics["acked"] == 5 }

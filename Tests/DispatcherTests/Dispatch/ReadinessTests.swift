@@ -55,24 +55,28 @@ import Testing
                 transport: CurlHTTPClient(configuration: .init()))
             var logger = Logger(label: "horae-test")
             logger.logLevel = .critical
-            directory = FileManager.default.temporaryDirectory.appendingPathComponent("horae-ready-\(UUID().uuidString)").path
+            directory =
+                FileManager.default.temporaryDirectory.appendingPathComponent("horae-ready-\(UUID().uuidString)").path
             store = try SQLiteStateStore(directory: directory)
             let shutdown = ShutdownSignal()
             let limiter = RuleConcurrencyLimiter()
-            let runner = TaskRunner(store: store, plugins: PluginRegistry([]), publisher: nil, limiter: limiter,
-                                    shutdown: shutdown, logger: logger)
+            let runner = TaskRunner(
+                store: store, plugins: PluginRegistry([]), publisher: nil, limiter: limiter,
+                shutdown: shutdown, logger: logger)
             var config = SubscriptionConfig(logicalName: "events", name: "events-sub")
             config.concurrentPulls = 1
-            subscription = SubscriptionRuntime(config: config, name: try client.subscription("events-sub"), client: client,
-                                               maxLease: .seconds(60), metrics: NoDispatcherMetrics(), logger: logger)
+            subscription = SubscriptionRuntime(
+                config: config, name: try client.subscription("events-sub"), client: client,
+                maxLease: .seconds(60), metrics: NoDispatcherMetrics(), logger: logger)
             var configuration = Dispatcher.Configuration()
             configuration.heldPullIsReadyAfter = heldPullIsReadyAfter
             configuration.pullBackoff = Backoff(initial: .milliseconds(50), maximum: .milliseconds(100), multiplier: 2)
-            dispatcher = Dispatcher(client: client, subscriptions: [subscription],
-                                    rules: ActiveRules(CompiledRuleSet(rules: [])),
-                                    flow: FlowController(maxMessages: 100, maxBytes: 1 << 20), runner: runner,
-                                    limiter: limiter, shutdown: shutdown, metrics: NoDispatcherMetrics(), logger: logger,
-                                    configuration: configuration)
+            dispatcher = Dispatcher(
+                client: client, subscriptions: [subscription],
+                rules: ActiveRules(CompiledRuleSet(rules: [])),
+                flow: FlowController(maxMessages: 100, maxBytes: 1 << 20), runner: runner,
+                limiter: limiter, shutdown: shutdown, metrics: NoDispatcherMetrics(), logger: logger,
+                configuration: configuration)
             let dispatcher = self.dispatcher
             task = Task { await dispatcher.run() }
         }

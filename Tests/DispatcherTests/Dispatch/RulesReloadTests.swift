@@ -1,6 +1,7 @@
 import Foundation
 import HoraeRules
 import Testing
+
 @testable import HoraeDispatcher
 
 /// SIGHUP's reload (docs/daemon.md, "Message path"): a valid set is swapped in atomically; an invalid one, or one
@@ -21,7 +22,9 @@ import Testing
             let file = h.directory + "/rules/rules.yaml"
             func matches(_ object: String) -> [String] {
                 let set = h.daemon.rules.ruleSet
-                return set.match(PubSubMessage(id: "1", attributes: ["objectId": object])).map { set.rules[$0.ruleIndex].name }
+                return set.match(PubSubMessage(id: "1", attributes: ["objectId": object])).map {
+                    set.rules[$0.ruleIndex].name
+                }
             }
             #expect(matches("a/x") == ["first"])
 

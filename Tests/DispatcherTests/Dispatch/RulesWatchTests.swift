@@ -5,6 +5,7 @@ import Logging
 import ServiceLifecycle
 import ServiceLifecycleTestKit
 import Testing
+
 @testable import HoraeDispatcher
 
 /// `watchRules`: the rule files are polled and a change reloads them as SIGHUP does (a valid set
@@ -15,8 +16,10 @@ import Testing
     static let broken = "rules:\n  - name: broken\n    on: { message: { attributes: { objectId: { regx: x } } } }\n"
 
     @Test func aValidChangeIsPickedUpWithoutSIGHUP() async throws {
-        try await withDaemon(DaemonHarness(
-            rules: RulesReloadTests.rule("first", object: "a/*"), configure: { $0.watchRules = true })) { h in
+        try await withDaemon(
+            DaemonHarness(
+                rules: RulesReloadTests.rule("first", object: "a/*"), configure: { $0.watchRules = true })
+        ) { h in
             h.start()
             #expect(h.metrics["reload.ok"] == 1)  // the first load
 
@@ -43,8 +46,10 @@ import Testing
     }
 
     @Test func anInvalidChangeKeepsTheLastGoodSetUntilTheFilesChangeAgain() async throws {
-        try await withDaemon(DaemonHarness(
-            rules: RulesReloadTests.rule("first", object: "a/*"), configure: { $0.watchRules = true })) { h in
+        try await withDaemon(
+            DaemonHarness(
+                rules: RulesReloadTests.rule("first", object: "a/*"), configure: { $0.watchRules = true })
+        ) { h in
             h.start()
             let file = h.directory + "/rules/rules.yaml"
 

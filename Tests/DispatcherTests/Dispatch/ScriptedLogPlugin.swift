@@ -1,6 +1,7 @@
 import Foundation
 import HoraeRules
 import Synchronization
+
 @testable import HoraeDispatcher
 
 /// A test stand-in registered under the `log` plugin name: it records every invocation and answers
@@ -29,8 +30,10 @@ final class ScriptedLogPlugin: ActionPlugin, Sendable {
 
     func run(_ invocation: ActionInvocation) async -> ActionOutcome {
         let number = log.withLock { calls -> Int in
-            calls.append(Call(rule: invocation.ruleName, messageID: invocation.message?.id ?? "",
-                              attempt: invocation.attempt, text: invocation.string("message") ?? "", at: .now))
+            calls.append(
+                Call(
+                    rule: invocation.ruleName, messageID: invocation.message?.id ?? "",
+                    attempt: invocation.attempt, text: invocation.string("message") ?? "", at: .now))
             return calls.count
         }
         return await script(invocation, number)

@@ -3,11 +3,11 @@ import Testing
 @testable import HoraeDispatcher
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// The libcurl transport against a real peer: ``TestHTTPServer`` on 127.0.0.1.
@@ -231,7 +231,8 @@ struct CurlHTTPClientTests {
             let clock = ContinuousClock()
             let start = clock.now
             let error = await transportError {
-                _ = try await client.send(HTTPRequest(url: "\(server.baseURL)/sleep/15000", timeout: .milliseconds(300)))
+                _ = try await client.send(
+                    HTTPRequest(url: "\(server.baseURL)/sleep/15000", timeout: .milliseconds(300)))
             }
             let elapsed = clock.now - start
             #expect(error?.kind == .timeout)
@@ -378,17 +379,17 @@ struct CurlHTTPClientTests {
 
     @Test func idleClientUsesNoCPU() async throws {
         #if os(Linux)
-            try await withClient { server, client in
-                _ = try await client.send(HTTPRequest(url: "\(server.baseURL)/echo"))  // a cached connection too
-                let tid = client.engineThreadID
-                #expect(tid > 0)
-                let before = try cpuTicks(thread: tid)
-                try await Task.sleep(for: .seconds(2))
-                let after = try cpuTicks(thread: tid)
-                let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
-                let share = Double(after - before) / ticksPerSecond / 2.0
-                #expect(share < 0.02, "engine thread used \(share * 100)% of a core while idle")
-            }
+        try await withClient { server, client in
+            _ = try await client.send(HTTPRequest(url: "\(server.baseURL)/echo"))  // a cached connection too
+            let tid = client.engineThreadID
+            #expect(tid > 0)
+            let before = try cpuTicks(thread: tid)
+            try await Task.sleep(for: .seconds(2))
+            let after = try cpuTicks(thread: tid)
+            let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+            let share = Double(after - before) / ticksPerSecond / 2.0
+            #expect(share < 0.02, "engine thread used \(share * 100)% of a core while idle")
+        }
         #endif
     }
 
@@ -417,9 +418,9 @@ struct CurlHTTPClientTests {
 
     private func canConnect(_ port: Int) -> Bool {
         #if canImport(Glibc)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
-            let fd = socket(AF_INET, SOCK_STREAM, 0)
+        let fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         defer { close(fd) }
         var address = sockaddr_in()

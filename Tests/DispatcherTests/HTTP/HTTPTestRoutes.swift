@@ -27,8 +27,9 @@ enum HTTPTestRoutes {
             let headers: [(name: String, value: String)] = [
                 ("X-Mixed-Case", "Some Value"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"),
             ]
-            return Response(status: code, headers: headers,
-                            body: code != 204 && code != 304 ? Array("status \(code)".utf8) : [])
+            return Response(
+                status: code, headers: headers,
+                body: code != 204 && code != 304 ? Array("status \(code)".utf8) : [])
         } else if path.hasPrefix("/sleep/"), let milliseconds = Int(path.dropFirst("/sleep/".count)) {
             return Response(body: Array("slept".utf8), delay: .milliseconds(milliseconds))
         } else if path.hasPrefix("/bytes/"), let count = Int(path.dropFirst("/bytes/".count)) {
@@ -40,7 +41,8 @@ enum HTTPTestRoutes {
         } else if path == "/close" {
             return Response(body: Array("bye".utf8), closesConnection: true)
         } else if path == "/gzip" {
-            return Response(headers: [("Content-Encoding", "gzip"), ("Content-Type", "text/plain")], body: gzippedHello)
+            return Response(
+                headers: [("Content-Encoding", "gzip"), ("Content-Type", "text/plain")], body: gzippedHello)
         }
         return Response(status: 404, body: Array("not found".utf8))
     }

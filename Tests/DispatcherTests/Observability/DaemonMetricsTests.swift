@@ -126,7 +126,9 @@ struct DaemonMetricsTests {
         let sum = value(#"horae_action_duration_seconds_sum{plugin="exec"}"#, in: text) ?? 0
         #expect(abs(sum - 400.0405) < 1e-6)
         // 1 ms … 10 min: 18 buckets plus +Inf per plugin.
-        #expect(text.split(separator: "\n").filter { $0.hasPrefix(#"horae_action_duration_seconds_bucket{plugin="http""#) }.count == 19)
+        #expect(
+            text.split(separator: "\n").filter { $0.hasPrefix(#"horae_action_duration_seconds_bucket{plugin="http""#) }
+                .count == 19)
     }
 
     @Test func registriesAreIndependentAndNothingGoesToTheGlobalOne() {

@@ -43,8 +43,10 @@ struct JSONLogHandlerTests {
         #expect(location["line"] as? String == String(line))
         #expect(location["function"] as? String == "lineCarriesTimeMessageLoggerAndSourceLocation()")
         // The fixed fields come first, in a stable order.
-        #expect(String(decoding: capture.lines[0], as: UTF8.self).hasPrefix(
-            #"{"time":"2026-11-29T10:00:00.123Z","severity":"INFO","message":"task succeeded","logger":"horae.dispatcher","#))
+        #expect(
+            String(decoding: capture.lines[0], as: UTF8.self).hasPrefix(
+                #"{"time":"2026-11-29T10:00:00.123Z","severity":"INFO","message":"task succeeded","logger":"horae.dispatcher","#
+            ))
     }
 
     @Test func sourceLocationCanBeLeftOut() throws {
@@ -156,7 +158,8 @@ struct JSONLogHandlerTests {
         var fds: [Int32] = [0, 0]
         try #require(pipe(&fds) == 0)
         let (readEnd, writeEnd) = (fds[0], fds[1])
-        _ = fcntl(writeEnd, 1031 /* F_SETPIPE_SZ */, 4096)
+        let setPipeSize: Int32 = 1031  // F_SETPIPE_SZ
+        _ = fcntl(writeEnd, setPipeSize, 4096)
         let reader = DispatchQueue(label: "pipe-reader")
         let collected = ByteCollector()
         let done = DispatchSemaphore(value: 0)

@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 import Logging
 import Testing
 
 @testable import HoraeDispatcher
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 struct LoggingSetupTests {
     @Test func factoryFollowsFormatAndLevel() throws {

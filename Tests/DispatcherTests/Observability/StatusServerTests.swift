@@ -70,8 +70,9 @@ struct StatusServerTests {
             #expect(text(metricsResponse).contains("horae_outstanding_messages_max 9"))
             // Rendered per request: a later change shows up.
             metrics.messagesPulled(subscription: "bucket-events", count: 5)
-            #expect(text(try await get(client, address, "/metrics")).contains(
-                #"horae_messages_pulled_total{subscription="bucket-events"} 7"#))
+            #expect(
+                text(try await get(client, address, "/metrics")).contains(
+                    #"horae_messages_pulled_total{subscription="bucket-events"} 7"#))
 
             let health = try await get(client, address, "/healthz")
             #expect(health.status == 200)

@@ -2,6 +2,7 @@ import Foundation
 import HoraeRules
 import Synchronization
 import Testing
+
 @testable import HoraeDispatcher
 
 /// The `bigquery.load` plugin against ``JobsAPIStandIn``, a local server that checks nothing
@@ -33,34 +34,53 @@ struct BigQueryLoadPluginTests {
         init(_ script: Script) throws {
             let calls = Mutex(0)
             server = try TestHTTPServer { request in
-                let call = calls.withLock { $0 += 1; return $0 }
-                let jobID = request.method == "POST"
+                let call = calls.withLock {
+                    $0 += 1
+                    return $0
+                }
+                let jobID =
+                    request.method == "POST"
                     ? ((try? JSONParser.parse(request.body))?["jobReference"]?["jobId"]?.string ?? "?")
                     : String(request.path.split(separator: "/").last ?? "?")
                 func job(_ state: String, extra: String = "") -> TestHTTPServer.Response {
-                    .init(json: #"{"kind":"bigquery#job","jobReference":{"projectId":"proj-1","jobId":"\#(jobID)","location":"US"},"#
-                        + #""configuration":{"load":{"destinationTable":{"projectId":"proj-1","datasetId":"sohappy","tableId":"goods_20190115"}}},"#
-                        + #""status":{"state":"\#(state)"\#(extra)}}"#)
+                    .init(
+                        json:
+                            #"{"kind":"bigquery#job","jobReference":{"projectId":"proj-1","jobId":"\#(jobID)","location":"US"},"#
+                            + #""configuration":{"load":{"destinationTable":{"projectId":"proj-1","datasetId":"sohappy","tableId":"goods_20190115"}}},"#
+                            + #""status":{"state":"\#(state)"\#(extra)}}"#)
                 }
                 func done(rows: Int) -> TestHTTPServer.Response {
-                    .init(json: #"{"jobReference":{"projectId":"proj-1","jobId":"\#(jobID)","location":"US"},"status":{"state":"DONE"},"#
-                        + #""statistics":{"load":{"inputFiles":"1","outputRows":"\#(rows)"}}}"#)
+                    .init(
+                        json:
+                            #"{"jobReference":{"projectId":"proj-1","jobId":"\#(jobID)","location":"US"},"status":{"state":"DONE"},"#
+                            + #""statistics":{"load":{"inputFiles":"1","outputRows":"\#(rows)"}}}"#)
                 }
                 switch script {
-                case let .runningThenDone(polls, rows):
+                case .runningThenDone(let polls, let rows):
                     return call <= polls ? job(call == 1 ? "PENDING" : "RUNNING") : done(rows: rows)
                 case .doneWithError:
-                    return call == 1 ? job("RUNNING")
-                        : job("DONE", extra: #","errorResult":{"reason":"invalid","message":"Error while reading data, error message: CSV table encountered too many errors"},"errors":[{"reason":"invalid"},{"reason":"invalid"}]"#)
-                case let .conflictThenDone(dataset, table):
+                    return call == 1
+                        ? job("RUNNING")
+                        : job(
+                            "DONE",
+                            extra:
+                                #","errorResult":{"reason":"invalid","message":"Error while reading data, error message: CSV table encountered too many errors"},"errors":[{"reason":"invalid"},{"reason":"invalid"}]"#
+                        )
+                case .conflictThenDone(let dataset, let table):
                     if request.method == "POST" {
-                        return .init(status: 409, json: #"{"error":{"code":409,"message":"Already Exists: Job proj-1:US.\#(jobID)","status":"ALREADY_EXISTS"}}"#)
+                        return .init(
+                            status: 409,
+                            json:
+                                #"{"error":{"code":409,"message":"Already Exists: Job proj-1:US.\#(jobID)","status":"ALREADY_EXISTS"}}"#
+                        )
                     }
-                    return .init(json: #"{"jobReference":{"projectId":"proj-1","jobId":"\#(jobID)","location":"US"},"#
-                        + #""configuration":{"load":{"destinationTable":{"projectId":"proj-1","datasetId":"\#(dataset)","tableId":"\#(table)"}}},"#
-                        + #""status":{"state":"DONE"},"statistics":{"load":{"outputRows":"7"}}}"#)
+                    return .init(
+                        json: #"{"jobReference":{"projectId":"proj-1","jobId":"\#(jobID)","location":"US"},"#
+                            + #""configuration":{"load":{"destinationTable":{"projectId":"proj-1","datasetId":"\#(dataset)","tableId":"\#(table)"}}},"#
+                            + #""status":{"state":"DONE"},"statistics":{"load":{"outputRows":"7"}}}"#)
                 case .unavailableThenDone:
-                    return call == 1 ? .init(status: 503, json: #"{"error":{"code":503,"message":"backend error"}}"#) : done(rows: 3)
+                    return call == 1
+                        ? .init(status: 503, json: #"{"error":{"code":503,"message":"backend error"}}"#) : done(rows: 3)
                 case .neverDone:
                     return job("RUNNING")
                 }
@@ -72,10 +92,13 @@ struct BigQueryLoadPluginTests {
 
     static let fastPolling = BigQueryLoadPlugin.Polling(initial: .milliseconds(5), maximum: .milliseconds(20))
 
-    static func plugin(_ standIn: JobsAPIStandIn, project: String? = "proj-1",
-                       credentials: any CredentialsProvider = NoCredentials()) throws -> BigQueryLoadPlugin {
-        BigQueryLoadPlugin(transport: try CurlHTTPClient(), credentials: credentials, endpoint: standIn.baseURL,
-                           defaultProject: project, polling: fastPolling)
+    static func plugin(
+        _ standIn: JobsAPIStandIn, project: String? = "proj-1",
+        credentials: any CredentialsProvider = NoCredentials()
+    ) throws -> BigQueryLoadPlugin {
+        BigQueryLoadPlugin(
+            transport: try CurlHTTPClient(), credentials: credentials, endpoint: standIn.baseURL,
+            defaultProject: project, polling: fastPolling)
     }
 
     static let gocc = #"""
@@ -99,12 +122,20 @@ struct BigQueryLoadPluginTests {
         #expect(insert.header("Content-Type") == "application/json")
         #expect(insert.header("Authorization") == nil)
         let body = try JSONParser.parse(insert.body)
-        #expect(body["jobReference"] == .object([(key: "projectId", value: .string("proj-1")), (key: "jobId", value: .string(jobID)),
-                                                  (key: "location", value: .string("US"))]))
+        #expect(
+            body["jobReference"]
+                == .object([
+                    (key: "projectId", value: .string("proj-1")), (key: "jobId", value: .string(jobID)),
+                    (key: "location", value: .string("US")),
+                ]))
         let load = try #require(body["configuration"]?["load"])
         #expect(load["sourceUris"] == .array([.string("gs://ven-cust-sohappy/gocc/extracted/20190115/goods.csv")]))
-        #expect(load["destinationTable"] == .object([(key: "projectId", value: .string("proj-1")), (key: "datasetId", value: .string("sohappy")),
-                                                     (key: "tableId", value: .string("goods_20190115"))]))
+        #expect(
+            load["destinationTable"]
+                == .object([
+                    (key: "projectId", value: .string("proj-1")), (key: "datasetId", value: .string("sohappy")),
+                    (key: "tableId", value: .string("goods_20190115")),
+                ]))
         #expect(load["sourceFormat"] == .string("CSV"))
         #expect(load["writeDisposition"] == .string("WRITE_TRUNCATE"))
         #expect(load["createDisposition"] == .string("CREATE_IF_NEEDED"))
@@ -119,13 +150,18 @@ struct BigQueryLoadPluginTests {
     @Test func optionsNotGivenAreNotSentAgainstALocalJobsAPIStandIn() async throws {
         let standIn = try JobsAPIStandIn(.runningThenDone(polls: 1, rows: 1))
         defer { standIn.stop() }
-        let outcome = try await Self.plugin(standIn).run(try S.invocation(
-            #"{ bigquery.load: { sourceUris: ["gs://b/x.json"], table: "other-proj.ds.t$20190115", project: job-proj } }"#))
+        let outcome = try await Self.plugin(standIn).run(
+            try S.invocation(
+                #"{ bigquery.load: { sourceUris: ["gs://b/x.json"], table: "other-proj.ds.t$20190115", project: job-proj } }"#
+            ))
         #expect(outcome.isSuccess, "\(outcome)")
         let insert = try #require(standIn.requests.first)
         #expect(insert.target == "/bigquery/v2/projects/job-proj/jobs")
         let body = try JSONParser.parse(insert.body)
-        guard case let .object(load)? = body["configuration"]?["load"] else { Issue.record("no load"); return }
+        guard case .object(let load)? = body["configuration"]?["load"] else {
+            Issue.record("no load")
+            return
+        }
         #expect(load.map(\.key) == ["sourceUris", "destinationTable"])
         #expect(body["configuration"]?["load"]?["destinationTable"]?["projectId"] == .string("other-proj"))
         #expect(body["configuration"]?["load"]?["destinationTable"]?["tableId"] == .string("t$20190115"))
@@ -140,7 +176,9 @@ struct BigQueryLoadPluginTests {
         defer { standIn.stop() }
         let outcome = try await Self.plugin(standIn).run(try S.invocation(Self.gocc, attributes: Self.goccAttributes))
         #expect(outcome.isPermanent)
-        #expect(outcome.text.contains("(invalid)") && outcome.text.contains("CSV table encountered too many errors"), "\(outcome)")
+        #expect(
+            outcome.text.contains("(invalid)") && outcome.text.contains("CSV table encountered too many errors"),
+            "\(outcome)")
         #expect(outcome.text.contains("[2 errors]"))
     }
 
@@ -148,14 +186,19 @@ struct BigQueryLoadPluginTests {
         let standIn = try JobsAPIStandIn(.conflictThenDone(dataset: "sohappy", table: "goods_20190115"))
         defer { standIn.stop() }
         // A retry after a crash: the job was started by attempt 1.
-        let outcome = try await Self.plugin(standIn).run(try S.invocation(Self.gocc, attributes: Self.goccAttributes, attempt: 2))
+        let outcome = try await Self.plugin(standIn).run(
+            try S.invocation(Self.gocc, attributes: Self.goccAttributes, attempt: 2))
         let jobID = BigQueryLoadPlugin.jobID(rule: "plugin-test", messageID: "m-1", actionIndex: 0)
         #expect(outcome == .success(output: "job \(jobID): 7 rows loaded into proj-1.sohappy.goods_20190115"))
-        #expect(standIn.requests.map(\.method) == ["POST", "GET"], "one insert, then the existing job is read: no second load")
+        #expect(
+            standIn.requests.map(\.method) == ["POST", "GET"],
+            "one insert, then the existing job is read: no second load")
         #expect(standIn.requests.last?.target == "/bigquery/v2/projects/proj-1/jobs/\(jobID)?location=US")
     }
 
-    @Test func aDuplicateJobIDWithoutALocationPollsInTheLocationTheConflictNamesAgainstALocalJobsAPIStandIn() async throws {
+    @Test func aDuplicateJobIDWithoutALocationPollsInTheLocationTheConflictNamesAgainstALocalJobsAPIStandIn()
+        async throws
+    {
         let standIn = try JobsAPIStandIn(.conflictThenDone(dataset: "ds", table: "t"))
         defer { standIn.stop() }
         let outcome = try await Self.plugin(standIn).run(
@@ -163,11 +206,15 @@ struct BigQueryLoadPluginTests {
         #expect(outcome.isSuccess, "\(outcome)")
         // The stand-in's 409 says `Job proj-1:US.<id>`.
         #expect(standIn.requests.last?.query == "location=US")
-        #expect(BigQueryLoadPlugin.location(
-            inConflict: Array(#"{"error":{"code":409,"message":"Already Exists: Job p-1:asia-east1.horae_r_0f"}}"#.utf8),
-            project: "p-1", jobID: "horae_r_0f") == "asia-east1")
-        #expect(BigQueryLoadPlugin.location(inConflict: Array(#"{"error":{"message":"Already Exists"}}"#.utf8),
-                                            project: "p-1", jobID: "horae_r_0f") == nil)
+        #expect(
+            BigQueryLoadPlugin.location(
+                inConflict: Array(
+                    #"{"error":{"code":409,"message":"Already Exists: Job p-1:asia-east1.horae_r_0f"}}"#.utf8),
+                project: "p-1", jobID: "horae_r_0f") == "asia-east1")
+        #expect(
+            BigQueryLoadPlugin.location(
+                inConflict: Array(#"{"error":{"message":"Already Exists"}}"#.utf8),
+                project: "p-1", jobID: "horae_r_0f") == nil)
     }
 
     @Test func aDuplicateJobIDLoadingElsewhereIsPermanentAgainstALocalJobsAPIStandIn() async throws {
@@ -205,13 +252,17 @@ struct BigQueryLoadPluginTests {
         #expect(standIn.requests.dropFirst().allSatisfy { $0.method == "GET" }, "only jobs.get after the insert")
     }
 
-    @Test(arguments: ["ds.t; DROP TABLE x", "ds.t`", "a.b.c.d", "../x.y", "ds.t/../u", "ds.t?x=1", "ds .t", "ds.t$", "proj_x.ds.t",
-                      "ds", ".t", "ds.", "ds.t\"", "ds.t$2019-01-15", "ds.t#x", "ds.t%2e", "my-ds.t", "ds.ta\u{0}"])
+    @Test(arguments: [
+        "ds.t; DROP TABLE x", "ds.t`", "a.b.c.d", "../x.y", "ds.t/../u", "ds.t?x=1", "ds .t", "ds.t$", "proj_x.ds.t",
+        "ds", ".t", "ds.", "ds.t\"", "ds.t$2019-01-15", "ds.t#x", "ds.t%2e", "my-ds.t", "ds.ta\u{0}",
+    ])
     func aTableWithAnInjectionAttemptIsPermanentAndSendsNothing(_ table: String) async throws {
         let standIn = try JobsAPIStandIn(.runningThenDone(polls: 1, rows: 1))
         defer { standIn.stop() }
-        let outcome = try await Self.plugin(standIn).run(try S.invocation(
-            #"{ bigquery.load: { sourceUris: ["gs://b/x.csv"], table: "{{ attributes.t }}" } }"#, attributes: ["t": table]))
+        let outcome = try await Self.plugin(standIn).run(
+            try S.invocation(
+                #"{ bigquery.load: { sourceUris: ["gs://b/x.csv"], table: "{{ attributes.t }}" } }"#,
+                attributes: ["t": table]))
         #expect(outcome.isPermanent, "\(table): \(outcome)")
         #expect(standIn.requests.isEmpty, "nothing is sent for \(table)")
     }
@@ -227,9 +278,11 @@ struct BigQueryLoadPluginTests {
 
     @Test func noServerIsRetryable() async throws {
         let port = try LoopbackPort.free()
-        let plugin = BigQueryLoadPlugin(transport: try CurlHTTPClient(), credentials: NoCredentials(),
-                                        endpoint: "http://127.0.0.1:\(port)", defaultProject: "proj-1")
-        let outcome = await plugin.run(try S.invocation(#"{ bigquery.load: { sourceUris: ["gs://b/x.csv"], table: ds.t } }"#))
+        let plugin = BigQueryLoadPlugin(
+            transport: try CurlHTTPClient(), credentials: NoCredentials(),
+            endpoint: "http://127.0.0.1:\(port)", defaultProject: "proj-1")
+        let outcome = await plugin.run(
+            try S.invocation(#"{ bigquery.load: { sourceUris: ["gs://b/x.csv"], table: ds.t } }"#))
         #expect(outcome.isRetryable, "\(outcome)")
     }
 
@@ -252,14 +305,19 @@ struct BigQueryLoadPluginTests {
         #expect(id != BigQueryLoadPlugin.jobID(rule: "gocc-to-bigquery", messageID: "1795925866210475", actionIndex: 2))
         #expect(id != BigQueryLoadPlugin.jobID(rule: "other", messageID: "1795925866210475", actionIndex: 1))
         // The separator keeps ("a", "b1") and ("ab", "1") apart.
-        #expect(BigQueryLoadPlugin.jobID(rule: "a", messageID: "b1", actionIndex: 0).suffix(32)
-            != BigQueryLoadPlugin.jobID(rule: "ab", messageID: "1", actionIndex: 0).suffix(32))
-        #expect(BigQueryLoadPlugin.jobID(rule: "r.with.dots", messageID: "x", actionIndex: 0).hasPrefix("horae_r_with_dots_"))
+        #expect(
+            BigQueryLoadPlugin.jobID(rule: "a", messageID: "b1", actionIndex: 0).suffix(32)
+                != BigQueryLoadPlugin.jobID(rule: "ab", messageID: "1", actionIndex: 0).suffix(32))
+        #expect(
+            BigQueryLoadPlugin.jobID(rule: "r.with.dots", messageID: "x", actionIndex: 0).hasPrefix(
+                "horae_r_with_dots_"))
     }
 
     @Test func theEndpointAndItsCredentialsComeFromTheEnvironment() {
         #expect(BigQueryLoadPlugin.endpoint(environment: [:]) == "https://bigquery.googleapis.com")
-        #expect(BigQueryLoadPlugin.endpoint(environment: ["HORAE_BIGQUERY_ENDPOINT": "http://127.0.0.1:9050"]) == "http://127.0.0.1:9050")
+        #expect(
+            BigQueryLoadPlugin.endpoint(environment: ["HORAE_BIGQUERY_ENDPOINT": "http://127.0.0.1:9050"])
+                == "http://127.0.0.1:9050")
         #expect(BigQueryLoadPlugin.usesCredentials(endpoint: "https://bigquery.googleapis.com"))
         #expect(!BigQueryLoadPlugin.usesCredentials(endpoint: "http://127.0.0.1:9050"))
 

@@ -1,14 +1,16 @@
 import HoraeRules
 import Logging
 import Testing
+
 @testable import HoraeDispatcher
 
 struct BuiltinPluginsTests {
     @Test func registryHoldsEveryPlugin() async throws {
         let transport = try CurlHTTPClient()
-        let registry = PluginRegistry(BuiltinPlugins.make(
-            processRunner: ProcessRunner(), httpTransport: transport, publisher: FakePublisher(project: "p"),
-            logger: Logger(label: "test")))
+        let registry = PluginRegistry(
+            BuiltinPlugins.make(
+                processRunner: ProcessRunner(), httpTransport: transport, publisher: FakePublisher(project: "p"),
+                logger: Logger(label: "test")))
         #expect(registry.available == [.bigqueryLoad, .elasticsearchAlias, .exec, .gcs, .http, .log, .publish])
         #expect(Set(registry.available) == Set(Plugin.allCases))
         #expect(registry[.exec] is ExecPlugin)

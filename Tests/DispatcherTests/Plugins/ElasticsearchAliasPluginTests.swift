@@ -2,6 +2,7 @@ import Foundation
 import HoraeRules
 import Synchronization
 import Testing
+
 @testable import HoraeDispatcher
 
 /// The `elasticsearch.alias` plugin against ``AliasAPIStandIn``, a local server answering like
@@ -23,7 +24,9 @@ struct ElasticsearchAliasPluginTests {
         init(holders: [String]?, aliasStatus: Int = 200, updateStatus: Int = 200) throws {
             server = try TestHTTPServer { request in
                 if request.method == "GET", request.path.hasPrefix("/") && request.path.contains("/_alias/") {
-                    if aliasStatus != 200 { return .init(status: aliasStatus, json: #"{"error":"unavailable","status":\#(aliasStatus)}"#) }
+                    if aliasStatus != 200 {
+                        return .init(status: aliasStatus, json: #"{"error":"unavailable","status":\#(aliasStatus)}"#)
+                    }
                     let alias = String(request.path.split(separator: "/").last ?? "")
                     guard let holders else {
                         return .init(status: 404, json: #"{"error":"alias [\#(alias)] missing","status":404}"#)
@@ -33,7 +36,9 @@ struct ElasticsearchAliasPluginTests {
                 }
                 if request.method == "POST", request.path.hasSuffix("/_aliases") {
                     if updateStatus != 200 {
-                        return .init(status: updateStatus, json: #"{"error":{"type":"index_not_found_exception"},"status":\#(updateStatus)}"#)
+                        return .init(
+                            status: updateStatus,
+                            json: #"{"error":{"type":"index_not_found_exception"},"status":\#(updateStatus)}"#)
                     }
                     return .init(json: #"{"acknowledged":true}"#)
                 }
@@ -46,10 +51,12 @@ struct ElasticsearchAliasPluginTests {
         /// The `actions` of the only `_aliases` call, as (action, index, alias).
         func actions() throws -> [(String, String, String)] {
             let body = try JSONParser.parse(try #require(updates.first).body)
-            guard case let .array(items)? = body["actions"] else { throw S.Failure(description: "no actions in \(body)") }
+            guard case .array(let items)? = body["actions"] else {
+                throw S.Failure(description: "no actions in \(body)")
+            }
             return try items.map { item in
-                guard case let .object(pairs) = item, pairs.count == 1, let pair = pairs.first,
-                      let index = pair.value["index"]?.string, let alias = pair.value["alias"]?.string
+                guard case .object(let pairs) = item, pairs.count == 1, let pair = pairs.first,
+                    let index = pair.value["index"]?.string, let alias = pair.value["alias"]?.string
                 else { throw S.Failure(description: "bad action \(item)") }
                 return (pair.key, index, alias)
             }
@@ -63,27 +70,37 @@ struct ElasticsearchAliasPluginTests {
     }
 
     /// The action of `rules/ms-cluster.yaml`, against `standIn`.
-    func switchAlias(_ standIn: AliasAPIStandIn, codename: String = "sohappy", date: String = "20190115",
-                     extra: String = "") async throws -> ActionOutcome {
-        await plugin.run(try S.invocation(#"""
-            { elasticsearch.alias: { url: "\#(standIn.baseURL)", alias: "{{ attributes.codename }}-goods",
-              index: "{{ attributes.codename }}-goods-{{ attributes.date }}", replace: "{{ attributes.codename }}-goods-*"\#(extra) } }
-            """#, attributes: ["codename": codename, "date": date]))
+    func switchAlias(
+        _ standIn: AliasAPIStandIn, codename: String = "sohappy", date: String = "20190115",
+        extra: String = ""
+    ) async throws -> ActionOutcome {
+        await plugin.run(
+            try S.invocation(
+                #"""
+                { elasticsearch.alias: { url: "\#(standIn.baseURL)", alias: "{{ attributes.codename }}-goods",
+                  index: "{{ attributes.codename }}-goods-{{ attributes.date }}", replace: "{{ attributes.codename }}-goods-*"\#(extra) } }
+                """#, attributes: ["codename": codename, "date": date]))
     }
 
     @Test func oneAliasesCallRemovesTheMatchingIndicesAndAddsAgainstALocalAliasAPIStandIn() async throws {
         let standIn = try AliasAPIStandIn(holders: ["sohappy-goods-20190113", "other-index", "sohappy-goods-20190114"])
         defer { standIn.stop() }
         let outcome = try await switchAlias(standIn)
-        #expect(outcome == .success(output: "alias sohappy-goods: sohappy-goods-20190113, sohappy-goods-20190114 → sohappy-goods-20190115"))
-        #expect(standIn.requests.map { "\($0.method) \($0.target)" } == ["GET /_alias/sohappy-goods", "POST /_aliases"])
+        #expect(
+            outcome
+                == .success(
+                    output:
+                        "alias sohappy-goods: sohappy-goods-20190113, sohappy-goods-20190114 → sohappy-goods-20190115"))
+        #expect(
+            standIn.requests.map { "\($0.method) \($0.target)" } == ["GET /_alias/sohappy-goods", "POST /_aliases"])
         #expect(standIn.updates.first?.header("Content-Type") == "application/json")
         let actions = try standIn.actions()
-        #expect(actions.map { "\($0.0) \($0.1) \($0.2)" } == [
-            "remove sohappy-goods-20190113 sohappy-goods",
-            "remove sohappy-goods-20190114 sohappy-goods",
-            "add sohappy-goods-20190115 sohappy-goods",
-        ])
+        #expect(
+            actions.map { "\($0.0) \($0.1) \($0.2)" } == [
+                "remove sohappy-goods-20190113 sohappy-goods",
+                "remove sohappy-goods-20190114 sohappy-goods",
+                "add sohappy-goods-20190115 sohappy-goods",
+            ])
     }
 
     @Test func theTargetIndexIsNotRemovedAgainstALocalAliasAPIStandIn() async throws {
@@ -106,8 +123,10 @@ struct ElasticsearchAliasPluginTests {
     @Test func withoutReplaceNothingIsReadOrRemovedAgainstALocalAliasAPIStandIn() async throws {
         let standIn = try AliasAPIStandIn(holders: ["sohappy-goods-20190113"])
         defer { standIn.stop() }
-        let outcome = await plugin.run(try S.invocation(
-            #"{ elasticsearch.alias: { url: "\#(standIn.baseURL)", alias: sohappy-goods, index: sohappy-goods-20190115 } }"#))
+        let outcome = await plugin.run(
+            try S.invocation(
+                #"{ elasticsearch.alias: { url: "\#(standIn.baseURL)", alias: sohappy-goods, index: sohappy-goods-20190115 } }"#
+            ))
         #expect(outcome.isSuccess)
         #expect(standIn.requests.map(\.method) == ["POST"])
         #expect(try standIn.actions().map(\.0) == ["add"])
@@ -126,14 +145,17 @@ struct ElasticsearchAliasPluginTests {
     @Test func aURLWithAPathPrefixIsKeptAgainstALocalAliasAPIStandIn() async throws {
         let standIn = try AliasAPIStandIn(holders: nil)
         defer { standIn.stop() }
-        let outcome = await plugin.run(try S.invocation(
-            #"{ elasticsearch.alias: { url: "\#(standIn.baseURL)/es/", alias: a-goods, index: a-goods-1, replace: "a-goods-*" } }"#))
+        let outcome = await plugin.run(
+            try S.invocation(
+                #"{ elasticsearch.alias: { url: "\#(standIn.baseURL)/es/", alias: a-goods, index: a-goods-1, replace: "a-goods-*" } }"#
+            ))
         #expect(outcome.isSuccess, "\(outcome)")
         #expect(standIn.requests.map(\.target) == ["/es/_alias/a-goods", "/es/_aliases"])
     }
 
     @Test(arguments: [
-        ("alias", "Sohappy-Goods"), ("alias", "a,b"), ("alias", "*"), ("alias", "-x"), ("alias", ".."), ("alias", "a b"),
+        ("alias", "Sohappy-Goods"), ("alias", "a,b"), ("alias", "*"), ("alias", "-x"), ("alias", ".."),
+        ("alias", "a b"),
         ("alias", "a/b"), ("alias", "_all"), ("alias", "a#b"), ("alias", "a:b"), ("alias", ""), ("index", "x?y"),
         ("index", "+x"), ("index", "a\"b"), ("index", "a|b"), ("index", "a\\b"), ("index", "a<b>"), ("index", "."),
     ])
@@ -142,9 +164,11 @@ struct ElasticsearchAliasPluginTests {
         defer { standIn.stop() }
         let alias = option == "alias" ? "{{ attributes.v }}" : "good-alias"
         let index = option == "index" ? "{{ attributes.v }}" : "good-index"
-        let outcome = await plugin.run(try S.invocation(#"""
-            { elasticsearch.alias: { url: "\#(standIn.baseURL)", alias: "\#(alias)", index: "\#(index)", replace: "good-*" } }
-            """#, attributes: ["v": value]))
+        let outcome = await plugin.run(
+            try S.invocation(
+                #"""
+                { elasticsearch.alias: { url: "\#(standIn.baseURL)", alias: "\#(alias)", index: "\#(index)", replace: "good-*" } }
+                """#, attributes: ["v": value]))
         #expect(outcome.isPermanent, "\(option) \(value): \(outcome)")
         #expect(standIn.requests.isEmpty)
     }
@@ -152,9 +176,11 @@ struct ElasticsearchAliasPluginTests {
     @Test func aTemplateValueCannotWidenTheReplaceGlob() async throws {
         let standIn = try AliasAPIStandIn(holders: ["a-goods-1"])
         defer { standIn.stop() }
-        let outcome = await plugin.run(try S.invocation(#"""
-            { elasticsearch.alias: { url: "\#(standIn.baseURL)", alias: target, index: target-2, replace: "{{ attributes.c }}-goods-*" } }
-            """#, attributes: ["c": "*"]))
+        let outcome = await plugin.run(
+            try S.invocation(
+                #"""
+                { elasticsearch.alias: { url: "\#(standIn.baseURL)", alias: target, index: target-2, replace: "{{ attributes.c }}-goods-*" } }
+                """#, attributes: ["c": "*"]))
         #expect(outcome.isPermanent, "\(outcome)")
         #expect(standIn.requests.isEmpty)
     }
@@ -162,9 +188,11 @@ struct ElasticsearchAliasPluginTests {
     @Test func aTemplateValueCannotChangeTheURL() async throws {
         let standIn = try AliasAPIStandIn(holders: nil)
         defer { standIn.stop() }
-        let outcome = await plugin.run(try S.invocation(#"""
-            { elasticsearch.alias: { url: "\#(standIn.baseURL)/{{ attributes.p }}", alias: a, index: b } }
-            """#, attributes: ["p": "x/_all?"]))
+        let outcome = await plugin.run(
+            try S.invocation(
+                #"""
+                { elasticsearch.alias: { url: "\#(standIn.baseURL)/{{ attributes.p }}", alias: a, index: b } }
+                """#, attributes: ["p": "x/_all?"]))
         #expect(outcome.isPermanent, "\(outcome)")
         #expect(standIn.requests.isEmpty)
     }
@@ -197,8 +225,9 @@ struct ElasticsearchAliasPluginTests {
 
     @Test func noServerIsRetryable() async throws {
         let port = try LoopbackPort.free()
-        let outcome = await plugin.run(try S.invocation(
-            #"{ elasticsearch.alias: { url: "http://127.0.0.1:\#(port)", alias: a, index: b, replace: "b*" } }"#))
+        let outcome = await plugin.run(
+            try S.invocation(
+                #"{ elasticsearch.alias: { url: "http://127.0.0.1:\#(port)", alias: a, index: b, replace: "b*" } }"#))
         #expect(outcome.isRetryable, "\(outcome)")
     }
 }

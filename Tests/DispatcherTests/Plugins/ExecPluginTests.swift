@@ -1,10 +1,12 @@
 import Foundation
 import HoraeRules
 import Testing
+
+@testable import HoraeDispatcher
+
 #if canImport(Glibc)
 import Glibc
 #endif
-@testable import HoraeDispatcher
 
 /// The `exec` plugin with real processes: environment, stdin, exit codes, timeouts, cancellation,
 /// output bounds and argument injection.
@@ -31,11 +33,12 @@ struct ExecPluginTests {
     }
 
     @Test func messageIsGivenAsEnvironmentVariables() async throws {
-        let action = try S.action(#"{ exec: { command: [/usr/bin/env], env: { EXTRA: "{{ attributes.objectId }}" } } }"#)
+        let action = try S.action(
+            #"{ exec: { command: [/usr/bin/env], env: { EXTRA: "{{ attributes.objectId }}" } } }"#)
         let message = S.message([
             "objectId": "gocc/a b.tar.gz",
             "x-goog.Trace": "t-1",
-            "dup-name": "first", "dup_name": "second",    // both map to HORAE_ATTR_DUP_NAME
+            "dup-name": "first", "dup_name": "second",  // both map to HORAE_ATTR_DUP_NAME
             "": "empty name",
             "withNul": "a\u{0}b",
         ])
@@ -54,7 +57,8 @@ struct ExecPluginTests {
         #expect(env["HORAE_ATTR_"] == nil)
         #expect(env["EXTRA"] == "gocc/a b.tar.gz")
         #expect(env["PATH"] == P.searchPath && env["HOME"] == "/home/horae")
-        #expect(Set(env.keys).subtracting(["PATH", "HOME", "EXTRA"]).allSatisfy { $0.hasPrefix("HORAE_") }, "\(env.keys)")
+        #expect(
+            Set(env.keys).subtracting(["PATH", "HOME", "EXTRA"]).allSatisfy { $0.hasPrefix("HORAE_") }, "\(env.keys)")
     }
 
     @Test func attributeNamesMapToVariableNames() {
@@ -65,11 +69,14 @@ struct ExecPluginTests {
     }
 
     @Test func daemonSecretsAreNotInherited() async throws {
-        let daemon = ["PATH": "/usr/bin:/bin", "HOME": "/root", "LANG": "C.UTF-8", "TZ": "UTC",
-                      "GOOGLE_APPLICATION_CREDENTIALS": "/etc/horae/key.json", "HORAE_STATE": "/var/horae",
-                      "AWS_SECRET_ACCESS_KEY": "x"]
-        #expect(ExecPlugin.inheritedEnvironment(from: daemon)
-            == ["PATH": "/usr/bin:/bin", "HOME": "/root", "LANG": "C.UTF-8", "TZ": "UTC"])
+        let daemon = [
+            "PATH": "/usr/bin:/bin", "HOME": "/root", "LANG": "C.UTF-8", "TZ": "UTC",
+            "GOOGLE_APPLICATION_CREDENTIALS": "/etc/horae/key.json", "HORAE_STATE": "/var/horae",
+            "AWS_SECRET_ACCESS_KEY": "x",
+        ]
+        #expect(
+            ExecPlugin.inheritedEnvironment(from: daemon)
+                == ["PATH": "/usr/bin:/bin", "HOME": "/root", "LANG": "C.UTF-8", "TZ": "UTC"])
         #expect(ExecPlugin.inheritedEnvironment(from: [:]) == ["PATH": ExecPlugin.defaultPath])
 
         // The default environment comes from this (test) process, which has more than the four
@@ -85,9 +92,10 @@ struct ExecPluginTests {
     }
 
     @Test func stdinIsDelivered() async throws {
-        let outcome = await plugin().run(try S.invocation(
-            #"{ exec: { command: [/bin/cat], stdin: "id={{ message.id }} object={{ attributes.objectId }}\n" } }"#,
-            attributes: ["objectId": "a\"b'c"]))
+        let outcome = await plugin().run(
+            try S.invocation(
+                #"{ exec: { command: [/bin/cat], stdin: "id={{ message.id }} object={{ attributes.objectId }}\n" } }"#,
+                attributes: ["objectId": "a\"b'c"]))
         #expect(outcome == .success(output: "id=m-1 object=a\"b'c\n"))
     }
 
@@ -106,7 +114,7 @@ struct ExecPluginTests {
     struct ExitCase: Sendable, CustomTestStringConvertible {
         var code: Int
         var options: String
-        var expected: String   // success / retryable / permanent
+        var expected: String  // success / retryable / permanent
         var testDescription: String { "exit \(code) with {\(options)} → \(expected)" }
     }
 
@@ -126,8 +134,9 @@ struct ExecPluginTests {
     @Test(arguments: exitCases)
     func exitCodesAreClassified(_ c: ExitCase) async throws {
         let extra = c.options.isEmpty ? "" : ", \(c.options)"
-        let outcome = await plugin().run(try S.invocation(
-            #"{ exec: { command: [/bin/sh, -c, "echo out; echo err >&2; exit \#(c.code)"]\#(extra) } }"#))
+        let outcome = await plugin().run(
+            try S.invocation(
+                #"{ exec: { command: [/bin/sh, -c, "echo out; echo err >&2; exit \#(c.code)"]\#(extra) } }"#))
         switch c.expected {
         case "success": #expect(outcome.isSuccess, "\(outcome)")
         case "retryable": #expect(outcome.isRetryable, "\(outcome)")
@@ -149,14 +158,16 @@ struct ExecPluginTests {
     }
 
     @Test func missingWorkingDirectoryIsPermanent() async throws {
-        let outcome = await plugin().run(try S.invocation(
-            #"{ exec: { command: [/bin/pwd], dir: "/nonexistent/horae-\#(UUID().uuidString)" } }"#))
+        let outcome = await plugin().run(
+            try S.invocation(
+                #"{ exec: { command: [/bin/pwd], dir: "/nonexistent/horae-\#(UUID().uuidString)" } }"#))
         #expect(outcome.isPermanent, "\(outcome)")
     }
 
     @Test func argumentWithNulIsPermanent() async throws {
-        let outcome = await plugin().run(try S.invocation(
-            #"{ exec: { command: [/bin/echo, "{{ attributes.x }}"] } }"#, attributes: ["x": "a\u{0}b"]))
+        let outcome = await plugin().run(
+            try S.invocation(
+                #"{ exec: { command: [/bin/echo, "{{ attributes.x }}"] } }"#, attributes: ["x": "a\u{0}b"]))
         #expect(outcome.isPermanent, "\(outcome)")
     }
 
@@ -166,7 +177,8 @@ struct ExecPluginTests {
         let pidFile = dir + "/grandchild"
         // The child (sh) starts a grandchild (sleep) in the background, then waits.
         let action = try S.action(
-            #"{ exec: { command: [/bin/sh, -c, "sleep 100 & echo $! > \"$1\"; echo started; wait", sh, "\#(pidFile)"] } }"#)
+            #"{ exec: { command: [/bin/sh, -c, "sleep 100 & echo $! > \"$1\"; echo started; wait", sh, "\#(pidFile)"] } }"#
+        )
         let clock = ContinuousClock()
         let start = clock.now
         let outcome = await plugin(grace: .milliseconds(300))
@@ -204,22 +216,24 @@ struct ExecPluginTests {
 
     @Test func outputIsTruncatedAndMarked() async throws {
         // 20 000 bytes of stdout (within what the runner keeps): the outcome keeps a tail of a few KiB.
-        let long = await plugin().run(try S.invocation(
-            #"{ exec: { command: [/bin/sh, -c, "head -c 20000 /dev/zero | tr '\\0' x; echo END"] } }"#))
+        let long = await plugin().run(
+            try S.invocation(
+                #"{ exec: { command: [/bin/sh, -c, "head -c 20000 /dev/zero | tr '\\0' x; echo END"] } }"#))
         #expect(long.isSuccess)
         #expect(long.text.utf8.count <= ExecPlugin.defaultOutcomeOutputBytes + 64, "\(long.text.utf8.count)")
         #expect(long.text.hasPrefix("[… "), "cut front not marked")
         #expect(long.text.hasSuffix("xxxxEND\n"))
 
         // `maxOutput` bounds what the runner keeps; the bytes it dropped are marked too.
-        let capped = await plugin().run(try S.invocation(
-            #"{ exec: { command: [/bin/sh, -c, "head -c 5000 /dev/zero | tr '\\0' y"], maxOutput: 1000 } }"#))
+        let capped = await plugin().run(
+            try S.invocation(
+                #"{ exec: { command: [/bin/sh, -c, "head -c 5000 /dev/zero | tr '\\0' y"], maxOutput: 1000 } }"#))
         #expect(capped.isSuccess)
         #expect(capped.text == String(repeating: "y", count: 1000) + " [… 4000 more bytes not kept]")
     }
 
     @Test func outputTailStartsOnACharacterBoundary() {
-        let bytes = Array(String(repeating: "é", count: 100).utf8)    // 2 bytes each
+        let bytes = Array(String(repeating: "é", count: 100).utf8)  // 2 bytes each
         let tail = PluginText.tail(bytes, limit: 51)
         #expect(tail == "[… 150 bytes cut] " + String(repeating: "é", count: 25))
         #expect(PluginText.head(bytes, limit: 51) == String(repeating: "é", count: 25) + " [… 150 more bytes]")
@@ -231,7 +245,8 @@ struct ExecPluginTests {
         let marker = "/tmp/pwned-\(UUID().uuidString)"
         let value = "$(touch \(marker)); x\".tar.gz `touch \(marker)` ; touch \(marker) | & > \(marker) *"
         let action = try S.action(
-            #"{ exec: { command: [/bin/sh, -c, "printf '%s\\0' \"$@\"; printf '%s' \"$HORAE_ATTR_OBJECTID\"", sh, "{{ attributes.objectId }}", "gocc/{{ attributes.objectId }}"], stdin: "{{ attributes.objectId }}" } }"#)
+            #"{ exec: { command: [/bin/sh, -c, "printf '%s\\0' \"$@\"; printf '%s' \"$HORAE_ATTR_OBJECTID\"", sh, "{{ attributes.objectId }}", "gocc/{{ attributes.objectId }}"], stdin: "{{ attributes.objectId }}" } }"#
+        )
         let outcome = await plugin().run(try S.invocation(action, message: S.message(["objectId": value])))
         #expect(outcome.isSuccess, "\(outcome)")
         let expected = value + "\0" + "gocc/" + value + "\0" + value

@@ -1,6 +1,7 @@
 import Foundation
 import HoraeRules
 import Testing
+
 @testable import HoraeDispatcher
 
 /// `scripts/fake-gcs-server.sh` with `-event.pubsub-project-id` / `-event.pubsub-topic`: an upload
@@ -13,14 +14,16 @@ struct FakeGCSServerNotificationTests {
         let project = PubSubEmulator.uniqueProject("gcs-events")
         let transport = try CurlHTTPClient()
         func call(_ method: String, _ path: String, _ body: String) async throws -> JSONValue {
-            let response = try await transport.send(HTTPRequest(
-                method: method, url: "\(emulator.endpoint)/v1/projects/\(project)/\(path)",
-                headers: [(name: "Content-Type", value: "application/json")], body: Array(body.utf8)))
+            let response = try await transport.send(
+                HTTPRequest(
+                    method: method, url: "\(emulator.endpoint)/v1/projects/\(project)/\(path)",
+                    headers: [(name: "Content-Type", value: "application/json")], body: Array(body.utf8)))
             #expect(response.isSuccess, "\(method) \(path): HTTP \(response.status)")
             return try JSONParser.parse(response.body)
         }
         _ = try await call("PUT", "topics/bucket-events", "{}")
-        _ = try await call("PUT", "subscriptions/bucket-events", #"{"topic":"projects/\#(project)/topics/bucket-events"}"#)
+        _ = try await call(
+            "PUT", "subscriptions/bucket-events", #"{"topic":"projects/\#(project)/topics/bucket-events"}"#)
 
         let server = try await FakeGCSServer.start(
             extraArguments: ["-event.pubsub-project-id", project, "-event.pubsub-topic", "bucket-events"],
@@ -31,8 +34,9 @@ struct FakeGCSServerNotificationTests {
 
         var attributes: JSONValue?
         for _ in 0..<20 where attributes == nil {
-            let pulled = try await call("POST", "subscriptions/bucket-events:pull", #"{"maxMessages":10,"returnImmediately":true}"#)
-            if case let .array(items)? = pulled["receivedMessages"], let first = items.first {
+            let pulled = try await call(
+                "POST", "subscriptions/bucket-events:pull", #"{"maxMessages":10,"returnImmediately":true}"#)
+            if case .array(let items)? = pulled["receivedMessages"], let first = items.first {
                 attributes = first["message"]?["attributes"]
             } else {
                 try await Task.sleep(for: .milliseconds(100))

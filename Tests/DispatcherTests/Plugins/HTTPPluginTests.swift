@@ -2,6 +2,7 @@ import Foundation
 import HoraeRules
 import Synchronization
 import Testing
+
 @testable import HoraeDispatcher
 
 /// The `http` plugin against the local ``TestHTTPServer`` over libcurl: structural JSON bodies,
@@ -56,7 +57,8 @@ final class HTTPPluginTests {
 
     @Test func jsonBodyIsBuiltFromTheTreeSoValuesStayStrings() async throws {
         let hostile = #"x", "admin": true, "y": {"z": 1}} "#
-        let outcome = try await run(#"""
+        let outcome = try await run(
+            #"""
             { url: "\#(base)/echo", json: { name: "{{ attributes.name }}", count: 2, ok: true, none: null,
               nested: { list: ["{{ attributes.name }}", 1.5, "fixed"] } } }
             """#, attributes: ["name": hostile])
@@ -65,7 +67,10 @@ final class HTTPPluginTests {
         #expect(request.method == "POST")
         #expect(request.header("Content-Type") == "application/json")
         let body = try JSONParser.parse(try #require(transport.lastResponse).body)
-        guard case let .object(pairs) = body else { Issue.record("not an object: \(body)"); return }
+        guard case .object(let pairs) = body else {
+            Issue.record("not an object: \(body)")
+            return
+        }
         #expect(pairs.map(\.key) == ["name", "count", "ok", "none", "nested"])
         #expect(body["name"] == .string(hostile))
         #expect(body["admin"] == nil)
@@ -74,7 +79,8 @@ final class HTTPPluginTests {
     }
 
     @Test func rawBodyAndHeadersAreSent() async throws {
-        let outcome = try await run(#"""
+        let outcome = try await run(
+            #"""
             { url: "\#(base)/echo", method: PUT, body: "id={{ message.id }}",
               headers: { Authorization: "Bearer s3cr3t-token", X-Object: "{{ attributes.o }}" } }
             """#, attributes: ["o": "a b"])
@@ -88,8 +94,9 @@ final class HTTPPluginTests {
     }
 
     @Test func headerValueWithLineBreakIsRefused() async throws {
-        let outcome = try await run(#"{ url: "\#(base)/echo", headers: { X-Value: "{{ attributes.v }}" } }"#,
-                                    attributes: ["v": "a\r\nX-Injected: 1"])
+        let outcome = try await run(
+            #"{ url: "\#(base)/echo", headers: { X-Value: "{{ attributes.v }}" } }"#,
+            attributes: ["v": "a\r\nX-Injected: 1"])
         #expect(outcome.isPermanent, "\(outcome)")
         #expect(!outcome.text.contains("Injected"))
         #expect(transport.count == 0)
@@ -137,7 +144,8 @@ final class HTTPPluginTests {
 
     @Test func connectionRefusedIsRetryableAndShowsNoSecrets() async throws {
         let port = try LoopbackPort.free()
-        let outcome = try await run(#"""
+        let outcome = try await run(
+            #"""
             { url: "http://127.0.0.1:\#(port)/x?key=query-secret", headers: { Authorization: "Bearer s3cr3t-token" } }
             """#)
         #expect(outcome.isRetryable, "\(outcome)")
@@ -151,19 +159,23 @@ final class HTTPPluginTests {
 
     // MARK: - URLs bent by message values
 
-    @Test(arguments: ["@evil.com/x", "../../admin", "..", "x?admin=1", "x#frag", "x/../../admin", "%2e%2e",
-                      "a b", "é", "x\\y", "a%zz"])
+    @Test(arguments: [
+        "@evil.com/x", "../../admin", "..", "x?admin=1", "x#frag", "x/../../admin", "%2e%2e",
+        "a b", "é", "x\\y", "a%zz",
+    ])
     func valuesCannotChangeTheURLStructure(_ objectId: String) async throws {
-        let outcome = try await run(#"{ url: "\#(base)/echo/{{ attributes.objectId }}" }"#,
-                                    attributes: ["objectId": objectId])
+        let outcome = try await run(
+            #"{ url: "\#(base)/echo/{{ attributes.objectId }}" }"#,
+            attributes: ["objectId": objectId])
         #expect(outcome.isPermanent, "\(objectId): \(outcome)")
         #expect(transport.count == 0, "a request was sent for \(objectId)")
     }
 
     @Test(arguments: ["@evil.com/x", "../../admin", "x?admin=1&y", "a b/é", "..."])
     func encodedValuesStayInOnePathSegment(_ objectId: String) async throws {
-        let outcome = try await run(#"{ url: "\#(base)/echo/{{ attributes.objectId | urlencode }}?v={{ attributes.objectId | urlencode }}" }"#,
-                                    attributes: ["objectId": objectId])
+        let outcome = try await run(
+            #"{ url: "\#(base)/echo/{{ attributes.objectId | urlencode }}?v={{ attributes.objectId | urlencode }}" }"#,
+            attributes: ["objectId": objectId])
         #expect(outcome.isSuccess, "\(objectId): \(outcome)")
         let encoded = PercentEncoding.encode(objectId)
         #expect(transport.lastResponse?.header("X-Echo-Target") == "/echo/\(encoded)?v=\(encoded)")
@@ -172,7 +184,8 @@ final class HTTPPluginTests {
 
     /// `urlencode` keeps dots: a value of `..` is still a dot segment, and still refused.
     @Test func encodedDotSegmentIsStillRefused() async throws {
-        let outcome = try await run(#"{ url: "\#(base)/echo/{{ attributes.o | urlencode }}/x" }"#, attributes: ["o": ".."])
+        let outcome = try await run(
+            #"{ url: "\#(base)/echo/{{ attributes.o | urlencode }}/x" }"#, attributes: ["o": ".."])
         #expect(outcome.isPermanent, "\(outcome)")
         #expect(transport.count == 0)
     }

@@ -2,6 +2,7 @@ import HoraeRules
 import Logging
 import Synchronization
 import Testing
+
 @testable import HoraeDispatcher
 
 /// The `log` plugin writes through swift-log, captured here by a handler of the test's own.
@@ -27,8 +28,10 @@ struct LogPluginTests {
 
         func log(event: LogEvent) {
             let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-            records.append(Record(level: event.level, message: event.message.description,
-                                  metadata: merged.mapValues { $0.description }))
+            records.append(
+                Record(
+                    level: event.level, message: event.message.description,
+                    metadata: merged.mapValues { $0.description }))
         }
     }
 
@@ -47,8 +50,10 @@ struct LogPluginTests {
     @Test func writesTheMessageWithRuleAndMessageID() async throws {
         let records = Records()
         let plugin = LogPlugin(logger: logger(records))
-        let outcome = await plugin.run(try S.invocation(
-            #"{ log: { message: "loaded {{ attributes.objectId }}" } }"#, attributes: ["objectId": "a\nb"], attempt: 2))
+        let outcome = await plugin.run(
+            try S.invocation(
+                #"{ log: { message: "loaded {{ attributes.objectId }}" } }"#, attributes: ["objectId": "a\nb"],
+                attempt: 2))
         #expect(outcome == .success(output: nil))
         let record = try #require(records.all.first)
         #expect(records.all.count == 1)
@@ -60,8 +65,10 @@ struct LogPluginTests {
         #expect(record.metadata["subscription"] == "bucket-events")
     }
 
-    @Test(arguments: [("debug", Logger.Level.debug), ("info", .info), ("notice", .notice),
-                      ("warning", .warning), ("error", .error)])
+    @Test(arguments: [
+        ("debug", Logger.Level.debug), ("info", .info), ("notice", .notice),
+        ("warning", .warning), ("error", .error),
+    ])
     func levelIsHonoured(_ word: String, _ level: Logger.Level) async throws {
         let records = Records()
         let outcome = await LogPlugin(logger: logger(records)).run(

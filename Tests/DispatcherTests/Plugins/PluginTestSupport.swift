@@ -1,6 +1,7 @@
 import Foundation
 import HoraeRules
 import Testing
+
 @testable import HoraeDispatcher
 
 /// Builds plugin invocations the way the dispatcher does: the action comes from rule YAML through
@@ -30,17 +31,22 @@ enum PluginTestSupport {
         return action
     }
 
-    static func message(_ attributes: [String: String] = [:], id: String = "m-1",
-                        publishTime: String? = "2026-11-29T04:17:46Z", subscription: String? = "bucket-events",
-                        data: String = "") -> PubSubMessage {
-        PubSubMessage(id: id, attributes: attributes, data: Array(data.utf8), publishTime: publishTime,
-                      subscription: subscription)
+    static func message(
+        _ attributes: [String: String] = [:], id: String = "m-1",
+        publishTime: String? = "2026-11-29T04:17:46Z", subscription: String? = "bucket-events",
+        data: String = ""
+    ) -> PubSubMessage {
+        PubSubMessage(
+            id: id, attributes: attributes, data: Array(data.utf8), publishTime: publishTime,
+            subscription: subscription)
     }
 
     /// Renders `action` for `message` and wraps it as the dispatcher would.
-    static func invocation(_ action: Action, message: PubSubMessage? = PluginTestSupport.message(),
-                           captures: [(String, String)] = [], attempt: Int = 1,
-                           timeout: Duration? = .seconds(20), passAction: Bool = true) throws -> ActionInvocation {
+    static func invocation(
+        _ action: Action, message: PubSubMessage? = PluginTestSupport.message(),
+        captures: [(String, String)] = [], attempt: Int = 1,
+        timeout: Duration? = .seconds(20), passAction: Bool = true
+    ) throws -> ActionInvocation {
         let context = MessageTemplateContext(
             fields: MessageFields(message ?? PubSubMessage()), captures: CaptureSet(captures),
             ruleName: "plugin-test", attempt: attempt)
@@ -51,8 +57,10 @@ enum PluginTestSupport {
             action: passAction ? action : nil)
     }
 
-    static func invocation(_ actionYAML: String, attributes: [String: String] = [:], attempt: Int = 1,
-                           timeout: Duration? = .seconds(20)) throws -> ActionInvocation {
+    static func invocation(
+        _ actionYAML: String, attributes: [String: String] = [:], attempt: Int = 1,
+        timeout: Duration? = .seconds(20)
+    ) throws -> ActionInvocation {
         try invocation(action(actionYAML), message: message(attributes), attempt: attempt, timeout: timeout)
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import HoraeRules
 import Synchronization
 import Testing
+
 @testable import HoraeDispatcher
 
 /// The `publish` plugin against the real Pub/Sub emulator, and its error classification with a
@@ -34,14 +35,18 @@ struct PublishPluginTests {
     @Test func publishesDataAttributesAndOrderingKey() async throws {
         let (client, _, subscription) = try await setUp()
         let hostile = #"x", "admin": "1"#
-        let action = try S.action(#"""
+        let action = try S.action(
+            #"""
             { publish: { topic: plugin-out, data: "loaded {{ attributes.objectId }}",
               attributes: { objectId: "{{ attributes.objectId }}", eventType: GOCC_LOADED, rule: "{{ rule }}" },
               orderingKey: "{{ attributes.bucketId }}" } }
             """#)
         let outcome = await PublishPlugin(publisher: client).run(
             try S.invocation(action, message: S.message(["objectId": hostile, "bucketId": "ven-cust-a"])))
-        guard case .success(let id?) = outcome else { Issue.record("not published: \(outcome)"); return }
+        guard case .success(let id?) = outcome else {
+            Issue.record("not published: \(outcome)")
+            return
+        }
         #expect(!id.isEmpty)
 
         let message = try #require(try await pullOne(client, subscription))
@@ -54,19 +59,23 @@ struct PublishPluginTests {
     @Test func jsonPayloadIsBuiltFromTheTree() async throws {
         let (client, _, subscription) = try await setUp()
         let hostile = #"a", "admin": true, "b": ""#
-        let action = try S.action(#"""
+        let action = try S.action(
+            #"""
             { publish: { topic: "projects/\#(client.project)/topics/plugin-out",
               json: { codename: "{{ attributes.c }}", tables: [goods, category], rows: 3 } } }
             """#)
-        let outcome = await PublishPlugin(publisher: client).run(try S.invocation(action, message: S.message(["c": hostile])))
+        let outcome = await PublishPlugin(publisher: client).run(
+            try S.invocation(action, message: S.message(["c": hostile])))
         #expect(outcome.isSuccess, "\(outcome)")
         let message = try #require(try await pullOne(client, subscription))
         let payload = try JSONParser.parse(message.data)
-        #expect(payload == .object([
-            (key: "codename", value: .string(hostile)),
-            (key: "tables", value: .array([.string("goods"), .string("category")])),
-            (key: "rows", value: .number("3")),
-        ]))
+        #expect(
+            payload
+                == .object([
+                    (key: "codename", value: .string(hostile)),
+                    (key: "tables", value: .array([.string("goods"), .string("category")])),
+                    (key: "rows", value: .number("3")),
+                ]))
     }
 
     @Test func missingTopicIsPermanent() async throws {
@@ -78,19 +87,22 @@ struct PublishPluginTests {
         #expect(outcome.text.contains("404"), "\(outcome)")
     }
 
-    @Test(arguments: ["../x", "{{ attributes.t }}", "projects/p/subscriptions/abc", "goog-topic", "ab",
-                      "projects//topics/abc", "a/b"])
+    @Test(arguments: [
+        "../x", "{{ attributes.t }}", "projects/p/subscriptions/abc", "goog-topic", "ab",
+        "projects//topics/abc", "a/b",
+    ])
     func invalidTopicNameIsPermanentAndNothingIsSent(_ topic: String) async throws {
         let publisher = FakePublisher(project: "p")
         let outcome = await PublishPlugin(publisher: publisher).run(
-            try S.invocation(#"{ publish: { topic: \#(S.yamlQuoted(topic)), data: x } }"#,
-                             attributes: ["t": "x?y=1/../../z"]))
+            try S.invocation(
+                #"{ publish: { topic: \#(S.yamlQuoted(topic)), data: x } }"#,
+                attributes: ["t": "x?y=1/../../z"]))
         #expect(outcome.isPermanent, "\(topic): \(outcome)")
         #expect(publisher.calls == 0)
     }
 
     @Test func errorsAreClassified() async throws {
-        let cases: [(PubSubError, Bool?)] = [   // true: retryable, false: permanent
+        let cases: [(PubSubError, Bool?)] = [  // true: retryable, false: permanent
             (PubSubError(.http, "unavailable", status: 503, isRetryable: true), true),
             (PubSubError(.http, "internal", status: 500, isRetryable: true), true),
             (PubSubError(.http, "too many", status: 429, isRetryable: true), true),
@@ -114,9 +126,10 @@ struct PublishPluginTests {
 
     @Test func fakePublisherReceivesTheMessage() async throws {
         let publisher = FakePublisher(project: "proj")
-        let outcome = await PublishPlugin(publisher: publisher).run(try S.invocation(
-            #"{ publish: { topic: out-topic, data: "{{ attributes.a }}", attributes: { k: v }, orderingKey: "" } }"#,
-            attributes: ["a": "payload"]))
+        let outcome = await PublishPlugin(publisher: publisher).run(
+            try S.invocation(
+                #"{ publish: { topic: out-topic, data: "{{ attributes.a }}", attributes: { k: v }, orderingKey: "" } }"#,
+                attributes: ["a": "payload"]))
         #expect(outcome == .success(output: "id-1"))
         let sent = try #require(publisher.sent.first)
         #expect(sent.topic.description == "projects/proj/topics/out-topic")

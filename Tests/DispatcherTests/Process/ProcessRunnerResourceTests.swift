@@ -1,9 +1,11 @@
 import Foundation
 import Testing
+
+@testable import HoraeDispatcher
+
 #if canImport(Glibc)
 import Glibc
 #endif
-@testable import HoraeDispatcher
 
 /// Descriptors and concurrency.
 struct ProcessRunnerResourceTests {
@@ -15,22 +17,23 @@ struct ProcessRunnerResourceTests {
         #expect(stray >= 3)
         defer { close(stray) }
         let script = """
-        import os
-        fds = []
-        for fd in range(0, 4096):
-            try:
-                os.fstat(fd); fds.append(fd)
-            except OSError:
-                pass
-        print(fds)
-        """
-        let result = try await ProcessRunner().run(ProcessSpec(executable: T.python, arguments: ["-c", script], stdin: [1]))
+            import os
+            fds = []
+            for fd in range(0, 4096):
+                try:
+                    os.fstat(fd); fds.append(fd)
+                except OSError:
+                    pass
+            print(fds)
+            """
+        let result = try await ProcessRunner().run(
+            ProcessSpec(executable: T.python, arguments: ["-c", script], stdin: [1]))
         #expect(T.text(result.stdout) == "[0, 1, 2]\n", "\(T.text(result.stderr))")
     }
 
     @Test func noDescriptorLeakAcross200Runs() async throws {
         let runner = ProcessRunner()
-        _ = try await runner.run(ProcessSpec(executable: "/bin/true"))   // warm-up (dlopen etc.)
+        _ = try await runner.run(ProcessSpec(executable: "/bin/true"))  // warm-up (dlopen etc.)
         let before = T.openDescriptorCount()
         for index in 0..<200 {
             let stdin: [UInt8]? = index % 2 == 0 ? [UInt8](repeating: 1, count: 100) : nil
@@ -40,7 +43,8 @@ struct ProcessRunnerResourceTests {
         for _ in 0..<10 {
             _ = try? await runner.run(ProcessSpec(executable: "/nonexistent/x"))
             _ = try? await runner.run(ProcessSpec(executable: "/bin/true", directory: "/nonexistent"))
-            _ = try? await runner.run(ProcessSpec(executable: "/bin/sleep", arguments: ["5"], timeout: .milliseconds(1)))
+            _ = try? await runner.run(
+                ProcessSpec(executable: "/bin/sleep", arguments: ["5"], timeout: .milliseconds(1)))
         }
         // Other tests run in parallel and hold descriptors for a while; a leak here would be
         // hundreds, and permanent.

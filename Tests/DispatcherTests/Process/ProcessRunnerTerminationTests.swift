@@ -1,9 +1,11 @@
 import Foundation
 import Testing
+
+@testable import HoraeDispatcher
+
 #if canImport(Glibc)
 import Glibc
 #endif
-@testable import HoraeDispatcher
 
 /// Timeouts, the termination grace, Task cancellation and `terminateAll`.
 struct ProcessRunnerTerminationTests {
@@ -37,8 +39,9 @@ struct ProcessRunnerTerminationTests {
     }
 
     @Test func childIgnoringSIGTERMIsKilledAfterTheGrace() async throws {
-        let result = try await ProcessRunner().run(T.sh(
-            "trap '' TERM; echo ready; sleep 100", timeout: .milliseconds(300), grace: .milliseconds(700)))
+        let result = try await ProcessRunner().run(
+            T.sh(
+                "trap '' TERM; echo ready; sleep 100", timeout: .milliseconds(300), grace: .milliseconds(700)))
         let elapsed = result.duration
         #expect(result.timedOut)
         #expect(result.termination == .signaled(SIGKILL))
@@ -47,8 +50,9 @@ struct ProcessRunnerTerminationTests {
     }
 
     @Test func childHandlingSIGTERMCanExitCleanly() async throws {
-        let result = try await ProcessRunner().run(T.sh(
-            "trap 'echo bye; exit 7' TERM; sleep 100 & wait", timeout: .milliseconds(300)))
+        let result = try await ProcessRunner().run(
+            T.sh(
+                "trap 'echo bye; exit 7' TERM; sleep 100 & wait", timeout: .milliseconds(300)))
         #expect(result.timedOut)
         #expect(result.termination == .exited(7))
         #expect(T.text(result.stdout) == "bye\n")
@@ -56,8 +60,9 @@ struct ProcessRunnerTerminationTests {
     }
 
     @Test func zeroTimeoutTerminatesAtOnce() async throws {
-        let result = try await ProcessRunner().run(ProcessSpec(
-            executable: "/bin/sleep", arguments: ["100"], timeout: .zero, terminationGrace: .zero))
+        let result = try await ProcessRunner().run(
+            ProcessSpec(
+                executable: "/bin/sleep", arguments: ["100"], timeout: .zero, terminationGrace: .zero))
         #expect(result.timedOut)
         #expect(result.termination == .signaled(SIGTERM) || result.termination == .signaled(SIGKILL))
         #expect(result.duration < .seconds(4))
@@ -115,7 +120,7 @@ struct ProcessRunnerTerminationTests {
         ]
         let tasks = specs.map { spec in Task { try await runner.run(spec) } }
         #expect(await T.eventually { runner.runningCount == specs.count })
-        try await Task.sleep(for: .milliseconds(100))   // let the shells install their traps
+        try await Task.sleep(for: .milliseconds(100))  // let the shells install their traps
 
         let clock = ContinuousClock()
         let start = clock.now
@@ -132,7 +137,7 @@ struct ProcessRunnerTerminationTests {
         }
         #expect(terminations == [.signaled(SIGTERM), .signaled(SIGKILL), .signaled(SIGTERM)])
 
-        await runner.terminateAll(grace: .zero)   // nothing running: returns at once
+        await runner.terminateAll(grace: .zero)  // nothing running: returns at once
     }
 
     @Test func runningCountFollowsChildren() async throws {

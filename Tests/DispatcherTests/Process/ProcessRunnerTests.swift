@@ -1,9 +1,11 @@
 import Foundation
 import Testing
+
+@testable import HoraeDispatcher
+
 #if canImport(Glibc)
 import Glibc
 #endif
-@testable import HoraeDispatcher
 
 /// argv, environment, stdin, exit status, output limits, executable lookup and errors.
 struct ProcessRunnerTests {
@@ -19,8 +21,9 @@ struct ProcessRunnerTests {
             String(repeating: "x", count: 10_000), "",
         ]
         let runner = ProcessRunner()
-        let result = try await runner.run(ProcessSpec(
-            executable: T.python, arguments: ["-c", T.printArgvScript] + hostile))
+        let result = try await runner.run(
+            ProcessSpec(
+                executable: T.python, arguments: ["-c", T.printArgvScript] + hostile))
         #expect(result.termination == .exited(0), "\(T.text(result.stderr))")
         #expect(result.stdout == Array(hostile.joined(separator: "\0").utf8))
         #expect(result.stdoutTruncatedBytes == 0)
@@ -28,15 +31,17 @@ struct ProcessRunnerTests {
     }
 
     @Test func echoGetsEachArgumentAsOneWord() async throws {
-        let result = try await ProcessRunner().run(ProcessSpec(
-            executable: "/bin/echo", arguments: ["a b", "*", "$(id)", "", "end"]))
+        let result = try await ProcessRunner().run(
+            ProcessSpec(
+                executable: "/bin/echo", arguments: ["a b", "*", "$(id)", "", "end"]))
         #expect(T.text(result.stdout) == "a b * $(id)  end\n")
     }
 
     @Test func argvZeroIsTheExecutableAsGiven() async throws {
         let script = "import sys; sys.stdout.write(open('/proc/self/cmdline','rb').read().split(b'\\0')[0].decode())"
-        let result = try await ProcessRunner().run(ProcessSpec(
-            executable: "python3", arguments: ["-c", script], environment: ["PATH": "/usr/bin:/bin"]))
+        let result = try await ProcessRunner().run(
+            ProcessSpec(
+                executable: "python3", arguments: ["-c", script], environment: ["PATH": "/usr/bin:/bin"]))
         #expect(T.text(result.stdout) == "python3")
     }
 
@@ -53,8 +58,9 @@ struct ProcessRunnerTests {
 
     @Test func stdinIsDeliveredThenClosed() async throws {
         let input = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
-        let result = try await ProcessRunner().run(ProcessSpec(
-            executable: "/bin/cat", stdin: input, maxOutputBytes: 2 << 20))
+        let result = try await ProcessRunner().run(
+            ProcessSpec(
+                executable: "/bin/cat", stdin: input, maxOutputBytes: 2 << 20))
         #expect(result.termination == .exited(0))
         #expect(result.stdout == input)
 
@@ -64,8 +70,9 @@ struct ProcessRunnerTests {
 
     @Test func largeStdinAndLargeStdoutAtOnceDoNotDeadlock() async throws {
         let input = [UInt8](repeating: 0x61, count: 8 << 20)
-        let result = try await ProcessRunner().run(ProcessSpec(
-            executable: "/bin/cat", stdin: input, maxOutputBytes: 16 << 20, timeout: .seconds(60)))
+        let result = try await ProcessRunner().run(
+            ProcessSpec(
+                executable: "/bin/cat", stdin: input, maxOutputBytes: 16 << 20, timeout: .seconds(60)))
         #expect(result.termination == .exited(0))
         #expect(result.stdout.count == input.count && !result.timedOut)
     }
@@ -80,7 +87,8 @@ struct ProcessRunnerTests {
         let big = [UInt8](repeating: 0x42, count: 8 << 20)
         let ignoring = try await ProcessRunner().run(ProcessSpec(executable: "/bin/true", stdin: big))
         #expect(ignoring.termination == .exited(0))
-        let partial = try await ProcessRunner().run(ProcessSpec(executable: "/usr/bin/head", arguments: ["-c", "10"], stdin: big))
+        let partial = try await ProcessRunner().run(
+            ProcessSpec(executable: "/usr/bin/head", arguments: ["-c", "10"], stdin: big))
         #expect(partial.termination == .exited(0) && partial.stdout.count == 10)
     }
 
@@ -103,8 +111,9 @@ struct ProcessRunnerTests {
     @Test func childStartsWithDefaultSignalsAndEmptyMask() async throws {
         // A daemon typically ignores SIGPIPE; its children must not inherit that.
         signal(SIGPIPE, SIG_IGN)
-        let result = try await ProcessRunner().run(ProcessSpec(
-            executable: "/bin/grep", arguments: ["-E", "^Sig(Ign|Blk):", "/proc/self/status"]))
+        let result = try await ProcessRunner().run(
+            ProcessSpec(
+                executable: "/bin/grep", arguments: ["-E", "^Sig(Ign|Blk):", "/proc/self/status"]))
         var masks: [String: UInt64] = [:]
         for line in T.text(result.stdout).split(separator: "\n") {
             let parts = line.split(separator: "\t")
@@ -117,8 +126,9 @@ struct ProcessRunnerTests {
     }
 
     @Test func outputIsTruncatedAndCounted() async throws {
-        let spec = T.sh("head -c 10000000 /dev/zero; head -c 10000000 /dev/zero 1>&2",
-                        timeout: .seconds(60), maxOutputBytes: 1000)
+        let spec = T.sh(
+            "head -c 10000000 /dev/zero; head -c 10000000 /dev/zero 1>&2",
+            timeout: .seconds(60), maxOutputBytes: 1000)
         let result = try await ProcessRunner().run(spec)
         #expect(result.termination == .exited(0))
         #expect(result.stdout.count == 1000 && result.stderr.count == 1000)
@@ -133,14 +143,15 @@ struct ProcessRunnerTests {
 
     @Test func interleavedChattyStreamsAreDrainedConcurrently() async throws {
         let script = """
-        import sys
-        chunk = b'o' * 65536
-        for i in range(200):
-            sys.stdout.buffer.write(chunk); sys.stdout.buffer.flush()
-            sys.stderr.buffer.write(chunk); sys.stderr.buffer.flush()
-        """
-        let result = try await ProcessRunner().run(ProcessSpec(
-            executable: T.python, arguments: ["-c", script], timeout: .seconds(60)))
+            import sys
+            chunk = b'o' * 65536
+            for i in range(200):
+                sys.stdout.buffer.write(chunk); sys.stdout.buffer.flush()
+                sys.stderr.buffer.write(chunk); sys.stderr.buffer.flush()
+            """
+        let result = try await ProcessRunner().run(
+            ProcessSpec(
+                executable: T.python, arguments: ["-c", script], timeout: .seconds(60)))
         #expect(result.termination == .exited(0) && !result.timedOut)
         #expect(result.stdout.count + result.stdoutTruncatedBytes == 200 * 65536)
         #expect(result.stderr.count + result.stderrTruncatedBytes == 200 * 65536)
@@ -149,8 +160,9 @@ struct ProcessRunnerTests {
 
     @Test func hugeOutputKeepsMemoryBounded() async throws {
         let before = T.peakResidentKiB()
-        let result = try await ProcessRunner().run(T.sh(
-            "head -c 200000000 /dev/zero & head -c 200000000 /dev/zero 1>&2; wait", timeout: .seconds(120)))
+        let result = try await ProcessRunner().run(
+            T.sh(
+                "head -c 200000000 /dev/zero & head -c 200000000 /dev/zero 1>&2; wait", timeout: .seconds(120)))
         #expect(result.termination == .exited(0))
         #expect(result.stdoutTruncatedBytes + result.stdout.count == 200_000_000)
         #expect(result.stderrTruncatedBytes + result.stderr.count == 200_000_000)
@@ -179,15 +191,17 @@ struct ProcessRunnerTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try T.writeFile(dir + "/horae-tool", "#!/bin/sh\necho tool \"$@\"\n", mode: 0o755)
 
-        let found = try await ProcessRunner().run(ProcessSpec(
-            executable: "horae-tool", arguments: ["x"], environment: ["PATH": "/nonexistent:\(dir)"]))
+        let found = try await ProcessRunner().run(
+            ProcessSpec(
+                executable: "horae-tool", arguments: ["x"], environment: ["PATH": "/nonexistent:\(dir)"]))
         #expect(T.text(found.stdout) == "tool x\n")
 
         // Relative and empty PATH entries are never searched, even from inside that directory.
         for path in [".", "", "::", "horae-rel"] {
             await #expect(throws: ProcessRunnerError.self) {
-                _ = try await ProcessRunner().run(ProcessSpec(
-                    executable: "horae-tool", environment: ["PATH": path], directory: dir))
+                _ = try await ProcessRunner().run(
+                    ProcessSpec(
+                        executable: "horae-tool", environment: ["PATH": path], directory: dir))
             }
         }
 
@@ -202,8 +216,9 @@ struct ProcessRunnerTests {
         try FileManager.default.createDirectory(atPath: dir + "/bin", withIntermediateDirectories: true)
         try T.writeFile(dir + "/bin/run.sh", "#!/bin/sh\npwd\necho \"$0\" \"$@\"\n", mode: 0o755)
 
-        let result = try await ProcessRunner().run(ProcessSpec(
-            executable: "./bin/run.sh", arguments: ["x y"], directory: dir))
+        let result = try await ProcessRunner().run(
+            ProcessSpec(
+                executable: "./bin/run.sh", arguments: ["x y"], directory: dir))
         #expect(result.termination == .exited(0), "\(T.text(result.stderr))")
         #expect(T.text(result.stdout) == "\(dir)\n./bin/run.sh x y\n")
 
@@ -213,10 +228,13 @@ struct ProcessRunnerTests {
 
     @Test func missingExecutableIsReported() async throws {
         let secret = "SECRET-\(UUID().uuidString)"
-        for executable in ["/nonexistent/horae/tool", "horae-no-such-command-\(UUID().uuidString.prefix(8))", "./missing"] {
+        for executable in [
+            "/nonexistent/horae/tool", "horae-no-such-command-\(UUID().uuidString.prefix(8))", "./missing",
+        ] {
             do {
-                _ = try await ProcessRunner().run(ProcessSpec(
-                    executable: executable, environment: ["PATH": "/usr/bin:/bin", "TOKEN": secret]))
+                _ = try await ProcessRunner().run(
+                    ProcessSpec(
+                        executable: executable, environment: ["PATH": "/usr/bin:/bin", "TOKEN": secret]))
                 Issue.record("\(executable) should not run")
             } catch let error as ProcessRunnerError {
                 #expect(error.kind == .executableNotFound)
@@ -247,16 +265,36 @@ struct ProcessRunnerTests {
         let marker = "/tmp/horae-never-\(UUID().uuidString)"
         let touch = ProcessSpec(executable: "/usr/bin/touch", arguments: [marker], environment: ["TOKEN": secret])
         var specs: [ProcessSpec] = []
-        var spec = touch; spec.arguments = [marker, "a\0b"]; specs.append(spec)
-        spec = touch; spec.environment["BAD"] = "x\0\(secret)"; specs.append(spec)
-        spec = touch; spec.environment["A=B"] = secret; specs.append(spec)
-        spec = touch; spec.environment[""] = secret; specs.append(spec)
-        spec = touch; spec.executable = "/usr/bin/touch\0x"; specs.append(spec)
-        spec = touch; spec.executable = ""; specs.append(spec)
-        spec = touch; spec.directory = "/tmp\0"; specs.append(spec)
-        spec = touch; spec.maxOutputBytes = -1; specs.append(spec)
-        spec = touch; spec.timeout = .seconds(-1); specs.append(spec)
-        spec = touch; spec.terminationGrace = .seconds(-1); specs.append(spec)
+        var spec = touch
+        spec.arguments = [marker, "a\0b"]
+        specs.append(spec)
+        spec = touch
+        spec.environment["BAD"] = "x\0\(secret)"
+        specs.append(spec)
+        spec = touch
+        spec.environment["A=B"] = secret
+        specs.append(spec)
+        spec = touch
+        spec.environment[""] = secret
+        specs.append(spec)
+        spec = touch
+        spec.executable = "/usr/bin/touch\0x"
+        specs.append(spec)
+        spec = touch
+        spec.executable = ""
+        specs.append(spec)
+        spec = touch
+        spec.directory = "/tmp\0"
+        specs.append(spec)
+        spec = touch
+        spec.maxOutputBytes = -1
+        specs.append(spec)
+        spec = touch
+        spec.timeout = .seconds(-1)
+        specs.append(spec)
+        spec = touch
+        spec.terminationGrace = .seconds(-1)
+        specs.append(spec)
         for spec in specs {
             do {
                 _ = try await ProcessRunner().run(spec)
@@ -268,7 +306,8 @@ struct ProcessRunnerTests {
         }
         #expect(!FileManager.default.fileExists(atPath: marker))
 
-        spec = touch; spec.arguments = [marker, "ok", "a\0b"]
+        spec = touch
+        spec.arguments = [marker, "ok", "a\0b"]
         let error = await #expect(throws: ProcessRunnerError.self) { _ = try await ProcessRunner().run(spec) }
         #expect(error?.description.contains("argument 3") == true)
     }

@@ -1,8 +1,10 @@
 import Foundation
+
+@testable import HoraeDispatcher
+
 #if canImport(Glibc)
 import Glibc
 #endif
-@testable import HoraeDispatcher
 
 /// Shared helpers for the process-runner tests (real processes: /bin/sh, /bin/sleep, python3…).
 enum ProcessTestSupport {
@@ -20,10 +22,13 @@ enum ProcessTestSupport {
     static let printArgvScript =
         "import sys; sys.stdout.buffer.write(b'\\0'.join(a.encode('utf-8', 'surrogateescape') for a in sys.argv[1:]))"
 
-    static func sh(_ script: String, timeout: Duration? = nil, grace: Duration = .seconds(5),
-                   stdin: [UInt8]? = nil, maxOutputBytes: Int = ProcessSpec.defaultMaxOutputBytes) -> ProcessSpec {
-        ProcessSpec(executable: "/bin/sh", arguments: ["-c", script], environment: ["PATH": searchPath],
-                    stdin: stdin, maxOutputBytes: maxOutputBytes, timeout: timeout, terminationGrace: grace)
+    static func sh(
+        _ script: String, timeout: Duration? = nil, grace: Duration = .seconds(5),
+        stdin: [UInt8]? = nil, maxOutputBytes: Int = ProcessSpec.defaultMaxOutputBytes
+    ) -> ProcessSpec {
+        ProcessSpec(
+            executable: "/bin/sh", arguments: ["-c", script], environment: ["PATH": searchPath],
+            stdin: stdin, maxOutputBytes: maxOutputBytes, timeout: timeout, terminationGrace: grace)
     }
 
     static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
@@ -32,7 +37,8 @@ enum ProcessTestSupport {
     static func isDead(_ pid: pid_t) -> Bool {
         if kill(pid, 0) != 0 { return errno == ESRCH }
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return true }
+            let close = stat.lastIndex(of: ")")
+        else { return true }
         let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).prefix(1)
         return state == "Z" || state == "X"
     }

@@ -1,6 +1,7 @@
 import Foundation
 import HoraeRules
 import Testing
+
 @testable import HoraeDispatcher
 
 /// The harness itself: the shared emulator starts and a publish → pull → ack round trip works.
@@ -13,7 +14,8 @@ import Testing
         let subscription = try client.subscription("smoke-sub")
         try await client.createTopic(topic)
         try await client.createSubscription(subscription, .init(topic: topic))
-        let ids = try await client.publish(topic, messages: [OutgoingMessage(data: Array("hello".utf8), attributes: ["bucketId": "b"])])
+        let ids = try await client.publish(
+            topic, messages: [OutgoingMessage(data: Array("hello".utf8), attributes: ["bucketId": "b"])])
         #expect(ids.count == 1)
         var received: [ReceivedMessage] = []
         for _ in 0..<20 where received.isEmpty {

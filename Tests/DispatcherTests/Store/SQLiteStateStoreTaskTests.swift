@@ -81,7 +81,8 @@ struct SQLiteStateStoreTaskTests {
         var record = TaskRecord(
             key: key, state: .running, attempt: 1, dedupKey: "k", subscription: "s", createdAt: T.t0,
             updatedAt: T.at(1))
-        #expect(try await store.claimDedup(rule: "r", key: "k", owner: key, now: T.t0, leaseUntil: T.at(60)) == .acquired)
+        #expect(
+            try await store.claimDedup(rule: "r", key: "k", owner: key, now: T.t0, leaseUntil: T.at(60)) == .acquired)
         try await store.save(record, replacing: nil, transitionDetail: "attempt 1", dedup: nil)
         #expect(try await store.task(key) == record)
 
@@ -95,7 +96,8 @@ struct SQLiteStateStoreTaskTests {
         record.nextAction = 2
         record.updatedAt = T.at(3)
         try await store.save(
-            record, replacing: .running, transitionDetail: nil, dedup: .complete(rule: "r", key: "k", window: .seconds(60)))
+            record, replacing: .running, transitionDetail: nil,
+            dedup: .complete(rule: "r", key: "k", window: .seconds(60)))
         #expect(try await store.task(key) == record)
         #expect(
             try await store.transitions(of: key) == [
@@ -143,7 +145,8 @@ struct SQLiteStateStoreTaskTests {
         try await second.save(
             TaskRecord(key: key, state: .waiting, attempt: 1, createdAt: T.t0, updatedAt: T.at(2)),
             transitionDetail: "other daemon")
-        let mine = TaskRecord(key: key, state: .succeeded, attempt: 1, nextAction: 1, createdAt: T.t0, updatedAt: T.at(3))
+        let mine = TaskRecord(
+            key: key, state: .succeeded, attempt: 1, nextAction: 1, createdAt: T.t0, updatedAt: T.at(3))
         try await first.save(mine, replacing: .running, transitionDetail: nil, dedup: nil)
         #expect(try await second.task(key) == mine)
         #expect(try await first.transitions(of: key).map(\.from) == [nil, .running, .waiting])

@@ -38,7 +38,8 @@ final class FakeGCSServer: @unchecked Sendable {
         -> FakeGCSServer
     {
         let port = try port ?? LoopbackPort.free()
-        let peer = try await PeerScript.launch("fake-gcs-server.sh", port: port, arguments: extraArguments, environment: environment)
+        let peer = try await PeerScript.launch(
+            "fake-gcs-server.sh", port: port, arguments: extraArguments, environment: environment)
         return try FakeGCSServer(port: port, peer: peer)
     }
 
@@ -55,9 +56,10 @@ final class FakeGCSServer: @unchecked Sendable {
     /// Creates `bucket` (`POST /storage/v1/b`).
     func createBucket(_ bucket: String) async throws {
         let body = Array(JSONValue.object([(key: "name", value: .string(bucket))]).compactJSON.utf8)
-        let response = try await transport.send(HTTPRequest(
-            method: "POST", url: try URLBuilder(base: endpoint).appendingRawPath("storage/v1/b").string,
-            headers: [(name: "Content-Type", value: "application/json")], body: body))
+        let response = try await transport.send(
+            HTTPRequest(
+                method: "POST", url: try URLBuilder(base: endpoint).appendingRawPath("storage/v1/b").string,
+                headers: [(name: "Content-Type", value: "application/json")], body: body))
         guard response.isSuccess else { throw failure("create bucket \(bucket)", response) }
     }
 
@@ -65,8 +67,10 @@ final class FakeGCSServer: @unchecked Sendable {
     func upload(_ bucket: String, _ object: String, _ data: [UInt8]) async throws {
         let url = try URLBuilder(base: endpoint).appendingRawPath("upload/storage/v1/b").appendingPath(bucket)
             .appendingRawPath("o").query([("uploadType", "media"), ("name", object)]).string
-        let response = try await transport.send(HTTPRequest(
-            method: "POST", url: url, headers: [(name: "Content-Type", value: "application/octet-stream")], body: data))
+        let response = try await transport.send(
+            HTTPRequest(
+                method: "POST", url: url, headers: [(name: "Content-Type", value: "application/octet-stream")],
+                body: data))
         guard response.isSuccess else { throw failure("upload gs://\(bucket)/\(object)", response) }
     }
 
@@ -86,15 +90,18 @@ final class FakeGCSServer: @unchecked Sendable {
 
     /// The names of the objects in `bucket`, sorted.
     func objectNames(_ bucket: String) async throws -> [String] {
-        let url = try URLBuilder(base: endpoint).appendingRawPath("storage/v1/b").appendingPath(bucket).appendingRawPath("o").string
+        let url = try URLBuilder(base: endpoint).appendingRawPath("storage/v1/b").appendingPath(bucket)
+            .appendingRawPath("o").string
         let response = try await transport.send(HTTPRequest(url: url))
         guard response.isSuccess else { throw failure("list gs://\(bucket)", response) }
-        guard case let .array(items)? = try JSONParser.parse(response.body)["items"] else { return [] }
+        guard case .array(let items)? = try JSONParser.parse(response.body)["items"] else { return [] }
         return items.compactMap { $0["name"]?.string }.sorted()
     }
 
     private func failure(_ what: String, _ response: HTTPResponse) -> Failure {
-        Failure(description: "fake-gcs-server: \(what): HTTP \(response.status): \(String(decoding: response.body, as: UTF8.self))")
+        Failure(
+            description:
+                "fake-gcs-server: \(what): HTTP \(response.status): \(String(decoding: response.body, as: UTF8.self))")
     }
 
     fileprivate static func external(port: Int) throws -> FakeGCSServer { try FakeGCSServer(port: port, peer: nil) }
@@ -109,7 +116,8 @@ private actor SharedFakeGCSServer {
         if let server { return try await server.value }
         let task = Task { () throws -> FakeGCSServer in
             if let host = ProcessInfo.processInfo.environment["HORAE_TEST_STORAGE_EMULATOR_HOST"],
-               let port = host.split(separator: ":").last.flatMap({ Int($0) }) {
+                let port = host.split(separator: ":").last.flatMap({ Int($0) })
+            {
                 return try FakeGCSServer.external(port: port)
             }
             return try await FakeGCSServer.start()

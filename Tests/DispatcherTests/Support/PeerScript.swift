@@ -19,7 +19,9 @@ final class PeerScript: @unchecked Sendable {
     }
 
     /// Runs `scripts/NAME PORT <this pid> ARGUMENTS…` and waits for its `ready` line.
-    static func launch(_ name: String, port: Int, arguments: [String] = [], environment: [String: String] = [:]) async throws -> PeerScript {
+    static func launch(_ name: String, port: Int, arguments: [String] = [], environment: [String: String] = [:])
+        async throws -> PeerScript
+    {
         let script = repositoryRoot.appendingPathComponent("scripts/\(name)")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")

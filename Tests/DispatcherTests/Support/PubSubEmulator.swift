@@ -76,7 +76,8 @@ private actor SharedEmulator {
         if let emulator { return try await emulator.value }
         let task = Task { () throws -> PubSubEmulator in
             if let host = ProcessInfo.processInfo.environment["HORAE_TEST_PUBSUB_EMULATOR_HOST"],
-               let port = host.split(separator: ":").last.flatMap({ Int($0) }) {
+                let port = host.split(separator: ":").last.flatMap({ Int($0) })
+            {
                 return PubSubEmulator.external(port: port)
             }
             return try await PubSubEmulator.start()

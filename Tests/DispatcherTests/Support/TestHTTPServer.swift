@@ -1,11 +1,11 @@
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// A minimal HTTP/1.1 server on 127.0.0.1 (a free port) that a test starts with a handler and
@@ -27,8 +27,10 @@ final class TestHTTPServer: Sendable {
         /// How long to wait before answering (less if the server stops).
         var delay: Duration
 
-        init(status: Int = 200, headers: [(name: String, value: String)] = [], body: [UInt8], chunked: Bool = false,
-             closesConnection: Bool = false, delay: Duration = .zero) {
+        init(
+            status: Int = 200, headers: [(name: String, value: String)] = [], body: [UInt8], chunked: Bool = false,
+            closesConnection: Bool = false, delay: Duration = .zero
+        ) {
             self.status = status
             self.headers = headers
             self.body = body
@@ -39,8 +41,9 @@ final class TestHTTPServer: Sendable {
 
         /// `Content-Type: application/json`.
         init(status: Int = 200, json: String, delay: Duration = .zero) {
-            self.init(status: status, headers: [("Content-Type", "application/json")], body: Array(json.utf8),
-                      delay: delay)
+            self.init(
+                status: status, headers: [("Content-Type", "application/json")], body: Array(json.utf8),
+                delay: delay)
         }
 
         /// `Content-Type: text/plain`.
@@ -140,7 +143,8 @@ final class TestHTTPServer: Sendable {
             wait(response.delay)
             let closes = !keepAlive || response.closesConnection
             guard TestHTTPWire.sendAll(fd, Self.encode(response, closes: closes, head: request.method == "HEAD")),
-                  !closes, request.header("connection")?.lowercased() != "close" else { return }
+                !closes, request.header("connection")?.lowercased() != "close"
+            else { return }
         }
     }
 

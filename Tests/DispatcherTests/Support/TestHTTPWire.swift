@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// One HTTP/1.1 request as the tests' local servers received it.
@@ -38,14 +38,19 @@ enum TestHTTPWire {
             headEnd = find([13, 10, 13, 10], in: buffer, from: searched)
         }
         let end = headEnd.unsafelyUnwrapped
-        let lines = String(decoding: buffer[0..<end], as: UTF8.self).split(separator: "\r\n", omittingEmptySubsequences: false)
+        let lines = String(decoding: buffer[0..<end], as: UTF8.self).split(
+            separator: "\r\n", omittingEmptySubsequences: false)
         let parts = lines.first?.split(separator: " ") ?? []
         guard parts.count == 3 else { return nil }
         var request = TestHTTPRequest(method: String(parts[0]), target: String(parts[1]), headers: [], body: [])
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
             let value = line[line.index(after: colon)...].drop { $0 == " " || $0 == "\t" }
-            request.headers.append((name: String(line[..<colon]), value: String(value.reversed().drop { $0 == " " || $0 == "\t" }.reversed())))
+            request.headers.append(
+                (
+                    name: String(line[..<colon]),
+                    value: String(value.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+                ))
         }
         if request.header("expect")?.lowercased() == "100-continue" {
             guard sendAll(fd, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) else { return nil }
@@ -103,13 +108,15 @@ enum TestHTTPWire {
     @discardableResult
     static func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         #if canImport(Darwin)
-            let flags: Int32 = 0
+        let flags: Int32 = 0
         #else
-            let flags = Int32(MSG_NOSIGNAL)
+        let flags = Int32(MSG_NOSIGNAL)
         #endif
         var offset = 0
         while offset < bytes.count {
-            let sent = bytes.withUnsafeBytes { send(fd, $0.baseAddress.unsafelyUnwrapped + offset, $0.count - offset, flags) }
+            let sent = bytes.withUnsafeBytes {
+                send(fd, $0.baseAddress.unsafelyUnwrapped + offset, $0.count - offset, flags)
+            }
             if sent < 0 && errno == EINTR { continue }
             if sent <= 0 { return false }
             offset += sent
@@ -119,7 +126,8 @@ enum TestHTTPWire {
 
     static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
         guard haystack.count >= needle.count, start <= haystack.count - needle.count else { return nil }
-        for index in start...(haystack.count - needle.count) where haystack[index..<(index + needle.count)].elementsEqual(needle) {
+        for index in start...(haystack.count - needle.count)
+        where haystack[index..<(index + needle.count)].elementsEqual(needle) {
             return index
         }
         return nil

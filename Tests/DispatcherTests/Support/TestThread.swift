@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Detached POSIX threads for the test server (blocking I/O stays off Swift's cooperative pool).
@@ -24,23 +24,23 @@ enum TestThread {
     static func detach(_ run: @escaping @Sendable () -> Void) {
         let context = Unmanaged.passRetained(Body(run)).toOpaque()
         #if canImport(Darwin)
-            var thread: pthread_t?
-            let code = pthread_create(
-                &thread, nil,
-                { context in
-                    Unmanaged<Body>.fromOpaque(context).takeRetainedValue().run()
-                    return nil
-                }, context)
-            if code == 0, let thread { pthread_detach(thread) }
+        var thread: pthread_t?
+        let code = pthread_create(
+            &thread, nil,
+            { context in
+                Unmanaged<Body>.fromOpaque(context).takeRetainedValue().run()
+                return nil
+            }, context)
+        if code == 0, let thread { pthread_detach(thread) }
         #else
-            var thread = pthread_t()
-            let code = pthread_create(
-                &thread, nil,
-                { context in
-                    Unmanaged<Body>.fromOpaque(context!).takeRetainedValue().run()
-                    return nil
-                }, context)
-            if code == 0 { pthread_detach(thread) }
+        var thread = pthread_t()
+        let code = pthread_create(
+            &thread, nil,
+            { context in
+                Unmanaged<Body>.fromOpaque(context!).takeRetainedValue().run()
+                return nil
+            }, context)
+        if code == 0 { pthread_detach(thread) }
         #endif
         if code != 0 { Unmanaged<Body>.fromOpaque(context).release() }
     }

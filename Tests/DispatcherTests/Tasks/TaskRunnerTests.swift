@@ -56,22 +56,26 @@ import Testing
         let directory: TemporaryStoreDirectory
         let rule: Rule
 
-        init(rule extra: String = "", script: @escaping ScriptedLogPlugin.Script = { _, _ in .success(output: nil) }) throws {
+        init(rule extra: String = "", script: @escaping ScriptedLogPlugin.Script = { _, _ in .success(output: nil) })
+            throws
+        {
             directory = TemporaryStoreDirectory()
             store = try directory.open()
             let lines = RecordingLogHandler.Lines()
             self.lines = lines
             let logger = Logger(label: "horae-test") { _ in RecordingLogHandler(lines: lines) }
             plugin = ScriptedLogPlugin(script: script)
-            runner = TaskRunner(store: store, plugins: PluginRegistry([plugin]), publisher: nil,
-                                shutdown: ShutdownSignal(), logger: logger)
+            runner = TaskRunner(
+                store: store, plugins: PluginRegistry([plugin]), publisher: nil,
+                shutdown: ShutdownSignal(), logger: logger)
             let loaded = RuleLoader().load(sources: [(path: "rules.yaml", text: TaskRunnerTests.rule(extra))])
             rule = try #require(loaded.rules.first)
         }
 
         func work(_ id: String) -> TaskWork {
-            TaskWork(rule: rule, message: PubSubMessage(id: id, attributes: ["objectId": "a.txt"]),
-                     captures: CaptureSet([]), subscription: "events")
+            TaskWork(
+                rule: rule, message: PubSubMessage(id: id, attributes: ["objectId": "a.txt"]),
+                captures: CaptureSet([]), subscription: "events")
         }
 
         func close() {
@@ -138,9 +142,11 @@ import Testing
     /// concurrency slot.
     @Test(arguments: ["", "concurrency: 1"])
     func everyTransitionIsRecorded(rule: String) async throws {
-        let setup = try Setup(rule: rule, script: { invocation, _ in
-            invocation.actionIndex == 1 && invocation.attempt == 1 ? .retryable("flaky") : .success(output: nil)
-        })
+        let setup = try Setup(
+            rule: rule,
+            script: { invocation, _ in
+                invocation.actionIndex == 1 && invocation.attempt == 1 ? .retryable("flaky") : .success(output: nil)
+            })
         defer { setup.close() }
         #expect(await setup.runner.run(setup.work("m1")) == .final(.succeeded))
         let key = TaskKey(messageID: "m1", rule: "upload")

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HoraeRules
 
 @Suite struct RegexDifferentialTests {
@@ -6,7 +7,10 @@ import Testing
     @Test func matchesAgreeWithReference() throws {
         var gen = RegexRandomPatterns(seed: 0x5EED_0001)
         var positives = 0
-        defer { print("positives", positives); #expect(positives > 3000) }
+        defer {
+            print("positives", positives)
+            #expect(positives > 3000)
+        }
         for round in 0..<3000 {
             let pattern = gen.pattern(depth: 3)
             let regex = try CompiledRegex(pattern)
@@ -17,7 +21,9 @@ import Testing
                 let got = regex.matches(input)
                 if expected { positives += 1 }
                 #expect(got == expected, "round \(round): \(pattern) on \(input.debugDescription)")
-                #expect(nfaOnly.matchesBytes(input) == expected, "NFA fallback, round \(round): \(pattern) on \(input.debugDescription)")
+                #expect(
+                    nfaOnly.matchesBytes(input) == expected,
+                    "NFA fallback, round \(round): \(pattern) on \(input.debugDescription)")
                 if got != expected { return }
             }
         }
@@ -28,7 +34,10 @@ import Testing
         var gen = RegexRandomPatterns(seed: 0x5EED_0002)
         var failures = 0
         var withCaptures = 0
-        defer { print("withCaptures", withCaptures); #expect(withCaptures > 1000) }
+        defer {
+            print("withCaptures", withCaptures)
+            #expect(withCaptures > 1000)
+        }
         for round in 0..<3000 {
             let pattern = gen.pattern(depth: 3)
             let regex = try CompiledRegex(pattern)
@@ -37,10 +46,13 @@ import Testing
                 let input = gen.input(for: pattern)
                 let expected = RegexReference.captures(pattern, input)
                 let got = regex.captureRanges(input)
-                #expect(pikeOnly.captureRanges(input) == expected, "Pike VM, round \(round): \(pattern) on \(input.debugDescription)")
+                #expect(
+                    pikeOnly.captureRanges(input) == expected,
+                    "Pike VM, round \(round): \(pattern) on \(input.debugDescription)")
                 if regex.usesCaptureDFA {
                     let forward = Array(input.utf8).withUnsafeBufferPointer { regex.captureRangesCopyingForward($0) }
-                    #expect(forward == expected, "forward copying, round \(round): \(pattern) on \(input.debugDescription)")
+                    #expect(
+                        forward == expected, "forward copying, round \(round): \(pattern) on \(input.debugDescription)")
                 }
                 if let got, got.contains(where: { $0 != nil }) { withCaptures += 1 }
                 #expect(got == expected, "round \(round): \(pattern) on \(input.debugDescription)")
@@ -60,9 +72,10 @@ import Testing
             let folded = try CompiledRegex(pattern.caseInsensitive())
             for _ in 0..<8 {
                 let input = gen.input(for: pattern)
-                let upper = String(input.unicodeScalars.map { c -> Character in
-                    c == "a" || c == "b" ? Character(c.properties.uppercaseMapping) : Character(c)
-                })
+                let upper = String(
+                    input.unicodeScalars.map { c -> Character in
+                        c == "a" || c == "b" ? Character(c.properties.uppercaseMapping) : Character(c)
+                    })
                 // Every variant of a matching string must match, and the case-folded pattern
                 // must accept the same ASCII-uppercased inputs as the original accepts lowercase ones.
                 if RegexReference.matches(pattern, input) {
@@ -78,8 +91,11 @@ import Testing
         for _ in 0..<200 {
             var ranges: [ClosedRange<UInt32>] = []
             for _ in 0..<rng.int(1...4) {
-                let a = UInt32(rng.pick([0, 0x7F, 0x80, 0x7FF, 0x800, 0xD7FF, 0xE000, 0xFFFF, 0x10000, 0x10FFFF,
-                                         UInt32(rng.int(0...0x10FFFF))]))
+                let a = UInt32(
+                    rng.pick([
+                        0, 0x7F, 0x80, 0x7FF, 0x800, 0xD7FF, 0xE000, 0xFFFF, 0x10000, 0x10FFFF,
+                        UInt32(rng.int(0...0x10FFFF)),
+                    ]))
                 let b = a + UInt32(rng.int(0...0x3000))
                 ranges.append(a...b)
             }

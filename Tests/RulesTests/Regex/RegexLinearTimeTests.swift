@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HoraeRules
 
 /// Patterns that make backtracking engines explode run in one pass here. These tests only

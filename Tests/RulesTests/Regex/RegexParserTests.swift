@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HoraeRules
 
 @Suite struct RegexParserTests {
@@ -113,7 +114,9 @@ import Testing
         #expect(try RegexParser.parse(".") == .scalarClass(ScalarClass.any.subtracting(.of("\n"))))
         #expect(try RegexParser.parse("(?s).") == .scalarClass(.any))
         #expect(try RegexParser.parse("(?i)a") == .scalarClass(ScalarClass(ranges: [0x41...0x41, 0x61...0x61])))
-        #expect(try RegexParser.parse("(?i:a)b") == .concat([.group(.scalarClass(ScalarClass(ranges: [0x41...0x41, 0x61...0x61]))), .literal("b")]))
+        #expect(
+            try RegexParser.parse("(?i:a)b")
+                == .concat([.group(.scalarClass(ScalarClass(ranges: [0x41...0x41, 0x61...0x61]))), .literal("b")]))
         #expect(try RegexParser.parse("(?i)1") == .literal("1"))
     }
 

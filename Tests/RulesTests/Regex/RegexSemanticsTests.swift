@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HoraeRules
 
 @Suite struct RegexSemanticsTests {
@@ -191,7 +192,9 @@ import Testing
         #expect(try RegexParser.parse("a?b").literalPrefix == "")
         #expect(try RegexParser.parse("(?i)abc").literalPrefix == "")
         #expect(try RegexParser.parse("é😀.").literalPrefix == "é😀")
-        let nested = RegexNode.concat([.capture(name: "a", .capture(name: "b", .empty)), .capture(name: "c", .empty), .capture(name: "a", .empty)])
+        let nested = RegexNode.concat([
+            .capture(name: "a", .capture(name: "b", .empty)), .capture(name: "c", .empty), .capture(name: "a", .empty),
+        ])
         #expect(nested.captureNames == ["a", "b", "c"])
     }
 
@@ -227,8 +230,8 @@ import Testing
     }
 }
 
-private extension String {
-    func replacingFirstSpace() -> String {
+extension String {
+    fileprivate func replacingFirstSpace() -> String {
         guard let i = firstIndex(of: " ") else { return self }
         var s = self
         s.remove(at: i)

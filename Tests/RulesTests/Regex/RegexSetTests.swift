@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HoraeRules
 
 @Suite struct RegexSetTests {

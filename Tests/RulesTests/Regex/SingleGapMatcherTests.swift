@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HoraeRules
 
 /// `SingleGapMatcher` must give `CompiledRegex`'s answers (and the backtracking reference's) on
@@ -7,8 +8,12 @@ struct SingleGapMatcherTests {
     static func captures(_ m: SingleGapMatcher, _ input: String) -> [Range<Int>?]? {
         Array(input.utf8).withUnsafeBufferPointer { buffer in
             var slots = [Int](repeating: -7, count: max(1, m.slotCount))
-            guard slots.withUnsafeMutableBufferPointer({ m.captureSlots(buffer, into: $0.baseAddress!) }) else { return nil }
-            return (0..<m.slotCount / 2).map { k in slots[2 * k] >= 0 && slots[2 * k + 1] >= slots[2 * k] ? slots[2 * k]..<slots[2 * k + 1] : nil }
+            guard slots.withUnsafeMutableBufferPointer({ m.captureSlots(buffer, into: $0.baseAddress!) }) else {
+                return nil
+            }
+            return (0..<m.slotCount / 2).map { k in
+                slots[2 * k] >= 0 && slots[2 * k + 1] >= slots[2 * k] ? slots[2 * k]..<slots[2 * k + 1] : nil
+            }
         }
     }
 
@@ -24,15 +29,20 @@ struct SingleGapMatcherTests {
             switch r.int(0...3) {
             case 0, 1: return .literal(r.pick(RegexRandomPatterns.alphabet))
             case 2: return .scalarClass(ScalarClass(ranges: [0x61...0x62]))
-            default: return .repeat(.scalarClass(ScalarClass(ranges: [0x61...0x63])), min: 2, max: 2, greedy: r.chance(0.5))
+            default:
+                return .repeat(.scalarClass(ScalarClass(ranges: [0x61...0x63])), min: 2, max: 2, greedy: r.chance(0.5))
             }
         }
         func gap() -> RegexNode {
             switch r.int(0...3) {
-            case 0: return .repeat(.scalarClass(gen.randomClass()), min: r.int(0...1), max: r.chance(0.5) ? nil : r.int(2...4), greedy: r.chance(0.5))
+            case 0:
+                return .repeat(
+                    .scalarClass(gen.randomClass()), min: r.int(0...1), max: r.chance(0.5) ? nil : r.int(2...4),
+                    greedy: r.chance(0.5))
             case 1: return .repeat(.scalarClass(.any), min: 0, max: nil, greedy: false)
             case 2: return .scalarClass(gen.randomClass())
-            default: return .alternation((0..<r.int(1...3)).map { _ in .concat((0..<r.int(0...2)).map { _ in fixed() }) })
+            default:
+                return .alternation((0..<r.int(1...3)).map { _ in .concat((0..<r.int(0...2)).map { _ in fixed() }) })
             }
         }
         var parts: [RegexNode] = (0..<r.int(0...3)).map { _ in fixed() }
@@ -41,7 +51,8 @@ struct SingleGapMatcherTests {
         // Captures around random runs, nested or apart, each name once.
         var k = 0
         for _ in 0..<r.int(0...3) where !parts.isEmpty {
-            let lo = r.int(0...(parts.count - 1)), hi = r.int(lo...(parts.count - 1))
+            let lo = r.int(0...(parts.count - 1))
+            let hi = r.int(lo...(parts.count - 1))
             k += 1
             let run = RegexNode.concat(Array(parts[lo...hi]))
             parts.replaceSubrange(lo...hi, with: [.capture(name: "g\(k)", run)])
@@ -53,7 +64,9 @@ struct SingleGapMatcherTests {
 
     @Test func agreesWithTheAutomatonOnGapShapedPatterns() throws {
         var gen = RegexRandomPatterns(seed: 0x6A9_0001)
-        var accepted = 0, positives = 0, withCaptures = 0
+        var accepted = 0
+        var positives = 0
+        var withCaptures = 0
         for round in 0..<3000 {
             let pattern = Self.gapPattern(&gen)
             guard let m = SingleGapMatcher(pattern) else { continue }
@@ -64,7 +77,9 @@ struct SingleGapMatcherTests {
                 let expected = regex.captureRanges(input)
                 let got = Self.captures(m, input)
                 #expect(got == expected, "round \(round): \(pattern) on \(input.debugDescription)")
-                #expect(got == RegexReference.captures(pattern, input), "reference, round \(round): \(pattern) on \(input.debugDescription)")
+                #expect(
+                    got == RegexReference.captures(pattern, input),
+                    "reference, round \(round): \(pattern) on \(input.debugDescription)")
                 #expect(Self.matches(m, input) == (expected != nil))
                 if got != expected { return }
                 if got != nil { positives += 1 }
@@ -96,8 +111,10 @@ struct SingleGapMatcherTests {
 
     /// The remainders of the patterns rules usually have are accepted, with their captures.
     @Test func takesTheUsualGlobs() throws {
-        let accepted = ["{codename}_gocc_{date:[0-9]{8}}.tar.gz", "{date:[0-9]{8}}.tar.gz", "{path:**}",
-                        "{daily,weekly}/c00042-{date:[0-9]{8}}.csv", "{date:[0-9]{8}}/part-*.parquet", "*.csv"]
+        let accepted = [
+            "{codename}_gocc_{date:[0-9]{8}}.tar.gz", "{date:[0-9]{8}}.tar.gz", "{path:**}",
+            "{daily,weekly}/c00042-{date:[0-9]{8}}.csv", "{date:[0-9]{8}}/part-*.parquet", "*.csv",
+        ]
         for glob in accepted {
             let node = try GlobParser.parse(glob)
             #expect(SingleGapMatcher(node) != nil, "\(glob)")

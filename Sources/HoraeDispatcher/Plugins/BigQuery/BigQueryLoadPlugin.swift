@@ -1,10 +1,11 @@
 import COpenSSL
+import HoraeRules
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import HoraeRules
 
 /// The `bigquery.load` action: starts a BigQuery load job and waits until it is done
 /// (docs/rules.md, "Actions").
@@ -80,9 +81,11 @@ public struct BigQueryLoadPlugin: ActionPlugin {
     ///   - defaultProject: the job's project when the action sets none (the daemon's project).
     ///   - polling: waits between jobs.get calls [1 s doubling to 10 s].
     ///   - defaultTimeout: for actions without a timeout [1 h].
-    public init(transport: any HTTPTransport, credentials: any CredentialsProvider,
-                endpoint: String = BigQueryLoadPlugin.defaultEndpoint, defaultProject: String? = nil,
-                polling: Polling = Polling(), defaultTimeout: Duration = BigQueryLoadPlugin.defaultTimeout) {
+    public init(
+        transport: any HTTPTransport, credentials: any CredentialsProvider,
+        endpoint: String = BigQueryLoadPlugin.defaultEndpoint, defaultProject: String? = nil,
+        polling: Polling = Polling(), defaultTimeout: Duration = BigQueryLoadPlugin.defaultTimeout
+    ) {
         self.caller = GoogleAPICaller(label: "bigquery.load", transport: transport, credentials: credentials)
         self.endpoint = endpoint
         self.defaultProject = defaultProject
@@ -139,7 +142,9 @@ public struct BigQueryLoadPlugin: ActionPlugin {
         guard BigQueryTableName.isValidJobProject(project) else {
             throw .permanent("bigquery.load: \(PluginText.quoted(project)) is not a project id")
         }
-        guard let tableText = options["table"]?.string else { throw .permanent("bigquery.load: `table` must be a string") }
+        guard let tableText = options["table"]?.string else {
+            throw .permanent("bigquery.load: `table` must be a string")
+        }
         let table: BigQueryTableName
         do {
             table = try BigQueryTableName(tableText, defaultProject: project)
@@ -148,24 +153,31 @@ public struct BigQueryLoadPlugin: ActionPlugin {
         }
         var location: String?
         if let given = options["location"] {
-            guard let text = given.string, !text.isEmpty, text.utf8.allSatisfy({ BigQueryTableName.isAlnum($0) || $0 == UInt8(ascii: "-") })
+            guard let text = given.string, !text.isEmpty,
+                text.utf8.allSatisfy({ BigQueryTableName.isAlnum($0) || $0 == UInt8(ascii: "-") })
             else { throw .permanent("bigquery.load: `location` must be a location name such as US or asia-east1") }
             location = text
         }
         let load = try Self.loadConfiguration(options, table: table)
-        let jobID = invocation.message.map {
-            Self.jobID(rule: invocation.ruleName, messageID: $0.id, actionIndex: invocation.actionIndex)
-        } ?? "horae_\(Self.safeRule(invocation.ruleName))_\(UUID().uuidString.lowercased().replacing("-", with: ""))"
+        let jobID =
+            invocation.message.map {
+                Self.jobID(rule: invocation.ruleName, messageID: $0.id, actionIndex: invocation.actionIndex)
+            }
+            ?? "horae_\(Self.safeRule(invocation.ruleName))_\(UUID().uuidString.lowercased().replacing("-", with: ""))"
 
         let jobs: URLBuilder
         do {
             jobs = try URLBuilder(base: endpoint).appendingRawPath("bigquery/v2/projects").appendingPath(project)
                 .appendingRawPath("jobs")
         } catch {
-            throw .permanent("bigquery.load: the BigQuery endpoint is not valid: \((error as? HTTPTransportError)?.message ?? "\(error)")")
+            throw .permanent(
+                "bigquery.load: the BigQuery endpoint is not valid: \((error as? HTTPTransportError)?.message ?? "\(error)")"
+            )
         }
         let deadline = ContinuousClock.now + (invocation.timeout ?? defaultTimeout)
-        var reference: [(key: String, value: JSONValue)] = [(key: "projectId", value: .string(project)), (key: "jobId", value: .string(jobID))]
+        var reference: [(key: String, value: JSONValue)] = [
+            (key: "projectId", value: .string(project)), (key: "jobId", value: .string(jobID)),
+        ]
         if let location { reference.append((key: "location", value: .string(location))) }
         let body = JSONValue.object([
             (key: "jobReference", value: .object(reference)),
@@ -174,12 +186,15 @@ public struct BigQueryLoadPlugin: ActionPlugin {
 
         var job = Job(id: jobID, location: location, table: table)
         var answer: JSONValue
-        let timeout = try PluginHTTP.remaining(until: deadline, cap: Self.requestTimeout, label: "bigquery.load",
-                                               doing: "starting job \(jobID)")
+        let timeout = try PluginHTTP.remaining(
+            until: deadline, cap: Self.requestTimeout, label: "bigquery.load",
+            doing: "starting job \(jobID)")
         let (request, response) = try await caller.send("POST", jobs.string, json: body, timeout: timeout)
         if response.status == 409 {
             // Already exists: an earlier attempt started it. Wait for that job rather than load twice.
-            if job.location == nil { job.location = Self.location(inConflict: response.body, project: project, jobID: jobID) }
+            if job.location == nil {
+                job.location = Self.location(inConflict: response.body, project: project, jobID: jobID)
+            }
             answer = try await get(&job, jobs: jobs, deadline: deadline)
             try Self.checkSameTable(answer, job: job)
         } else if response.isSuccess {
@@ -194,8 +209,9 @@ public struct BigQueryLoadPlugin: ActionPlugin {
             if answer["status"]?["state"]?.string == "DONE" { return try Self.result(answer, job: job) }
             let left = deadline - ContinuousClock.now
             guard left > .zero else {
-                throw .retryable("bigquery.load: job \(jobID) is still running at the end of the action's time; "
-                    + "the next attempt waits for the same job")
+                throw .retryable(
+                    "bigquery.load: job \(jobID) is still running at the end of the action's time; "
+                        + "the next attempt waits for the same job")
             }
             do {
                 try await Task.sleep(for: min(wait, left))
@@ -208,14 +224,17 @@ public struct BigQueryLoadPlugin: ActionPlugin {
     }
 
     /// jobs.get.
-    func get(_ job: inout Job, jobs: URLBuilder, deadline: ContinuousClock.Instant) async throws(PluginFailure) -> JSONValue {
+    func get(_ job: inout Job, jobs: URLBuilder, deadline: ContinuousClock.Instant) async throws(PluginFailure)
+        -> JSONValue
+    {
         var url: URLBuilder
         do { url = try jobs.appendingPath(job.id) } catch {
             throw .permanent("bigquery.load: cannot build the request URL for job \(job.id)")
         }
         if let location = job.location { url = url.query([("location", location)]) }
-        let timeout = try PluginHTTP.remaining(until: deadline, cap: Self.requestTimeout, label: "bigquery.load",
-                                               doing: "waiting for job \(job.id)")
+        let timeout = try PluginHTTP.remaining(
+            until: deadline, cap: Self.requestTimeout, label: "bigquery.load",
+            doing: "waiting for job \(job.id)")
         return try await caller.sendExpectingJSON("GET", url.string, timeout: timeout)
     }
 
@@ -225,7 +244,7 @@ public struct BigQueryLoadPlugin: ActionPlugin {
             var text = "bigquery.load: job \(job.id) into \(job.table) failed"
             if let reason = error["reason"]?.string { text += " (\(reason))" }
             if let message = error["message"]?.string { text += ": \(PluginText.quoted(message, limit: 500))" }
-            if case let .array(errors)? = answer["status"]?["errors"], errors.count > 1 {
+            if case .array(let errors)? = answer["status"]?["errors"], errors.count > 1 {
                 text += " [\(errors.count) errors]"
             }
             throw .permanent(text)
@@ -250,37 +269,49 @@ public struct BigQueryLoadPlugin: ActionPlugin {
     /// jobs.get needs for jobs outside the US and EU when the action sets no `location`.
     static func location(inConflict body: [UInt8], project: String, jobID: String) -> String? {
         guard let message = (try? JSONParser.parse(body))?["error"]?["message"]?.string,
-              let start = message.firstRange(of: "\(project):"), let end = message[start.upperBound...].firstRange(of: ".\(jobID)")
+            let start = message.firstRange(of: "\(project):"),
+            let end = message[start.upperBound...].firstRange(of: ".\(jobID)")
         else { return nil }
         let location = message[start.upperBound..<end.lowerBound]
-        guard !location.isEmpty, location.utf8.allSatisfy({ BigQueryTableName.isAlnum($0) || $0 == UInt8(ascii: "-") }) else { return nil }
+        guard !location.isEmpty, location.utf8.allSatisfy({ BigQueryTableName.isAlnum($0) || $0 == UInt8(ascii: "-") })
+        else { return nil }
         return String(location)
     }
 
     /// `configuration.load`.
-    static func loadConfiguration(_ options: RenderedValue, table: BigQueryTableName) throws(PluginFailure) -> JSONValue {
+    static func loadConfiguration(_ options: RenderedValue, table: BigQueryTableName) throws(PluginFailure) -> JSONValue
+    {
         guard let uris = options["sourceUris"]?.strings, !uris.isEmpty else {
             throw .permanent("bigquery.load: `sourceUris` must be a non-empty list of strings")
         }
-        for uri in uris where uri.isEmpty || uri.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-            throw .permanent("bigquery.load: the source URI \(PluginText.quoted(uri)) is empty or has a control character")
+        for uri in uris where uri.isEmpty || uri.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        {
+            throw .permanent(
+                "bigquery.load: the source URI \(PluginText.quoted(uri)) is empty or has a control character")
         }
         var load: [(key: String, value: JSONValue)] = [
             (key: "sourceUris", value: .array(uris.map { .string($0) })),
-            (key: "destinationTable", value: .object([
-                (key: "projectId", value: .string(table.project)),
-                (key: "datasetId", value: .string(table.dataset)),
-                (key: "tableId", value: .string(table.table)),
-            ])),
+            (
+                key: "destinationTable",
+                value: .object([
+                    (key: "projectId", value: .string(table.project)),
+                    (key: "datasetId", value: .string(table.dataset)),
+                    (key: "tableId", value: .string(table.table)),
+                ])
+            ),
         ]
-        for (option, field) in [("format", "sourceFormat"), ("writeDisposition", "writeDisposition"),
-                                ("createDisposition", "createDisposition"), ("fieldDelimiter", "fieldDelimiter")] {
+        for (option, field) in [
+            ("format", "sourceFormat"), ("writeDisposition", "writeDisposition"),
+            ("createDisposition", "createDisposition"), ("fieldDelimiter", "fieldDelimiter"),
+        ] {
             guard let value = options[option] else { continue }
             guard let text = value.string else { throw .permanent("bigquery.load: `\(option)` must be a string") }
             load.append((key: field, value: .string(text)))
         }
         if let value = options["autodetect"] {
-            guard case let .bool(flag) = value else { throw .permanent("bigquery.load: `autodetect` must be true or false") }
+            guard case .bool(let flag) = value else {
+                throw .permanent("bigquery.load: `autodetect` must be true or false")
+            }
             load.append((key: "autodetect", value: .bool(flag)))
         }
         if let value = options["skipLeadingRows"] {
@@ -295,11 +326,14 @@ public struct BigQueryLoadPlugin: ActionPlugin {
     // MARK: - Job ids
 
     static func safeRule(_ rule: String) -> String {
-        String(rule.unicodeScalars.prefix(200).map { scalar -> Character in
-            let allowed = (scalar.value < 0x80) && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
-                || scalar == "_" || scalar == "-")
-            return allowed ? Character(scalar) : "_"
-        })
+        String(
+            rule.unicodeScalars.prefix(200).map { scalar -> Character in
+                let allowed =
+                    (scalar.value < 0x80)
+                    && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                        || scalar == "_" || scalar == "-")
+                return allowed ? Character(scalar) : "_"
+            })
     }
 
     static func sha256Hex(_ bytes: [UInt8]) -> String {

@@ -26,8 +26,9 @@ struct BigQueryTableName: Sendable, Hashable, CustomStringConvertible {
             table = parts[1]
         case 3:
             guard Self.isValidProjectID(parts[0]) else {
-                throw .permanent("`table` \(shown): the project \(PluginText.quoted(parts[0])) is not a project id "
-                    + "(letters, digits and `-`, starting with a letter)")
+                throw .permanent(
+                    "`table` \(shown): the project \(PluginText.quoted(parts[0])) is not a project id "
+                        + "(letters, digits and `-`, starting with a letter)")
             }
             project = parts[0]
             dataset = parts[1]
@@ -36,12 +37,14 @@ struct BigQueryTableName: Sendable, Hashable, CustomStringConvertible {
             throw .permanent("`table` \(shown) must be `dataset.table` or `project.dataset.table`")
         }
         guard Self.isValidDataset(dataset) else {
-            throw .permanent("`table` \(shown): the dataset \(PluginText.quoted(dataset)) may hold only letters, "
-                + "digits and `_` (1–1024 characters)")
+            throw .permanent(
+                "`table` \(shown): the dataset \(PluginText.quoted(dataset)) may hold only letters, "
+                    + "digits and `_` (1–1024 characters)")
         }
         guard Self.isValidTable(table) else {
-            throw .permanent("`table` \(shown): the table \(PluginText.quoted(table)) may hold only letters, digits "
-                + "and `_` (1–1024 characters), optionally with a `$` partition decorator")
+            throw .permanent(
+                "`table` \(shown): the table \(PluginText.quoted(table)) may hold only letters, digits "
+                    + "and `_` (1–1024 characters), optionally with a `$` partition decorator")
         }
     }
 
@@ -54,7 +57,9 @@ struct BigQueryTableName: Sendable, Hashable, CustomStringConvertible {
     static func isValidJobProject(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         guard (1...100).contains(bytes.count), isLetter(bytes[0]) else { return false }
-        return bytes.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: ":") }
+        return bytes.allSatisfy {
+            isAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: ":")
+        }
     }
 
     static func isValidProjectID(_ text: String) -> Bool {

@@ -61,7 +61,7 @@ public struct ElasticsearchAliasPlugin: ActionPlugin {
         var replace: StringPattern?
         if let given = options["replace"] {
             guard let text = given.string else { throw .permanent("\(label): `replace` must be a string") }
-            guard case let .template(template)? = invocation.action?["replace"] else {
+            guard case .template(let template)? = invocation.action?["replace"] else {
                 throw .permanent("\(label): cannot check `replace`: the invocation does not carry the rule's action")
             }
             try Self.checkWildcardsComeFromTheRule(text, template: template)
@@ -88,7 +88,7 @@ public struct ElasticsearchAliasPlugin: ActionPlugin {
             let response = try await PluginHTTP.send(request, via: transport, label: label)
             if response.isSuccess {
                 let answer = try PluginHTTP.json(response, request: request, label: label)
-                guard case let .object(indices) = answer else {
+                guard case .object(let indices) = answer else {
                     throw .retryable("\(label) \(PluginHTTP.target(request)): the answer is not an object of indices")
                 }
                 var captures = CaptureSet()
@@ -99,43 +99,63 @@ public struct ElasticsearchAliasPlugin: ActionPlugin {
         }
 
         var actions: [JSONValue] = removed.map { name in
-            .object([(key: "remove", value: .object([(key: "index", value: .string(name)), (key: "alias", value: .string(alias))]))])
+            .object([
+                (
+                    key: "remove",
+                    value: .object([(key: "index", value: .string(name)), (key: "alias", value: .string(alias))])
+                )
+            ])
         }
-        actions.append(.object([(key: "add", value: .object([(key: "index", value: .string(index)), (key: "alias", value: .string(alias))]))]))
+        actions.append(
+            .object([
+                (
+                    key: "add",
+                    value: .object([(key: "index", value: .string(index)), (key: "alias", value: .string(alias))])
+                )
+            ]))
         let body = JSONValue.object([(key: "actions", value: .array(actions))])
         if !headers.contains(where: { HTTPHeaderName.equal($0.name, "Content-Type") }) {
             headers.append((name: "Content-Type", value: "application/json"))
         }
         let timeout = try PluginHTTP.remaining(until: deadline, label: label, doing: "moving alias \(alias)")
-        let request = HTTPRequest(method: "POST", url: base.appendingRawPath("_aliases").string, headers: headers,
-                                  body: Array(body.compactJSON.utf8), timeout: timeout)
+        let request = HTTPRequest(
+            method: "POST", url: base.appendingRawPath("_aliases").string, headers: headers,
+            body: Array(body.compactJSON.utf8), timeout: timeout)
         let response = try await PluginHTTP.send(request, via: transport, label: label)
         guard response.isSuccess else { throw PluginHTTP.statusFailure(response, request: request, label: label) }
-        return removed.isEmpty ? "alias \(alias) → \(index)" : "alias \(alias): \(removed.joined(separator: ", ")) → \(index)"
+        return removed.isEmpty
+            ? "alias \(alias) → \(index)" : "alias \(alias): \(removed.joined(separator: ", ")) → \(index)"
     }
 
     // MARK: - Checks
 
     static func baseURL(_ invocation: ActionInvocation) throws(PluginFailure) -> URLBuilder {
-        guard let rendered = invocation.options["url"]?.string else { throw .permanent("elasticsearch.alias: `url` must be a string") }
-        guard case let .template(template)? = invocation.action?["url"] else {
-            throw .permanent("elasticsearch.alias: cannot check the url: the invocation does not carry the rule's action "
-                + "(ActionInvocation.action); refusing to send")
+        guard let rendered = invocation.options["url"]?.string else {
+            throw .permanent("elasticsearch.alias: `url` must be a string")
+        }
+        guard case .template(let template)? = invocation.action?["url"] else {
+            throw .permanent(
+                "elasticsearch.alias: cannot check the url: the invocation does not carry the rule's action "
+                    + "(ActionInvocation.action); refusing to send")
         }
         let url: String
         do { url = try TemplatedURL.check(rendered, template: template) } catch {
             throw .permanent("elasticsearch.alias: \(error.message)")
         }
         do { return try URLBuilder(base: url) } catch {
-            throw .permanent("elasticsearch.alias: the url must be the cluster's base URL, without a query or fragment: "
-                + "\((error as? HTTPTransportError)?.message ?? "\(error)")")
+            throw .permanent(
+                "elasticsearch.alias: the url must be the cluster's base URL, without a query or fragment: "
+                    + "\((error as? HTTPTransportError)?.message ?? "\(error)")")
         }
     }
 
     static func name(_ options: RenderedValue, _ option: String) throws(PluginFailure) -> String {
-        guard let name = options[option]?.string else { throw .permanent("elasticsearch.alias: `\(option)` must be a string") }
+        guard let name = options[option]?.string else {
+            throw .permanent("elasticsearch.alias: `\(option)` must be a string")
+        }
         if let problem = ElasticsearchName.problem(name) {
-            throw .permanent("elasticsearch.alias: `\(option)` \(PluginText.quoted(name)) is not a valid name: \(problem)")
+            throw .permanent(
+                "elasticsearch.alias: `\(option)` \(PluginText.quoted(name)) is not a valid name: \(problem)")
         }
         return name
     }
@@ -146,12 +166,17 @@ public struct ElasticsearchAliasPlugin: ActionPlugin {
         if template.isLiteral { return }
         let probe: String
         do { probe = try template.render(TemplatedURL.Probe(value: "1700000000")) } catch {
-            throw .permanent("elasticsearch.alias: cannot check the `replace` template \(PluginText.quoted(template.source)): \(error)")
+            throw .permanent(
+                "elasticsearch.alias: cannot check the `replace` template \(PluginText.quoted(template.source)): \(error)"
+            )
         }
-        func wildcards(_ text: String) -> [Unicode.Scalar] { text.unicodeScalars.filter { globMetacharacters.contains($0) } }
+        func wildcards(_ text: String) -> [Unicode.Scalar] {
+            text.unicodeScalars.filter { globMetacharacters.contains($0) }
+        }
         guard wildcards(rendered) == wildcards(probe) else {
-            throw .permanent("elasticsearch.alias: a template value would add a wildcard (* ? [ ] { } \\) to `replace`; "
-                + "only the rule may write them")
+            throw .permanent(
+                "elasticsearch.alias: a template value would add a wildcard (* ? [ ] { } \\) to `replace`; "
+                    + "only the rule may write them")
         }
     }
 }

@@ -1,9 +1,10 @@
+import HoraeRules
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import HoraeRules
 
 /// The `exec` action: runs `command: [argv…]` through ``ProcessRunner`` — `posix_spawn`, never a
 /// shell, in a process group of its own (docs/rules.md, "Actions").
@@ -58,9 +59,11 @@ public struct ExecPlugin: ActionPlugin {
     ///     of the daemon's environment. Pass your own to control it completely.
     ///   - terminationGrace: between SIGTERM and SIGKILL on timeout or cancellation [5s].
     ///   - outcomeOutputBytes: bytes of output kept in an outcome [4096].
-    public init(runner: ProcessRunner, baseEnvironment: [String: String]? = nil,
-                terminationGrace: Duration = ProcessSpec.defaultTerminationGrace,
-                outcomeOutputBytes: Int = ExecPlugin.defaultOutcomeOutputBytes) {
+    public init(
+        runner: ProcessRunner, baseEnvironment: [String: String]? = nil,
+        terminationGrace: Duration = ProcessSpec.defaultTerminationGrace,
+        outcomeOutputBytes: Int = ExecPlugin.defaultOutcomeOutputBytes
+    ) {
         self.runner = runner
         self.baseEnvironment = baseEnvironment ?? Self.inheritedEnvironment(from: Self.daemonEnvironment())
         self.terminationGrace = terminationGrace
@@ -132,10 +135,11 @@ public struct ExecPlugin: ActionPlugin {
             }
             maxOutput = value
         }
-        return .success(ProcessSpec(
-            executable: executable, arguments: Array(command.dropFirst()), environment: environment,
-            directory: directory, stdin: input, maxOutputBytes: maxOutput, timeout: invocation.timeout,
-            terminationGrace: terminationGrace))
+        return .success(
+            ProcessSpec(
+                executable: executable, arguments: Array(command.dropFirst()), environment: environment,
+                directory: directory, stdin: input, maxOutputBytes: maxOutput, timeout: invocation.timeout,
+                terminationGrace: terminationGrace))
     }
 
     /// The `HORAE_*` variables of one run.
@@ -236,7 +240,8 @@ public struct ExecPlugin: ActionPlugin {
             parts.append(PluginText.tail(result.stdout, limit: share, notKept: result.stdoutTruncatedBytes))
         }
         if hasErr {
-            parts.append("[stderr] " + PluginText.tail(result.stderr, limit: share, notKept: result.stderrTruncatedBytes))
+            parts.append(
+                "[stderr] " + PluginText.tail(result.stderr, limit: share, notKept: result.stderrTruncatedBytes))
         }
         return parts.joined(separator: "\n")
     }

@@ -1,17 +1,18 @@
 import Dispatch
+import HoraeRules
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import HoraeRules
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Where a `gcs` download is written: the file at the object's name under a directory, never
@@ -58,8 +59,9 @@ struct DownloadDestination: Sendable {
             }
             let decoded = part.replacing("%2e", with: ".").replacing("%2E", with: ".")
             guard part != ".", part != "..", decoded != ".", decoded != ".." else {
-                throw .permanent("the object name \(shown) has a `.` or `..` component (maybe percent-encoded); "
-                    + "it could escape the directory")
+                throw .permanent(
+                    "the object name \(shown) has a `.` or `..` component (maybe percent-encoded); "
+                        + "it could escape the directory")
             }
             guard part.utf8.count <= 255 else {
                 throw .permanent("the object name \(shown) has a component longer than 255 bytes")
@@ -92,7 +94,8 @@ struct DownloadDestination: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw .permanent("cannot create the directory \(PluginText.quoted(directory)): \(FileErrorReason.text(error))")
+            throw .permanent(
+                "cannot create the directory \(PluginText.quoted(directory)): \(FileErrorReason.text(error))")
         }
         let root = try Self.resolve(directory)
         var current = root
@@ -107,8 +110,9 @@ struct DownloadDestination: Sendable {
             }
             let resolved = try Self.resolve(path)
             guard Self.isInside(resolved, root: root) else {
-                throw .permanent("the object name \(PluginText.quoted(relativePath)) leads out of the directory "
-                    + "\(PluginText.quoted(root)) through the symbolic link \(PluginText.quoted(path))")
+                throw .permanent(
+                    "the object name \(PluginText.quoted(relativePath)) leads out of the directory "
+                        + "\(PluginText.quoted(root)) through the symbolic link \(PluginText.quoted(path))")
             }
             guard stat(resolved, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
                 throw .permanent("\(PluginText.quoted(path)) is in the way: it is not a directory")
@@ -135,8 +139,12 @@ struct DownloadDestination: Sendable {
             }
             written += count
         }
-        if failure == nil, fsync(fd) != 0 { failure = Self.failure(errno, "cannot flush \(PluginText.quoted(temporary))") }
-        if close(fd) != 0, failure == nil { failure = Self.failure(errno, "cannot close \(PluginText.quoted(temporary))") }
+        if failure == nil, fsync(fd) != 0 {
+            failure = Self.failure(errno, "cannot flush \(PluginText.quoted(temporary))")
+        }
+        if close(fd) != 0, failure == nil {
+            failure = Self.failure(errno, "cannot close \(PluginText.quoted(temporary))")
+        }
         if failure == nil, rename(temporary, final) != 0 {
             failure = Self.failure(errno, "cannot rename the download to \(PluginText.quoted(final))")
         }
@@ -149,7 +157,9 @@ struct DownloadDestination: Sendable {
 
     /// `realpath(path)`.
     static func resolve(_ path: String) throws(PluginFailure) -> String {
-        guard let resolved = realpath(path, nil) else { throw failure(errno, "cannot resolve \(PluginText.quoted(path))") }
+        guard let resolved = realpath(path, nil) else {
+            throw failure(errno, "cannot resolve \(PluginText.quoted(path))")
+        }
         defer { free(resolved) }
         return String(cString: resolved)
     }
@@ -174,9 +184,9 @@ struct DownloadDestination: Sendable {
 }
 
 #if canImport(Glibc)
-    private let systemWrite = Glibc.write
+private let systemWrite = Glibc.write
 #elseif canImport(Musl)
-    private let systemWrite = Musl.write
+private let systemWrite = Musl.write
 #elseif canImport(Darwin)
-    private let systemWrite = Darwin.write
+private let systemWrite = Darwin.write
 #endif

@@ -1,9 +1,10 @@
+import HoraeRules
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import HoraeRules
 
 /// The `gcs` action: copies, moves, deletes or downloads one Cloud Storage object through the
 /// JSON API (`storage/v1`) (docs/rules.md, "Actions").
@@ -64,8 +65,10 @@ public struct GCSPlugin: ActionPlugin {
     ///   - endpoint: the JSON API's origin, without `/storage/v1` [``defaultEndpoint``]. An invalid
     ///     one makes every run fail permanently, saying so.
     ///   - defaultTimeout: for actions without a timeout [5 min].
-    public init(transport: any HTTPTransport, credentials: any CredentialsProvider,
-                endpoint: String = GCSPlugin.defaultEndpoint, defaultTimeout: Duration = GCSPlugin.defaultTimeout) {
+    public init(
+        transport: any HTTPTransport, credentials: any CredentialsProvider,
+        endpoint: String = GCSPlugin.defaultEndpoint, defaultTimeout: Duration = GCSPlugin.defaultTimeout
+    ) {
         self.caller = GoogleAPICaller(label: "gcs", transport: transport, credentials: credentials)
         self.endpoint = endpoint
         self.defaultTimeout = defaultTimeout
@@ -100,14 +103,19 @@ public struct GCSPlugin: ActionPlugin {
 
     func perform(_ invocation: ActionInvocation) async throws(PluginFailure) -> String {
         let options = invocation.options
-        guard let operation = options["operation"]?.string else { throw .permanent("gcs: `operation` must be a string") }
-        let source = ObjectRef(bucket: try Self.bucketName(options, "bucket"), name: try Self.objectName(options, "object"))
+        guard let operation = options["operation"]?.string else {
+            throw .permanent("gcs: `operation` must be a string")
+        }
+        let source = ObjectRef(
+            bucket: try Self.bucketName(options, "bucket"), name: try Self.objectName(options, "object"))
         let deadline = ContinuousClock.now + (invocation.timeout ?? defaultTimeout)
         let api: URLBuilder
         do {
             api = try URLBuilder(base: endpoint).appendingRawPath("storage/v1")
         } catch {
-            throw .permanent("gcs: the Cloud Storage endpoint is not valid: \((error as? HTTPTransportError)?.message ?? "\(error)")")
+            throw .permanent(
+                "gcs: the Cloud Storage endpoint is not valid: \((error as? HTTPTransportError)?.message ?? "\(error)")"
+            )
         }
 
         switch operation {
@@ -117,7 +125,8 @@ public struct GCSPlugin: ActionPlugin {
                 bucket: options["toBucket"] == nil ? source.bucket : try Self.bucketName(options, "toBucket"),
                 name: options["toObject"] == nil ? source.name : try Self.objectName(options, "toObject"))
             guard destination.bucket != source.bucket || destination.name != source.name else {
-                throw .permanent("gcs \(operation): the destination is the source \(source.shown); set `toBucket` or `toObject`")
+                throw .permanent(
+                    "gcs \(operation): the destination is the source \(source.shown); set `toBucket` or `toObject`")
             }
             let size = try await rewrite(source, to: destination, api: api, deadline: deadline)
             let sizeText = size.map { " (\($0) bytes)" } ?? ""
@@ -134,9 +143,10 @@ public struct GCSPlugin: ActionPlugin {
             guard let directory = options["directory"]?.string else {
                 throw .permanent("gcs download: `directory` is required, a string")
             }
-            guard case let .template(template)? = invocation.action?["directory"] else {
-                throw .permanent("gcs download: cannot check `directory`: the invocation does not carry the rule's "
-                    + "action (ActionInvocation.action); refusing to write")
+            guard case .template(let template)? = invocation.action?["directory"] else {
+                throw .permanent(
+                    "gcs download: cannot check `directory`: the invocation does not carry the rule's "
+                        + "action (ActionInvocation.action); refusing to write")
             }
             do {
                 try TemplatedPath.check(directory, template: template)
@@ -154,11 +164,13 @@ public struct GCSPlugin: ActionPlugin {
             do {
                 path = try await destination.writeOffPool(bytes)
             } catch {
-                throw PluginFailure(outcome: error.outcome.withMessage("gcs download \(source.shown): \(error.outcome.message)"))
+                throw PluginFailure(
+                    outcome: error.outcome.withMessage("gcs download \(source.shown): \(error.outcome.message)"))
             }
             return "downloaded \(source.shown) to \(PluginText.quoted(path)) (\(bytes.count) bytes)"
         default:
-            throw .permanent("gcs: unknown operation \(PluginText.quoted(operation)); use copy, move, delete or download")
+            throw .permanent(
+                "gcs: unknown operation \(PluginText.quoted(operation)); use copy, move, delete or download")
         }
     }
 
@@ -185,7 +197,9 @@ public struct GCSPlugin: ActionPlugin {
     }
 
     /// `DELETE`; returns whether the object was there (false for 404).
-    func delete(_ object: ObjectRef, api: URLBuilder, deadline: ContinuousClock.Instant) async throws(PluginFailure) -> Bool {
+    func delete(_ object: ObjectRef, api: URLBuilder, deadline: ContinuousClock.Instant) async throws(PluginFailure)
+        -> Bool
+    {
         let url = try Self.url { try Self.objectURL(api, object) }
         let timeout = try PluginHTTP.remaining(until: deadline, label: "gcs", doing: "deleting \(object.shown)")
         let (request, response) = try await caller.send("DELETE", url.string, timeout: timeout)
@@ -195,7 +209,9 @@ public struct GCSPlugin: ActionPlugin {
     }
 
     /// `GET …?alt=media`: the object's bytes.
-    func download(_ object: ObjectRef, api: URLBuilder, deadline: ContinuousClock.Instant) async throws(PluginFailure) -> [UInt8] {
+    func download(_ object: ObjectRef, api: URLBuilder, deadline: ContinuousClock.Instant) async throws(PluginFailure)
+        -> [UInt8]
+    {
         let url = try Self.url { try Self.objectURL(api, object).query([("alt", "media")]) }
         let timeout = try PluginHTTP.remaining(until: deadline, label: "gcs", doing: "downloading \(object.shown)")
         let (request, response) = try await caller.send("GET", url.string, timeout: timeout)
@@ -212,7 +228,8 @@ public struct GCSPlugin: ActionPlugin {
 
     static func url(_ build: () throws -> URLBuilder) throws(PluginFailure) -> URLBuilder {
         do { return try build() } catch {
-            throw .permanent("gcs: cannot build the request URL: \((error as? HTTPTransportError)?.message ?? "\(error)")")
+            throw .permanent(
+                "gcs: cannot build the request URL: \((error as? HTTPTransportError)?.message ?? "\(error)")")
         }
     }
 
@@ -225,8 +242,9 @@ public struct GCSPlugin: ActionPlugin {
     static func bucketName(_ options: RenderedValue, _ option: String) throws(PluginFailure) -> String {
         guard let name = options[option]?.string else { throw .permanent("gcs: `\(option)` must be a string") }
         guard isValidBucketName(name) else {
-            throw .permanent("gcs: `\(option)` \(PluginText.quoted(name)) is not a bucket name (3–222 characters of "
-                + "a–z 0–9 - _ ., starting and ending with a letter or digit)")
+            throw .permanent(
+                "gcs: `\(option)` \(PluginText.quoted(name)) is not a bucket name (3–222 characters of "
+                    + "a–z 0–9 - _ ., starting and ending with a letter or digit)")
         }
         return name
     }
@@ -236,8 +254,9 @@ public struct GCSPlugin: ActionPlugin {
         guard (1...1024).contains(name.utf8.count), name != ".", name != "..",
             !name.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D })
         else {
-            throw .permanent("gcs: `\(option)` \(PluginText.quoted(name)) is not an object name "
-                + "(1–1024 bytes, no CR or LF, not `.` or `..`)")
+            throw .permanent(
+                "gcs: `\(option)` \(PluginText.quoted(name)) is not an object name "
+                    + "(1–1024 bytes, no CR or LF, not `.` or `..`)")
         }
         return name
     }
@@ -248,8 +267,13 @@ public struct GCSPlugin: ActionPlugin {
         guard (3...222).contains(bytes.count) else { return false }
         func isAlnum(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) }
         guard isAlnum(bytes.first!), isAlnum(bytes.last!) else { return false }
-        guard bytes.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") })
+        guard
+            bytes.allSatisfy({
+                isAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".")
+            })
         else { return false }
-        return name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { (1...63).contains($0.utf8.count) }
+        return name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy {
+            (1...63).contains($0.utf8.count)
+        }
     }
 }

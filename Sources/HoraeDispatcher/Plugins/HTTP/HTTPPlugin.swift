@@ -44,8 +44,10 @@ public struct HTTPPlugin: ActionPlugin {
     ///     so a server cannot send the request on to another host).
     ///   - defaultTimeout: for actions without a timeout [60s].
     ///   - outcomeBodyBytes: bytes of the response body kept in a success outcome [4096].
-    public init(transport: any HTTPTransport, defaultTimeout: Duration = HTTPPlugin.defaultTimeout,
-                outcomeBodyBytes: Int = HTTPPlugin.defaultOutcomeBodyBytes) {
+    public init(
+        transport: any HTTPTransport, defaultTimeout: Duration = HTTPPlugin.defaultTimeout,
+        outcomeBodyBytes: Int = HTTPPlugin.defaultOutcomeBodyBytes
+    ) {
         self.transport = transport
         self.defaultTimeout = defaultTimeout
         self.outcomeBodyBytes = max(0, outcomeBodyBytes)
@@ -84,10 +86,12 @@ public struct HTTPPlugin: ActionPlugin {
         guard let rendered = options["url"]?.string else {
             return .failure(Problem(message: "`url` must be a string"))
         }
-        guard case let .template(template)? = invocation.action?["url"] else {
+        guard case .template(let template)? = invocation.action?["url"] else {
             // Without the template there is no telling the rule's text from a message's values.
-            return .failure(Problem(message: "cannot check the url: the invocation does not carry the rule's action "
-                + "(ActionInvocation.action); refusing to send"))
+            return .failure(
+                Problem(
+                    message: "cannot check the url: the invocation does not carry the rule's action "
+                        + "(ActionInvocation.action); refusing to send"))
         }
         let url: String
         do {
@@ -98,13 +102,17 @@ public struct HTTPPlugin: ActionPlugin {
 
         var headers: [(name: String, value: String)] = []
         if let given = options["headers"] {
-            guard let pairs = given.stringPairs else { return .failure(Problem(message: "`headers` must map names to strings")) }
+            guard let pairs = given.stringPairs else {
+                return .failure(Problem(message: "`headers` must map names to strings"))
+            }
             for pair in pairs {
                 guard HTTPHeaderName.isToken(pair.key) else {
-                    return .failure(Problem(message: "header name \(PluginText.quoted(pair.key)) is not a valid HTTP token"))
+                    return .failure(
+                        Problem(message: "header name \(PluginText.quoted(pair.key)) is not a valid HTTP token"))
                 }
                 guard HTTPHeaderName.isValidValue(pair.value) else {
-                    return .failure(Problem(message: "the value of header \(PluginText.quoted(pair.key)) contains CR, LF or NUL"))
+                    return .failure(
+                        Problem(message: "the value of header \(PluginText.quoted(pair.key)) contains CR, LF or NUL"))
                 }
                 headers.append((name: pair.key, value: pair.value))
             }
@@ -131,8 +139,10 @@ public struct HTTPPlugin: ActionPlugin {
         guard HTTPHeaderName.isToken(method) else {
             return .failure(Problem(message: "`method` \(PluginText.quoted(method)) is not an HTTP method"))
         }
-        return .success(HTTPRequest(method: method, url: url, headers: headers, body: body,
-                                    timeout: invocation.timeout ?? defaultTimeout))
+        return .success(
+            HTTPRequest(
+                method: method, url: url, headers: headers, body: body,
+                timeout: invocation.timeout ?? defaultTimeout))
     }
 
     // MARK: - Outcome
@@ -141,7 +151,8 @@ public struct HTTPPlugin: ActionPlugin {
         let status = response.status
         let succeeded = expected.map { $0.contains(status) } ?? (200..<300).contains(status)
         if succeeded {
-            let output = response.body.isEmpty
+            let output =
+                response.body.isEmpty
                 ? "HTTP \(status)" : "HTTP \(status): \(PluginText.head(response.body, limit: outcomeBodyBytes))"
             return .success(output: output)
         }

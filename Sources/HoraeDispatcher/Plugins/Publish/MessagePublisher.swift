@@ -14,7 +14,9 @@ extension MessagePublisher {
     public func publish(topic: String, message: OutgoingMessage) async throws(PubSubError) -> String {
         let name = try self.topic(topic)
         let ids = try await publish(name, messages: [message])
-        guard let id = ids.first else { throw PubSubError(.invalidResponse, "publish to \(name) returned no message id", isRetryable: true) }
+        guard let id = ids.first else {
+            throw PubSubError(.invalidResponse, "publish to \(name) returned no message id", isRetryable: true)
+        }
         return id
     }
 }

@@ -50,7 +50,9 @@ public struct PublishPlugin: ActionPlugin {
             for pair in pairs { message.attributes[pair.key] = pair.value }
         }
         if let key = options["orderingKey"] {
-            guard let text = key.string else { return .permanent("publish to \(topic): `orderingKey` must be a string") }
+            guard let text = key.string else {
+                return .permanent("publish to \(topic): `orderingKey` must be a string")
+            }
             if !text.isEmpty { message.orderingKey = text }
         }
 

@@ -46,7 +46,10 @@ final class AttributeSlots: Sendable {
         }
         byteTable = ByteStringTable(items)
         hasNonASCIIName = nonASCII
-        var bytes: [UInt8] = [], starts: [Int32] = [0], slots: [Int32] = [], heads: [UInt64] = []
+        var bytes: [UInt8] = []
+        var starts: [Int32] = [0]
+        var slots: [Int32] = []
+        var heads: [UInt64] = []
         for item in items {
             heads.append(item.key.withUnsafeBufferPointer { AttributeSlots.head($0) })
             bytes += item.key
@@ -57,7 +60,9 @@ final class AttributeSlots: Sendable {
         nameBytes = FlatBuffer(bytes)
         nameStarts = FlatBuffer(starts)
         nameSlots = FlatBuffer(slots)
-        var small: [StringBits] = [], smallSlots: [Int32] = [], lengths: UInt64 = 0
+        var small: [StringBits] = []
+        var smallSlots: [Int32] = []
+        var lengths: UInt64 = 0
         for item in items {
             lengths |= 1 << UInt64(min(item.key.count, 63))
             // A String of at most 15 bytes made from bytes is small.
@@ -70,8 +75,11 @@ final class AttributeSlots: Sendable {
         var large: [UInt64] = []
         for (k, item) in items.enumerated() where item.key.count > 15 {
             item.key.withUnsafeBytes { b in
-                large += [UInt64(item.key.count), b.loadUnaligned(as: UInt64.self), b.loadUnaligned(fromByteOffset: item.key.count - 8, as: UInt64.self),
-                          UInt64(item.value) << 32 | UInt64(starts[k])]
+                large += [
+                    UInt64(item.key.count), b.loadUnaligned(as: UInt64.self),
+                    b.loadUnaligned(fromByteOffset: item.key.count - 8, as: UInt64.self),
+                    UInt64(item.value) << 32 | UInt64(starts[k]),
+                ]
             }
         }
         largeNames = FlatBuffer(large)
@@ -122,8 +130,9 @@ final class AttributeSlots: Sendable {
         while k < largeNames.count {
             let entry = largeNames.base + k
             if entry[0] == UInt64(n), entry[1] == raw.loadUnaligned(as: UInt64.self),
-               entry[2] == raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self),
-               n <= 16 || bytesEqual(nameBytes.base + Int(truncatingIfNeeded: entry[3] & 0xFFFF_FFFF), p, n) {
+                entry[2] == raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self),
+                n <= 16 || bytesEqual(nameBytes.base + Int(truncatingIfNeeded: entry[3] & 0xFFFF_FFFF), p, n)
+            {
                 return Int32(truncatingIfNeeded: entry[3] >> 32)
             }
             k += 4
@@ -156,7 +165,9 @@ final class AttributeSlots: Sendable {
                 state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                 let multiplier = state | 1
                 var used = Set<Int>()
-                if names.allSatisfy({ used.insert(smallIndex($0, multiplier, UInt64(64 - bits))).inserted }) { return (multiplier, bits) }
+                if names.allSatisfy({ used.insert(smallIndex($0, multiplier, UInt64(64 - bits))).inserted }) {
+                    return (multiplier, bits)
+                }
             }
             bits += 1
         }
@@ -185,7 +196,9 @@ final class AttributeSlots: Sendable {
             let head = AttributeSlots.head(name)
             for i in 0..<n where nameHeads[i] == head {
                 let start = Int(nameStarts[i])
-                if Int(nameStarts[i + 1]) - start == name.count, bytesEqual(nameBytes.base + start, name.baseAddress, name.count) {
+                if Int(nameStarts[i + 1]) - start == name.count,
+                    bytesEqual(nameBytes.base + start, name.baseAddress, name.count)
+                {
                     return nameSlots[i]
                 }
             }

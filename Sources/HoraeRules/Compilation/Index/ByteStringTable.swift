@@ -26,13 +26,15 @@ final class ByteStringTable: @unchecked Sendable {
     init(_ items: [(namespace: Int32, key: [UInt8], value: Int32)]) {
         var capacity = 8
         while capacity < items.count * 2 { capacity <<= 1 }
-        var table = [Entry](repeating: Entry(hash: 0, namespace: 0, value: -1, keyCount: 0, inline: (0, 0)), count: capacity)
+        var table = [Entry](
+            repeating: Entry(hash: 0, namespace: 0, value: -1, keyCount: 0, inline: (0, 0)), count: capacity)
         var pool: [UInt8] = []
         for item in items {
             let h = item.key.withUnsafeBufferPointer { ByteStringTable.hash($0, namespace: item.namespace) }
             var slot = Int(h) & (capacity - 1)
             while table[slot].value >= 0 { slot = (slot + 1) & (capacity - 1) }
-            var entry = Entry(hash: h, namespace: item.namespace, value: item.value, keyCount: Int32(item.key.count), inline: (0, 0))
+            var entry = Entry(
+                hash: h, namespace: item.namespace, value: item.value, keyCount: Int32(item.key.count), inline: (0, 0))
             if item.key.count <= ByteStringTable.inlineLimit {
                 withUnsafeMutableBytes(of: &entry.inline) { $0.copyBytes(from: item.key) }
             } else {
@@ -80,7 +82,9 @@ final class ByteStringTable: @unchecked Sendable {
             } else {
                 let w: UInt64
                 if n >= 4 {
-                    w = UInt64(raw.loadUnaligned(as: UInt32.self)) | UInt64(raw.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)) << 32
+                    w =
+                        UInt64(raw.loadUnaligned(as: UInt32.self)) | UInt64(
+                            raw.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)) << 32
                 } else {
                     w = UInt64(base[0]) | UInt64(base[n >> 1]) << 8 | UInt64(base[n - 1]) << 16
                 }
@@ -110,8 +114,10 @@ final class ByteStringTable: @unchecked Sendable {
             let e = table + slot
             if e.pointee.value < 0 { return -1 }
             if e.pointee.hash == h, e.pointee.namespace == namespace, Int(e.pointee.keyCount) == key.count {
-                let stored = key.count <= ByteStringTable.inlineLimit
-                    ? UnsafeRawPointer(e).advanced(by: MemoryLayout<Entry>.offset(of: \Entry.inline)!).assumingMemoryBound(to: UInt8.self)
+                let stored =
+                    key.count <= ByteStringTable.inlineLimit
+                    ? UnsafeRawPointer(e).advanced(by: MemoryLayout<Entry>.offset(of: \Entry.inline)!)
+                        .assumingMemoryBound(to: UInt8.self)
                     : UnsafePointer(keys.base + e.pointee.keyStart)
                 if bytesEqual(stored, key.baseAddress, key.count) { return e.pointee.value }
             }

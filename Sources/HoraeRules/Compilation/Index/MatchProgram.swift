@@ -111,7 +111,9 @@ final class MatchProgram: @unchecked Sendable {
         /// The offset of clause `i`'s record, written now at the end of `code` if it was not yet.
         mutating func record(_ i: Int) -> UInt32 {
             if let at = written[i] { return at }
-            let at = UInt32(clause(rule: source[i].rule, source[i].clause, slots: slots, decided: i < decided.count ? decided[i] : []))
+            let at = UInt32(
+                clause(
+                    rule: source[i].rule, source[i].clause, slots: slots, decided: i < decided.count ? decided[i] : []))
             // What follows (tree nodes, radix records) is laid out from 4-aligned offsets.
             align(4)
             written[i] = at
@@ -130,7 +132,9 @@ final class MatchProgram: @unchecked Sendable {
             while code.count % n != 0 { code.append(0) }
         }
 
-        private mutating func clause(rule: Int, _ clause: MessageClause, slots: AttributeSlots, decided: Set<Int>) -> Int32 {
+        private mutating func clause(rule: Int, _ clause: MessageClause, slots: AttributeSlots, decided: Set<Int>)
+            -> Int32
+        {
             align(8)
             let at = code.count
             append(Int32(rule))
@@ -154,8 +158,8 @@ final class MatchProgram: @unchecked Sendable {
             for c in clause.conditions {
                 let field: Int32
                 switch c.field {
-                case let .attribute(name): field = slots.slot(of: name)
-                case let .data(path):
+                case .attribute(let name): field = slots.slot(of: name)
+                case .data(let path):
                     if let i = dataPathIndex[path] {
                         field = -1 - i
                     } else {
@@ -173,17 +177,18 @@ final class MatchProgram: @unchecked Sendable {
             // Byte-for-byte comparisons first (the order verification reads them), then the
             // others; those the index usually proves last.
             let all = clause.conditions.indices
-            let order = all.filter { !decided.contains($0) && Self.isEquality(clause.conditions[$0]) }
+            let order =
+                all.filter { !decided.contains($0) && Self.isEquality(clause.conditions[$0]) }
                 + all.filter { !decided.contains($0) && !Self.isEquality(clause.conditions[$0]) }
                 + all.filter { decided.contains($0) }
             for i in order {
                 let entry = conditionTable + MatchProgram.conditionSize * i
                 switch clause.conditions[i].matcher {
-                case let .pattern(p) where p.isEquality && p.literal.count < 0x0100_0000:
+                case .pattern(let p) where p.isEquality && p.literal.count < 0x0100_0000:
                     store(MatchProgram.equalityKind | UInt32(p.literal.count), at: entry + 4)
                     store(UInt32(code.count), at: entry + 8)
                     code += p.literal
-                case let .exists(e):
+                case .exists(let e):
                     store(MatchProgram.existsKind | (e ? 1 : 0), at: entry + 4)
                 default:
                     store(MatchProgram.operationKind, at: entry + 4)
@@ -195,7 +200,7 @@ final class MatchProgram: @unchecked Sendable {
         }
 
         static func isEquality(_ c: FieldCondition) -> Bool {
-            if case let .pattern(p) = c.matcher { return p.isEquality }
+            if case .pattern(let p) = c.matcher { return p.isEquality }
             return false
         }
 
@@ -203,11 +208,12 @@ final class MatchProgram: @unchecked Sendable {
         mutating func operation(_ m: FieldMatcher) -> UInt32 {
             align(4)
             let at = code.count
-            var kind = OpKind.exists, flag: UInt8 = 0
+            var kind = OpKind.exists
+            var flag: UInt8 = 0
             switch m {
             case .pattern: kind = .pattern
-            case let .exists(e): flag = e ? 1 : 0
-            case let .numeric(op, _):
+            case .exists(let e): flag = e ? 1 : 0
+            case .numeric(let op, _):
                 kind = .numeric
                 flag = UInt8(MatchProgram.comparisons.firstIndex(of: op)!)
             case .not: kind = .not
@@ -220,13 +226,13 @@ final class MatchProgram: @unchecked Sendable {
             append(UInt32(0))  // end
             append(UInt32(0))  // payload
             switch m {
-            case let .pattern(p): store(pattern(p), at: at + 8)
-            case let .numeric(_, bound):
+            case .pattern(let p): store(pattern(p), at: at + 8)
+            case .numeric(_, let bound):
                 align(8)
                 store(UInt32(code.count), at: at + 8)
                 append(bound.bitPattern)
-            case let .not(inner): _ = operation(inner)
-            case let .anyOf(ms), let .allOf(ms): for x in ms { _ = operation(x) }
+            case .not(let inner): _ = operation(inner)
+            case .anyOf(let ms), .allOf(let ms): for x in ms { _ = operation(x) }
             case .exists: break
             }
             align(4)

@@ -20,11 +20,15 @@ enum RadixForest {
     /// Appends a tree for `entries` (keys and payloads; keys are matched from their end when
     /// `reversed`) to `buffer` (kept 4-aligned) and returns its offset, or -1 when `entries` is
     /// empty; `payloadAt` gets the offset of every payload word written, with its entry index.
-    static func append(_ entries: [(key: [UInt8], payload: UInt32)], reversed: Bool, to buffer: inout [UInt8],
-                       payloadAt: (_ offset: Int, _ entry: Int) -> Void) -> Int32 {
+    static func append(
+        _ entries: [(key: [UInt8], payload: UInt32)], reversed: Bool, to buffer: inout [UInt8],
+        payloadAt: (_ offset: Int, _ entry: Int) -> Void
+    ) -> Int32 {
         guard !entries.isEmpty else { return -1 }
         var grouped: [[UInt8]: [(UInt32, Int)]] = [:]
-        for (i, e) in entries.enumerated() { grouped[reversed ? e.key.reversed() : e.key, default: []].append((e.payload, i)) }
+        for (i, e) in entries.enumerated() {
+            grouped[reversed ? e.key.reversed() : e.key, default: []].append((e.payload, i))
+        }
         let keys = grouped.keys.sorted { $0.lexicographicallyPrecedes($1) }
         var owners: [ObjectIdentifier: [Int]] = [:]
         let root = build(keys[...], depth: 0, grouped: grouped, owners: &owners)
@@ -32,9 +36,12 @@ enum RadixForest {
     }
 
     /// The node for `keys` (sorted, all sharing their first `depth` bytes).
-    private static func build(_ keys: ArraySlice<[UInt8]>, depth: Int, grouped: [[UInt8]: [(UInt32, Int)]],
-                              owners: inout [ObjectIdentifier: [Int]]) -> Node {
-        let first = keys.first!, last = keys.last!
+    private static func build(
+        _ keys: ArraySlice<[UInt8]>, depth: Int, grouped: [[UInt8]: [(UInt32, Int)]],
+        owners: inout [ObjectIdentifier: [Int]]
+    ) -> Node {
+        let first = keys.first!
+        let last = keys.last!
         var lcp = depth
         while lcp < first.count, lcp < last.count, first[lcp] == last[lcp] { lcp += 1 }
         let node = Node()
@@ -57,8 +64,10 @@ enum RadixForest {
         return node
     }
 
-    private static func serialize(_ node: Node, into buffer: inout [UInt8], owners: [ObjectIdentifier: [Int]],
-                                  payloadAt: (Int, Int) -> Void) -> Int {
+    private static func serialize(
+        _ node: Node, into buffer: inout [UInt8], owners: [ObjectIdentifier: [Int]],
+        payloadAt: (Int, Int) -> Void
+    ) -> Int {
         // Records start 4-aligned: the reader finds the payloads by rounding up from the start.
         while buffer.count % 4 != 0 { buffer.append(0) }
         let at = buffer.count
@@ -93,7 +102,9 @@ enum RadixForest {
     /// Calls `found` with the payloads of every key of the tree at `root` in `base` that is a
     /// prefix (suffix, when `reversed`) of `value`, shortest key first.
     @inline(__always)
-    static func forEachMatch(_ base: UnsafeRawPointer, root: Int32, reversed: Bool, in value: ByteSlice, _ found: (UInt32) -> Void) {
+    static func forEachMatch(
+        _ base: UnsafeRawPointer, root: Int32, reversed: Bool, in value: ByteSlice, _ found: (UInt32) -> Void
+    ) {
         let n = value.count
         guard let bytes = value.base else { return }
         var node = base + Int(root)

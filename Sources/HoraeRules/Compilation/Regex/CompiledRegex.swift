@@ -74,7 +74,9 @@ public final class CompiledRegex: Sendable {
     /// capture automaton is used.
     @inline(__always)
     func captureSlots(_ utf8: UnsafeBufferPointer<UInt8>, into slots: UnsafeMutablePointer<Int>) -> Bool {
-        if let automaton = automata.captureStorage { return automaton._withUnsafeGuaranteedRef { $0.resolve(utf8, into: slots) } }
+        if let automaton = automata.captureStorage {
+            return automaton._withUnsafeGuaranteedRef { $0.resolve(utf8, into: slots) }
+        }
         return pikeCaptureSlots(utf8, into: slots)
     }
 
@@ -96,7 +98,9 @@ public final class CompiledRegex: Sendable {
     }
 
     private func withSlots<R>(_ body: (UnsafeMutablePointer<Int>) -> R) -> R {
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: max(1, slotCount)) { body($0.baseAddress.unsafelyUnwrapped) }
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: max(1, slotCount)) {
+            body($0.baseAddress.unsafelyUnwrapped)
+        }
     }
 
     /// Captures by name; a capture that did not participate is absent. nil when no match.

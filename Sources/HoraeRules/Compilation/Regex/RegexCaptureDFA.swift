@@ -23,11 +23,14 @@ struct RegexCaptureDFA: Sendable {
     /// source thread (-1: fresh) and the 64-bit mask (low, high) of the slots it sets to the
     /// current position. `finals[f]`: accepting thread at the end of the input (-1: none) and the
     /// mask of the slots it sets there.
-    init(table: [Int32], start: Int32, initialAction: Int32, actions: [Int32], finals: [Int32],
-         maxThreads: Int, slotCount: Int, stateCount: Int, classCount: Int) {
-        storage = RegexCaptureDFAStorage(table: table, start: Int(start), initialAction: Int(initialAction),
-                                         actions: actions, finals: finals, maxThreads: maxThreads,
-                                         slotCount: slotCount, stateCount: stateCount, classCount: classCount)
+    init(
+        table: [Int32], start: Int32, initialAction: Int32, actions: [Int32], finals: [Int32],
+        maxThreads: Int, slotCount: Int, stateCount: Int, classCount: Int
+    ) {
+        storage = RegexCaptureDFAStorage(
+            table: table, start: Int(start), initialAction: Int(initialAction),
+            actions: actions, finals: finals, maxThreads: maxThreads,
+            slotCount: slotCount, stateCount: stateCount, classCount: classCount)
         self.stateCount = stateCount
     }
 
@@ -50,8 +53,10 @@ final class RegexCaptureDFAStorage: @unchecked Sendable {
     private let maxThreads: Int
     private let slotCount: Int
 
-    init(table: [Int32], start: Int, initialAction: Int, actions: [Int32], finals: [Int32],
-         maxThreads: Int, slotCount: Int, stateCount: Int, classCount: Int) {
+    init(
+        table: [Int32], start: Int, initialAction: Int, actions: [Int32], finals: [Int32],
+        maxThreads: Int, slotCount: Int, stateCount: Int, classCount: Int
+    ) {
         let builderRow = 1 + 2 * classCount
         let rowBytes = 8 + 8 * classCount
         let identity = actions.count
@@ -126,8 +131,10 @@ final class RegexCaptureDFAStorage: @unchecked Sendable {
 
     /// Runs the automaton recording the action of each byte, then follows the accepting thread
     /// back to the start: the first assignment of a slot met going backwards is its last value.
-    private func backwardResolve(_ input: UnsafeBufferPointer<UInt8>, _ hist: UnsafeMutablePointer<Int32>,
-                                 into out: UnsafeMutablePointer<Int>) -> Bool {
+    private func backwardResolve(
+        _ input: UnsafeBufferPointer<UInt8>, _ hist: UnsafeMutablePointer<Int32>,
+        into out: UnsafeMutablePointer<Int>
+    ) -> Bool {
         let rows = UnsafeRawPointer(self.rows)
         let classes = self.classes
         var s = start
@@ -231,8 +238,10 @@ final class RegexCaptureDFAStorage: @unchecked Sendable {
     }
 
     @inline(__always)
-    private static func apply(_ action: UnsafePointer<Int32>, from: UnsafeMutablePointer<Int32>,
-                              to: UnsafeMutablePointer<Int32>, slotCount k: Int, position: Int32) {
+    private static func apply(
+        _ action: UnsafePointer<Int32>, from: UnsafeMutablePointer<Int32>,
+        to: UnsafeMutablePointer<Int32>, slotCount k: Int, position: Int32
+    ) {
         let n = Int(action[0])
         var dst = to
         for j in 0..<n {
@@ -324,7 +333,10 @@ struct RegexCaptureDFABuilder {
     }
 
     private static func encode(_ mask: UInt64) -> [Int32] {
-        [Int32(bitPattern: UInt32(truncatingIfNeeded: mask)), Int32(bitPattern: UInt32(truncatingIfNeeded: mask >> 32))]
+        [
+            Int32(bitPattern: UInt32(truncatingIfNeeded: mask)),
+            Int32(bitPattern: UInt32(truncatingIfNeeded: mask >> 32)),
+        ]
     }
 
     /// First thread of `threads` that accepts at the end of the input, with the slots it sets
@@ -400,7 +412,9 @@ struct RegexCaptureDFABuilder {
                 let entry: (Int32, Int32)
                 if contributions.isEmpty {
                     continue  // row is pre-filled with the dead state
-                } else if let hit = resolved.firstIndex(where: { $0.contributions.elementsEqual(contributions, by: { $0 == $1 }) }) {
+                } else if let hit = resolved.firstIndex(where: {
+                    $0.contributions.elementsEqual(contributions, by: { $0 == $1 })
+                }) {
                     entry = resolved[hit].entry
                 } else {
                     seenGeneration &+= 1
@@ -437,8 +451,9 @@ struct RegexCaptureDFABuilder {
             }
             k += 1
         }
-        return RegexCaptureDFA(table: table, start: Int32(256 + 1), initialAction: initialAction,
-                               actions: actions, finals: finals, maxThreads: maxThreads,
-                               slotCount: slotCount, stateCount: states.count, classCount: classCount)
+        return RegexCaptureDFA(
+            table: table, start: Int32(256 + 1), initialAction: initialAction,
+            actions: actions, finals: finals, maxThreads: maxThreads,
+            slotCount: slotCount, stateCount: states.count, classCount: classCount)
     }
 }

@@ -14,7 +14,10 @@ enum RegexCaseFolding {
             var r = x
             while let p = parent[r], p != r { r = p }
             var y = x
-            while let p = parent[y], p != r { parent[y] = r; y = p }
+            while let p = parent[y], p != r {
+                parent[y] = r
+                y = p
+            }
             return r
         }
         func unite(_ a: UInt32, _ b: UInt32) {

@@ -16,8 +16,10 @@ struct RegexCompiler {
         self.limit = limit
     }
 
-    static func compile(_ node: RegexNode, patternIndex: Int = 0,
-                        limit: Int = defaultLimit) throws(RegexSyntaxError) -> RegexProgram {
+    static func compile(
+        _ node: RegexNode, patternIndex: Int = 0,
+        limit: Int = defaultLimit
+    ) throws(RegexSyntaxError) -> RegexProgram {
         let names = node.captureNames
         var c = RegexCompiler(captureNames: names, limit: limit)
         let match = try c.emit(RegexInstruction(op: .match, b: Int32(patternIndex)))
@@ -98,14 +100,18 @@ struct RegexCompiler {
                 pc = next
                 for _ in 0..<(hi - lo) {
                     let body = try compile(x, next: pc)
-                    pc = try emit(greedy ? RegexInstruction(op: .split, a: body, b: next)
-                                         : RegexInstruction(op: .split, a: next, b: body))
+                    pc = try emit(
+                        greedy
+                            ? RegexInstruction(op: .split, a: body, b: next)
+                            : RegexInstruction(op: .split, a: next, b: body))
                 }
             } else {
                 let loop = try emit(RegexInstruction(op: .split))
                 let body = try compile(x, next: loop)
-                insts[Int(loop)] = greedy ? RegexInstruction(op: .split, a: body, b: next)
-                                          : RegexInstruction(op: .split, a: next, b: body)
+                insts[Int(loop)] =
+                    greedy
+                    ? RegexInstruction(op: .split, a: body, b: next)
+                    : RegexInstruction(op: .split, a: next, b: body)
                 pc = loop
             }
             for _ in 0..<lo { pc = try compile(x, next: pc) }
@@ -141,14 +147,18 @@ struct RegexCompiler {
 
     /// Compiles byte-range sequences as a trie (sequences sharing a first range share a state),
     /// with identical suffix sets shared through `memo`.
-    private mutating func compileSequences(_ seqs: ArraySlice<[RegexByteRange]>, next: Int32,
-                                           memo: inout [[[RegexByteRange]]: Int32],
-                                           continuations: inout [Int32]) throws(RegexSyntaxError) -> Int32 {
+    private mutating func compileSequences(
+        _ seqs: ArraySlice<[RegexByteRange]>, next: Int32,
+        memo: inout [[[RegexByteRange]]: Int32],
+        continuations: inout [Int32]
+    ) throws(RegexSyntaxError) -> Int32 {
         // The common shared tails, k continuation bytes, are memoized without hashing.
         if seqs.count == 1, let only = seqs.first, !only.isEmpty,
-           only.allSatisfy({ $0 == RegexCompiler.continuation }) {
+            only.allSatisfy({ $0 == RegexCompiler.continuation })
+        {
             while continuations.count <= only.count {
-                let pc = try emit(RegexInstruction(op: .byteRange, lo: 0x80, hi: 0xBF, a: continuations[continuations.count - 1]))
+                let pc = try emit(
+                    RegexInstruction(op: .byteRange, lo: 0x80, hi: 0xBF, a: continuations[continuations.count - 1]))
                 continuations.append(pc)
             }
             return continuations[only.count]

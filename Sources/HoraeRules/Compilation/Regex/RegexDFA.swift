@@ -18,7 +18,8 @@ struct RegexDFA: Sendable {
     var acceptLists: [Int32]
 
     init(table: [Int32], start: Int32, stride: Int, stateCount: Int, classCount: Int, acceptLists: [Int32]) {
-        storage = RegexDFAStorage(table: table, start: Int(start), stride: stride, stateCount: stateCount, classCount: classCount)
+        storage = RegexDFAStorage(
+            table: table, start: Int(start), stride: stride, stateCount: stateCount, classCount: classCount)
         self.stateCount = stateCount
         self.classCount = classCount
         self.acceptLists = acceptLists
@@ -207,10 +208,12 @@ struct RegexDFABuilder {
     /// The byte transitions of the threads `pcs`, as class intervals in thread order, and the
     /// sorted class boundaries at which the set of applicable transitions can change (always
     /// starting with 0 and ending with `classCount`).
-    static func classEdges(_ pcs: [Int32], _ insts: [RegexInstruction], _ sparse: [RegexSparseEntry],
-                           _ classOf: [Int32], _ classCount: Int,
-                           edges: inout [(lo: Int32, hi: Int32, row: Int32, target: Int32)],
-                           bounds: inout [Int32]) {
+    static func classEdges(
+        _ pcs: [Int32], _ insts: [RegexInstruction], _ sparse: [RegexSparseEntry],
+        _ classOf: [Int32], _ classCount: Int,
+        edges: inout [(lo: Int32, hi: Int32, row: Int32, target: Int32)],
+        bounds: inout [Int32]
+    ) {
         edges.removeAll(keepingCapacity: true)
         bounds.removeAll(keepingCapacity: true)
         bounds.append(0)
@@ -329,7 +332,8 @@ struct RegexDFABuilder {
             }
             k += 1
         }
-        return RegexDFA(table: table, start: Int32(256 + stride), stride: stride, stateCount: sets.count,
-                        classCount: classCount, acceptLists: acceptLists)
+        return RegexDFA(
+            table: table, start: Int32(256 + stride), stride: stride, stateCount: sets.count,
+            classCount: classCount, acceptLists: acceptLists)
     }
 }

@@ -48,7 +48,8 @@ final class RegexLazyAutomata: @unchecked Sendable {
     private func compiledProgram() -> RegexProgram {
         if programReady.load(ordering: .acquiring) { return programValue.unsafelyUnwrapped }
         // The size bound was checked at init, so this cannot throw.
-        let compiled = (try? RegexCompiler.compile(node.unsafelyUnwrapped))
+        let compiled =
+            (try? RegexCompiler.compile(node.unsafelyUnwrapped))
             ?? RegexProgram(instructions: [RegexInstruction(op: .fail)], sparse: [], start: 0, slotCount: 0)
         programValue = compiled
         node = nil

@@ -201,7 +201,8 @@ extension RegexNode {
             guard let first = xs.first, let s0 = single(first) else { return nil }
             for x in xs.dropFirst() {
                 guard let s = single(x), s.scalars == s0.scalars,
-                      s.needsStart == s0.needsStart, s.needsEnd == s0.needsEnd else { return nil }
+                    s.needsStart == s0.needsStart, s.needsEnd == s0.needsEnd
+                else { return nil }
             }
             return s0
         case .repeat(let x, let lo, let hi, _):
@@ -233,8 +234,9 @@ extension RegexNode {
     /// or after a `$`), which is "not exactly one string" too.
     private static func concatSingle(_ a: Single, _ b: Single) -> Single? {
         if !joinable(a, b) { return nil }
-        return Single(scalars: a.scalars + b.scalars,
-                      needsStart: a.needsStart || b.needsStart,
-                      needsEnd: a.needsEnd || b.needsEnd)
+        return Single(
+            scalars: a.scalars + b.scalars,
+            needsStart: a.needsStart || b.needsStart,
+            needsEnd: a.needsEnd || b.needsEnd)
     }
 }

@@ -53,7 +53,8 @@ public enum RegexParser {
             let node = try parseAlternation()
             if i < s.count {
                 // Only an unmatched ')' stops the top-level alternation early.
-                throw fail("unbalanced parenthesis: this ')' has no matching '('; write \\) to match a literal ')'", at: i)
+                throw fail(
+                    "unbalanced parenthesis: this ')' has no matching '('; write \\) to match a literal ')'", at: i)
             }
             return node
         }
@@ -75,7 +76,9 @@ public enum RegexParser {
                 var quantified = false
                 while let q = try parseQuantifier() {
                     if quantified {
-                        throw fail("a quantifier cannot directly follow another quantifier; wrap the repeated part in (?:...) first, e.g. (?:a+){2}", at: q.offset)
+                        throw fail(
+                            "a quantifier cannot directly follow another quantifier; wrap the repeated part in (?:...) first, e.g. (?:a+){2}",
+                            at: q.offset)
                     }
                     if case .startOfText = atom { throw nothingToRepeat(q.offset) }
                     if case .endOfText = atom { throw nothingToRepeat(q.offset) }
@@ -92,7 +95,9 @@ public enum RegexParser {
         }
 
         func nothingToRepeat(_ offset: Int) -> RegexSyntaxError {
-            fail("nothing to repeat: a quantifier must follow a character, class or group; write \\\(s[offset]) to match it literally", at: offset)
+            fail(
+                "nothing to repeat: a quantifier must follow a character, class or group; write \\\(s[offset]) to match it literally",
+                at: offset)
         }
 
         // MARK: Quantifiers
@@ -126,10 +131,14 @@ public enum RegexParser {
             }
             guard k < s.count, s[k] == "}" else { return nil }
             if let hi, lo > hi {
-                throw fail("invalid counted repetition {\(lo),\(hi)}: the minimum is larger than the maximum; write {\(hi),\(lo)}", at: start)
+                throw fail(
+                    "invalid counted repetition {\(lo),\(hi)}: the minimum is larger than the maximum; write {\(hi),\(lo)}",
+                    at: start)
             }
             if lo > maxRepeatCount || (hi ?? 0) > maxRepeatCount {
-                throw fail("counted repetition is too large: counts are limited to \(maxRepeatCount); use * or + for unbounded repetition", at: start)
+                throw fail(
+                    "counted repetition is too large: counts are limited to \(maxRepeatCount); use * or + for unbounded repetition",
+                    at: start)
             }
             return (lo, hi, k + 1)
         }
@@ -139,9 +148,15 @@ public enum RegexParser {
             let start = i
             var q: Quantifier
             switch c {
-            case "*": q = Quantifier(min: 0, max: nil, greedy: true, offset: start); i += 1
-            case "+": q = Quantifier(min: 1, max: nil, greedy: true, offset: start); i += 1
-            case "?": q = Quantifier(min: 0, max: 1, greedy: true, offset: start); i += 1
+            case "*":
+                q = Quantifier(min: 0, max: nil, greedy: true, offset: start)
+                i += 1
+            case "+":
+                q = Quantifier(min: 1, max: nil, greedy: true, offset: start)
+                i += 1
+            case "?":
+                q = Quantifier(min: 0, max: 1, greedy: true, offset: start)
+                i += 1
             case "{":
                 guard let b = try braceQuantifier(at: i) else { return nil }
                 q = Quantifier(min: b.min, max: b.max, greedy: true, offset: start)
@@ -153,7 +168,9 @@ public enum RegexParser {
                 q.greedy = false
                 i += 1
             } else if peek() == "+" {
-                throw fail("possessive quantifiers (*+ ++ ?+ {n}+) are not supported (matching must stay linear); drop the trailing '+', e.g. write a* instead of a*+", at: i)
+                throw fail(
+                    "possessive quantifiers (*+ ++ ?+ {n}+) are not supported (matching must stay linear); drop the trailing '+', e.g. write a* instead of a*+",
+                    at: i)
             }
             return q
         }
@@ -219,14 +236,18 @@ public enum RegexParser {
                 case ":":
                     i += 3
                 case "=", "!":
-                    throw fail("lookahead (?= and (?! is not supported (matching must stay linear); match the text itself, or test it with another field rule", at: open)
+                    throw fail(
+                        "lookahead (?= and (?! is not supported (matching must stay linear); match the text itself, or test it with another field rule",
+                        at: open)
                 case ">":
                     throw fail("atomic groups (?> are not supported; use a plain group (?:...)", at: open)
                 case "#":
                     throw fail("comments (?#...) are not supported; remove the comment", at: open)
                 case "<":
                     if peek(3) == "=" || peek(3) == "!" {
-                        throw fail("lookbehind (?<= and (?<! is not supported (matching must stay linear); match the text itself, or test it with another field rule", at: open)
+                        throw fail(
+                            "lookbehind (?<= and (?<! is not supported (matching must stay linear); match the text itself, or test it with another field rule",
+                            at: open)
                     }
                     i += 3
                     captureName = try parseGroupName(terminator: ">")
@@ -235,11 +256,15 @@ public enum RegexParser {
                         i += 4
                         captureName = try parseGroupName(terminator: ">")
                     } else if peek(3) == "=" {
-                        throw fail("backreferences (?P=name) are not supported (matching must stay linear); capture the text with a named group and compare it in another field", at: open)
+                        throw fail(
+                            "backreferences (?P=name) are not supported (matching must stay linear); capture the text with a named group and compare it in another field",
+                            at: open)
                     } else if peek(3) == ">" {
                         throw fail("recursion (?P>name) is not supported", at: open)
                     } else {
-                        throw fail("unknown group syntax '(?P'; write (?P<name>...) or (?<name>...) for a named capture", at: open)
+                        throw fail(
+                            "unknown group syntax '(?P'; write (?P<name>...) or (?<name>...) for a named capture",
+                            at: open)
                     }
                 case "'":
                     throw fail("write a named capture as (?<name>...) instead of (?'name'...)", at: open)
@@ -256,24 +281,36 @@ public enum RegexParser {
                     var sawFlag = false
                     while k < s.count, s[k] != ")", s[k] != ":" {
                         switch s[k] {
-                        case "i": ci = on; sawFlag = true
-                        case "s": dot = on; sawFlag = true
+                        case "i":
+                            ci = on
+                            sawFlag = true
+                        case "s":
+                            dot = on
+                            sawFlag = true
                         case "-":
                             if !on { throw fail("a flag group may contain only one '-'", at: k) }
                             on = false
                         case "m":
-                            throw fail("flag 'm' is not supported: patterns always match the whole text, so ^ and $ are its start and end", at: k)
+                            throw fail(
+                                "flag 'm' is not supported: patterns always match the whole text, so ^ and $ are its start and end",
+                                at: k)
                         default:
                             if s[k].properties.isAlphabetic {
-                                throw fail("flag '\(s[k])' is not supported; only i (ignore case) and s (dot matches newline) are", at: k)
+                                throw fail(
+                                    "flag '\(s[k])' is not supported; only i (ignore case) and s (dot matches newline) are",
+                                    at: k)
                             }
-                            throw fail("unknown group syntax after '(?'; write (?:...) for a group or (?<name>...) for a named capture", at: open)
+                            throw fail(
+                                "unknown group syntax after '(?'; write (?:...) for a group or (?<name>...) for a named capture",
+                                at: open)
                         }
                         k += 1
                     }
                     guard k < s.count, sawFlag || !on else {
                         if k >= s.count {
-                            throw fail("unbalanced parenthesis: this '(' is never closed; add ')' or write \\( to match a literal '('", at: open)
+                            throw fail(
+                                "unbalanced parenthesis: this '(' is never closed; add ')' or write \\( to match a literal '('",
+                                at: open)
                         }
                         throw fail("empty flag group; write (?i) or (?i:...)", at: open)
                     }
@@ -295,7 +332,9 @@ public enum RegexParser {
             let body = try parseAlternation()
             depth -= 1
             guard peek() == ")" else {
-                throw fail("unbalanced parenthesis: this '(' is never closed; add ')' or write \\( to match a literal '('", at: open)
+                throw fail(
+                    "unbalanced parenthesis: this '(' is never closed; add ')' or write \\( to match a literal '('",
+                    at: open)
             }
             i += 1
             (caseInsensitive, dotMatchesNewline) = savedFlags
@@ -320,7 +359,9 @@ public enum RegexParser {
             var name = ""
             name.unicodeScalars.append(contentsOf: nameScalars)
             guard valid else {
-                throw fail("invalid group name '\(name)': a name starts with a letter or '_' followed by letters, digits or '_'", at: start)
+                throw fail(
+                    "invalid group name '\(name)': a name starts with a letter or '_' followed by letters, digits or '_'",
+                    at: start)
             }
             guard names.insert(name).inserted else {
                 throw fail("duplicate capture name '\(name)': each named group needs its own name", at: start)
@@ -346,7 +387,9 @@ public enum RegexParser {
             case "Z":
                 throw fail("\\Z is not supported; write \\z (end of text)", at: start)
             case "b", "B":
-                throw fail("word boundaries \\\(c) are not supported; match the surrounding characters explicitly, e.g. with \\W or [^A-Za-z0-9_]", at: start)
+                throw fail(
+                    "word boundaries \\\(c) are not supported; match the surrounding characters explicitly, e.g. with \\W or [^A-Za-z0-9_]",
+                    at: start)
             default:
                 break
             }
@@ -378,28 +421,38 @@ public enum RegexParser {
             case "x", "u":
                 return .scalar(try parseHexEscape(start: start, kind: c))
             case "1", "2", "3", "4", "5", "6", "7", "8", "9":
-                throw fail("backreferences (\\\(c)) are not supported (matching must stay linear); capture the text with a named group and compare it in another field", at: start)
+                throw fail(
+                    "backreferences (\\\(c)) are not supported (matching must stay linear); capture the text with a named group and compare it in another field",
+                    at: start)
             case "k", "g":
-                throw fail("backreferences (\\\(c)) are not supported (matching must stay linear); capture the text with a named group and compare it in another field", at: start)
+                throw fail(
+                    "backreferences (\\\(c)) are not supported (matching must stay linear); capture the text with a named group and compare it in another field",
+                    at: start)
             case "b", "B":
                 if inClass {
                     throw fail("\\\(c) is not supported inside a class; write \\x08 for a backspace", at: start)
                 }
                 throw fail("word boundaries \\\(c) are not supported", at: start)
             case "p", "P":
-                throw fail("Unicode property classes \\\(c){...} are not supported; write the ranges explicitly, e.g. [A-Za-z] or [[:alpha:]]", at: start)
+                throw fail(
+                    "Unicode property classes \\\(c){...} are not supported; write the ranges explicitly, e.g. [A-Za-z] or [[:alpha:]]",
+                    at: start)
             case "0":
                 throw fail("\\0 is not supported; write \\x00 for the NUL character", at: start)
             case "A", "z":
                 throw fail("anchors \\\(c) cannot be used inside a class", at: start)
             default:
-                if c.isASCII && !c.properties.isAlphabetic && !(c >= "0" && c <= "9") && c.value >= 0x20 && c.value < 0x7F {
+                if c.isASCII && !c.properties.isAlphabetic && !(c >= "0" && c <= "9") && c.value >= 0x20
+                    && c.value < 0x7F
+                {
                     return .scalar(c.value)  // escaped punctuation or space
                 }
                 if !c.isASCII {
                     throw fail("unknown escape '\\\(c)': write the character without a backslash", at: start)
                 }
-                throw fail("unknown escape '\\\(c)'; supported escapes are \\d \\D \\w \\W \\s \\S \\n \\t \\r \\f \\v \\xHH \\x{H...} \\u{H...} \\A \\z and escaped punctuation such as \\. or \\\\", at: start)
+                throw fail(
+                    "unknown escape '\\\(c)'; supported escapes are \\d \\D \\w \\W \\s \\S \\n \\t \\r \\f \\v \\xHH \\x{H...} \\u{H...} \\A \\z and escaped punctuation such as \\. or \\\\",
+                    at: start)
             }
         }
 
@@ -413,7 +466,9 @@ public enum RegexParser {
                 default: return nil
                 }
             }
-            let usage = kind == "x" ? "write \\xHH with two hex digits or \\x{H...}" : "write \\uHHHH with four hex digits or \\u{H...}"
+            let usage =
+                kind == "x"
+                ? "write \\xHH with two hex digits or \\x{H...}" : "write \\uHHHH with four hex digits or \\u{H...}"
             var value: UInt32 = 0
             if peek() == "{" {
                 i += 1
@@ -439,7 +494,9 @@ public enum RegexParser {
                 }
             }
             guard Unicode.Scalar(value) != nil else {
-                throw fail("\\\(kind) escape U+\(String(value, radix: 16, uppercase: true)) is not a Unicode scalar value (surrogates and values above 10FFFF are not allowed)", at: start)
+                throw fail(
+                    "\\\(kind) escape U+\(String(value, radix: 16, uppercase: true)) is not a Unicode scalar value (surrogates and values above 10FFFF are not allowed)",
+                    at: start)
             }
             return value
         }
@@ -485,7 +542,9 @@ public enum RegexParser {
             var ranges: [ClosedRange<UInt32>] = []
             while true {
                 guard let c = peek() else {
-                    throw fail("unbalanced bracket: this '[' is never closed; add ']' or write \\[ to match a literal '['", at: open)
+                    throw fail(
+                        "unbalanced bracket: this '[' is never closed; add ']' or write \\[ to match a literal '['",
+                        at: open)
                 }
                 if c == "]" {
                     i += 1
@@ -496,7 +555,9 @@ public enum RegexParser {
                 switch item {
                 case .set(let cls):
                     if peek() == "-", let after = peek(1), after != "]" {
-                        throw fail("a class such as \\d or [:alpha:] cannot be a range endpoint; write '\\-' for a literal '-'", at: itemStart)
+                        throw fail(
+                            "a class such as \\d or [:alpha:] cannot be a range endpoint; write '\\-' for a literal '-'",
+                            at: itemStart)
                     }
                     ranges.append(contentsOf: cls.ranges)
                 case .scalar(let lo):
@@ -504,7 +565,9 @@ public enum RegexParser {
                         i += 1
                         let hiStart = i
                         guard case .scalar(let hi) = try parseClassItem() else {
-                            throw fail("a class such as \\d or [:alpha:] cannot be a range endpoint; write '\\-' for a literal '-'", at: hiStart)
+                            throw fail(
+                                "a class such as \\d or [:alpha:] cannot be a range endpoint; write '\\-' for a literal '-'",
+                                at: hiStart)
                         }
                         if hi < lo {
                             let a = String(Character(Unicode.Scalar(lo)!))
@@ -538,7 +601,9 @@ public enum RegexParser {
                         name.removeFirst()
                     }
                     guard let cls = Self.posixClass(name) else {
-                        throw fail("unknown POSIX class [:\(name):]; known ones are alnum alpha ascii blank cntrl digit graph lower print punct space upper word xdigit", at: i)
+                        throw fail(
+                            "unknown POSIX class [:\(name):]; known ones are alnum alpha ascii blank cntrl digit graph lower print punct space upper word xdigit",
+                            at: i)
                     }
                     i = k + 2
                     let f = folded(cls)

@@ -27,7 +27,8 @@ enum RegexPikeVM {
                 program.sparse.withUnsafeBufferPointer { sparse in
                     var vm = Machine(
                         insts: insts.baseAddress.unsafelyUnwrapped,
-                        sparse: sparse.baseAddress ?? UnsafeRawPointer(base).assumingMemoryBound(to: RegexSparseEntry.self),
+                        sparse: sparse.baseAddress
+                            ?? UnsafeRawPointer(base).assumingMemoryBound(to: RegexSparseEntry.self),
                         slotCount: k,
                         stack: base + 4 * n + 2 * n * k,
                         current: base + 4 * n + 2 * n * k + 2 * (n + 2),
@@ -48,7 +49,9 @@ enum RegexPikeVM {
         let slots: UnsafeMutablePointer<Int32>
         var count = 0
 
-        init(sparse: UnsafeMutablePointer<Int32>, dense: UnsafeMutablePointer<Int32>, slots: UnsafeMutablePointer<Int32>) {
+        init(
+            sparse: UnsafeMutablePointer<Int32>, dense: UnsafeMutablePointer<Int32>, slots: UnsafeMutablePointer<Int32>
+        ) {
             self.sparse = sparse
             self.dense = dense
             self.slots = slots
@@ -135,8 +138,10 @@ enum RegexPikeVM {
             }
         }
 
-        mutating func execute(_ start: Int32, _ input: UnsafeBufferPointer<UInt8>,
-                              _ clist: inout ThreadList, _ nlist: inout ThreadList) -> [Int]? {
+        mutating func execute(
+            _ start: Int32, _ input: UnsafeBufferPointer<UInt8>,
+            _ clist: inout ThreadList, _ nlist: inout ThreadList
+        ) -> [Int]? {
             add(&clist, start, 0)
             var pos = 0
             for byte in input {

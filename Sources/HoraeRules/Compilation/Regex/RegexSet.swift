@@ -50,7 +50,8 @@ public struct RegexSet: Sendable {
         var total = 0.0
         for k in 0..<samples {
             let i = k * n / samples
-            let states = RegexDFABuilder.build(programs[i], maxStates: maxDFAStates, forSet: true)?.stateCount ?? maxDFAStates
+            let states =
+                RegexDFABuilder.build(programs[i], maxStates: maxDFAStates, forSet: true)?.stateCount ?? maxDFAStates
             total += Double(max(1, states - nodes[i].literalPrefix.utf8.count))
         }
         let perPattern = total / Double(samples)
@@ -60,10 +61,13 @@ public struct RegexSet: Sendable {
     /// Number of DFAs and single patterns the set was split into.
     public var groupCount: Int { groups.count }
 
-    private static func build(_ programs: [RegexProgram], _ range: Range<Int>, maxDFAStates: Int, into groups: inout [Group]) {
+    private static func build(
+        _ programs: [RegexProgram], _ range: Range<Int>, maxDFAStates: Int, into groups: inout [Group]
+    ) {
         if range.isEmpty { return }
         if range.count == 1 {
-            groups.append(.single(CompiledRegex(program: programs[range.lowerBound], captureNames: []), index: range.lowerBound))
+            groups.append(
+                .single(CompiledRegex(program: programs[range.lowerBound], captureNames: []), index: range.lowerBound))
             return
         }
         var members: [RegexProgram] = []

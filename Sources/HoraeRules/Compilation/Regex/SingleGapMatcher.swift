@@ -21,8 +21,8 @@ final class SingleGapMatcher: @unchecked Sendable {
 
         var length: Int {
             switch self {
-            case let .literal(b): return b.count
-            case let .ascii(_, _, count): return count
+            case .literal(let b): return b.count
+            case .ascii(_, _, let count): return count
             }
         }
     }
@@ -35,7 +35,8 @@ final class SingleGapMatcher: @unchecked Sendable {
     private enum Item {
         case check(Check)
         case gap(Gap)
-        case open(Int), close(Int)
+        case open(Int)
+        case close(Int)
     }
 
     static let maxChecks = 256
@@ -91,41 +92,47 @@ final class SingleGapMatcher: @unchecked Sendable {
         guard flatten(node, into: &items, index: index, state: &state, inside: false) else { return nil }
         guard state.opened.count == names.count else { return nil }
 
-        var prefix: [Check] = [], suffix: [Check] = []
+        var prefix: [Check] = []
+        var suffix: [Check] = []
         var gap: Gap?
         var marks: [(slot: Int, afterGap: Bool, offset: Int)] = []
         var offset = 0
         for item in items {
             switch item {
-            case let .check(c):
+            case .check(let c):
                 if gap == nil { append(c, to: &prefix) } else { append(c, to: &suffix) }
                 offset += c.length
-            case let .gap(g):
+            case .gap(let g):
                 gap = g
                 offset = 0
-            case let .open(k): marks.append((2 * k, gap != nil, offset))
-            case let .close(k): marks.append((2 * k + 1, gap != nil, offset))
+            case .open(let k): marks.append((2 * k, gap != nil, offset))
+            case .close(let k): marks.append((2 * k + 1, gap != nil, offset))
             }
         }
         let prefixLength = prefix.reduce(0) { $0 + $1.length }
         let suffixLength = suffix.reduce(0) { $0 + $1.length }
         var alternatives: [[Check]] = []
-        var gapKind: UInt32 = 0, gapMin: UInt32 = 0, gapMax = UInt32.max
-        var gapRanges: [ClosedRange<UInt32>] = [], gapBitmap: (UInt64, UInt64) = (0, 0)
+        var gapKind: UInt32 = 0
+        var gapMin: UInt32 = 0
+        var gapMax = UInt32.max
+        var gapRanges: [ClosedRange<UInt32>] = []
+        var gapBitmap: (UInt64, UInt64) = (0, 0)
         switch gap {
         case nil: break
-        case let .repeated(c, min, max)?:
+        case .repeated(let c, let min, let max)?:
             gapKind = 1
             guard min < Int(UInt32.max), (max ?? 0) < Int(UInt32.max) else { return nil }
             gapMin = UInt32(min)
             if let max { gapMax = UInt32(max) }
             gapBitmap = asciiBitmap(c)
-            gapRanges = c.ranges.compactMap { r in r.upperBound < 0x80 ? nil : Swift.max(r.lowerBound, 0x80)...r.upperBound }
+            gapRanges = c.ranges.compactMap { r in
+                r.upperBound < 0x80 ? nil : Swift.max(r.lowerBound, 0x80)...r.upperBound
+            }
             // `*`, `**`: any non-ASCII scalar, no maximum, so only the ASCII bytes matter.
             if max == nil, min <= 1, gapRanges == ScalarClass.any.subtracting(ScalarClass(ranges: [0...0x7F])).ranges {
                 gapKind = 3
             }
-        case let .alternation(alts)?:
+        case .alternation(let alts)?:
             gapKind = 2
             alternatives = alts.map { alt in
                 var merged: [Check] = []
@@ -167,12 +174,12 @@ final class SingleGapMatcher: @unchecked Sendable {
         for (k, c) in checks.enumerated() {
             let at = checkStart + 3 * k
             switch c {
-            case let .literal(b):
+            case .literal(let b):
                 words[at] = 0
                 words[at + 1] = UInt32(dataStart + data.count)
                 words[at + 2] = UInt32(b.count)
                 data += b
-            case let .ascii(lo, hi, count):
+            case .ascii(let lo, let hi, let count):
                 while data.count % 8 != 0 { data.append(0) }
                 words[at] = 1
                 words[at + 1] = UInt32(dataStart + data.count)
@@ -210,16 +217,23 @@ final class SingleGapMatcher: @unchecked Sendable {
 
     /// Runs the compiled matcher at `program` on the whole input; with `out`, writes the capture
     /// slots there.
-    static func run(_ program: UnsafeRawPointer, _ input: UnsafeBufferPointer<UInt8>, _ out: UnsafeMutablePointer<Int>?) -> Bool {
-        @inline(__always) func word(_ i: Int) -> Int { Int(program.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)) }
+    static func run(_ program: UnsafeRawPointer, _ input: UnsafeBufferPointer<UInt8>, _ out: UnsafeMutablePointer<Int>?)
+        -> Bool
+    {
+        @inline(__always) func word(_ i: Int) -> Int {
+            Int(program.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
+        }
         let n = input.count
-        let prefixLength = word(0), suffixLength = word(1)
+        let prefixLength = word(0)
+        let suffixLength = word(1)
         guard n >= prefixLength + suffixLength else { return false }
         let bytes = input.baseAddress ?? UnsafePointer(bitPattern: 1).unsafelyUnwrapped
         let prefixChecks = word(2)
         guard runChecks(program, header, prefixChecks, bytes, at: 0),
-              runChecks(program, header + 3 * prefixChecks, word(3), bytes, at: n - suffixLength) else { return false }
-        let lo = prefixLength, hi = n - suffixLength
+            runChecks(program, header + 3 * prefixChecks, word(3), bytes, at: n - suffixLength)
+        else { return false }
+        let lo = prefixLength
+        let hi = n - suffixLength
         switch word(4) {
         case 0:
             if lo != hi { return false }
@@ -252,8 +266,10 @@ final class SingleGapMatcher: @unchecked Sendable {
 
     /// Runs `count` checks from word `first` on the bytes from `start` on.
     @inline(__always)
-    private static func runChecks(_ program: UnsafeRawPointer, _ first: Int, _ count: Int, _ bytes: UnsafePointer<UInt8>,
-                                  at start: Int) -> Bool {
+    private static func runChecks(
+        _ program: UnsafeRawPointer, _ first: Int, _ count: Int, _ bytes: UnsafePointer<UInt8>,
+        at start: Int
+    ) -> Bool {
         var pos = start
         var c = program + 4 * first
         for _ in 0..<count {
@@ -261,7 +277,9 @@ final class SingleGapMatcher: @unchecked Sendable {
             let offset = Int(c.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
             let length = Int(c.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
             if kind == 0 {
-                if !bytesEqual((program + offset).assumingMemoryBound(to: UInt8.self), bytes + pos, length) { return false }
+                if !bytesEqual((program + offset).assumingMemoryBound(to: UInt8.self), bytes + pos, length) {
+                    return false
+                }
             } else {
                 let lo = program.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
                 let hi = program.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
@@ -278,7 +296,9 @@ final class SingleGapMatcher: @unchecked Sendable {
 
     /// Whether `bytes[lo ..< hi]` is `min ... max` scalars of the gap's class.
     @inline(__always)
-    private static func gapMatches(_ program: UnsafeRawPointer, _ bytes: UnsafePointer<UInt8>, _ lo: Int, _ hi: Int) -> Bool {
+    private static func gapMatches(_ program: UnsafeRawPointer, _ bytes: UnsafePointer<UInt8>, _ lo: Int, _ hi: Int)
+        -> Bool
+    {
         let ascii0 = program.loadUnaligned(fromByteOffset: 40, as: UInt64.self)
         let ascii1 = program.loadUnaligned(fromByteOffset: 48, as: UInt64.self)
         let min = Int(program.loadUnaligned(fromByteOffset: 20, as: UInt32.self))
@@ -309,11 +329,14 @@ final class SingleGapMatcher: @unchecked Sendable {
     /// (non-ASCII bytes all belong to scalars of the class). One excluded byte, such as the
     /// `/` of `*`, is looked for eight bytes at a time.
     @inline(__always)
-    private static func asciiBytesMatch(_ program: UnsafeRawPointer, _ bytes: UnsafePointer<UInt8>, _ lo: Int, _ hi: Int,
-                                        excluded: Int) -> Bool {
+    private static func asciiBytesMatch(
+        _ program: UnsafeRawPointer, _ bytes: UnsafePointer<UInt8>, _ lo: Int, _ hi: Int,
+        excluded: Int
+    ) -> Bool {
         if excluded == 0x100 { return true }
         if excluded < 0x80 {
-            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
             let pattern = ones &* UInt64(excluded)
             let raw = UnsafeRawPointer(bytes)
             var i = lo
@@ -341,7 +364,8 @@ final class SingleGapMatcher: @unchecked Sendable {
     private static func inRanges(_ program: UnsafeRawPointer, _ value: UInt32) -> Bool {
         let count = Int(program.loadUnaligned(fromByteOffset: 36, as: UInt32.self))
         let ranges = program + 4 * Int(program.loadUnaligned(fromByteOffset: 64, as: UInt32.self))
-        var lo = 0, hi = count
+        var lo = 0
+        var hi = count
         while lo < hi {
             let mid = (lo + hi) >> 1
             let low = ranges.loadUnaligned(fromByteOffset: 8 * mid, as: UInt32.self)
@@ -360,8 +384,10 @@ final class SingleGapMatcher: @unchecked Sendable {
 
     /// Appends the items of `node`; false for a shape this matcher does not take. `inside`: in
     /// a repeat or an alternation (no captures, no gap).
-    private static func flatten(_ node: RegexNode, into items: inout [Item], index: [String: Int],
-                                state: inout FlattenState, inside: Bool) -> Bool {
+    private static func flatten(
+        _ node: RegexNode, into items: inout [Item], index: [String: Int],
+        state: inout FlattenState, inside: Bool
+    ) -> Bool {
         func check(_ c: Check) -> Bool {
             if state.ended { return false }
             items.append(.check(c))
@@ -378,18 +404,18 @@ final class SingleGapMatcher: @unchecked Sendable {
         switch node {
         case .empty:
             return true
-        case let .literal(s):
+        case .literal(let s):
             return check(.literal(Array(String(s).utf8)))
-        case let .scalarClass(c):
+        case .scalarClass(let c):
             if c.isEmpty { return false }
             if let (lo, hi) = asciiOnly(c) { return check(.ascii(lo, hi, count: 1)) }
             return gap(.repeated(c, min: 1, max: 1))
-        case let .concat(xs):
+        case .concat(let xs):
             for x in xs where !flatten(x, into: &items, index: index, state: &state, inside: inside) { return false }
             return true
-        case let .group(x):
+        case .group(let x):
             return flatten(x, into: &items, index: index, state: &state, inside: inside)
-        case let .capture(name, x):
+        case .capture(let name, let x):
             guard !inside, let k = index[name], state.opened.insert(k).inserted else { return false }
             items.append(.open(k))
             guard flatten(x, into: &items, index: index, state: &state, inside: false) else { return false }
@@ -401,15 +427,17 @@ final class SingleGapMatcher: @unchecked Sendable {
             if inside { return false }
             state.ended = true
             return true
-        case let .repeat(x, min, max, _):
+        case .repeat(let x, let min, let max, _):
             if let max, max < min { return false }
             var single: ScalarClass?
             switch x.strippingGroups {
-            case let .scalarClass(c): single = c
-            case let .literal(s): single = .of(s)
+            case .scalarClass(let c): single = c
+            case .literal(let s): single = .of(s)
             default: break
             }
-            if let c = single, max == min, let (lo, hi) = asciiOnly(c) { return min == 0 || check(.ascii(lo, hi, count: min)) }
+            if let c = single, max == min, let (lo, hi) = asciiOnly(c) {
+                return min == 0 || check(.ascii(lo, hi, count: min))
+            }
             // One scalar at a time, of variable count or of variable byte length: the gap.
             if let c = single, !c.isEmpty, max != min || (asciiOnly(c) == nil && c.singleScalar == nil) {
                 return gap(.repeated(c, min: min, max: max))
@@ -418,19 +446,23 @@ final class SingleGapMatcher: @unchecked Sendable {
             guard max == min else { return false }
             var body: [Item] = []
             var inner = FlattenState()
-            guard flatten(x, into: &body, index: index, state: &inner, inside: true), inner.gaps == 0 else { return false }
+            guard flatten(x, into: &body, index: index, state: &inner, inside: true), inner.gaps == 0 else {
+                return false
+            }
             guard body.count * min <= maxChecks else { return false }
             for _ in 0..<min {
-                for case let .check(c) in body where !check(c) { return false }
+                for case .check(let c) in body where !check(c) { return false }
             }
             return true
-        case let .alternation(alts):
+        case .alternation(let alts):
             var options: [[Check]] = []
             for alt in alts {
                 var body: [Item] = []
                 var inner = FlattenState()
-                guard flatten(alt, into: &body, index: index, state: &inner, inside: true), inner.gaps == 0, !inner.ended else { return false }
-                options.append(body.compactMap { if case let .check(c) = $0 { return c } else { return nil } })
+                guard flatten(alt, into: &body, index: index, state: &inner, inside: true), inner.gaps == 0,
+                    !inner.ended
+                else { return false }
+                options.append(body.compactMap { if case .check(let c) = $0 { return c } else { return nil } })
             }
             return gap(.alternation(options))
         }
@@ -440,9 +472,9 @@ final class SingleGapMatcher: @unchecked Sendable {
     /// class.
     private static func append(_ c: Check, to checks: inout [Check]) {
         switch (checks.last, c) {
-        case let (.literal(a)?, .literal(b)):
+        case (.literal(let a)?, .literal(let b)):
             checks[checks.count - 1] = .literal(a + b)
-        case let (.ascii(l0, h0, n)?, .ascii(l1, h1, m)) where l0 == l1 && h0 == h1:
+        case (.ascii(let l0, let h0, let n)?, .ascii(let l1, let h1, let m)) where l0 == l1 && h0 == h1:
             checks[checks.count - 1] = .ascii(l0, h0, count: n + m)
         default:
             if c != .literal([]) { checks.append(c) }
@@ -470,7 +502,7 @@ final class SingleGapMatcher: @unchecked Sendable {
 extension RegexNode {
     /// The node without the non-capturing groups around it.
     var strippingGroups: RegexNode {
-        if case let .group(x) = self { return x.strippingGroups }
+        if case .group(let x) = self { return x.strippingGroups }
         return self
     }
 }
