@@ -4,7 +4,7 @@
 #    in the repository (GitHub's anchor rules: lowercase, spaces to `-`, punctuation dropped,
 #    `-1`, `-2` … for repeated headings);
 #  - nothing under Sources/, Tests/, docs/, scripts/ or README.md cites the two contract documents
-#    (runtime.md, rules-language.md), which are not part of the repository: docs/ is the one reference.
+#    that are not part of the repository: docs/ is the one reference.
 # Prints `file:line: what` for each problem; exit 1 if there is any. Run from anywhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
