@@ -75,6 +75,47 @@ struct TemplatedValueChecksTests {
         #expect(try Self.urlRefusal(#"http://es/{{ attributes.missing | default("a,b") }}"#, "x") != nil)
     }
 
+    /// The refusal for a source URI or topic, or nil when it passes.
+    static func nameRefusal(_ text: String, _ value: String, topic: Bool) throws -> String? {
+        let template = try template(text)
+        let rendered = try render(template, value)
+        do throws(TemplateRefusal) {
+            if topic {
+                try TemplatedName.checkTopic(rendered, template: template, option: "topic")
+            } else {
+                try TemplatedName.checkSourceURI(rendered, template: template, option: "sourceUris")
+            }
+            return nil
+        } catch { return error.message }
+    }
+
+    @Test(arguments: [("in/x*", "*"), ("in/x?", "?"), ("in/[ab]", "[")])
+    func aSourceURIWildcardFromAValueIsRefused(_ value: String, _ character: String) throws {
+        let refusal = try #require(try Self.nameRefusal("gs://b/{{ attributes.objectId }}", value, topic: false))
+        #expect(
+            refusal
+                == "`sourceUris`: the value of `attributes.objectId` would add the wildcard `\(character)` to the "
+                + "source URI, which would load other files; wildcards may only be written in the rule")
+    }
+
+    @Test func aSourceURIWildcardWrittenInTheRulePasses() throws {
+        #expect(try Self.nameRefusal("gs://b/{{ attributes.objectId }}/*.csv", "in/x", topic: false) == nil)
+    }
+
+    @Test(arguments: [
+        ("{{ codename }}", "projects/OTHER/topics/T"),
+        ("projects/p/topics/{{ codename }}", "OTHER/topics/T"),
+        ("projects/{{ codename }}/topics/t", "OTHER/topics/T"),
+    ])
+    func aTopicValueCannotAddASlash(_ topic: String, _ value: String) throws {
+        let refusal = try #require(try Self.nameRefusal(topic, value, topic: true))
+        #expect(refusal.hasPrefix("`topic`: the value of `codename` would add `/` to the topic"), "\(refusal)")
+    }
+
+    @Test func aTopicWrittenAroundAValuePasses() throws {
+        #expect(try Self.nameRefusal("projects/{{ p }}/topics/{{ codename }}-dead", "goods", topic: true) == nil)
+    }
+
     @Test func valueSpansTellValuesFromTheRulesText() throws {
         let template = try Self.template("http://es/{{ codename }}-old/{{ p | urlencode }}")
         let rendered = "http://es/a-old-old/p1"
