@@ -1,11 +1,11 @@
 import HoraeRules
 
 /// Checks a URL rendered from a rule's template: message values may fill in the parts the rule
-/// leaves open, but never change the URL's structure.
+/// leaves open, but never change the URL's structure or meaning.
 ///
-/// A template renders by plain concatenation (docs/rules.md, "Templates"), so `http://api.example/{{ id }}`
-/// with `id = "@evil.com/x"`, `"../../admin"` or `"x?admin=1"` would otherwise reach another path,
-/// add a query parameter, or (with the value next to the host) another host. The check:
+/// A template renders by plain concatenation (docs/rules.md, "Templates"), so `http://es/{{ x }}-old`
+/// with `x = "*"` or `"a,b"` would name other indices, `x:cancel` another Google `:verb`,
+/// `"../../admin"` or `"x?admin=1"` another path or a query parameter. The check:
 ///
 /// 1. The rendered URL is printable ASCII without spaces, absolute `http`/`https`, with a valid
 ///    host, an optional port, no user-info, and well-formed percent-escapes.
@@ -13,23 +13,18 @@ import HoraeRules
 ///    (two different digit strings). The scheme, host and port (`scheme://authority`) must be the
 ///    same in both probes — they are written in the rule, not taken from a value — and the same
 ///    in the real URL.
-/// 3. The URL's structural characters after the host — `/ ? # & = ; @ \` — must be exactly those
-///    of the probe rendering, in the same order: a value adds none, so it cannot add a path
-///    segment, a query parameter or a fragment. (Characters a filter such as `date("%Y/%m")` writes
-///    are in the probe too, so they are allowed.)
-/// 4. No path segment may become `.` or `..` (also percent-encoded) where the probe has none.
+/// 3. Each value (``Template/valueSpans(in:)``) adds only unreserved characters
+///    (`A–Z a–z 0–9 - . _ ~`), plus `%` when it went through `| urlencode`. Characters a filter's
+///    own argument writes, such as the `/` of `date("%Y/%m")`, are the rule's and allowed.
+/// 4. No path segment that holds value text may be `.` or `..` (also percent-encoded).
 ///
-/// A value that must hold such characters is written with `| urlencode`, which encodes every
-/// character but `A–Z a–z 0–9 - . _ ~`. Note that a `default("…")` text counts as a value.
+/// Note that a `default("…")` text counts as a value.
 struct TemplatedURL {
-    struct Refusal: Error, Sendable { var message: String }
-
-    /// The characters that give a URL its structure after the authority.
-    static let structuralBytes: [UInt8] = Array("/?#&=;@\\".utf8)
+    typealias Refusal = TemplateRefusal
 
     /// Returns `rendered` when it passes, otherwise throws why not (without repeating values, which
-    /// may be long or hostile; the host is shown, quoted).
-    static func check(_ rendered: String, template: Template) throws(Refusal) -> String {
+    /// may be long or hostile; the host is shown, quoted). `option` names the option in messages.
+    static func check(_ rendered: String, template: Template, option: String = "url") throws(Refusal) -> String {
         guard rendered.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw Refusal(
                 message: "the url contains a space, a control or a non-ASCII character; "
@@ -63,25 +58,40 @@ struct TemplatedURL {
         guard url.origin == probes[0].origin else {
             throw Refusal(message: "a template value changed the url's host to \(PluginText.quoted(url.origin))")
         }
-        let expected = structure(probes[0].rest)
-        guard expected == structure(probes[1].rest) else {
-            throw Refusal(
-                message: "cannot check the url template \(PluginText.quoted(template.source)): "
-                    + "its structure depends on the values")
+        guard let spans = template.valueSpans(in: rendered) else {
+            throw Refusal(message: "cannot check the url template \(PluginText.quoted(template.source))")
         }
-        guard structure(url.rest) == expected else {
-            throw Refusal(
-                message: "a template value would add `/`, `?`, `#`, `&`, `=`, `;`, `@` or `\\` "
-                    + "to the url (a path segment or a query parameter); pass it through `| urlencode`")
+        for span in spans {
+            if let character = addedCharacter(rendered[span.range], span: span) {
+                throw Refusal(
+                    message: "`\(option)`: the value of `\(span.variable)` would add `\(character)` to the url, "
+                        + "which changes what it names; a value may add only letters, digits, `-`, `.`, `_` "
+                        + "and `~`. If `\(character)` is meant as data, write `{{ \(span.variable) | urlencode }}`")
+            }
         }
-        let segments = pathSegments(url.rest)
-        let probeSegments = pathSegments(probes[0].rest)
-        for (index, segment) in segments.enumerated() where isDotSegment(segment) {
-            if index >= probeSegments.count || !isDotSegment(probeSegments[index]) {
-                throw Refusal(message: "a template value made a path segment `.` or `..`")
+        for segment in pathSegments(rendered, from: url.rest.startIndex) where isDotSegment(rendered[segment]) {
+            if let span = spans.first(where: { $0.range.overlaps(segment) }) {
+                throw Refusal(
+                    message: "`\(option)`: the value of `\(span.variable)` would make a path segment "
+                        + "`\(rendered[segment])`, which leads to another path; refused even with `| urlencode`")
             }
         }
         return rendered
+    }
+
+    /// The first character of `value` that is not unreserved, not a `%` that `urlencode` wrote, and
+    /// not one its filters write themselves (in the probe's order); nil when there is none.
+    static func addedCharacter(_ value: Substring, span: TemplateValueSpan) -> Character? {
+        var ruleWritten = (span.probe ?? "").utf8.filter { !PercentEncoding.isUnreserved($0) }[...]
+        for byte in value.utf8 where !PercentEncoding.isUnreserved(byte) {
+            if byte == UInt8(ascii: "%") && span.isURLEncoded { continue }
+            if ruleWritten.first == byte {
+                ruleWritten.removeFirst()
+                continue
+            }
+            return Character(Unicode.Scalar(byte))
+        }
+        return nil
     }
 
     // MARK: - Pieces
@@ -107,13 +117,12 @@ struct TemplatedURL {
         return Split(origin: "\(scheme)://\(authority)", rest: afterScheme[authorityEnd...])
     }
 
-    static func structure(_ rest: Substring) -> [UInt8] {
-        rest.utf8.filter { structuralBytes.contains($0) }
-    }
-
-    static func pathSegments(_ rest: Substring) -> [Substring] {
-        let path = rest.prefix { $0 != "?" && $0 != "#" }
-        return path.split(separator: "/", omittingEmptySubsequences: false)
+    /// The ranges of the path's segments: after the authority (`from`), up to a `?` or `#`.
+    static func pathSegments(_ url: String, from start: String.Index) -> [Range<String.Index>] {
+        let pathEnd = url[start...].firstIndex { $0 == "?" || $0 == "#" } ?? url.endIndex
+        return url[start..<pathEnd].split(separator: "/", omittingEmptySubsequences: false).map {
+            $0.startIndex..<$0.endIndex
+        }
     }
 
     static func isDotSegment(_ segment: Substring) -> Bool {

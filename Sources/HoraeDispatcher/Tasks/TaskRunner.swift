@@ -343,6 +343,7 @@ public final class TaskRunner: Sendable {
             let topic: String
             do {
                 topic = try template.render(context(work, attempt: record.attempt))
+                try TemplatedName.checkTopic(topic, template: template, option: "retry.deadLetter")
             } catch {
                 log.error("dead-letter topic cannot be rendered; giving the task up", metadata: ["error": "\(error)"])
                 return try await deadLettered(work, &record, detail: "dead-letter topic: \(error)")

@@ -90,6 +90,42 @@ import Testing
         }
     }
 
+    /// An object named `gocc/*.tar.gz` must not turn `DELETE …/{{ codename }}-old` into a request
+    /// for every index, and an attribute must not send the dead letter to a topic the rule did not
+    /// name: the action fails for good without a request, and the dead-letter topic is refused.
+    @Test func valuesThatWouldWidenAURLOrRedirectTheDeadLetterAreRefused() async throws {
+        let server = try TestHTTPServer(HTTPTestRoutes.answer)
+        defer { server.stop() }
+        let rules = """
+            rules:
+              - name: hostile-delete
+                on: { message: { attributes: { objectId: "gocc/{codename}.tar.gz", dl: { exists: true } } } }
+                retry: { maxAttempts: 1, deadLetter: "{{ attributes.dl }}" }
+                actions:
+                  - http: { method: DELETE, url: "\(server.baseURL)/echo/{{ codename }}-old" }
+            """
+        try await withDaemon(
+            DaemonHarness(rules: rules, plugins: [HTTPPlugin(transport: try CurlHTTPClient())])
+        ) { h in
+            let stolen = try h.client.topic("stolen")
+            let stolenSub = try h.client.subscription("stolen-sub")
+            try await h.client.createTopic(stolen)
+            try await h.client.createSubscription(stolenSub, .init(topic: stolen))
+            h.start()
+            let id = try await h.publish(["objectId": "gocc/*.tar.gz", "dl": stolen.description])
+            try await h.waitUntil("the task is given up") { h.metrics["task.dead_lettered"] == 1 }
+            #expect(server.requestsServed == 0)
+            let key = TaskKey(messageID: id, rule: "hostile-delete")
+            let record = try #require(try await h.daemon.store.task(key))
+            #expect(record.lastError?.contains("the value of `codename` would add `*` to the url") == true, "\(record)")
+            let details = try await h.daemon.store.transitions(of: key).compactMap(\.detail)
+            #expect(
+                details.contains { $0.contains("`retry.deadLetter`: the value of `attributes.dl` would add `/`") },
+                "\(details)")
+            #expect(try await Polling.pull(h.client, stolenSub, max: 10, patience: .seconds(2)).isEmpty)
+        }
+    }
+
     @Test func malformedMessagesAreCountedAndAckedWithoutStoppingTheDaemon() async throws {
         try await withDaemon(
             DaemonHarness(

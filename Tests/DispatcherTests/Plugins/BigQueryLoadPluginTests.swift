@@ -267,6 +267,34 @@ struct BigQueryLoadPluginTests {
         #expect(standIn.requests.isEmpty, "nothing is sent for \(table)")
     }
 
+    /// An upload named `in/x*` must not load every object under `in/x`: a wildcard that comes
+    /// from a value is refused and no job is started.
+    @Test(arguments: ["in/x*", "in/x?", "in/[ab]"])
+    func aWildcardFromAValueIsPermanentAndSendsNothingAgainstALocalJobsAPIStandIn(_ object: String) async throws {
+        let standIn = try JobsAPIStandIn(.runningThenDone(polls: 1, rows: 1))
+        defer { standIn.stop() }
+        let outcome = try await Self.plugin(standIn).run(
+            try S.invocation(
+                #"{ bigquery.load: { sourceUris: ["gs://b/{{ attributes.objectId }}"], table: ds.t } }"#,
+                attributes: ["objectId": object]))
+        #expect(outcome.isPermanent, "\(object): \(outcome)")
+        #expect(outcome.text.contains("`sourceUris`") && outcome.text.contains("`attributes.objectId`"), "\(outcome)")
+        #expect(standIn.requests.isEmpty, "nothing is sent for \(object)")
+    }
+
+    /// Wildcards the rule writes itself are BigQuery's to expand.
+    @Test func aWildcardWrittenInTheRuleIsSentAgainstALocalJobsAPIStandIn() async throws {
+        let standIn = try JobsAPIStandIn(.runningThenDone(polls: 1, rows: 1))
+        defer { standIn.stop() }
+        let outcome = try await Self.plugin(standIn).run(
+            try S.invocation(
+                #"{ bigquery.load: { sourceUris: ["gs://b/{{ attributes.dir }}/*.csv"], table: ds.t } }"#,
+                attributes: ["dir": "in"]))
+        #expect(outcome.isSuccess, "\(outcome)")
+        let insert = try #require(standIn.requests.first)
+        #expect(String(decoding: insert.body, as: UTF8.self).contains(#""gs://b/in/*.csv""#))
+    }
+
     @Test func withoutAProjectItIsPermanent() async throws {
         let standIn = try JobsAPIStandIn(.runningThenDone(polls: 1, rows: 1))
         defer { standIn.stop() }

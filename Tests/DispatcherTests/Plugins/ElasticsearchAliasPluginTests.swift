@@ -197,6 +197,21 @@ struct ElasticsearchAliasPluginTests {
         #expect(standIn.requests.isEmpty)
     }
 
+    /// `*` or `a,b` in the URL's path would reach other indices: refused, nothing sent.
+    @Test(arguments: ["*", "a,b"])
+    func aTemplateValueCannotAddAWildcardToTheURLAgainstALocalAliasAPIStandIn(_ value: String) async throws {
+        let standIn = try AliasAPIStandIn(holders: nil)
+        defer { standIn.stop() }
+        let outcome = await plugin.run(
+            try S.invocation(
+                #"""
+                { elasticsearch.alias: { url: "\#(standIn.baseURL)/{{ attributes.p }}", alias: a, index: b } }
+                """#, attributes: ["p": value]))
+        #expect(outcome.isPermanent, "\(outcome)")
+        #expect(outcome.text.contains("`attributes.p`") && outcome.text.contains("| urlencode"), "\(outcome)")
+        #expect(standIn.requests.isEmpty)
+    }
+
     @Test func serverErrorsAreRetryableAgainstALocalAliasAPIStandIn() async throws {
         let failingUpdate = try AliasAPIStandIn(holders: ["sohappy-goods-20190113"], updateStatus: 503)
         defer { failingUpdate.stop() }

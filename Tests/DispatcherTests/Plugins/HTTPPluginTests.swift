@@ -190,6 +190,32 @@ final class HTTPPluginTests {
         #expect(transport.count == 0)
     }
 
+    /// Values may add only unreserved characters: `*` or `a,b` would name other indices, `x:cancel`
+    /// another Google `:verb`, a `%`-escape a character the rule did not write.
+    @Test(arguments: ["*", "a,b", "x:cancel", "%2e%2e", "%41", "a+b", "$x", "x'y"])
+    func valuesMayOnlyAddUnreservedCharactersAgainstTheLocalServer(_ value: String) async throws {
+        let outcome = try await run(
+            #"{ method: DELETE, url: "\#(base)/echo/{{ attributes.codename }}-old" }"#,
+            attributes: ["codename": value])
+        #expect(outcome.isPermanent, "\(value): \(outcome)")
+        #expect(transport.count == 0, "a request was sent for \(value)")
+        let offending = value.first { !"abcdefghijklmnopqrstuvwxyz0123456789".contains($0) }!
+        #expect(outcome.text.contains("`url`"), "\(outcome)")
+        #expect(outcome.text.contains("`attributes.codename`"), "\(outcome)")
+        #expect(outcome.text.contains("`\(offending)`"), "\(outcome)")
+        #expect(outcome.text.contains("| urlencode"), "\(outcome)")
+    }
+
+    /// The same values, passed through `urlencode`, are data: percent-encoded and sent.
+    @Test(arguments: ["*", "a,b", "x:cancel", "%2e%2e"])
+    func encodedValuesMayHoldAnyCharacterAgainstTheLocalServer(_ value: String) async throws {
+        let outcome = try await run(
+            #"{ method: DELETE, url: "\#(base)/echo/{{ attributes.codename | urlencode }}-old" }"#,
+            attributes: ["codename": value])
+        #expect(outcome.isSuccess, "\(value): \(outcome)")
+        #expect(transport.lastResponse?.header("X-Echo-Target") == "/echo/\(PercentEncoding.encode(value))-old")
+    }
+
     @Test func valuesCannotChooseTheHost() async throws {
         let port = String(server.port)
         let cases: [(url: String, value: String)] = [

@@ -101,6 +101,30 @@ struct PublishPluginTests {
         #expect(publisher.calls == 0)
     }
 
+    /// A value may fill in a topic's name but not name another project's topic.
+    @Test(arguments: [
+        ("{{ attributes.t }}", "projects/other/topics/t"),
+        ("projects/p/topics/{{ attributes.t }}", "OTHER/topics/T"),
+        ("projects/{{ attributes.t }}/topics/out", "other/topics/x/../p"),
+    ])
+    func aValueCannotChangeTheTopicsShapeAndNothingIsSent(_ topic: String, _ value: String) async throws {
+        let publisher = FakePublisher(project: "p")
+        let outcome = await PublishPlugin(publisher: publisher).run(
+            try S.invocation(#"{ publish: { topic: \#(S.yamlQuoted(topic)), data: x } }"#, attributes: ["t": value]))
+        #expect(outcome.isPermanent, "\(topic) \(value): \(outcome)")
+        #expect(outcome.text.contains("`topic`") && outcome.text.contains("`attributes.t`"), "\(outcome)")
+        #expect(publisher.calls == 0)
+    }
+
+    @Test func theRuleMayWriteTheTopicsProjectAroundAValue() async throws {
+        let publisher = FakePublisher(project: "p")
+        let outcome = await PublishPlugin(publisher: publisher).run(
+            try S.invocation(
+                #"{ publish: { topic: "projects/q/topics/{{ attributes.t }}", data: x } }"#, attributes: ["t": "out"]))
+        #expect(outcome.isSuccess, "\(outcome)")
+        #expect(publisher.sent.first?.topic.description == "projects/q/topics/out")
+    }
+
     @Test func errorsAreClassified() async throws {
         let cases: [(PubSubError, Bool?)] = [  // true: retryable, false: permanent
             (PubSubError(.http, "unavailable", status: 503, isRetryable: true), true),

@@ -12,7 +12,9 @@ import Foundation
 ///
 /// Options (rendered):
 /// - `sourceUris` (required): the files to load (`gs://bucket/path.csv`, wildcards as BigQuery
-///   allows); each non-empty, without control characters.
+///   allows); each non-empty, without control characters. A wildcard must be written in the
+///   rule: one that a template value adds is refused (permanent), so an upload named `in/x*`
+///   cannot load every object under `in/x`.
 /// - `table` (required): `dataset.table` or `project.dataset.table`, checked by
 ///   ``BigQueryTableName`` (an invalid name is permanent and nothing is sent).
 /// - `project`: the project that runs the job [the daemon's project]; also the table's when
@@ -159,6 +161,7 @@ public struct BigQueryLoadPlugin: ActionPlugin {
             location = text
         }
         let load = try Self.loadConfiguration(options, table: table)
+        try Self.checkWildcardsComeFromTheRule(invocation)
         let jobID =
             invocation.message.map {
                 Self.jobID(rule: invocation.ruleName, messageID: $0.id, actionIndex: invocation.actionIndex)
@@ -276,6 +279,24 @@ public struct BigQueryLoadPlugin: ActionPlugin {
         guard !location.isEmpty, location.utf8.allSatisfy({ BigQueryTableName.isAlnum($0) || $0 == UInt8(ascii: "-") })
         else { return nil }
         return String(location)
+    }
+
+    /// Each source URI's wildcards must be written in the rule: a value that adds one
+    /// (``TemplatedName/checkSourceURI(_:template:option:)``) would load other files.
+    static func checkWildcardsComeFromTheRule(_ invocation: ActionInvocation) throws(PluginFailure) {
+        let uris = invocation.options["sourceUris"]?.strings ?? []
+        guard case .list(let written)? = invocation.action?["sourceUris"], written.count == uris.count else {
+            throw .permanent(
+                "bigquery.load: cannot check `sourceUris`: the invocation does not carry the rule's action")
+        }
+        for (uri, item) in zip(uris, written) {
+            guard case .template(let template) = item else {
+                throw .permanent("bigquery.load: `sourceUris` must be a non-empty list of strings")
+            }
+            do { try TemplatedName.checkSourceURI(uri, template: template, option: "sourceUris") } catch {
+                throw .permanent("bigquery.load: \(error.message)")
+            }
+        }
     }
 
     /// `configuration.load`.

@@ -5,7 +5,9 @@ import HoraeRules
 /// Options (rendered):
 /// - `topic` (required): a short name in the daemon's project or `projects/P/topics/T`,
 ///   validated by ``PubSubResourceName`` before it goes into a URL; an invalid name is a
-///   permanent failure and nothing is sent.
+///   permanent failure and nothing is sent. A template value may fill in names but not add a
+///   `/` (``TemplatedName/checkTopic(_:template:option:)``): only the rule writes
+///   `projects/P/topics/`.
 /// - `data` (string): the payload, as UTF-8; or `json` (structured): the payload is the JSON text
 ///   built from the rendered tree (each string leaf one JSON string). Neither: an empty payload.
 /// - `attributes` (map): the message's attributes, built from rendered leaves.
@@ -27,6 +29,12 @@ public struct PublishPlugin: ActionPlugin {
     public func run(_ invocation: ActionInvocation) async -> ActionOutcome {
         let options = invocation.options
         guard let topicName = options["topic"]?.string else { return .permanent("publish: `topic` must be a string") }
+        guard case .template(let template)? = invocation.action?["topic"] else {
+            return .permanent("publish: cannot check `topic`: the invocation does not carry the rule's action")
+        }
+        do { try TemplatedName.checkTopic(topicName, template: template, option: "topic") } catch {
+            return .permanent("publish: \(error.message)")
+        }
         let topic: PubSubResourceName
         do {
             topic = try publisher.topic(topicName)
