@@ -64,9 +64,8 @@ let package = Package(
         .systemLibrary(
             name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
-        .target(
-            name: "HoraeRules", dependencies: ["CYAML"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        // Plain -O: HoraeRules parses untrusted JSON and YAML, so overflow and bounds checks stay on.
+        .target(name: "HoraeRules", dependencies: ["CYAML"]),
         .target(
             name: "HoraeDispatcher",
             dependencies: [

@@ -7,4 +7,9 @@ cd "$(dirname "$0")/.."
 
 swift format lint --strict --parallel --recursive Package.swift Sources Tests Benchmarks fuzz
 scripts/check-docs.sh
+# HoraeRules parses untrusted JSON and YAML: no target may turn off overflow and bounds checks.
+if grep -n -- '-Ounchecked\|-enforce-exclusivity=unchecked' Package.swift Benchmarks/Package.swift; then
+    echo "lint: unchecked optimization in a package manifest; build with -O (checks on)" >&2
+    exit 1
+fi
 echo "lint: formatting and docs links clean"
