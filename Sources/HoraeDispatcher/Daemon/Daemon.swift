@@ -89,7 +89,7 @@ public final class Daemon: Sendable {
         parts.metrics.rulesReloaded(ok: true, rules: loaded.rules.count)
 
         do {
-            try FileManager.default.createDirectory(atPath: config.state, withIntermediateDirectories: true)
+            // The store creates the directory itself, private (mode 0700).
             self.store = try SQLiteStateStore(directory: config.state)
         } catch {
             throw StartupError(description: "cannot open the state store in \(config.state): \(error)")

@@ -77,23 +77,23 @@ public final class SQLiteStateStore: StateStore {
         try self.init(directory: directory, configuration: Configuration())
     }
 
-    /// Opens the store in `directory`, creating the directory (mode 0700) and `horae.sqlite` on
-    /// first run; sets WAL, `synchronous`, the busy timeout and foreign keys; creates or migrates
+    /// Opens the store in `directory`, creating the directory (mode 0700, missing parents as the
+    /// umask gives) and `horae.sqlite` (0600; SQLite gives its `-wal` and `-shm` files the same
+    /// mode) on first run; sets WAL, `synchronous`, the busy timeout and foreign keys; creates or migrates
     /// the schema (`PRAGMA user_version`, see ``schemaVersion``).
+    ///
+    /// The directory holds error texts and action output, so it must be private: an existing one
+    /// that its group or others may enter is refused (``StateStoreError/Code/openFailed``, saying
+    /// to `chmod 700` it) rather than changed, since `state:` may name a directory shared with
+    /// other things. Database files that others may read are made 0600.
     ///
     /// - Throws: ``StateStoreError`` with ``StateStoreError/Code/openFailed`` (directory or file),
     ///   ``StateStoreError/Code/unsupportedSchema`` (a newer Horae wrote the file), or the SQLite
     ///   failure.
     public init(directory: String, configuration: Configuration) throws {
-        do {
-            try FileManager.default.createDirectory(
-                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw StateStoreError(
-                code: .openFailed, message: "cannot create the data directory \(directory): \(error)",
-                operation: "open")
-        }
+        try PrivateDataDirectory.prepare(directory)
         path = URL(fileURLWithPath: directory).appendingPathComponent(Self.fileName).path
+        try PrivateDataDirectory.prepareDatabaseFiles(path)
         let timeout = configuration.busyTimeout.nonNegativeMilliseconds
         let db = try SQLiteConnection(path: path, busyTimeoutMilliseconds: Int32(clamping: timeout))
         try Self.configure(db, configuration)
