@@ -365,6 +365,43 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    /// Deletes the unfinished records (pending, running, waiting) with `updatedAt < olderThan`
+    /// whose rule is not in `rules` (the rules loaded now), with their transitions: such a task
+    /// can never run again, and nothing else would ever remove it. One transaction.
+    /// - Returns: the records deleted per rule (only rules with some).
+    public func pruneUnfinished(exceptRules rules: Set<String>, updatedBefore olderThan: Date) async throws
+        -> [String: Int]
+    {
+        let unfinished: [SQLiteValue] = TaskState.allCases.filter { !$0.isFinal }.map { .text($0.rawValue) }
+        precondition(unfinished.count == 3, "update the prune statements with the unfinished states")
+        let cutoff = SQLiteValue.integer(olderThan.millisecondsSince1970)
+        return try await perform("prune", writes: true) { db in
+            try db.transaction(.immediate, operation: "prune") {
+                let counts = try db.query(
+                    """
+                    SELECT rule, COUNT(*) FROM tasks WHERE state IN (?2, ?3, ?4) AND updated_at < ?1
+                    GROUP BY rule
+                    """, [cutoff] + unfinished, operation: "prune"
+                ) { (rule: $0.text(0) ?? "", count: Int($0.int64(1))) }
+                var pruned: [String: Int] = [:]
+                for (rule, count) in counts where !rules.contains(rule) {
+                    let values = [cutoff] + unfinished + [.text(rule)]
+                    _ = try db.run(
+                        """
+                        DELETE FROM transitions WHERE (message_id, rule) IN (
+                            SELECT message_id, rule FROM tasks
+                            WHERE rule = ?5 AND state IN (?2, ?3, ?4) AND updated_at < ?1)
+                        """, values, operation: "prune")
+                    _ = try db.run(
+                        "DELETE FROM tasks WHERE rule = ?5 AND state IN (?2, ?3, ?4) AND updated_at < ?1", values,
+                        operation: "prune")
+                    pruned[rule] = count
+                }
+                return pruned
+            }
+        }
+    }
+
     // MARK: - Maintenance
 
     /// Runs `PRAGMA integrity_check` (reads the whole file; for diagnostics and tests, not the hot path).
