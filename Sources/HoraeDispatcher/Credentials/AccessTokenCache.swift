@@ -86,6 +86,12 @@ actor AccessTokenCache {
         lastFailure = nil
     }
 
+    /// Forgets the cached token if it is `value` (a token an API rejected); a newer one is kept.
+    func invalidate(ifValue value: String) {
+        guard current?.value == value else { return }
+        invalidate()
+    }
+
     private func cancelWaiter(_ id: UInt64) {
         waiters.removeValue(forKey: id)?.resume(throwing: CancellationError())
     }

@@ -19,4 +19,16 @@ extension TokenCachingCredentials {
     public func invalidate() async {
         await cache.invalidate()
     }
+
+    /// Drops the cached token when it is the one `headers` carried; calls rejected with one token
+    /// at the same time thus cause one refresh, and a token fetched meanwhile is kept.
+    public func rejected(_ headers: [(name: String, value: String)]) async -> Bool {
+        let prefix = "Bearer "
+        guard
+            let value = headers.first(where: { $0.name.lowercased() == "authorization" })?.value,
+            value.hasPrefix(prefix)
+        else { return false }
+        await cache.invalidate(ifValue: String(value.dropFirst(prefix.count)))
+        return true
+    }
 }

@@ -89,7 +89,7 @@ public final class Daemon: Sendable {
         parts.metrics.rulesReloaded(ok: true, rules: loaded.rules.count)
 
         do {
-            try FileManager.default.createDirectory(atPath: config.state, withIntermediateDirectories: true)
+            // The store creates the directory itself, private (mode 0700).
             self.store = try SQLiteStateStore(directory: config.state)
         } catch {
             throw StartupError(description: "cannot open the state store in \(config.state): \(error)")
@@ -159,16 +159,7 @@ public final class Daemon: Sendable {
             // Runs until its own graceful shutdown (a service ending earlier would stop the group).
             try? await cancelWhenGracefulShutdown {
                 while true {
-                    do {
-                        let now = Date()
-                        let deleted = try await self.store.prune(
-                            now: now, finishedBefore: now - self.config.taskRetention.timeInterval)
-                        if deleted > 0 { self.logger.info("state store pruned", metadata: ["rows": "\(deleted)"]) }
-                    } catch is CancellationError {
-                        return
-                    } catch {
-                        self.logger.warning("state store pruning failed", metadata: ["error": "\(error)"])
-                    }
+                    await self.pruneStore(now: Date())
                     try await Task.sleep(for: .seconds(3600))
                 }
             }
@@ -190,6 +181,31 @@ public final class Daemon: Sendable {
         try await group.run()
         store.close()
         logger.notice("horae stopped")
+    }
+
+    /// One pruning pass: expired dedup keys, finished records and ticks older than
+    /// `taskRetention`, and unfinished records older than that of rules that are no longer loaded
+    /// (logged in one line: how many, and of which rules). Failures are logged.
+    func pruneStore(now: Date) async {
+        let cutoff = now - config.taskRetention.timeInterval
+        do {
+            let deleted = try await store.prune(now: now, finishedBefore: cutoff)
+            if deleted > 0 { logger.info("state store pruned", metadata: ["rows": "\(deleted)"]) }
+            let loaded = Set(rules.ruleSet.rules.map(\.name))
+            let orphans = try await store.pruneUnfinished(exceptRules: loaded, updatedBefore: cutoff)
+            if !orphans.isEmpty {
+                let listed = orphans.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }
+                logger.notice(
+                    "state store pruned unfinished tasks of rules that are no longer loaded",
+                    metadata: [
+                        "tasks": "\(orphans.values.reduce(0, +))", "rules": "\(listed.joined(separator: ", "))",
+                    ])
+            }
+        } catch is CancellationError {
+            return  // shutting down
+        } catch {
+            logger.warning("state store pruning failed", metadata: ["error": "\(error)"])
+        }
     }
 
     /// With `watchRules`, the service that reloads the rules when their files change (``reload()``,

@@ -1,8 +1,9 @@
 import HoraeRules
 
 /// Calls a Google Cloud JSON API (Cloud Storage, BigQuery) for a plugin: adds the credentials'
-/// `Authorization` header and a JSON body, sends through the plugin's ``HTTPTransport`` and
-/// classifies failures with ``PluginHTTP``.
+/// `Authorization` header and a JSON body, sends through the plugin's ``HTTPTransport`` (via
+/// ``AuthorizedExchange``: a 401 is retried once with a new token) and classifies failures with
+/// ``PluginHTTP``.
 ///
 /// Credentials that cannot be had are retryable when the provider says asking again may help
 /// (network trouble, 5xx from the token endpoint), else permanent (a bad key file, `invalid_grant`).
@@ -12,27 +13,33 @@ struct GoogleAPICaller: Sendable {
     let transport: any HTTPTransport
     let credentials: any CredentialsProvider
 
-    /// One exchange; returns the request as sent (for messages) and any response, whatever its status.
+    /// One exchange (two when a 401 makes it retry with a new token); returns the request without
+    /// its credentials (for messages) and any response, whatever its status.
     func send(_ method: String, _ url: String, json: JSONValue? = nil, timeout: Duration) async throws(PluginFailure)
         -> (request: HTTPRequest, response: HTTPResponse)
     {
-        var headers: [(name: String, value: String)]
-        do {
-            headers = try await credentials.authorizationHeaders()
-        } catch let error as CredentialsError {
-            let message = "\(label): \(error)"
-            throw error.isRetryable ? .retryable(message) : .permanent(message)
-        } catch {
-            if error is CancellationError || Task.isCancelled { throw .retryable("\(label): cancelled") }
-            throw .retryable("\(label): credentials: \(error)")
-        }
+        var headers: [(name: String, value: String)] = []
         var body: [UInt8] = []
         if let json {
             body = Array(json.compactJSON.utf8)
             headers.append((name: "Content-Type", value: "application/json"))
         }
         let request = HTTPRequest(method: method, url: url, headers: headers, body: body, timeout: timeout)
-        let response = try await PluginHTTP.send(request, via: transport, label: label)
+        let label = label
+        let transport = transport
+        let response = try await AuthorizedExchange.send(
+            request, credentials: credentials,
+            credentialsFailure: { error -> PluginFailure in
+                if let error = error as? CredentialsError {
+                    let message = "\(label): \(error)"
+                    return error.isRetryable ? .retryable(message) : .permanent(message)
+                }
+                if error is CancellationError || Task.isCancelled { return .retryable("\(label): cancelled") }
+                return .retryable("\(label): credentials: \(error)")
+            },
+            exchange: { (authorized: HTTPRequest) async throws(PluginFailure) -> HTTPResponse in
+                try await PluginHTTP.send(authorized, via: transport, label: label)
+            })
         return (request, response)
     }
 

@@ -247,26 +247,27 @@ public final class PubSubClient: Sendable {
     private func send(_ method: String, url: String, body: [UInt8]?, timeout: Duration, what: String)
         async throws(PubSubError) -> JSONValue
     {
-        var headers: [(name: String, value: String)] = [("Accept", "application/json")]
-        do {
-            headers += try await credentials.authorizationHeaders()
-        } catch {
-            let retryable = (error as? CredentialsError)?.isRetryable ?? false
-            throw PubSubError(.credentials, "cannot get credentials to \(what): \(error)", isRetryable: retryable)
-        }
-        var request = HTTPRequest(method: method, url: url, headers: headers, timeout: timeout)
+        var request = HTTPRequest(method: method, url: url, headers: [("Accept", "application/json")], timeout: timeout)
         if let body {
             request.headers.append(("Content-Type", "application/json"))
             request.body = body
         }
-        let response: HTTPResponse
-        do {
-            response = try await transport.send(request)
-        } catch let e as HTTPTransportError {
-            throw PubSubError(.transport, "\(what): \(e.message)", isRetryable: e.isRetryable)
-        } catch {
-            throw PubSubError(.transport, "\(what): \(error)", isRetryable: !(error is CancellationError))
-        }
+        let transport = transport
+        let response = try await AuthorizedExchange.send(
+            request, credentials: credentials,
+            credentialsFailure: { error in
+                let retryable = (error as? CredentialsError)?.isRetryable ?? false
+                return PubSubError(.credentials, "cannot get credentials to \(what): \(error)", isRetryable: retryable)
+            },
+            exchange: { (request: HTTPRequest) async throws(PubSubError) -> HTTPResponse in
+                do {
+                    return try await transport.send(request)
+                } catch let e as HTTPTransportError {
+                    throw PubSubError(.transport, "\(what): \(e.message)", isRetryable: e.isRetryable)
+                } catch {
+                    throw PubSubError(.transport, "\(what): \(error)", isRetryable: !(error is CancellationError))
+                }
+            })
         let parsed = response.body.isEmpty ? JSONValue.object([]) : (try? JSONParser.parse(response.body))
         guard (200..<300).contains(response.status) else {
             let detail =

@@ -77,23 +77,23 @@ public final class SQLiteStateStore: StateStore {
         try self.init(directory: directory, configuration: Configuration())
     }
 
-    /// Opens the store in `directory`, creating the directory (mode 0700) and `horae.sqlite` on
-    /// first run; sets WAL, `synchronous`, the busy timeout and foreign keys; creates or migrates
+    /// Opens the store in `directory`, creating the directory (mode 0700, missing parents as the
+    /// umask gives) and `horae.sqlite` (0600; SQLite gives its `-wal` and `-shm` files the same
+    /// mode) on first run; sets WAL, `synchronous`, the busy timeout and foreign keys; creates or migrates
     /// the schema (`PRAGMA user_version`, see ``schemaVersion``).
+    ///
+    /// The directory holds error texts and action output, so it must be private: an existing one
+    /// that its group or others may enter is refused (``StateStoreError/Code/openFailed``, saying
+    /// to `chmod 700` it) rather than changed, since `state:` may name a directory shared with
+    /// other things. Database files that others may read are made 0600.
     ///
     /// - Throws: ``StateStoreError`` with ``StateStoreError/Code/openFailed`` (directory or file),
     ///   ``StateStoreError/Code/unsupportedSchema`` (a newer Horae wrote the file), or the SQLite
     ///   failure.
     public init(directory: String, configuration: Configuration) throws {
-        do {
-            try FileManager.default.createDirectory(
-                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw StateStoreError(
-                code: .openFailed, message: "cannot create the data directory \(directory): \(error)",
-                operation: "open")
-        }
+        try PrivateDataDirectory.prepare(directory)
         path = URL(fileURLWithPath: directory).appendingPathComponent(Self.fileName).path
+        try PrivateDataDirectory.prepareDatabaseFiles(path)
         let timeout = configuration.busyTimeout.nonNegativeMilliseconds
         let db = try SQLiteConnection(path: path, busyTimeoutMilliseconds: Int32(clamping: timeout))
         try Self.configure(db, configuration)
@@ -361,6 +361,43 @@ public final class SQLiteStateStore: StateStore {
                                     WHERE latest.rule = schedule_ticks.rule)
                     """, [cutoff], operation: "prune")
                 return deleted
+            }
+        }
+    }
+
+    /// Deletes the unfinished records (pending, running, waiting) with `updatedAt < olderThan`
+    /// whose rule is not in `rules` (the rules loaded now), with their transitions: such a task
+    /// can never run again, and nothing else would ever remove it. One transaction.
+    /// - Returns: the records deleted per rule (only rules with some).
+    public func pruneUnfinished(exceptRules rules: Set<String>, updatedBefore olderThan: Date) async throws
+        -> [String: Int]
+    {
+        let unfinished: [SQLiteValue] = TaskState.allCases.filter { !$0.isFinal }.map { .text($0.rawValue) }
+        precondition(unfinished.count == 3, "update the prune statements with the unfinished states")
+        let cutoff = SQLiteValue.integer(olderThan.millisecondsSince1970)
+        return try await perform("prune", writes: true) { db in
+            try db.transaction(.immediate, operation: "prune") {
+                let counts = try db.query(
+                    """
+                    SELECT rule, COUNT(*) FROM tasks WHERE state IN (?2, ?3, ?4) AND updated_at < ?1
+                    GROUP BY rule
+                    """, [cutoff] + unfinished, operation: "prune"
+                ) { (rule: $0.text(0) ?? "", count: Int($0.int64(1))) }
+                var pruned: [String: Int] = [:]
+                for (rule, count) in counts where !rules.contains(rule) {
+                    let values = [cutoff] + unfinished + [.text(rule)]
+                    _ = try db.run(
+                        """
+                        DELETE FROM transitions WHERE (message_id, rule) IN (
+                            SELECT message_id, rule FROM tasks
+                            WHERE rule = ?5 AND state IN (?2, ?3, ?4) AND updated_at < ?1)
+                        """, values, operation: "prune")
+                    _ = try db.run(
+                        "DELETE FROM tasks WHERE rule = ?5 AND state IN (?2, ?3, ?4) AND updated_at < ?1", values,
+                        operation: "prune")
+                    pruned[rule] = count
+                }
+                return pruned
             }
         }
     }

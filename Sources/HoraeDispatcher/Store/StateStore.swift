@@ -86,6 +86,11 @@ public protocol StateStore: Sendable {
     /// - Returns: the number of rows deleted, all tables together.
     @discardableResult
     func prune(now: Date, finishedBefore olderThan: Date) async throws -> Int
+
+    /// Deletes unfinished records (pending, running, waiting) with `updatedAt < olderThan` whose
+    /// rule is not in `rules`, and their transitions. One transaction.
+    /// - Returns: the records deleted per rule (only rules with some).
+    func pruneUnfinished(exceptRules rules: Set<String>, updatedBefore olderThan: Date) async throws -> [String: Int]
 }
 
 extension StateStore {

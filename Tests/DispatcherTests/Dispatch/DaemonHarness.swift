@@ -20,13 +20,14 @@ final class DaemonHarness: @unchecked Sendable {
     private(set) var daemon: Daemon!
     private var running: Task<Void, Never>?
     private var extraPlugins: [any ActionPlugin] = []
+    private let logger: Logger
     var config: DaemonConfig
 
     /// Creates the topic and subscription (ack deadline 10 s, the emulator's minimum).
     /// `publisherPlugin`: also register the real `publish` plugin, publishing through this harness's client.
     init(
         rules: String, emulator: PubSubEmulator? = nil, plugins extra: [any ActionPlugin] = [],
-        publisherPlugin: Bool = false,
+        publisherPlugin: Bool = false, logger: Logger? = nil,
         script: @escaping ScriptedLogPlugin.Script = { _, _ in .success(output: nil) },
         configure: (inout DaemonConfig) -> Void = { _ in }
     ) async throws {
@@ -56,14 +57,19 @@ final class DaemonHarness: @unchecked Sendable {
         configure(&config)
         self.config = config
         plugin = ScriptedLogPlugin(script: script)
+        self.logger =
+            logger
+            ?? {
+                var logger = Logger(label: "horae-test")
+                logger.logLevel = .warning
+                return logger
+            }()
         extraPlugins = extra + (publisherPlugin ? [PublishPlugin(publisher: client)] : [])
         daemon = try makeDaemon(extraPlugins)
     }
 
     private func makeDaemon(_ extra: [any ActionPlugin]) throws -> Daemon {
-        var logger = Logger(label: "horae-test")
-        logger.logLevel = .warning
-        return try Daemon(
+        try Daemon(
             config: config, parts: .init(client: client, plugins: [plugin] + extra, metrics: metrics, logger: logger))
     }
 

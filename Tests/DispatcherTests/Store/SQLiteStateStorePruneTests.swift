@@ -69,4 +69,36 @@ struct SQLiteStateStorePruneTests {
         #expect(try await store.prune(now: now, finishedBefore: T.at(7 * day)) == 0)
         #expect(try await store.checkIntegrity() == [])
     }
+
+    @Test func unfinishedTasksOfRulesNoLongerLoadedArePrunedAfterTheRetention() async throws {
+        let directory = TemporaryStoreDirectory()
+        defer { directory.remove() }
+        let store = try directory.open()
+        let day = 86_400.0
+        // (id, rule, state, updatedAt); the rules loaded now are "kept" and "other".
+        let tasks: [(String, String, TaskState, Double)] = [
+            ("gone-pending", "removed", .pending, 1 * day),
+            ("gone-running", "removed", .running, 2 * day),
+            ("gone-waiting", "renamed", .waiting, 3 * day),
+            ("gone-recent", "removed", .waiting, 8 * day),  // within the retention: kept
+            ("gone-succeeded", "removed", .succeeded, 8 * day),  // finished: the other prune's business
+            ("kept-running", "kept", .running, 1 * day),  // its rule is loaded: kept however old
+            ("other-pending", "other", .pending, 1 * day),
+        ]
+        for (id, rule, state, at) in tasks {
+            let key = TaskKey(messageID: id, rule: rule)
+            try await store.save(TaskRecord(key: key, state: .pending, createdAt: T.t0, updatedAt: T.t0))
+            try await store.save(TaskRecord(key: key, state: state, createdAt: T.t0, updatedAt: T.at(at)))
+        }
+
+        let pruned = try await store.pruneUnfinished(exceptRules: ["kept", "other"], updatedBefore: T.at(7 * day))
+        #expect(pruned == ["removed": 2, "renamed": 1])
+
+        let left = Set(try await store.recentTasks(limit: 100).map(\.key.messageID))
+        #expect(left == ["gone-recent", "gone-succeeded", "kept-running", "other-pending"])
+        #expect(try await store.transitions(of: TaskKey(messageID: "gone-pending", rule: "removed")).isEmpty)
+        #expect(try await store.transitions(of: TaskKey(messageID: "kept-running", rule: "kept")).count == 2)
+        #expect(try await store.pruneUnfinished(exceptRules: ["kept", "other"], updatedBefore: T.at(7 * day)).isEmpty)
+        #expect(try await store.checkIntegrity() == [])
+    }
 }

@@ -342,6 +342,7 @@ struct SQLiteStateStoreTaskTests {
 
         let garbage = directory.path + "/garbage"
         try FileManager.default.createDirectory(atPath: garbage, withIntermediateDirectories: true)
+        chmod(garbage, 0o700)  // a private directory, so that the file itself is what fails
         _ = FileManager.default.createFile(
             atPath: garbage + "/" + SQLiteStateStore.fileName, contents: Data(repeating: 0x5A, count: 8192))
         let notADatabase = try #require(throws: StateStoreError.self) { try SQLiteStateStore(directory: garbage) }

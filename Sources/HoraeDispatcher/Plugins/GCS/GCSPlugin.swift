@@ -32,6 +32,12 @@ import Foundation
 /// `maxResponseBytes`, 64 MiB for ``CurlHTTPClient`` by default; a larger object is a permanent
 /// failure).
 ///
+/// Generations: when the source is the object the message notifies of (its `bucketId` and
+/// `objectId` attributes name it) and the message has an `objectGeneration`, copy and move send
+/// `ifSourceGenerationMatch` and every delete of the source `ifGenerationMatch` with it, so a
+/// retry never copies, deletes or overwrites a newer upload of the same name. A 412 is then
+/// permanent: the object changed since the notification.
+///
 /// Outcome, as `http`: 2xx → success (the output says what was done); 408, 429, 5xx, network
 /// trouble, cancellation → retryable; other 4xx → permanent. A `DELETE` answered 404 counts as
 /// success — the object is gone, which is what was asked, and a retry after a crash that
@@ -97,6 +103,8 @@ public struct GCSPlugin: ActionPlugin {
     struct ObjectRef {
         var bucket: String
         var name: String
+        /// The generation calls must find (`ifGenerationMatch`), for the notified object.
+        var generation: String?
         /// `"gs://bucket/name"`, quoted and escaped for messages.
         var shown: String { PluginText.quoted("gs://\(bucket)/\(name)") }
     }
@@ -106,8 +114,9 @@ public struct GCSPlugin: ActionPlugin {
         guard let operation = options["operation"]?.string else {
             throw .permanent("gcs: `operation` must be a string")
         }
-        let source = ObjectRef(
+        var source = ObjectRef(
             bucket: try Self.bucketName(options, "bucket"), name: try Self.objectName(options, "object"))
+        source.generation = Self.notifiedGeneration(of: source, in: invocation.message)
         let deadline = ContinuousClock.now + (invocation.timeout ?? defaultTimeout)
         let api: URLBuilder
         do {
@@ -178,15 +187,18 @@ public struct GCSPlugin: ActionPlugin {
     func rewrite(_ source: ObjectRef, to destination: ObjectRef, api: URLBuilder, deadline: ContinuousClock.Instant)
         async throws(PluginFailure) -> String?
     {
-        let base = try Self.url {
+        var base = try Self.url {
             try Self.objectURL(api, source).appendingRawPath("rewriteTo/b").appendingPath(destination.bucket)
                 .appendingRawPath("o").appendingPath(destination.name)
         }
+        if let generation = source.generation { base = base.query([("ifSourceGenerationMatch", generation)]) }
         var token: String?
         for _ in 0..<Self.maxRewriteCalls {
             let url = token.map { base.query([("rewriteToken", $0)]) } ?? base
             let timeout = try PluginHTTP.remaining(until: deadline, label: "gcs", doing: "copying \(source.shown)")
-            let answer = try await caller.sendExpectingJSON("POST", url.string, timeout: timeout)
+            let (request, response) = try await caller.send("POST", url.string, timeout: timeout)
+            guard response.isSuccess else { throw Self.failure(response, request: request, object: source) }
+            let answer = try PluginHTTP.json(response, request: request, label: "gcs")
             if answer["done"] == .bool(true) { return answer["resource"]?["size"]?.text }
             guard let next = answer["rewriteToken"]?.string, !next.isEmpty else {
                 throw .retryable("gcs copy \(source.shown): the rewrite is not done and the answer has no rewriteToken")
@@ -200,12 +212,34 @@ public struct GCSPlugin: ActionPlugin {
     func delete(_ object: ObjectRef, api: URLBuilder, deadline: ContinuousClock.Instant) async throws(PluginFailure)
         -> Bool
     {
-        let url = try Self.url { try Self.objectURL(api, object) }
+        var url = try Self.url { try Self.objectURL(api, object) }
+        if let generation = object.generation { url = url.query([("ifGenerationMatch", generation)]) }
         let timeout = try PluginHTTP.remaining(until: deadline, label: "gcs", doing: "deleting \(object.shown)")
         let (request, response) = try await caller.send("DELETE", url.string, timeout: timeout)
         if response.isSuccess { return true }
         if response.status == 404 { return false }
-        throw PluginHTTP.statusFailure(response, request: request, label: "gcs")
+        throw Self.failure(response, request: request, object: object)
+    }
+
+    /// The failure for a non-2xx answer to a call on `object`; a 412 to a pinned generation says
+    /// the object changed since the notification (permanent: retrying cannot bring it back).
+    static func failure(_ response: HTTPResponse, request: HTTPRequest, object: ObjectRef) -> PluginFailure {
+        if response.status == 412, let generation = object.generation {
+            return .permanent(
+                "gcs \(PluginHTTP.target(request)): HTTP 412: the object changed since the notification: "
+                    + "generation \(generation) is no longer current")
+        }
+        return PluginHTTP.statusFailure(response, request: request, label: "gcs")
+    }
+
+    /// The message's `objectGeneration` when `object` is the object the message notifies of
+    /// (its `bucketId` and `objectId` attributes); nil otherwise, or when it is not a number.
+    static func notifiedGeneration(of object: ObjectRef, in message: PubSubMessage?) -> String? {
+        guard let attributes = message?.attributes, attributes["bucketId"] == object.bucket,
+            attributes["objectId"] == object.name, let generation = attributes["objectGeneration"],
+            !generation.isEmpty, generation.utf8.count <= 20, generation.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
+        else { return nil }
+        return generation
     }
 
     /// `GET …?alt=media`: the object's bytes.
