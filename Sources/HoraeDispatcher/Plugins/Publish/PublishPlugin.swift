@@ -83,6 +83,8 @@ public struct PublishPlugin: ActionPlugin {
             return error.isRetryable ? .retryable(text) : .permanent(text)
         case .invalidResponse:
             return .retryable(text)
+        case .responseTooLarge:
+            return .permanent(text)
         }
     }
 }
