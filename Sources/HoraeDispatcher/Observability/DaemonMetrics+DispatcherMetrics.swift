@@ -38,6 +38,8 @@ extension DaemonMetrics: DispatcherMetrics {
         if maxMessages == 1 { messageUnreceivable(subscription: subscription) }
     }
 
+    public func deadLetterRefused(rule: String) { deadLetterRefusedForGood(rule: rule) }
+
     public func rulesReloaded(ok: Bool, rules: Int) { rulesReloaded(ruleCount: ok ? rules : nil) }
     public func scheduleTick(rule: String) { scheduleTicked(rule: rule) }
 }

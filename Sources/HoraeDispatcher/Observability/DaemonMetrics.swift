@@ -74,6 +74,7 @@ public final class DaemonMetrics: Sendable {
         static let leaseExpirations = "horae_lease_expirations_total"
         static let pullErrors = "horae_pull_errors_total"
         static let messagesUnreceivable = "horae_messages_unreceivable_total"
+        static let deadLettersRefused = "horae_dead_letters_refused_total"
         static let rulesReloads = "horae_rules_reloads_total"
         static let scheduleTicks = "horae_schedule_ticks_total"
         static let outstandingMessages = "horae_outstanding_messages"
@@ -195,6 +196,11 @@ public final class DaemonMetrics: Sendable {
     }
 
     // MARK: - Tasks and rules
+
+    /// Pub/Sub refused a dead letter of `rule` for good.
+    public func deadLetterRefusedForGood(rule: String) {
+        increment(Name.deadLettersRefused, ("rule", rule), by: 1)
+    }
 
     /// A task of `rule` reached a final outcome.
     public func taskFinished(rule: String, outcome: TaskOutcome) {

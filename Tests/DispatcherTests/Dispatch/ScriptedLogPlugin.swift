@@ -59,6 +59,7 @@ final class RecordingMetrics: DispatcherMetrics, Sendable {
     func taskFinished(rule: String, outcome: String) { add("task.\(outcome)") }
     func taskAttempt(rule: String) { add("attempts") }
     func pullFailed(subscription: String, status: String) { add("pullFailed") }
+    func deadLetterRefused(rule: String) { add("deadLetterRefused") }
     func pullTooLarge(subscription: String, maxMessages: Int) {
         add(maxMessages == 1 ? "unreceivable" : "pullTooLarge")
     }
