@@ -59,7 +59,7 @@ struct RunCommand: AsyncParsableCommand {
         } catch let error as Daemon.StartupError {
             if !error.diagnostics.isEmpty { Console.error(DiagnosticRenderer().renderText(error.diagnostics)) }
             logger.critical("horae cannot start: \(error.description)")
-            throw ExitCode(error.diagnostics.isEmpty ? 2 : 1)
+            throw ExitCode(error.isConfigurationError ? 1 : 2)
         }
     }
 

@@ -24,7 +24,7 @@ public final class Daemon: Sendable {
     public let shutdown: ShutdownSignal
     public let metrics: any DispatcherMetrics
     private let plugins: PluginRegistry
-    private let logger: Logger
+    let logger: Logger
     private let extraServices: [any Service]
     /// With `watchRules`: the rule files as they were when the first rules were read.
     private let initialRuleFiles: RuleFilesFingerprint?
@@ -55,10 +55,13 @@ public final class Daemon: Sendable {
         public var description: String
         /// Rule diagnostics, when the rules are what failed.
         public var diagnostics: [Diagnostic] = []
+        /// The configuration or the rules are wrong (exit status 1), even without diagnostics.
+        public var isConfigurationError = false
 
-        public init(description: String, diagnostics: [Diagnostic] = []) {
+        public init(description: String, diagnostics: [Diagnostic] = [], isConfigurationError: Bool = false) {
             self.description = description
             self.diagnostics = diagnostics
+            self.isConfigurationError = isConfigurationError || !diagnostics.isEmpty
         }
     }
 
@@ -128,8 +131,10 @@ public final class Daemon: Sendable {
         warnAboutUnknownSubscriptions(loaded.rules)
     }
 
-    /// Runs until SIGTERM/SIGINT (or ``shutdown``'s `stop()`), then shuts down gracefully.
+    /// Checks the dead-letter topics (``checkDeadLetterTopics()``), then runs until SIGTERM/SIGINT
+    /// (or ``shutdown``'s `stop()`) and shuts down gracefully.
     public func run() async throws {
+        try await checkDeadLetterTopics()
         let dispatcher = self.dispatcher
         let scheduler = self.scheduler
         let shutdown = self.shutdown

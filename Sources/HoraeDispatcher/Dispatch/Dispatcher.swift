@@ -28,6 +28,10 @@ public final class Dispatcher: Sendable {
         /// subscription ready: the server holds it (an empty subscription). Longer than the HTTP
         /// client's connect timeout (10 s), so such a pull has connected.
         public var heldPullIsReadyAfter: Duration = .seconds(11)
+        /// After a pull response over the HTTP client's size cap, a pull loop asks for half as many
+        /// messages (down to 1); after this many successful pulls it doubles again, up to the
+        /// subscription's `maxMessagesPerPull`.
+        public var pullSizeRecovery = 8
         public init() {}
     }
 
@@ -112,6 +116,11 @@ public final class Dispatcher: Sendable {
         log[metadataKey: "subscription"] = "\(s.logicalName)"
         var failures = 0
         var emptyPause = configuration.emptyPullPause.initial
+        // What a pull asks for: `maxMessagesPerPull`, less after a response over the size cap.
+        let fullSize = max(1, s.config.maxMessagesPerPull)
+        var pullSize = fullSize
+        var pullsSinceShrink = 0
+        var unreceivable = 0
         if slot == 0 { await checkSubscription(s, log: log) }
         let pool = HandlerPool(maxIdle: max(1, s.config.maxMessagesPerPull))
         await withDiscardingTaskGroup { handlers in
@@ -119,7 +128,7 @@ public final class Dispatcher: Sendable {
             defer { pool.close() }
             while !shutdown.isStopping && !Task.isCancelled {
                 // Room in the global budget, then in the subscription's own.
-                guard let granted = try? await flow.reserve(upTo: s.config.maxMessagesPerPull) else { break }
+                guard let granted = try? await flow.reserve(upTo: pullSize) else { break }
                 var asked = granted
                 if let own = s.flow {
                     guard let ownGranted = try? await own.reserve(upTo: granted) else {
@@ -142,7 +151,15 @@ public final class Dispatcher: Sendable {
                         log.notice("pulling works again", metadata: ["afterFailures": "\(failures)"])
                     }
                     failures = 0
+                    unreceivable = 0
                     s.markHealthy()
+                    if pullSize < fullSize {
+                        pullsSinceShrink += 1
+                        if pullsSinceShrink >= configuration.pullSizeRecovery {
+                            pullSize = min(fullSize, pullSize * 2)
+                            pullsSinceShrink = 0
+                        }
+                    }
                     if messages.isEmpty {
                         if ContinuousClock.now - started < .seconds(1) {
                             _ = await shutdown.sleep(for: emptyPause)
@@ -165,6 +182,25 @@ public final class Dispatcher: Sendable {
                     }
                 case .stopped:
                     release(s, reserved: asked, received: [])
+                case .failure(let error) where error.code == .responseTooLarge:
+                    release(s, reserved: asked, received: [])
+                    metrics.pullTooLarge(subscription: s.logicalName, maxMessages: asked)
+                    pullsSinceShrink = 0
+                    if asked > 1 {
+                        pullSize = max(1, min(pullSize, asked) / 2)
+                        log.warning(
+                            "pull response over the size cap; asking for fewer messages",
+                            metadata: ["error": "\(error)", "maxMessages": "\(pullSize)"])
+                    } else {
+                        // Even one message does not fit: it stays in the subscription (its own
+                        // dead-letter policy may take it); the others keep coming, one per pull.
+                        unreceivable += 1
+                        let delay = configuration.pullBackoff.delay(afterFailures: unreceivable)
+                        log.error(
+                            "a message on \(s.name) is larger than the response size cap and cannot be received",
+                            metadata: ["error": "\(error)", "retryIn": "\(delay)"])
+                        _ = await shutdown.sleep(for: delay)
+                    }
                 case .failure(let error):
                     release(s, reserved: asked, received: [])
                     failures += 1

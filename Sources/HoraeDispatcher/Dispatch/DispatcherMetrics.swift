@@ -23,6 +23,11 @@ public protocol DispatcherMetrics: Sendable {
     func leasesExpired(subscription: String, count: Int)
     /// status: the HTTP status, or `transport`.
     func pullFailed(subscription: String, status: String)
+    /// A pull of `maxMessages` on `subscription` came back larger than the HTTP client's response
+    /// cap; with `maxMessages` 1, one message cannot be received.
+    func pullTooLarge(subscription: String, maxMessages: Int)
+    /// Pub/Sub refused a dead letter of `rule` for good; the task stays `failed`.
+    func deadLetterRefused(rule: String)
     func rulesReloaded(ok: Bool, rules: Int)
     func scheduleTick(rule: String)
 }
@@ -42,6 +47,8 @@ extension DispatcherMetrics {
     public func leasesExtended(subscription: String, count: Int) {}
     public func leasesExpired(subscription: String, count: Int) {}
     public func pullFailed(subscription: String, status: String) {}
+    public func pullTooLarge(subscription: String, maxMessages: Int) {}
+    public func deadLetterRefused(rule: String) {}
     public func rulesReloaded(ok: Bool, rules: Int) {}
     public func scheduleTick(rule: String) {}
 }

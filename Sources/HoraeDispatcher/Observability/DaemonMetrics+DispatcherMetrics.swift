@@ -34,6 +34,12 @@ extension DaemonMetrics: DispatcherMetrics {
         pullFailed(subscription: subscription, status: Int(status).map(PullErrorStatus.http) ?? .transport)
     }
 
+    public func pullTooLarge(subscription: String, maxMessages: Int) {
+        if maxMessages == 1 { messageUnreceivable(subscription: subscription) }
+    }
+
+    public func deadLetterRefused(rule: String) { deadLetterRefusedForGood(rule: rule) }
+
     public func rulesReloaded(ok: Bool, rules: Int) { rulesReloaded(ruleCount: ok ? rules : nil) }
     public func scheduleTick(rule: String) { scheduleTicked(rule: rule) }
 }

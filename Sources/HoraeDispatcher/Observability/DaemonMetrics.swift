@@ -73,6 +73,8 @@ public final class DaemonMetrics: Sendable {
         static let leaseExtensions = "horae_lease_extensions_total"
         static let leaseExpirations = "horae_lease_expirations_total"
         static let pullErrors = "horae_pull_errors_total"
+        static let messagesUnreceivable = "horae_messages_unreceivable_total"
+        static let deadLettersRefused = "horae_dead_letters_refused_total"
         static let rulesReloads = "horae_rules_reloads_total"
         static let scheduleTicks = "horae_schedule_ticks_total"
         static let outstandingMessages = "horae_outstanding_messages"
@@ -188,7 +190,17 @@ public final class DaemonMetrics: Sendable {
         increment(Name.pullErrors, ("subscription", subscription), ("status", status.description), by: 1)
     }
 
+    /// A message on `subscription` is too large for the HTTP client's response cap even alone.
+    public func messageUnreceivable(subscription: String) {
+        increment(Name.messagesUnreceivable, ("subscription", subscription), by: 1)
+    }
+
     // MARK: - Tasks and rules
+
+    /// Pub/Sub refused a dead letter of `rule` for good.
+    public func deadLetterRefusedForGood(rule: String) {
+        increment(Name.deadLettersRefused, ("rule", rule), by: 1)
+    }
 
     /// A task of `rule` reached a final outcome.
     public func taskFinished(rule: String, outcome: TaskOutcome) {

@@ -263,7 +263,8 @@ public final class PubSubClient: Sendable {
                 do {
                     return try await transport.send(request)
                 } catch let e as HTTPTransportError {
-                    throw PubSubError(.transport, "\(what): \(e.message)", isRetryable: e.isRetryable)
+                    let code: PubSubError.Code = e.kind == .tooLarge ? .responseTooLarge : .transport
+                    throw PubSubError(code, "\(what): \(e.message)", isRetryable: e.isRetryable)
                 } catch {
                     throw PubSubError(.transport, "\(what): \(error)", isRetryable: !(error is CancellationError))
                 }

@@ -13,6 +13,9 @@ public struct PubSubError: Error, Sendable, CustomStringConvertible {
         case invalidResponse
         /// Credentials could not be obtained.
         case credentials
+        /// The response was larger than the HTTP client accepts (`maxResponseBytes`); asking for
+        /// less (fewer messages in a pull) may fit.
+        case responseTooLarge
     }
 
     public var code: Code

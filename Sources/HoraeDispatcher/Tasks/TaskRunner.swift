@@ -120,7 +120,9 @@ public final class TaskRunner: Sendable {
                 log.debug("task already final", metadata: ["state": "\(stored.state.rawValue)"])
                 return .final(stored.state)
             case .failed:
-                // Failed for good, but the dead-letter step did not complete before a restart.
+                // Failed for good, and the dead-letter step did not complete before a restart or its
+                // publish was refused: it is tried once more (a topic created since is used; one still
+                // refused ends it as before).
                 return try await deadLetter(work, &record, log: log)
             case .pending, .running, .waiting:
                 log.info(
@@ -139,6 +141,19 @@ public final class TaskRunner: Sendable {
                     createdAt: Date()))
         }
 
+        let outcome = try await runInSlot(work, &record, resumed: stored != nil, attemptSaved: attemptSaved, log: log)
+        // Failed for good: the rule's concurrency slot, the dedup renewal and the running count
+        // were given back when `runInSlot` returned, so a slow or refused dead letter holds none.
+        guard case .final(.failed) = outcome else { return outcome }
+        return try await deadLetter(work, &record, log: log)
+    }
+
+    /// From the concurrency slot to a final state: the dedup gate, then attempts until the task
+    /// succeeds, fails for good (`.final(.failed)`: the dead-letter step comes next) or is interrupted.
+    private func runInSlot(
+        _ work: TaskWork, _ record: inout TaskProgress, resumed: Bool, attemptSaved: TaskRecord?, log: TaskLogger
+    ) async throws -> TaskOutcome {
+        let rule = work.rule
         // A first attempt already recorded runs (it has nothing to wait for).
         if attemptSaved == nil {
             guard await limiter.acquire(rule: rule.name, limit: rule.concurrency) else {
@@ -184,7 +199,6 @@ public final class TaskRunner: Sendable {
         defer { renewal?.cancel() }
 
         let backoff = Backoff(rule.retry)
-        let resumed = stored != nil
         let deadline = rule.timeout.map { record.createdAt + $0.timeInterval }
         if record.state == .waiting, let due = record.retryAt, due > Date() {
             guard await shutdown.sleep(for: .seconds(due.timeIntervalSinceNow)) else {
@@ -323,7 +337,8 @@ public final class TaskRunner: Sendable {
         return .final(.duplicate)
     }
 
-    /// Failed for good: the dedup key is freed in the same transaction, then the dead-letter step.
+    /// Failed for good: the dedup key is freed in the same transaction. Returns `.final(.failed)`;
+    /// the caller runs the dead-letter step once it has given back the concurrency slot.
     private func fail(_ work: TaskWork, _ record: inout TaskProgress, log: TaskLogger) async throws -> TaskOutcome {
         record.state = .failed
         record.updatedAt = Date()
@@ -331,12 +346,14 @@ public final class TaskRunner: Sendable {
         try await record.save(to: store, transitionDetail: record.lastError, dedup: settle)
         metrics.taskFinished(rule: work.rule.name, outcome: "failed")
         log.error("task failed", metadata: ["attempts": "\(record.attempt)", "error": "\(record.lastError ?? "")"])
-        return try await deadLetter(work, &record, log: log)
+        return .final(.failed)
     }
 
     /// Publishes the original message with `horae.rule`, `horae.error`, `horae.attempts` to the
-    /// rule's dead-letter topic (retrying until it works or the daemon stops), then records the
-    /// task `dead-lettered`. Without a dead-letter topic the task is given up the same way.
+    /// rule's dead-letter topic, cut to Pub/Sub's limits (``DeadLetterMessage``), then records the
+    /// task `dead-lettered`. Transient errors are retried with backoff until the publish works or
+    /// the daemon stops; a refusal for good (400, 404, an invalid topic name) leaves the task
+    /// `failed` with the reason, final. Without a dead-letter topic the task is given up the same way.
     private func deadLetter(_ work: TaskWork, _ record: inout TaskProgress, log: TaskLogger) async throws -> TaskOutcome
     {
         if let template = work.rule.retry.deadLetter {
@@ -348,11 +365,13 @@ public final class TaskRunner: Sendable {
                 log.error("dead-letter topic cannot be rendered; giving the task up", metadata: ["error": "\(error)"])
                 return try await deadLettered(work, &record, detail: "dead-letter topic: \(error)")
             }
-            var attributes = work.message.attributes
-            attributes["horae.rule"] = work.rule.name
-            attributes["horae.error"] = String((record.lastError ?? "unknown error").prefix(1024))
-            attributes["horae.attempts"] = String(record.attempt)
-            let message = OutgoingMessage(data: work.message.data, attributes: attributes, orderingKey: nil)
+            let dead = DeadLetterMessage(
+                data: work.message.data, attributes: work.message.attributes, rule: work.rule.name,
+                error: record.lastError ?? "unknown error", attempts: record.attempt)
+            if let note = dead.note {
+                log.warning(
+                    "dead letter cut to Pub/Sub's limits", metadata: ["topic": "\(topic)", "dropped": "\(note)"])
+            }
             var failures = 0
             while true {
                 guard let publisher else {
@@ -361,7 +380,7 @@ public final class TaskRunner: Sendable {
                 }
                 let published: Result<String, PubSubError> = await { () async -> Result<String, PubSubError> in
                     do throws(PubSubError) {
-                        return .success(try await publisher.publish(topic: topic, message: message))
+                        return .success(try await publisher.publish(topic: topic, message: dead.message))
                     } catch { return .failure(error) }
                 }()
                 switch published {
@@ -369,6 +388,8 @@ public final class TaskRunner: Sendable {
                     log.warning(
                         "message dead-lettered", metadata: ["topic": "\(topic)", "deadLetterMessageId": "\(id)"])
                     return try await deadLettered(work, &record, detail: "published to \(topic) as \(id)")
+                case .failure(let error) where Self.isRefusedForGood(error):
+                    return try await deadLetterRefused(work, &record, topic: topic, error: error, log: log)
                 case .failure(let error):
                     failures += 1
                     let delay = configuration.deadLetterBackoff.delay(
@@ -386,6 +407,31 @@ public final class TaskRunner: Sendable {
             }
         }
         return try await deadLettered(work, &record, detail: "no dead-letter topic; given up")
+    }
+
+    /// A dead-letter publish that can never succeed as it is: the topic is missing (404), the
+    /// request is refused (400), or the rendered topic is not a valid name.
+    static func isRefusedForGood(_ error: PubSubError) -> Bool {
+        switch error.code {
+        case .invalidName, .invalidArgument: true
+        case .http: error.status == 400 || error.status == 404
+        case .transport, .invalidResponse, .credentials, .responseTooLarge: false
+        }
+    }
+
+    /// The dead letter was refused for good: the task stays `failed`, with the reason, and is final.
+    private func deadLetterRefused(
+        _ work: TaskWork, _ record: inout TaskProgress, topic: String, error: PubSubError, log: TaskLogger
+    ) async throws -> TaskOutcome {
+        let reason = "dead letter refused: \(topic): \(error)"
+        record.lastError = "\(reason); task error: \(record.lastError ?? "unknown error")"
+        record.updatedAt = Date()
+        try await record.save(to: store, transitionDetail: reason)
+        metrics.deadLetterRefused(rule: work.rule.name)
+        log.error(
+            "dead-letter publish refused for good; the task stays failed and its message is acked",
+            metadata: ["topic": "\(topic)", "error": "\(error)"])
+        return .final(.failed)
     }
 
     private func deadLettered(_ work: TaskWork, _ record: inout TaskProgress, detail: String) async throws

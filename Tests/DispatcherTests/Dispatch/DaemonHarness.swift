@@ -25,15 +25,16 @@ final class DaemonHarness: @unchecked Sendable {
 
     /// Creates the topic and subscription (ack deadline 10 s, the emulator's minimum).
     /// `publisherPlugin`: also register the real `publish` plugin, publishing through this harness's client.
+    /// `transport`: the daemon's (and this harness's) HTTP client, e.g. one with a small response cap.
     init(
         rules: String, emulator: PubSubEmulator? = nil, plugins extra: [any ActionPlugin] = [],
-        publisherPlugin: Bool = false, logger: Logger? = nil,
+        publisherPlugin: Bool = false, logger: Logger? = nil, transport: (any HTTPTransport)? = nil,
         script: @escaping ScriptedLogPlugin.Script = { _, _ in .success(output: nil) },
         configure: (inout DaemonConfig) -> Void = { _ in }
     ) async throws {
         if let emulator { self.emulator = emulator } else { self.emulator = try await PubSubEmulator.shared() }
         project = PubSubEmulator.uniqueProject()
-        client = try self.emulator.client(project: project)
+        client = try self.emulator.client(project: project, transport: transport)
         topic = try client.topic("events")
         subscription = try client.subscription("events-sub")
         try await client.createTopic(topic)

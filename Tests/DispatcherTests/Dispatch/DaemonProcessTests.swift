@@ -154,6 +154,25 @@ struct DaemonProcessTests {
         #expect(horae.log.contains("shutting down"))
     }
 
+    @Test func aMissingDeadLetterTopicStopsHoraeRunNamingTheTopicAndTheRule() async throws {
+        let stack = try await Stack(
+            rules: """
+                rules:
+                  - name: pipeline
+                    on: { message: { attributes: { objectId: "gocc/*" } } }
+                    retry: { deadLetter: no-such-dead-letters }
+                    actions:
+                      - log: { message: "{{ attributes.objectId }}" }
+                """)
+        defer { stack.remove() }
+        let horae = try stack.startHorae()
+        let status = await horae.waitForExit(timeout: .seconds(20))
+        if status == nil { horae.signal(SIGKILL) }
+        #expect(status == 1)
+        #expect(horae.log.contains("no-such-dead-letters"))
+        #expect(horae.log.contains("pipeline"))
+    }
+
     @Test func anEmulatorOutageIsRiddenOutWithLowCPUAndNothingLost() async throws {
         let emulator = try await PubSubEmulator.start()
         defer { emulator.stop() }

@@ -59,6 +59,10 @@ final class RecordingMetrics: DispatcherMetrics, Sendable {
     func taskFinished(rule: String, outcome: String) { add("task.\(outcome)") }
     func taskAttempt(rule: String) { add("attempts") }
     func pullFailed(subscription: String, status: String) { add("pullFailed") }
+    func deadLetterRefused(rule: String) { add("deadLetterRefused") }
+    func pullTooLarge(subscription: String, maxMessages: Int) {
+        add(maxMessages == 1 ? "unreceivable" : "pullTooLarge")
+    }
     func rulesReloaded(ok: Bool, rules: Int) { add(ok ? "reload.ok" : "reload.failed") }
     func outstandingChanged(messages: Int, bytes: Int) {
         maxOutstanding.withLock { $0 = max($0, messages) }

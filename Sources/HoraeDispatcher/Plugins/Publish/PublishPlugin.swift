@@ -91,6 +91,8 @@ public struct PublishPlugin: ActionPlugin {
             return error.isRetryable ? .retryable(text) : .permanent(text)
         case .invalidResponse:
             return .retryable(text)
+        case .responseTooLarge:
+            return .permanent(text)
         }
     }
 }
