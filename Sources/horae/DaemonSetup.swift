@@ -17,7 +17,8 @@ import Musl
 import Darwin
 #endif
 
-/// Builds the daemon's parts from its configuration: logging, the libcurl transport, the Pub/Sub
+/// Builds the daemon's parts from its configuration: logging, the libcurl transports (one for
+/// Pub/Sub control traffic, one for the plugins), the Pub/Sub
 /// client (the emulator when `PUBSUB_EMULATOR_HOST` is set), the built-in plugins, metrics and
 /// the status server.
 enum DaemonSetup {
@@ -38,18 +39,22 @@ enum DaemonSetup {
     }
 
     static func makeDaemon(config: DaemonConfig, environment: [String: String], logger: Logger) throws -> Daemon {
-        let transport: CurlHTTPClient
+        let transports: DaemonTransports
         let client: PubSubClient
+        let publisher: PubSubClient
         do {
-            transport = try CurlHTTPClient()
+            // Pub/Sub control traffic and the plugins each get their own connection pool.
+            transports = try DaemonTransports()
             client = try PubSubClient.fromEnvironment(
-                project: config.project, environment: environment, transport: transport)
+                project: config.project, environment: environment, transport: transports.pubSub)
+            publisher = try PubSubClient.fromEnvironment(
+                project: config.project, environment: environment, transport: transports.plugins)
         } catch {
             throw Daemon.StartupError(description: "cannot set up the Pub/Sub client: \(error)")
         }
         let metrics = DaemonMetrics()
         let plugins = BuiltinPlugins.make(
-            processRunner: ProcessRunner(), httpTransport: transport, publisher: client,
+            processRunner: ProcessRunner(), httpTransport: transports.plugins, publisher: publisher,
             logger: logger, environment: environment, project: config.project)
         let status = StatusHolder()
         var services: [any Service] = []

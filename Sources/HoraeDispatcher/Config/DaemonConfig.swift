@@ -19,6 +19,9 @@ public struct DaemonConfig: Sendable, Hashable {
     public var unmatched: UnmatchedPolicy = .ack
     /// How long running tasks may finish after SIGTERM. Default 30 s.
     public var shutdownGrace: Duration = .seconds(30)
+    /// The limit of an action that neither its own `timeout` nor its rule's bounds. Default 1 h.
+    /// `HORAE_DEFAULT_ACTION_TIMEOUT` overrides.
+    public var defaultActionTimeout: Duration = .seconds(3600)
     /// Leases are not renewed past this age; the message then comes back. Default 60 min.
     public var maxLease: Duration = .seconds(3600)
     /// Address of /metrics, /healthz, /readyz, /status. Default 127.0.0.1:9464; `off` disables.

@@ -2,14 +2,14 @@ import HoraeRules
 
 /// Reads `horae.yaml` with the same diagnostics as rule files, then applies environment overrides
 /// (`HORAE_PROJECT`, `HORAE_RULES`, `HORAE_STATE`, `HORAE_HTTP`, `HORAE_UNMATCHED`,
-/// `HORAE_SHUTDOWN_GRACE`, `HORAE_LOG_FORMAT`, `HORAE_LOG_LEVEL`).
+/// `HORAE_SHUTDOWN_GRACE`, `HORAE_DEFAULT_ACTION_TIMEOUT`, `HORAE_LOG_FORMAT`, `HORAE_LOG_LEVEL`).
 public struct DaemonConfigLoader: DiagnosingYAMLReader {
     public var diagnostics = DiagnosticBag()
     let path: String
 
     static let keys = [
         "project", "rules", "state", "subscriptions", "maxOutstandingMessages", "maxOutstandingBytes",
-        "unmatched", "shutdownGrace", "maxLease", "http", "log", "watchRules", "taskRetention",
+        "unmatched", "shutdownGrace", "defaultActionTimeout", "maxLease", "http", "log", "watchRules", "taskRetention",
     ]
     static let subscriptionKeys = [
         "name", "ackDeadline", "maxOutstandingMessages", "maxOutstandingBytes",
@@ -84,6 +84,9 @@ public struct DaemonConfigLoader: DiagnosingYAMLReader {
             }
         }
         if let n = root["shutdownGrace"], let v = duration(n, "`shutdownGrace`") { config.shutdownGrace = v }
+        if let n = root["defaultActionTimeout"], let v = duration(n, "`defaultActionTimeout`") {
+            config.defaultActionTimeout = v
+        }
         if let n = root["maxLease"], let v = duration(n, "`maxLease`") { config.maxLease = v }
         if let n = root["taskRetention"], let v = duration(n, "`taskRetention`") { config.taskRetention = v }
         if let n = root["watchRules"], let v = bool(n, "`watchRules`") { config.watchRules = v }
@@ -189,6 +192,15 @@ public struct DaemonConfigLoader: DiagnosingYAMLReader {
             } else {
                 diagnostics.error(
                     .invalidDuration, "HORAE_SHUTDOWN_GRACE must be a duration such as `30s`, found `\(v)`", at: here)
+            }
+        }
+        if let v = env["HORAE_DEFAULT_ACTION_TIMEOUT"] {
+            if let d = DurationParser.parse(v), d > .zero {
+                config.defaultActionTimeout = d
+            } else {
+                diagnostics.error(
+                    .invalidDuration, "HORAE_DEFAULT_ACTION_TIMEOUT must be a duration such as `1h`, found `\(v)`",
+                    at: here)
             }
         }
         if let v = env["HORAE_LOG_FORMAT"] {

@@ -101,9 +101,12 @@ public final class Daemon: Sendable {
         let shutdown = ShutdownSignal()
         self.shutdown = shutdown
         let limiter = RuleConcurrencyLimiter()
+        var tasks = TaskRunner.Configuration()
+        tasks.defaultActionTimeout = config.defaultActionTimeout
         let runner = TaskRunner(
             store: store, plugins: registry, publisher: parts.client,
-            limiter: limiter, shutdown: shutdown, metrics: parts.metrics, logger: parts.logger)
+            limiter: limiter, shutdown: shutdown, metrics: parts.metrics, logger: parts.logger,
+            configuration: tasks)
         var runtimes: [SubscriptionRuntime] = []
         for (_, subscription) in config.subscriptions.sorted(by: { $0.key < $1.key }) {
             let name: PubSubResourceName
@@ -127,7 +130,7 @@ public final class Daemon: Sendable {
             logger: parts.logger, configuration: dispatch)
         self.scheduler = ScheduleRunner(
             rules: rules, store: store, runner: runner, shutdown: shutdown,
-            metrics: parts.metrics, logger: parts.logger)
+            metrics: parts.metrics, logger: parts.logger, shutdownGrace: config.shutdownGrace)
         warnAboutUnknownSubscriptions(loaded.rules)
     }
 

@@ -17,10 +17,12 @@ public final class ScheduleRunner: Sendable {
     private let shutdown: ShutdownSignal
     private let metrics: any DispatcherMetrics
     private let logger: Logger
+    /// How long tick tasks still running may finish after the shutdown begins.
+    private let shutdownGrace: Duration
 
     public init(
         rules: ActiveRules, store: any StateStore, runner: TaskRunner, shutdown: ShutdownSignal,
-        metrics: any DispatcherMetrics, logger: Logger
+        metrics: any DispatcherMetrics, logger: Logger, shutdownGrace: Duration = .seconds(30)
     ) {
         self.rules = rules
         self.store = store
@@ -28,10 +30,27 @@ public final class ScheduleRunner: Sendable {
         self.shutdown = shutdown
         self.metrics = metrics
         self.logger = logger
+        self.shutdownGrace = shutdownGrace
     }
 
-    /// Runs until the shutdown signal; then waits for the tick tasks in flight.
+    /// Runs until the shutdown signal; then waits up to `shutdownGrace` for the tick tasks in
+    /// flight and cancels those still running (their tasks resume at the next start).
     public func run(now start: Date = Date()) async {
+        await withTaskGroup(of: Void.self) { outer in
+            outer.addTask { await self.runTicks(now: start) }
+            outer.addTask {
+                await self.shutdown.wait()
+                guard (try? await Task.sleep(for: self.shutdownGrace)) != nil else { return }
+                self.logger.warning(
+                    "grace period over: cancelling the schedule tasks still running; they resume at the next start")
+            }
+            // Either the ticks are done, or the grace is over: cancel the other one.
+            await outer.next()
+            outer.cancelAll()
+        }
+    }
+
+    private func runTicks(now start: Date) async {
         var scheduledFrom: [String: Date] = [:]
         await withDiscardingTaskGroup { group in
             // Schedule tasks interrupted by a stop or a crash have no message to bring them back: resume them.
@@ -60,7 +79,7 @@ public final class ScheduleRunner: Sendable {
                     group.addTask { await self.fire(rule, tick: missed) }
                 }
             }
-            while !shutdown.isStopping {
+            while !shutdown.isStopping && !Task.isCancelled {
                 let now = Date()
                 var nextWake = now + 60  // picks up reloaded rules at least every minute
                 for rule in scheduleRules() {

@@ -92,7 +92,12 @@ final class CurlTransfer: @unchecked Sendable {
         if CurlGlobal.hasHTTP2 {
             // HTTP/2 when TLS negotiates it, HTTP/1.1 otherwise (and always for plain http).
             try check(horae_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS)))
-            try check(horae_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1))
+            // Waiting for a connection being set up to the same host only pays when it may turn
+            // out to multiplex (HTTP/2, over TLS). Plain http is HTTP/1.1: waiting there would
+            // hold every request to a host behind its first unanswered one.
+            if request.url.utf8.count >= 8, request.url.prefix(8).lowercased() == "https://" {
+                try check(horae_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1))
+            }
         } else {
             try check(horae_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1)))
         }

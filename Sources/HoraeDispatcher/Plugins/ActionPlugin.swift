@@ -7,7 +7,14 @@ import HoraeRules
 /// with backoff, permanent ones fail the task at once (docs/rules.md, "Actions").
 public protocol ActionPlugin: Sendable {
     var plugin: Plugin { get }
+    /// The limit the plugin puts on a run without ``ActionInvocation/timeout``; nil when it has
+    /// none. The task runner passes the shorter of this and the daemon's `defaultActionTimeout`.
+    var ownDefaultTimeout: Duration? { get }
     func run(_ invocation: ActionInvocation) async -> ActionOutcome
+}
+
+extension ActionPlugin {
+    public var ownDefaultTimeout: Duration? { nil }
 }
 
 /// Everything a plugin gets for one run of one action.

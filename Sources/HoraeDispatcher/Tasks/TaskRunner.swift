@@ -23,6 +23,10 @@ public final class TaskRunner: Sendable {
         public var maxOutputBytes = 4096
         /// Backoff of dead-letter publishing, which is retried until it succeeds or the daemon stops.
         public var deadLetterBackoff = Backoff(initial: .seconds(1), maximum: .seconds(300), multiplier: 2)
+        /// The limit of an action that neither its own `timeout` nor the rule's `timeout` bounds
+        /// (`defaultActionTimeout` in horae.yaml; a plugin's own shorter default is kept), so that
+        /// no action runs forever.
+        public var defaultActionTimeout: Duration = .seconds(3600)
         public init() {}
     }
 
@@ -296,6 +300,10 @@ public final class TaskRunner: Sendable {
                 let left = Duration.seconds(deadline.timeIntervalSinceNow)
                 guard left > .zero else { return .failed("action \(name): task timeout exceeded", retryable: false) }
                 timeout = timeout.map { min($0, left) } ?? left
+            }
+            if timeout == nil {
+                let limit = configuration.defaultActionTimeout
+                timeout = plugin.ownDefaultTimeout.map { min($0, limit) } ?? limit
             }
             let invocation = ActionInvocation(
                 ruleName: work.rule.name, actionIndex: index, actionName: name,

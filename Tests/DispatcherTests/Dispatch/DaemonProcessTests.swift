@@ -154,6 +154,31 @@ struct DaemonProcessTests {
         #expect(horae.log.contains("shutting down"))
     }
 
+    @Test func sigtermStopsAHangingScheduleTickWithinTheGrace() async throws {
+        let started = FileManager.default.temporaryDirectory.appendingPathComponent("horae-tick-\(UUID().uuidString)")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: started) }
+        let stack = try await Stack(
+            shutdownGrace: "2s",
+            rules: """
+                rules:
+                  - name: ticking
+                    on: { schedule: { cron: "* * * * * *" } }
+                    actions:
+                      - exec: { command: ["/bin/sh", "-c", "touch \(started); exec sleep 1000"] }
+                """)
+        defer { stack.remove() }
+        let horae = try stack.startHorae()
+        defer { horae.signal(SIGKILL) }
+        try await stack.waitUntil("a tick's action is running") { FileManager.default.fileExists(atPath: started) }
+        let signalled = ContinuousClock.now
+        horae.signal(SIGTERM)
+        let status = await horae.waitForExit(timeout: .seconds(15))
+        let took = ContinuousClock.now - signalled
+        #expect(status == 0)
+        #expect(took < .seconds(4), "horae run took \(took) to exit after SIGTERM with a 2 s grace")
+    }
+
     @Test func aMissingDeadLetterTopicStopsHoraeRunNamingTheTopicAndTheRule() async throws {
         let stack = try await Stack(
             rules: """

@@ -197,6 +197,22 @@ struct CurlHTTPClientTests {
         }
     }
 
+    @Test func concurrentRequestsToASlowPlainHTTPHostDoNotWaitForTheFirst() async throws {
+        try await withClient { server, client in
+            let clock = ContinuousClock()
+            let start = clock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 {
+                    group.addTask { _ = try await client.send(HTTPRequest(url: "\(server.baseURL)/sleep/1500")) }
+                }
+                try await group.waitForAll()
+            }
+            // Eight connections at once: about one delay, not two or more.
+            #expect(clock.now - start < .milliseconds(2800))
+            #expect(server.connectionsAccepted == 8)
+        }
+    }
+
     @Test func connectionLimitIsConfigurable() async throws {
         try await withClient(.init(maxConnections: 2)) { server, client in
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -74,6 +74,7 @@ public struct BigQueryLoadPlugin: ActionPlugin {
     private let defaultProject: String?
     private let polling: Polling
     private let defaultTimeout: Duration
+    public var ownDefaultTimeout: Duration? { defaultTimeout }
 
     /// - Parameters:
     ///   - transport: ``CurlHTTPClient`` in the daemon.

@@ -35,6 +35,7 @@ public struct ElasticsearchAliasPlugin: ActionPlugin {
 
     private let transport: any HTTPTransport
     private let defaultTimeout: Duration
+    public var ownDefaultTimeout: Duration? { defaultTimeout }
 
     /// - Parameters:
     ///   - transport: ``CurlHTTPClient`` in the daemon (it does not follow redirects).

@@ -64,6 +64,7 @@ public struct GCSPlugin: ActionPlugin {
     private let caller: GoogleAPICaller
     private let endpoint: String
     private let defaultTimeout: Duration
+    public var ownDefaultTimeout: Duration? { defaultTimeout }
 
     /// - Parameters:
     ///   - transport: ``CurlHTTPClient`` in the daemon.

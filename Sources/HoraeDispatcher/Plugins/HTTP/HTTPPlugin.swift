@@ -37,6 +37,7 @@ public struct HTTPPlugin: ActionPlugin {
 
     private let transport: any HTTPTransport
     private let defaultTimeout: Duration
+    public var ownDefaultTimeout: Duration? { defaultTimeout }
     private let outcomeBodyBytes: Int
 
     /// - Parameters:
