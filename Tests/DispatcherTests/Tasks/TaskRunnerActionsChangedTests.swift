@@ -104,4 +104,15 @@ import Testing
         #expect(await runner.run(Self.work(try Self.load(["a", "b", "c"]))) == .final(.succeeded))
         #expect(second.calls.map(\.text) == ["b", "c"])
     }
+
+    /// The fingerprint is part of the store's data: pinned here, so that a change to its canonical
+    /// text (which would refuse every unfinished task at an upgrade) cannot go unnoticed.
+    @Test func theFingerprintIsStableAndIgnoresActionNames() throws {
+        let fingerprint = ActionsFingerprint.of(try Self.load(["a", "b", "c"]).actions)
+        #expect(fingerprint == "12976ff34ffcf9c0557242b45f91fb3e8ce83decf38174eaed143fed6779e295")
+        #expect(ActionsFingerprint.of(try Self.load(["a", "c", "b"]).actions) != fingerprint)
+        var named = try Self.load(["a", "b", "c"]).actions
+        named[0].name = "first"
+        #expect(ActionsFingerprint.of(named) == fingerprint)
+    }
 }
