@@ -1,13 +1,16 @@
 extension SQLiteStateStore {
     /// The schema version this build writes, kept in `PRAGMA user_version`. 0 means an empty file.
-    public static let schemaVersion: Int32 = 1
+    public static let schemaVersion: Int32 = 2
 
     /// Migrations, index `i` taking the schema from version `i` to `i + 1`. Each runs inside the
     /// same `BEGIN IMMEDIATE` transaction as the `user_version` bump, so two daemons opening a new
     /// directory at once cannot both apply it, and a crash leaves the old version intact.
     ///
+    /// Append only: a released migration is never edited, a change of schema is a new one.
+    ///
     /// Tables:
-    /// - `tasks`: one row per (message, rule); dates in ms since 1970 UTC.
+    /// - `tasks`: one row per (message, rule); dates in ms since 1970 UTC. `actions_fingerprint`
+    ///   (version 2) is the ``ActionsFingerprint`` the task started with, NULL in older rows.
     /// - `transitions`: append-only history, deleted with their task (prune, or cascade).
     /// - `dedup_keys`: one row per (rule, key); `status` `running` (then `expires_at` is the lease
     ///   end) or `succeeded` (then `expires_at` is the end of the window).
@@ -62,6 +65,10 @@ extension SQLiteStateStore {
             claimed_at INTEGER NOT NULL,
             PRIMARY KEY (rule, tick)
         ) WITHOUT ROWID;
+        """,
+        // Version 2: the fingerprint of the actions a task started with.
         """
+        ALTER TABLE tasks ADD COLUMN actions_fingerprint TEXT;
+        """,
     ]
 }

@@ -97,7 +97,7 @@ public final class SQLiteStateStore: StateStore {
         let timeout = configuration.busyTimeout.nonNegativeMilliseconds
         let db = try SQLiteConnection(path: path, busyTimeoutMilliseconds: Int32(clamping: timeout))
         try Self.configure(db, configuration)
-        try Self.migrate(db)
+        try Self.migrate(db, path: path)
         worker = SQLiteWorker(connection: db, label: "horae.state-store")
     }
 
@@ -114,7 +114,7 @@ public final class SQLiteStateStore: StateStore {
             try db.queryFirst(
                 """
                 SELECT message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key, output,
-                       subscription, created_at, updated_at
+                       subscription, created_at, updated_at, actions_fingerprint
                 FROM tasks WHERE message_id = ?1 AND rule = ?2
                 """, [.text(key.messageID), .text(key.rule)], operation: "task", Self.taskRecord)
         }
@@ -146,8 +146,8 @@ public final class SQLiteStateStore: StateStore {
                             """
                             UPDATE tasks SET state = ?3, attempt = ?4, next_action = ?5, last_error = ?6,
                                 retry_at = ?7, dedup_key = ?8, output = ?9, subscription = ?10, created_at = ?11,
-                                updated_at = ?12
-                            WHERE message_id = ?1 AND rule = ?2 AND state = ?13
+                                updated_at = ?12, actions_fingerprint = ?13
+                            WHERE message_id = ?1 AND rule = ?2 AND state = ?14
                             """, values + [.text(previous.rawValue)], operation: "save") == 1
                 } else {
                     written = try Self.insert(db, values, operation: "save")
@@ -174,7 +174,7 @@ public final class SQLiteStateStore: StateStore {
                 return try db.queryFirst(
                     """
                     SELECT message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key, output,
-                           subscription, created_at, updated_at
+                           subscription, created_at, updated_at, actions_fingerprint
                     FROM tasks WHERE message_id = ?1 AND rule = ?2
                     """, [.text(record.key.messageID), .text(record.key.rule)], operation: "insertIfAbsent",
                     Self.taskRecord)
@@ -206,7 +206,7 @@ public final class SQLiteStateStore: StateStore {
             try db.query(
                 """
                 SELECT message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key, output,
-                       subscription, created_at, updated_at
+                       subscription, created_at, updated_at, actions_fingerprint
                 FROM tasks ORDER BY updated_at DESC, created_at DESC, message_id, rule LIMIT ?1
                 """, [.integer(limit)], operation: "recentTasks", Self.taskRecord)
         }
@@ -222,7 +222,7 @@ public final class SQLiteStateStore: StateStore {
                     try db.query(
                         """
                         SELECT message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key, output,
-                               subscription, created_at, updated_at
+                               subscription, created_at, updated_at, actions_fingerprint
                         FROM tasks WHERE state = ?1
                         """, [.text(name)], operation: "tasks", Self.taskRecord)
                 }
@@ -447,14 +447,14 @@ public final class SQLiteStateStore: StateStore {
         try await worker.perform(operation, writes: writes, body)
     }
 
-    /// The 12 columns of a `tasks` row, in table order, as statement parameters ?1 … ?12.
+    /// The 13 columns of a `tasks` row, in table order, as statement parameters ?1 … ?13.
     private static func taskValues(_ record: TaskRecord) -> [SQLiteValue] {
         [
             .text(record.key.messageID), .text(record.key.rule), .text(record.state.rawValue),
             .integer(record.attempt), .integer(record.nextAction), .text(record.lastError),
             .integer(record.retryAt?.millisecondsSince1970), .text(record.dedupKey), .text(record.output),
             .text(record.subscription), .integer(record.createdAt.millisecondsSince1970),
-            .integer(record.updatedAt.millisecondsSince1970),
+            .integer(record.updatedAt.millisecondsSince1970), .text(record.actionsFingerprint),
         ]
     }
 
@@ -463,8 +463,8 @@ public final class SQLiteStateStore: StateStore {
         try db.run(
             """
             INSERT INTO tasks (message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key,
-                               output, subscription, created_at, updated_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                               output, subscription, created_at, updated_at, actions_fingerprint)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
             ON CONFLICT (message_id, rule) DO NOTHING
             """, values, operation: operation) == 1
     }
@@ -480,14 +480,14 @@ public final class SQLiteStateStore: StateStore {
         try db.run(
             """
             INSERT INTO tasks (message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key,
-                               output, subscription, created_at, updated_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                               output, subscription, created_at, updated_at, actions_fingerprint)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
             ON CONFLICT (message_id, rule) DO UPDATE SET
                 state = excluded.state, attempt = excluded.attempt, next_action = excluded.next_action,
                 last_error = excluded.last_error, retry_at = excluded.retry_at,
                 dedup_key = excluded.dedup_key, output = excluded.output,
                 subscription = excluded.subscription, created_at = excluded.created_at,
-                updated_at = excluded.updated_at
+                updated_at = excluded.updated_at, actions_fingerprint = excluded.actions_fingerprint
             """, values, operation: "save")
         if stored != record.state.rawValue {
             try addTransition(db, record, from: stored ?? nil, detail: transitionDetail)
@@ -565,7 +565,8 @@ public final class SQLiteStateStore: StateStore {
             output: row.text(8),
             subscription: row.text(9),
             createdAt: Date(millisecondsSince1970: row.int64(10)),
-            updatedAt: Date(millisecondsSince1970: row.int64(11)))
+            updatedAt: Date(millisecondsSince1970: row.int64(11)),
+            actionsFingerprint: row.text(12))
     }
 
     private static func state(_ name: String, operation: String) throws -> TaskState {
@@ -599,14 +600,19 @@ public final class SQLiteStateStore: StateStore {
         try db.execute("PRAGMA journal_size_limit = 67108864", operation: "open")
     }
 
-    private static func migrate(_ db: SQLiteConnection) throws {
+    /// Applies the migrations from the file's version to ``schemaVersion`` in one transaction, or
+    /// refuses a file a newer Horae wrote (its version is higher than this build knows).
+    private static func migrate(_ db: SQLiteConnection, path: String) throws {
         try db.transaction(.immediate, operation: "migrate") {
             let version = try db.queryFirst("PRAGMA user_version", operation: "migrate") { Int32($0.int64(0)) } ?? 0
             guard version <= schemaVersion else {
                 throw StateStoreError(
                     code: .unsupportedSchema,
-                    message:
-                        "the state store's schema version \(version) is newer than this Horae's (\(schemaVersion))",
+                    message: """
+                        \(path): schema version \(version) was written by a newer Horae; this one knows schema \
+                        versions up to \(schemaVersion) and does not open it (run the newer Horae, or point \
+                        `state:` at another directory)
+                        """,
                     operation: "open")
             }
             for target in Int(version)..<Int(schemaVersion) {

@@ -31,6 +31,9 @@ public struct TaskRecord: Sendable, Hashable, Codable {
     public var createdAt: Date
     /// When the record was last saved; also the time of the transition a save records.
     public var updatedAt: Date
+    /// The ``ActionsFingerprint`` of the rule's actions the task started with; nil in records
+    /// written before fingerprints were kept (such a task resumes without the check).
+    public var actionsFingerprint: String?
 
     public init(
         key: TaskKey,
@@ -43,7 +46,8 @@ public struct TaskRecord: Sendable, Hashable, Codable {
         output: String? = nil,
         subscription: String? = nil,
         createdAt: Date,
-        updatedAt: Date? = nil
+        updatedAt: Date? = nil,
+        actionsFingerprint: String? = nil
     ) {
         self.key = key
         self.state = state
@@ -56,5 +60,6 @@ public struct TaskRecord: Sendable, Hashable, Codable {
         self.subscription = subscription
         self.createdAt = createdAt
         self.updatedAt = updatedAt ?? createdAt
+        self.actionsFingerprint = actionsFingerprint
     }
 }

@@ -101,6 +101,7 @@ public final class TaskRunner: Sendable {
 
     private func execute(_ work: TaskWork, log: TaskLogger) async throws -> TaskOutcome {
         let rule = work.rule
+        let fingerprint = ActionsFingerprint.of(rule.actions)
         let stored: TaskRecord?
         // The first attempt, when already recorded (a new task of a rule with nothing to wait for).
         var attemptSaved: TaskRecord?
@@ -110,7 +111,7 @@ public final class TaskRunner: Sendable {
             if shutdown.isStopping || Task.isCancelled { return .abandoned("shutting down before the task started") }
             let first = TaskRecord(
                 key: work.key, state: .running, attempt: 1, subscription: work.subscription,
-                createdAt: Date())
+                createdAt: Date(), actionsFingerprint: fingerprint)
             stored = try await store.insertIfAbsent(first, transitionDetail: "attempt 1")
             if stored == nil { attemptSaved = first }
         } else {
@@ -129,6 +130,13 @@ public final class TaskRunner: Sendable {
                 // refused ends it as before).
                 return try await deadLetter(work, &record, log: log)
             case .pending, .running, .waiting:
+                if let started = stored.actionsFingerprint, started != fingerprint, stored.attempt > 0 {
+                    return try await refuseChangedActions(
+                        work, &record, startedWith: started, now: fingerprint, log: log)
+                }
+                // No attempt yet (nothing ran), or a record from before fingerprints were kept: the
+                // task runs the actions loaded now, and keeps their fingerprint from here on.
+                record.actionsFingerprint = fingerprint
                 log.info(
                     "resuming task",
                     metadata: [
@@ -142,7 +150,7 @@ public final class TaskRunner: Sendable {
             record = TaskProgress(
                 new: TaskRecord(
                     key: work.key, state: .pending, subscription: work.subscription,
-                    createdAt: Date()))
+                    createdAt: Date(), actionsFingerprint: fingerprint))
         }
 
         let outcome = try await runInSlot(work, &record, resumed: stored != nil, attemptSaved: attemptSaved, log: log)
@@ -343,6 +351,28 @@ public final class TaskRunner: Sendable {
         if let subscription = work.subscription { metrics.messageDuplicate(subscription: subscription) }
         log.info("duplicate; not run", metadata: ["detail": "\(detail)"])
         return .final(.duplicate)
+    }
+
+    /// The task's progress is an index into the actions it started with; the rule was reloaded
+    /// since with other actions, so resuming could skip or repeat one. It fails for good without
+    /// running anything (then the dead-letter step, as for any failed task).
+    private func refuseChangedActions(
+        _ work: TaskWork, _ record: inout TaskProgress, startedWith started: String, now current: String,
+        log: TaskLogger
+    ) async throws -> TaskOutcome {
+        let reached = record.nextAction
+        record.lastError = """
+            the rule's actions changed since the task started (fingerprint \(started) → \(current)); it had \
+            reached action \(reached + 1) of those it started with and is not resumed
+            """
+        log.error(
+            "the rule's actions changed since the task started; not resuming it",
+            metadata: [
+                "startedWith": "\(started)", "actionsNow": "\(current)", "nextAction": "\(reached)",
+            ])
+        let outcome = try await fail(work, &record, log: log)
+        guard case .final(.failed) = outcome else { return outcome }
+        return try await deadLetter(work, &record, log: log)
     }
 
     /// Failed for good: the dedup key is freed in the same transaction. Returns `.final(.failed)`;

@@ -1,0 +1,83 @@
+import COpenSSL
+import HoraeRules
+
+/// A stable fingerprint of a rule's actions: what a task stores when it starts, so that a task
+/// resumed after its rule was reloaded with other actions is refused instead of skipping or
+/// repeating one (its progress is an index into the actions it started with).
+///
+/// It is the SHA-256, in lowercase hex, of a canonical text of the actions — for each, in order:
+/// the plugin, the timeout and the options as written (templates by their source text, keys in
+/// the order written). An action's `name:` and its place in the file are left out: renaming an
+/// action or moving the rule does not change what the task runs. The text is versioned (`v1`)
+/// and defined here byte for byte, so the fingerprint is the same across processes and releases.
+enum ActionsFingerprint {
+    static func of(_ actions: [Action]) -> String {
+        var text: [UInt8] = Array("horae-actions-v1".utf8)
+        appendCount(actions.count, to: &text)
+        for action in actions {
+            appendString(action.plugin.rawValue, to: &text)
+            if let timeout = action.timeout {
+                let (seconds, attoseconds) = timeout.components
+                text += Array("t\(seconds).\(attoseconds);".utf8)
+            } else {
+                text += Array("t-;".utf8)
+            }
+            append(.map(action.options), to: &text)
+        }
+        return sha256Hex(text)
+    }
+
+    /// Typed and length-prefixed, so that no two different values share a text.
+    private static func append(_ value: OptionValue, to text: inout [UInt8]) {
+        switch value {
+        case .template(let template):
+            appendString(template.source, to: &text)
+        case .integer(let integer):
+            text += Array("i\(integer);".utf8)
+        case .number(let number):
+            // The bit pattern, not a decimal rendering that could change between releases.
+            text += Array("d\(String(number.bitPattern, radix: 16));".utf8)
+        case .bool(let bool):
+            text += Array((bool ? "b1;" : "b0;").utf8)
+        case .null:
+            text += Array("n;".utf8)
+        case .list(let items):
+            text.append(UInt8(ascii: "l"))
+            appendCount(items.count, to: &text)
+            for item in items { append(item, to: &text) }
+        case .map(let pairs):
+            text.append(UInt8(ascii: "m"))
+            appendCount(pairs.count, to: &text)
+            for pair in pairs {
+                appendString(pair.key, to: &text)
+                append(pair.value, to: &text)
+            }
+        }
+    }
+
+    private static func appendCount(_ count: Int, to text: inout [UInt8]) {
+        text += Array("\(count);".utf8)
+    }
+
+    private static func appendString(_ string: String, to text: inout [UInt8]) {
+        let bytes = Array(string.utf8)
+        text += Array("s\(bytes.count):".utf8)
+        text += bytes
+    }
+
+    /// SHA-256 of `bytes`, lowercase hex.
+    static func sha256Hex(_ bytes: [UInt8]) -> String {
+        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        _ = bytes.withUnsafeBytes { input in
+            EVP_Digest(input.baseAddress, input.count, &digest, &length, EVP_sha256(), nil)
+        }
+        let hex: [Character] = Array("0123456789abcdef")
+        var text = ""
+        for byte in digest.prefix(Int(length)) {
+            text.append(hex[Int(byte >> 4)])
+            text.append(hex[Int(byte & 0x0F)])
+        }
+        return text
+    }
+}
