@@ -1,4 +1,3 @@
-import COpenSSL
 import HoraeRules
 
 /// A stable fingerprint of a rule's actions: what a task stores when it starts, so that a task
@@ -24,7 +23,7 @@ enum ActionsFingerprint {
             }
             append(.map(action.options), to: &text)
         }
-        return sha256Hex(text)
+        return SHA256.hex(text)
     }
 
     /// Typed and length-prefixed, so that no two different values share a text.
@@ -63,21 +62,5 @@ enum ActionsFingerprint {
         let bytes = Array(string.utf8)
         text += Array("s\(bytes.count):".utf8)
         text += bytes
-    }
-
-    /// SHA-256 of `bytes`, lowercase hex.
-    static func sha256Hex(_ bytes: [UInt8]) -> String {
-        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        _ = bytes.withUnsafeBytes { input in
-            EVP_Digest(input.baseAddress, input.count, &digest, &length, EVP_sha256(), nil)
-        }
-        let hex: [Character] = Array("0123456789abcdef")
-        var text = ""
-        for byte in digest.prefix(Int(length)) {
-            text.append(hex[Int(byte >> 4)])
-            text.append(hex[Int(byte & 0x0F)])
-        }
-        return text
     }
 }

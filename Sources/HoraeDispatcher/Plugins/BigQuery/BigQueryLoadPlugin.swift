@@ -1,4 +1,3 @@
-import COpenSSL
 import HoraeRules
 
 #if canImport(FoundationEssentials)
@@ -118,7 +117,7 @@ public struct BigQueryLoadPlugin: ActionPlugin {
         input += Array(messageID.utf8)
         input.append(0)
         input += Array(String(actionIndex).utf8)
-        return "horae_\(safeRule(rule))_\(sha256Hex(input).prefix(32))"
+        return "horae_\(safeRule(rule))_\(SHA256.hex(input).prefix(32))"
     }
 
     public func run(_ invocation: ActionInvocation) async -> ActionOutcome {
@@ -356,20 +355,5 @@ public struct BigQueryLoadPlugin: ActionPlugin {
                         || scalar == "_" || scalar == "-")
                 return allowed ? Character(scalar) : "_"
             })
-    }
-
-    static func sha256Hex(_ bytes: [UInt8]) -> String {
-        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        _ = bytes.withUnsafeBytes { input in
-            EVP_Digest(input.baseAddress, input.count, &digest, &length, EVP_sha256(), nil)
-        }
-        let hex: [Character] = Array("0123456789abcdef")
-        var text = ""
-        for byte in digest.prefix(Int(length)) {
-            text.append(hex[Int(byte >> 4)])
-            text.append(hex[Int(byte & 0x0F)])
-        }
-        return text
     }
 }
