@@ -23,6 +23,9 @@ public final class TaskRunner: Sendable {
         public var maxOutputBytes = 4096
         /// Backoff of dead-letter publishing, which is retried until it succeeds or the daemon stops.
         public var deadLetterBackoff = Backoff(initial: .seconds(1), maximum: .seconds(300), multiplier: 2)
+        /// How long a message is given back for while its dedup key is held by a task that runs
+        /// or retries (``Backoff/delay(afterWaiting:)``: 10 s, growing with the wait, to 5 min).
+        public var dedupWait = Backoff(initial: .seconds(10), maximum: .seconds(300), multiplier: 2)
         public init() {}
     }
 
@@ -54,8 +57,8 @@ public final class TaskRunner: Sendable {
         self.configuration = configuration
     }
 
-    /// Runs the task to a final state, or gives it up (shutdown, store failure), in the calling
-    /// task (whose cancellation interrupts it). A second call for the same key while the first
+    /// Runs the task to a final state, gives its message back to wait (``TaskOutcome/givenBack(after:_:)``),
+    /// or gives it up (shutdown, store failure), in the calling task (whose cancellation interrupts it). A second call for the same key while the first
     /// runs waits for it and returns its outcome.
     public func run(_ work: TaskWork) async -> TaskOutcome {
         let owner = inFlight.withLock { running -> Bool in
@@ -185,8 +188,12 @@ public final class TaskRunner: Sendable {
             case .acquired:
                 break
             case .heldByRunningTask(let other):
-                return try await duplicate(
-                    work, &record, detail: "task \(other.messageID) with key \(key) is running", log: log)
+                // A schedule tick has no message to give back: it stays a duplicate of the running one.
+                guard work.scheduleTime == nil else {
+                    return try await duplicate(
+                        work, &record, detail: "task \(other.messageID) with key \(key) is running", log: log)
+                }
+                return try await waitForHolder(work, &record, holder: other, key: key, log: log)
             case .recentlySucceeded(let until):
                 return try await duplicate(
                     work, &record, detail: "key \(key) succeeded; window ends \(until)", log: log)
@@ -200,7 +207,8 @@ public final class TaskRunner: Sendable {
 
         let backoff = Backoff(rule.retry)
         let deadline = rule.timeout.map { record.createdAt + $0.timeInterval }
-        if record.state == .waiting, let due = record.retryAt, due > Date() {
+        // A `waiting` record of attempt 0 waited for a dedup key, which it now holds.
+        if record.state == .waiting, record.attempt > 0, let due = record.retryAt, due > Date() {
             guard await shutdown.sleep(for: .seconds(due.timeIntervalSinceNow)) else {
                 return .abandoned("shutting down while waiting for a retry")
             }
@@ -323,6 +331,26 @@ public final class TaskRunner: Sendable {
             }
         }
         return .succeeded
+    }
+
+    /// The dedup key is held by a task that runs or retries, so whether this message is a duplicate
+    /// depends on that task's outcome: the message is given back and decided when it returns
+    /// (duplicate if the holder succeeded, run if it failed and freed the key). Meanwhile the task
+    /// is recorded `waiting` at attempt 0 with the reason, never final.
+    private func waitForHolder(
+        _ work: TaskWork, _ record: inout TaskProgress, holder: TaskKey, key: String, log: TaskLogger
+    ) async throws -> TaskOutcome {
+        let now = Date()
+        let after = configuration.dedupWait.delay(afterWaiting: .seconds(now.timeIntervalSince(record.createdAt)))
+        let detail = "dedup key \(key) is held by task \(holder.messageID), which runs or retries"
+        record.state = .waiting
+        record.retryAt = now + after.timeInterval
+        record.updatedAt = now
+        try await record.save(to: store, transitionDetail: detail)
+        log.info(
+            "waiting for the task holding the dedup key; message given back",
+            metadata: ["detail": "\(detail)", "decidedIn": "\(after)"])
+        return .givenBack(after: after, detail)
     }
 
     private func duplicate(_ work: TaskWork, _ record: inout TaskProgress, detail: String, log: TaskLogger) async throws
