@@ -38,7 +38,7 @@ public final class Daemon: Sendable {
         public var logger: Logger
         /// Services that run beside the daemon's own (the status server).
         public var services: [any Service]
-        /// The task runner's settings.
+        /// The task runner's settings; `retryHoldLimit` is taken from the configuration.
         public var runner: TaskRunner.Configuration
 
         public init(
@@ -104,7 +104,8 @@ public final class Daemon: Sendable {
         let shutdown = ShutdownSignal()
         self.shutdown = shutdown
         let limiter = RuleConcurrencyLimiter()
-        let runnerConfiguration = parts.runner
+        var runnerConfiguration = parts.runner
+        runnerConfiguration.retryHoldLimit = config.retryHoldLimit
         let runner = TaskRunner(
             store: store, plugins: registry, publisher: parts.client,
             limiter: limiter, shutdown: shutdown, metrics: parts.metrics, logger: parts.logger,

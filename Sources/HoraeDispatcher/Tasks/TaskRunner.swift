@@ -23,6 +23,10 @@ public final class TaskRunner: Sendable {
         public var maxOutputBytes = 4096
         /// Backoff of dead-letter publishing, which is retried until it succeeds or the daemon stops.
         public var deadLetterBackoff = Backoff(initial: .seconds(1), maximum: .seconds(300), multiplier: 2)
+        /// A retry wait up to this long is waited holding the message; a longer one gives the
+        /// message back to Pub/Sub for what is left of it (``TaskOutcome/givenBack(after:_:)``),
+        /// so a rule whose downstream is down holds no budget. Message tasks only.
+        public var retryHoldLimit: Duration = .seconds(5)
         /// How long a message is given back for while its dedup key is held by a task that runs
         /// or retries (``Backoff/delay(afterWaiting:)``: 10 s, growing with the wait, to 5 min).
         public var dedupWait = Backoff(initial: .seconds(10), maximum: .seconds(300), multiplier: 2)
@@ -128,6 +132,9 @@ public final class TaskRunner: Sendable {
                 // refused ends it as before).
                 return try await deadLetter(work, &record, log: log)
             case .pending, .running, .waiting:
+                if let wait = longRetryWait(work, stored) {
+                    return try await giveBackRetry(work, record, wait: wait, log: log)
+                }
                 log.info(
                     "resuming task",
                     metadata: [
@@ -207,7 +214,8 @@ public final class TaskRunner: Sendable {
 
         let backoff = Backoff(rule.retry)
         let deadline = rule.timeout.map { record.createdAt + $0.timeInterval }
-        // A `waiting` record of attempt 0 waited for a dedup key, which it now holds.
+        // A retry due soon (a longer wait gave the message back before the slot was taken); a
+        // `waiting` record of attempt 0 waited for a dedup key, which it now holds.
         if record.state == .waiting, record.attempt > 0, let due = record.retryAt, due > Date() {
             guard await shutdown.sleep(for: .seconds(due.timeIntervalSinceNow)) else {
                 return .abandoned("shutting down while waiting for a retry")
@@ -266,6 +274,12 @@ public final class TaskRunner: Sendable {
                         "attempt": "\(record.attempt)", "error": "\(message)",
                         "retryIn": "\(delay)",
                     ])
+                if work.scheduleTime == nil && delay > configuration.retryHoldLimit {
+                    // Stop renewing first, so that no renewal in flight shortens the extended lease.
+                    renewal?.cancel()
+                    await renewal?.value
+                    return try await giveBackRetry(work, record, wait: delay, log: log)
+                }
                 guard await shutdown.sleep(for: delay) else {
                     return .abandoned("shutting down while waiting for a retry")
                 }
@@ -331,6 +345,39 @@ public final class TaskRunner: Sendable {
             }
         }
         return .succeeded
+    }
+
+    /// The retry wait left of a message task found `waiting` for a retry, when it is longer than
+    /// ``Configuration/retryHoldLimit``.
+    private func longRetryWait(_ work: TaskWork, _ stored: TaskRecord) -> Duration? {
+        guard work.scheduleTime == nil, stored.state == .waiting, stored.attempt > 0, let due = stored.retryAt
+        else { return nil }
+        let left = Duration.seconds(due.timeIntervalSinceNow)
+        return left > configuration.retryHoldLimit ? left : nil
+    }
+
+    /// A retry due in `wait`, longer than ``Configuration/retryHoldLimit``: the message is given
+    /// back for it (at most ``TaskOutcome/maxGiveBack``, then again), and the task resumes at its
+    /// saved action and attempt when the message returns. Its dedup key stays held meanwhile: the
+    /// lease is extended past the give-back.
+    private func giveBackRetry(_ work: TaskWork, _ record: TaskProgress, wait: Duration, log: TaskLogger)
+        async throws -> TaskOutcome
+    {
+        let after = min(wait, TaskOutcome.maxGiveBack)
+        if let key = record.dedupKey {
+            let held = try await store.renewDedup(
+                rule: work.rule.name, key: key, owner: work.key,
+                leaseUntil: Date() + (after + configuration.dedupLease).timeInterval)
+            if !held {
+                log.warning(
+                    "dedup key no longer held by this task while it waits for a retry",
+                    metadata: ["dedupKey": "\(key)"])
+            }
+        }
+        log.info(
+            "retry wait given back to Pub/Sub",
+            metadata: ["attempt": "\(record.attempt)", "retryIn": "\(wait)", "givenBackFor": "\(after)"])
+        return .givenBack(after: after, "retry due in \(wait)")
     }
 
     /// The dedup key is held by a task that runs or retries, so whether this message is a duplicate
