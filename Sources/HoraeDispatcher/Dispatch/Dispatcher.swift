@@ -379,10 +379,10 @@ public final class Dispatcher: Sendable {
             s.acks.enqueue(.ack, [received.ackID])
             metrics.messageAcked(subscription: s.logicalName)
         case .nack:
-            s.acks.enqueue(.modAck(seconds: 0), [received.ackID])
+            s.acks.enqueue(.modAck(seconds: 0), [received.ackID], superseding: true)
             metrics.messageNacked(subscription: s.logicalName)
         case .giveBack(let seconds):
-            s.acks.enqueue(.modAck(seconds: seconds), [received.ackID])
+            s.acks.enqueue(.modAck(seconds: seconds), [received.ackID], superseding: true)
             metrics.messageGivenBack(subscription: s.logicalName)
         }
         flow.release(messages: 1, bytes: received.size)

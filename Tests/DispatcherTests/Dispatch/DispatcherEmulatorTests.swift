@@ -130,7 +130,7 @@ import Testing
                 attributes: { bucketId: "ven-cust-{codename}", objectId: "gocc/*.tar.gz" }
             dedup:
               key: "{{ attributes.bucketId }}/{{ attributes.objectId }}#{{ attributes.objectGeneration }}/{{ attributes.eventType }}"
-              window: 3s
+              window: 5s
             actions:
               - log: { message: "load {{ attributes.objectId }}" }
         """
@@ -165,7 +165,7 @@ import Testing
                 h.metrics["task.duplicate"] == 2 && h.metrics["acked"] == 3
             }
             #expect(h.plugin.calls.count == 1)
-            try await Task.sleep(for: .seconds(3.2))
+            try await Task.sleep(for: .seconds(5.2))
             try await h.publish(event)  // after the window
             try await h.waitUntil("it runs again") { h.metrics["task.succeeded"] == 2 }
             #expect(h.plugin.calls.count == 2)
