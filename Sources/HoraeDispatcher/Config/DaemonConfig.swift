@@ -32,6 +32,9 @@ public struct DaemonConfig: Sendable, Hashable {
     public var watchRules = false
     /// How long finished task records are kept in the store. Default 7 days.
     public var taskRetention: Duration = .seconds(7 * 86400)
+    /// A task's retry wait up to this long is waited holding its message; a longer one gives the
+    /// message back to Pub/Sub for the rest of the wait, freeing its room in the budget. Default 5 s.
+    public var retryHoldLimit: Duration = .seconds(5)
 
     public enum UnmatchedPolicy: String, Sendable, Hashable, CaseIterable {
         case ack, nack

@@ -38,16 +38,19 @@ public final class Daemon: Sendable {
         public var logger: Logger
         /// Services that run beside the daemon's own (the status server).
         public var services: [any Service]
+        /// The task runner's settings; `retryHoldLimit` is taken from the configuration.
+        public var runner: TaskRunner.Configuration
 
         public init(
             client: PubSubClient, plugins: [any ActionPlugin], metrics: any DispatcherMetrics,
-            logger: Logger, services: [any Service] = []
+            logger: Logger, services: [any Service] = [], runner: TaskRunner.Configuration = .init()
         ) {
             self.client = client
             self.plugins = plugins
             self.metrics = metrics
             self.logger = logger
             self.services = services
+            self.runner = runner
         }
     }
 
@@ -101,12 +104,13 @@ public final class Daemon: Sendable {
         let shutdown = ShutdownSignal()
         self.shutdown = shutdown
         let limiter = RuleConcurrencyLimiter()
-        var tasks = TaskRunner.Configuration()
-        tasks.defaultActionTimeout = config.defaultActionTimeout
+        var runnerConfiguration = parts.runner
+        runnerConfiguration.retryHoldLimit = config.retryHoldLimit
+        runnerConfiguration.defaultActionTimeout = config.defaultActionTimeout
         let runner = TaskRunner(
             store: store, plugins: registry, publisher: parts.client,
             limiter: limiter, shutdown: shutdown, metrics: parts.metrics, logger: parts.logger,
-            configuration: tasks)
+            configuration: runnerConfiguration)
         var runtimes: [SubscriptionRuntime] = []
         for (_, subscription) in config.subscriptions.sorted(by: { $0.key < $1.key }) {
             let name: PubSubResourceName

@@ -9,7 +9,8 @@ import Foundation
 #endif
 
 /// The message path of docs/daemon.md, "Message path": pull under flow control, lease, match, run one task per
-/// matching rule, then ack (every task final) or nack (a task did not finish).
+/// matching rule, then ack (every task final), give back with a delay (a task waits) or nack (a
+/// task did not finish).
 ///
 /// ``run()`` returns after a graceful shutdown (``ShutdownSignal/stop()``): pulling stops at once,
 /// tasks that have not started give their messages back, running tasks get `shutdownGrace` and
@@ -350,27 +351,25 @@ public final class Dispatcher: Sendable {
             settle(received, in: s, configuration.unmatched == .ack ? .ack : .nack)
             return
         }
-        let final: Bool
+        let outcomes: [TaskOutcome]
         if matches.count == 1 {
             // The common case runs in this task: no child task for one rule.
             let work = TaskWork(
                 rule: ruleSet.rules[matches[0].ruleIndex], message: message,
                 captures: matches[0].captures, subscription: s.logicalName)
-            final = await runner.run(work).isFinal
+            outcomes = [await runner.run(work)]
         } else {
-            final = await withTaskGroup(of: Bool.self) { group in
+            outcomes = await withTaskGroup(of: TaskOutcome.self) { group in
                 for m in matches {
                     let work = TaskWork(
                         rule: ruleSet.rules[m.ruleIndex], message: message, captures: m.captures,
                         subscription: s.logicalName)
-                    group.addTask { await self.runner.run(work).isFinal }
+                    group.addTask { await self.runner.run(work) }
                 }
-                var all = true
-                for await f in group { all = all && f }
-                return all
+                return await group.reduce(into: []) { $0.append($1) }
             }
         }
-        settle(received, in: s, final ? .ack : .nack)
+        settle(received, in: s, MessageDisposition(outcomes: outcomes))
     }
 
     private func settle(_ received: ReceivedMessage, in s: SubscriptionRuntime, _ disposition: MessageDisposition) {
@@ -380,8 +379,11 @@ public final class Dispatcher: Sendable {
             s.acks.enqueue(.ack, [received.ackID])
             metrics.messageAcked(subscription: s.logicalName)
         case .nack:
-            s.acks.enqueue(.modAck(seconds: 0), [received.ackID])
+            s.acks.enqueue(.modAck(seconds: 0), [received.ackID], superseding: true)
             metrics.messageNacked(subscription: s.logicalName)
+        case .giveBack(let seconds):
+            s.acks.enqueue(.modAck(seconds: seconds), [received.ackID], superseding: true)
+            metrics.messageGivenBack(subscription: s.logicalName)
         }
         flow.release(messages: 1, bytes: received.size)
         s.flow?.release(messages: 1, bytes: received.size)

@@ -10,6 +10,8 @@ public protocol DispatcherMetrics: Sendable {
     func messagesPulled(subscription: String, count: Int, bytes: Int)
     func messageAcked(subscription: String)
     func messageNacked(subscription: String)
+    /// A message was given back for a while (a modAck): one of its tasks waits.
+    func messageGivenBack(subscription: String)
     func messageUnmatched(subscription: String)
     func messageDuplicate(subscription: String)
     func messageInvalid(subscription: String, reason: String)
@@ -36,6 +38,7 @@ extension DispatcherMetrics {
     public func messagesPulled(subscription: String, count: Int, bytes: Int) {}
     public func messageAcked(subscription: String) {}
     public func messageNacked(subscription: String) {}
+    public func messageGivenBack(subscription: String) {}
     public func messageUnmatched(subscription: String) {}
     public func messageDuplicate(subscription: String) {}
     public func messageInvalid(subscription: String, reason: String) {}

@@ -49,9 +49,21 @@ public final class AckQueue: Sendable {
         self.onFailure = onFailure
     }
 
-    public func enqueue(_ operation: Operation, _ ackIDs: [String]) {
+    /// Queues `operation` for `ackIDs`. `superseding`: the ids are taken out of every other pending
+    /// modAck first, so that a message given back (nack, or a modAck to a delay) is not extended
+    /// to the ack deadline by a lease modAck sent after it in the same flush (the operations of
+    /// one flush go out in no set order).
+    public func enqueue(_ operation: Operation, _ ackIDs: [String], superseding: Bool = false) {
         guard !ackIDs.isEmpty else { return }
         let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            if superseding {
+                let ids = Set(ackIDs)
+                for (other, pending) in s.pending where other != operation && other != .ack {
+                    let kept = pending.filter { !ids.contains($0) }
+                    s.count -= pending.count - kept.count
+                    s.pending[other] = kept.isEmpty ? nil : kept
+                }
+            }
             s.pending[operation, default: []].append(contentsOf: ackIDs)
             s.count += ackIDs.count
             defer { s.wakeup = nil }

@@ -5,6 +5,7 @@ extension DaemonMetrics: DispatcherMetrics {
     }
     public func messageAcked(subscription: String) { messagesAcked(subscription: subscription) }
     public func messageNacked(subscription: String) { messagesNacked(subscription: subscription) }
+    public func messageGivenBack(subscription: String) { messagesGivenBack(subscription: subscription) }
     public func messageUnmatched(subscription: String) { messagesUnmatched(subscription: subscription) }
     public func messageDuplicate(subscription: String) { messagesDuplicate(subscription: subscription) }
     public func messageInvalid(subscription: String, reason: String) {

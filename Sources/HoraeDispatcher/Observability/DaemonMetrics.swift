@@ -18,7 +18,7 @@ private typealias Meter = CoreMetrics.Meter
 ///
 /// Series (all prefixed `horae_`):
 /// - counters `messages_pulled_total`, `messages_acked_total`, `messages_nacked_total`,
-///   `messages_unmatched_total`, `messages_duplicate_total`, `lease_extensions_total`,
+///   `messages_given_back_total`, `messages_unmatched_total`, `messages_duplicate_total`, `lease_extensions_total`,
 ///   `lease_expirations_total` by `subscription`; `messages_invalid_total` by `subscription` and
 ///   `reason`; `tasks_total` by `rule` and `outcome`; `task_attempts_total` and
 ///   `schedule_ticks_total` by `rule`; `pull_errors_total` by `subscription` and `status`;
@@ -65,6 +65,7 @@ public final class DaemonMetrics: Sendable {
         static let messagesPulled = "horae_messages_pulled_total"
         static let messagesAcked = "horae_messages_acked_total"
         static let messagesNacked = "horae_messages_nacked_total"
+        static let messagesGivenBack = "horae_messages_given_back_total"
         static let messagesUnmatched = "horae_messages_unmatched_total"
         static let messagesDuplicate = "horae_messages_duplicate_total"
         static let messagesInvalid = "horae_messages_invalid_total"
@@ -155,6 +156,11 @@ public final class DaemonMetrics: Sendable {
     /// `count` messages were handed back for redelivery (modAck 0).
     public func messagesNacked(subscription: String, count: Int = 1) {
         increment(Name.messagesNacked, ("subscription", subscription), by: count)
+    }
+
+    /// `count` messages were given back for a while (a modAck): a task waits.
+    public func messagesGivenBack(subscription: String, count: Int = 1) {
+        increment(Name.messagesGivenBack, ("subscription", subscription), by: count)
     }
 
     /// `count` messages matched no rule.

@@ -8,7 +8,9 @@ public enum TaskState: String, Sendable, Codable, CaseIterable {
     case pending
     /// An attempt is in progress.
     case running
-    /// An attempt failed retryably; the next one is due at ``TaskRecord/retryAt``.
+    /// An attempt failed retryably; the next one is due at ``TaskRecord/retryAt``. At attempt 0:
+    /// the task waits for the outcome of the task holding its dedup key (its message was given
+    /// back and comes back around ``TaskRecord/retryAt``).
     case waiting
     /// Every action succeeded. Final.
     case succeeded

@@ -43,6 +43,17 @@ public struct Backoff: Sendable, Hashable {
         var g = SystemRandomNumberGenerator()
         return delay(afterFailures: attempt, floor: floor, using: &g)
     }
+
+    /// A wait that grows with the time already waited, `waited` (a count of tries is not kept):
+    /// the ceiling is `waited × (multiplier − 1)` within `[initial, maximum]`, and the delay is
+    /// uniform in its upper half, so waits never shrink to nothing and tries space out
+    /// geometrically.
+    public func delay(afterWaiting waited: Duration) -> Duration {
+        let grown = Duration.milliseconds(Int64(Double(max(.zero, waited).wholeMilliseconds) * (multiplier - 1)))
+        let ceilingMillis = min(maximum, max(initial, grown)).wholeMilliseconds
+        guard ceilingMillis > 1 else { return .milliseconds(ceilingMillis) }
+        return .milliseconds(Int64.random(in: (ceilingMillis / 2)...ceilingMillis))
+    }
 }
 
 private func pow(_ base: Double, _ exponent: Double) -> Double {

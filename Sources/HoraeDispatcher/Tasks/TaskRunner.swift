@@ -27,6 +27,13 @@ public final class TaskRunner: Sendable {
         /// (`defaultActionTimeout` in horae.yaml; a plugin's own shorter default is kept), so that
         /// no action runs forever.
         public var defaultActionTimeout: Duration = .seconds(3600)
+        /// A retry wait up to this long is waited holding the message; a longer one gives the
+        /// message back to Pub/Sub for what is left of it (``TaskOutcome/givenBack(after:_:)``),
+        /// so a rule whose downstream is down holds no budget. Message tasks only.
+        public var retryHoldLimit: Duration = .seconds(5)
+        /// How long a message is given back for while its dedup key is held by a task that runs
+        /// or retries (``Backoff/delay(afterWaiting:)``: 10 s, growing with the wait, to 5 min).
+        public var dedupWait = Backoff(initial: .seconds(10), maximum: .seconds(300), multiplier: 2)
         public init() {}
     }
 
@@ -58,8 +65,8 @@ public final class TaskRunner: Sendable {
         self.configuration = configuration
     }
 
-    /// Runs the task to a final state, or gives it up (shutdown, store failure), in the calling
-    /// task (whose cancellation interrupts it). A second call for the same key while the first
+    /// Runs the task to a final state, gives its message back to wait (``TaskOutcome/givenBack(after:_:)``),
+    /// or gives it up (shutdown, store failure), in the calling task (whose cancellation interrupts it). A second call for the same key while the first
     /// runs waits for it and returns its outcome.
     public func run(_ work: TaskWork) async -> TaskOutcome {
         let owner = inFlight.withLock { running -> Bool in
@@ -137,6 +144,9 @@ public final class TaskRunner: Sendable {
                 // No attempt yet (nothing ran), or a record from before fingerprints were kept: the
                 // task runs the actions loaded now, and keeps their fingerprint from here on.
                 record.actionsFingerprint = fingerprint
+                if let wait = longRetryWait(work, stored) {
+                    return try await giveBackRetry(work, record, wait: wait, log: log)
+                }
                 log.info(
                     "resuming task",
                     metadata: [
@@ -197,8 +207,12 @@ public final class TaskRunner: Sendable {
             case .acquired:
                 break
             case .heldByRunningTask(let other):
-                return try await duplicate(
-                    work, &record, detail: "task \(other.messageID) with key \(key) is running", log: log)
+                // A schedule tick has no message to give back: it stays a duplicate of the running one.
+                guard work.scheduleTime == nil else {
+                    return try await duplicate(
+                        work, &record, detail: "task \(other.messageID) with key \(key) is running", log: log)
+                }
+                return try await waitForHolder(work, &record, holder: other, key: key, log: log)
             case .recentlySucceeded(let until):
                 return try await duplicate(
                     work, &record, detail: "key \(key) succeeded; window ends \(until)", log: log)
@@ -212,7 +226,9 @@ public final class TaskRunner: Sendable {
 
         let backoff = Backoff(rule.retry)
         let deadline = rule.timeout.map { record.createdAt + $0.timeInterval }
-        if record.state == .waiting, let due = record.retryAt, due > Date() {
+        // A retry due soon (a longer wait gave the message back before the slot was taken); a
+        // `waiting` record of attempt 0 waited for a dedup key, which it now holds.
+        if record.state == .waiting, record.attempt > 0, let due = record.retryAt, due > Date() {
             guard await shutdown.sleep(for: .seconds(due.timeIntervalSinceNow)) else {
                 return .abandoned("shutting down while waiting for a retry")
             }
@@ -270,6 +286,12 @@ public final class TaskRunner: Sendable {
                         "attempt": "\(record.attempt)", "error": "\(message)",
                         "retryIn": "\(delay)",
                     ])
+                if work.scheduleTime == nil && delay > configuration.retryHoldLimit {
+                    // Stop renewing first, so that no renewal in flight shortens the extended lease.
+                    renewal?.cancel()
+                    await renewal?.value
+                    return try await giveBackRetry(work, record, wait: delay, log: log)
+                }
                 guard await shutdown.sleep(for: delay) else {
                     return .abandoned("shutting down while waiting for a retry")
                 }
@@ -339,6 +361,59 @@ public final class TaskRunner: Sendable {
             }
         }
         return .succeeded
+    }
+
+    /// The retry wait left of a message task found `waiting` for a retry, when it is longer than
+    /// ``Configuration/retryHoldLimit``.
+    private func longRetryWait(_ work: TaskWork, _ stored: TaskRecord) -> Duration? {
+        guard work.scheduleTime == nil, stored.state == .waiting, stored.attempt > 0, let due = stored.retryAt
+        else { return nil }
+        let left = Duration.seconds(due.timeIntervalSinceNow)
+        return left > configuration.retryHoldLimit ? left : nil
+    }
+
+    /// A retry due in `wait`, longer than ``Configuration/retryHoldLimit``: the message is given
+    /// back for it (at most ``TaskOutcome/maxGiveBack``, then again), and the task resumes at its
+    /// saved action and attempt when the message returns. Its dedup key stays held meanwhile: the
+    /// lease is extended past the give-back.
+    private func giveBackRetry(_ work: TaskWork, _ record: TaskProgress, wait: Duration, log: TaskLogger)
+        async throws -> TaskOutcome
+    {
+        let after = min(wait, TaskOutcome.maxGiveBack)
+        if let key = record.dedupKey {
+            let held = try await store.renewDedup(
+                rule: work.rule.name, key: key, owner: work.key,
+                leaseUntil: Date() + (after + configuration.dedupLease).timeInterval)
+            if !held {
+                log.warning(
+                    "dedup key no longer held by this task while it waits for a retry",
+                    metadata: ["dedupKey": "\(key)"])
+            }
+        }
+        log.info(
+            "retry wait given back to Pub/Sub",
+            metadata: ["attempt": "\(record.attempt)", "retryIn": "\(wait)", "givenBackFor": "\(after)"])
+        return .givenBack(after: after, "retry due in \(wait)")
+    }
+
+    /// The dedup key is held by a task that runs or retries, so whether this message is a duplicate
+    /// depends on that task's outcome: the message is given back and decided when it returns
+    /// (duplicate if the holder succeeded, run if it failed and freed the key). Meanwhile the task
+    /// is recorded `waiting` at attempt 0 with the reason, never final.
+    private func waitForHolder(
+        _ work: TaskWork, _ record: inout TaskProgress, holder: TaskKey, key: String, log: TaskLogger
+    ) async throws -> TaskOutcome {
+        let now = Date()
+        let after = configuration.dedupWait.delay(afterWaiting: .seconds(now.timeIntervalSince(record.createdAt)))
+        let detail = "dedup key \(key) is held by task \(holder.messageID), which runs or retries"
+        record.state = .waiting
+        record.retryAt = now + after.timeInterval
+        record.updatedAt = now
+        try await record.save(to: store, transitionDetail: detail)
+        log.info(
+            "waiting for the task holding the dedup key; message given back",
+            metadata: ["detail": "\(detail)", "decidedIn": "\(after)"])
+        return .givenBack(after: after, detail)
     }
 
     private func duplicate(_ work: TaskWork, _ record: inout TaskProgress, detail: String, log: TaskLogger) async throws

@@ -36,6 +36,14 @@ public enum TaskOutcome: Sendable, Hashable {
     case final(TaskState)
     /// The task did not finish (shutdown, or the store failed): its message must come back.
     case abandoned(String)
+    /// The task must wait (for the outcome of the task holding its dedup key, or for a retry due
+    /// later than ``TaskRunner/Configuration/retryHoldLimit``): its message is given back to
+    /// Pub/Sub for `after` (at most ``maxGiveBack``), holding no budget, and the task is decided
+    /// again when the message returns.
+    case givenBack(after: Duration, String)
+
+    /// The longest ack deadline Pub/Sub accepts: a longer wait is given back for this long, again.
+    public static let maxGiveBack: Duration = .seconds(600)
 
     public var isFinal: Bool {
         if case .final = self { return true }

@@ -21,17 +21,20 @@ final class DaemonHarness: @unchecked Sendable {
     private var running: Task<Void, Never>?
     private var extraPlugins: [any ActionPlugin] = []
     private let logger: Logger
+    private let runner: TaskRunner.Configuration
     var config: DaemonConfig
 
     /// Creates the topic and subscription (ack deadline 10 s, the emulator's minimum).
     /// `publisherPlugin`: also register the real `publish` plugin, publishing through this harness's client.
     /// `transport`: the daemon's (and this harness's) HTTP client, e.g. one with a small response cap.
+    /// `runner`: the task runner's settings (e.g. a short dedup wait).
     init(
         rules: String, emulator: PubSubEmulator? = nil, plugins extra: [any ActionPlugin] = [],
         publisherPlugin: Bool = false, logger: Logger? = nil, transport: (any HTTPTransport)? = nil,
         script: @escaping ScriptedLogPlugin.Script = { _, _ in .success(output: nil) },
-        configure: (inout DaemonConfig) -> Void = { _ in }
+        runner: TaskRunner.Configuration = .init(), configure: (inout DaemonConfig) -> Void = { _ in }
     ) async throws {
+        self.runner = runner
         if let emulator { self.emulator = emulator } else { self.emulator = try await PubSubEmulator.shared() }
         project = PubSubEmulator.uniqueProject()
         client = try self.emulator.client(project: project, transport: transport)
@@ -71,7 +74,8 @@ final class DaemonHarness: @unchecked Sendable {
 
     private func makeDaemon(_ extra: [any ActionPlugin]) throws -> Daemon {
         try Daemon(
-            config: config, parts: .init(client: client, plugins: [plugin] + extra, metrics: metrics, logger: logger))
+            config: config,
+            parts: .init(client: client, plugins: [plugin] + extra, metrics: metrics, logger: logger, runner: runner))
     }
 
     /// Runs the dispatcher, the schedules and, with `watchRules`, the rule watcher (until they stop).

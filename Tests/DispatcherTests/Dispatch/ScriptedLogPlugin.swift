@@ -53,6 +53,7 @@ final class RecordingMetrics: DispatcherMetrics, Sendable {
     func messagesPulled(subscription: String, count: Int, bytes: Int) { add("pulled", count) }
     func messageAcked(subscription: String) { add("acked") }
     func messageNacked(subscription: String) { add("nacked") }
+    func messageGivenBack(subscription: String) { add("givenBack") }
     func messageUnmatched(subscription: String) { add("unmatched") }
     func messageDuplicate(subscription: String) { add("duplicate") }
     func messageInvalid(subscription: String, reason: String) { add("invalid") }

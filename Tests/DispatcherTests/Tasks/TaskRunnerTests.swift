@@ -34,12 +34,14 @@ import Testing
     }
 
     /// `extra`: more keys of the rule (`concurrency: 1` takes the path that waits for a slot first).
-    static func rule(_ extra: String = "") -> String {
+    static func rule(_ extra: String = "", retry: String = "{ maxAttempts: 3, initialBackoff: 10ms, maxBackoff: 20ms }")
+        -> String
+    {
         """
         rules:
           - name: upload
             on: { message: { attributes: { objectId: "*" } } }
-            retry: { maxAttempts: 3, initialBackoff: 10ms, maxBackoff: 20ms }
+            retry: \(retry)
             \(extra)
             actions:
               - log: { message: "first" }
@@ -56,9 +58,10 @@ import Testing
         let directory: TemporaryStoreDirectory
         let rule: Rule
 
-        init(rule extra: String = "", script: @escaping ScriptedLogPlugin.Script = { _, _ in .success(output: nil) })
-            throws
-        {
+        init(
+            rule extra: String = "", retry: String? = nil,
+            script: @escaping ScriptedLogPlugin.Script = { _, _ in .success(output: nil) }
+        ) throws {
             directory = TemporaryStoreDirectory()
             store = try directory.open()
             let lines = RecordingLogHandler.Lines()
@@ -68,7 +71,8 @@ import Testing
             runner = TaskRunner(
                 store: store, plugins: PluginRegistry([plugin]), publisher: nil,
                 shutdown: ShutdownSignal(), logger: logger)
-            let loaded = RuleLoader().load(sources: [(path: "rules.yaml", text: TaskRunnerTests.rule(extra))])
+            let text = retry.map { TaskRunnerTests.rule(extra, retry: $0) } ?? TaskRunnerTests.rule(extra)
+            let loaded = RuleLoader().load(sources: [(path: "rules.yaml", text: text)])
             rule = try #require(loaded.rules.first)
         }
 
@@ -161,5 +165,44 @@ import Testing
         // Run again (the message delivered twice): already final, nothing runs.
         #expect(await setup.runner.run(setup.work("m1")) == .final(.succeeded))
         #expect(setup.plugin.calls.count == 3)
+    }
+
+    /// A retry wait over `retryHoldLimit` gives the message back; its redelivery gives it back
+    /// again while the wait is long, then waits only what is left of it and resumes at the saved
+    /// action and attempt.
+    @Test func aLongRetryWaitIsGivenBackAndTheRedeliveryResumesWhereTheTaskWas() async throws {
+        let setup = try Setup(
+            retry: "{ maxAttempts: 3, initialBackoff: 1d, maxBackoff: 1d }",
+            script: { invocation, _ in
+                invocation.actionIndex == 1 && invocation.attempt == 1 ? .retryable("down") : .success(output: nil)
+            })
+        defer { setup.close() }
+        let first = await setup.runner.run(setup.work("m1"))
+        guard case .givenBack(let after, _) = first else {
+            Issue.record("expected the message to be given back, got \(first)")
+            return
+        }
+        #expect(after <= TaskOutcome.maxGiveBack)
+        let key = TaskKey(messageID: "m1", rule: "upload")
+        var record = try #require(try await setup.store.task(key))
+        #expect(record.state == .waiting)
+        #expect(record.attempt == 1)
+        #expect(record.nextAction == 1)
+        // Redelivered while the wait is still long: given back again, nothing runs.
+        let again = await setup.runner.run(setup.work("m1"))
+        guard case .givenBack = again else {
+            Issue.record("expected the message to be given back again, got \(again)")
+            return
+        }
+        #expect(setup.plugin.calls.count == 2)
+        // Redelivered when 300 ms are left: waits them, then attempt 2 from the second action.
+        record.retryAt = Date() + 0.3
+        try await setup.store.save(record)
+        let started = ContinuousClock.now
+        #expect(await setup.runner.run(setup.work("m1")) == .final(.succeeded))
+        let waited = ContinuousClock.now - started
+        #expect(waited >= .milliseconds(250) && waited < .seconds(3))
+        #expect(setup.plugin.calls.map(\.text) == ["first", "second", "second"])
+        #expect(setup.plugin.calls.map(\.attempt) == [1, 1, 2])
     }
 }
