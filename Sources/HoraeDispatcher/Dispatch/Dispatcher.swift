@@ -342,7 +342,8 @@ public final class Dispatcher: Sendable {
         }
         var message = received.message
         message.subscription = s.logicalName
-        let ruleSet = rules.ruleSet
+        let snapshot = rules.snapshot
+        let ruleSet = snapshot.ruleSet
         let matches = ruleSet.match(message)
         guard !matches.isEmpty else {
             metrics.messageUnmatched(subscription: s.logicalName)
@@ -354,16 +355,17 @@ public final class Dispatcher: Sendable {
         let outcomes: [TaskOutcome]
         if matches.count == 1 {
             // The common case runs in this task: no child task for one rule.
+            let index = matches[0].ruleIndex
             let work = TaskWork(
-                rule: ruleSet.rules[matches[0].ruleIndex], message: message,
-                captures: matches[0].captures, subscription: s.logicalName)
+                rule: ruleSet.rules[index], message: message, captures: matches[0].captures,
+                subscription: s.logicalName, actionsFingerprint: snapshot.actionsFingerprints[index])
             outcomes = [await runner.run(work)]
         } else {
             outcomes = await withTaskGroup(of: TaskOutcome.self) { group in
                 for m in matches {
                     let work = TaskWork(
                         rule: ruleSet.rules[m.ruleIndex], message: message, captures: m.captures,
-                        subscription: s.logicalName)
+                        subscription: s.logicalName, actionsFingerprint: snapshot.actionsFingerprints[m.ruleIndex])
                     group.addTask { await self.runner.run(work) }
                 }
                 return await group.reduce(into: []) { $0.append($1) }

@@ -108,7 +108,7 @@ public final class TaskRunner: Sendable {
 
     private func execute(_ work: TaskWork, log: TaskLogger) async throws -> TaskOutcome {
         let rule = work.rule
-        let fingerprint = ActionsFingerprint.of(rule.actions)
+        let fingerprint = work.actionsFingerprint ?? ActionsFingerprint.of(rule.actions)
         let stored: TaskRecord?
         // The first attempt, when already recorded (a new task of a rule with nothing to wait for).
         var attemptSaved: TaskRecord?

@@ -17,9 +17,13 @@ public struct TaskWork: Sendable {
     public var subscription: String?
     /// The tick, for schedule rules.
     public var scheduleTime: Date?
+    /// The ``ActionsFingerprint`` of the rule's actions, when the caller has it from the rule
+    /// set's load (``ActiveRules/Snapshot``); computed by the task runner otherwise.
+    public var actionsFingerprint: String?
 
     public init(
-        rule: Rule, message: PubSubMessage, captures: CaptureSet, subscription: String?, scheduleTime: Date? = nil
+        rule: Rule, message: PubSubMessage, captures: CaptureSet, subscription: String?, scheduleTime: Date? = nil,
+        actionsFingerprint: String? = nil
     ) {
         self.key = TaskKey(messageID: message.id, rule: rule.name)
         self.rule = rule
@@ -27,6 +31,7 @@ public struct TaskWork: Sendable {
         self.captures = captures
         self.subscription = subscription
         self.scheduleTime = scheduleTime
+        self.actionsFingerprint = actionsFingerprint
     }
 }
 
