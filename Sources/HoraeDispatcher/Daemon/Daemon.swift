@@ -10,8 +10,9 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// `horae run`: the dispatcher, the schedules, rule reloads, store pruning and the status server,
-/// run as one swift-service-lifecycle `ServiceGroup` that shuts down gracefully on SIGTERM/SIGINT
+/// `horae run`: the dispatcher, the schedules, rule reloads, store maintenance and the status
+/// server, run as one swift-service-lifecycle `ServiceGroup` of named services
+/// (``services(trappingSIGHUP:)``) that shuts down gracefully on SIGTERM/SIGINT
 /// (docs/daemon.md, "Message path") and reloads rules on SIGHUP (and, with `watchRules`, when their files change),
 /// keeping the last good set when the new one is invalid.
 public final class Daemon: Sendable {
@@ -25,7 +26,7 @@ public final class Daemon: Sendable {
     public let metrics: any DispatcherMetrics
     private let plugins: PluginRegistry
     let logger: Logger
-    private let extraServices: [any Service]
+    let extraServices: [any Service]
     /// With `watchRules`: the rule files as they were when the first rules were read.
     private let initialRuleFiles: RuleFilesFingerprint?
     private let reloading = Mutex(())
@@ -139,12 +140,9 @@ public final class Daemon: Sendable {
     }
 
     /// Checks the dead-letter topics (``checkDeadLetterTopics()``), then runs until SIGTERM/SIGINT
-    /// (or ``shutdown``'s `stop()`) and shuts down gracefully.
+    /// (or ``stop()``) and shuts down gracefully.
     public func run() async throws {
         try await checkDeadLetterTopics()
-        let dispatcher = self.dispatcher
-        let scheduler = self.scheduler
-        let shutdown = self.shutdown
         logger.notice(
             "horae started",
             metadata: [
@@ -152,47 +150,35 @@ public final class Daemon: Sendable {
                 "subscriptions": "\(dispatcher.subscriptions.map(\.logicalName).joined(separator: ","))",
                 "state": "\(store.path)",
             ])
-        let work = ClosureService {
-            await withGracefulShutdownHandler {
-                await withDiscardingTaskGroup { group in
-                    group.addTask { await dispatcher.run() }
-                    group.addTask { await scheduler.run() }
-                }
-            } onGracefulShutdown: {
-                shutdown.stop()
-            }
-        }
-        let reloads = ClosureService { [self] in
-            for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
-                _ = reload()
-            }
-        }
-        let pruning = ClosureService { [self] in
-            // Runs until its own graceful shutdown (a service ending earlier would stop the group).
-            try? await cancelWhenGracefulShutdown {
-                while true {
-                    await self.pruneStore(now: Date())
-                    try await Task.sleep(for: .seconds(3600))
-                }
-            }
-        }
-        // Listed first, stopped last: the status server answers until the dispatcher is done.
-        var services = extraServices.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
-        services.append(.init(service: reloads, successTerminationBehavior: .ignore, serviceName: "reload"))
-        if let watcher = ruleWatcher() {
-            services.append(.init(service: watcher, successTerminationBehavior: .ignore, serviceName: "watch-rules"))
-        }
-        services += [
-            .init(service: pruning, successTerminationBehavior: .ignore, serviceName: "prune"),
-            .init(service: work, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "dispatcher"),
-        ]
-        let group = ServiceGroup(
-            configuration: .init(
-                services: services, gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        try await group.run()
+        try await runServices(trappingSignals: true)
         store.close()
         logger.notice("horae stopped")
+    }
+
+    /// The graceful shutdown SIGTERM starts, from within the process.
+    public func stop() {
+        shutdown.stop()
+    }
+
+    /// Runs the daemon's ``services(trappingSIGHUP:)`` as one `ServiceGroup` until a graceful
+    /// shutdown — SIGTERM or SIGINT when `trappingSignals`, ``stop()`` always — has stopped them
+    /// all. Every task the daemon starts is a child of this call.
+    func runServices(trappingSignals: Bool) async throws {
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services(trappingSIGHUP: trappingSignals),
+                gracefulShutdownSignals: trappingSignals ? [.sigterm, .sigint] : [], logger: logger))
+        let shutdown = self.shutdown
+        try await withThrowingDiscardingTaskGroup { tasks in
+            tasks.addTask {
+                // A stop from within the process shuts the group down as SIGTERM does.
+                await shutdown.wait()
+                guard !Task.isCancelled else { return }
+                await group.triggerGracefulShutdown()
+            }
+            try await group.run()
+            tasks.cancelAll()
+        }
     }
 
     /// One pruning pass: expired dedup keys, finished records and ticks older than

@@ -65,49 +65,66 @@ public final class Dispatcher: Sendable {
     }
 
     /// Pulls and dispatches until the shutdown signal, then shuts down gracefully.
+    ///
+    /// Everything it starts is a child task of this call: the ack queues, the lease extenders,
+    /// the pull loops with their handler tasks, and the grace timer. Cancelling the task that
+    /// runs it stops all of them at once (tasks are interrupted where they are and resume when
+    /// their messages come back) without waiting for the grace period.
     public func run() async {
-        await withDiscardingTaskGroup { background in
+        await withDiscardingTaskGroup { acks in
             for s in subscriptions {
-                background.addTask { await s.acks.run() }
+                acks.addTask { await s.acks.run() }
             }
-            let leases = Task {
-                await withDiscardingTaskGroup { group in
-                    for s in subscriptions { group.addTask { await s.leases.run() } }
-                }
+            await withDiscardingTaskGroup { leases in
+                for s in subscriptions { leases.addTask { await s.leases.run() } }
+                await pullAndDispatchUntilStopped()
+                // No message is held any more: stop extending leases.
+                leases.cancelAll()
             }
-            let work = Task {
-                await withDiscardingTaskGroup { group in
-                    for s in subscriptions {
-                        for slot in 0..<max(1, s.config.concurrentPulls) {
-                            group.addTask { await self.pullLoop(s, slot: slot) }
-                        }
-                    }
-                }
-            }
-            await shutdown.wait()
-            logger.notice(
-                "shutting down: pulling stopped, running tasks get the grace period",
-                metadata: ["running": "\(runner.runningCount)", "grace": "\(configuration.shutdownGrace)"])
-            limiter.close()
-            flow.wakeAll()
-            // The grace period: a timer cancels the work (tasks, `exec` children) if it is not done by then.
-            let grace = configuration.shutdownGrace
-            let logger = self.logger
-            let runner = self.runner
-            let timer = Task {
-                guard (try? await Task.sleep(for: grace)) != nil else { return }
-                logger.warning(
-                    "grace period over: cancelling the tasks still running; their messages come back",
-                    metadata: ["running": "\(runner.runningCount)"])
-                work.cancel()
-            }
-            await work.value
-            timer.cancel()
-            leases.cancel()
-            await leases.value
             for s in subscriptions { s.acks.close() }
         }
         logger.notice("dispatcher stopped; every pending ack was flushed")
+    }
+
+    /// What ``run()`` does between the start and the flush of the last acks: the pull loops, and,
+    /// once the shutdown begins, the grace period, after which whatever still runs is cancelled.
+    private func pullAndDispatchUntilStopped() async {
+        await withTaskGroup(of: RunEnd.self) { group in
+            group.addTask {
+                await withDiscardingTaskGroup { pulls in
+                    for s in self.subscriptions {
+                        for slot in 0..<max(1, s.config.concurrentPulls) {
+                            pulls.addTask { await self.pullLoop(s, slot: slot) }
+                        }
+                    }
+                }
+                return .work
+            }
+            group.addTask { await self.graceAfterShutdown() }
+            // Work done first: the grace timer is not needed. Grace over first: cancel the work.
+            // Either way the other child is cancelled, and the group waits for it.
+            _ = await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Which child of ``pullAndDispatchUntilStopped()`` ended first.
+    private enum RunEnd { case work, graceOver, cancelled }
+
+    /// Waits for the shutdown to begin, stops new tasks, then waits `shutdownGrace`.
+    private func graceAfterShutdown() async -> RunEnd {
+        await shutdown.wait()
+        guard !Task.isCancelled else { return .cancelled }
+        logger.notice(
+            "shutting down: pulling stopped, running tasks get the grace period",
+            metadata: ["running": "\(runner.runningCount)", "grace": "\(configuration.shutdownGrace)"])
+        limiter.close()
+        flow.wakeAll()
+        guard (try? await Task.sleep(for: configuration.shutdownGrace)) != nil else { return .cancelled }
+        logger.warning(
+            "grace period over: cancelling the tasks still running; their messages come back",
+            metadata: ["running": "\(runner.runningCount)"])
+        return .graceOver
     }
 
     // MARK: - Pulling

@@ -6,8 +6,8 @@ import Testing
 @testable import HoraeDispatcher
 
 /// A daemon wired to the real Pub/Sub emulator, with rules written to a temporary directory and
-/// the `log` plugin replaced by a ``ScriptedLogPlugin``. It runs the dispatcher and the schedules
-/// directly (no signal handlers in the test process); ``stop()`` is the graceful shutdown.
+/// the `log` plugin replaced by a ``ScriptedLogPlugin``. It runs the daemon's services as
+/// `horae run` does, but traps no signal in the test process; ``stop()`` is the graceful shutdown.
 final class DaemonHarness: @unchecked Sendable {
     let emulator: PubSubEmulator
     let project: String
@@ -78,25 +78,21 @@ final class DaemonHarness: @unchecked Sendable {
             parts: .init(client: client, plugins: [plugin] + extra, metrics: metrics, logger: logger, runner: runner))
     }
 
-    /// Runs the dispatcher, the schedules and, with `watchRules`, the rule watcher (until they stop).
+    /// Runs the daemon's services as `horae run` does, without trapping signals (until ``stop()``).
     func start() {
         let daemon = self.daemon!
-        let watcher = daemon.ruleWatcher()
         running = Task {
-            await withDiscardingTaskGroup { group in
-                if let watcher { group.addTask { await watcher.run() } }
-                await withDiscardingTaskGroup { group in
-                    group.addTask { await daemon.dispatcher.run() }
-                    group.addTask { await daemon.scheduler.run() }
-                }
-                group.cancelAll()
+            do {
+                try await daemon.runServices(trappingSignals: false)
+            } catch {
+                Issue.record("the daemon's services failed: \(error)")
             }
         }
     }
 
     /// Graceful shutdown; returns when the dispatcher has flushed its acks.
     func stop() async {
-        daemon.shutdown.stop()
+        daemon.stop()
         await running?.value
         running = nil
     }
