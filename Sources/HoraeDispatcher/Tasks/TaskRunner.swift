@@ -106,134 +106,211 @@ public final class TaskRunner: Sendable {
         }
     }
 
+    /// A task's run, in its phases: ``begin(_:fingerprint:log:)`` finds or creates its record;
+    /// in the rule's concurrency slot, ``passDedupGate(_:_:log:)`` and then
+    /// ``runAttempts(_:_:start:dedupKey:log:)`` under a dedup-lease renewal; once the slot is
+    /// free, what the attempts left to do: give the message back for a long retry wait, or the
+    /// dead-letter step of a task that failed for good — so neither holds a slot.
     private func execute(_ work: TaskWork, log: TaskLogger) async throws -> TaskOutcome {
-        let rule = work.rule
-        let fingerprint = work.actionsFingerprint ?? ActionsFingerprint.of(rule.actions)
-        let stored: TaskRecord?
-        // The first attempt, when already recorded (a new task of a rule with nothing to wait for).
-        var attemptSaved: TaskRecord?
-        if rule.concurrency == nil && rule.dedup == nil {
-            // Nothing to wait for before the first attempt: record it at once if the task is new,
-            // in one store call instead of a read and then a save.
-            if shutdown.isStopping || Task.isCancelled { return .abandoned("shutting down before the task started") }
-            let first = TaskRecord(
-                key: work.key, state: .running, attempt: 1, subscription: work.subscription,
-                createdAt: Date(), actionsFingerprint: fingerprint)
-            stored = try await store.insertIfAbsent(first, transitionDetail: "attempt 1")
-            if stored == nil { attemptSaved = first }
-        } else {
-            stored = try await store.task(work.key)
-        }
+        let fingerprint = work.actionsFingerprint ?? ActionsFingerprint.of(work.rule.actions)
         var record: TaskProgress
-        if let stored {
-            record = TaskProgress(stored: stored)
-            switch stored.state {
-            case .succeeded, .duplicate, .deadLettered:
-                log.debug("task already final", metadata: ["state": "\(stored.state.rawValue)"])
-                return .final(stored.state)
-            case .failed:
-                // Failed for good, and the dead-letter step did not complete before a restart or its
-                // publish was refused: it is tried once more (a topic created since is used; one still
-                // refused ends it as before).
-                return try await deadLetter(work, &record, log: log)
-            case .pending, .running, .waiting:
-                if let started = stored.actionsFingerprint, started != fingerprint, stored.attempt > 0 {
-                    return try await refuseChangedActions(
-                        work, &record, startedWith: started, now: fingerprint, log: log)
-                }
-                // No attempt yet (nothing ran), or a record from before fingerprints were kept: the
-                // task runs the actions loaded now, and keeps their fingerprint from here on.
-                record.actionsFingerprint = fingerprint
-                if let wait = longRetryWait(work, stored) {
-                    return try await giveBackRetry(work, record, wait: wait, log: log)
-                }
-                log.info(
-                    "resuming task",
-                    metadata: [
-                        "state": "\(stored.state.rawValue)", "attempt": "\(stored.attempt)",
-                        "nextAction": "\(stored.nextAction)",
-                    ])
-            }
-        } else if let attemptSaved {
-            record = TaskProgress(stored: attemptSaved)
-        } else {
-            record = TaskProgress(
-                new: TaskRecord(
-                    key: work.key, state: .pending, subscription: work.subscription,
-                    createdAt: Date(), actionsFingerprint: fingerprint))
+        let start: Start
+        switch try await begin(work, fingerprint: fingerprint, log: log) {
+        case .settled(let outcome): return outcome
+        case .run(let found, let how):
+            record = found
+            start = how
         }
-
-        let outcome = try await runInSlot(work, &record, resumed: stored != nil, attemptSaved: attemptSaved, log: log)
-        // Failed for good: the rule's concurrency slot, the dedup renewal and the running count
-        // were given back when `runInSlot` returned, so a slow or refused dead letter holds none.
-        guard case .final(.failed) = outcome else { return outcome }
-        return try await deadLetter(work, &record, log: log)
-    }
-
-    /// From the concurrency slot to a final state: the dedup gate, then attempts until the task
-    /// succeeds, fails for good (`.final(.failed)`: the dead-letter step comes next) or is interrupted.
-    private func runInSlot(
-        _ work: TaskWork, _ record: inout TaskProgress, resumed: Bool, attemptSaved: TaskRecord?, log: TaskLogger
-    ) async throws -> TaskOutcome {
         let rule = work.rule
-        // A first attempt already recorded runs (it has nothing to wait for).
-        if attemptSaved == nil {
+        // A first attempt already recorded has nothing to wait for (its rule has no limit).
+        if start != .firstAttemptRecorded {
             guard await limiter.acquire(rule: rule.name, limit: rule.concurrency) else {
                 return .abandoned("shutting down before the task started")
             }
         }
-        defer { if rule.concurrency != nil { limiter.release(rule: rule.name) } }
-        if attemptSaved == nil && (shutdown.isStopping || Task.isCancelled) {
-            return .abandoned("shutting down before the task started")
+        let end: SlotEnd
+        do {
+            defer { if rule.concurrency != nil { limiter.release(rule: rule.name) } }
+            end = try await runInSlot(work, &record, start: start, log: log)
         }
-
-        // The dedup gate.
-        var dedupKey: String?
-        if let dedup = rule.dedup {
-            let key: String
-            do {
-                key = try dedup.key.render(context(work, attempt: max(1, record.attempt)))
-            } catch {
-                record.lastError = "dedup key: \(error)"
-                return try await fail(work, &record, log: log)
-            }
-            dedupKey = key
-            record.dedupKey = key
-            let now = Date()
-            let claim = try await store.claimDedup(
-                rule: rule.name, key: key, owner: work.key, now: now,
-                leaseUntil: now + configuration.dedupLease.timeInterval)
-            switch claim {
-            case .acquired:
-                break
-            case .heldByRunningTask(let other):
-                // A schedule tick has no message to give back: it stays a duplicate of the running one.
-                guard work.scheduleTime == nil else {
-                    return try await duplicate(
-                        work, &record, detail: "task \(other.messageID) with key \(key) is running", log: log)
-                }
-                return try await waitForHolder(work, &record, holder: other, key: key, log: log)
-            case .recentlySucceeded(let until):
-                return try await duplicate(
-                    work, &record, detail: "key \(key) succeeded; window ends \(until)", log: log)
-            }
+        switch end {
+        case .retryLater(let wait):
+            return try await giveBackRetry(work, record, wait: wait, log: log)
+        case .outcome(.final(.failed)):
+            return try await deadLetter(work, &record, log: log)
+        case .outcome(let outcome):
+            return outcome
         }
+    }
 
+    /// How a task begins its run in this process.
+    private enum Start {
+        /// A new task: nothing recorded yet.
+        case new
+        /// A new task whose first attempt was recorded as it was created.
+        case firstAttemptRecorded
+        /// A task the store knew: a redelivery, a message given back coming back, a restart.
+        case resumed
+    }
+
+    private enum Beginning {
+        /// Nothing to run: the outcome is known (or the stored record decided it).
+        case settled(TaskOutcome)
+        case run(TaskProgress, Start)
+    }
+
+    /// How the part of a task run in the concurrency slot ended.
+    private enum SlotEnd {
+        /// A failure for good (`.final(.failed)`) goes on to the dead-letter step.
+        case outcome(TaskOutcome)
+        /// A retry wait too long to hold the message: give it back for `wait`.
+        case retryLater(Duration)
+    }
+
+    /// The task's record: created for a new task (with its first attempt at once when the rule
+    /// has nothing to wait for, in one store call instead of a read and then a save), or the
+    /// stored one, which may settle the task without running anything: already final, failed
+    /// before its dead-letter step completed, started with other actions, or waiting for a
+    /// retry longer than the hold limit.
+    private func begin(_ work: TaskWork, fingerprint: String, log: TaskLogger) async throws -> Beginning {
+        let rule = work.rule
+        let stored: TaskRecord?
+        if rule.concurrency == nil && rule.dedup == nil {
+            if shutdown.isStopping || Task.isCancelled {
+                return .settled(.abandoned("shutting down before the task started"))
+            }
+            let first = TaskRecord(
+                key: work.key, state: .running, attempt: 1, subscription: work.subscription,
+                createdAt: Date(), actionsFingerprint: fingerprint)
+            stored = try await store.insertIfAbsent(first, transitionDetail: "attempt 1")
+            if stored == nil { return .run(TaskProgress(stored: first), .firstAttemptRecorded) }
+        } else {
+            stored = try await store.task(work.key)
+        }
+        guard let stored else {
+            return .run(
+                TaskProgress(
+                    new: TaskRecord(
+                        key: work.key, state: .pending, subscription: work.subscription,
+                        createdAt: Date(), actionsFingerprint: fingerprint)), .new)
+        }
+        var record = TaskProgress(stored: stored)
+        switch stored.state {
+        case .succeeded, .duplicate, .deadLettered:
+            log.debug("task already final", metadata: ["state": "\(stored.state.rawValue)"])
+            return .settled(.final(stored.state))
+        case .failed:
+            // Failed for good, and the dead-letter step did not complete before a restart or its
+            // publish was refused: it is tried once more (a topic created since is used; one still
+            // refused ends it as before).
+            return .settled(try await deadLetter(work, &record, log: log))
+        case .pending, .running, .waiting:
+            if let started = stored.actionsFingerprint, started != fingerprint, stored.attempt > 0 {
+                return .settled(
+                    try await refuseChangedActions(work, &record, startedWith: started, now: fingerprint, log: log))
+            }
+            // No attempt yet (nothing ran), or a record from before fingerprints were kept: the
+            // task runs the actions loaded now, and keeps their fingerprint from here on.
+            record.actionsFingerprint = fingerprint
+            if let wait = longRetryWait(work, stored) {
+                return .settled(try await giveBackRetry(work, record, wait: wait, log: log))
+            }
+            log.info(
+                "resuming task",
+                metadata: [
+                    "state": "\(stored.state.rawValue)", "attempt": "\(stored.attempt)",
+                    "nextAction": "\(stored.nextAction)",
+                ])
+            return .run(record, .resumed)
+        }
+    }
+
+    /// In the concurrency slot: the dedup gate, then the attempts, while the dedup claim is renewed.
+    private func runInSlot(_ work: TaskWork, _ record: inout TaskProgress, start: Start, log: TaskLogger)
+        async throws -> SlotEnd
+    {
+        if start != .firstAttemptRecorded && (shutdown.isStopping || Task.isCancelled) {
+            return .outcome(.abandoned("shutting down before the task started"))
+        }
+        let dedupKey: String?
+        switch try await passDedupGate(work, &record, log: log) {
+        case .closed(let outcome): return .outcome(outcome)
+        case .open(let key): dedupKey = key
+        }
         metrics.runningTasksChanged(by: 1)
         defer { metrics.runningTasksChanged(by: -1) }
-        let renewal = dedupKey.map { startDedupRenewal(rule: rule.name, key: $0, owner: work.key, log: log) }
-        defer { renewal?.cancel() }
+        guard let dedupKey else {
+            return try await runAttempts(work, &record, start: start, dedupKey: nil, log: log)
+        }
+        // The renewal is a child task: it has stopped when the attempts are over, so no renewal
+        // in flight can shorten the lease a give-back extends.
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await self.renewDedup(rule: work.rule.name, key: dedupKey, owner: work.key, log: log) }
+            defer { group.cancelAll() }
+            return try await runAttempts(work, &record, start: start, dedupKey: dedupKey, log: log)
+        }
+    }
 
+    private enum DedupGate {
+        /// The task may run; it holds `key` (nil: the rule has no dedup).
+        case open(key: String?)
+        /// The task does not run now: a duplicate, a wait for the key's holder, or a failure.
+        case closed(TaskOutcome)
+    }
+
+    /// Claims the rule's dedup key for the task. A key held by a running or retrying task makes a
+    /// message wait for that task's outcome; a key that succeeded within its window makes the
+    /// task a duplicate.
+    private func passDedupGate(_ work: TaskWork, _ record: inout TaskProgress, log: TaskLogger) async throws
+        -> DedupGate
+    {
+        let rule = work.rule
+        guard let dedup = rule.dedup else { return .open(key: nil) }
+        let key: String
+        do {
+            key = try dedup.key.render(context(work, attempt: max(1, record.attempt)))
+        } catch {
+            record.lastError = "dedup key: \(error)"
+            return .closed(try await fail(work, &record, log: log))
+        }
+        record.dedupKey = key
+        let now = Date()
+        let claim = try await store.claimDedup(
+            rule: rule.name, key: key, owner: work.key, now: now,
+            leaseUntil: now + configuration.dedupLease.timeInterval)
+        switch claim {
+        case .acquired:
+            return .open(key: key)
+        case .heldByRunningTask(let other):
+            // A schedule tick has no message to give back: it stays a duplicate of the running one.
+            guard work.scheduleTime == nil else {
+                return .closed(
+                    try await duplicate(
+                        work, &record, detail: "task \(other.messageID) with key \(key) is running", log: log))
+            }
+            return .closed(try await waitForHolder(work, &record, holder: other, key: key, log: log))
+        case .recentlySucceeded(let until):
+            return .closed(
+                try await duplicate(work, &record, detail: "key \(key) succeeded; window ends \(until)", log: log))
+        }
+    }
+
+    /// Attempts until the task succeeds, fails for good (`.final(.failed)`), is interrupted, or
+    /// must wait for a retry longer than ``Configuration/retryHoldLimit`` (``SlotEnd/retryLater(_:)``).
+    private func runAttempts(
+        _ work: TaskWork, _ record: inout TaskProgress, start: Start, dedupKey: String?, log: TaskLogger
+    ) async throws -> SlotEnd {
+        let rule = work.rule
         let backoff = Backoff(rule.retry)
         let deadline = rule.timeout.map { record.createdAt + $0.timeInterval }
         // A retry due soon (a longer wait gave the message back before the slot was taken); a
         // `waiting` record of attempt 0 waited for a dedup key, which it now holds.
         if record.state == .waiting, record.attempt > 0, let due = record.retryAt, due > Date() {
             guard await shutdown.sleep(for: .seconds(due.timeIntervalSinceNow)) else {
-                return .abandoned("shutting down while waiting for a retry")
+                return .outcome(.abandoned("shutting down while waiting for a retry"))
             }
         }
-        var recordAttempt = attemptSaved == nil
+        var recordAttempt = start != .firstAttemptRecorded
         while true {
             if recordAttempt {
                 record.attempt += 1
@@ -246,7 +323,8 @@ public final class TaskRunner: Sendable {
             metrics.taskAttempt(rule: rule.name)
             // The routine case — a new task's first attempt from its first action — at debug, so a
             // busy daemon at `info` writes no lines per message; resumed tasks and retries at info.
-            let level: Logger.Level = !resumed && record.attempt == 1 && record.nextAction == 0 ? .debug : .info
+            let level: Logger.Level =
+                start != .resumed && record.attempt == 1 && record.nextAction == 0 ? .debug : .info
             log.log(
                 level: level, "task attempt started",
                 metadata: ["attempt": "\(record.attempt)", "nextAction": "\(record.nextAction)"])
@@ -262,17 +340,17 @@ public final class TaskRunner: Sendable {
                 try await record.save(to: store, transitionDetail: nil, dedup: settle)
                 metrics.taskFinished(rule: rule.name, outcome: "succeeded")
                 log.log(level: level, "task succeeded", metadata: ["attempt": "\(record.attempt)"])
-                return .final(.succeeded)
+                return .outcome(.final(.succeeded))
             case .interrupted(let reason):
                 log.warning(
                     "task interrupted; it resumes when the message comes back", metadata: ["reason": "\(reason)"])
-                return .abandoned(reason)
+                return .outcome(.abandoned(reason))
             case .failed(let message, let retryable):
                 record.lastError = message
                 let timedOut = deadline.map { Date() >= $0 } ?? false
                 guard retryable, !timedOut, record.attempt < rule.retry.maxAttempts else {
                     if timedOut { record.lastError = "task timeout (\(rule.timeout!)) exceeded: \(message)" }
-                    return try await fail(work, &record, log: log)
+                    return .outcome(try await fail(work, &record, log: log))
                 }
                 var delay = backoff.delay(afterFailures: record.attempt)
                 if let deadline { delay = min(delay, .seconds(max(0, deadline.timeIntervalSinceNow))) }
@@ -287,13 +365,10 @@ public final class TaskRunner: Sendable {
                         "retryIn": "\(delay)",
                     ])
                 if work.scheduleTime == nil && delay > configuration.retryHoldLimit {
-                    // Stop renewing first, so that no renewal in flight shortens the extended lease.
-                    renewal?.cancel()
-                    await renewal?.value
-                    return try await giveBackRetry(work, record, wait: delay, log: log)
+                    return .retryLater(delay)
                 }
                 guard await shutdown.sleep(for: delay) else {
-                    return .abandoned("shutting down while waiting for a retry")
+                    return .outcome(.abandoned("shutting down while waiting for a retry"))
                 }
             }
         }
@@ -557,27 +632,24 @@ public final class TaskRunner: Sendable {
         return .final(.deadLettered)
     }
 
-    private func startDedupRenewal(rule: String, key: String, owner: TaskKey, log: TaskLogger) -> Task<Void, Never> {
+    /// Renews the dedup claim every third of its lease until cancelled, or until another task
+    /// has taken the key over.
+    private func renewDedup(rule: String, key: String, owner: TaskKey, log: TaskLogger) async {
         let lease = configuration.dedupLease
-        let store = self.store
-        return Task {
-            while !Task.isCancelled {
-                do {
-                    try await Task.sleep(for: lease / 3)
-                    let held = try await store.renewDedup(
-                        rule: rule, key: key, owner: owner,
-                        leaseUntil: Date() + lease.timeInterval)
-                    if !held {
-                        log.error(
-                            "dedup key taken over by another task while this one runs", metadata: ["dedupKey": "\(key)"]
-                        )
-                        return
-                    }
-                } catch is CancellationError {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: lease / 3)
+                let held = try await store.renewDedup(
+                    rule: rule, key: key, owner: owner, leaseUntil: Date() + lease.timeInterval)
+                if !held {
+                    log.error(
+                        "dedup key taken over by another task while this one runs", metadata: ["dedupKey": "\(key)"])
                     return
-                } catch {
-                    log.warning("dedup lease renewal failed", metadata: ["error": "\(error)"])
                 }
+            } catch is CancellationError {
+                return
+            } catch {
+                log.warning("dedup lease renewal failed", metadata: ["error": "\(error)"])
             }
         }
     }
