@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -7,10 +9,12 @@ import Foundation
 /// Holds a provider's current token and runs at most one refresh at a time.
 ///
 /// - A token valid for more than the refresh margin is returned as is.
-/// - Otherwise one refresh runs (in its own task) and every caller that arrives meanwhile waits
-///   for that same refresh: N concurrent callers cause one request to the endpoint.
-/// - A caller whose task is cancelled stops waiting at once (`CancellationError`); the refresh
-///   itself goes on and its token is cached for the next caller.
+/// - Otherwise one refresh runs, in the task of the caller that found the token due, and every
+///   caller that arrives meanwhile waits for that same refresh: N concurrent callers cause one
+///   request to the endpoint. Nothing outlives the callers: there is no task of its own.
+/// - A waiting caller whose task is cancelled stops waiting at once (`CancellationError`). When
+///   the refreshing caller is cancelled, its request is abandoned and one of the callers still
+///   waiting, if any, refreshes in its place.
 /// - When a refresh fails but the old token has not expired yet (we were only inside the margin),
 ///   callers get the old token, and a new refresh is tried at most every `retryInterval`
 ///   seconds until the old token expires; after that the failure is thrown.
@@ -22,6 +26,13 @@ import Foundation
 actor AccessTokenCache {
     typealias Fetch = @Sendable () async throws -> AccessToken
 
+    /// What a waiting caller is woken with.
+    private enum Turn {
+        case token(AccessToken)
+        /// The refreshing caller was cancelled: this one refreshes instead.
+        case refresh
+    }
+
     private let clock: @Sendable () -> Date
     private let refreshMargin: TimeInterval
     private let retryInterval: TimeInterval
@@ -32,7 +43,9 @@ actor AccessTokenCache {
     private var refreshAt = Date.distantPast
     private var lastFailure: Date?
     private var refreshing = false
-    private var waiters: [UInt64: CheckedContinuation<AccessToken, any Error>] = [:]
+    /// Callers waiting for the refresh in flight; a lock of their own, so that a cancelled one
+    /// is taken out at once, from its cancellation handler.
+    private let waiters = Mutex<[UInt64: CheckedContinuation<Turn, any Error>]>([:])
     private var nextWaiterID: UInt64 = 0
 
     init(
@@ -60,22 +73,30 @@ actor AccessTokenCache {
             }
         }
         try Task.checkCancellation()
+        if refreshing {
+            switch try await waitForRefresh() {
+            case .token(let token): return token
+            case .refresh: break  // `refreshing` stays set: this caller takes the refresh over
+            }
+        }
+        refreshing = true
+        return try await refresh()
+    }
+
+    private func waitForRefresh() async throws -> Turn {
         let id = nextWaiterID
         nextWaiterID &+= 1
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<AccessToken, any Error>) in
-                if Task.isCancelled {
-                    continuation.resume(throwing: CancellationError())
-                    return
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Turn, any Error>) in
+                let cancelled = self.waiters.withLock { all -> Bool in
+                    if Task.isCancelled { return true }
+                    all[id] = continuation
+                    return false
                 }
-                waiters[id] = continuation
-                if !refreshing {
-                    refreshing = true
-                    Task { await self.refresh() }
-                }
+                if cancelled { continuation.resume(throwing: CancellationError()) }
             }
         } onCancel: {
-            Task { await self.cancelWaiter(id) }
+            self.waiters.withLock { $0.removeValue(forKey: id) }?.resume(throwing: CancellationError())
         }
     }
 
@@ -92,16 +113,26 @@ actor AccessTokenCache {
         invalidate()
     }
 
-    private func cancelWaiter(_ id: UInt64) {
-        waiters.removeValue(forKey: id)?.resume(throwing: CancellationError())
-    }
-
-    private func refresh() async {
+    /// Fetches a token for this caller and every waiting one.
+    private func refresh() async throws -> AccessToken {
         let result: Result<AccessToken, any Error>
         do {
             result = .success(try await fetch())
         } catch {
             result = .failure(error)
+        }
+        if Task.isCancelled, case .failure = result {
+            // This caller gave up; the request went with it. A waiting caller, if any, refreshes.
+            let next = waiters.withLock { all -> CheckedContinuation<Turn, any Error>? in
+                guard let id = all.keys.min() else { return nil }
+                return all.removeValue(forKey: id)
+            }
+            if let next {
+                next.resume(returning: .refresh)
+            } else {
+                refreshing = false
+            }
+            throw CancellationError()
         }
         refreshing = false
         let now = clock()
@@ -121,10 +152,13 @@ actor AccessTokenCache {
                 outcome = .failure(error)
             }
         }
-        let pending = waiters
-        waiters = [:]
-        for continuation in pending.values {
-            continuation.resume(with: outcome)
+        let pending = waiters.withLock { all in
+            defer { all = [:] }
+            return Array(all.values)
         }
+        for continuation in pending {
+            continuation.resume(with: outcome.map { Turn.token($0) })
+        }
+        return try outcome.get()
     }
 }

@@ -144,9 +144,10 @@ import Testing
         #expect(endpoint.failures.isEmpty)
     }
 
-    @Test func cancelledCallerStopsWaitingButTheRefreshCompletes() async throws {
-        // The endpoint takes 10 s; the cancelled caller must be back well before that (the
-        // bound is loose so a loaded 2-core machine running the suite does not make it flaky).
+    @Test func aCancelledCallerTakesItsRefreshWithIt() async throws {
+        // The refresh runs in the caller's task, so nothing outlives the callers: cancelled, the
+        // caller is back well before the endpoint's 10 s (a loose bound, for a loaded machine),
+        // its request is abandoned and nothing is cached.
         let endpoint = try FakeTokenEndpoint(scopes: Self.scopes, delay: .seconds(10))
         defer { endpoint.stop() }
         let credentials = try makeCredentials(endpoint)
@@ -158,8 +159,25 @@ import Testing
         await #expect(throws: CancellationError.self) { try await waiter.value }
         #expect(ContinuousClock.now - started < .seconds(5))
 
-        #expect(try await credentials.authorizationHeaders().first?.value == "Bearer ya29.test-token-1")
-        #expect(endpoint.hits == 1)
+        endpoint.setDelay(.zero)
+        #expect(try await credentials.authorizationHeaders().first?.value == "Bearer ya29.test-token-2")
+        #expect(endpoint.hits == 2)
+    }
+
+    @Test func whenTheRefreshingCallerIsCancelledAWaitingOneRefreshesInItsPlace() async throws {
+        let endpoint = try FakeTokenEndpoint(scopes: Self.scopes, delay: .seconds(10))
+        defer { endpoint.stop() }
+        let credentials = try makeCredentials(endpoint)
+
+        let refreshing = Task { try await credentials.authorizationHeaders() }
+        try await Task.sleep(for: .milliseconds(200))
+        let waiting = Task { try await credentials.authorizationHeaders() }
+        try await Task.sleep(for: .milliseconds(200))
+        endpoint.setDelay(.zero)
+        refreshing.cancel()
+        await #expect(throws: CancellationError.self) { try await refreshing.value }
+        #expect(try await waiting.value.first?.value == "Bearer ya29.test-token-2")
+        #expect(endpoint.hits == 2)
     }
 
     @Test func serverErrorIsRetryable() async throws {
