@@ -1,11 +1,13 @@
 import Foundation
 import HoraeRules
+import Synchronization
 import Testing
 
 @testable import HoraeDispatcher
 
-/// SIGHUP's reload (docs/daemon.md, "Message path"): a valid set is swapped in atomically; an invalid one, or one
-/// using a plugin the daemon lacks, keeps the running set.
+/// SIGHUP's reload (docs/daemon.md, "Shutdown and reload"): a valid set is swapped in atomically; an invalid
+/// one, or one using a plugin the daemon lacks, keeps the running set; a task resumes only against
+/// the actions it started with (docs/daemon.md, "Tasks").
 @Suite(.serialized) struct RulesReloadTests {
     static func rule(_ name: String, object: String) -> String {
         """
@@ -48,6 +50,61 @@ import Testing
             """.write(toFile: file, atomically: true, encoding: .utf8)
             #expect(h.daemon.reload() == false)
             #expect(matches("b/x") == ["second"])
+        }
+    }
+
+    @Test func aTaskRetryingAcrossAReloadThatChangesItsActionsIsNotResumedAgainstTheNewOnes() async throws {
+        // The first action succeeds; while the second runs (and fails, its retry wait given back
+        // to Pub/Sub), a reload puts a new action first. Resumed at its saved index, the task
+        // would run the old first action again; it is failed instead, with the reason.
+        @Sendable func rules(_ actions: [String]) -> String {
+            """
+            rules:
+              - name: load
+                on: { message: { attributes: { objectId: "in/*" } } }
+                retry: { maxAttempts: 5, initialBackoff: 2s, maxBackoff: 2s }
+                actions:
+            \(actions.map { "      - log: { message: \"\($0)\" }" }.joined(separator: "\n"))
+            """
+        }
+        let duringStore = Mutex<(@Sendable () -> Void)?>(nil)
+        try await withDaemon(
+            DaemonHarness(
+                rules: rules(["extract", "store"]),
+                script: { invocation, _ in
+                    guard invocation.string("message") == "store" else { return .success(output: nil) }
+                    duringStore.withLock { hook in
+                        defer { hook = nil }
+                        return hook
+                    }?()
+                    return .retryable("downstream down")
+                },
+                configure: { $0.retryHoldLimit = .milliseconds(1) })
+        ) { h in
+            let file = h.directory + "/rules/rules.yaml"
+            let daemon = h.daemon!
+            let reloaded = Mutex(false)
+            duringStore.withLock {
+                $0 = {
+                    try? rules(["announce", "extract", "store"]).write(toFile: file, atomically: true, encoding: .utf8)
+                    let ok = daemon.reload()
+                    reloaded.withLock { $0 = ok }
+                }
+            }
+            h.start()
+            let id = try await h.publish(DaemonHarness.gcsEvent(object: "in/a.csv"))
+            let key = TaskKey(messageID: id, rule: "load")
+            try await h.waitUntil("the task is given up", timeout: .seconds(30)) {
+                try await h.daemon.store.task(key)?.state.isFinal == true
+            }
+            let record = try await h.daemon.store.task(key)
+            let error = record?.lastError ?? ""
+            let texts = h.plugin.calls.map(\.text)
+            #expect(reloaded.withLock { $0 })
+            #expect(record?.state == .deadLettered)
+            #expect(error.contains("actions changed since the task started"))
+            #expect(error.contains("reached action 2"))
+            #expect(texts == ["extract", "store"])
         }
     }
 }
