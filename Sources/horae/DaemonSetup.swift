@@ -55,7 +55,8 @@ enum DaemonSetup {
         let metrics = DaemonMetrics()
         let plugins = BuiltinPlugins.make(
             processRunner: ProcessRunner(), httpTransport: transports.plugins, publisher: publisher,
-            logger: logger, environment: environment, project: config.project)
+            logger: logger, environment: environment, project: config.project,
+            downloadBytesInFlight: config.downloadBytesInFlight)
         let status = StatusHolder()
         var services: [any Service] = []
         if let address = config.http {

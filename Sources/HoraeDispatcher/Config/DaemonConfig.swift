@@ -35,6 +35,9 @@ public struct DaemonConfig: Sendable, Hashable {
     /// A task's retry wait up to this long is waited holding its message; a longer one gives the
     /// message back to Pub/Sub for the rest of the wait, freeing its room in the budget. Default 5 s.
     public var retryHoldLimit: Duration = .seconds(5)
+    /// `gcs` downloads in flight at once, by the sizes of their objects (``DownloadBudget``). A
+    /// download waits until its object fits; one larger than this runs alone. Default 1 GiB.
+    public var downloadBytesInFlight: Int = DownloadBudget.defaultCapacity
 
     public enum UnmatchedPolicy: String, Sendable, Hashable, CaseIterable {
         case ack, nack

@@ -10,7 +10,7 @@ public struct DaemonConfigLoader: DiagnosingYAMLReader {
     static let keys = [
         "project", "rules", "state", "subscriptions", "maxOutstandingMessages", "maxOutstandingBytes",
         "unmatched", "shutdownGrace", "defaultActionTimeout", "maxLease", "http", "log", "watchRules", "taskRetention",
-        "retryHoldLimit",
+        "retryHoldLimit", "downloadBytesInFlight",
     ]
     static let subscriptionKeys = [
         "name", "ackDeadline", "maxOutstandingMessages", "maxOutstandingBytes",
@@ -91,6 +91,9 @@ public struct DaemonConfigLoader: DiagnosingYAMLReader {
         if let n = root["maxLease"], let v = duration(n, "`maxLease`") { config.maxLease = v }
         if let n = root["taskRetention"], let v = duration(n, "`taskRetention`") { config.taskRetention = v }
         if let n = root["retryHoldLimit"], let v = duration(n, "`retryHoldLimit`") { config.retryHoldLimit = v }
+        if let n = root["downloadBytesInFlight"], let v = byteSize(n, "`downloadBytesInFlight`") {
+            config.downloadBytesInFlight = v
+        }
         if let n = root["watchRules"], let v = bool(n, "`watchRules`") { config.watchRules = v }
         if let n = root["http"], let v = scalarText(n, "`http`") {
             if v == "off" {

@@ -1,6 +1,14 @@
 import CCurl
 import HoraeRules
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One request's libcurl easy handle and what its response has delivered so far.
 ///
 /// Ownership: the sending task builds it (setting options is plain memory work), then hands it to
@@ -25,6 +33,18 @@ final class CurlTransfer: @unchecked Sendable {
     private var headers: [(name: String, value: String)] = []
     private var body: [UInt8] = []
     private var bodyTooLarge = false
+    /// The file a 2xx body is streamed into (``HTTPRequest/responseBodyFile``), if any: a
+    /// duplicate of the caller's descriptor, closed in `deinit`. A caller whose `send` was
+    /// cancelled may close its own descriptor before the engine thread has detached this
+    /// transfer; a late write then still goes to the same (by then unlinked) file, never to
+    /// whatever file reused the descriptor's number.
+    private var bodyFile: Int32?
+    /// Bytes of the body written into `bodyFile`.
+    private var bodyFileBytes = 0
+    /// The `errno` of a failed write into `bodyFile` (0: none).
+    private var bodyFileErrno: Int32 = 0
+    /// The status of the response being received, from its status line (0 before one arrives).
+    private var receivedStatus = 0
 
     /// Largest body pre-allocation made from a `Content-Length` header.
     private static let maxReservation = 8 << 20
@@ -44,9 +64,23 @@ final class CurlTransfer: @unchecked Sendable {
         self.easy = easy
         self.url = request.url
         self.host = URLRedaction.host(of: request.url)
-        self.maxBodyBytes = configuration.maxResponseBytes
+        self.bodyFile = nil
+        self.maxBodyBytes =
+            request.responseBodyFile == nil
+            ? configuration.maxResponseBytes
+            : min(configuration.maxResponseBytes, HTTPResponseBodyFile.maxErrorBodyBytes)
         self.errorBuffer = .allocate(capacity: Self.errorBufferSize)
         errorBuffer.initialize(repeating: 0, count: Self.errorBufferSize)
+        if let descriptor = request.responseBodyFile?.descriptor {
+            // deinit frees the handle (and the duplicate) when this throws.
+            let duplicate = fcntl(descriptor, F_DUPFD_CLOEXEC, 0)
+            guard duplicate >= 0 else { throw Self.fileError(errno, host: host) }
+            bodyFile = duplicate
+            // Every exchange starts the file over: a retry never appends to an earlier attempt.
+            var truncated: Int32
+            repeat { truncated = ftruncate(duplicate, 0) } while truncated != 0 && errno == EINTR
+            if truncated != 0 { throw Self.fileError(errno, host: host) }
+        }
         try configure(request, configuration)
     }
 
@@ -54,6 +88,7 @@ final class CurlTransfer: @unchecked Sendable {
         curl_easy_cleanup(easy)
         curl_slist_free_all(requestHeaders)
         errorBuffer.deallocate()
+        if let bodyFile { close(bodyFile) }
     }
 
     // MARK: - Options
@@ -107,8 +142,12 @@ final class CurlTransfer: @unchecked Sendable {
             try check(horae_easy_setopt_string(easy, CURLOPT_ACCEPT_ENCODING, ""))  // all built-in decoders
         }
 
-        // Response: body with a size limit, headers through our parser.
-        try check(horae_easy_setopt_off(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(configuration.maxResponseBytes)))
+        // Response: body with a size limit (none when a 2xx body goes to a file), headers through
+        // our parser.
+        if bodyFile == nil {
+            try check(
+                horae_easy_setopt_off(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(configuration.maxResponseBytes)))
+        }
         try check(horae_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, context))
         try check(
             horae_easy_setopt_write_callback(easy, CURLOPT_WRITEFUNCTION) { data, size, count, context in
@@ -227,11 +266,40 @@ final class CurlTransfer: @unchecked Sendable {
     // MARK: - Callbacks (engine thread)
 
     private func receiveBody(_ chunk: UnsafeRawBufferPointer) -> Int {
+        if let bodyFile {
+            if (200..<300).contains(receivedStatus) { return writeToFile(bodyFile, chunk) }
+            // An error's explanation: its start is enough, the rest is dropped.
+            let kept = min(chunk.count, max(0, maxBodyBytes - body.count))
+            if kept > 0 { body.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<kept])) }
+            return chunk.count
+        }
         if chunk.count > maxBodyBytes - body.count {
             bodyTooLarge = true
             return 0  // anything but chunk.count makes libcurl abort with CURLE_WRITE_ERROR
         }
         body.append(contentsOf: chunk)
+        return chunk.count
+    }
+
+    /// Writes `chunk` at the body's current end in `file` (`pwrite`, so the file's offset does not
+    /// matter). Returns `chunk.count`, or 0 (libcurl then aborts) after recording `errno`.
+    private func writeToFile(_ file: Int32, _ chunk: UnsafeRawBufferPointer) -> Int {
+        guard let base = chunk.baseAddress else { return chunk.count }
+        var done = 0
+        while done < chunk.count {
+            let count = pwrite(file, base + done, chunk.count - done, off_t(bodyFileBytes + done))
+            if count < 0 {
+                if errno == EINTR { continue }
+                bodyFileErrno = errno
+                return 0
+            }
+            if count == 0 {
+                bodyFileErrno = EIO
+                return 0
+            }
+            done += count
+        }
+        bodyFileBytes += done
         return chunk.count
     }
 
@@ -245,6 +313,7 @@ final class CurlTransfer: @unchecked Sendable {
         // only the final response's headers are kept.
         if end >= 5, line[0] == 0x48, line[1] == 0x54, line[2] == 0x54, line[3] == 0x50, line[4] == 0x2F {
             headers.removeAll(keepingCapacity: true)
+            receivedStatus = Self.statusCode(line, end)
             return total
         }
         // obs-fold: a continuation of the previous header's value.
@@ -264,10 +333,24 @@ final class CurlTransfer: @unchecked Sendable {
         }
         let value = Self.trimmed(line, colon + 1, end)
         headers.append((name: name, value: value))
-        if name == "content-length", !isHead, body.isEmpty, let length = Int(value), length > 0 {
+        if name == "content-length", !isHead, bodyFile == nil, body.isEmpty, let length = Int(value), length > 0 {
             body.reserveCapacity(min(length, maxBodyBytes, Self.maxReservation))
         }
         return total
+    }
+
+    /// The 3-digit status of a status line (`HTTP/1.1 200 OK`, `HTTP/2 404`); 0 if unreadable.
+    private static func statusCode(_ line: UnsafeRawBufferPointer, _ end: Int) -> Int {
+        guard var index = line[0..<end].firstIndex(of: 0x20) else { return 0 }
+        while index < end, line[index] == 0x20 { index += 1 }
+        var status = 0
+        var digits = 0
+        while index < end, digits < 3, line[index] >= 0x30, line[index] <= 0x39 {
+            status = status * 10 + Int(line[index] - 0x30)
+            index += 1
+            digits += 1
+        }
+        return digits == 3 ? status : 0
     }
 
     private static func trimmed(_ line: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> String {
@@ -292,7 +375,9 @@ final class CurlTransfer: @unchecked Sendable {
         guard code == CURLE_OK else { return .failure(error(for: code)) }
         var status = 0
         _ = horae_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-        let response = HTTPResponse(status: status, headers: headers, body: body)
+        let streamed = bodyFile != nil && (200..<300).contains(status)
+        let response = HTTPResponse(
+            status: status, headers: headers, body: body, bodyFileBytes: streamed ? bodyFileBytes : nil)
         headers = []
         body = []
         return .success(response)
@@ -300,6 +385,11 @@ final class CurlTransfer: @unchecked Sendable {
 
     func error(for code: CURLcode) -> HTTPTransportError {
         let raw = Int32(bitPattern: code.rawValue)
+        if bodyFileErrno != 0 {
+            var error = Self.fileError(bodyFileErrno, host: host)
+            error.curlCode = raw
+            return error
+        }
         if bodyTooLarge || code == CURLE_FILESIZE_EXCEEDED {
             return HTTPTransportError(
                 kind: .tooLarge, message: "the response body exceeds \(maxBodyBytes) bytes (host \(host))",
@@ -311,6 +401,13 @@ final class CurlTransfer: @unchecked Sendable {
         while text.last == "\n" { text.removeLast() }
         text = URLRedaction.scrub(text, url: url)
         return HTTPTransportError(kind: Self.kind(of: code), message: "\(text) (host \(host))", curlCode: raw)
+    }
+
+    static func fileError(_ code: Int32, host: String) -> HTTPTransportError {
+        HTTPTransportError(
+            kind: .file,
+            message: "cannot write the response body to its file: \(String(cString: strerror(code))) (host \(host))",
+            curlCode: 23, fileErrno: code)
     }
 
     static func kind(curlCode: Int32) -> HTTPTransportError.Kind {

@@ -18,16 +18,21 @@ public struct HTTPRequest: Sendable {
     /// The limit for the whole exchange: connect, TLS, sending, waiting and reading the response.
     /// Values below one millisecond count as one millisecond.
     public var timeout: Duration
+    /// Where a 2xx response's body goes instead of ``HTTPResponse/body``: streamed into this file
+    /// as it arrives, so it is never held in memory and has no size limit but the disk's. `nil`
+    /// (default): the body is collected in memory, up to the client's `maxResponseBytes`.
+    public var responseBodyFile: HTTPResponseBodyFile?
 
     public init(
         method: String = "GET", url: String, headers: [(name: String, value: String)] = [],
-        body: [UInt8] = [], timeout: Duration = .seconds(60)
+        body: [UInt8] = [], timeout: Duration = .seconds(60), responseBodyFile: HTTPResponseBodyFile? = nil
     ) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeout = timeout
+        self.responseBodyFile = responseBodyFile
     }
 
     /// The value of the first header named `name` (case-insensitive), if any.
@@ -73,5 +78,28 @@ extension HTTPRequest: CustomStringConvertible, CustomDebugStringConvertible, Cu
                 "timeout": timeout,
             ],
             displayStyle: .struct)
+    }
+}
+
+/// A file a response body is streamed into (``HTTPRequest/responseBodyFile``).
+///
+/// Each exchange starts the file over: it is truncated to zero bytes when the request starts,
+/// then a 2xx response's body is written from offset 0 as it arrives (``HTTPResponse/bodyFileBytes``
+/// says how many bytes). Sending the same request again (a retry) therefore never appends to
+/// what an earlier attempt left. Any other status's body (an error explanation) is kept in
+/// ``HTTPResponse/body`` instead, at most ``maxErrorBodyBytes`` of it; the file then stays empty.
+///
+/// The descriptor belongs to the caller, who opens it for writing, keeps it open until `send`
+/// returns, and flushes and closes it. A failed write (disk full, I/O error) fails the request
+/// with ``HTTPTransportError/Kind/file`` and the `errno` in ``HTTPTransportError/fileErrno``.
+public struct HTTPResponseBodyFile: Sendable, Hashable {
+    /// An open, writable, seekable file descriptor.
+    public var descriptor: Int32
+
+    /// The most of a non-2xx body kept in memory; the rest is read and dropped.
+    public static let maxErrorBodyBytes = 64 << 10
+
+    public init(descriptor: Int32) {
+        self.descriptor = descriptor
     }
 }

@@ -7,13 +7,21 @@ public struct HTTPResponse: Sendable {
     /// separate entries. When the client decoded a compressed body, `content-encoding` and
     /// `content-length` still describe the bytes on the wire.
     public var headers: [(name: String, value: String)]
-    /// The response body (decoded, when it arrived compressed).
+    /// The response body (decoded, when it arrived compressed); empty when it was streamed into
+    /// the request's ``HTTPRequest/responseBodyFile``.
     public var body: [UInt8]
+    /// How many bytes of the body were written into the request's
+    /// ``HTTPRequest/responseBodyFile`` (decoded, when it arrived compressed); `nil` when the body
+    /// was not streamed (no file asked for, or a status other than 2xx).
+    public var bodyFileBytes: Int?
 
-    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+    public init(
+        status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = [], bodyFileBytes: Int? = nil
+    ) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.bodyFileBytes = bodyFileBytes
     }
 
     /// The value of the first header named `name` (case-insensitive), if any.

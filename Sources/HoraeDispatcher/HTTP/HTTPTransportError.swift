@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Why an ``HTTPTransport`` got no response.
 ///
 /// `message` is libcurl's error text followed by the URL's host; it never contains credentials,
@@ -18,28 +26,45 @@ public struct HTTPTransportError: Error, Sendable, CustomStringConvertible {
         case invalidRequest
         /// Any other failure: the connection dropped, the server sent garbage, an HTTP/2 error, …
         case other
+        /// Writing the body into the request's ``HTTPRequest/responseBodyFile`` failed
+        /// (``fileErrno`` says why: out of space, an I/O error, …).
+        case file
     }
 
     public var kind: Kind
     public var message: String
     /// libcurl's `CURLcode` (0 when the error did not come from libcurl).
     public var curlCode: Int32
+    /// For `.file`: the `errno` of the failed write (or truncation); 0 otherwise.
+    public var fileErrno: Int32
 
-    public init(kind: Kind, message: String, curlCode: Int32 = 0) {
+    public init(kind: Kind, message: String, curlCode: Int32 = 0, fileErrno: Int32 = 0) {
         self.kind = kind
         self.message = message
         self.curlCode = curlCode
+        self.fileErrno = fileErrno
     }
 
     /// Whether sending the same request again may succeed: true for `.connect`, `.timeout` and
     /// `.other` (network trouble), and for a `.tls` handshake that failed on the way (curl code
-    /// 35, often a reset connection); false for certificate problems, `.invalidRequest`,
-    /// `.tooLarge` and `.cancelled`.
+    /// 35, often a reset connection); for `.file` when the disk may recover (out of space or
+    /// quota, an I/O error, an interrupted or busy call); false for certificate problems,
+    /// `.invalidRequest`, `.tooLarge` and `.cancelled`.
     public var isRetryable: Bool {
         switch kind {
         case .connect, .timeout, .other: true
         case .tls: curlCode == 35  // CURLE_SSL_CONNECT_ERROR
+        case .file: Self.isPassingFileError(fileErrno)
         case .tooLarge, .cancelled, .invalidRequest: false
+        }
+    }
+
+    /// Whether a file-system error may go away by itself: out of space or quota, I/O errors, and
+    /// calls that were interrupted or found something busy.
+    public static func isPassingFileError(_ code: Int32) -> Bool {
+        switch code {
+        case ENOSPC, EDQUOT, EIO, EAGAIN, EINTR, ENFILE, EMFILE, ENOMEM, EBUSY, ETXTBSY: true
+        default: false
         }
     }
 

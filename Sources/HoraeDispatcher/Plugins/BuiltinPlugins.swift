@@ -24,6 +24,8 @@ public enum BuiltinPlugins {
     ///     credentials" here). The process environment is never read.
     ///   - project: the daemon's project, for `bigquery.load` jobs whose action sets no `project`
     ///     [none: such an action fails permanently].
+    ///   - downloadBytesInFlight: the limit on `gcs` download bytes in flight (``DownloadBudget``)
+    ///     [``DownloadBudget/defaultCapacity``].
     ///   - googleCredentials: the credentials for `gcs` and `bigquery.load` on Google [nil: resolved
     ///     from `environment`, one provider per plugin with its scope, ``GCSPlugin/scope`` and
     ///     ``BigQueryLoadPlugin/scope``; a key file that cannot be read fails those actions
@@ -37,6 +39,7 @@ public enum BuiltinPlugins {
         terminationGrace: Duration = ProcessSpec.defaultTerminationGrace,
         environment: [String: String] = [:],
         project: String? = nil,
+        downloadBytesInFlight: Int = DownloadBudget.defaultCapacity,
         googleCredentials: (any CredentialsProvider)? = nil
     ) -> [any ActionPlugin] {
         func credentials(_ scope: String) -> any CredentialsProvider {
@@ -44,10 +47,14 @@ public enum BuiltinPlugins {
                 ?? GoogleCloudCredentials.resolve(environment: environment, scopes: [scope], transport: httpTransport)
         }
         let gcs: GCSPlugin
+        let downloadBudget = DownloadBudget(capacity: downloadBytesInFlight)
         if let emulator = GCSPlugin.emulatorEndpoint(environment: environment) {
-            gcs = GCSPlugin(transport: httpTransport, credentials: NoCredentials(), endpoint: emulator)
+            gcs = GCSPlugin(
+                transport: httpTransport, credentials: NoCredentials(), endpoint: emulator,
+                downloadBudget: downloadBudget)
         } else {
-            gcs = GCSPlugin(transport: httpTransport, credentials: credentials(GCSPlugin.scope))
+            gcs = GCSPlugin(
+                transport: httpTransport, credentials: credentials(GCSPlugin.scope), downloadBudget: downloadBudget)
         }
         let bigQueryEndpoint = BigQueryLoadPlugin.endpoint(environment: environment)
         let bigQuery = BigQueryLoadPlugin(

@@ -14,17 +14,21 @@ struct GoogleAPICaller: Sendable {
     let credentials: any CredentialsProvider
 
     /// One exchange (two when a 401 makes it retry with a new token); returns the request without
-    /// its credentials (for messages) and any response, whatever its status.
-    func send(_ method: String, _ url: String, json: JSONValue? = nil, timeout: Duration) async throws(PluginFailure)
-        -> (request: HTTPRequest, response: HTTPResponse)
-    {
+    /// its credentials (for messages) and any response, whatever its status. With
+    /// `responseBodyFile`, a 2xx body is streamed into that file; the retry starts it over.
+    func send(
+        _ method: String, _ url: String, json: JSONValue? = nil, timeout: Duration,
+        responseBodyFile: HTTPResponseBodyFile? = nil
+    ) async throws(PluginFailure) -> (request: HTTPRequest, response: HTTPResponse) {
         var headers: [(name: String, value: String)] = []
         var body: [UInt8] = []
         if let json {
             body = Array(json.compactJSON.utf8)
             headers.append((name: "Content-Type", value: "application/json"))
         }
-        let request = HTTPRequest(method: method, url: url, headers: headers, body: body, timeout: timeout)
+        let request = HTTPRequest(
+            method: method, url: url, headers: headers, body: body, timeout: timeout, responseBodyFile: responseBodyFile
+        )
         let label = label
         let transport = transport
         let response = try await AuthorizedExchange.send(

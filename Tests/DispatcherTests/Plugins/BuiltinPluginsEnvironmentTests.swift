@@ -5,7 +5,7 @@ import Testing
 
 @testable import HoraeDispatcher
 
-/// How ``BuiltinPlugins/make(processRunner:httpTransport:publisher:logger:execEnvironment:terminationGrace:environment:project:googleCredentials:)``
+/// How ``BuiltinPlugins/make(processRunner:httpTransport:publisher:logger:execEnvironment:terminationGrace:environment:project:downloadBytesInFlight:googleCredentials:)``
 /// sets up `gcs` and `bigquery.load` from the daemon's environment.
 struct BuiltinPluginsEnvironmentTests {
     typealias S = PluginTestSupport

@@ -20,5 +20,15 @@ struct BuiltinPluginsTests {
         #expect(registry[.gcs] is GCSPlugin)
         #expect(registry[.bigqueryLoad] is BigQueryLoadPlugin)
         #expect(registry[.elasticsearchAlias] is ElasticsearchAliasPlugin)
+        #expect((registry[.gcs] as? GCSPlugin)?.downloadBudget.capacity == DownloadBudget.defaultCapacity)
+    }
+
+    @Test func gcsDownloadsShareTheBudgetTheDaemonConfigures() throws {
+        let plugins = BuiltinPlugins.make(
+            processRunner: ProcessRunner(), httpTransport: try CurlHTTPClient(), publisher: FakePublisher(project: "p"),
+            logger: Logger(label: "test"), environment: ["STORAGE_EMULATOR_HOST": "127.0.0.1:1"],
+            downloadBytesInFlight: 256 << 20)
+        let gcs = try #require(plugins.compactMap { $0 as? GCSPlugin }.first)
+        #expect(gcs.downloadBudget.capacity == 256 << 20)
     }
 }

@@ -25,13 +25,15 @@ import Darwin
 ///    `..` — also percent-encoded (`%2e%2e`), which no honest name uses and which would turn into
 ///    `..` for any later tool that decodes it — no control character, no component longer than
 ///    255 bytes.
-/// 2. When writing (``write(_:)``), the directory is created if missing and resolved
+/// 2. When preparing the file (``prepare()``), the directory is created if missing and resolved
 ///    (`realpath`); then each directory component of the name is created if missing, resolved
 ///    in turn, and must still be inside the resolved directory: a symbolic link already in the
 ///    directory that points outside it is refused before anything is created or written through it.
 /// 3. The bytes go to a new temporary file (`O_CREAT | O_EXCL | O_NOFOLLOW`) in the final
-///    directory, which is renamed over the final name: a reader never sees half a file, and a
-///    symbolic link at the final name is replaced, never followed.
+///    directory (``DownloadFile``), which is flushed to disk and renamed over the final name
+///    only once the whole object is in it: a reader never sees half a file, and a symbolic link
+///    at the final name is replaced, never followed. A download that fails removes its
+///    temporary file.
 struct DownloadDestination: Sendable {
     /// The directory as given (absolute, or relative to the daemon's working directory).
     let directory: String
@@ -74,12 +76,16 @@ struct DownloadDestination: Sendable {
     /// The object's name as a path relative to the directory.
     var relativePath: String { components.joined(separator: "/") }
 
-    /// ``write(_:)`` on a Dispatch thread, off Swift's cooperative pool (it blocks on the disk).
-    func writeOffPool(_ bytes: [UInt8]) async throws(PluginFailure) -> String {
-        let result: Result<String, PluginFailure> = await withCheckedContinuation { continuation in
+    /// Runs `body` on a Dispatch thread, off Swift's cooperative pool (for calls that block on
+    /// the disk).
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws(PluginFailure) -> T)
+        async throws(PluginFailure)
+        -> T
+    {
+        let result: Result<T, PluginFailure> = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 do throws(PluginFailure) {
-                    continuation.resume(returning: .success(try write(bytes)))
+                    continuation.resume(returning: .success(try body()))
                 } catch {
                     continuation.resume(returning: .failure(error))
                 }
@@ -88,9 +94,9 @@ struct DownloadDestination: Sendable {
         return try result.get()
     }
 
-    /// Writes `bytes` at the object's name under the directory (see the type's documentation);
-    /// returns the final path. Blocking.
-    func write(_ bytes: [UInt8]) throws(PluginFailure) -> String {
+    /// Creates the directories on the way to the object's name (see the type's documentation)
+    /// and a new, empty temporary file next to it. Blocking.
+    func prepare() throws(PluginFailure) -> DownloadFile {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -128,31 +134,7 @@ struct DownloadDestination: Sendable {
         let temporary = current + "/.horae-download-" + UUID().uuidString.lowercased()
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw Self.failure(errno, "cannot create a file in \(PluginText.quoted(current))") }
-        var written = 0
-        var failure: PluginFailure?
-        while written < bytes.count {
-            let count = bytes.withUnsafeBytes { systemWrite(fd, $0.baseAddress! + written, $0.count - written) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                failure = Self.failure(errno, "cannot write \(PluginText.quoted(temporary))")
-                break
-            }
-            written += count
-        }
-        if failure == nil, fsync(fd) != 0 {
-            failure = Self.failure(errno, "cannot flush \(PluginText.quoted(temporary))")
-        }
-        if close(fd) != 0, failure == nil {
-            failure = Self.failure(errno, "cannot close \(PluginText.quoted(temporary))")
-        }
-        if failure == nil, rename(temporary, final) != 0 {
-            failure = Self.failure(errno, "cannot rename the download to \(PluginText.quoted(final))")
-        }
-        if let failure {
-            unlink(temporary)
-            throw failure
-        }
-        return final
+        return DownloadFile(descriptor: fd, temporary: temporary, final: final)
     }
 
     /// `realpath(path)`.
@@ -174,19 +156,43 @@ struct DownloadDestination: Sendable {
     /// permission, a file in the way, …) is permanent.
     static func failure(_ code: Int32, _ what: String) -> PluginFailure {
         let message = "\(what): \(String(cString: strerror(code)))"
-        switch code {
-        case ENOSPC, EDQUOT, EIO, EAGAIN, EINTR, ENFILE, EMFILE, ENOMEM, EBUSY, ETXTBSY:
-            return .retryable(message)
-        default:
-            return .permanent(message)
-        }
+        return HTTPTransportError.isPassingFileError(code) ? .retryable(message) : .permanent(message)
     }
 }
 
-#if canImport(Glibc)
-private let systemWrite = Glibc.write
-#elseif canImport(Musl)
-private let systemWrite = Musl.write
-#elseif canImport(Darwin)
-private let systemWrite = Darwin.write
-#endif
+/// A download's temporary file, open for writing, in the directory of its final name. Exactly one
+/// of ``commit()`` and ``discard()`` is called, once; both block on the disk.
+struct DownloadFile: Sendable {
+    /// Open for writing (the response body is streamed into it).
+    let descriptor: Int32
+    /// `DIRECTORY/.horae-download-UUID`, next to `final`.
+    let temporary: String
+    /// The object's path under the download directory.
+    let final: String
+
+    /// Flushes the file to disk, closes it and renames it to the final name; returns that path.
+    /// On failure the temporary file is removed.
+    func commit() throws(PluginFailure) -> String {
+        var failure: PluginFailure?
+        if fsync(descriptor) != 0 {
+            failure = DownloadDestination.failure(errno, "cannot flush \(PluginText.quoted(temporary))")
+        }
+        if close(descriptor) != 0, failure == nil {
+            failure = DownloadDestination.failure(errno, "cannot close \(PluginText.quoted(temporary))")
+        }
+        if failure == nil, rename(temporary, final) != 0 {
+            failure = DownloadDestination.failure(errno, "cannot rename the download to \(PluginText.quoted(final))")
+        }
+        if let failure {
+            unlink(temporary)
+            throw failure
+        }
+        return final
+    }
+
+    /// Closes and removes the temporary file: the download failed.
+    func discard() {
+        close(descriptor)
+        unlink(temporary)
+    }
+}

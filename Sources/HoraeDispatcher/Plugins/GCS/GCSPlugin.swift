@@ -28,22 +28,27 @@ import Foundation
 ///
 /// Calls: copy is `rewriteTo` (repeated with the `rewriteToken` until `done`, as large or
 /// cross-location copies need); move is copy, then `DELETE` of the source; delete is `DELETE`;
-/// download is `GET …?alt=media`, the whole object held in memory (the transport's
-/// `maxResponseBytes`, 64 MiB for ``CurlHTTPClient`` by default; a larger object is a permanent
-/// failure).
+/// download is a `GET` of the object's metadata (its size and generation G), then
+/// `GET …?alt=media&generation=G` (the bytes of the object that was sized), the body streamed into a temporary file next to the
+/// final one (``HTTPRequest/responseBodyFile``), which is flushed and renamed into place once
+/// complete. The object is never held in memory, whatever its size; the download's size counts
+/// against the daemon's ``DownloadBudget`` (`downloadBytesInFlight`) from before its body is
+/// requested until its file is in place or removed.
 ///
 /// Generations: when the source is the object the message notifies of (its `bucketId` and
 /// `objectId` attributes name it) and the message has an `objectGeneration`, copy and move send
-/// `ifSourceGenerationMatch` and every delete of the source `ifGenerationMatch` with it, so a
-/// retry never copies, deletes or overwrites a newer upload of the same name. A 412 is then
-/// permanent: the object changed since the notification.
+/// `ifSourceGenerationMatch`, every delete of the source and the metadata `GET` of a download
+/// `ifGenerationMatch` with it, so a retry never copies, deletes, overwrites or downloads a newer
+/// upload of the same name. A 412 is then permanent: the object changed since the notification.
 ///
 /// Outcome, as `http`: 2xx → success (the output says what was done); 408, 429, 5xx, network
 /// trouble, cancellation → retryable; other 4xx → permanent. A `DELETE` answered 404 counts as
 /// success — the object is gone, which is what was asked, and a retry after a crash that
 /// followed the delete must not fail — for `delete` and for the second step of `move`. A source
 /// missing for `copy`, `move` or `download` (404) is permanent. Local file-system errors: out of
-/// space and I/O errors retryable, others permanent.
+/// space and I/O errors retryable, others permanent. A download that fails, however, leaves no
+/// file behind (neither a partial one at the final name nor its temporary file), and one that is
+/// tried again starts from the first byte.
 ///
 /// Endpoint: `https://storage.googleapis.com` with credentials (scope ``scope``), or the
 /// emulator named by `STORAGE_EMULATOR_HOST` without credentials (``emulatorEndpoint(environment:)``).
@@ -64,6 +69,8 @@ public struct GCSPlugin: ActionPlugin {
     private let caller: GoogleAPICaller
     private let endpoint: String
     private let defaultTimeout: Duration
+    /// Download bytes in flight, daemon-wide.
+    let downloadBudget: DownloadBudget
     public var ownDefaultTimeout: Duration? { defaultTimeout }
 
     /// - Parameters:
@@ -72,13 +79,17 @@ public struct GCSPlugin: ActionPlugin {
     ///   - endpoint: the JSON API's origin, without `/storage/v1` [``defaultEndpoint``]. An invalid
     ///     one makes every run fail permanently, saying so.
     ///   - defaultTimeout: for actions without a timeout [5 min].
+    ///   - downloadBudget: the limit on download bytes in flight, shared by every download
+    ///     [a budget of its own, ``DownloadBudget/defaultCapacity``].
     public init(
         transport: any HTTPTransport, credentials: any CredentialsProvider,
-        endpoint: String = GCSPlugin.defaultEndpoint, defaultTimeout: Duration = GCSPlugin.defaultTimeout
+        endpoint: String = GCSPlugin.defaultEndpoint, defaultTimeout: Duration = GCSPlugin.defaultTimeout,
+        downloadBudget: DownloadBudget = DownloadBudget()
     ) {
         self.caller = GoogleAPICaller(label: "gcs", transport: transport, credentials: credentials)
         self.endpoint = endpoint
         self.defaultTimeout = defaultTimeout
+        self.downloadBudget = downloadBudget
     }
 
     /// The emulator's endpoint when `STORAGE_EMULATOR_HOST` is set (non-empty), read as Google's
@@ -169,15 +180,8 @@ public struct GCSPlugin: ActionPlugin {
             } catch {
                 throw .permanent("gcs download \(source.shown): \(error.outcome.message)")
             }
-            let bytes = try await download(source, api: api, deadline: deadline)
-            let path: String
-            do {
-                path = try await destination.writeOffPool(bytes)
-            } catch {
-                throw PluginFailure(
-                    outcome: error.outcome.withMessage("gcs download \(source.shown): \(error.outcome.message)"))
-            }
-            return "downloaded \(source.shown) to \(PluginText.quoted(path)) (\(bytes.count) bytes)"
+            let (path, size) = try await download(source, to: destination, api: api, deadline: deadline)
+            return "downloaded \(source.shown) to \(PluginText.quoted(path)) (\(size) bytes)"
         default:
             throw .permanent(
                 "gcs: unknown operation \(PluginText.quoted(operation)); use copy, move, delete or download")
@@ -243,15 +247,104 @@ public struct GCSPlugin: ActionPlugin {
         return generation
     }
 
-    /// `GET …?alt=media`: the object's bytes.
-    func download(_ object: ObjectRef, api: URLBuilder, deadline: ContinuousClock.Instant) async throws(PluginFailure)
-        -> [UInt8]
+    /// The object's metadata (size, generation, …), then its bytes streamed into a temporary
+    /// file that is renamed into place once complete; returns the final path and the size.
+    func download(
+        _ object: ObjectRef, to destination: DownloadDestination, api: URLBuilder, deadline: ContinuousClock.Instant
+    ) async throws(PluginFailure) -> (path: String, bytes: Int) {
+        let metadata = try await self.metadata(object, api: api, deadline: deadline)
+        let grant: DownloadBudget.Grant
+        do {
+            grant = try await downloadBudget.acquire(metadata.size, deadline: deadline)
+        } catch .timedOut {
+            throw .retryable(
+                "gcs download \(object.shown): timed out waiting for room among the downloads in flight "
+                    + "(downloadBytesInFlight \(downloadBudget.capacity) bytes, \(metadata.size) needed)")
+        } catch {
+            throw .retryable("gcs download \(object.shown): cancelled")
+        }
+        defer { downloadBudget.release(grant) }
+
+        let file: DownloadFile
+        do {
+            file = try await DownloadDestination.offPool { () throws(PluginFailure) in try destination.prepare() }
+        } catch {
+            throw Self.inDownload(object, error)
+        }
+        let written: Int
+        do throws(PluginFailure) {
+            let url = try Self.url {
+                try Self.objectURL(api, object).query([("alt", "media"), ("generation", metadata.generation)])
+            }
+            let timeout = try PluginHTTP.remaining(until: deadline, label: "gcs", doing: "downloading \(object.shown)")
+            let (request, response) = try await caller.send(
+                "GET", url.string, timeout: timeout,
+                responseBodyFile: HTTPResponseBodyFile(descriptor: file.descriptor))
+            guard response.isSuccess else {
+                if response.status == 404, object.generation == nil {
+                    // The metadata was just read: the object was replaced (or deleted) since.
+                    throw PluginFailure.retryable(
+                        "gcs \(PluginHTTP.target(request)): HTTP 404: generation \(metadata.generation) was replaced "
+                            + "or deleted while downloading it")
+                }
+                throw Self.failure(response, request: request, object: object)
+            }
+            guard let bytes = response.bodyFileBytes else {
+                throw PluginFailure.permanent(
+                    "gcs \(PluginHTTP.target(request)): the HTTP transport did not stream the body into the file")
+            }
+            // A transcoded object (stored gzip-compressed) arrives decompressed, at another size.
+            if !metadata.transcoded, bytes != metadata.size {
+                throw PluginFailure.retryable(
+                    "gcs \(PluginHTTP.target(request)): got \(bytes) bytes of an object of \(metadata.size)")
+            }
+            written = bytes
+        } catch {
+            file.discard()
+            throw Self.inDownload(object, error)
+        }
+        do {
+            // commit() removes the temporary file itself when it fails.
+            let path = try await DownloadDestination.offPool { () throws(PluginFailure) in try file.commit() }
+            return (path, written)
+        } catch {
+            throw Self.inDownload(object, error)
+        }
+    }
+
+    /// `failure` with `gcs download OBJECT: ` in front, unless it already names the call.
+    static func inDownload(_ object: ObjectRef, _ failure: PluginFailure) -> PluginFailure {
+        let message = failure.outcome.message
+        if message.hasPrefix("gcs ") { return failure }
+        return PluginFailure(outcome: failure.outcome.withMessage("gcs download \(object.shown): \(message)"))
+    }
+
+    struct ObjectMetadata {
+        var size: Int
+        var generation: String
+        /// Stored with a `contentEncoding` (gzip): served decompressed unless asked otherwise.
+        var transcoded: Bool
+    }
+
+    /// `GET …/o/OBJECT` (with `ifGenerationMatch` for the notified generation).
+    func metadata(_ object: ObjectRef, api: URLBuilder, deadline: ContinuousClock.Instant) async throws(PluginFailure)
+        -> ObjectMetadata
     {
-        let url = try Self.url { try Self.objectURL(api, object).query([("alt", "media")]) }
+        var url = try Self.url { try Self.objectURL(api, object) }
+        if let generation = object.generation { url = url.query([("ifGenerationMatch", generation)]) }
         let timeout = try PluginHTTP.remaining(until: deadline, label: "gcs", doing: "downloading \(object.shown)")
         let (request, response) = try await caller.send("GET", url.string, timeout: timeout)
-        guard response.isSuccess else { throw PluginHTTP.statusFailure(response, request: request, label: "gcs") }
-        return response.body
+        guard response.isSuccess else { throw Self.failure(response, request: request, object: object) }
+        let answer = try PluginHTTP.json(response, request: request, label: "gcs")
+        guard let size = answer["size"]?.text.flatMap({ Int($0) }), size >= 0,
+            let generation = answer["generation"]?.text, !generation.isEmpty
+        else {
+            throw .retryable(
+                "gcs \(PluginHTTP.target(request)): the object's metadata has no size or generation: "
+                    + PluginText.head(response.body, limit: HTTPPlugin.failureBodyBytes))
+        }
+        let encoding = answer["contentEncoding"]?.string ?? ""
+        return ObjectMetadata(size: size, generation: generation, transcoded: !encoding.isEmpty)
     }
 
     // MARK: - Names and URLs
