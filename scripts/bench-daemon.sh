@@ -21,6 +21,9 @@
 # JIT is warm (its REST path keeps getting cheaper for ~200 000 messages: emulator CPU per 50 000
 # horae messages in successive runs 15.8, 13.1, 10.9, 9.2, 6.7 s; see docs/benchmarks.md); OUTSTANDING_PULLS (1) and OUTSTANDING_PER_PULL (1000),
 # BUILD=1 rebuilds the binary even if present, PUBSUB_VERSION (2.44.0),
+# BASELINE=PATH: another horae binary (an earlier commit's, say) that consumes the same backlog in
+# every throughput run, before horae in odd runs and after it in even ones; the results then give
+# the daemon CPU per message of both and their ratio, measured minutes apart at most,
 # KEEP_WORK=1 keeps the work directory (configs, daemon logs).
 # Exit status: 0 all targets met, 1 otherwise, 2 the benchmark could not run.
 set -euo pipefail
@@ -105,6 +108,11 @@ horae=$(readlink -f "$horae")
 newer=$(find Sources Package.swift -newer "$horae" -type f -print -quit)
 echo "horae: $horae ($(date -r "$horae" '+%F %T'))"
 [ -z "$newer" ] || echo "WARNING: $newer is newer than the binary; BUILD=1 rebuilds it"
+if [ -n "${BASELINE:-}" ]; then
+    [ -x "$BASELINE" ] || die "BASELINE=$BASELINE is not an executable"
+    BASELINE=$(readlink -f "$BASELINE")
+    echo "baseline: $BASELINE ($(date -r "$BASELINE" '+%F %T'))"
+fi
 echo "cpus: $(nproc), $(swift --version 2>/dev/null | sed -n 1p)"
 s0=$(cpu_snapshot); sleep 2; s1=$(cpu_snapshot)
 echo "machine before the benchmark: $(busy_percent "$s0" "$s1") % busy over 2 s, load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -145,8 +153,8 @@ new_project() {
     sed -e "s|@SUBSCRIPTION@|$subscription|" -e "s|@PULLS@|$pulls|" -e "s|@PER_PULL@|$per_pull|" \
         -e "s|@HTTP@|$http_address|" scripts/bench/horae.yaml.in >"$dir/horae.yaml"
 }
-start_horae() {  # start_horae DIR
-    "$horae" run --config "$1/horae.yaml" >"$1/horae.log" 2>&1 &
+start_horae() {  # start_horae DIR [BINARY]
+    "${2:-$horae}" run --config "$1/horae.yaml" >"$1/horae.log" 2>&1 &
     horae_pid=$!
 }
 stop_horae() {  # stop_horae [SIGNAL]: stops the daemon, kills what is left of its children; sets horae_status
@@ -186,7 +194,10 @@ log_problems() {  # log_problems LOG: warning-or-worse lines of a JSON daemon lo
 echo
 echo "== setup: topics and subscriptions; every backlog is published just before its consumer starts"
 subscriptions=()
-for run in $(seq 1 "$RUNS"); do subscriptions+=("python-$run" "horae-$run"); done
+for run in $(seq 1 "$RUNS"); do
+    subscriptions+=("python-$run" "horae-$run")
+    if [ -n "${BASELINE:-}" ]; then subscriptions+=("baseline-$run"); fi
+done
 ps_rest topic bench-idle
 ps_rest subscription idle bench-idle 10
 ps_rest topic bench-outstanding
@@ -227,16 +238,17 @@ consume_python() {
     echo "$label: $count acked in ${py_seconds} s = ${py_rate} messages/s (subscriber CPU ${py_cpu} s, emulator CPU $(cpu_seconds "$e0" "$e1") s, machine $(busy_percent "$m0" "$m1") % busy)"
 }
 
-# consume_horae SUBSCRIPTION COUNT LABEL: runs `horae run` until COUNT are acked; sets h_rate.
+# consume_horae SUBSCRIPTION COUNT LABEL [BINARY]: runs `horae run` (or BINARY) until COUNT are
+# acked; sets h_rate and h_cpu_us (daemon CPU microseconds per message).
 consume_horae() {
-    local subscription=$1 count=$2 label=$3 dir e0 e1 m0 m1 t0 t1 acked deadline h_cpu h_rss pulled high h_seconds
+    local subscription=$1 count=$2 label=$3 binary=${4:-$horae} dir e0 e1 m0 m1 t0 t1 acked deadline h_cpu h_rss pulled high h_seconds
     dir="$work/$subscription"
     new_project "$dir" scripts/bench/rules-noop.yaml "$subscription" "$PULLS" "$PER_PULL"
-    show "$horae" run --config "$dir/horae.yaml"
+    show "$binary" run --config "$dir/horae.yaml"
     e0=$(emulator_cpu)
     m0=$(cpu_snapshot)
     t0=$(now)
-    start_horae "$dir"
+    start_horae "$dir" "$binary"
     acked=0
     t1=""
     deadline=$((SECONDS + 300))
@@ -249,6 +261,7 @@ consume_horae() {
         sleep 0.05
     done
     h_cpu=$(cpu_ticks "$horae_pid" 2>/dev/null || echo 0)
+    h_cpu_us=$(awk -v c="$h_cpu" -v t="$clk_tck" -v n="$count" 'BEGIN { printf "%.1f", c / t / n * 1e6 }')
     h_rss=$(rss_mb "$horae_pid" 2>/dev/null || echo "?")
     e1=$(emulator_cpu)
     m1=$(cpu_snapshot)
@@ -264,7 +277,7 @@ consume_horae() {
         echo "horae did not ack $count messages (acked: $acked); log tail:"
         tail -n 5 "$dir/horae.log"
     fi
-    echo "$label: $count acked in ${h_seconds} s = ${h_rate} messages/s, from process start to horae_messages_acked_total = $count (pulled $pulled, outstanding high-water $high, daemon CPU $(cpu_seconds 0 "$h_cpu") s, RSS ${h_rss} MB, emulator CPU $(cpu_seconds "$e0" "$e1") s, machine $(busy_percent "$m0" "$m1") % busy; exit status after SIGTERM $horae_status, warning+ log lines $(log_problems "$dir/horae.log"))"
+    echo "$label: $count acked in ${h_seconds} s = ${h_rate} messages/s, from process start to horae_messages_acked_total = $count (pulled $pulled, outstanding high-water $high, daemon CPU $(cpu_seconds 0 "$h_cpu") s = ${h_cpu_us} µs per message, RSS ${h_rss} MB, emulator CPU $(cpu_seconds "$e0" "$e1") s, machine $(busy_percent "$m0" "$m1") % busy; exit status after SIGTERM $horae_status, warning+ log lines $(log_problems "$dir/horae.log"))"
     echo "$label: longest pause in acks once they had started: $(longest_pause "$dir/progress.txt") s (samples every ~0.05 s: $dir/progress.txt)"
 }
 
@@ -278,17 +291,29 @@ consume_horae warmup-horae "$WARMUP_HORAE" "horae warm-up"
 
 py_rates=()
 horae_rates=()
+horae_cpu_us=()
+baseline_cpu_us=()
+consume_baseline() {  # consume_baseline RUN: the BASELINE binary on a backlog of its own
+    echo
+    echo "== throughput run $1: baseline $BASELINE (subscription baseline-$1)"
+    backlog "baseline-$1" "$MESSAGES"
+    consume_horae "baseline-$1" "$MESSAGES" "baseline run $1" "$BASELINE"
+    baseline_cpu_us+=("$h_cpu_us")
+}
 for run in $(seq 1 "$RUNS"); do
     echo
     echo "== throughput run $run: Python google-cloud-pubsub subscriber (subscription python-$run)"
     backlog "python-$run" "$MESSAGES"
     consume_python "python-$run" "$MESSAGES" "python run $run"
     py_rates+=("$py_rate")
+    if [ -n "${BASELINE:-}" ] && [ $((run % 2)) -eq 1 ]; then consume_baseline "$run"; fi
     echo
     echo "== throughput run $run: horae run (subscription horae-$run, concurrentPulls $PULLS, maxMessagesPerPull $PER_PULL)"
     backlog "horae-$run" "$MESSAGES"
     consume_horae "horae-$run" "$MESSAGES" "horae run $run"
     horae_rates+=("$h_rate")
+    horae_cpu_us+=("$h_cpu_us")
+    if [ -n "${BASELINE:-}" ] && [ $((run % 2)) -eq 0 ]; then consume_baseline "$run"; fi
     ratio=$(awk -v h="$h_rate" -v p="$py_rate" 'BEGIN { if (p > 0) printf "%.2f", h / p; else print "n/a" }')
     echo "run $run: horae / python = ${ratio}x"
 done
@@ -364,6 +389,12 @@ for run in $(seq 1 "$RUNS"); do
     verdict "$(awk -v r="$ratio" -v t="$MIN_RATIO" 'BEGIN { print (r >= t) ? "OK" : "FAIL" }')" \
         "throughput run $run: horae ${horae_rates[$i]} messages/s, python ${py_rates[$i]} messages/s: ${ratio}x (target >= ${MIN_RATIO}x)"
 done
+if [ -n "${BASELINE:-}" ]; then
+    for run in $(seq 1 "$RUNS"); do
+        i=$((run - 1))
+        echo "CPU per message, run $run: horae ${horae_cpu_us[$i]} µs, baseline ${baseline_cpu_us[$i]} µs: $(awk -v h="${horae_cpu_us[$i]}" -v b="${baseline_cpu_us[$i]}" 'BEGIN { if (b > 0) printf "%.2f", h / b; else print "n/a" }')x the baseline's"
+    done
+fi
 verdict "$([ "$drained_status" -eq 0 ] && echo OK || echo FAIL)" "every throughput subscription drained (nothing left unacknowledged)"
 verdict "$(awk -v c="$idle_cpu" -v t="$IDLE_MAX_CPU_PERCENT" 'BEGIN { print (c < t) ? "OK" : "FAIL" }')" "idle CPU: ${idle_cpu} % (target < ${IDLE_MAX_CPU_PERCENT} %)"
 verdict "$(awk -v m="$idle_rss" -v t="$IDLE_MAX_MB" 'BEGIN { print (m < t) ? "OK" : "FAIL" }')" "idle RSS: ${idle_rss} MB (target < ${IDLE_MAX_MB} MB)"
