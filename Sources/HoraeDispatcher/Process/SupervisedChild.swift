@@ -1,4 +1,5 @@
 import CHoraeSpawn
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -31,6 +32,8 @@ final class SupervisedChild {
     static let drainLimit: Duration = .milliseconds(500)
     /// Without a pidfd, how often to check whether the child exited.
     static let exitPollInterval: Duration = .milliseconds(10)
+    /// Off: children spawned from now on are watched as on a kernel without pidfd (for tests).
+    static let usePidfd = Atomic<Bool>(true)
 
     let supervisor: ChildSupervisor
     let pid: pid_t
@@ -85,7 +88,7 @@ final class SupervisedChild {
         stderr = OutputCapture(limit: spec.maxOutputBytes)
 
         for fd in [stdinFD, stdoutFD, stderrFD] where fd >= 0 { FileDescriptors.setNonBlocking(fd) }
-        pidFD = horae_pidfd_open(pid)  // -1 is fine: poll instead
+        if Self.usePidfd.load(ordering: .relaxed) { pidFD = horae_pidfd_open(pid) }  // -1 is fine: poll instead
         if stdinFD >= 0 && input.isEmpty { closeStdin() }
         register(stdinFD, .stdin, HORAE_EPOLLOUT)
         register(stdoutFD, .stdout, HORAE_EPOLLIN)

@@ -66,3 +66,33 @@ struct ProcessRunnerScaleTests {
         #expect(runner.runningCount == 0)
     }
 }
+
+/// Kernels before 5.3 have no pidfd: each child's exit is then checked every 10 ms.
+@Suite(.serialized)
+struct ProcessRunnerWithoutPidfdTests {
+    typealias T = ProcessTestSupport
+
+    @Test func everyBehaviourHoldsWithoutPidfd() async throws {
+        SupervisedChild.usePidfd.store(false, ordering: .relaxed)
+        defer { SupervisedChild.usePidfd.store(true, ordering: .relaxed) }
+        let runner = ProcessRunner()
+        #expect(try await runner.run(T.sh("exit 3")).termination == .exited(3))
+        let echoed = try await runner.run(ProcessSpec(executable: "/bin/cat", stdin: Array("hello".utf8)))
+        #expect(T.text(echoed.stdout) == "hello")
+        let timedOut = try await runner.run(T.sh("sleep 100 & sleep 100", timeout: .milliseconds(200)))
+        #expect(timedOut.timedOut && timedOut.termination == .signaled(SIGTERM))
+        #expect(timedOut.duration < .seconds(4))
+        let many = try await withThrowingTaskGroup(of: ProcessResult.Termination.self) { group in
+            for _ in 0..<50 {
+                group.addTask {
+                    try await runner.run(ProcessSpec(executable: "/bin/sleep", arguments: ["0.2"])).termination
+                }
+            }
+            var all: [ProcessResult.Termination] = []
+            for try await status in group { all.append(status) }
+            return all
+        }
+        #expect(many.count == 50 && many.allSatisfy { $0 == .exited(0) })
+        #expect(runner.runningCount == 0)
+    }
+}
