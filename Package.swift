@@ -64,12 +64,14 @@ let package = Package(
         .systemLibrary(
             name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
+        // fork/exec of `exec` children: what runs between the two must be async-signal-safe C.
+        .target(name: "CHoraeSpawn"),
         // Plain -O: HoraeRules parses untrusted JSON and YAML, so overflow and bounds checks stay on.
         .target(name: "HoraeRules", dependencies: ["CYAML"]),
         .target(
             name: "HoraeDispatcher",
             dependencies: [
-                "HoraeRules", "CCurl", "CSQLite", "COpenSSL",
+                "HoraeRules", "CCurl", "CSQLite", "COpenSSL", "CHoraeSpawn",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -4,7 +4,7 @@ import Glibc
 import Musl
 #endif
 
-/// Turns ``ProcessSpec/executable`` into the path handed to `posix_spawn` (see the rules on
+/// Turns ``ProcessSpec/executable`` into the path handed to `execve` (see the rules on
 /// ``ProcessSpec/executable``). The check here only produces precise errors; the spawn itself
 /// reports any race (file removed in between) with the same kinds.
 enum ExecutableResolver {

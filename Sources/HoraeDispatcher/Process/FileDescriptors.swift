@@ -15,7 +15,7 @@ enum FileDescriptors {
             guard pipe2(&fds, flags) == 0 else { return nil }
         } else {
             // Not atomic: without pipe2 a concurrent spawn could inherit these two descriptors,
-            // unless the C library has posix_spawn_file_actions_addclosefrom_np.
+            // unless the child closes them (close_range, see ChildSpawner).
             guard pipe(&fds) == 0 else { return nil }
             for fd in fds {
                 _ = fcntl(fd, F_SETFD, FD_CLOEXEC)

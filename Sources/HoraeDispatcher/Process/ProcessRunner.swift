@@ -9,17 +9,19 @@ import Musl
 /// Runs programs for the `exec` action: argv lists only, never a shell; each child in its own
 /// process group, with bounded output, a timeout, and cancellation.
 ///
-/// - Spawning: `posix_spawn` with `POSIX_SPAWN_SETPGROUP` (pgid 0, so the group id is the
-///   child's pid), file actions that wire stdin/stdout/stderr to pipes (stdin to `/dev/null`
-///   when ``ProcessSpec/stdin`` is `nil`) and set the working directory
-///   (`posix_spawn_file_actions_addchdir_np`), an empty signal mask and default signal
-///   dispositions. See ``ChildSpawner``.
+/// - Spawning: `vfork` and `execve` on the process's single supervision thread; the child leads
+///   a new process group (the group id is its pid), has stdin/stdout/stderr wired to pipes
+///   (stdin to `/dev/null` when ``ProcessSpec/stdin`` is `nil`), runs in its working directory
+///   with an empty signal mask and default signal dispositions. See ``ChildSpawner``.
+/// - Dying with the daemon: the child gets `SIGKILL` when the daemon dies, even by `kill -9`
+///   (`PR_SET_PDEATHSIG`, tied to the supervision thread, which lives as long as the process).
+///   Only the direct child gets it: what that child started keeps running unless it dies with it.
 /// - Descriptors: every descriptor the runner creates is `O_CLOEXEC`, and the child closes all
-///   descriptors from 3 up (`posix_spawn_file_actions_addclosefrom_np`), so it inherits exactly
-///   0, 1 and 2 — nothing else the daemon has open.
-/// - Waiting: one dedicated thread per running child (not a thread of Swift's cooperative pool)
-///   drains both pipes and writes stdin concurrently in a `poll` loop, notices the exit through a
-///   pidfd, and reaps the child. See ``SupervisionLoop``.
+///   descriptors from 3 up (`close_range`), so it inherits exactly 0, 1 and 2 — nothing else the
+///   daemon has open.
+/// - Waiting: one thread for all children of all runners (not a thread of Swift's cooperative
+///   pool) drains every pipe and writes every stdin from one `epoll` set, notices exits through
+///   pidfds, and reaps the children. See ``SupervisionLoop``.
 /// - Timeout: `SIGTERM` to the whole process group (`kill(-pgid)`), `SIGKILL` to the group
 ///   ``ProcessSpec/terminationGrace`` later; ``ProcessResult/timedOut`` is set.
 /// - Task cancellation: the same, then `run` throws `CancellationError` — unless the child had
@@ -53,42 +55,34 @@ public final class ProcessRunner: Sendable {
         try spec.validate()
         let path = try ExecutableResolver.resolve(
             spec.executable, environment: spec.environment, directory: spec.directory)
+        try ChildSpawner.checkDirectory(spec.directory, executable: spec.executable)
 
-        let supervisor = try await spawn(spec, path: path)
-        // Registered before its thread starts (in `supervisor.run()`), so before it can finish.
-        running.withLock { $0[ObjectIdentifier(supervisor)] = supervisor }
-
-        let outcome = await withTaskCancellationHandler {
-            await supervisor.run()
-        } onCancel: {
-            supervisor.requestCancellation()
-        }
-        switch outcome {
-        case .finished(let result, cancelled: false): return result
-        case .finished(_, cancelled: true): throw CancellationError()
-        case .failed(let error): throw error
-        }
-    }
-
-    /// `ETXTBSY` is retried a few times: it is the well-known race where a file that was just
-    /// written is executed while another thread's freshly spawned child still holds it open for
-    /// writing (between its clone and its exec).
-    private func spawn(_ spec: ProcessSpec, path: String) async throws -> ChildSupervisor {
+        // `ETXTBSY` is retried a few times: it is the well-known race where a file that was just
+        // written is executed while a child that another thread forked meanwhile still holds it
+        // open for writing (between its fork and its exec).
         var delay = Duration.milliseconds(5)
         var attempt = 1
         while true {
-            let failure: ProcessRunnerError
-            do {
-                return try ChildSupervisor(spec: spec, path: path) { [weak self] id in
-                    self?.unregister(id)
-                }
-            } catch {
-                failure = error
+            let supervisor = ChildSupervisor(spec: spec, path: path) { [weak self] id in
+                self?.unregister(id)
             }
-            guard failure.kind == .spawnFailed(ETXTBSY), attempt < 5 else { throw failure }
-            attempt += 1
-            try await Task.sleep(for: delay)
-            delay *= 2
+            // Registered before it is handed to the supervision thread, so before it can finish.
+            running.withLock { $0[ObjectIdentifier(supervisor)] = supervisor }
+
+            let outcome = await withTaskCancellationHandler {
+                await supervisor.run()
+            } onCancel: {
+                supervisor.requestCancellation()
+            }
+            switch outcome {
+            case .finished(let result, cancelled: false): return result
+            case .finished(_, cancelled: true), .cancelledBeforeStart: throw CancellationError()
+            case .failed(let failure):
+                guard failure.kind == .spawnFailed(ETXTBSY), attempt < 5 else { throw failure }
+                attempt += 1
+                try await Task.sleep(for: delay)
+                delay *= 2
+            }
         }
     }
 

@@ -1,6 +1,6 @@
 /// What to run, and under which limits: the input of ``ProcessRunner/run(_:)``.
 ///
-/// The program is always started directly with `posix_spawn` and an argv list: no shell is
+/// The program is always started directly with `execve` and an argv list: no shell is
 /// involved at any point, so nothing in ``arguments`` is ever split, globbed, expanded or
 /// interpreted — `$(touch /tmp/x)`, `; rm -rf /` or `*` reach the program as those exact bytes.
 /// This is what makes it safe to put attacker-controlled message attributes in ``arguments``.
@@ -72,7 +72,7 @@ public struct ProcessSpec: Sendable {
 }
 
 extension ProcessSpec {
-    /// Rejects what `posix_spawn` cannot represent (NUL bytes, `=` in a variable name) and
+    /// Rejects what `execve` cannot represent (NUL bytes, `=` in a variable name) and
     /// negative limits. Error messages name the executable and variable names, never values.
     func validate() throws(ProcessRunnerError) {
         func invalid(_ what: String) -> ProcessRunnerError {

@@ -1,4 +1,6 @@
+import CHoraeSpawn
 import HoraeRules
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -6,284 +8,245 @@ import Glibc
 import Musl
 #endif
 
-/// The body of a ``ChildSupervisor`` thread: one `poll` loop over the child's stdin, stdout and
-/// stderr, its pidfd, and the wake-up pipe.
+/// The one thread that starts, watches and reaps every child of every ``ProcessRunner`` in the
+/// process, however many run at once.
 ///
-/// Order of events:
-/// 1. Output is drained whenever it is readable, stdin written whenever it is writable, so a
-///    child that writes a lot to both streams while it reads its input never blocks for good.
-/// 2. Child exit is detected with `waitid(WNOWAIT)` (the pidfd only wakes the loop; without a
-///    pidfd the loop polls every 10 ms). The child stays a zombie, so its pid — the process
-///    group id — cannot be reused while the group is signalled.
-/// 3. Timeout, cancellation or a shutdown request: `SIGTERM` (then `SIGCONT`, so a stopped group
-///    can act on it) to the group, `SIGKILL` to the group once the grace has passed.
-/// 4. When the child has exited, whatever is left of its process group (background jobs,
-///    grandchildren) is sent `SIGKILL`: a run owns its group and nothing in it outlives the run.
-///    Then the child is reaped.
-/// 5. Output is read to end-of-file. A pipe still held open by a process that left the group
-///    (`setsid`, `setpgid`) is read for at most ``drainLimit`` more, then abandoned.
-struct SupervisionLoop {
-    /// How long to keep reading after the child was reaped and its group killed.
-    static let drainLimit: Duration = .milliseconds(500)
-    /// Without a pidfd, how often to check whether the child exited.
-    static let exitPollInterval: Duration = .milliseconds(10)
-
-    private let supervisor: ChildSupervisor
-    private let pid: pid_t
-    private let deadline: ContinuousClock.Instant?
-    private let grace: Duration
-    private var stdinFD: Int32
-    private var stdoutFD: Int32
-    private var stderrFD: Int32
-    private var pidFD: Int32 = -1
-    private let input: [UInt8]
-    private var inputOffset = 0
-    private var stdout: OutputCapture
-    private var stderr: OutputCapture
-    private let buffer: UnsafeMutableRawBufferPointer
-
-    private var exited = false
-    private var reapedElsewhere = false
-    private var termination: ProcessResult.Termination?
-    private var reapedAt: ContinuousClock.Instant?
-    private var termSent = false
-    private var killSent = false
-    private var killDeadline: ContinuousClock.Instant?
-    private var timedOut = false
-    private var cancelled = false
-
-    init(supervisor: ChildSupervisor) {
-        self.supervisor = supervisor
-        pid = supervisor.pid
-        let spec = supervisor.spec
-        deadline = spec.timeout.map { supervisor.start + $0 }
-        grace = spec.terminationGrace
-        stdinFD = supervisor.stdinFD
-        stdoutFD = supervisor.stdoutFD
-        stderrFD = supervisor.stderrFD
-        input = spec.stdin ?? []
-        stdout = OutputCapture(limit: spec.maxOutputBytes)
-        stderr = OutputCapture(limit: spec.maxOutputBytes)
-        buffer = .allocate(byteCount: 64 * 1024, alignment: 16)
+/// - Spawning happens on this thread, which is never left while the process lives: a child's
+///   parent-death signal (`PR_SET_PDEATHSIG`, see ``ChildSpawner``) fires when the thread that
+///   forked it ends, so it fires exactly when the daemon dies.
+/// - One `epoll` set holds every child's stdin, stdout, stderr and pidfd plus a wake-up pipe;
+///   each ready descriptor and each due deadline advances that child's ``SupervisedChild``
+///   state machine. The thread count does not grow with the number of children.
+/// - Other threads (a new run, task cancellation, ``ProcessRunner/terminateAll(grace:)``) only
+///   queue a request here and wake the thread; every signal and every reap happens on it.
+/// - Each child holds three or four descriptors, so when the loop starts it raises the
+///   process's soft `RLIMIT_NOFILE` to the hard limit; children get the original soft limit back.
+final class SupervisionLoop: Sendable {
+    struct StartFailure: Error {
+        var code: Int32
+        var what: String
     }
 
-    mutating func run() -> ChildSupervisor.Outcome {
-        defer { buffer.deallocate() }
-        for fd in [stdinFD, stdoutFD, stderrFD] where fd >= 0 { FileDescriptors.setNonBlocking(fd) }
-        if let pidfdOpen = LibcExtras.pidfdOpen { pidFD = pidfdOpen(pid, 0) }  // -1 is fine: poll instead
-        if stdinFD >= 0 && input.isEmpty { closeStdin() }
+    private struct Inbox {
+        var admitted: [ChildSupervisor] = []
+        var attention: [ChildSupervisor] = []
+        var wakePending = false
+    }
+
+    private let inbox = Mutex(Inbox())
+    private let wakeReadFD: Int32
+    private let wakeWriteFD: Int32
+    private let epollFD: Int32
+    /// The soft `RLIMIT_NOFILE` before it was raised, for the children; -1 when unchanged.
+    private let childNofileSoftLimit: Int64
+
+    private static let instance = Mutex<SupervisionLoop?>(nil)
+
+    /// The process's loop, started on first use (and again on the next use if it could not be).
+    static func shared() throws(StartFailure) -> SupervisionLoop {
+        try instance.withLock { (current: inout SupervisionLoop?) throws(StartFailure) -> SupervisionLoop in
+            if let current { return current }
+            let loop = try SupervisionLoop()
+            current = loop
+            return loop
+        }
+    }
+
+    private init() throws(StartFailure) {
+        guard let wake = FileDescriptors.makePipe(nonBlocking: true) else {
+            throw StartFailure(code: errno, what: "cannot create a pipe")
+        }
+        let epollFD = horae_epoll_create()
+        guard epollFD >= 0 else {
+            let code = errno
+            _ = close(wake.read)
+            _ = close(wake.write)
+            throw StartFailure(code: code, what: "cannot create an epoll set")
+        }
+        wakeReadFD = wake.read
+        wakeWriteFD = wake.write
+        self.epollFD = epollFD
+        childNofileSoftLimit = horae_raise_nofile_limit()
+        if horae_epoll_add(epollFD, wakeReadFD, HORAE_EPOLLIN, State.wakeToken) != 0 {
+            throw StartFailure(code: errno, what: "cannot watch the wake-up pipe")
+        }
+
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        pthread_attr_setstacksize(&attributes, 1 << 20)
+        let context = Unmanaged.passRetained(self).toOpaque()
+        var thread = pthread_t()
+        let rc = pthread_create(
+            &thread, &attributes,
+            { context in
+                let loop = Unmanaged<SupervisionLoop>.fromOpaque(context!).takeRetainedValue()
+                loop.threadMain()
+                return nil
+            }, context)
+        if rc != 0 {
+            Unmanaged<SupervisionLoop>.fromOpaque(context).release()
+            _ = close(wakeReadFD)
+            _ = close(wakeWriteFD)
+            _ = close(epollFD)
+            throw StartFailure(code: rc, what: "cannot start the supervision thread")
+        }
+    }
+
+    /// Queues a child to be spawned and supervised.
+    func submit(_ supervisor: ChildSupervisor) {
+        let wake = inbox.withLock { inbox in
+            inbox.admitted.append(supervisor)
+            return Self.claimWake(&inbox)
+        }
+        if wake { self.wake() }
+    }
+
+    /// Another thread recorded a request for this child (``ChildSupervisor/Requests``).
+    func attention(_ supervisor: ChildSupervisor) {
+        let wake = inbox.withLock { inbox in
+            inbox.attention.append(supervisor)
+            return Self.claimWake(&inbox)
+        }
+        if wake { self.wake() }
+    }
+
+    private static func claimWake(_ inbox: inout Inbox) -> Bool {
+        if inbox.wakePending { return false }
+        inbox.wakePending = true
+        return true
+    }
+
+    private func wake() {
+        var byte: UInt8 = 1
+        _ = write(wakeWriteFD, &byte, 1)  // EAGAIN: a wake-up is already pending
+    }
+
+    // MARK: - Thread
+
+    /// What only the supervision thread touches.
+    final class State {
+        static let wakeToken: UInt64 = 0
+
+        let epollFD: Int32
+        /// One read buffer for every child's output.
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+        var children: [ObjectIdentifier: SupervisedChild] = [:]
+        private var owners: [UInt64: (child: SupervisedChild, role: SupervisedChild.Role)] = [:]
+        private var nextToken: UInt64 = 1
+
+        init(epollFD: Int32) { self.epollFD = epollFD }
+
+        /// Watches `fd`; nil when epoll refused (the child then polls).
+        func register(_ fd: Int32, events: UInt32, child: SupervisedChild, role: SupervisedChild.Role) -> UInt64? {
+            let token = nextToken
+            nextToken += 1
+            guard horae_epoll_add(epollFD, fd, events, token) == 0 else { return nil }
+            owners[token] = (child, role)
+            return token
+        }
+
+        /// Called before `fd` is closed. A token is never reused, so an event already fetched for
+        /// a descriptor closed meanwhile is recognised and dropped.
+        func unregister(_ fd: Int32, token: UInt64) {
+            _ = horae_epoll_remove(epollFD, fd)
+            owners[token] = nil
+        }
+
+        func owner(of token: UInt64) -> (child: SupervisedChild, role: SupervisedChild.Role)? {
+            owners[token]
+        }
+    }
+
+    private func threadMain() {
+        // Signals go to the daemon's other threads; a SIGPIPE raised by writing to the stdin of
+        // a child that went away stays pending here and is consumed (see SupervisedChild).
+        var all = sigset_t()
+        sigfillset(&all)
+        pthread_sigmask(SIG_BLOCK, &all, nil)
+
+        let state = State(epollFD: epollFD)
+        let capacity = 256
+        var tokens = [UInt64](repeating: 0, count: capacity)
+        var events = [UInt32](repeating: 0, count: capacity)
+        var dirty: [SupervisedChild] = []
+        var timeout: Int32 = -1
 
         while true {
-            let now = ContinuousClock.now
-            if termination == nil {
-                if !exited { exited = childHasExited() }
-                if !exited {
-                    enforceLimits(now: now)
-                } else {
-                    // Leftovers of the group; the leader is a zombie, so the group id is still
-                    // ours — unless something else reaped it, and then no signal is safe.
-                    if !reapedElsewhere { signalGroup(SIGKILL) }
-                    termination = reap()
-                    reapedAt = now
-                    closeStdin()
-                    if pidFD >= 0 {
-                        _ = close(pidFD)
-                        pidFD = -1
-                    }
+            let ready = horae_epoll_wait(epollFD, &tokens, &events, Int32(capacity), timeout)
+            for index in 0..<max(0, Int(ready)) {
+                if tokens[index] == State.wakeToken {
+                    var sink = [UInt8](repeating: 0, count: 64)
+                    while read(wakeReadFD, &sink, sink.count) > 0 {}
+                    continue
+                }
+                guard let (child, role) = state.owner(of: tokens[index]) else { continue }
+                child.handle(role)
+                dirty.append(child)
+            }
+
+            let (admitted, attention) = inbox.withLock { inbox in
+                defer {
+                    inbox.admitted = []
+                    inbox.attention = []
+                    inbox.wakePending = false
+                }
+                return (inbox.admitted, inbox.attention)
+            }
+            for supervisor in admitted {
+                if let child = admit(supervisor, state: state) { dirty.append(child) }
+            }
+            for supervisor in attention {
+                if let child = state.children[ObjectIdentifier(supervisor)] { dirty.append(child) }
+            }
+
+            var now = ContinuousClock.now
+            for child in state.children.values {
+                if let wakeAt = child.wakeAt, wakeAt <= now { dirty.append(child) }
+            }
+            for child in dirty {
+                child.advance(now: now)
+                if let outcome = child.outcome,
+                    state.children.removeValue(forKey: ObjectIdentifier(child.supervisor)) != nil
+                {
+                    child.supervisor.finish(outcome)
                 }
             }
-            if let reapedAt {
-                if stdoutFD < 0 && stderrFD < 0 { break }
-                if now >= reapedAt + Self.drainLimit { break }
+            dirty.removeAll(keepingCapacity: true)
+
+            now = ContinuousClock.now
+            var next: ContinuousClock.Instant?
+            for child in state.children.values {
+                guard let wakeAt = child.wakeAt else { continue }
+                if let current = next, current <= wakeAt { continue }
+                next = wakeAt
             }
-            waitForEvents(now: now)
-        }
-        Self.drainRemaining(&stdoutFD, into: &stdout, buffer: buffer)
-        Self.drainRemaining(&stderrFD, into: &stderr, buffer: buffer)
-
-        let result = ProcessResult(
-            termination: termination ?? .exited(-1),
-            stdout: stdout.bytes, stderr: stderr.bytes,
-            stdoutTruncatedBytes: stdout.discarded, stderrTruncatedBytes: stderr.discarded,
-            timedOut: timedOut, duration: ContinuousClock.now - supervisor.start)
-        return .finished(result, cancelled: cancelled)
-    }
-
-    // MARK: - Termination
-
-    private mutating func enforceLimits(now: ContinuousClock.Instant) {
-        if let deadline, !timedOut, now >= deadline {
-            timedOut = true
-            beginTermination(killAt: now + grace)
-        }
-        let requests = supervisor.pendingRequests()
-        if requests.cancel && !cancelled {
-            cancelled = true
-            beginTermination(killAt: now + grace)
-        }
-        if let requested = requests.killDeadline { beginTermination(killAt: requested) }
-        if !killSent, let killDeadline, now >= killDeadline {
-            signalGroup(SIGKILL)
-            killSent = true
+            timeout = next.map { Self.milliseconds(until: $0, from: now) } ?? -1
         }
     }
 
-    private mutating func beginTermination(killAt: ContinuousClock.Instant) {
-        if !termSent {
-            termSent = true
-            signalGroup(SIGTERM)
-            signalGroup(SIGCONT)
+    /// Spawns a queued child; nil when it was not started (its run is then finished).
+    private func admit(_ supervisor: ChildSupervisor, state: State) -> SupervisedChild? {
+        if supervisor.pendingRequests().cancel {
+            supervisor.finish(.cancelledBeforeStart)
+            return nil
         }
-        if let current = killDeadline, current <= killAt { return }
-        killDeadline = killAt
-    }
-
-    /// Only ever called while the child is unreaped, so `pid` (= the group id) is still ours.
-    private func signalGroup(_ signal: Int32) {
-        _ = kill(-pid, signal)
-        // A child that moved itself out of its group must still get the signal.
-        if getpgid(pid) != pid { _ = kill(pid, signal) }
-    }
-
-    private mutating func childHasExited() -> Bool {
-        var info = siginfo_t()
-        if waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0 {
-            // ECHILD: someone else reaped it (e.g. SIGCHLD ignored); nothing left to wait for.
-            if errno == ECHILD { reapedElsewhere = true }
-            return reapedElsewhere
+        let spec = supervisor.spec
+        let start = ContinuousClock.now
+        let spawned: ChildSpawner.Spawned
+        do {
+            spawned = try ChildSpawner.spawn(
+                path: supervisor.path, argv: [spec.executable] + spec.arguments, environment: spec.environment,
+                directory: spec.directory, withStdin: spec.stdin != nil, executable: spec.executable,
+                nofileSoftLimit: childNofileSoftLimit)
+        } catch {
+            supervisor.finish(.failed(error))
+            return nil
         }
-        return info._sifields._sigchld.si_pid == pid
-    }
-
-    private func reap() -> ProcessResult.Termination {
-        var status: Int32 = 0
-        while true {
-            if waitpid(pid, &status, 0) == pid { break }
-            if errno != EINTR { return .exited(-1) }
-        }
-        let signal = status & 0x7f
-        if signal == 0 { return .exited((status >> 8) & 0xff) }
-        if signal != 0x7f { return .signaled(signal) }
-        return .exited(-1)
-    }
-
-    // MARK: - I/O
-
-    private mutating func waitForEvents(now: ContinuousClock.Instant) {
-        var fds: [pollfd] = [pollfd(fd: supervisor.wakeReadFD, events: Int16(POLLIN), revents: 0)]
-        if pidFD >= 0 { fds.append(pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0)) }
-        if stdinFD >= 0 { fds.append(pollfd(fd: stdinFD, events: Int16(POLLOUT), revents: 0)) }
-        if stdoutFD >= 0 { fds.append(pollfd(fd: stdoutFD, events: Int16(POLLIN), revents: 0)) }
-        if stderrFD >= 0 { fds.append(pollfd(fd: stderrFD, events: Int16(POLLIN), revents: 0)) }
-
-        var wakeAt: ContinuousClock.Instant?
-        func consider(_ instant: ContinuousClock.Instant?) {
-            guard let instant else { return }
-            if let current = wakeAt, current <= instant { return }
-            wakeAt = instant
-        }
-        if let reapedAt {
-            consider(reapedAt + Self.drainLimit)
-        } else {
-            if !timedOut { consider(deadline) }
-            if !killSent { consider(killDeadline) }
-            if pidFD < 0 { consider(now + Self.exitPollInterval) }
-        }
-        let timeout = wakeAt.map { Self.milliseconds(until: $0, from: now) } ?? -1
-
-        let ready = poll(&fds, nfds_t(fds.count), timeout)
-        guard ready > 0 else { return }  // timeout, or EINTR: the loop re-checks everything
-
-        for entry in fds where entry.revents != 0 {
-            switch entry.fd {
-            case supervisor.wakeReadFD:
-                var sink = [UInt8](repeating: 0, count: 64)
-                while read(supervisor.wakeReadFD, &sink, sink.count) > 0 {}
-            case stdinFD:
-                writeInput()
-            case stdoutFD:
-                Self.readAvailable(&stdoutFD, into: &stdout, buffer: buffer)
-            case stderrFD:
-                Self.readAvailable(&stderrFD, into: &stderr, buffer: buffer)
-            case pidFD:
-                break  // readable = exited; `childHasExited()` confirms it on the next turn
-            default:
-                break
-            }
-        }
-    }
-
-    private mutating func writeInput() {
-        let remaining = input.count - inputOffset
-        guard remaining > 0 else {
-            closeStdin()
-            return
-        }
-        let written = input.withUnsafeBytes { bytes in
-            write(stdinFD, bytes.baseAddress! + inputOffset, min(remaining, 64 * 1024))
-        }
-        if written > 0 {
-            inputOffset += written
-            if inputOffset == input.count { closeStdin() }
-            return
-        }
-        let code = errno
-        if written < 0 && (code == EAGAIN || code == EINTR) { return }
-        if code == EPIPE { Self.consumePendingSIGPIPE() }
-        closeStdin()  // the child closed its stdin or exited: the rest is dropped
-    }
-
-    private mutating func closeStdin() {
-        if stdinFD >= 0 {
-            _ = close(stdinFD)
-            stdinFD = -1
-        }
-    }
-
-    /// Reads what is available now (a bounded number of chunks, so the other streams get their
-    /// turn); closes the descriptor at end-of-file or on error.
-    private static func readAvailable(
-        _ fd: inout Int32, into capture: inout OutputCapture, buffer: UnsafeMutableRawBufferPointer
-    ) {
-        for _ in 0..<16 {
-            let count = read(fd, buffer.baseAddress, buffer.count)
-            if count > 0 {
-                capture.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-                if count < buffer.count { return }
-                continue
-            }
-            if count < 0 && (errno == EAGAIN || errno == EINTR) { return }
-            _ = close(fd)  // end-of-file, or an error we cannot do anything about
-            fd = -1
-            return
-        }
-    }
-
-    /// After the loop: take whatever is already in the pipe, then close it.
-    private static func drainRemaining(
-        _ fd: inout Int32, into capture: inout OutputCapture, buffer: UnsafeMutableRawBufferPointer
-    ) {
-        while fd >= 0 {
-            let count = read(fd, buffer.baseAddress, buffer.count)
-            if count > 0 {
-                capture.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-            } else if count < 0 && errno == EINTR {
-                continue
-            } else {
-                _ = close(fd)
-                fd = -1
-            }
-        }
-    }
-
-    /// The SIGPIPE raised by a write to a closed pipe is directed at this thread, which blocks
-    /// every signal; take it off the pending set so it never reaches the daemon.
-    private static func consumePendingSIGPIPE() {
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, SIGPIPE)
-        var zero = timespec(tv_sec: 0, tv_nsec: 0)
-        _ = sigtimedwait(&set, nil, &zero)
+        let child = SupervisedChild(supervisor: supervisor, spawned: spawned, start: start, loop: state)
+        state.children[ObjectIdentifier(supervisor)] = child
+        return child
     }
 
     private static func milliseconds(until instant: ContinuousClock.Instant, from now: ContinuousClock.Instant) -> Int32

@@ -140,6 +140,55 @@ struct DaemonProcessTests {
         #expect(back.isEmpty)
     }
 
+    @Test func killMinus9KillsTheExecChildBeforeTheTaskResumes() async throws {
+        let marks = FileManager.default.temporaryDirectory.appendingPathComponent("horae-child-\(UUID().uuidString)")
+            .path
+        try FileManager.default.createDirectory(atPath: marks, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: marks) }
+        // First run: record the pid, then become a long sleep (same pid). The resumed run notes it ran.
+        let script =
+            "if [ -e \(marks)/pid ]; then echo $$ > \(marks)/resumed; exit 0; fi; "
+            + "echo $$ > \(marks)/pid.tmp; mv \(marks)/pid.tmp \(marks)/pid; exec sleep 300"
+        let stack = try await Stack(
+            rules: """
+                rules:
+                  - name: pipeline
+                    on: { message: { attributes: { objectId: "gocc/*" } } }
+                    actions:
+                      - exec: { command: ["/bin/sh", "-c", "\(script)"] }
+                """)
+        defer { stack.remove() }
+        let first = try stack.startHorae()
+        let id = try await stack.publish(object: "gocc/child.tar.gz")
+        try await stack.waitUntil("the exec child is running") {
+            ProcessTestSupport.pid(fromFile: marks + "/pid") != nil
+        }
+        let child = try #require(ProcessTestSupport.pid(fromFile: marks + "/pid"))
+        let aliveBefore = !ProcessTestSupport.isDead(child)
+        #expect(aliveBefore)
+
+        first.signal(SIGKILL)
+        #expect(await first.waitForExit() != nil)
+        let gone = await ProcessTestSupport.eventually(within: .seconds(5)) { ProcessTestSupport.isDead(child) }
+        if !gone { kill(-child, SIGKILL) }  // do not leave it behind
+        #expect(gone, "the exec child \(child) outlived kill -9 of the daemon")
+        let record = try await stack.task(id)
+        #expect(record?.state == .running)
+        #expect(record?.nextAction == 0)
+
+        let second = try stack.startHorae()
+        defer { second.signal(SIGKILL) }
+        // Redelivered once the lease lapses (10 s), the task runs its action again, and succeeds.
+        try await stack.waitUntil("the task resumes", timeout: .seconds(60)) {
+            FileManager.default.fileExists(atPath: marks + "/resumed")
+        }
+        try await stack.waitUntil("the task is recorded succeeded") { try await stack.task(id)?.state == .succeeded }
+        let resumedBy = ProcessTestSupport.pid(fromFile: marks + "/resumed")
+        #expect(resumedBy != nil && resumedBy != child)
+        second.signal(SIGTERM)
+        #expect(await second.waitForExit() == 0)
+    }
+
     @Test func sigtermLetsTheRunningTaskFinishThenExitsZero() async throws {
         let stack = try await Stack()
         defer { stack.remove() }

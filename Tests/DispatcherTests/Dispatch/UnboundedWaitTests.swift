@@ -25,8 +25,9 @@ struct UnboundedWaitTests {
             h.start()
             let started = ContinuousClock.now
             let id = try await h.publish(DaemonHarness.gcsEvent(object: "hang/forever"))
-            try await h.waitUntil("the task fails", timeout: .seconds(20)) {
-                try await h.daemon.store.task(TaskKey(messageID: id, rule: "hang"))?.state.isFinal == true
+            // `failed` is recorded first, then `dead-lettered` once the task has given back its slot.
+            try await h.waitUntil("the task fails and is given up", timeout: .seconds(20)) {
+                try await h.daemon.store.task(TaskKey(messageID: id, rule: "hang"))?.state == .deadLettered
             }
             let record = try await h.daemon.store.task(TaskKey(messageID: id, rule: "hang"))
             let error = record?.lastError ?? ""

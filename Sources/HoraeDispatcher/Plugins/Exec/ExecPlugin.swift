@@ -6,8 +6,8 @@ import Glibc
 import Musl
 #endif
 
-/// The `exec` action: runs `command: [argv…]` through ``ProcessRunner`` — `posix_spawn`, never a
-/// shell, in a process group of its own (docs/rules.md, "Actions").
+/// The `exec` action: runs `command: [argv…]` through ``ProcessRunner`` — `execve`, never a
+/// shell, in a process group of its own, killed if the daemon dies (docs/rules.md, "Actions").
 ///
 /// Options (rendered):
 /// - `command` (required, list of strings): `argv`; `argv[0]` is a path or a name looked up in
