@@ -1,8 +1,9 @@
+import Foundation
 import Testing
 
 @testable import HoraeRules
 
-/// Tests of the template language of rule strings (spec §5).
+/// Tests of the template language of rule strings (docs/rules.md, "Templates").
 @Suite struct TemplateTests {
     static let file = "rules/gocc.yaml"
 
@@ -250,8 +251,9 @@ import Testing
         ("2026-11-29T04:17:46Z", "%Y%m%d", "20261129"),
         ("2026-11-29T04:17:46.234Z", "%F %T", "2026-11-29 04:17:46"),
         ("2026-11-29T04:17:46.999999999Z", "%S", "46"),
-        ("2026-11-29T05:17:46+01:00", "%F %T", "2026-11-29 04:17:46"),
-        ("2026-11-28T23:47:46.5-04:30", "%FT%TZ", "2026-11-29T04:17:46Z"),
+        // On the wall clock of the timestamp's own offset.
+        ("2026-11-29T05:17:46+01:00", "%F %T", "2026-11-29 05:17:46"),
+        ("2026-11-28T23:47:46.5-04:30", "%FT%T%z", "2026-11-28T23:47:46-0430"),
         ("2026-11-29t04:17:46z", "%H:%M", "04:17"),
         ("2026-11-29 04:17:46Z", "%s", "1795925866"),
         ("1795925866", "%Y-%m-%d %H:%M:%S", "2026-11-29 04:17:46"),
@@ -286,6 +288,103 @@ import Testing
         #expect(
             message == "`date` needs an RFC 3339 timestamp such as 2026-11-29T04:17:46Z or a number of Unix seconds, "
                 + "but `attributes.t` is \(JSONStringEscaper.literal(input))")
+    }
+
+    @Test func dateReadsTheClockOfTheOffsetTheTimestampCarries() throws {
+        let utc = "2026-03-04T17:00:00Z"
+        let taipei = "2026-03-05T01:00:00+08:00"  // the same instant
+        #expect(
+            try Self.render(#"{{ attributes.t | date("%Y%m%d %H %z") }}"#, [.attribute("t"): utc])
+                == "20260304 17 +0000")
+        #expect(
+            try Self.render(#"{{ attributes.t | date("%Y%m%d %H %z") }}"#, [.attribute("t"): taipei])
+                == "20260305 01 +0800")
+        #expect(try Self.render(#"{{ attributes.t | date("%s") }}"#, [.attribute("t"): taipei]) == "1772643600")
+        #expect(
+            try Self.render(#"{{ attributes.t | date("%F %T %z") }}"#, [.attribute("t"): "2026-03-05T01:00:00-03:30"])
+                == "2026-03-05 01:00:00 -0330")
+    }
+
+    @Test func dateInANamedZone() throws {
+        let utc = "2026-03-04T17:00:00Z"
+        #expect(
+            try Self.render(#"{{ attributes.t | date("%Y%m%d %H", "Asia/Taipei") }}"#, [.attribute("t"): utc])
+                == "20260305 01")
+        #expect(
+            try Self.render(#"{{ attributes.t | date("%H", "UTC") }}"#, [.attribute("t"): "2026-03-05T01:00:00+08:00"])
+                == "17")
+        #expect(try Self.render(#"{{ attributes.t | date("%H %z", "GMT-3") }}"#, [.attribute("t"): utc]) == "14 -0300")
+        // The zone's own rules: New York is at -05:00 in winter and -04:00 in summer.
+        #expect(
+            try Self.render(
+                #"{{ attributes.t | date("%H", "America/New_York") }}"#, [.attribute("t"): "2026-01-15T12:00:00Z"])
+                == "07")
+        #expect(
+            try Self.render(
+                #"{{ attributes.t | date("%H", "America/New_York") }}"#, [.attribute("t"): "2026-07-15T12:00:00Z"])
+                == "08")
+    }
+
+    @Test func addMovesATimestampAndKeepsItsOffset() throws {
+        let taipei = "2026-03-05T01:00:00+08:00"
+        #expect(
+            try Self.render(#"{{ attributes.t | add("-1d") }}"#, [.attribute("t"): taipei])
+                == "2026-03-04T01:00:00+08:00")
+        #expect(
+            try Self.render(#"{{ attributes.t | add("-1d12h") }}"#, [.attribute("t"): taipei])
+                == "2026-03-03T13:00:00+08:00")
+        #expect(
+            try Self.render(#"{{ attributes.t | add("+90m") }}"#, [.attribute("t"): taipei])
+                == "2026-03-05T02:30:00+08:00")
+        #expect(
+            try Self.render(#"{{ attributes.t | add("30s") }}"#, [.attribute("t"): "2026-12-31T23:59:45.900Z"])
+                == "2027-01-01T00:00:15Z")
+        #expect(try Self.render(#"{{ attributes.t | add("1h") }}"#, [.attribute("t"): "0"]) == "1970-01-01T01:00:00Z")
+        // Yesterday's local date, the old pipeline's order table.
+        #expect(
+            try Self.render(#"{{ attributes.t | add("-1d") | date("%Y%m%d") }}"#, [.attribute("t"): taipei])
+                == "20260304")
+        #expect(
+            Self.renderError(#"{{ attributes.t | add("-1d") }}"#, [.attribute("t"): "yesterday"])
+                == #"`add` needs an RFC 3339 timestamp such as 2026-11-29T04:17:46Z or a number of Unix seconds, but `attributes.t` is "yesterday""#
+        )
+        #expect(
+            Self.renderError(#"{{ attributes.t | add("-1d") }}"#, [.attribute("t"): "0001-01-01T00:00:00Z"])
+                == #"`add` moves `attributes.t` ("0001-01-01T00:00:00Z") out of the years 0001–9999"#)
+    }
+
+    @Test func scheduleTimeCarriesTheScheduleZone() throws {
+        let cron = try CronExpression.parse("0 * * * *")
+        let location = SourceLocation(path: "r.yaml", line: 1, column: 1)
+        let tick = Date(timeIntervalSince1970: 1_772_643_600)  // 2026-03-04T17:00:00Z
+        let taipei = Schedule(cron: cron, timezone: "Asia/Taipei", catchUp: false, location: location)
+        let utc = Schedule(cron: cron, timezone: nil, catchUp: false, location: location)
+        #expect(taipei.timeText(of: tick) == "2026-03-05T01:00:00+08:00")
+        #expect(utc.timeText(of: tick) == "2026-03-04T17:00:00Z")
+        // The 01:00 Taipei tick renders Taipei's date, not UTC's (the day before).
+        #expect(
+            try Self.render(
+                #"{{ schedule.time | date("%Y%m%d") }}"#, [.scheduleTime: taipei.timeText(of: tick)], schedule: true)
+                == "20260305")
+    }
+
+    @Test func badZonesAndDurations() {
+        #expect(
+            Self.problem(#"{{ rule | date("%F", "Asia/Taipai") }}"#)
+                == "22: E109 unknown time zone `Asia/Taipai`; did you mean `Asia/Taipei`?")
+        #expect(
+            Self.problem(#"{{ rule | date("%F", 8) }}"#)
+                == #"22: E303 the time zone of `date` is a quoted name, as in date("%Y%m%d", "Asia/Taipei")"#)
+        #expect(
+            Self.problem(#"{{ rule | date("%F", "UTC", "x") }}"#)
+                == #"29: E303 `date` takes at most two arguments, as in date("%Y%m%d", "Asia/Taipei")"#)
+        let usage =
+            #"`add` takes a signed duration in units d, h, m and s, largest first, as in add("-1d"), add("+6h") or add("-1d12h")"#
+        for bad in ["", "-", "1", "1x", "-250ms", "1h1d", "- 1d", "1.5h"] {
+            #expect(Self.problem(#"{{ rule | add("\#(bad)") }}"#) == "15: E303 " + usage, "\(bad)")
+        }
+        #expect(
+            Self.problem(#"{{ rule | add }}"#) == #"11: E303 `add` takes one quoted string argument, as in add("-1d")"#)
     }
 
     @Test func dateAfterDefault() throws {
@@ -376,7 +475,7 @@ import Testing
                 "1:9: E300 expected `|` or `}}` after `rule`, found `n`",
                 "1:34: E302 unknown filter `lowr`; did you mean `lower`?",
                 "1:45: E301 unknown variable `nope`; did you mean `now`?",
-                "1:69: E303 `date` does not support `%Q`; supported conversions: %Y %m %d %H %M %S %j %y %e %b %B %a %A %s %F %T %%",
+                "1:69: E303 `date` does not support `%Q`; supported conversions: %Y %m %d %H %M %S %j %y %e %b %B %a %A %s %F %T %z %%",
             ])
     }
 
@@ -463,7 +562,7 @@ import Testing
         #expect(
             Self.problem("{{ rule | sha256 }}")
                 == "11: E302 unknown filter `sha256`; expected one of: `lower`, `upper`, `basename`, `dirname`, "
-                + "`trimPrefix`, `trimSuffix`, `urlencode`, `json`, `default`, `date`")
+                + "`trimPrefix`, `trimSuffix`, `urlencode`, `json`, `default`, `date`, `add`")
     }
 
     @Test func badFilterArguments() {
@@ -485,12 +584,13 @@ import Testing
         )
         #expect(
             Self.problem("{{ rule | date(12) }}")
-                == #"16: E303 `date` takes one quoted string argument, as in date("%Y%m%d")"#)
+                == #"16: E303 `date` takes a quoted format and, optionally, a quoted time zone, as in date("%Y%m%d") or date("%Y%m%d", "Asia/Taipei")"#
+        )
         #expect(Self.problem(#"{{ rule | date("") }}"#) == #"16: E303 `date` needs a format, as in date("%Y%m%d")"#)
         #expect(Self.problem(#"{{ rule | lower("x") }}"#) == "17: E303 `lower` takes no arguments; write `| lower`")
         #expect(
             Self.problem(#"{{ rule | date("%Y-%q") }}"#)
-                == "20: E303 `date` does not support `%q`; supported conversions: %Y %m %d %H %M %S %j %y %e %b %B %a %A %s %F %T %%"
+                == "20: E303 `date` does not support `%q`; supported conversions: %Y %m %d %H %M %S %j %y %e %b %B %a %A %s %F %T %z %%"
         )
         #expect(
             Self.problem(#"{{ rule | date("\t%Y %") }}"#)

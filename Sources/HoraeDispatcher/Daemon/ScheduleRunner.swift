@@ -71,7 +71,7 @@ public final class ScheduleRunner: Sendable {
             for rule in scheduleRules() {
                 guard case .schedule(let schedule) = rule.trigger, schedule.catchUp else { continue }
                 guard let last = try? await store.lastTick(rule: rule.name) else { continue }
-                let zone = Self.timeZone(schedule)
+                let zone = schedule.timeZone
                 if let missed = schedule.cron.ticks(after: last, through: start, in: zone, limit: 100_000).last {
                     logger.notice(
                         "running a schedule tick missed while the daemon was down",
@@ -84,7 +84,7 @@ public final class ScheduleRunner: Sendable {
                 var nextWake = now + 60  // picks up reloaded rules at least every minute
                 for rule in scheduleRules() {
                     guard case .schedule(let schedule) = rule.trigger else { continue }
-                    let zone = Self.timeZone(schedule)
+                    let zone = schedule.timeZone
                     let from = scheduledFrom[rule.name] ?? start
                     guard let next = schedule.cron.nextTick(after: from, in: zone) else { continue }
                     if next <= now {
@@ -126,8 +126,4 @@ public final class ScheduleRunner: Sendable {
         return TaskWork(rule: rule, message: message, captures: CaptureSet(), subscription: nil, scheduleTime: tick)
     }
 
-    /// The rule's zone (validated when the rules were loaded; read once per process), UTC when absent.
-    static func timeZone(_ schedule: Schedule) -> ScheduleTimeZone {
-        schedule.timezone.flatMap(ScheduleTimeZone.init(identifier:)) ?? .utc
-    }
 }

@@ -658,7 +658,12 @@ public final class TaskRunner: Sendable {
         MessageTemplateContext(
             fields: MessageFields(work.message), captures: work.captures, ruleName: work.rule.name,
             attempt: attempt,
-            scheduleTime: work.scheduleTime.map { MessageTemplateContext.rfc3339($0) })
+            scheduleTime: work.scheduleTime.map { tick in
+                guard case .schedule(let schedule) = work.rule.trigger else {
+                    return MessageTemplateContext.rfc3339(tick)
+                }
+                return schedule.timeText(of: tick)
+            })
     }
 
     private func truncate(_ text: String) -> String {

@@ -103,13 +103,9 @@ extension RuleFileParser {
         var timezone: String?
         if let t = node["timezone"], let text = scalarText(t, "`timezone`") {
             if ScheduleTimeZone(identifier: text) == nil {
-                let known = ScheduleTimeZone.knownIdentifiers()
-                let hint =
-                    Suggestions.closest(to: text, in: known).map { "; did you mean `\($0)`?" }
-                    ?? (known.count > 2
-                        ? "; use an IANA name such as `Asia/Taipei` or `UTC`"
-                        : "; the time zone database is not installed in `\(ScheduleTimeZone.databaseDirectory)` (install tzdata, or set TZDIR)")
-                diagnostics.error(.invalidTimezone, "unknown time zone `\(text)`\(hint)", at: t.location)
+                diagnostics.error(
+                    .invalidTimezone, "unknown time zone `\(text)`" + ScheduleTimeZone.unknownIdentifierHint(text),
+                    at: t.location)
             } else {
                 timezone = text
             }

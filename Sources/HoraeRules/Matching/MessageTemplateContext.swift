@@ -10,7 +10,8 @@ public struct MessageTemplateContext: TemplateContext {
     public var captures: CaptureSet
     public var ruleName: String
     public var attempt: Int
-    /// RFC 3339 time of the schedule tick, for schedule rules.
+    /// RFC 3339 time of the schedule tick, for schedule rules, with the schedule zone's offset
+    /// (``Schedule/timeText(of:)``).
     public var scheduleTime: String?
     public var now: Date
 

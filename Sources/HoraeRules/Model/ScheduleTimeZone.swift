@@ -71,6 +71,16 @@ public struct ScheduleTimeZone: UTCOffsetSource, Sendable, Hashable, CustomStrin
         self = loaded
     }
 
+    /// What to say after "unknown time zone `NAME`": the closest known name, or how to name a
+    /// zone, or that the database is missing.
+    static func unknownIdentifierHint(_ identifier: String) -> String {
+        let known = knownIdentifiers()
+        return Suggestions.closest(to: identifier, in: known).map { "; did you mean `\($0)`?" }
+            ?? (known.count > 2
+                ? "; use an IANA name such as `Asia/Taipei` or `UTC`"
+                : "; the time zone database is not installed in `\(databaseDirectory)` (install tzdata, or set TZDIR)")
+    }
+
     public func secondsFromGMT(for date: Date) -> Int {
         let t = date.timeIntervalSince1970
         guard t.isFinite else { return Int(initialOffset) }

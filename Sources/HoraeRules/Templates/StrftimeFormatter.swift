@@ -1,7 +1,8 @@
 /// A hand-written subset of C `strftime`, used by the template filter `date("…")`.
 ///
-/// Times are always formatted in UTC, with English month and weekday names, whatever the
-/// machine's locale and time zone. Supported conversions:
+/// Times are formatted at a given offset from UTC (``format(epochSeconds:offsetSeconds:)``), with
+/// English month and weekday names, whatever the machine's locale and time zone. Supported
+/// conversions:
 ///
 /// | Conversion | Meaning                                   | Example (2026-11-29T04:17:46Z) |
 /// |------------|-------------------------------------------|--------------------------------|
@@ -21,6 +22,7 @@
 /// | `%s`       | seconds since 1970-01-01T00:00:00Z        | `1795925866`                   |
 /// | `%F`       | `%Y-%m-%d`                                | `2026-11-29`                   |
 /// | `%T`       | `%H:%M:%S`                                | `04:17:46`                     |
+/// | `%z`       | the offset from UTC, `+hhmm` or `-hhmm`   | `+0000`                        |
 /// | `%%`       | a literal `%`                             | `%`                            |
 ///
 /// Any other conversion is rejected when the format is compiled, so a typo in a rule is reported
@@ -28,7 +30,7 @@
 struct StrftimeFormatter: Sendable, Hashable {
     enum Conversion: Sendable, Hashable {
         case year, month, day, hour, minute, second, dayOfYear, shortYear, spacePaddedDay
-        case shortMonthName, monthName, shortWeekdayName, weekdayName, epochSeconds
+        case shortMonthName, monthName, shortWeekdayName, weekdayName, epochSeconds, offset
     }
 
     enum Piece: Sendable, Hashable {
@@ -43,7 +45,7 @@ struct StrftimeFormatter: Sendable, Hashable {
     }
 
     /// The supported conversions, as listed in error messages.
-    static let supportedConversions = "%Y %m %d %H %M %S %j %y %e %b %B %a %A %s %F %T %%"
+    static let supportedConversions = "%Y %m %d %H %M %S %j %y %e %b %B %a %A %s %F %T %z %%"
 
     let format: String
     let pieces: [Piece]
@@ -87,6 +89,7 @@ struct StrftimeFormatter: Sendable, Hashable {
             case "a": conversions = [.shortWeekdayName]
             case "A": conversions = [.weekdayName]
             case "s": conversions = [.epochSeconds]
+            case "z": conversions = [.offset]
             case "F":
                 conversions = []
                 flush()
@@ -122,10 +125,12 @@ struct StrftimeFormatter: Sendable, Hashable {
 
     // MARK: Formatting
 
-    /// Formats a time given as whole seconds since the Unix epoch, in UTC.
-    func format(epochSeconds: Int64) -> String {
-        let days = CivilCalendar.floorDiv(epochSeconds, 86_400)
-        let secondOfDay = Int(epochSeconds - days * 86_400)
+    /// Formats a time given as whole seconds since the Unix epoch, as the wall clock reads it at
+    /// `offsetSeconds` from UTC (0: UTC).
+    func format(epochSeconds: Int64, offsetSeconds: Int = 0) -> String {
+        let local = epochSeconds + Int64(offsetSeconds)
+        let days = CivilCalendar.floorDiv(local, 86_400)
+        let secondOfDay = Int(local - days * 86_400)
         let (year, month, day) = CivilCalendar.civil(fromDays: days)
         var out = ""
         out.reserveCapacity(format.utf8.count + 8)
@@ -150,6 +155,7 @@ struct StrftimeFormatter: Sendable, Hashable {
                 case .shortWeekdayName: out += Self.weekdayNames[CivilCalendar.weekday(fromDays: days)].prefix(3)
                 case .weekdayName: out += Self.weekdayNames[CivilCalendar.weekday(fromDays: days)]
                 case .epochSeconds: out += String(epochSeconds)
+                case .offset: out += Self.offsetText(offsetSeconds, separator: "")
                 }
             }
         }
@@ -161,6 +167,29 @@ struct StrftimeFormatter: Sendable, Hashable {
         "August", "September", "October", "November", "December",
     ]
     static let weekdayNames = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+
+    /// `+hh:mm` / `-hh:mm` (with `separator` between hours and minutes); seconds are dropped.
+    static func offsetText(_ offsetSeconds: Int, separator: String) -> String {
+        let minutes = abs(offsetSeconds) / 60
+        return (offsetSeconds < 0 ? "-" : "+") + padded(Int64(minutes / 60), 2) + separator
+            + padded(Int64(minutes % 60), 2)
+    }
+
+    /// `2026-03-05T01:00:00+08:00`, or `…Z` at offset 0: the instant `epochSeconds` as RFC 3339,
+    /// to the second, on the wall clock of `offsetSeconds` (whole minutes).
+    static func rfc3339(epochSeconds: Int64, offsetSeconds: Int) -> String {
+        let offset = offsetSeconds / 60 * 60
+        let local = epochSeconds + Int64(offset)
+        let days = CivilCalendar.floorDiv(local, 86_400)
+        let secondOfDay = local - days * 86_400
+        let (year, month, day) = CivilCalendar.civil(fromDays: days)
+        var out = year < 0 ? "-" + padded(-year, 4) : padded(year, 4)
+        out += "-" + padded(Int64(month), 2) + "-" + padded(Int64(day), 2)
+        out += "T" + padded(secondOfDay / 3600, 2) + ":" + padded(secondOfDay / 60 % 60, 2) + ":"
+        out += padded(secondOfDay % 60, 2)
+        out += offset == 0 ? "Z" : offsetText(offset, separator: ":")
+        return out
+    }
 
     private static func padded(_ value: Int64, _ width: Int) -> String {
         let digits = String(value.magnitude)
@@ -176,11 +205,17 @@ struct StrftimeFormatter: Sendable, Hashable {
     /// and a space separator are accepted too) or an integer count of Unix seconds (`1795925866`,
     /// optionally negative). Fractions of a second are truncated. Nil for anything else.
     static func epochSeconds(fromTimestamp text: String) -> Int64? {
+        timestamp(text)?.epochSeconds
+    }
+
+    /// As ``epochSeconds(fromTimestamp:)``, with the offset from UTC the text carries (0 for `Z`
+    /// and for Unix seconds).
+    static func timestamp(_ text: String) -> (epochSeconds: Int64, offsetSeconds: Int)? {
         var text = text
         return text.withUTF8 { parse(Array($0)[...]) }
     }
 
-    private static func parse(_ b: ArraySlice<UInt8>) -> Int64? {
+    private static func parse(_ b: ArraySlice<UInt8>) -> (epochSeconds: Int64, offsetSeconds: Int)? {
         var b = b
         guard !b.isEmpty else { return nil }
         if b.allSatisfy({ isDigit($0) })
@@ -192,7 +227,7 @@ struct StrftimeFormatter: Sendable, Hashable {
             guard b.count <= 15 else { return nil }
             var value: Int64 = 0
             for d in b { value = value * 10 + Int64(d - 48) }
-            return negative ? -value : value
+            return (negative ? -value : value, 0)
         }
         // YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]
         var i = b.startIndex
@@ -237,7 +272,7 @@ struct StrftimeFormatter: Sendable, Hashable {
         }
         guard i == b.endIndex else { return nil }
         let days = CivilCalendar.days(year: year, month: Int(month), day: Int(day))
-        return days * 86_400 + hour * 3600 + minute * 60 + second - offset
+        return (days * 86_400 + hour * 3600 + minute * 60 + second - offset, Int(offset))
     }
 
     private static func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }

@@ -14,8 +14,13 @@
 ///   escapes `"`, `\`, control characters (C0, DEL, C1) and U+2028/U+2029; other characters are
 ///   kept as they are. See ``JSONStringEscaper``.
 /// - `default("x")`: `x` when the value is missing (an empty value is not missing).
-/// - `date("FMT")`: reads an RFC 3339 timestamp or integer Unix seconds and formats it in UTC
-///   with ``StrftimeFormatter``.
+/// - `date("FMT")`: reads an RFC 3339 timestamp or integer Unix seconds and formats it with
+///   ``StrftimeFormatter`` on the wall clock of the offset the timestamp carries (UTC for `Z` and
+///   for Unix seconds); `date("FMT", "ZONE")` on the wall clock of the named zone instead (an IANA
+///   name, `UTC`, or a fixed offset such as `GMT+8`, as schedules take; checked when the rules load).
+/// - `add("-1d")`: the timestamp moved by a signed duration (`s m h d`, combined largest first:
+///   `-1d12h`; `d` is 24 hours), as an RFC 3339 timestamp to the second in the offset the input
+///   carries (`Z` for Unix seconds), so a later `date` reads the same wall clock.
 ///
 /// Only `default` sees a missing value; the other filters pass a missing value on unchanged, so
 /// a later `default` still applies.
@@ -24,12 +29,15 @@ enum TemplateFilter: Sendable, Hashable {
     case trimPrefix(String)
     case trimSuffix(String)
     case defaultValue(String)
-    case date(StrftimeFormatter)
+    /// A format, and the zone to read the clock in (nil: the offset the timestamp carries).
+    case date(StrftimeFormatter, zone: ScheduleTimeZone?)
+    /// Seconds to add (negative: subtract).
+    case add(seconds: Int64)
 
     /// The names users write, in the order error messages list them.
     static let names = [
         "lower", "upper", "basename", "dirname", "trimPrefix", "trimSuffix",
-        "urlencode", "json", "default", "date",
+        "urlencode", "json", "default", "date", "add",
     ]
 
     /// For a filter that takes one string argument, an example call for error messages;
@@ -40,6 +48,7 @@ enum TemplateFilter: Sendable, Hashable {
         case "trimSuffix": return #"trimSuffix(".tar.gz")"#
         case "default": return #"default("none")"#
         case "date": return #"date("%Y%m%d")"#
+        case "add": return #"add("-1d")"#
         default: return nil
         }
     }
@@ -57,6 +66,7 @@ enum TemplateFilter: Sendable, Hashable {
         case .trimSuffix: return "trimSuffix"
         case .defaultValue: return "default"
         case .date: return "date"
+        case .add: return "add"
         }
     }
 
@@ -75,15 +85,33 @@ enum TemplateFilter: Sendable, Hashable {
             return !suffix.isEmpty && value.hasSuffix(suffix) ? String(value.dropLast(suffix.count)) : value
         case .defaultValue:
             return value
-        case .date(let formatter):
-            guard let seconds = StrftimeFormatter.epochSeconds(fromTimestamp: value) else {
+        case .date(let formatter, let zone):
+            let time = try Self.timestamp(value, filter: "date", variable: variable)
+            let offset = zone.map { $0.secondsFromGMT(at: time.epochSeconds) } ?? time.offsetSeconds
+            return formatter.format(epochSeconds: time.epochSeconds, offsetSeconds: offset)
+        case .add(let seconds):
+            let time = try Self.timestamp(value, filter: "add", variable: variable)
+            let (moved, overflow) = time.epochSeconds.addingReportingOverflow(seconds)
+            // 0001-01-01T00:00:00Z through 9999-12-31T23:59:59Z: what RFC 3339 can write.
+            guard !overflow, moved >= -62_135_596_800, moved < 253_402_300_800 else {
                 throw TemplateRenderError(
                     message:
-                        "`date` needs an RFC 3339 timestamp such as 2026-11-29T04:17:46Z or a number of Unix seconds, "
-                        + "but `\(variable)` is \(JSONStringEscaper.literal(value))")
+                        "`add` moves `\(variable)` (\(JSONStringEscaper.literal(value))) out of the years 0001–9999")
             }
-            return formatter.format(epochSeconds: seconds)
+            return StrftimeFormatter.rfc3339(epochSeconds: moved, offsetSeconds: time.offsetSeconds)
         }
+    }
+
+    private static func timestamp(_ value: String, filter: String, variable: Template.Variable)
+        throws(TemplateRenderError) -> (epochSeconds: Int64, offsetSeconds: Int)
+    {
+        guard let time = StrftimeFormatter.timestamp(value) else {
+            throw TemplateRenderError(
+                message:
+                    "`\(filter)` needs an RFC 3339 timestamp such as 2026-11-29T04:17:46Z or a number of Unix seconds, "
+                    + "but `\(variable)` is \(JSONStringEscaper.literal(value))")
+        }
+        return time
     }
 
     // MARK: Implementations

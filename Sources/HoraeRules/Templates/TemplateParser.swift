@@ -570,7 +570,10 @@ struct TemplateParser {
             default: return .json
             }
         }
-        let usage = "`\(name)` takes one quoted string argument, as in \(example)"
+        let usage =
+            name == "date"
+            ? #"`date` takes a quoted format and, optionally, a quoted time zone, as in date("%Y%m%d") or date("%Y%m%d", "Asia/Taipei")"#
+            : "`\(name)` takes one quoted string argument, as in \(example)"
         guard let arguments, let argument = arguments.first else {
             error(.invalidFilterArgument, usage, at: nameStart)
             return nil
@@ -580,6 +583,9 @@ struct TemplateParser {
             error(.invalidFilterArgument, usage + hint, at: argument.start)
             return nil
         }
+        if name == "date" {
+            return compileDate(format: string, at: argument.start, arguments: arguments, example: example)
+        }
         if arguments.count > 1 {
             error(.invalidFilterArgument, usage, at: arguments[1].start)
             return nil
@@ -588,18 +594,62 @@ struct TemplateParser {
         case "trimPrefix": return .trimPrefix(string.value)
         case "trimSuffix": return .trimSuffix(string.value)
         case "default": return .defaultValue(string.value)
-        default:
-            if string.value.isEmpty {
-                error(.invalidFilterArgument, "`date` needs a format, as in \(example)", at: argument.start)
-                return nil
-            }
-            do {
-                return .date(try StrftimeFormatter(format: string.value))
-            } catch {
-                let offset = min(error.offset, string.sourceIndices.count - 1)
-                self.error(.invalidFilterArgument, error.message, at: string.sourceIndices[offset])
-                return nil
-            }
+        default: return compileAdd(string.value, at: argument.start)
         }
+    }
+
+    /// `date("FMT")` or `date("FMT", "ZONE")`.
+    private mutating func compileDate(
+        format: StringLiteral, at start: Int, arguments: [Argument], example: String
+    ) -> TemplateFilter? {
+        if format.value.isEmpty {
+            error(.invalidFilterArgument, "`date` needs a format, as in \(example)", at: start)
+            return nil
+        }
+        let formatter: StrftimeFormatter
+        do {
+            formatter = try StrftimeFormatter(format: format.value)
+        } catch {
+            let offset = min(error.offset, format.sourceIndices.count - 1)
+            self.error(.invalidFilterArgument, error.message, at: format.sourceIndices[offset])
+            return nil
+        }
+        guard let zoneArgument = arguments.dropFirst().first else { return .date(formatter, zone: nil) }
+        guard let name = zoneArgument.string?.value else {
+            error(
+                .invalidFilterArgument,
+                #"the time zone of `date` is a quoted name, as in date("%Y%m%d", "Asia/Taipei")"#,
+                at: zoneArgument.start)
+            return nil
+        }
+        if let extra = arguments.dropFirst(2).first {
+            error(
+                .invalidFilterArgument, #"`date` takes at most two arguments, as in date("%Y%m%d", "Asia/Taipei")"#,
+                at: extra.start)
+            return nil
+        }
+        guard let zone = ScheduleTimeZone(identifier: name) else {
+            error(
+                .invalidTimezone, "unknown time zone `\(name)`" + ScheduleTimeZone.unknownIdentifierHint(name),
+                at: zoneArgument.start)
+            return nil
+        }
+        return .date(formatter, zone: zone)
+    }
+
+    /// `add("-1d")`: a signed duration of whole seconds.
+    private mutating func compileAdd(_ text: String, at start: Int) -> TemplateFilter? {
+        var magnitude = Substring(text)
+        let negative = magnitude.hasPrefix("-")
+        if negative || magnitude.hasPrefix("+") { magnitude = magnitude.dropFirst() }
+        guard let duration = DurationParser.parse(String(magnitude)), !magnitude.contains("ms") else {
+            error(
+                .invalidFilterArgument,
+                #"`add` takes a signed duration in units d, h, m and s, largest first, as in add("-1d"), add("+6h") or add("-1d12h")"#,
+                at: start)
+            return nil
+        }
+        let seconds = duration.components.seconds
+        return .add(seconds: negative ? -seconds : seconds)
     }
 }
