@@ -87,6 +87,36 @@ extension RuleFileParser {
         return out
     }
 
+    /// `text` split at blanks for a suggested list, each `{{ … }}` kept whole:
+    /// `gocc2bq {{ code }} --all` → `gocc2bq`, `{{ code }}`, `--all`.
+    static func words(of text: String) -> [String] {
+        var words: [String] = []
+        var word = ""
+        var inTemplate = false
+        var rest = Substring(text)
+        while let c = rest.first {
+            if !inTemplate, rest.hasPrefix("{{") {
+                inTemplate = true
+                word += "{{"
+                rest = rest.dropFirst(2)
+            } else if inTemplate, rest.hasPrefix("}}") {
+                inTemplate = false
+                word += "}}"
+                rest = rest.dropFirst(2)
+            } else {
+                if !inTemplate, c == " " || c == "\t" {
+                    if !word.isEmpty { words.append(word) }
+                    word = ""
+                } else {
+                    word.append(c)
+                }
+                rest = rest.dropFirst()
+            }
+        }
+        if !word.isEmpty { words.append(word) }
+        return words
+    }
+
     mutating func optionValue(_ node: YAMLNode, _ type: PluginSchema.ValueType, what: String, _ context: TemplateChecks)
         -> OptionValue?
     {
@@ -96,7 +126,7 @@ extension RuleFileParser {
         case .stringList:
             guard let items = node.sequence else {
                 let example =
-                    node.scalar.map { "[\"\($0.split(separator: " ").joined(separator: "\", \""))\"]" } ?? "[\"…\"]"
+                    node.scalar.map { "[\"\(Self.words(of: $0).joined(separator: "\", \""))\"]" } ?? "[\"…\"]"
                 diagnostics.error(
                     .invalidOption,
                     "\(what) is a list of strings, as in \(example); nothing is split or passed through a shell",
