@@ -121,8 +121,7 @@ public final class ScheduleRunner: Sendable {
 
     /// The task of one tick: a synthetic message `schedule:<tick in ms>`, stable across restarts.
     private func work(_ rule: Rule, tick: Date) -> TaskWork {
-        let millis = Int64((tick.timeIntervalSince1970 * 1000).rounded())
-        let message = PubSubMessage(id: "schedule:\(millis)", publishTime: MessageTemplateContext.rfc3339(tick))
+        let message = Schedule.message(forTick: tick)
         return TaskWork(rule: rule, message: message, captures: CaptureSet(), subscription: nil, scheduleTime: tick)
     }
 

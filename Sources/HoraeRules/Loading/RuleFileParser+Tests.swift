@@ -1,6 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// `tests:`: the test messages and what each expects.
 extension RuleFileParser {
-    static let testKeys = ["name", "message", "expect"]
+    static let testKeys = ["name", "message", "schedule", "expect"]
+    static let testScheduleKeys = ["rule", "time"]
     static let testMessageKeys = ["attributes", "data", "id", "publishTime", "orderingKey", "subscription"]
     static let expectationKeys = ["rule", "captures", "actions"]
 
@@ -13,7 +20,15 @@ extension RuleFileParser {
         checkKeys(pairs, allowed: Self.testKeys, in: "a test")
         let name = required(node, "name", in: "a test").flatMap { scalarText($0, "`name`") } ?? ""
         var message = PubSubMessage(id: "test-message")
-        if let m = required(node, "message", in: "a test"),
+        var schedule: RuleTest.ScheduleTick?
+        if let s = node["schedule"] {
+            if let m = node["message"] {
+                diagnostics.error(
+                    .invalidTest, "a test gives either `message` or `schedule`, not both", at: m.location)
+            }
+            schedule = parseScheduleTick(s)
+            if let schedule { message = Schedule.message(forTick: schedule.time) }
+        } else if let m = required(node, "message", in: "a test"),
             let mPairs = mapping(m, "`message`", example: "message: { attributes: { bucketId: b } }")
         {
             checkKeys(mPairs, allowed: Self.testMessageKeys, in: "a test `message`")
@@ -64,7 +79,30 @@ extension RuleFileParser {
             }
         }
         guard errorCount == errorsBefore else { return nil }
-        return RuleTest(name: name, message: message, expect: expectations, location: node.location)
+        return RuleTest(
+            name: name, message: message, schedule: schedule, expect: expectations, location: node.location)
+    }
+
+    /// `schedule: { rule: NAME, time: RFC3339 }`; whether `time` is a tick of the rule's cron is
+    /// checked once every file is loaded (``RuleLoader``).
+    mutating func parseScheduleTick(_ node: YAMLNode) -> RuleTest.ScheduleTick? {
+        let example = "schedule: { rule: hourly, time: \"2026-03-05T01:00:00+08:00\" }"
+        guard let pairs = mapping(node, "`schedule`", example: example) else { return nil }
+        checkKeys(pairs, allowed: Self.testScheduleKeys, in: "a test `schedule`")
+        let r = required(node, "rule", in: "a test `schedule`")
+        let rule = r.flatMap { scalarText($0, "`rule`") }
+        guard let t = required(node, "time", in: "a test `schedule`"), let text = scalarText(t, "`time`") else {
+            return nil
+        }
+        guard let seconds = StrftimeFormatter.epochSeconds(fromTimestamp: text), !text.allSatisfy(\.isNumber) else {
+            diagnostics.error(
+                .invalidTest, "`time` is an RFC 3339 time with its offset, as in \(example)", at: t.location)
+            return nil
+        }
+        guard let rule, let r else { return nil }
+        return RuleTest.ScheduleTick(
+            rule: rule, time: Date(timeIntervalSince1970: TimeInterval(seconds)), location: r.location,
+            timeLocation: t.location)
     }
 
     mutating func expectedAction(_ node: YAMLNode) -> RuleTest.RenderedAction? {

@@ -76,6 +76,9 @@ public struct RuleLoader: Sendable {
         var allNames = Set(firstDefinition.keys)
         allNames.formUnion(Self.namesWithErrors(in: results))
         for test in set.tests {
+            if let tick = test.schedule {
+                Self.checkScheduleTick(tick, of: test, rules: set.rules, allNames: allNames, into: &set.diagnostics)
+            }
             for e in test.expect where !allNames.contains(e.rule) {
                 set.diagnostics.append(
                     .error(
@@ -88,6 +91,42 @@ public struct RuleLoader: Sendable {
         }
         set.diagnostics.sort()
         return set
+    }
+
+    /// A schedule test's rule must exist and be a schedule rule, and its time a tick of that rule.
+    static func checkScheduleTick(
+        _ tick: RuleTest.ScheduleTick, of test: RuleTest, rules: [Rule], allNames: Set<String>,
+        into diagnostics: inout [Diagnostic]
+    ) {
+        guard let rule = rules.first(where: { $0.name == tick.rule }) else {
+            guard !allNames.contains(tick.rule) else { return }  // it exists, with errors of its own
+            diagnostics.append(
+                .error(
+                    .unknownRuleInTest,
+                    "test `\(test.name)` runs a tick of rule `\(tick.rule)`, which does not exist"
+                        + (Suggestions.closest(to: tick.rule, in: Array(allNames)).map { "; did you mean `\($0)`?" }
+                            ?? ""),
+                    at: tick.location))
+            return
+        }
+        guard case .schedule(let schedule) = rule.trigger else {
+            diagnostics.append(
+                .error(
+                    .invalidTest,
+                    "test `\(test.name)` runs a tick of rule `\(rule.name)`, which has no `on.schedule`",
+                    at: tick.location))
+            return
+        }
+        let check = schedule.tickCheck(tick.time)
+        guard !check.isTick else { return }
+        let nearest = [check.before, check.after].compactMap { $0.map(schedule.timeText(of:)) }
+        diagnostics.append(
+            .error(
+                .invalidTest,
+                "`time` \(schedule.timeText(of: tick.time)) is not a tick of rule `\(rule.name)` (`\(schedule.cron.source)` in "
+                    + "\(schedule.timeZone.identifier))"
+                    + (nearest.isEmpty ? "" : "; the nearest ticks are \(nearest.joined(separator: " and "))"),
+                at: tick.timeLocation))
     }
 
     /// Names of rules that were written but did not load because of errors.

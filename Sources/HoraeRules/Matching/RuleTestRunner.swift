@@ -31,6 +31,7 @@ public struct RuleTestRunner: Sendable {
 
     /// Why a test fails; empty when it passes.
     public func check(_ test: RuleTest) -> [String] {
+        if let tick = test.schedule { return checkTick(tick, test) }
         let fields = MessageFields(test.message)
         let matches = rules.match(fields)
         var byName: [String: RuleMatch] = [:]
@@ -50,35 +51,71 @@ public struct RuleTestRunner: Sendable {
                     "rule `\(e.rule)`: captures are \(Self.describe(m.captures.dictionary)), expected \(Self.describe(captures))"
                 )
             }
-            guard let expectedActions = e.actions else { continue }
             let rule = rules.rules[m.ruleIndex]
-            if expectedActions.count != rule.actions.count {
-                reasons.append(
-                    "rule `\(e.rule)` has \(rule.actions.count) actions, the test lists \(expectedActions.count)")
+            let context = MessageTemplateContext(fields: fields, captures: m.captures, ruleName: rule.name)
+            reasons += Self.checkActions(e, of: rule, context)
+        }
+        return reasons
+    }
+
+    /// A schedule test: the tick runs one task, of its rule, rendered with `schedule.time` in the
+    /// schedule's zone, as the daemon renders it.
+    private func checkTick(_ tick: RuleTest.ScheduleTick, _ test: RuleTest) -> [String] {
+        guard let rule = rules.rules.first(where: { $0.name == tick.rule }),
+            case .schedule(let schedule) = rule.trigger
+        else {
+            return ["rule `\(tick.rule)` is not a loaded schedule rule"]
+        }
+        var reasons: [String] = []
+        if !test.expect.contains(where: { $0.rule == rule.name }) {
+            reasons.append("the tick runs rule `\(rule.name)`, which is not expected")
+        }
+        let context = MessageTemplateContext(
+            fields: MessageFields(test.message), captures: CaptureSet(), ruleName: rule.name,
+            scheduleTime: schedule.timeText(of: tick.time))
+        for e in test.expect {
+            guard e.rule == rule.name else {
+                reasons.append("rule `\(e.rule)` was expected but the tick runs only `\(rule.name)`")
                 continue
             }
-            let context = MessageTemplateContext(fields: fields, captures: m.captures, ruleName: rule.name)
-            for (i, (want, action)) in zip(expectedActions, rule.actions).enumerated() {
-                guard want.plugin == action.plugin else {
+            if let captures = e.captures, !captures.isEmpty {
+                reasons.append("rule `\(e.rule)`: a tick has no captures, expected \(Self.describe(captures))")
+            }
+            reasons += Self.checkActions(e, of: rule, context)
+        }
+        return reasons
+    }
+
+    /// How the rule's actions, rendered in `context`, differ from those `expectation` lists.
+    private static func checkActions(
+        _ expectation: RuleTest.Expectation, of rule: Rule, _ context: MessageTemplateContext
+    ) -> [String] {
+        guard let expectedActions = expectation.actions else { return [] }
+        let name = expectation.rule
+        if expectedActions.count != rule.actions.count {
+            return ["rule `\(name)` has \(rule.actions.count) actions, the test lists \(expectedActions.count)"]
+        }
+        var reasons: [String] = []
+        for (i, (want, action)) in zip(expectedActions, rule.actions).enumerated() {
+            guard want.plugin == action.plugin else {
+                reasons.append(
+                    "rule `\(name)` action \(i + 1) is `\(action.plugin.rawValue)`, the test expects `\(want.plugin.rawValue)`"
+                )
+                continue
+            }
+            let rendered: [(key: String, value: RenderedValue)]
+            do {
+                rendered = try action.render(context)
+            } catch {
+                reasons.append("rule `\(name)` action \(i + 1) does not render: \(error.message)")
+                continue
+            }
+            for (key, value) in want.options {
+                let actual = rendered.first { $0.key == key }?.value
+                if actual.map({ sameText($0, value) }) != true {
                     reasons.append(
-                        "rule `\(e.rule)` action \(i + 1) is `\(action.plugin.rawValue)`, the test expects `\(want.plugin.rawValue)`"
+                        "rule `\(name)` action \(i + 1) `\(action.plugin.rawValue).\(key)` is \(actual.map(describe) ?? "absent"), expected \(describe(value))"
                     )
-                    continue
-                }
-                let rendered: [(key: String, value: RenderedValue)]
-                do {
-                    rendered = try action.render(context)
-                } catch {
-                    reasons.append("rule `\(e.rule)` action \(i + 1) does not render: \(error.message)")
-                    continue
-                }
-                for (key, value) in want.options {
-                    let actual = rendered.first { $0.key == key }?.value
-                    if actual.map({ Self.sameText($0, value) }) != true {
-                        reasons.append(
-                            "rule `\(e.rule)` action \(i + 1) `\(action.plugin.rawValue).\(key)` is \(actual.map(Self.describe) ?? "absent"), expected \(Self.describe(value))"
-                        )
-                    }
                 }
             }
         }

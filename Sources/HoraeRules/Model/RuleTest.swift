@@ -1,5 +1,21 @@
-/// One `tests:` entry: a message and the rules it must (exactly) match (docs/rules.md, "Rule tests").
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// One `tests:` entry: a message and the rules it must (exactly) match, or a tick of a schedule
+/// rule and the task it runs (docs/rules.md, "Rule tests").
 public struct RuleTest: Sendable {
+    /// `schedule: { rule: NAME, time: RFC3339 }`: the tick of `rule` at `time`.
+    public struct ScheduleTick: Sendable {
+        public var rule: String
+        public var time: Date
+        /// Where `rule` and `time` are written.
+        public var location: SourceLocation
+        public var timeLocation: SourceLocation
+    }
+
     public struct Expectation: Sendable {
         public var rule: String
         /// Captures that must be bound exactly so (nil: not checked).
@@ -17,7 +33,10 @@ public struct RuleTest: Sendable {
     }
 
     public var name: String
+    /// The test message; for a schedule test, the message the daemon gives the tick's task.
     public var message: PubSubMessage
+    /// Set for a schedule test.
+    public var schedule: ScheduleTick?
     public var expect: [Expectation]
     public var location: SourceLocation
 }
