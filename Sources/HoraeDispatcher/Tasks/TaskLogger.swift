@@ -1,8 +1,8 @@
 import Logging
 
 /// ``TaskRunner``'s logger for one task: adds `rule` and `messageId` to a line when, and only
-/// when, the line is logged. At `info` a routine task logs nothing, and setting the two fields
-/// on a `Logger` for every task would allocate its metadata for nothing.
+/// when, the line is logged. A rule with `taskLog: debug` logs no routine line at `info`, and
+/// setting the two fields on a `Logger` for every task would allocate its metadata for nothing.
 struct TaskLogger: Sendable {
     let base: Logger
     let rule: String
@@ -18,6 +18,16 @@ struct TaskLogger: Sendable {
         fields["rule"] = "\(rule)"
         fields["messageId"] = "\(messageID)"
         base.log(level: level, message(), metadata: fields, file: file, function: function, line: line)
+    }
+
+    /// As ``log(level:_:metadata:file:function:line:)``, with the fields built only when the line is logged.
+    func log(
+        level: Logger.Level, _ message: @autoclosure () -> Logger.Message,
+        file: String = #fileID, function: String = #function, line: UInt = #line,
+        fields: () -> Logger.Metadata
+    ) {
+        guard base.logLevel <= level else { return }
+        log(level: level, message(), metadata: fields(), file: file, function: function, line: line)
     }
 
     func debug(

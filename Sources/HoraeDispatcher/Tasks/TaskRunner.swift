@@ -128,18 +128,52 @@ public final class TaskRunner: Sendable {
                 return .abandoned("shutting down before the task started")
             }
         }
+        let began = ContinuousClock.now
         let end: SlotEnd
         do {
             defer { if rule.concurrency != nil { limiter.release(rule: rule.name) } }
             end = try await runInSlot(work, &record, start: start, log: log)
         }
+        let outcome: TaskOutcome
         switch end {
         case .retryLater(let wait):
-            return try await giveBackRetry(work, record, wait: wait, log: log)
+            outcome = try await giveBackRetry(work, record, wait: wait, log: log)
         case .outcome(.final(.failed)):
-            return try await deadLetter(work, &record, log: log)
-        case .outcome(let outcome):
-            return outcome
+            outcome = try await deadLetter(work, &record, log: log)
+        case .outcome(let settled):
+            outcome = settled
+        }
+        logFinished(work, outcome, record, since: began, log: log)
+        return outcome
+    }
+
+    /// The end of a task's run in this process, at `info` (or the rule's `taskLog` level): the
+    /// outcome, the attempts so far, how long the run took, and the dedup key when it had one.
+    private func logFinished(
+        _ work: TaskWork, _ outcome: TaskOutcome, _ record: TaskProgress, since began: ContinuousClock.Instant,
+        log: TaskLogger
+    ) {
+        log.log(level: Self.level(work.rule.taskLog), "task finished") {
+            var fields: Logger.Metadata = [
+                "outcome": "\(Self.describe(outcome))", "attempts": "\(record.attempt)",
+                "took": "\(ContinuousClock.now - began)",
+            ]
+            if let subscription = work.subscription { fields["subscription"] = "\(subscription)" }
+            if let key = record.dedupKey { fields["dedupKey"] = "\(key)" }
+            return fields
+        }
+    }
+
+    static func level(_ taskLog: Rule.TaskLogLevel) -> Logger.Level {
+        taskLog == .debug ? .debug : .info
+    }
+
+    /// The outcome as a task-log line gives it: the final state, `given back` or `interrupted`.
+    static func describe(_ outcome: TaskOutcome) -> String {
+        switch outcome {
+        case .final(let state): state.rawValue
+        case .givenBack: "given back"
+        case .abandoned: "interrupted"
         }
     }
 
@@ -311,6 +345,16 @@ public final class TaskRunner: Sendable {
             }
         }
         var recordAttempt = start != .firstAttemptRecorded
+        log.log(level: Self.level(rule.taskLog), "task started") {
+            var fields: Logger.Metadata = [
+                "attempt": "\(record.attempt + (recordAttempt ? 1 : 0))", "nextAction": "\(record.nextAction)",
+            ]
+            if let subscription = work.subscription { fields["subscription"] = "\(subscription)" }
+            if let tick = work.scheduleTime { fields["tick"] = "\(MessageTemplateContext.rfc3339(tick))" }
+            if start == .resumed { fields["resumed"] = "true" }
+            return fields
+        }
+        var firstAttempt = true
         while true {
             if recordAttempt {
                 record.attempt += 1
@@ -321,13 +365,12 @@ public final class TaskRunner: Sendable {
             }
             recordAttempt = true
             metrics.taskAttempt(rule: rule.name)
-            // The routine case — a new task's first attempt from its first action — at debug, so a
-            // busy daemon at `info` writes no lines per message; resumed tasks and retries at info.
-            let level: Logger.Level =
-                start != .resumed && record.attempt == 1 && record.nextAction == 0 ? .debug : .info
-            log.log(
-                level: level, "task attempt started",
-                metadata: ["attempt": "\(record.attempt)", "nextAction": "\(record.nextAction)"])
+            if !firstAttempt {
+                log.info(
+                    "task attempt started",
+                    metadata: ["attempt": "\(record.attempt)", "nextAction": "\(record.nextAction)"])
+            }
+            firstAttempt = false
 
             switch try await runActions(work, &record, deadline: deadline, log: log) {
             case .succeeded:
@@ -339,7 +382,6 @@ public final class TaskRunner: Sendable {
                 }
                 try await record.save(to: store, transitionDetail: nil, dedup: settle)
                 metrics.taskFinished(rule: rule.name, outcome: "succeeded")
-                log.log(level: level, "task succeeded", metadata: ["attempt": "\(record.attempt)"])
                 return .outcome(.final(.succeeded))
             case .interrupted(let reason):
                 log.warning(

@@ -22,7 +22,9 @@ struct RuleFileParser: DiagnosingYAMLReader {
     init(path: String) { self.path = path }
 
     static let topLevelKeys = ["rules", "tests"]
-    static let ruleKeys = ["name", "description", "on", "dedup", "retry", "timeout", "concurrency", "actions"]
+    static let ruleKeys = [
+        "name", "description", "on", "dedup", "retry", "timeout", "concurrency", "taskLog", "actions",
+    ]
     static let dedupKeys = ["key", "window"]
     static let retryKeys = ["maxAttempts", "initialBackoff", "maxBackoff", "multiplier", "deadLetter"]
 
@@ -88,6 +90,14 @@ struct RuleFileParser: DiagnosingYAMLReader {
         if let r = node["retry"] { retry = parseRetry(r, context) }
         let timeout = node["timeout"].flatMap { duration($0, "`timeout`") }
         let concurrency = node["concurrency"].flatMap { integer($0, "`concurrency`", in: 1...100_000) }
+        var taskLog = Rule.TaskLogLevel.info
+        if let t = node["taskLog"], let text = scalarText(t, "`taskLog`") {
+            if let level = Rule.TaskLogLevel(rawValue: text) {
+                taskLog = level
+            } else {
+                diagnostics.error(.invalidValue, "`taskLog` is `info` or `debug`, not `\(text)`", at: t.location)
+            }
+        }
         var actions: [Action] = []
         if let a = required(node, "actions", in: "a rule"), let items = list(a, "`actions`") {
             if items.isEmpty {
@@ -101,7 +111,7 @@ struct RuleFileParser: DiagnosingYAMLReader {
         guard errorCount == errorsBefore, let trigger else { return nil }
         return Rule(
             name: name, description: description, location: node.location, trigger: trigger, dedup: dedup,
-            retry: retry, timeout: timeout, concurrency: concurrency, actions: actions)
+            retry: retry, timeout: timeout, concurrency: concurrency, taskLog: taskLog, actions: actions)
     }
 
     static func isValidRuleName(_ s: String) -> Bool {

@@ -11,12 +11,19 @@ public struct Rule: Sendable {
     public var timeout: Duration?
     /// At most this many tasks of the rule run at once; nil means no per-rule cap.
     public var concurrency: Int?
+    /// The level of the lines a routine task of the rule logs (its start and its end): `info`,
+    /// or `debug` for a high-rate rule whose every task would otherwise add two lines.
+    public var taskLog: TaskLogLevel
     public var actions: [Action]
+
+    public enum TaskLogLevel: String, Sendable, CaseIterable {
+        case info, debug
+    }
 
     public init(
         name: String, description: String? = nil, location: SourceLocation, trigger: Trigger,
         dedup: Dedup? = nil, retry: RetryPolicy = RetryPolicy(), timeout: Duration? = nil,
-        concurrency: Int? = nil, actions: [Action]
+        concurrency: Int? = nil, taskLog: TaskLogLevel = .info, actions: [Action]
     ) {
         self.name = name
         self.description = description
@@ -26,6 +33,7 @@ public struct Rule: Sendable {
         self.retry = retry
         self.timeout = timeout
         self.concurrency = concurrency
+        self.taskLog = taskLog
         self.actions = actions
     }
 

@@ -88,27 +88,28 @@ import Testing
         }
     }
 
-    /// A busy daemon at `info` writes no line per message: a new task's first attempt from its
-    /// first action, and its success, are logged at debug.
-    @Test func aFirstAttemptThatSucceedsLogsAtDebug() async throws {
+    /// A task logs its start and its end at info, and nothing else on the routine path.
+    @Test func aFirstAttemptThatSucceedsLogsItsStartAndEndAtInfo() async throws {
         let setup = try Setup()
         defer { setup.close() }
         #expect(await setup.runner.run(setup.work("m1")) == .final(.succeeded))
-        #expect(setup.lines.levels(of: "task attempt started") == [.debug])
-        #expect(setup.lines.levels(of: "task succeeded") == [.debug])
-        #expect(setup.lines.value.withLock { $0.allSatisfy { $0.level <= .debug } })
+        #expect(setup.lines.levels(of: "task started") == [.info])
+        #expect(setup.lines.levels(of: "task finished") == [.info])
+        #expect(setup.lines.levels(of: "task attempt started") == [])
+        #expect(setup.lines.value.withLock { $0.filter { $0.level > .debug }.count } == 2)
     }
 
-    /// Retries, and the success after a retry, stay at info; the failure at warning.
-    @Test func retriesAndTheirSuccessLogAtInfo() async throws {
+    /// Retries log each later attempt at info; the failure at warning; one start and one end.
+    @Test func retriesLogTheirAttemptsAtInfo() async throws {
         let setup = try Setup(script: { invocation, _ in
             invocation.actionIndex == 1 && invocation.attempt == 1 ? .retryable("flaky") : .success(output: nil)
         })
         defer { setup.close() }
         #expect(await setup.runner.run(setup.work("m1")) == .final(.succeeded))
-        #expect(setup.lines.levels(of: "task attempt started") == [.debug, .info])
+        #expect(setup.lines.levels(of: "task started") == [.info])
+        #expect(setup.lines.levels(of: "task attempt started") == [.info])
         #expect(setup.lines.levels(of: "action failed; retrying") == [.warning])
-        #expect(setup.lines.levels(of: "task succeeded") == [.info])
+        #expect(setup.lines.levels(of: "task finished") == [.info])
         // The retry resumed at the second action.
         #expect(setup.plugin.calls.map(\.text) == ["first", "second", "second"])
     }
@@ -121,8 +122,8 @@ import Testing
         try await setup.store.save(TaskRecord(key: key, state: .running, attempt: 1, nextAction: 1, createdAt: Date()))
         #expect(await setup.runner.run(setup.work("m1")) == .final(.succeeded))
         #expect(setup.lines.levels(of: "resuming task") == [.info])
-        #expect(setup.lines.levels(of: "task attempt started") == [.info])
-        #expect(setup.lines.levels(of: "task succeeded") == [.info])
+        #expect(setup.lines.levels(of: "task started") == [.info])
+        #expect(setup.lines.levels(of: "task finished") == [.info])
         #expect(setup.plugin.calls.map(\.text) == ["second"])
     }
 
