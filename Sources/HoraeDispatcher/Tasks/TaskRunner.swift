@@ -34,6 +34,9 @@ public final class TaskRunner: Sendable {
         /// How long a message is given back for while its dedup key is held by a task that runs
         /// or retries (``Backoff/delay(afterWaiting:)``: 10 s, growing with the wait, to 5 min).
         public var dedupWait = Backoff(initial: .seconds(10), maximum: .seconds(300), multiplier: 2)
+        /// Retry waits drawn with full jitter (``Backoff``); without, each is its ceiling, for
+        /// tests that need an exact wait.
+        public var retryJitter = true
         public init() {}
     }
 
@@ -394,7 +397,9 @@ public final class TaskRunner: Sendable {
                     if timedOut { record.lastError = "task timeout (\(rule.timeout!)) exceeded: \(message)" }
                     return .outcome(try await fail(work, &record, log: log))
                 }
-                var delay = backoff.delay(afterFailures: record.attempt)
+                var delay =
+                    configuration.retryJitter
+                    ? backoff.delay(afterFailures: record.attempt) : backoff.ceiling(afterFailures: record.attempt)
                 if let deadline { delay = min(delay, .seconds(max(0, deadline.timeIntervalSinceNow))) }
                 record.state = .waiting
                 record.retryAt = Date() + delay.timeInterval

@@ -59,7 +59,7 @@ import Testing
         let rule: Rule
 
         init(
-            rule extra: String = "", retry: String? = nil,
+            rule extra: String = "", retry: String? = nil, configuration: TaskRunner.Configuration = .init(),
             script: @escaping ScriptedLogPlugin.Script = { _, _ in .success(output: nil) }
         ) throws {
             directory = TemporaryStoreDirectory()
@@ -70,7 +70,7 @@ import Testing
             plugin = ScriptedLogPlugin(script: script)
             runner = TaskRunner(
                 store: store, plugins: PluginRegistry([plugin]), publisher: nil,
-                shutdown: ShutdownSignal(), logger: logger)
+                shutdown: ShutdownSignal(), logger: logger, configuration: configuration)
             let text = retry.map { TaskRunnerTests.rule(extra, retry: $0) } ?? TaskRunnerTests.rule(extra)
             let loaded = RuleLoader().load(sources: [(path: "rules.yaml", text: text)])
             rule = try #require(loaded.rules.first)
@@ -172,8 +172,11 @@ import Testing
     /// again while the wait is long, then waits only what is left of it and resumes at the saved
     /// action and attempt.
     @Test func aLongRetryWaitIsGivenBackAndTheRedeliveryResumesWhereTheTaskWas() async throws {
+        // Without jitter the wait is the whole day: a draw under the 5 s hold limit cannot happen.
+        var exact = TaskRunner.Configuration()
+        exact.retryJitter = false
         let setup = try Setup(
-            retry: "{ maxAttempts: 3, initialBackoff: 1d, maxBackoff: 1d }",
+            retry: "{ maxAttempts: 3, initialBackoff: 1d, maxBackoff: 1d }", configuration: exact,
             script: { invocation, _ in
                 invocation.actionIndex == 1 && invocation.attempt == 1 ? .retryable("down") : .success(output: nil)
             })
