@@ -411,17 +411,6 @@ struct CurlHTTPClientTests {
 
     // MARK: - Helpers
 
-    private func withClient(
-        _ configuration: CurlHTTPClient.Configuration = .init(),
-        _ body: (TestHTTPServer, CurlHTTPClient) async throws -> Void
-    ) async throws {
-        let server = try TestHTTPServer(HTTPTestRoutes.answer)
-        defer { server.stop() }
-        let client = try CurlHTTPClient(configuration: configuration)
-        defer { client.shutdown() }
-        try await body(server, client)
-    }
-
     /// A port on 127.0.0.1 where nothing listens (bound, then released).
     private func unusedPort() throws -> Int {
         let server = try TestHTTPServer(HTTPTestRoutes.answer)

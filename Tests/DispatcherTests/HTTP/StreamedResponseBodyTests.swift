@@ -23,17 +23,6 @@ struct StreamedResponseBodyTests {
         [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
     }
 
-    func withClient(
-        _ configuration: CurlHTTPClient.Configuration = .init(),
-        _ body: (TestHTTPServer, CurlHTTPClient) async throws -> Void
-    ) async throws {
-        let server = try TestHTTPServer(HTTPTestRoutes.answer)
-        defer { server.stop() }
-        let client = try CurlHTTPClient(configuration: configuration)
-        defer { client.shutdown() }
-        try await body(server, client)
-    }
-
     @Test func aSuccessBodyGoesToTheFileWithoutTheInMemoryLimit() async throws {
         try await withClient(.init(maxResponseBytes: 1000)) { server, client in
             try await withFile { fd, path in
