@@ -600,25 +600,18 @@ public final class SQLiteStateStore: StateStore {
         try db.execute("PRAGMA journal_size_limit = 67108864", operation: "open")
     }
 
-    /// Applies the migrations from the file's version to ``schemaVersion`` in one transaction, or
-    /// refuses a file a newer Horae wrote (its version is higher than this build knows).
+    /// Applies the migrations from the file's version to ``schemaVersion`` in one `BEGIN IMMEDIATE`
+    /// transaction (two daemons opening a new directory at once cannot both apply them), or refuses
+    /// a file a newer Horae wrote (``StoreSchema``).
     private static func migrate(_ db: SQLiteConnection, path: String) throws {
         try db.transaction(.immediate, operation: "migrate") {
-            let version = try db.queryFirst("PRAGMA user_version", operation: "migrate") { Int32($0.int64(0)) } ?? 0
-            guard version <= schemaVersion else {
-                throw StateStoreError(
-                    code: .unsupportedSchema,
-                    message: """
-                        \(path): schema version \(version) was written by a newer Horae; this one knows schema \
-                        versions up to \(schemaVersion) and does not open it (run the newer Horae, or point \
-                        `state:` at another directory)
-                        """,
-                    operation: "open")
+            let version = try db.queryFirst("PRAGMA user_version", operation: "migrate") { Int($0.int64(0)) } ?? 0
+            let pending = try StoreSchema.pending(
+                from: version, location: path, hint: "point `state:` at another directory")
+            for migration in pending {
+                try db.execute(migration.sqlite, operation: "migrate")
             }
-            for target in Int(version)..<Int(schemaVersion) {
-                try db.execute(migrations[target], operation: "migrate")
-            }
-            if version < schemaVersion {
+            if !pending.isEmpty {
                 try db.execute("PRAGMA user_version = \(schemaVersion)", operation: "migrate")
             }
         }
