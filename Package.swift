@@ -64,12 +64,16 @@ let package = Package(
         .systemLibrary(
             name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
+        // libpq, the PostgreSQL state store's client (docs/daemon.md, "State store").
+        .systemLibrary(
+            name: "CPostgres", path: "Sources/CPostgres", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
         // Plain -O: HoraeRules parses untrusted JSON and YAML, so overflow and bounds checks stay on.
         .target(name: "HoraeRules", dependencies: ["CYAML"]),
         .target(
             name: "HoraeDispatcher",
             dependencies: [
-                "HoraeRules", "CCurl", "CSQLite", "COpenSSL",
+                "HoraeRules", "CCurl", "CSQLite", "COpenSSL", "CPostgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

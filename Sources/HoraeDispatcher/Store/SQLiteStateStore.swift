@@ -69,6 +69,9 @@ public final class SQLiteStateStore: StateStore {
     /// The database file's path.
     public let path: String
 
+    /// The database file's path, for logs.
+    public var location: String { path }
+
     let worker: SQLiteWorker
 
     /// Opens the store in `directory` with the default ``Configuration`` (`synchronous=FULL`, 5 s
@@ -411,14 +414,6 @@ public final class SQLiteStateStore: StateStore {
             let lines = try db.query("PRAGMA integrity_check", operation: "checkIntegrity") { $0.text(0) ?? "" }
             return lines == ["ok"] ? [] : lines
         }
-    }
-
-    /// A row of `dedup_keys`, for tests and diagnostics.
-    struct DedupEntry: Sendable, Hashable {
-        var owner: TaskKey
-        /// `running` or `succeeded`.
-        var status: String
-        var expiresAt: Date
     }
 
     /// The dedup row of (`rule`, `key`), as stored (expired or not).
