@@ -32,10 +32,10 @@ final class PostgresConnection {
         guard let connection, PQstatus(connection) == CONNECTION_OK else {
             let message = connection.map { Self.trimmed(PQerrorMessage($0)) } ?? "out of memory"
             if let connection { PQfinish(connection) }
-            // libpq says "FATAL: password authentication failed …" or "database … does not exist"
-            // for refusals, "connection refused"/"timeout expired"/"could not translate host name"
-            // for a server it cannot reach.
-            let refused = message.contains("FATAL") || message.contains("authentication")
+            // A server that answered and refused (a password, a user, a database, pg_hba.conf)
+            // is a setting to fix; anything else (refused connection, timeout, unknown host, a
+            // server starting up or shutting down) may pass.
+            let refused = Self.refusals.contains { message.contains($0) }
             throw StateStoreError(
                 code: refused ? .openFailed : .unavailable, message: "\(location): \(message)", operation: "connect")
         }
@@ -141,6 +141,12 @@ final class PostgresConnection {
             code: code, message: detail.map { "\(primary) (\($0))" } ?? primary, operation: operation,
             sqlState: sqlState)
     }
+
+    /// Phrases of libpq's messages for a login the server refused.
+    private static let refusals = [
+        "authentication failed", "password", "does not exist", "permission denied", "no pg_hba.conf entry",
+        "certificate",
+    ]
 
     private static func trimmed(_ text: UnsafePointer<CChar>?) -> String {
         guard let text else { return "" }

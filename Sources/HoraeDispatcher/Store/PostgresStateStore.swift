@@ -104,6 +104,11 @@ public final class PostgresStateStore: StateStore {
             ("sslmode", url.sslMode.rawValue),
             ("connect_timeout", String(max(2, configuration.connectTimeout.components.seconds))),
             ("application_name", "horae"), ("client_encoding", "UTF8"),
+            // A peer that vanished (host down, network cut) fails the call within about half a
+            // minute instead of leaving it waiting on a dead socket: TCP keepalives on idle
+            // connections, and a limit on unacknowledged sends.
+            ("keepalives", "1"), ("keepalives_idle", "15"), ("keepalives_interval", "5"), ("keepalives_count", "3"),
+            ("tcp_user_timeout", "30000"),
         ]
         if let root = url.sslRootCert { parameters.append(("sslrootcert", root)) }
         if let password = configuration.password { parameters.append(("password", password)) }

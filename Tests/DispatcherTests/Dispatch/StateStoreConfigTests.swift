@@ -103,6 +103,8 @@ import Testing
         defer { store.close() }
         #expect(store is PostgresStateStore)
         #expect(store.location == server.url(database: database).redacted)
-        #expect(try await server.psql("SELECT version FROM horae_schema", database: database) == "2")
+        #expect(
+            try await server.psql("SELECT version FROM horae_schema", database: database) == String(StoreSchema.version)
+        )
     }
 }
