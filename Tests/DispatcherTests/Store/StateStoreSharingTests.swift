@@ -67,6 +67,35 @@ struct StateStoreSharingTests {
         #expect(try await reopened.claimTick(rule: "hourly", tick: T.at(10 * 3600)) == true)
     }
 
+    /// A daemon that died holding a key stops renewing it: another daemon takes it over once the
+    /// lease has run out, not before; the renewals of the one still alive extend its lease.
+    @Test(arguments: StoreKind.allCases)
+    func aClaimOfADaemonThatWentAwayIsTakenOverWhenItsLeaseEnds(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
+        let dying = try await fixture.open()
+        let survivor = try await fixture.open()
+        let a = TaskKey(messageID: "on-a", rule: "r")
+        let b = TaskKey(messageID: "on-b", rule: "r")
+        #expect(try await dying.claimDedup(rule: "r", key: "k", owner: a, now: T.t0, leaseUntil: T.at(30)) == .acquired)
+        #expect(try await dying.renewDedup(rule: "r", key: "k", owner: a, leaseUntil: T.at(60)))
+        dying.close()
+        #expect(
+            try await survivor.claimDedup(rule: "r", key: "k", owner: b, now: T.at(45), leaseUntil: T.at(75))
+                == .heldByRunningTask(a))
+        #expect(
+            try await survivor.claimDedup(rule: "r", key: "k", owner: b, now: T.at(60), leaseUntil: T.at(90))
+                == .acquired)
+        #expect(try await survivor.renewDedup(rule: "r", key: "k", owner: b, leaseUntil: T.at(120)))
+        #expect(try await survivor.dedupEntry(rule: "r", key: "k")?.expiresAt == T.at(120))
+        // The former holder, back from the dead, no longer holds it.
+        let revived = try await fixture.open()
+        #expect(try await revived.renewDedup(rule: "r", key: "k", owner: a, leaseUntil: T.at(500)) == false)
+        #expect(
+            try await revived.claimDedup(rule: "r", key: "k", owner: a, now: T.at(100), leaseUntil: T.at(160))
+                == .heldByRunningTask(b))
+    }
+
     @Test(arguments: StoreKind.allCases)
     func instancesSeeEachOthersCommits(_ kind: StoreKind) async throws {
         let fixture = try await kind.fixture()
