@@ -35,6 +35,39 @@ struct PostgresStateStoreTests {
         #expect(tables == "dedup_keys,horae_schema,schedule_ticks,tasks,transitions")
     }
 
+    /// A database at version 1 (before the actions fingerprint) is migrated with its rows intact.
+    @Test func aVersion1DatabaseIsMigratedWithItsTasksIntact() async throws {
+        let server = try await PostgresServer.shared()
+        let database = try await server.createDatabase()
+        defer { server.dropDatabaseNow(database) }
+        try await server.execute(
+            "CREATE TABLE horae_schema (singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton), version INTEGER NOT NULL)",
+            database: database)
+        for statement in StoreSchema.migrations[0].postgres {
+            try await server.execute(statement, database: database)
+        }
+        let key = TaskKey(messageID: "m1", rule: "upload")
+        let id = PostgresStateStore.taskID(key)
+        let t0 = T.t0.millisecondsSince1970
+        try await server.execute(
+            """
+            INSERT INTO horae_schema (version) VALUES (1);
+            INSERT INTO tasks VALUES ('\(id)', 'm1', 'upload', 'waiting', 1, 1, 'down', \(t0 + 60_000), 'k', 'out',
+                                      'events', \(t0), \(t0 + 1000));
+            INSERT INTO transitions (task_id, from_state, to_state, at) VALUES ('\(id)', NULL, 'running', \(t0)),
+                ('\(id)', 'running', 'waiting', \(t0 + 1000));
+            """, database: database)
+
+        let store = try PostgresStateStore(configuration: .init(url: server.url(database: database)))
+        defer { store.close() }
+        #expect(try await Self.version(server, database) == String(StoreSchema.version))
+        let record = try #require(try await store.task(key))
+        #expect(record.state == .waiting)
+        #expect(record.retryAt == T.at(60))
+        #expect(record.actionsFingerprint == nil)
+        #expect(try await store.transitions(of: key).map(\.to) == [.running, .waiting])
+    }
+
     @Test func aDatabaseMigratedByANewerHoraeIsRefusedSayingSo() async throws {
         let server = try await PostgresServer.shared()
         let database = try await server.createDatabase()
