@@ -249,13 +249,16 @@ public struct DaemonConfigLoader: DiagnosingYAMLReader {
     }
 
     /// A `state` that starts like a URL must be a `postgres://` URL Horae can use (never a
-    /// directory named after a scheme). The diagnostic does not repeat the value: it may hold a password.
+    /// directory named after a scheme). The diagnostic neither repeats the value nor quotes its
+    /// line: it may hold a password.
     mutating func checkStateLocation(_ value: String, at location: SourceLocation, name: String = "`state`") {
         do {
             _ = try StateStoreLocation.parse(value)
         } catch {
-            diagnostics.error(
+            var diagnostic = Diagnostic.error(
                 .invalidValue, name == "`state`" ? error.message : "\(name): \(error.message)", at: location)
+            diagnostic.quotesSource = false
+            diagnostics.append(diagnostic)
         }
     }
 

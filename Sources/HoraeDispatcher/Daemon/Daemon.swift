@@ -180,7 +180,8 @@ public final class Daemon: Sendable {
                         url: url, password: password, maxConnections: config.postgres.maxConnections,
                         connectTimeout: config.postgres.connectTimeout))
             } catch {
-                throw StartupError(description: "cannot open the state store \(url.redacted): \(error)")
+                // The error names the database (without password).
+                throw StartupError(description: "cannot open the state store: \(error)")
             }
         }
     }

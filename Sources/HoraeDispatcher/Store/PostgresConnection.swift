@@ -150,8 +150,9 @@ final class PostgresConnection {
 
     private static func trimmed(_ text: UnsafePointer<CChar>?) -> String {
         guard let text else { return "" }
-        var message = String(cString: text)
-        while message.last?.isWhitespace == true { message.removeLast() }
-        return message
+        // libpq's messages run over several lines ("…failed: Connection refused\n\tIs the
+        // server running…"): one line for the log.
+        return String(cString: text).split(whereSeparator: \.isNewline)
+            .map { $0.drop(while: \.isWhitespace) }.filter { !$0.isEmpty }.joined(separator: " ")
     }
 }

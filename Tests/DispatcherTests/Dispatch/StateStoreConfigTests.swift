@@ -60,6 +60,12 @@ import Testing
         #expect(messages.count == 1)
         #expect(messages.first?.contains("holds a password") == true)
         #expect(messages.first?.contains("hunter2") == false)
+        // Nor is its line quoted under the message, as other config errors' are.
+        let text = Self.base + "state: postgres://horae:hunter2@db/jobs\n"
+        let diagnostics = DaemonConfigLoader.load(text: text).diagnostics
+        let rendered = DiagnosticRenderer(sourceText: { _ in text }).renderText(diagnostics)
+        #expect(rendered.contains("holds a password"))
+        #expect(!rendered.contains("hunter2"))
     }
 
     @Test func badPostgresURLsSayWhatIsWrong() {
