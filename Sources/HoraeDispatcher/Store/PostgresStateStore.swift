@@ -24,9 +24,12 @@ import Foundation
 /// or U+0001 changes).
 ///
 /// ## Connections
-/// libpq, through ``PostgresPool``: at most ``Configuration/maxConnections`` connections, opened
-/// when calls overlap and kept; libpq calls block, so each connection is used on a serial queue
-/// of its own, off Swift's cooperative pool. Opening the store connects once and migrates the
+/// libpq rather than a Swift client: postgres-nio, the Swift one, imports all of Foundation
+/// (libFoundation and ICU, which the daemon keeps out: docs/benchmarks.md, finding 6) and builds
+/// two BoringSSL copies of its own, where libpq is a system library using the OpenSSL the daemon
+/// already loads. Through ``PostgresPool``: at most ``Configuration/maxConnections``
+/// connections, opened when calls overlap and kept; libpq calls block, so each connection is used
+/// on a serial queue of its own, off Swift's cooperative pool. Opening the store connects once and migrates the
 /// schema (``StoreSchema``), so a server that cannot be reached, a refused login or a newer schema
 /// fail the daemon's start.
 public final class PostgresStateStore: StateStore {
