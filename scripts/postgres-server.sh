@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # Runs a throwaway PostgreSQL server on 127.0.0.1:PORT in the foreground, for the tests.
 #
-#   scripts/postgres-server.sh PORT [WATCH_PID]
+#   scripts/postgres-server.sh PORT [WATCH_PID [DATA_DIR]]
 #
 # Creates a cluster with initdb in a new temporary directory (superuser `postgres`, trust
-# authentication on loopback, fsync off: nothing here outlives the test run), starts `postgres` on
-# it and prints "ready 127.0.0.1:PORT PGID" on stdout once it accepts connections, then waits. The
-# server (its own session, process group PGID) is stopped and its directory removed when this
-# script gets SIGTERM/SIGINT, or when WATCH_PID (default: this script's parent) exits. PostgreSQL
-# refuses to run as root: as root, the cluster belongs to and the server runs as `nobody`.
+# authentication on loopback TCP only, no Unix socket, fsync and synchronous commit off: nothing
+# here outlives the test run), starts `postgres` on it and prints "ready 127.0.0.1:PORT PGID" on
+# stdout once it accepts connections, then waits. The server (its own session, process group
+# PGID) is stopped and its directory removed when this script gets SIGTERM/SIGINT, or when
+# WATCH_PID (default: this script's parent) exits. With DATA_DIR, the cluster is
+# DATA_DIR/cluster instead, created only if missing and kept when the server stops, so that a
+# test can stop the server and start it again with its data (the caller removes DATA_DIR);
+# commits are then synchronous, so that a server killed at once keeps them. PostgreSQL refuses to
+# run as root: as root, the cluster belongs to and the server runs as `nobody`.
 #
 # The binaries are found with HORAE_POSTGRES_BIN (a directory), `pg_config --bindir`, or the
 # newest /usr/lib/postgresql/*/bin (Debian and Ubuntu's `postgresql` package).
 set -euo pipefail
 
-port="${1:?usage: postgres-server.sh PORT [WATCH_PID]}"
+port="${1:?usage: postgres-server.sh PORT [WATCH_PID [DATA_DIR]]}"
 watch="${2:-$PPID}"
+keep="${3:-}"
 
 find_bin() {
     if [[ -n "${HORAE_POSTGRES_BIN:-}" ]]; then echo "$HORAE_POSTGRES_BIN"; return; fi
@@ -41,15 +46,23 @@ MSG
     exit 3
 fi
 
-data="$(mktemp -d "${TMPDIR:-/tmp}/horae-postgres-XXXXXX")"
+commit=off
+if [[ -n "$keep" ]]; then
+    commit=on
+    mkdir -p "$keep"
+    data="$(cd "$keep" && pwd)"
+    cleanup_data() { :; }
+else
+    data="$(mktemp -d "${TMPDIR:-/tmp}/horae-postgres-XXXXXX")"
+    cleanup_data() { rm -rf "$data"; }
+fi
 run=()
 if [[ "$(id -u)" -eq 0 ]]; then
     chown nobody: "$data"
     run=(runuser -u nobody --)
 fi
-cleanup_data() { rm -rf "$data"; }
 
-if ! (cd "$data" && "${run[@]}" "$bin/initdb" -D "$data/cluster" -U postgres --auth=trust --no-sync \
+if [[ ! -f "$data/cluster/PG_VERSION" ]] && ! (cd "$data" && "${run[@]}" "$bin/initdb" -D "$data/cluster" -U postgres --auth=trust --no-sync \
         --encoding=UTF8 --locale=C.UTF-8 >"$data/initdb.log" 2>&1); then
     echo "postgres-server.sh: initdb failed:" >&2
     cat "$data/initdb.log" >&2
@@ -57,9 +70,20 @@ if ! (cd "$data" && "${run[@]}" "$bin/initdb" -D "$data/cluster" -U postgres --a
     exit 1
 fi
 
+# A server of this cluster that was just killed may not be gone yet: wait for it. Once it is dead
+# its lock file is stale, but a new server would still refuse it while the dead one lingers as a
+# zombie (killed with its parent, it waits for a reaper that a container's init may not be), so
+# the lock file goes.
+if [[ -f "$data/cluster/postmaster.pid" ]]; then
+    old="$(head -n 1 "$data/cluster/postmaster.pid")"
+    alive() { [[ -n "$old" ]] && kill -0 "$old" 2>/dev/null && [[ "$(ps -o stat= -p "$old" 2>/dev/null)" != Z* ]]; }
+    for _ in $(seq 1 100); do alive || break; sleep 0.1; done
+    alive || rm -f "$data/cluster/postmaster.pid"
+fi
+
 log="${HORAE_POSTGRES_LOG:-$data/server.log}"
 (cd "$data" && exec setsid "${run[@]}" "$bin/postgres" -D "$data/cluster" -h 127.0.0.1 -p "$port" \
-    -k "$data" -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+    -k "" -c fsync=off -c synchronous_commit=$commit -c full_page_writes=off \
     -c max_connections=300 -c shared_buffers=32MB) >"$log" 2>&1 &
 pid=$!
 stop() {

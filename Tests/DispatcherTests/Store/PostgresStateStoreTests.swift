@@ -163,6 +163,30 @@ struct PostgresStateStoreTests {
         #expect(error.code == .openFailed)
     }
 
+    /// A server that went away fails the calls made meanwhile as unavailable; once it is back,
+    /// the broken connections are replaced and the data is there.
+    @Test func callsFailWhileTheServerIsDownAndReconnectOnceItIsBack() async throws {
+        let directory = TemporaryStoreDirectory()
+        defer { directory.remove() }
+        let server = try await PostgresServer.start(dataDirectory: directory.path)
+        defer { server.stop() }
+        let url = PostgresURL(
+            user: "postgres", host: server.host, port: server.port, database: "postgres", sslMode: .disable)
+        let store = try PostgresStateStore(configuration: .init(url: url, maxConnections: 2))
+        defer { store.close() }
+        let key = TaskKey(messageID: "m", rule: "r")
+        try await store.save(TaskRecord(key: key, state: .running, attempt: 1, createdAt: T.t0))
+
+        server.stop()
+        let error = await #expect(throws: StateStoreError.self) { try await store.task(key) }
+        #expect(error?.code == .unavailable)
+        #expect(error?.operation == "task")
+
+        try await server.restart()
+        #expect(try await store.task(key)?.state == .running)
+        #expect(try await store.claimTick(rule: "hourly", tick: T.t0))
+    }
+
     /// Calls beyond the pool's size wait for a connection rather than fail.
     @Test func callsBeyondThePoolSizeWaitForAConnection() async throws {
         let server = try await PostgresServer.shared()

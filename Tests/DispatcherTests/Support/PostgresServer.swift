@@ -14,11 +14,15 @@ final class PostgresServer: @unchecked Sendable {
 
     let host = "127.0.0.1"
     let port: Int
-    private let peer: PeerScript?
+    /// Where a dedicated server keeps its cluster across ``restart()``; nil for a throwaway one.
+    let dataDirectory: String?
+    private let lock = NSLock()
+    private var peer: PeerScript?
 
-    fileprivate init(port: Int, peer: PeerScript?) {
+    fileprivate init(port: Int, peer: PeerScript?, dataDirectory: String? = nil) {
         self.port = port
         self.peer = peer
+        self.dataDirectory = dataDirectory
     }
 
     /// The server every test may use.
@@ -26,14 +30,44 @@ final class PostgresServer: @unchecked Sendable {
         try await SharedPostgresServer.instance.get()
     }
 
-    /// A dedicated server (for tests that stop it). `port` defaults to a free one.
+    /// A throwaway server: its data goes when it stops. `port` defaults to a free one.
     static func start(port: Int? = nil) async throws -> PostgresServer {
         let port = try port ?? LoopbackPort.free()
         return PostgresServer(port: port, peer: try await PeerScript.launch("postgres-server.sh", port: port))
     }
 
-    /// Kills the server; idempotent.
-    func stop() { peer?.stop() }
+    /// A dedicated server for tests that stop it and start it again (``restart()``) with its data,
+    /// kept in `dataDirectory` (the caller removes it). `port` defaults to a free one.
+    static func start(port: Int? = nil, dataDirectory: String) async throws -> PostgresServer {
+        let port = try port ?? LoopbackPort.free()
+        let peer = try await launch(port: port, dataDirectory: dataDirectory)
+        return PostgresServer(port: port, peer: peer, dataDirectory: dataDirectory)
+    }
+
+    private static func launch(port: Int, dataDirectory: String) async throws -> PeerScript {
+        try await PeerScript.launch(
+            "postgres-server.sh", port: port, arguments: [dataDirectory])
+    }
+
+    /// Kills the server (connections break at once, as when its host goes away); idempotent.
+    func stop() {
+        lock.withLock {
+            peer?.stop()
+            peer = nil
+        }
+    }
+
+    /// Starts the server again on the same port, with its data when it has a ``dataDirectory``.
+    func restart() async throws {
+        stop()
+        let peer =
+            if let dataDirectory {
+                try await Self.launch(port: port, dataDirectory: dataDirectory)
+            } else {
+                try await PeerScript.launch("postgres-server.sh", port: port)
+            }
+        lock.withLock { self.peer = peer }
+    }
 
     /// The URL of `database` as the superuser `postgres` (trust authentication, no TLS).
     func url(database: String) -> PostgresURL {
