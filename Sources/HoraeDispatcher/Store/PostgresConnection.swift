@@ -145,7 +145,7 @@ final class PostgresConnection {
     /// Phrases of libpq's messages for a login the server refused.
     private static let refusals = [
         "authentication failed", "password", "does not exist", "permission denied", "no pg_hba.conf entry",
-        "certificate",
+        "certificate", "does not support SSL",
     ]
 
     private static func trimmed(_ text: UnsafePointer<CChar>?) -> String {

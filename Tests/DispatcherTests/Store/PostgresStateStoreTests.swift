@@ -131,6 +131,23 @@ struct PostgresStateStoreTests {
         #expect(error.message.contains("no_such_database"))
     }
 
+    /// `sslmode` reaches libpq: `prefer` falls back to plain TCP on a server without TLS (the test
+    /// server's), `require` refuses it.
+    @Test func sslModeIsLibpqs() async throws {
+        let server = try await PostgresServer.shared()
+        let database = try await server.createDatabase()
+        defer { server.dropDatabaseNow(database) }
+        var url = server.url(database: database)
+        url.sslMode = .prefer
+        try PostgresStateStore(configuration: .init(url: url)).close()
+        url.sslMode = .require
+        let error = try #require(throws: StateStoreError.self) {
+            try PostgresStateStore(configuration: .init(url: url))
+        }
+        #expect(error.code == .openFailed)
+        #expect(error.message.contains("SSL"))
+    }
+
     @Test func thePasswordIsNeitherInTheLocationNorInErrors() async throws {
         let server = try await PostgresServer.shared()
         let database = try await server.createDatabase()
