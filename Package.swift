@@ -66,12 +66,16 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]),
         // fork/exec of `exec` children: what runs between the two must be async-signal-safe C.
         .target(name: "CHoraeSpawn"),
+        // libpq, the PostgreSQL state store's client (docs/daemon.md, "State store").
+        .systemLibrary(
+            name: "CPostgres", path: "Sources/CPostgres", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
         // Plain -O: HoraeRules parses untrusted JSON and YAML, so overflow and bounds checks stay on.
         .target(name: "HoraeRules", dependencies: ["CYAML"]),
         .target(
             name: "HoraeDispatcher",
             dependencies: [
-                "HoraeRules", "CCurl", "CSQLite", "COpenSSL", "CHoraeSpawn",
+                "HoraeRules", "CCurl", "CSQLite", "COpenSSL", "CHoraeSpawn", "CPostgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

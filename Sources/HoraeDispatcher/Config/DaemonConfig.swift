@@ -7,8 +7,11 @@ public struct DaemonConfig: Sendable, Hashable {
     public var project: String = ""
     /// Rule files or directories. Default `rules/`. `HORAE_RULES` overrides.
     public var rules: [String] = ["rules/"]
-    /// Data directory holding the SQLite state store. Default `./var/horae`. `HORAE_STATE` overrides.
+    /// Where the state store is (``StateStoreLocation``): the data directory of the SQLite store,
+    /// or a `postgres://USER@HOST:PORT/DATABASE` URL. Default `./var/horae`. `HORAE_STATE` overrides.
     public var state: String = "./var/horae"
+    /// Settings of the PostgreSQL store, used when ``state`` is a `postgres://` URL.
+    public var postgres = PostgresOptions()
     /// Logical subscription name → its settings. At least one.
     public var subscriptions: [String: SubscriptionConfig] = [:]
     /// Global flow control: outstanding messages across all subscriptions. Default 1000, range 1…100 000.
@@ -38,6 +41,18 @@ public struct DaemonConfig: Sendable, Hashable {
     /// `gcs` downloads in flight at once, by the sizes of their objects (``DownloadBudget``). A
     /// download waits until its object fits; one larger than this runs alone. Default 1 GiB.
     public var downloadBytesInFlight: Int = DownloadBudget.defaultCapacity
+
+    /// `postgres:` (docs/daemon.md, "State store").
+    public struct PostgresOptions: Sendable, Hashable {
+        /// Connections the daemon's pool may open at once. Default 10, range 1…1000.
+        public var maxConnections = 10
+        /// How long opening a connection may take. Default 10 s.
+        public var connectTimeout: Duration = .seconds(10)
+        /// A file holding the password (its first line). Without it, libpq's own sources:
+        /// `PGPASSWORD`, then `~/.pgpass` (or `PGPASSFILE`); without those, no password.
+        public var passwordFile: String?
+        public init() {}
+    }
 
     public enum UnmatchedPolicy: String, Sendable, Hashable, CaseIterable {
         case ack, nack

@@ -10,7 +10,7 @@ public struct DaemonConfigLoader: DiagnosingYAMLReader {
     static let keys = [
         "project", "rules", "state", "subscriptions", "maxOutstandingMessages", "maxOutstandingBytes",
         "unmatched", "shutdownGrace", "defaultActionTimeout", "maxLease", "http", "log", "watchRules", "taskRetention",
-        "retryHoldLimit", "downloadBytesInFlight",
+        "retryHoldLimit", "downloadBytesInFlight", "postgres",
     ]
     static let subscriptionKeys = [
         "name", "ackDeadline", "maxOutstandingMessages", "maxOutstandingBytes",
@@ -67,7 +67,25 @@ public struct DaemonConfigLoader: DiagnosingYAMLReader {
                 config.rules = [v]
             }
         }
-        if let n = root["state"], let v = scalarText(n, "`state`") { config.state = v }
+        if let n = root["state"], let v = scalarText(n, "`state`") {
+            config.state = v
+            checkStateLocation(v, at: n.location)
+        }
+        if let n = root["postgres"],
+            let pairs = mapping(
+                n, "`postgres`", example: "postgres: { maxConnections: 10, passwordFile: /run/secrets/pg }")
+        {
+            checkKeys(pairs, allowed: ["maxConnections", "connectTimeout", "passwordFile"], in: "`postgres`")
+            if let m = n["maxConnections"], let v = integer(m, "`postgres.maxConnections`", in: 1...1000) {
+                config.postgres.maxConnections = v
+            }
+            if let t = n["connectTimeout"], let v = duration(t, "`postgres.connectTimeout`") {
+                config.postgres.connectTimeout = v
+            }
+            if let f = n["passwordFile"], let v = scalarText(f, "`postgres.passwordFile`") {
+                config.postgres.passwordFile = v
+            }
+        }
         if let n = root["maxOutstandingMessages"], let v = integer(n, "`maxOutstandingMessages`", in: 1...100_000) {
             config.maxOutstandingMessages = v
         }
@@ -182,7 +200,10 @@ public struct DaemonConfigLoader: DiagnosingYAMLReader {
         let here = SourceLocation(path: "environment", line: 1, column: 1)
         if let v = env["HORAE_PROJECT"] { config.project = v }
         if let v = env["HORAE_RULES"] { config.rules = v.split(separator: ":").map(String.init) }
-        if let v = env["HORAE_STATE"] { config.state = v }
+        if let v = env["HORAE_STATE"] {
+            config.state = v
+            checkStateLocation(v, at: here, name: "HORAE_STATE")
+        }
         if let v = env["HORAE_HTTP"] { config.http = v == "off" ? nil : v }
         if let v = env["HORAE_UNMATCHED"] {
             if let p = DaemonConfig.UnmatchedPolicy(rawValue: v) {
@@ -224,6 +245,20 @@ public struct DaemonConfigLoader: DiagnosingYAMLReader {
                     "HORAE_LOG_LEVEL is one of trace, debug, info, notice, warning, error, critical; found `\(v)`",
                     at: here)
             }
+        }
+    }
+
+    /// A `state` that starts like a URL must be a `postgres://` URL Horae can use (never a
+    /// directory named after a scheme). The diagnostic neither repeats the value nor quotes its
+    /// line: it may hold a password.
+    mutating func checkStateLocation(_ value: String, at location: SourceLocation, name: String = "`state`") {
+        do {
+            _ = try StateStoreLocation.parse(value)
+        } catch {
+            var diagnostic = Diagnostic.error(
+                .invalidValue, name == "`state`" ? error.message : "\(name): \(error.message)", at: location)
+            diagnostic.quotesSource = false
+            diagnostics.append(diagnostic)
         }
     }
 

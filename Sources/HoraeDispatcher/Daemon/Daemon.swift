@@ -17,7 +17,8 @@ import Foundation
 /// keeping the last good set when the new one is invalid.
 public final class Daemon: Sendable {
     public let config: DaemonConfig
-    public let store: SQLiteStateStore
+    /// The state store `state:` names (``StateStoreLocation``).
+    public let store: any StateStore
     public let client: PubSubClient
     public let rules: ActiveRules
     public let dispatcher: Dispatcher
@@ -95,12 +96,7 @@ public final class Daemon: Sendable {
         self.rules = ActiveRules(compiled)
         parts.metrics.rulesReloaded(ok: true, rules: loaded.rules.count)
 
-        do {
-            // The store creates the directory itself, private (mode 0700).
-            self.store = try SQLiteStateStore(directory: config.state)
-        } catch {
-            throw StartupError(description: "cannot open the state store in \(config.state): \(error)")
-        }
+        self.store = try Self.openStore(config)
 
         let shutdown = ShutdownSignal()
         self.shutdown = shutdown
@@ -148,11 +144,46 @@ public final class Daemon: Sendable {
             metadata: [
                 "rules": "\(rules.ruleSet.rules.count)",
                 "subscriptions": "\(dispatcher.subscriptions.map(\.logicalName).joined(separator: ","))",
-                "state": "\(store.path)",
+                "state": "\(store.location)",
             ])
         try await runServices(trappingSignals: true)
         store.close()
         logger.notice("horae stopped")
+    }
+
+    /// The store `config.state` names, opened and migrated: SQLite in a data directory (created
+    /// private, mode 0700), or a PostgreSQL database. An unusable `state` is a configuration error.
+    static func openStore(_ config: DaemonConfig) throws -> any StateStore {
+        let location: StateStoreLocation
+        do {
+            location = try StateStoreLocation.parse(config.state)
+        } catch {
+            throw StartupError(description: error.message, isConfigurationError: true)
+        }
+        switch location {
+        case .directory(let path):
+            do {
+                return try SQLiteStateStore(directory: path)
+            } catch {
+                throw StartupError(description: "cannot open the state store in \(path): \(error)")
+            }
+        case .postgres(let url):
+            let password: String?
+            do {
+                password = try PostgresStateStore.Configuration.password(file: config.postgres.passwordFile)
+            } catch {
+                throw StartupError(description: "`postgres.passwordFile`: \(error)", isConfigurationError: true)
+            }
+            do {
+                return try PostgresStateStore(
+                    configuration: .init(
+                        url: url, password: password, maxConnections: config.postgres.maxConnections,
+                        connectTimeout: config.postgres.connectTimeout))
+            } catch {
+                // The error names the database (without password).
+                throw StartupError(description: "cannot open the state store: \(error)")
+            }
+        }
     }
 
     /// The graceful shutdown SIGTERM starts, from within the process.

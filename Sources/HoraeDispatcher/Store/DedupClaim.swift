@@ -14,3 +14,11 @@ public enum DedupClaim: Sendable, Hashable {
     /// A task with this key succeeded and the window ends at `until`: the message is a duplicate.
     case recentlySucceeded(until: Date)
 }
+
+/// A row of `dedup_keys` as stored (expired or not), for tests and diagnostics.
+struct DedupEntry: Sendable, Hashable {
+    var owner: TaskKey
+    /// `running` or `succeeded`.
+    var status: String
+    var expiresAt: Date
+}

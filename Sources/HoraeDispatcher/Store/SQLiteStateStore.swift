@@ -69,6 +69,9 @@ public final class SQLiteStateStore: StateStore {
     /// The database file's path.
     public let path: String
 
+    /// The database file's path, for logs.
+    public var location: String { path }
+
     let worker: SQLiteWorker
 
     /// Opens the store in `directory` with the default ``Configuration`` (`synchronous=FULL`, 5 s
@@ -413,14 +416,6 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
-    /// A row of `dedup_keys`, for tests and diagnostics.
-    struct DedupEntry: Sendable, Hashable {
-        var owner: TaskKey
-        /// `running` or `succeeded`.
-        var status: String
-        var expiresAt: Date
-    }
-
     /// The dedup row of (`rule`, `key`), as stored (expired or not).
     func dedupEntry(rule: String, key: String) async throws -> DedupEntry? {
         try await perform("dedupEntry") { db in
@@ -600,25 +595,18 @@ public final class SQLiteStateStore: StateStore {
         try db.execute("PRAGMA journal_size_limit = 67108864", operation: "open")
     }
 
-    /// Applies the migrations from the file's version to ``schemaVersion`` in one transaction, or
-    /// refuses a file a newer Horae wrote (its version is higher than this build knows).
+    /// Applies the migrations from the file's version to ``schemaVersion`` in one `BEGIN IMMEDIATE`
+    /// transaction (two daemons opening a new directory at once cannot both apply them), or refuses
+    /// a file a newer Horae wrote (``StoreSchema``).
     private static func migrate(_ db: SQLiteConnection, path: String) throws {
         try db.transaction(.immediate, operation: "migrate") {
-            let version = try db.queryFirst("PRAGMA user_version", operation: "migrate") { Int32($0.int64(0)) } ?? 0
-            guard version <= schemaVersion else {
-                throw StateStoreError(
-                    code: .unsupportedSchema,
-                    message: """
-                        \(path): schema version \(version) was written by a newer Horae; this one knows schema \
-                        versions up to \(schemaVersion) and does not open it (run the newer Horae, or point \
-                        `state:` at another directory)
-                        """,
-                    operation: "open")
+            let version = try db.queryFirst("PRAGMA user_version", operation: "migrate") { Int($0.int64(0)) } ?? 0
+            let pending = try StoreSchema.pending(
+                from: version, location: path, hint: "point `state:` at another directory")
+            for migration in pending {
+                try db.execute(migration.sqlite, operation: "migrate")
             }
-            for target in Int(version)..<Int(schemaVersion) {
-                try db.execute(migrations[target], operation: "migrate")
-            }
-            if version < schemaVersion {
+            if !pending.isEmpty {
                 try db.execute("PRAGMA user_version = \(schemaVersion)", operation: "migrate")
             }
         }

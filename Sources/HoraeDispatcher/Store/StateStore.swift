@@ -11,9 +11,16 @@ import Foundation
 /// call's effects or none. Writes that race (several tasks, several daemons sharing one store) are
 /// serialized by the store; the dedup and tick claims are atomic test-and-set operations.
 ///
-/// ``SQLiteStateStore`` is the embedded implementation; a server-backed store shared by several
-/// daemons implements the same protocol.
+/// ``SQLiteStateStore`` is the embedded implementation; ``PostgresStateStore`` the server-backed
+/// one that several daemons on several hosts share.
 public protocol StateStore: Sendable {
+    /// Where the store is, for logs: a file path, or a URL without secrets.
+    var location: String { get }
+
+    /// Releases the store's connections, waiting for calls in progress; later calls throw
+    /// ``StateStoreError/Code/closed``. Idempotent.
+    func close()
+
     /// The record of `key`, or nil if none was saved (or it was pruned).
     func task(_ key: TaskKey) async throws -> TaskRecord?
 

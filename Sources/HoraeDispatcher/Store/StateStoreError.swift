@@ -1,19 +1,22 @@
 import CSQLite
 
 /// A state-store failure: what failed (``operation``), a stable ``code``, a message, the SQLite
-/// result codes and error text when SQLite reported it, and where it was thrown.
+/// result codes and error text when SQLite reported it (the SQLSTATE when PostgreSQL did), and
+/// where it was thrown.
 public struct StateStoreError: Error, Sendable, CustomStringConvertible {
     /// A stable, extensible category.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: String, Hashable, Sendable {
             case openFailed, unsupportedSchema, closed, busy, constraint, corrupt, io, invalidData, sqlite
+            case unavailable, database
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
 
-        /// The database could not be opened or configured (directory, file, permissions).
+        /// The database could not be opened or configured (directory, file, permissions; for
+        /// PostgreSQL, authentication or the password file).
         public static let openFailed = Code(.openFailed)
-        /// The file's `user_version` is newer than this build understands.
+        /// The store's schema version is newer than this build understands (``StoreSchema``).
         public static let unsupportedSchema = Code(.unsupportedSchema)
         /// The store was closed.
         public static let closed = Code(.closed)
@@ -29,6 +32,10 @@ public struct StateStoreError: Error, Sendable, CustomStringConvertible {
         public static let invalidData = Code(.invalidData)
         /// Any other SQLite error.
         public static let sqlite = Code(.sqlite)
+        /// The database server cannot be reached, or the connection to it broke (PostgreSQL).
+        public static let unavailable = Code(.unavailable)
+        /// Any other error the database server reported (PostgreSQL; see ``StateStoreError/sqlState``).
+        public static let database = Code(.database)
 
         public var description: String { value.rawValue }
 
@@ -46,6 +53,8 @@ public struct StateStoreError: Error, Sendable, CustomStringConvertible {
 
     public var code: Code
     public var message: String
+    /// PostgreSQL's SQLSTATE (e.g. `40P01`, a deadlock), when the server reported the failure.
+    public var sqlState: String?
     /// The store operation, e.g. `claimDedup` or `open`.
     public var operation: String
     /// SQLite's extended result code (e.g. 517 = SQLITE_BUSY_SNAPSHOT), when SQLite failed.
@@ -61,6 +70,7 @@ public struct StateStoreError: Error, Sendable, CustomStringConvertible {
         operation: String,
         sqliteResultCode: Int32? = nil,
         sqliteMessage: String? = nil,
+        sqlState: String? = nil,
         fileID: String = #fileID,
         line: Int = #line
     ) {
@@ -69,6 +79,7 @@ public struct StateStoreError: Error, Sendable, CustomStringConvertible {
         self.operation = operation
         self.sqliteResultCode = sqliteResultCode
         self.sqliteMessage = sqliteMessage
+        self.sqlState = sqlState
         self.fileID = fileID
         self.line = line
     }
@@ -83,6 +94,7 @@ public struct StateStoreError: Error, Sendable, CustomStringConvertible {
             if let sqliteMessage, sqliteMessage != message { text += ": \(sqliteMessage)" }
             text += ")"
         }
+        if let sqlState { text += " (SQLSTATE \(sqlState))" }
         return text + " [\(fileID):\(line)]"
     }
 }

@@ -12,6 +12,9 @@ public struct Diagnostic: Sendable, Hashable, Comparable {
     public var code: DiagnosticCode
     public var message: String
     public var location: SourceLocation
+    /// Whether a renderer may show the source line under the message. False when the line may
+    /// hold a secret (a config value that could carry a password).
+    public var quotesSource = true
 
     public init(_ severity: Severity, _ code: DiagnosticCode, _ message: String, at location: SourceLocation) {
         self.severity = severity

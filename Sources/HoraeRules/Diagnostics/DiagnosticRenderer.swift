@@ -21,6 +21,7 @@ public struct DiagnosticRenderer: Sendable {
         var cache: [String: [Substring]] = [:]
         for d in diagnostics {
             out += "\(d.location): \(d.severity.rawValue)[\(d.code.rawValue)]: \(d.message)\n"
+            guard d.quotesSource else { continue }
             let lines: [Substring]
             if let cached = cache[d.location.path] {
                 lines = cached

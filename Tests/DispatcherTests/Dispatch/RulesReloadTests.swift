@@ -94,8 +94,9 @@ import Testing
             h.start()
             let id = try await h.publish(DaemonHarness.gcsEvent(object: "in/a.csv"))
             let key = TaskKey(messageID: id, rule: "load")
-            try await h.waitUntil("the task is given up", timeout: .seconds(30)) {
-                try await h.daemon.store.task(key)?.state.isFinal == true
+            // `failed` is final too, but dead-lettering follows it: wait for the last state.
+            try await h.waitUntil("the task is given up and dead-lettered", timeout: .seconds(30)) {
+                try await h.daemon.store.task(key)?.state == .deadLettered
             }
             let record = try await h.daemon.store.task(key)
             let error = record?.lastError ?? ""

@@ -4,40 +4,11 @@ import Testing
 
 @testable import HoraeDispatcher
 
-/// Several stores on one directory: what several daemons sharing a data directory do.
+/// Several SQLite stores on one directory, beyond the contract (``StateStoreSharingTests``):
+/// another process, and opening a new directory from several threads.
 @Suite("SQLiteStateStore: several instances on one directory")
 struct SQLiteStateStoreSharingTests {
     typealias T = StoreTestTime
-
-    @Test func exactlyOneConcurrentClaimAcquiresAKey() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let stores = [try directory.open(), try directory.open()]
-        let contenders = 12
-
-        for round in 0..<10 {
-            let key = "key-\(round)"
-            let results = try await withThrowingTaskGroup(of: (TaskKey, DedupClaim).self) { group in
-                for contender in 0..<contenders {
-                    let owner = TaskKey(messageID: "m\(round)-\(contender)", rule: "r")
-                    let store = stores[contender % stores.count]
-                    group.addTask {
-                        (
-                            owner,
-                            try await store.claimDedup(
-                                rule: "r", key: key, owner: owner, now: T.t0, leaseUntil: T.at(60))
-                        )
-                    }
-                }
-                return try await group.reduce(into: []) { $0.append($1) }
-            }
-            let winners = results.filter { $0.1 == .acquired }.map(\.0)
-            try #require(winners.count == 1, "round \(round): \(results)")
-            for (owner, claim) in results where owner != winners[0] {
-                #expect(claim == .heldByRunningTask(winners[0]))
-            }
-        }
-    }
 
     /// Another process (the helper executable) claims the same keys at the same time as this one:
     /// each key is acquired exactly once, through SQLite's file locks rather than in-process ones.
@@ -79,44 +50,6 @@ struct SQLiteStateStoreSharingTests {
         }
     }
 
-    @Test func eachTickIsClaimedOnceAcrossInstances() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let stores = [try directory.open(), try directory.open()]
-        #expect(try await stores[0].lastTick(rule: "hourly") == nil)
-
-        for hour in 0..<10 {
-            let tick = T.at(Double(hour) * 3600)
-            let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
-                for attempt in 0..<8 {
-                    let store = stores[attempt % stores.count]
-                    group.addTask { try await store.claimTick(rule: "hourly", tick: tick) }
-                }
-                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
-            }
-            #expect(wins == 1, "tick \(hour)")
-        }
-        #expect(try await stores[1].lastTick(rule: "hourly") == T.at(9 * 3600))
-        #expect(try await stores[0].lastTick(rule: "daily") == nil)
-        // Claimed ticks are remembered across a restart.
-        for store in stores { store.close() }
-        let reopened = try directory.open()
-        #expect(try await reopened.claimTick(rule: "hourly", tick: T.t0) == false)
-        #expect(try await reopened.claimTick(rule: "hourly", tick: T.at(10 * 3600)) == true)
-    }
-
-    @Test func instancesSeeEachOthersCommits() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let first = try directory.open()
-        let second = try directory.open()
-        let key = TaskKey(messageID: "m", rule: "r")
-        try await first.save(TaskRecord(key: key, state: .running, attempt: 1, createdAt: T.t0))
-        #expect(try await second.task(key)?.state == .running)
-        try await second.save(TaskRecord(key: key, state: .succeeded, attempt: 1, createdAt: T.t0, updatedAt: T.at(1)))
-        #expect(try await first.transitions(of: key).map(\.to) == [.running, .succeeded])
-    }
-
     @Test func openingANewDirectoryFromSeveralThreadsAtOnce() throws {
         for _ in 0..<5 {
             let directory = TemporaryStoreDirectory()
@@ -136,22 +69,4 @@ struct SQLiteStateStoreSharingTests {
         }
     }
 
-    @Test func writersWaitForEachOtherWithinTheBusyTimeout() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let stores = [try directory.open(), try directory.open(), try directory.open()]
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for writer in 0..<stores.count {
-                let store = stores[writer]
-                group.addTask {
-                    for index in 0..<60 {
-                        let key = TaskKey(messageID: "w\(writer)-\(index)", rule: "r")
-                        try await store.save(TaskRecord(key: key, state: .running, createdAt: T.at(Double(index))))
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
-        #expect(try await stores[0].recentTasks(limit: 1000).count == 180)
-    }
 }

@@ -25,6 +25,70 @@ struct TemporaryStoreDirectory: Sendable {
     func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
 
+/// What the contract tests read besides the ``StateStore`` protocol.
+protocol InspectableStateStore: StateStore {
+    /// The dedup row of (`rule`, `key`), as stored (expired or not).
+    func dedupEntry(rule: String, key: String) async throws -> DedupEntry?
+    /// The problems the store's own check finds; empty when sound.
+    func checkIntegrity() async throws -> [String]
+}
+
+extension SQLiteStateStore: InspectableStateStore {}
+extension PostgresStateStore: InspectableStateStore {}
+
+/// The stores the contract tests (``StateStore``'s behaviour) run against: every such test takes
+/// one as its argument, `@Test(arguments: StoreKind.allCases)`.
+enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    /// ``SQLiteStateStore`` in a temporary directory.
+    case sqlite
+    /// ``PostgresStateStore`` on a database of its own on the shared ``PostgresServer``.
+    case postgres
+
+    var testDescription: String { rawValue }
+
+    /// A new, empty place for a store: a temporary directory, or a new database.
+    func fixture(_ name: String = #function) async throws -> StoreFixture {
+        switch self {
+        case .sqlite:
+            return StoreFixture(place: .directory(TemporaryStoreDirectory(name)))
+        case .postgres:
+            let server = try await PostgresServer.shared()
+            return StoreFixture(place: .database(server, try await server.createDatabase(name)))
+        }
+    }
+}
+
+/// One test's store location; ``open()`` as many times as there are daemons sharing it.
+struct StoreFixture: Sendable {
+    enum Place: Sendable {
+        case directory(TemporaryStoreDirectory)
+        case database(PostgresServer, String)
+    }
+    let place: Place
+
+    /// A new store on the fixture (each call a separate instance, as another daemon's would be),
+    /// ready to use.
+    func open() async throws -> any InspectableStateStore {
+        switch place {
+        case .directory(let directory):
+            return try directory.open()
+        case .database(let server, let database):
+            return try PostgresStateStore(configuration: .init(url: server.url(database: database)))
+        }
+    }
+
+    /// Removes the directory, or drops the database (disconnecting stores still open).
+    func remove() {
+        switch place {
+        case .directory(let directory):
+            directory.remove()
+        case .database(let server, let database):
+            // Blocking (psql, not a task), so that it fits a `defer`.
+            server.dropDatabaseNow(database)
+        }
+    }
+}
+
 /// Fixed times, so that tests never depend on the wall clock.
 enum StoreTestTime {
     /// 2023-11-14T22:13:20Z.

@@ -3,14 +3,16 @@ import Testing
 
 @testable import HoraeDispatcher
 
-@Suite("SQLiteStateStore: pruning")
-struct SQLiteStateStorePruneTests {
+/// The ``StateStore`` contract, run against every store (``StoreKind``).
+@Suite("StateStore: pruning")
+struct StateStorePruneTests {
     typealias T = StoreTestTime
 
-    @Test func pruneRemovesOnlyExpiredKeysAndOldFinishedTasks() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let store = try directory.open()
+    @Test(arguments: StoreKind.allCases)
+    func pruneRemovesOnlyExpiredKeysAndOldFinishedTasks(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
+        let store = try await fixture.open()
         let day = 86_400.0
 
         // Tasks: (id, state, updatedAt). Cutoff = t0 + 7 days.
@@ -70,10 +72,11 @@ struct SQLiteStateStorePruneTests {
         #expect(try await store.checkIntegrity() == [])
     }
 
-    @Test func unfinishedTasksOfRulesNoLongerLoadedArePrunedAfterTheRetention() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let store = try directory.open()
+    @Test(arguments: StoreKind.allCases)
+    func unfinishedTasksOfRulesNoLongerLoadedArePrunedAfterTheRetention(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
+        let store = try await fixture.open()
         let day = 86_400.0
         // (id, rule, state, updatedAt); the rules loaded now are "kept" and "other".
         let tasks: [(String, String, TaskState, Double)] = [

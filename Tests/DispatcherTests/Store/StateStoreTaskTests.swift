@@ -3,14 +3,16 @@ import Testing
 
 @testable import HoraeDispatcher
 
-@Suite("SQLiteStateStore: task records and transitions")
-struct SQLiteStateStoreTaskTests {
+/// The ``StateStore`` contract, run against every store (``StoreKind``).
+@Suite("StateStore: task records and transitions")
+struct StateStoreTaskTests {
     typealias T = StoreTestTime
 
-    @Test func recordRoundTripsWithEveryField() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let store = try directory.open()
+    @Test(arguments: StoreKind.allCases)
+    func recordRoundTripsWithEveryField(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
+        let store = try await fixture.open()
         let key = TaskKey(messageID: "1234567890", rule: "thumbnails")
         let record = TaskRecord(
             key: key, state: .waiting, attempt: 3, nextAction: 2, lastError: "HTTP 503 from https://x",
@@ -27,10 +29,11 @@ struct SQLiteStateStoreTaskTests {
         #expect(try await store.task(TaskKey(messageID: "m", rule: "other")) == nil)
     }
 
-    @Test func saveReplacesTheRecordAndRecordsOnlyStateChanges() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let store = try directory.open()
+    @Test(arguments: StoreKind.allCases)
+    func saveReplacesTheRecordAndRecordsOnlyStateChanges(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
+        let store = try await fixture.open()
         let key = TaskKey(messageID: "m1", rule: "r")
         var record = TaskRecord(key: key, state: .pending, createdAt: T.t0)
         try await store.save(record)
@@ -73,10 +76,11 @@ struct SQLiteStateStoreTaskTests {
 
     /// The saves of a caller that knows the stored state (``TaskRunner``'s) write the same rows as
     /// the reading save: an insert, updates, and a transition for each change of state.
-    @Test func savesReplacingAKnownStateRecordTheSameHistory() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let store = try directory.open()
+    @Test(arguments: StoreKind.allCases)
+    func savesReplacingAKnownStateRecordTheSameHistory(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
+        let store = try await fixture.open()
         let key = TaskKey(messageID: "m1", rule: "r")
         var record = TaskRecord(
             key: key, state: .running, attempt: 1, dedupKey: "k", subscription: "s", createdAt: T.t0,
@@ -107,10 +111,11 @@ struct SQLiteStateStoreTaskTests {
         #expect(try await store.dedupEntry(rule: "r", key: "k")?.status == "succeeded")
     }
 
-    @Test func insertIfAbsentSavesANewRecordOrReturnsTheStoredOne() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let store = try directory.open()
+    @Test(arguments: StoreKind.allCases)
+    func insertIfAbsentSavesANewRecordOrReturnsTheStoredOne(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
+        let store = try await fixture.open()
         let key = TaskKey(messageID: "m1", rule: "r")
         let first = TaskRecord(key: key, state: .running, attempt: 1, subscription: "s", createdAt: T.t0)
         #expect(try await store.insertIfAbsent(first, transitionDetail: "attempt 1") == nil)
@@ -133,11 +138,12 @@ struct SQLiteStateStoreTaskTests {
 
     /// Another daemon sharing the store wrote the record meanwhile: the save still replaces it, and
     /// its transition starts from the state that was really stored.
-    @Test func aSaveReplacingAStaleStateRecordsTheStateReallyStored() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let first = try directory.open()
-        let second = try directory.open()
+    @Test(arguments: StoreKind.allCases)
+    func aSaveReplacingAStaleStateRecordsTheStateReallyStored(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
+        let first = try await fixture.open()
+        let second = try await fixture.open()
         let key = TaskKey(messageID: "m1", rule: "r")
         try await first.save(
             TaskRecord(key: key, state: .running, attempt: 1, createdAt: T.t0, updatedAt: T.at(1)),
@@ -160,10 +166,11 @@ struct SQLiteStateStoreTaskTests {
         #expect(try await first.transitions(of: other).map(\.from) == [nil])  // running → running: no transition
     }
 
-    @Test func everyStateRoundTripsIncludingDeadLettered() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let store = try directory.open()
+    @Test(arguments: StoreKind.allCases)
+    func everyStateRoundTripsIncludingDeadLettered(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
+        let store = try await fixture.open()
         for (offset, state) in TaskState.allCases.enumerated() {
             let record = TaskRecord(key: TaskKey(messageID: "m\(offset)", rule: "r"), state: state, createdAt: T.t0)
             try await store.save(record)
@@ -173,10 +180,11 @@ struct SQLiteStateStoreTaskTests {
         #expect(TaskState.finalStates == [.succeeded, .failed, .deadLettered, .duplicate])
     }
 
-    @Test func datesAreKeptToTheMillisecond() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let store = try directory.open()
+    @Test(arguments: StoreKind.allCases)
+    func datesAreKeptToTheMillisecond(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
+        let store = try await fixture.open()
         let key = TaskKey(messageID: "m", rule: "r")
         let created = Date(timeIntervalSince1970: 1_700_000_000.1234)
         let retry = Date(timeIntervalSince1970: 1_700_000_000.9996)
@@ -192,10 +200,11 @@ struct SQLiteStateStoreTaskTests {
         #expect(try await store.task(old.key)?.createdAt == old.createdAt)
     }
 
-    @Test func recentTasksAreNewestFirstAndLimited() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let store = try directory.open()
+    @Test(arguments: StoreKind.allCases)
+    func recentTasksAreNewestFirstAndLimited(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
+        let store = try await fixture.open()
         // Saved in an order unrelated to their times.
         for seconds in [5, 1, 9, 3, 7] {
             try await store.save(
@@ -214,10 +223,11 @@ struct SQLiteStateStoreTaskTests {
         #expect(try await store.recentTasks(limit: 0).isEmpty)
     }
 
-    @Test func tasksInStatesAreOldestFirst() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let store = try directory.open()
+    @Test(arguments: StoreKind.allCases)
+    func tasksInStatesAreOldestFirst(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
+        let store = try await fixture.open()
         let states: [TaskState] = [.running, .waiting, .succeeded, .pending, .running, .failed]
         for (offset, state) in states.enumerated() {
             try await store.save(
@@ -251,12 +261,12 @@ struct SQLiteStateStoreTaskTests {
         ]
     }
 
-    @Test(arguments: HostileString.all)
-    func hostileStringsRoundTripAsValues(_ hostile: HostileString) async throws {
+    @Test(arguments: StoreKind.allCases, HostileString.all)
+    func hostileStringsRoundTripAsValues(_ kind: StoreKind, _ hostile: HostileString) async throws {
         let text = hostile.text
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let store = try directory.open()
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
+        let store = try await fixture.open()
         let key = TaskKey(messageID: text, rule: text)
         let record = TaskRecord(
             key: key, state: .running, attempt: 1, lastError: text, dedupKey: text, output: text,
@@ -284,44 +294,26 @@ struct SQLiteStateStoreTaskTests {
         #expect(try await store.checkIntegrity() == [])
     }
 
-    @Test func schemaVersionIsRecordedAndANewerFileIsRefused() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let store = try directory.open()
-        store.close()
-
-        let path = directory.path + "/" + SQLiteStateStore.fileName
-        let raw = try SQLiteConnection(path: path, busyTimeoutMilliseconds: 1000)
-        let version = try raw.queryFirst("PRAGMA user_version", operation: "test") { $0.int64(0) }
-        #expect(version == Int64(SQLiteStateStore.schemaVersion))
-        let mode = try raw.queryFirst("PRAGMA journal_mode", operation: "test") { $0.text(0) }
-        #expect(mode == "wal")
-        try raw.execute("PRAGMA user_version = 99", operation: "test")
-        raw.close()
-
-        let error = try #require(throws: StateStoreError.self) { try directory.open() }
-        #expect(error.code == .unsupportedSchema)
-        #expect(error.description.contains("99"))
-    }
-
-    @Test func reopeningKeepsRecordsAndDoesNotRemigrate() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
+    @Test(arguments: StoreKind.allCases)
+    func reopeningKeepsRecordsAndDoesNotRemigrate(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
         let key = TaskKey(messageID: "m", rule: "r")
         do {
-            let store = try directory.open()
+            let store = try await fixture.open()
             try await store.save(TaskRecord(key: key, state: .running, attempt: 2, nextAction: 1, createdAt: T.t0))
             store.close()
         }
-        let reopened = try directory.open()
+        let reopened = try await fixture.open()
         #expect(try await reopened.task(key)?.nextAction == 1)
         #expect(try await reopened.transitions(of: key).count == 1)
     }
 
-    @Test func aClosedStoreThrowsClosed() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let store = try directory.open()
+    @Test(arguments: StoreKind.allCases)
+    func aClosedStoreThrowsClosed(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
+        let store = try await fixture.open()
         store.close()
         store.close()  // idempotent
         let error = await #expect(throws: StateStoreError.self) {
@@ -331,22 +323,4 @@ struct SQLiteStateStoreTaskTests {
         #expect(error?.operation == "task")
     }
 
-    @Test func anUnusableDirectoryFailsToOpen() throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
-        let file = directory.path + "/not-a-directory"
-        _ = FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
-        let error = try #require(throws: StateStoreError.self) { try SQLiteStateStore(directory: file) }
-        #expect(error.code == .openFailed)
-
-        let garbage = directory.path + "/garbage"
-        try FileManager.default.createDirectory(atPath: garbage, withIntermediateDirectories: true)
-        chmod(garbage, 0o700)  // a private directory, so that the file itself is what fails
-        _ = FileManager.default.createFile(
-            atPath: garbage + "/" + SQLiteStateStore.fileName, contents: Data(repeating: 0x5A, count: 8192))
-        let notADatabase = try #require(throws: StateStoreError.self) { try SQLiteStateStore(directory: garbage) }
-        #expect(notADatabase.code == .corrupt)
-        #expect(notADatabase.sqlitePrimaryResultCode == 26)  // SQLITE_NOTADB
-    }
 }

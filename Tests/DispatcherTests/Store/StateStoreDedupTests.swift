@@ -3,17 +3,19 @@ import Testing
 
 @testable import HoraeDispatcher
 
-@Suite("SQLiteStateStore: dedup gate")
-struct SQLiteStateStoreDedupTests {
+/// The ``StateStore`` contract, run against every store (``StoreKind``).
+@Suite("StateStore: dedup gate")
+struct StateStoreDedupTests {
     typealias T = StoreTestTime
     let a = TaskKey(messageID: "msg-a", rule: "thumbs")
     let b = TaskKey(messageID: "msg-b", rule: "thumbs")
     let c = TaskKey(messageID: "msg-c", rule: "thumbs")
 
-    @Test func leaseLifecycle() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let store = try directory.open()
+    @Test(arguments: StoreKind.allCases)
+    func leaseLifecycle(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
+        let store = try await fixture.open()
 
         // Fresh key.
         #expect(
@@ -51,10 +53,11 @@ struct SQLiteStateStoreDedupTests {
         #expect(try await store.dedupEntry(rule: "thumbs", key: "k")?.status == "running")
     }
 
-    @Test func successWindow() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let store = try directory.open()
+    @Test(arguments: StoreKind.allCases)
+    func successWindow(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
+        let store = try await fixture.open()
         #expect(
             try await store.claimDedup(rule: "thumbs", key: "k", owner: a, now: T.t0, leaseUntil: T.at(60)) == .acquired
         )
@@ -84,20 +87,22 @@ struct SQLiteStateStoreDedupTests {
                 == .heldByRunningTask(b))
     }
 
-    @Test func zeroWindowFreesTheKeyAtOnce() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let store = try directory.open()
+    @Test(arguments: StoreKind.allCases)
+    func zeroWindowFreesTheKeyAtOnce(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
+        let store = try await fixture.open()
         #expect(try await store.claimDedup(rule: "r", key: "k", owner: a, now: T.t0, leaseUntil: T.at(60)) == .acquired)
         try await store.completeDedup(rule: "r", key: "k", owner: a, now: T.at(1), window: .zero)
         #expect(
             try await store.claimDedup(rule: "r", key: "k", owner: b, now: T.at(1), leaseUntil: T.at(60)) == .acquired)
     }
 
-    @Test func completingAKeyNobodyHoldsRemembersIt() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let store = try directory.open()
+    @Test(arguments: StoreKind.allCases)
+    func completingAKeyNobodyHoldsRemembersIt(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
+        let store = try await fixture.open()
         // E.g. the claim row was pruned after its lease expired while the task still ran.
         try await store.completeDedup(rule: "r", key: "k", owner: a, now: T.t0, window: .seconds(10))
         #expect(
@@ -105,10 +110,11 @@ struct SQLiteStateStoreDedupTests {
                 == .recentlySucceeded(until: T.at(10)))
     }
 
-    @Test func releaseOnFailureFreesTheKeyForItsOwnerOnly() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let store = try directory.open()
+    @Test(arguments: StoreKind.allCases)
+    func releaseOnFailureFreesTheKeyForItsOwnerOnly(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
+        let store = try await fixture.open()
         #expect(try await store.claimDedup(rule: "r", key: "k", owner: a, now: T.t0, leaseUntil: T.at(60)) == .acquired)
         try await store.releaseDedup(rule: "r", key: "k", owner: b)  // not the holder: ignored
         #expect(
@@ -121,10 +127,11 @@ struct SQLiteStateStoreDedupTests {
         try await store.releaseDedup(rule: "r", key: "absent", owner: a)  // no row: no error
     }
 
-    @Test func saveSettlesTheKeyInTheSameTransaction() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
-        let store = try directory.open()
+    @Test(arguments: StoreKind.allCases)
+    func saveSettlesTheKeyInTheSameTransaction(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
+        let store = try await fixture.open()
         #expect(
             try await store.claimDedup(rule: "r", key: "ok", owner: a, now: T.t0, leaseUntil: T.at(60)) == .acquired)
         #expect(
@@ -151,11 +158,12 @@ struct SQLiteStateStoreDedupTests {
         #expect(try await store.task(b)?.state == .failed)
     }
 
-    @Test func dedupRowsSurviveARestart() async throws {
-        let directory = TemporaryStoreDirectory()
-        defer { directory.remove() }
+    @Test(arguments: StoreKind.allCases)
+    func dedupRowsSurviveARestart(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
         do {
-            let store = try directory.open()
+            let store = try await fixture.open()
             #expect(
                 try await store.claimDedup(rule: "r", key: "done", owner: a, now: T.t0, leaseUntil: T.at(60))
                     == .acquired)
@@ -165,7 +173,7 @@ struct SQLiteStateStoreDedupTests {
                     == .acquired)
             store.close()
         }
-        let store = try directory.open()
+        let store = try await fixture.open()
         #expect(
             try await store.claimDedup(rule: "r", key: "done", owner: c, now: T.at(10), leaseUntil: T.at(70))
                 == .recentlySucceeded(until: T.at(3601)))

@@ -1,0 +1,158 @@
+import CPostgres
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One libpq connection (`PGconn`), used by one thread at a time (``PostgresPool`` runs every
+/// call on the connection's own serial queue). Statements are sent with `PQexecParams`: values
+/// are always bound as parameters (text format), never spliced into SQL.
+final class PostgresConnection {
+    private var handle: OpaquePointer?
+
+    /// Connection keywords for `PQconnectdbParams` (``PostgresStateStore/connectionParameters``).
+    /// Opening blocks until connected, or `connect_timeout`.
+    /// - Throws: ``StateStoreError`` with ``StateStoreError/Code/unavailable`` (cannot connect) or
+    ///   ``StateStoreError/Code/openFailed`` (the server refused: authentication, no database).
+    init(parameters: [(String, String)], location: String) throws {
+        let keywords = parameters.map { strdup($0.0) } + [nil]
+        let values = parameters.map { strdup($0.1) } + [nil]
+        defer {
+            for pointer in keywords + values { free(pointer) }
+        }
+        let connection = keywords.map { UnsafePointer($0) }.withUnsafeBufferPointer { keys in
+            values.map { UnsafePointer($0) }.withUnsafeBufferPointer { vals in
+                PQconnectdbParams(keys.baseAddress, vals.baseAddress, 0)
+            }
+        }
+        guard let connection, PQstatus(connection) == CONNECTION_OK else {
+            let message = connection.map { Self.trimmed(PQerrorMessage($0)) } ?? "out of memory"
+            if let connection { PQfinish(connection) }
+            // A server that answered and refused (a password, a user, a database, pg_hba.conf)
+            // is a setting to fix; anything else (refused connection, timeout, unknown host, a
+            // server starting up or shutting down) may pass.
+            let refused = Self.refusals.contains { message.contains($0) }
+            throw StateStoreError(
+                code: refused ? .openFailed : .unavailable, message: "\(location): \(message)", operation: "connect")
+        }
+        horae_pq_silence_notices(connection)
+        handle = connection
+    }
+
+    deinit { close() }
+
+    func close() {
+        if let handle { PQfinish(handle) }
+        handle = nil
+    }
+
+    /// False once the connection broke (the server went away); such a connection is discarded.
+    var isUsable: Bool {
+        guard let handle else { return false }
+        return PQstatus(handle) == CONNECTION_OK
+    }
+
+    /// The rows of a statement's result, every value as text (nil for SQL NULL).
+    struct Result {
+        var rows: [[String?]]
+        /// `PQcmdTuples`: the rows an INSERT, UPDATE or DELETE changed.
+        var affected: Int
+    }
+
+    /// Runs one statement with `parameters` bound as $1, $2, … (text format; nil is NULL).
+    @discardableResult
+    func execute(_ sql: String, _ parameters: [String?] = [], operation: String) throws -> Result {
+        guard let handle else {
+            throw StateStoreError(code: .closed, message: "the connection is closed", operation: operation)
+        }
+        let copies = parameters.map { $0.map { strdup($0) } ?? nil }
+        defer {
+            for pointer in copies { free(pointer) }
+        }
+        let result = copies.map { UnsafePointer($0) }.withUnsafeBufferPointer { values in
+            PQexecParams(handle, sql, Int32(parameters.count), nil, values.baseAddress, nil, nil, 0)
+        }
+        defer { PQclear(result) }
+        let status = result.map(PQresultStatus) ?? PGRES_FATAL_ERROR
+        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
+            throw error(result, operation: operation)
+        }
+        guard let result else { return Result(rows: [], affected: 0) }
+        let rowCount = Int(PQntuples(result))
+        let columnCount = Int(PQnfields(result))
+        var rows: [[String?]] = []
+        rows.reserveCapacity(rowCount)
+        for row in 0..<Int32(rowCount) {
+            var values: [String?] = []
+            values.reserveCapacity(columnCount)
+            for column in 0..<Int32(columnCount) {
+                if PQgetisnull(result, row, column) == 1 {
+                    values.append(nil)
+                } else {
+                    let length = Int(PQgetlength(result, row, column))
+                    let bytes = UnsafeRawPointer(PQgetvalue(result, row, column)!).assumingMemoryBound(to: UInt8.self)
+                    values.append(String(decoding: UnsafeBufferPointer(start: bytes, count: length), as: UTF8.self))
+                }
+            }
+            rows.append(values)
+        }
+        let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+        return Result(rows: rows, affected: affected)
+    }
+
+    /// Runs `body` between `BEGIN` and `COMMIT`; `ROLLBACK` when it throws.
+    func transaction<T>(operation: String, _ body: () throws -> T) throws -> T {
+        try execute("BEGIN", operation: operation)
+        do {
+            let value = try body()
+            try execute("COMMIT", operation: operation)
+            return value
+        } catch {
+            if isUsable { _ = try? execute("ROLLBACK", operation: operation) }
+            throw error
+        }
+    }
+
+    /// The ``StateStoreError`` of a failed statement: the server's message and SQLSTATE, or the
+    /// connection's error (never the statement's bound values, which hold message data).
+    private func error(_ result: OpaquePointer?, operation: String) -> StateStoreError {
+        let sqlState = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) }
+        let primary = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "M"))) }.map { String(cString: $0) }
+        let detail = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "D"))) }.map { String(cString: $0) }
+        guard let sqlState, let primary else {
+            let message = handle.map { Self.trimmed(PQerrorMessage($0)) } ?? "no connection"
+            return StateStoreError(
+                code: isUsable ? .database : .unavailable, message: message.isEmpty ? "no result" : message,
+                operation: operation)
+        }
+        let code: StateStoreError.Code =
+            switch sqlState.prefix(2) {
+            case "23": .constraint
+            case "40", "55": .busy
+            case "08", "57": .unavailable
+            case "28": .openFailed
+            default: .database
+            }
+        return StateStoreError(
+            code: code, message: detail.map { "\(primary) (\($0))" } ?? primary, operation: operation,
+            sqlState: sqlState)
+    }
+
+    /// Phrases of libpq's messages for a login the server refused.
+    private static let refusals = [
+        "authentication failed", "password", "does not exist", "permission denied", "no pg_hba.conf entry",
+        "certificate", "does not support SSL",
+    ]
+
+    private static func trimmed(_ text: UnsafePointer<CChar>?) -> String {
+        guard let text else { return "" }
+        // libpq's messages run over several lines ("…failed: Connection refused\n\tIs the
+        // server running…"): one line for the log.
+        return String(cString: text).split(whereSeparator: \.isNewline)
+            .map { $0.drop(while: \.isWhitespace) }.filter { !$0.isEmpty }.joined(separator: " ")
+    }
+}

@@ -1,0 +1,719 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The shared ``StateStore``: one PostgreSQL database that several daemons, on several hosts,
+/// use at once (docs/daemon.md, "State store").
+///
+/// ## Atomicity
+/// Every method is one transaction (or one statement), and every decision that depends on what
+/// is stored is taken by the database: the dedup gate and the tick claim are single
+/// `INSERT … ON CONFLICT` statements whose conflict clause decides, a save reads the stored state
+/// under a row lock (`SELECT … FOR UPDATE`) before replacing it, and pruning runs under an
+/// advisory lock so that two daemons never prune at once. Nothing is read by this client and then
+/// written on the strength of that read without the database holding the row. Transactions run
+/// at PostgreSQL's default isolation, READ COMMITTED.
+///
+/// ## Keys
+/// Rows are keyed by a SHA-256 digest of their text key (``digest(_:)``): message ids, rules and
+/// rendered dedup keys are attacker-controlled text of any length, and a PostgreSQL B-tree entry
+/// is limited to about 2.7 kB. The text is stored beside the digest. Text columns cannot hold
+/// U+0000, so text is stored with ``PostgresText``'s reversible escape (only text holding U+0000
+/// or U+0001 changes).
+///
+/// ## Connections
+/// libpq rather than a Swift client: postgres-nio, the Swift one, imports all of Foundation
+/// (libFoundation and ICU, which the daemon keeps out: docs/benchmarks.md, finding 6) and builds
+/// two BoringSSL copies of its own, where libpq is a system library using the OpenSSL the daemon
+/// already loads. Through ``PostgresPool``: at most ``Configuration/maxConnections``
+/// connections, opened when calls overlap and kept; libpq calls block, so each connection is used
+/// on a serial queue of its own, off Swift's cooperative pool. Opening the store connects once and migrates the
+/// schema (``StoreSchema``), so a server that cannot be reached, a refused login or a newer schema
+/// fail the daemon's start.
+public final class PostgresStateStore: StateStore {
+    public struct Configuration: Sendable {
+        public var url: PostgresURL
+        /// Never logged. Nil leaves it to libpq: `PGPASSWORD`, then the password file
+        /// (`PGPASSFILE`, default `~/.pgpass`). See ``password(file:)``.
+        public var password: String?
+        /// The pool's size. Default 10.
+        public var maxConnections: Int
+        /// How long opening a connection may take (libpq's `connect_timeout`, whole seconds, at
+        /// least 2). Default 10 s.
+        public var connectTimeout: Duration
+
+        public init(
+            url: PostgresURL, password: String? = nil, maxConnections: Int = 10,
+            connectTimeout: Duration = .seconds(10)
+        ) {
+            self.url = url
+            self.password = password
+            self.maxConnections = maxConnections
+            self.connectTimeout = connectTimeout
+        }
+
+        /// The first line of `file` (`postgres.passwordFile`), nil without a file.
+        /// - Throws: ``StateStoreError/Code/openFailed`` when the file cannot be read.
+        public static func password(file: String?) throws -> String? {
+            guard let file else { return nil }
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw StateStoreError(
+                    code: .openFailed, message: "cannot read the password file \(file)", operation: "open")
+            }
+            var line = Substring(String(decoding: data, as: UTF8.self))
+            if let end = line.firstIndex(where: { $0 == "\n" || $0 == "\r\n" }) { line = line[..<end] }
+            while line.last == "\r" { line.removeLast() }
+            return String(line)
+        }
+    }
+
+    /// The database, for logs: the URL without secrets.
+    public let location: String
+
+    private let pool: PostgresPool
+
+    /// Connects (blocking, up to the connect timeout) and creates or migrates the schema.
+    /// - Throws: ``StateStoreError``: ``StateStoreError/Code/unavailable`` (the server cannot be
+    ///   reached), ``StateStoreError/Code/openFailed`` (refused: password, user, database),
+    ///   ``StateStoreError/Code/unsupportedSchema`` (a newer Horae migrated the database).
+    public init(configuration: Configuration) throws {
+        let location = configuration.url.redacted
+        let parameters = Self.connectionParameters(configuration)
+        let connect: @Sendable () throws -> PostgresConnection = {
+            try PostgresConnection(parameters: parameters, location: location)
+        }
+        let first = try connect()
+        defer { first.close() }
+        try Self.migrate(first, location: location)
+        self.location = location
+        self.pool = PostgresPool(size: configuration.maxConnections, connect: connect)
+    }
+
+    /// Closes the connections (waiting for calls in progress). Later calls throw
+    /// ``StateStoreError/Code/closed``. Idempotent.
+    public func close() {
+        pool.close()
+    }
+
+    deinit { pool.close() }
+
+    /// `PQconnectdbParams` keywords. The password, when there is one, is only ever here.
+    static func connectionParameters(_ configuration: Configuration) -> [(String, String)] {
+        let url = configuration.url
+        var parameters: [(String, String)] = [
+            ("host", url.host), ("port", String(url.port)), ("user", url.user), ("dbname", url.database),
+            ("sslmode", url.sslMode.rawValue),
+            ("connect_timeout", String(max(2, configuration.connectTimeout.components.seconds))),
+            ("application_name", "horae"), ("client_encoding", "UTF8"),
+            // A peer that vanished (host down, network cut) fails the call within about half a
+            // minute instead of leaving it waiting on a dead socket: TCP keepalives on idle
+            // connections, and a limit on unacknowledged sends.
+            ("keepalives", "1"), ("keepalives_idle", "15"), ("keepalives_interval", "5"), ("keepalives_count", "3"),
+            ("tcp_user_timeout", "30000"),
+        ]
+        if let root = url.sslRootCert { parameters.append(("sslrootcert", root)) }
+        if let password = configuration.password { parameters.append(("password", password)) }
+        return parameters
+    }
+
+    // MARK: - Tasks
+
+    static let taskColumns = """
+        message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key, output, subscription,
+        created_at, updated_at, actions_fingerprint
+        """
+
+    public func task(_ key: TaskKey) async throws -> TaskRecord? {
+        try await perform("task") { db in
+            try db.execute(
+                "SELECT \(Self.taskColumns) FROM tasks WHERE task_id = $1", [Self.taskID(key)], operation: "task"
+            ).rows.first.map(Self.taskRecord)
+        }
+    }
+
+    public func save(_ record: TaskRecord, transitionDetail: String?, dedup: DedupSettlement?) async throws {
+        try await transaction("save") { db in
+            try Self.upsert(db, record, detail: transitionDetail)
+            try Self.settle(db, dedup, owner: record.key, now: record.updatedAt)
+        }
+    }
+
+    /// One statement for the task row when the stored state is `previous` — an insert for a new
+    /// task, an `UPDATE … WHERE state = previous` otherwise; when the row is not as expected, the
+    /// locking upsert of ``save(_:transitionDetail:dedup:)``, in the same transaction.
+    public func save(
+        _ record: TaskRecord, replacing previous: TaskState?, transitionDetail: String?, dedup: DedupSettlement?
+    ) async throws {
+        try await transaction("save") { db in
+            let written: Bool
+            if let previous {
+                written = try Self.update(db, record, onlyIn: previous)
+            } else {
+                written = try Self.insert(db, record)
+            }
+            if !written {
+                try Self.upsert(db, record, detail: transitionDetail)
+            } else if previous != record.state {
+                try Self.addTransition(db, record, from: previous?.rawValue, detail: transitionDetail)
+            }
+            try Self.settle(db, dedup, owner: record.key, now: record.updatedAt)
+        }
+    }
+
+    public func insertIfAbsent(_ record: TaskRecord, transitionDetail: String?) async throws -> TaskRecord? {
+        try await transaction("insertIfAbsent") { db in
+            while true {
+                if try Self.insert(db, record) {
+                    try Self.addTransition(db, record, from: nil, detail: transitionDetail)
+                    return nil
+                }
+                // FOR SHARE keeps the row until the transaction ends; a prune may have deleted it
+                // since the insert found it, and then the insert is tried again.
+                if let stored = try db.execute(
+                    "SELECT \(Self.taskColumns) FROM tasks WHERE task_id = $1 FOR SHARE", [Self.taskID(record.key)],
+                    operation: "insertIfAbsent"
+                ).rows.first {
+                    return try Self.taskRecord(stored)
+                }
+            }
+        }
+    }
+
+    public func transitions(of key: TaskKey) async throws -> [TaskTransition] {
+        try await perform("transitions") { db in
+            try db.execute(
+                "SELECT from_state, to_state, at, detail FROM transitions WHERE task_id = $1 ORDER BY id",
+                [Self.taskID(key)], operation: "transitions"
+            ).rows.map { row in
+                TaskTransition(
+                    key: key,
+                    from: try row[0].map { try Self.state($0, operation: "transitions") },
+                    to: try Self.state(row[1] ?? "", operation: "transitions"),
+                    at: Date(millisecondsSince1970: try Self.int64(row[2], operation: "transitions")),
+                    detail: PostgresText.decode(row[3]))
+            }
+        }
+    }
+
+    public func recentTasks(limit: Int) async throws -> [TaskRecord] {
+        guard limit > 0 else { return [] }
+        return try await perform("recentTasks") { db in
+            try db.execute(
+                """
+                SELECT \(Self.taskColumns) FROM tasks
+                ORDER BY updated_at DESC, created_at DESC, message_id COLLATE "C", rule COLLATE "C" LIMIT $1
+                """, [String(limit)], operation: "recentTasks"
+            ).rows.map(Self.taskRecord)
+        }
+    }
+
+    public func tasks(in states: Set<TaskState>) async throws -> [TaskRecord] {
+        guard !states.isEmpty else { return [] }
+        let names = Self.textArray(states.map(\.rawValue).sorted())
+        return try await perform("tasks") { db in
+            try db.execute(
+                """
+                SELECT \(Self.taskColumns) FROM tasks WHERE state = ANY($1::text[])
+                ORDER BY updated_at, message_id COLLATE "C", rule COLLATE "C"
+                """, [names], operation: "tasks"
+            ).rows.map(Self.taskRecord)
+        }
+    }
+
+    // MARK: - Dedup
+
+    public func claimDedup(
+        rule: String, key: String, owner: TaskKey, now: Date, leaseUntil: Date
+    ) async throws -> DedupClaim {
+        let values = [
+            Self.dedupID(rule: rule, key: key), PostgresText.encode(rule), PostgresText.encode(key),
+            PostgresText.encode(owner.messageID), PostgresText.encode(owner.rule),
+            String(leaseUntil.millisecondsSince1970), String(now.millisecondsSince1970),
+        ]
+        let nowMS = now.millisecondsSince1970
+        return try await perform("claimDedup") { db in
+            // The conflict clause is the gate: the row is taken when it expired, or when it is the
+            // owner's own running claim; otherwise the statement changes nothing. The holder is then
+            // read to say who it is; if it expired or went meanwhile, the claim is tried again.
+            for _ in 0..<100 {
+                let claimed = try db.execute(
+                    """
+                    INSERT INTO dedup_keys (dedup_id, rule, key, owner_message_id, owner_rule, status, expires_at,
+                                            updated_at)
+                    VALUES ($1, $2, $3, $4, $5, 'running', $6, $7)
+                    ON CONFLICT (dedup_id) DO UPDATE SET
+                        owner_message_id = EXCLUDED.owner_message_id, owner_rule = EXCLUDED.owner_rule,
+                        status = 'running', expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at
+                    WHERE dedup_keys.expires_at <= EXCLUDED.updated_at
+                       OR (dedup_keys.status = 'running'
+                           AND dedup_keys.owner_message_id = EXCLUDED.owner_message_id
+                           AND dedup_keys.owner_rule = EXCLUDED.owner_rule)
+                    """, values, operation: "claimDedup")
+                if claimed.affected == 1 { return .acquired }
+                if let holder = try Self.dedupRow(db, id: values[0], operation: "claimDedup"),
+                    holder.expiresAt.millisecondsSince1970 > nowMS
+                {
+                    if holder.status == "succeeded" { return .recentlySucceeded(until: holder.expiresAt) }
+                    if holder.owner != owner { return .heldByRunningTask(holder.owner) }
+                }
+            }
+            throw StateStoreError(
+                code: .busy, message: "the dedup key kept changing hands while being claimed", operation: "claimDedup")
+        }
+    }
+
+    public func completeDedup(rule: String, key: String, owner: TaskKey, now: Date, window: Duration) async throws {
+        try await perform("completeDedup") { db in
+            try Self.completeDedup(db, rule: rule, key: key, owner: owner, now: now, window: window)
+        }
+    }
+
+    public func releaseDedup(rule: String, key: String, owner: TaskKey) async throws {
+        try await perform("releaseDedup") { db in
+            try Self.releaseDedup(db, rule: rule, key: key, owner: owner)
+        }
+    }
+
+    @discardableResult
+    public func renewDedup(rule: String, key: String, owner: TaskKey, leaseUntil: Date) async throws -> Bool {
+        let values = [
+            Self.dedupID(rule: rule, key: key), PostgresText.encode(owner.messageID), PostgresText.encode(owner.rule),
+            String(leaseUntil.millisecondsSince1970), String(Date().millisecondsSince1970),
+        ]
+        return try await perform("renewDedup") { db in
+            try db.execute(
+                """
+                UPDATE dedup_keys SET expires_at = $4, updated_at = $5
+                WHERE dedup_id = $1 AND owner_message_id = $2 AND owner_rule = $3 AND status = 'running'
+                """, values, operation: "renewDedup"
+            ).affected > 0
+        }
+    }
+
+    // MARK: - Schedules
+
+    public func claimTick(rule: String, tick: Date) async throws -> Bool {
+        let values = [
+            Self.ruleID(rule), String(tick.millisecondsSince1970), PostgresText.encode(rule),
+            String(Date().millisecondsSince1970),
+        ]
+        return try await perform("claimTick") { db in
+            try db.execute(
+                """
+                INSERT INTO schedule_ticks (rule_id, tick, rule, claimed_at) VALUES ($1, $2, $3, $4)
+                ON CONFLICT (rule_id, tick) DO NOTHING
+                """, values, operation: "claimTick"
+            ).affected == 1
+        }
+    }
+
+    public func lastTick(rule: String) async throws -> Date? {
+        try await perform("lastTick") { db in
+            try db.execute(
+                "SELECT MAX(tick) FROM schedule_ticks WHERE rule_id = $1", [Self.ruleID(rule)], operation: "lastTick"
+            ).rows.first?[0].map { Date(millisecondsSince1970: try Self.int64($0, operation: "lastTick")) }
+        }
+    }
+
+    // MARK: - Pruning
+
+    /// The advisory lock a prune holds for its transaction: daemons sharing the database prune
+    /// one at a time (one that finds the lock taken skips the pass; the holder does the work).
+    static let pruneLock = StoreSchema.postgresAdvisoryLock + 1
+
+    @discardableResult
+    public func prune(now: Date, finishedBefore olderThan: Date) async throws -> Int {
+        let finished = Self.textArray(TaskState.allCases.filter(\.isFinal).map(\.rawValue))
+        let cutoff = String(olderThan.millisecondsSince1970)
+        let nowMS = String(now.millisecondsSince1970)
+        return try await transaction("prune") { db in
+            guard try Self.tryPruneLock(db) else { return 0 }
+            var deleted = try db.execute(
+                "DELETE FROM dedup_keys WHERE expires_at <= $1", [nowMS], operation: "prune"
+            ).affected
+            deleted += try db.execute(
+                """
+                DELETE FROM transitions WHERE task_id IN (
+                    SELECT task_id FROM tasks WHERE state = ANY($1::text[]) AND updated_at < $2)
+                """, [finished, cutoff], operation: "prune"
+            ).affected
+            deleted += try db.execute(
+                "DELETE FROM tasks WHERE state = ANY($1::text[]) AND updated_at < $2", [finished, cutoff],
+                operation: "prune"
+            ).affected
+            deleted += try db.execute(
+                """
+                DELETE FROM schedule_ticks WHERE tick < $1
+                    AND tick < (SELECT MAX(tick) FROM schedule_ticks AS latest
+                                WHERE latest.rule_id = schedule_ticks.rule_id)
+                """, [cutoff], operation: "prune"
+            ).affected
+            return deleted
+        }
+    }
+
+    public func pruneUnfinished(exceptRules rules: Set<String>, updatedBefore olderThan: Date) async throws
+        -> [String: Int]
+    {
+        let unfinished = Self.textArray(TaskState.allCases.filter { !$0.isFinal }.map(\.rawValue))
+        let loaded = Self.textArray(rules.map(PostgresText.encode).sorted())
+        let cutoff = String(olderThan.millisecondsSince1970)
+        return try await transaction("prune") { db in
+            guard try Self.tryPruneLock(db) else { return [:] }
+            // Their transitions go by cascade.
+            let rows = try db.execute(
+                """
+                WITH gone AS (
+                    DELETE FROM tasks
+                    WHERE state = ANY($1::text[]) AND updated_at < $2 AND NOT (rule = ANY($3::text[]))
+                    RETURNING rule)
+                SELECT rule, count(*) FROM gone GROUP BY rule
+                """, [unfinished, cutoff, loaded], operation: "prune"
+            ).rows
+            var pruned: [String: Int] = [:]
+            for row in rows {
+                pruned[PostgresText.decode(row[0] ?? "")] = Int(try Self.int64(row[1], operation: "prune"))
+            }
+            return pruned
+        }
+    }
+
+    // MARK: - Maintenance
+
+    /// Looks for rows the schema's constraints should have kept out (for diagnostics and tests).
+    /// - Returns: the problems found; empty when the data is sound.
+    public func checkIntegrity() async throws -> [String] {
+        try await perform("checkIntegrity") { db in
+            let counts =
+                try db.execute(
+                    """
+                    SELECT (SELECT count(*) FROM transitions t
+                            WHERE NOT EXISTS (SELECT 1 FROM tasks WHERE task_id = t.task_id)),
+                           (SELECT count(*) FROM tasks WHERE length(task_id) <> 32),
+                           (SELECT count(*) FROM dedup_keys WHERE length(dedup_id) <> 32)
+                    """, operation: "checkIntegrity"
+                ).rows.first ?? []
+            let problems = [
+                "transitions without their task", "tasks without a digest key", "dedup keys without a digest key",
+            ]
+            return zip(counts, problems).compactMap { count, problem in
+                guard let count, count != "0" else { return nil }
+                return "\(count) \(problem)"
+            }
+        }
+    }
+
+    /// The dedup row of (`rule`, `key`), as stored (expired or not).
+    func dedupEntry(rule: String, key: String) async throws -> DedupEntry? {
+        try await perform("dedupEntry") { db in
+            try Self.dedupRow(db, id: Self.dedupID(rule: rule, key: key), operation: "dedupEntry")
+        }
+    }
+
+    // MARK: - Internals
+
+    /// Runs `body` on a pooled connection (off the cooperative pool).
+    private func perform<T: Sendable>(
+        _ operation: String, _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws -> T {
+        do {
+            return try await pool.withConnection(operation: operation, body)
+        } catch var error as StateStoreError {
+            error.operation = operation
+            if error.code == .unavailable && !error.message.hasPrefix(location) {
+                error.message = "\(location): \(error.message)"
+            }
+            throw error
+        }
+    }
+
+    /// `body` in one transaction; run again (up to 3 times) when PostgreSQL chose it as the
+    /// victim of a deadlock or a serialization failure, which roll it back whole.
+    private func transaction<T: Sendable>(
+        _ operation: String, _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws -> T {
+        try await perform(operation) { db in
+            var attempt = 0
+            while true {
+                attempt += 1
+                do {
+                    return try db.transaction(operation: operation) { try body(db) }
+                } catch let error as StateStoreError where attempt < 3 && ["40P01", "40001"].contains(error.sqlState) {
+                    continue
+                }
+            }
+        }
+    }
+
+    private static func tryPruneLock(_ db: PostgresConnection) throws -> Bool {
+        try db.execute("SELECT pg_try_advisory_xact_lock($1)", [String(pruneLock)], operation: "prune")
+            .rows.first?[0] == "t"
+    }
+
+    /// The 14 values of a `tasks` row (`task_id` first), as parameters $1 … $14.
+    private static func taskValues(_ record: TaskRecord) -> [String?] {
+        [
+            taskID(record.key), PostgresText.encode(record.key.messageID), PostgresText.encode(record.key.rule),
+            record.state.rawValue, String(record.attempt), String(record.nextAction),
+            PostgresText.encode(record.lastError), record.retryAt.map { String($0.millisecondsSince1970) },
+            PostgresText.encode(record.dedupKey), PostgresText.encode(record.output),
+            PostgresText.encode(record.subscription), String(record.createdAt.millisecondsSince1970),
+            String(record.updatedAt.millisecondsSince1970), PostgresText.encode(record.actionsFingerprint),
+        ]
+    }
+
+    /// Inserts the row unless its key has one. - Returns: whether it did.
+    private static func insert(_ db: PostgresConnection, _ record: TaskRecord) throws -> Bool {
+        try db.execute(
+            """
+            INSERT INTO tasks (task_id, \(taskColumns))
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+            ON CONFLICT (task_id) DO NOTHING
+            """, taskValues(record), operation: "save"
+        ).affected == 1
+    }
+
+    /// Replaces every column of the row of `record.key` but the key; with `previous`, only if
+    /// that is the stored state. - Returns: whether a row was replaced.
+    private static func update(_ db: PostgresConnection, _ record: TaskRecord, onlyIn previous: TaskState?) throws
+        -> Bool
+    {
+        try db.execute(
+            """
+            UPDATE tasks SET message_id = $2, rule = $3, state = $4, attempt = $5, next_action = $6,
+                last_error = $7, retry_at = $8, dedup_key = $9, output = $10, subscription = $11,
+                created_at = $12, updated_at = $13, actions_fingerprint = $14
+            WHERE task_id = $1 AND ($15::text IS NULL OR state = $15)
+            """, taskValues(record) + [previous?.rawValue], operation: "save"
+        ).affected == 1
+    }
+
+    /// Inserts the row or, when there is one, locks it, reads its state and replaces it; adds a
+    /// transition when the state changed.
+    private static func upsert(_ db: PostgresConnection, _ record: TaskRecord, detail: String?) throws {
+        while true {
+            if try insert(db, record) {
+                try addTransition(db, record, from: nil, detail: detail)
+                return
+            }
+            guard
+                let stored = try db.execute(
+                    "SELECT state FROM tasks WHERE task_id = $1 FOR UPDATE", [taskID(record.key)], operation: "save"
+                ).rows.first
+            else { continue }  // deleted since the insert found it: insert again
+            _ = try update(db, record, onlyIn: nil)
+            if stored[0] != record.state.rawValue {
+                try addTransition(db, record, from: stored[0], detail: detail)
+            }
+            return
+        }
+    }
+
+    private static func addTransition(
+        _ db: PostgresConnection, _ record: TaskRecord, from previous: String?, detail: String?
+    ) throws {
+        try db.execute(
+            "INSERT INTO transitions (task_id, from_state, to_state, at, detail) VALUES ($1, $2, $3, $4, $5)",
+            [
+                taskID(record.key), previous, record.state.rawValue, String(record.updatedAt.millisecondsSince1970),
+                PostgresText.encode(detail),
+            ], operation: "save")
+    }
+
+    private static func settle(_ db: PostgresConnection, _ dedup: DedupSettlement?, owner: TaskKey, now: Date) throws {
+        switch dedup {
+        case nil:
+            break
+        case .complete(let rule, let key, let window):
+            try completeDedup(db, rule: rule, key: key, owner: owner, now: now, window: window)
+        case .release(let rule, let key):
+            try releaseDedup(db, rule: rule, key: key, owner: owner)
+        }
+    }
+
+    private static func completeDedup(
+        _ db: PostgresConnection, rule: String, key: String, owner: TaskKey, now: Date, window: Duration
+    ) throws {
+        let nowMS = now.millisecondsSince1970
+        let (until, overflow) = nowMS.addingReportingOverflow(window.nonNegativeMilliseconds)
+        try db.execute(
+            """
+            INSERT INTO dedup_keys (dedup_id, rule, key, owner_message_id, owner_rule, status, expires_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, 'succeeded', $6, $7)
+            ON CONFLICT (dedup_id) DO UPDATE SET
+                owner_message_id = EXCLUDED.owner_message_id, owner_rule = EXCLUDED.owner_rule,
+                status = 'succeeded', expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at
+            WHERE (dedup_keys.owner_message_id = EXCLUDED.owner_message_id
+                   AND dedup_keys.owner_rule = EXCLUDED.owner_rule)
+               OR dedup_keys.expires_at <= EXCLUDED.updated_at
+            """,
+            [
+                dedupID(rule: rule, key: key), PostgresText.encode(rule), PostgresText.encode(key),
+                PostgresText.encode(owner.messageID), PostgresText.encode(owner.rule),
+                String(overflow ? Int64.max : until), String(nowMS),
+            ], operation: "completeDedup")
+    }
+
+    private static func releaseDedup(_ db: PostgresConnection, rule: String, key: String, owner: TaskKey) throws {
+        try db.execute(
+            """
+            DELETE FROM dedup_keys
+            WHERE dedup_id = $1 AND owner_message_id = $2 AND owner_rule = $3 AND status = 'running'
+            """,
+            [dedupID(rule: rule, key: key), PostgresText.encode(owner.messageID), PostgresText.encode(owner.rule)],
+            operation: "releaseDedup")
+    }
+
+    private static func dedupRow(_ db: PostgresConnection, id: String?, operation: String) throws -> DedupEntry? {
+        guard
+            let row = try db.execute(
+                "SELECT owner_message_id, owner_rule, status, expires_at FROM dedup_keys WHERE dedup_id = $1", [id],
+                operation: operation
+            ).rows.first
+        else { return nil }
+        return DedupEntry(
+            owner: TaskKey(messageID: PostgresText.decode(row[0] ?? ""), rule: PostgresText.decode(row[1] ?? "")),
+            status: row[2] ?? "",
+            expiresAt: Date(millisecondsSince1970: try int64(row[3], operation: operation)))
+    }
+
+    private static func taskRecord(_ row: [String?]) throws -> TaskRecord {
+        let operation = "read task"
+        return TaskRecord(
+            key: TaskKey(messageID: PostgresText.decode(row[0] ?? ""), rule: PostgresText.decode(row[1] ?? "")),
+            state: try state(row[2] ?? "", operation: operation),
+            attempt: Int(try int64(row[3], operation: operation)),
+            nextAction: Int(try int64(row[4], operation: operation)),
+            lastError: PostgresText.decode(row[5]),
+            retryAt: try row[6].map { Date(millisecondsSince1970: try int64($0, operation: operation)) },
+            dedupKey: PostgresText.decode(row[7]),
+            output: PostgresText.decode(row[8]),
+            subscription: PostgresText.decode(row[9]),
+            createdAt: Date(millisecondsSince1970: try int64(row[10], operation: operation)),
+            updatedAt: Date(millisecondsSince1970: try int64(row[11], operation: operation)),
+            actionsFingerprint: PostgresText.decode(row[12]))
+    }
+
+    private static func state(_ name: String, operation: String) throws -> TaskState {
+        guard let state = TaskState(rawValue: name) else {
+            throw StateStoreError(code: .invalidData, message: "unknown task state \"\(name)\"", operation: operation)
+        }
+        return state
+    }
+
+    private static func int64(_ text: String?, operation: String) throws -> Int64 {
+        guard let text, let value = Int64(text) else {
+            throw StateStoreError(
+                code: .invalidData, message: "not an integer: \(text ?? "NULL")", operation: operation)
+        }
+        return value
+    }
+
+    /// A `text[]` literal of `values` (each quoted, `"` and `\` escaped), for `= ANY($n::text[])`.
+    static func textArray(_ values: [String]) -> String {
+        let quoted = values.map { value -> String in
+            var escaped = ""
+            for character in value {
+                if character == "\"" || character == "\\" { escaped.append("\\") }
+                escaped.append(character)
+            }
+            return "\"\(escaped)\""
+        }
+        return "{" + quoted.joined(separator: ",") + "}"
+    }
+
+    // MARK: Keys
+
+    /// SHA-256 over the parts, each preceded by its UTF-8 length (8 bytes, big-endian), so that
+    /// different tuples never share an encoding; as a `bytea` parameter (`\x` and hex).
+    static func digest(_ parts: [String]) -> String {
+        var bytes: [UInt8] = []
+        for part in parts {
+            let utf8 = Array(part.utf8)
+            withUnsafeBytes(of: UInt64(utf8.count).bigEndian) { bytes.append(contentsOf: $0) }
+            bytes.append(contentsOf: utf8)
+        }
+        return "\\x" + SHA256.hex(bytes)
+    }
+
+    static func taskID(_ key: TaskKey) -> String { digest([key.messageID, key.rule]) }
+    static func dedupID(rule: String, key: String) -> String { digest([rule, key]) }
+    static func ruleID(_ rule: String) -> String { digest([rule]) }
+
+    // MARK: Migrations
+
+    /// Creates or migrates the schema in one transaction under the advisory lock
+    /// ``StoreSchema/postgresAdvisoryLock`` (daemons starting together migrate once), or refuses
+    /// a database a newer Horae migrated.
+    static func migrate(_ db: PostgresConnection, location: String) throws {
+        try db.transaction(operation: "migrate") {
+            try db.execute(
+                "SELECT pg_advisory_xact_lock($1)", [String(StoreSchema.postgresAdvisoryLock)], operation: "migrate")
+            try db.execute(
+                """
+                CREATE TABLE IF NOT EXISTS horae_schema (
+                    singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
+                    version   INTEGER NOT NULL
+                )
+                """, operation: "migrate")
+            let found =
+                try db.execute("SELECT version FROM horae_schema", operation: "migrate").rows.first?[0]
+                .flatMap { Int($0) } ?? 0
+            let pending = try StoreSchema.pending(
+                from: found, location: location, hint: "point `state:` at another database")
+            for migration in pending {
+                for statement in migration.postgres {
+                    try db.execute(statement, operation: "migrate")
+                }
+            }
+            if let last = pending.last {
+                try db.execute(
+                    """
+                    INSERT INTO horae_schema (singleton, version) VALUES (TRUE, $1)
+                    ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version
+                    """, [String(last.version)], operation: "migrate")
+            }
+        }
+    }
+}
+
+/// The reversible escape that lets text holding U+0000 (which PostgreSQL text cannot store) be
+/// stored: U+0001 becomes U+0001 U+0001 and U+0000 becomes U+0001 `0`. Text without either is
+/// stored as it is.
+enum PostgresText {
+    static func encode(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 <= 1 }) else { return text }
+        var result = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0: result.append(contentsOf: ["\u{1}", "0"])
+            case 1: result.append(contentsOf: ["\u{1}", "\u{1}"])
+            default: result.append(scalar)
+            }
+        }
+        return String(result)
+    }
+
+    static func encode(_ text: String?) -> String? { text.map(encode) }
+
+    static func decode(_ text: String) -> String {
+        guard text.utf8.contains(1) else { return text }
+        var result = String.UnicodeScalarView()
+        var escaped = false
+        for scalar in text.unicodeScalars {
+            if escaped {
+                result.append(scalar == "0" ? "\u{0}" : scalar)
+                escaped = false
+            } else if scalar == "\u{1}" {
+                escaped = true
+            } else {
+                result.append(scalar)
+            }
+        }
+        return String(result)
+    }
+
+    static func decode(_ text: String?) -> String? { text.map(decode) }
+}

@@ -1,0 +1,175 @@
+/// The state store's schema versions (docs/daemon.md, "State store"), one numbering for every
+/// store: version `n` means the same tables and columns in SQLite and in PostgreSQL, each written
+/// in its own dialect. A store records the version its data is at (SQLite in `PRAGMA user_version`,
+/// PostgreSQL in the one-row table `horae_schema`) and, when it opens:
+///
+/// - applies the migrations from that version to ``version`` in one transaction together with
+///   the version bump, so a crash leaves the old version intact and several daemons opening the
+///   same store at once migrate it once (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: a transaction
+///   that first takes the advisory lock ``postgresAdvisoryLock``);
+/// - refuses data at a higher version, written by a newer Horae, with ``unsupported(found:location:hint:)``.
+///
+/// Append only: a released migration is never edited, a change of schema is a new one.
+enum StoreSchema {
+    /// One step, taking the schema from `version - 1` to `version`.
+    struct Migration: Sendable {
+        let version: Int
+        /// SQLite statements (run as one script).
+        let sqlite: String
+        /// PostgreSQL statements, one per element (the extended protocol runs one at a time).
+        let postgres: [String]
+    }
+
+    /// The schema version this build writes. 0 means an empty store.
+    static var version: Int { migrations.count }
+
+    /// Index `i` takes the schema from version `i` to `i + 1`.
+    ///
+    /// Tables (dates are integer milliseconds since 1970 UTC in both stores):
+    /// - `tasks`: one row per (message, rule). `actions_fingerprint` (version 2) is the
+    ///   ``ActionsFingerprint`` the task started with, NULL in older rows.
+    /// - `transitions`: append-only history, deleted with their task (prune, or cascade).
+    /// - `dedup_keys`: one row per (rule, key); `status` `running` (then `expires_at` is the lease
+    ///   end) or `succeeded` (then `expires_at` is the end of the window).
+    /// - `schedule_ticks`: one row per (rule, tick) that ran.
+    ///
+    /// PostgreSQL keys each row by a SHA-256 digest of its text key (`task_id`, `dedup_id`,
+    /// `rule_id`, see ``PostgresStateStore``) rather than by the text itself: message ids, rules and
+    /// rendered dedup keys are attacker-controlled text of any length, and a B-tree entry cannot
+    /// exceed about 2.7 kB.
+    static let migrations: [Migration] = [
+        Migration(
+            version: 1,
+            sqlite: """
+                CREATE TABLE tasks (
+                    message_id   TEXT    NOT NULL,
+                    rule         TEXT    NOT NULL,
+                    state        TEXT    NOT NULL,
+                    attempt      INTEGER NOT NULL,
+                    next_action  INTEGER NOT NULL,
+                    last_error   TEXT,
+                    retry_at     INTEGER,
+                    dedup_key    TEXT,
+                    output       TEXT,
+                    subscription TEXT,
+                    created_at   INTEGER NOT NULL,
+                    updated_at   INTEGER NOT NULL,
+                    PRIMARY KEY (message_id, rule)
+                ) WITHOUT ROWID;
+                CREATE INDEX tasks_by_updated ON tasks (updated_at);
+                CREATE INDEX tasks_by_state ON tasks (state, updated_at);
+
+                CREATE TABLE transitions (
+                    id         INTEGER PRIMARY KEY,
+                    message_id TEXT    NOT NULL,
+                    rule       TEXT    NOT NULL,
+                    from_state TEXT,
+                    to_state   TEXT    NOT NULL,
+                    at         INTEGER NOT NULL,
+                    detail     TEXT,
+                    FOREIGN KEY (message_id, rule) REFERENCES tasks (message_id, rule) ON DELETE CASCADE
+                );
+                CREATE INDEX transitions_by_task ON transitions (message_id, rule, id);
+
+                CREATE TABLE dedup_keys (
+                    rule             TEXT    NOT NULL,
+                    key              TEXT    NOT NULL,
+                    owner_message_id TEXT    NOT NULL,
+                    owner_rule       TEXT    NOT NULL,
+                    status           TEXT    NOT NULL CHECK (status IN ('running', 'succeeded')),
+                    expires_at       INTEGER NOT NULL,
+                    updated_at       INTEGER NOT NULL,
+                    PRIMARY KEY (rule, key)
+                ) WITHOUT ROWID;
+                CREATE INDEX dedup_keys_by_expiry ON dedup_keys (expires_at);
+
+                CREATE TABLE schedule_ticks (
+                    rule       TEXT    NOT NULL,
+                    tick       INTEGER NOT NULL,
+                    claimed_at INTEGER NOT NULL,
+                    PRIMARY KEY (rule, tick)
+                ) WITHOUT ROWID;
+                """,
+            postgres: [
+                """
+                CREATE TABLE tasks (
+                    task_id      BYTEA  PRIMARY KEY,
+                    message_id   TEXT   NOT NULL,
+                    rule         TEXT   NOT NULL,
+                    state        TEXT   NOT NULL,
+                    attempt      BIGINT NOT NULL,
+                    next_action  BIGINT NOT NULL,
+                    last_error   TEXT,
+                    retry_at     BIGINT,
+                    dedup_key    TEXT,
+                    output       TEXT,
+                    subscription TEXT,
+                    created_at   BIGINT NOT NULL,
+                    updated_at   BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX tasks_by_updated ON tasks (updated_at)",
+                "CREATE INDEX tasks_by_state ON tasks (state, updated_at)",
+                """
+                CREATE TABLE transitions (
+                    id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    task_id    BYTEA  NOT NULL REFERENCES tasks (task_id) ON DELETE CASCADE,
+                    from_state TEXT,
+                    to_state   TEXT   NOT NULL,
+                    at         BIGINT NOT NULL,
+                    detail     TEXT
+                )
+                """,
+                "CREATE INDEX transitions_by_task ON transitions (task_id, id)",
+                """
+                CREATE TABLE dedup_keys (
+                    dedup_id         BYTEA  PRIMARY KEY,
+                    rule             TEXT   NOT NULL,
+                    key              TEXT   NOT NULL,
+                    owner_message_id TEXT   NOT NULL,
+                    owner_rule       TEXT   NOT NULL,
+                    status           TEXT   NOT NULL CHECK (status IN ('running', 'succeeded')),
+                    expires_at       BIGINT NOT NULL,
+                    updated_at       BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX dedup_keys_by_expiry ON dedup_keys (expires_at)",
+                """
+                CREATE TABLE schedule_ticks (
+                    rule_id    BYTEA  NOT NULL,
+                    tick       BIGINT NOT NULL,
+                    rule       TEXT   NOT NULL,
+                    claimed_at BIGINT NOT NULL,
+                    PRIMARY KEY (rule_id, tick)
+                )
+                """,
+            ]),
+        // Version 2: the fingerprint of the actions a task started with.
+        Migration(
+            version: 2,
+            sqlite: "ALTER TABLE tasks ADD COLUMN actions_fingerprint TEXT;",
+            postgres: ["ALTER TABLE tasks ADD COLUMN actions_fingerprint TEXT"]),
+    ]
+
+    /// The key of the transaction-level advisory lock (`pg_advisory_xact_lock`) PostgreSQL
+    /// migrations run under: "horae" in ASCII.
+    static let postgresAdvisoryLock: Int64 = 0x686F_7261_65
+
+    /// The migrations that take a store from `found` to ``version``.
+    /// - Throws: ``unsupported(found:location:hint:)`` when `found` is newer than this build knows.
+    static func pending(from found: Int, location: String, hint: String) throws -> ArraySlice<Migration> {
+        guard found <= version else { throw unsupported(found: found, location: location, hint: hint) }
+        return migrations[max(found, 0)...]
+    }
+
+    /// A store whose schema a newer Horae wrote: refused, not changed.
+    static func unsupported(found: Int, location: String, hint: String) -> StateStoreError {
+        StateStoreError(
+            code: .unsupportedSchema,
+            message: """
+                \(location): schema version \(found) was written by a newer Horae; this one knows schema \
+                versions up to \(version) and does not open it (run the newer Horae, or \(hint))
+                """,
+            operation: "open")
+    }
+}
