@@ -6,6 +6,7 @@ struct Horae: AsyncParsableCommand {
         commandName: "horae",
         abstract:
             "Turn Cloud Storage events into work: match Pub/Sub messages against YAML rules and run their actions.",
+        version: "horae \(HoraeVersion.description)",
         subcommands: [
             ValidateCommand.self, MatchCommand.self, TestCommand.self, GraphCommand.self, RunCommand.self,
             PubSubCommand.self,
