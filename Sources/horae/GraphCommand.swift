@@ -16,7 +16,7 @@ import Darwin
 #endif
 
 /// `horae graph`: the rules' subscriptions, schedules, rules and topics as one directed graph.
-struct GraphCommand: ParsableCommand {
+struct GraphCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "graph",
         abstract:
@@ -24,12 +24,13 @@ struct GraphCommand: ParsableCommand {
         discussion: """
             Without --config, subscriptions are the logical names the rules use; with it, every configured \
             subscription appears with its Pub/Sub name. Which topic a subscription reads is not in the rules or the \
-            config: a published topic with the same name as a subscription is drawn dotted and labelled "same name?". \
-            Templated topics are shown as written.
+            config: a published topic with the same name as a subscription is drawn dotted and labelled "same name?", \
+            unless --lookup asks Pub/Sub (with the daemon's credentials, or PUBSUB_EMULATOR_HOST). Templated topics \
+            are shown as written.
             Formats: mermaid (for Markdown), dot (Graphviz: `horae graph rules/ --format dot | dot -Tsvg`), svg (runs \
             Graphviz's `dot`).
-            Exit status: 0 printed; 2 no rule paths, unreadable or invalid rules or config, an unknown format, or no \
-            Graphviz for svg.
+            Exit status: 0 printed; 1 a --lookup that Pub/Sub refused; 2 no rule paths, unreadable or invalid rules \
+            or config, an unknown format, or no Graphviz for svg.
             """
     )
 
@@ -40,13 +41,17 @@ struct GraphCommand: ParsableCommand {
     @Option(help: "The daemon's configuration file (horae.yaml): adds its subscriptions and their Pub/Sub names.")
     var config: String?
 
+    @Flag(help: "With --config: ask Pub/Sub which topic each configured subscription reads.")
+    var lookup = false
+
     @Option(help: "Output format: mermaid, dot or svg.")
     var format: String = "mermaid"
 
-    func run() throws {
+    func run() async throws {
         guard let format = Format(rawValue: format) else {
             throw fail("unknown format `\(format)`; use mermaid, dot or svg")
         }
+        if lookup && config == nil { throw fail("--lookup needs --config: it looks up the configured subscriptions") }
         if paths.isEmpty { throw fail("give at least one rules file or directory, e.g. `horae graph rules/`") }
         let set = RuleLoader().load(paths: paths)
         if set.hasErrors {
@@ -63,10 +68,13 @@ struct GraphCommand: ParsableCommand {
                 Console.error(DiagnosticRenderer().renderText(diagnostics))
                 throw fail("cannot read the configuration `\(config)`")
             }
-            subscriptions = loaded.subscriptions.values.sorted { $0.logicalName < $1.logicalName }.map {
+            let configured = loaded.subscriptions.values.sorted { $0.logicalName < $1.logicalName }
+            let topics = lookup ? try await Self.topics(of: configured, project: loaded.project, environment) : [:]
+            subscriptions = configured.map {
                 RuleGraph.Subscription(
                     logicalName: $0.logicalName,
-                    name: loaded.project.isEmpty ? $0.name : $0.resourceName(project: loaded.project))
+                    name: loaded.project.isEmpty ? $0.name : $0.resourceName(project: loaded.project),
+                    topic: topics[$0.logicalName])
             }
         }
         let graph = RuleGraph(rules: set.rules, subscriptions: subscriptions)
@@ -75,6 +83,40 @@ struct GraphCommand: ParsableCommand {
         case .dot: Console.out(RuleGraphRenderer.dot(graph))
         case .svg: try Graphviz.svg(RuleGraphRenderer.dot(graph))
         }
+    }
+
+    /// Logical name → the topic its Pub/Sub subscription reads: a short name when the topic is in
+    /// `project` (as rules name it), else the full name. A subscription Pub/Sub does not know is
+    /// left out (and keeps the same-name guess); any other failure exits 1.
+    static func topics(of subscriptions: [SubscriptionConfig], project: String, _ environment: [String: String])
+        async throws -> [String: String]
+    {
+        let transport: CurlHTTPClient
+        let client: PubSubClient
+        do {
+            transport = try CurlHTTPClient()
+            client = try PubSubClient.fromEnvironment(project: project, environment: environment, transport: transport)
+        } catch {
+            Console.error("horae graph: cannot set up the Pub/Sub client: \(error)\n")
+            throw ExitCode(1)
+        }
+        defer { transport.shutdown() }
+        var topics: [String: String] = [:]
+        for subscription in subscriptions {
+            do throws(PubSubError) {
+                guard let found = try await client.getSubscription(try client.subscription(subscription.name)) else {
+                    Console.error("horae graph: subscription `\(subscription.name)` does not exist in Pub/Sub\n")
+                    continue
+                }
+                let prefix = "projects/\(project)/topics/"
+                topics[subscription.logicalName] =
+                    found.topic.hasPrefix(prefix) ? String(found.topic.dropFirst(prefix.count)) : found.topic
+            } catch {
+                Console.error("horae graph: cannot look up subscription `\(subscription.name)`: \(error.message)\n")
+                throw ExitCode(1)
+            }
+        }
+        return topics
     }
 
     enum Format: String {

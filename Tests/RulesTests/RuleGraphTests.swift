@@ -86,6 +86,25 @@ struct RuleGraphTests {
         #expect(graph.nodes.first { $0.label == "unknown" }?.details == ["not in the configuration"])
     }
 
+    @Test func sameNameGuessAlsoReadsThePubSubSubscriptionName() {
+        let set = RuleFixtures.load(
+            """
+            rules:
+              - name: r
+                on: { message: { subscription: loaded-events } }
+                actions: [{ publish: { topic: "projects/p/topics/loaded", data: x } }]
+
+            """)
+        let graph = RuleGraph(
+            rules: set.rules,
+            subscriptions: [.init(logicalName: "loaded-events", name: "projects/p/subscriptions/loaded")])
+        #expect(
+            Self.edges(graph) == [
+                "loaded-events -triggers-> r", "r -publishes(publish)-> projects/p/topics/loaded",
+                "projects/p/topics/loaded -sameName(same name?)-> loaded-events",
+            ])
+    }
+
     @Test func ruleWithoutSubscriptionAndNoConfigComesFromAnySubscription() {
         let set = RuleFixtures.load(
             "rules:\n  - name: r\n    on: { message: { attributes: { a: b } } }\n    actions: [{ log: { message: hi } }]\n"

@@ -4,9 +4,10 @@
 ///
 /// The rules alone do not say which topic a subscription reads: that is a property of the
 /// subscription in Pub/Sub. When it is known (``Subscription/topic``) the graph draws that edge;
-/// otherwise a published topic whose short name equals a subscription's is drawn as
-/// ``Edge/Kind/sameName``, an edge the renderers mark as assumed. A `publish` topic or dead-letter
-/// topic that is a template is shown as written (its `{{ … }}` included), never resolved.
+/// otherwise a published topic whose short name equals a subscription's logical name or Pub/Sub
+/// name is drawn as ``Edge/Kind/sameName``, an edge the renderers mark as assumed. A `publish`
+/// topic or dead-letter topic that is a template is shown as written (its `{{ … }}` included),
+/// never resolved.
 public struct RuleGraph: Sendable, Hashable {
     public enum NodeKind: String, Sendable, Hashable, CaseIterable {
         case subscription, schedule, rule, topic
@@ -120,9 +121,10 @@ public struct RuleGraph: Sendable, Hashable {
                 builder.edge(id, node.id, .delivers, nil)
                 continue
             }
-            let subscriptionName = Self.shortName(config?.name ?? node.label)
+            // The logical name or the Pub/Sub subscription's: either is how a topic is often named.
+            let names: Set = [node.label, Self.shortName(config?.name ?? node.label)]
             for topic in builder.nodes where topic.kind == .topic && !topic.label.contains("{{") {
-                if Self.shortName(topic.label) == subscriptionName {
+                if names.contains(Self.shortName(topic.label)) {
                     builder.edge(topic.id, node.id, .sameName, "same name?")
                 }
             }
