@@ -1,8 +1,9 @@
 /// Writes a ``RuleGraph`` as Mermaid (for Markdown) or Graphviz DOT (`dot -Tsvg`).
 ///
 /// Both draw subscriptions as rounded boxes, schedules as parallelograms, rules as boxes and
-/// topics as hexagons; a dead-letter edge is dashed, and an edge only assumed from equal names
-/// (``RuleGraph/Edge/Kind/sameName``) is dotted and labelled `same name?`.
+/// topics as hexagons. A dead-letter edge (labelled `dead letter`) and an edge only assumed from
+/// equal names (``RuleGraph/Edge/Kind/sameName``, labelled `same name?`) are dotted in Mermaid;
+/// DOT draws the first dashed and red, the second dotted.
 public enum RuleGraphRenderer {
     public enum Format: String, Sendable, CaseIterable {
         case mermaid, dot
