@@ -32,6 +32,16 @@ let testHelpers: [Target] =
     ]
     : []
 
+/// The commit `horae --version` names: `HORAE_COMMIT` when set, else the checkout's HEAD with
+/// `-dirty` for uncommitted changes, else `unknown` (a source tree without git). SwiftPM reuses an
+/// evaluated manifest until this file or the environment changes, not when HEAD moves: an
+/// incremental build may name an earlier commit, so scripts/package.sh sets HORAE_COMMIT.
+let gitCommit: String = {
+    if let commit = Context.environment["HORAE_COMMIT"], !commit.isEmpty { return commit }
+    guard let git = Context.gitInformation else { return "unknown" }
+    return git.currentCommit + (git.hasUncommittedChanges ? "-dirty" : "")
+}()
+
 let package = Package(
     name: "Horae",
     platforms: [.macOS(.v15)],
@@ -70,6 +80,8 @@ let package = Package(
         .systemLibrary(
             name: "CPostgres", path: "Sources/CPostgres", pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]),
+        // The build's git commit for `horae --version`, as a C string constant.
+        .target(name: "CHoraeBuildInfo", cSettings: [.define("HORAE_GIT_COMMIT", to: "\"\(gitCommit)\"")]),
         // Plain -O: HoraeRules parses untrusted JSON and YAML, so overflow and bounds checks stay on.
         .target(name: "HoraeRules", dependencies: ["CYAML"]),
         .target(
@@ -86,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "horae",
             dependencies: [
-                "HoraeRules", "HoraeDispatcher",
+                "HoraeRules", "HoraeDispatcher", "CHoraeBuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what Horae builds and tests against: the C libraries it links (libyaml, libcurl,
-# OpenSSL, SQLite, libpq). Safe to run again; does nothing when all is present.
+# OpenSSL, SQLite, libpq), and Graphviz, whose `dot` the tests of `horae graph` render with. Safe
+# to run again; does nothing when all is present.
 set -euo pipefail
 
 need=()
-for pkg in libyaml-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libpq-dev pkg-config; do
+for pkg in libyaml-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libpq-dev pkg-config graphviz; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

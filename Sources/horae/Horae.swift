@@ -6,9 +6,10 @@ struct Horae: AsyncParsableCommand {
         commandName: "horae",
         abstract:
             "Turn Cloud Storage events into work: match Pub/Sub messages against YAML rules and run their actions.",
+        version: "horae \(HoraeVersion.description)",
         subcommands: [
-            ValidateCommand.self, MatchCommand.self, TestCommand.self, RunCommand.self, PubSubCommand.self,
-            SchemaCommand.self,
+            ValidateCommand.self, MatchCommand.self, TestCommand.self, SchemaCommand.self, GraphCommand.self,
+            RunCommand.self, PubSubCommand.self,
         ]
     )
 }

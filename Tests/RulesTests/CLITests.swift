@@ -142,3 +142,12 @@ struct CLITests {
                 """)
     }
 }
+
+/// `horae --version`: the release and the git commit the binary was built from.
+@Test func versionNamesReleaseAndCommit() throws {
+    let r = try HoraeExecutable.run(["--version"])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(
+        r.stdout.wholeMatch(of: /horae [0-9]+\.[0-9]+\.[0-9]+ \(commit ([0-9a-f]{40}(-dirty)?|unknown)\)\n/) != nil,
+        "\(r.stdout)")
+}
