@@ -428,7 +428,7 @@ struct FuzzRun {
             let off = offset(i)
             if off % 60 != 0 { return .unknown }
             let wall = i + off
-            let day = CronExpression.floorDiv(wall, 86_400)
+            let day = CivilCalendar.floorDiv(wall, 86_400)
             let secondOfDay = wall - day * 86_400
             if has(cron.seconds, secondOfDay % 60), has(cron.minutes, secondOfDay / 60 % 60),
                 has(cron.hours, secondOfDay / 3600)
@@ -440,7 +440,7 @@ struct FuzzRun {
                     dayOfMonth = parts.day!
                     cachedDay = day
                 }
-                let weekday = CronExpression.floorMod(day + 4, 7)
+                let weekday = CivilCalendar.floorMod(day + 4, 7)
                 let domHit = has(cron.daysOfMonth, Int64(dayOfMonth))
                 let dowHit = has(cron.daysOfWeek, weekday)
                 let dayOK =
