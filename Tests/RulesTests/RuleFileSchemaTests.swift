@@ -75,32 +75,16 @@ import Testing
         let bundled = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("rules").path)
             .filter { $0.hasSuffix(".yaml") }.sorted().map { "rules/\($0)" }
         #expect(bundled.count >= 5)
-        let valid = try Self.validate(schemaFile, bundled)
+        let valid = try SchemaValidator.validate(schema: schemaFile, bundled)
         #expect(valid.status == 0, "\(valid.output)")
         #expect(valid.output.split(separator: "\n").count == bundled.count)
 
         let fixtures = Self.structuralMistakes.map { "Tests/RulesTests/Fixtures/diagnostics/\($0).yaml" }
-        let invalid = try Self.validate(schemaFile, fixtures)
+        let invalid = try SchemaValidator.validate(schema: schemaFile, fixtures)
         #expect(invalid.status == 1)
         for fixture in fixtures {
             #expect(invalid.output.contains("invalid \(fixture):"), "\(fixture) passed the schema")
             #expect(!invalid.output.contains("ok \(fixture)\n"))
         }
-    }
-
-    /// Runs `scripts/schema/validate.py` with the system's `python3` (its `jsonschema` and
-    /// `yaml` come from `scripts/setup.sh`).
-    static func validate(_ schema: String, _ files: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "scripts/schema/validate.py", schema] + files
-        process.currentDirectoryURL = HoraeExecutable.packageRoot
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

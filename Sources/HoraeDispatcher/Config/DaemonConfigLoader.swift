@@ -16,6 +16,8 @@ public struct DaemonConfigLoader: DiagnosingYAMLReader {
         "name", "ackDeadline", "maxOutstandingMessages", "maxOutstandingBytes",
         "concurrentPulls", "maxMessagesPerPull",
     ]
+    static let postgresKeys = ["maxConnections", "connectTimeout", "passwordFile"]
+    static let logKeys = ["format", "level"]
 
     /// Loads the file at `path`; returns nil when there are errors (all of them in `diagnostics`).
     public static func load(path: String, environment: [String: String]) -> (
@@ -75,7 +77,7 @@ public struct DaemonConfigLoader: DiagnosingYAMLReader {
             let pairs = mapping(
                 n, "`postgres`", example: "postgres: { maxConnections: 10, passwordFile: /run/secrets/pg }")
         {
-            checkKeys(pairs, allowed: ["maxConnections", "connectTimeout", "passwordFile"], in: "`postgres`")
+            checkKeys(pairs, allowed: Self.postgresKeys, in: "`postgres`")
             if let m = n["maxConnections"], let v = integer(m, "`postgres.maxConnections`", in: 1...1000) {
                 config.postgres.maxConnections = v
             }
@@ -125,7 +127,7 @@ public struct DaemonConfigLoader: DiagnosingYAMLReader {
             }
         }
         if let n = root["log"], let logPairs = mapping(n, "`log`", example: "log: { format: json, level: info }") {
-            checkKeys(logPairs, allowed: ["format", "level"], in: "`log`")
+            checkKeys(logPairs, allowed: Self.logKeys, in: "`log`")
             if let f = n["format"], let v = scalarText(f, "`log.format`") {
                 if let format = DaemonConfig.LogConfig.Format(rawValue: v) {
                     config.log.format = format

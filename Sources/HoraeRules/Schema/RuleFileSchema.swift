@@ -349,55 +349,24 @@ public enum RuleFileSchema {
 
     // MARK: Helpers
 
-    static let stringArray = JSONValue.object([
-        ("type", .string("array")), ("items", .object([("type", .string("string"))])),
-    ])
-
-    static func ref(_ name: String) -> JSONValue { .object([("$ref", .string("#/$defs/\(name)"))]) }
-
-    static func strings(_ values: [String]) -> JSONValue { .array(values.map { .string($0) }) }
-
-    static func integer(_ range: ClosedRange<Int>) -> JSONValue {
-        .object([
-            ("type", .string("integer")), ("minimum", .number(String(range.lowerBound))),
-            ("maximum", .number(String(range.upperBound))),
-        ])
-    }
-
+    static let parts = JSONSchemaParts(descriptions: descriptions)
+    static let stringArray = parts.stringArray
+    static func ref(_ name: String) -> JSONValue { parts.ref(name) }
+    static func strings(_ values: [String]) -> JSONValue { parts.strings(values) }
+    static func integer(_ range: ClosedRange<Int>) -> JSONValue { parts.integer(range) }
     static func object(_ description: String, type: [String]) -> JSONValue {
         .object([("type", strings(type)), ("description", .string(description))])
     }
-
-    /// An object whose keys are `keys` (the loader's list, in its order), each typed by `types`
-    /// and described from ``descriptions`` under `place`.
     static func keyed(
         _ keys: [String], in place: String, _ types: [String: JSONValue], required: [String] = []
     ) -> JSONValue {
-        var members: [(key: String, value: JSONValue)] = [
-            ("type", .string("object")), ("properties", properties(keys, in: place, types)),
-            ("additionalProperties", .bool(false)),
-        ]
-        if !required.isEmpty { members.append(("required", strings(required))) }
-        return .object(members)
+        parts.keyed(keys, in: place, types, required: required)
     }
-
     static func properties(_ keys: [String], in place: String, _ types: [String: JSONValue]) -> JSONValue {
-        .object(keys.map { key in (key, described(types[key] ?? .object([]), "\(place).\(key)")) })
+        parts.properties(keys, in: place, types)
     }
-
-    static func described(_ schema: JSONValue, _ place: String) -> JSONValue {
-        withDescription(schema, descriptions[place] ?? "")
-    }
-
-    /// `schema` with a `description`; a `$ref` is wrapped, since draft 2020-12 allows siblings
-    /// but some editors ignore them.
+    static func described(_ schema: JSONValue, _ place: String) -> JSONValue { parts.described(schema, place) }
     static func withDescription(_ schema: JSONValue, _ description: String) -> JSONValue {
-        guard !description.isEmpty else { return schema }
-        guard case .object(var members) = schema else { return schema }
-        if members.contains(where: { $0.key == "$ref" }) {
-            return .object([("allOf", .array([schema])), ("description", .string(description))])
-        }
-        members.append(("description", .string(description)))
-        return .object(members)
+        parts.withDescription(schema, description)
     }
 }
