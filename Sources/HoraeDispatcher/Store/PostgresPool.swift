@@ -5,10 +5,10 @@ import Synchronization
 /// serial `DispatchQueue` (libpq calls block: network round trips, waiting for row locks), so
 /// they never run on Swift's cooperative pool.
 ///
-/// A call waits for a free slot, runs its body on the slot's queue with the slot's connection —
-/// opening it first if there is none, or if the last one broke — and frees the slot. A
-/// connection that broke during a call is closed; the call fails with the connection's error, and
-/// the next call on the slot connects again.
+/// A call waits for a free slot (a cancelled one stops waiting), runs its body on the slot's
+/// queue with the slot's connection — opening it first if there is none, or if the last one
+/// broke — and frees the slot. A connection that broke during a call is closed; the call fails
+/// with the connection's error, and the next call on the slot connects again.
 final class PostgresPool: Sendable {
     /// One connection and the queue it is used on; `connection` is only touched on `queue`.
     private final class Slot: @unchecked Sendable {
@@ -21,7 +21,9 @@ final class PostgresPool: Sendable {
         /// Indices of free slots; the last is taken first (the most recently used, so that
         /// connections are opened only when calls overlap).
         var free: [Int]
-        var waiters: [CheckedContinuation<Int, any Error>] = []
+        /// Calls waiting for a slot, first come first served, by an id their cancellation uses.
+        var waiters: [(id: UInt64, continuation: CheckedContinuation<Int, any Error>)] = []
+        var nextWaiterID: UInt64 = 0
         var closed = false
     }
 
@@ -74,7 +76,7 @@ final class PostgresPool: Sendable {
         let waiters = state.withLock { state -> [CheckedContinuation<Int, any Error>] in
             state.closed = true
             defer { state.waiters = [] }
-            return state.waiters
+            return state.waiters.map(\.continuation)
         }
         for waiter in waiters {
             waiter.resume(throwing: StateStoreError(code: .closed, message: "the store is closed", operation: "wait"))
@@ -104,28 +106,48 @@ final class PostgresPool: Sendable {
         case .closed:
             throw StateStoreError(code: .closed, message: "the store is closed", operation: operation)
         case .wait:
-            return try await withCheckedThrowingContinuation { continuation in
-                let closed = state.withLock { state -> Bool in
-                    if state.closed { return true }
-                    // A slot may have been freed since the check above.
-                    if let index = state.free.popLast() {
-                        continuation.resume(returning: index)
-                        return false
+            // A call cancelled while it waits (a shutdown) stops waiting at once.
+            let id = state.withLock { state -> UInt64 in
+                state.nextWaiterID &+= 1
+                return state.nextWaiterID
+            }
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    enum Outcome {
+                        case waiting, closed, cancelled
+                        case took(Int)
                     }
-                    state.waiters.append(continuation)
-                    return false
+                    let outcome = state.withLock { state -> Outcome in
+                        if state.closed { return .closed }
+                        if Task.isCancelled { return .cancelled }
+                        // A slot may have been freed since the check above.
+                        if let index = state.free.popLast() { return .took(index) }
+                        state.waiters.append((id, continuation))
+                        return .waiting
+                    }
+                    switch outcome {
+                    case .waiting: break
+                    case .took(let index): continuation.resume(returning: index)
+                    case .cancelled: continuation.resume(throwing: CancellationError())
+                    case .closed:
+                        continuation.resume(
+                            throwing: StateStoreError(
+                                code: .closed, message: "the store is closed", operation: operation))
+                    }
                 }
-                if closed {
-                    continuation.resume(
-                        throwing: StateStoreError(code: .closed, message: "the store is closed", operation: operation))
+            } onCancel: {
+                let waiter = state.withLock { state -> CheckedContinuation<Int, any Error>? in
+                    guard let at = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                    return state.waiters.remove(at: at).continuation
                 }
+                waiter?.resume(throwing: CancellationError())
             }
         }
     }
 
     private func release(_ index: Int) {
         let waiter = state.withLock { state -> CheckedContinuation<Int, any Error>? in
-            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+            if !state.waiters.isEmpty { return state.waiters.removeFirst().continuation }
             state.free.append(index)
             return nil
         }
