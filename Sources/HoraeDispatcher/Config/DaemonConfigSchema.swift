@@ -52,21 +52,14 @@ public enum DaemonConfigSchema {
         guard case .object(let members) = root else { return root }
         return .object(
             [
-                ("$schema", .string("https://json-schema.org/draft/2020-12/schema")),
+                ("$schema", .string(JSONSchemaParts.draft)),
                 ("title", .string("horae.yaml")),
                 ("description", .string("The configuration of `horae run` (docs/daemon.md, \"Configuration\").")),
             ] + members + [
                 (
                     "$defs",
                     .object([
-                        (
-                            "duration",
-                            .object([
-                                ("type", .string("string")),
-                                ("pattern", .string("^(?!$)([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$")),
-                                ("description", .string("A duration such as 30s, 10m, 6h or 1h30m.")),
-                            ])
-                        ),
+                        ("duration", p.durationDefinition),
                         (
                             "size",
                             .object([

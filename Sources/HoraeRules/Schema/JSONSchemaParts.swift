@@ -8,6 +8,18 @@ package struct JSONSchemaParts: Sendable {
         self.descriptions = descriptions
     }
 
+    /// The `$schema` of both schemas.
+    package static let draft = "https://json-schema.org/draft/2020-12/schema"
+
+    /// `$defs/duration`: a duration as the loaders read it (`DurationParser`).
+    package var durationDefinition: JSONValue {
+        .object([
+            ("type", .string("string")),
+            ("pattern", .string("^(?!$)([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$")),
+            ("description", .string("A duration such as 30s, 10m, 6h, 1d or 1h30m.")),
+        ])
+    }
+
     package var stringArray: JSONValue {
         .object([("type", .string("array")), ("items", .object([("type", .string("string"))]))])
     }

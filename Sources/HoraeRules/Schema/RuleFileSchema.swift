@@ -10,21 +10,15 @@ public enum RuleFileSchema {
     /// The schema as JSON.
     public static var json: JSONValue {
         var defs: [(key: String, value: JSONValue)] = [
-            ("scalar", .object([("type", strings(["string", "number", "boolean"]))])),
+            ("scalar", .object([("type", parts.strings(["string", "number", "boolean"]))])),
             (
                 "template",
-                object(
-                    "Text with {{ expressions }} (docs/rules.md, \"Templates\").",
-                    type: ["string", "number", "boolean"])
-            ),
-            (
-                "duration",
                 .object([
-                    ("type", .string("string")),
-                    ("pattern", .string("^(?!$)([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$")),
-                    ("description", .string("A duration such as 30s, 10m, 6h, 1d or 1h30m.")),
+                    ("type", parts.strings(["string", "number", "boolean"])),
+                    ("description", .string("Text with {{ expressions }} (docs/rules.md, \"Templates\").")),
                 ])
             ),
+            ("duration", parts.durationDefinition),
             ("matcher", matcher),
             ("clause", clause),
             ("schedule", schedule),
@@ -37,17 +31,17 @@ public enum RuleFileSchema {
             defs.append((key: "plugin-\(plugin.rawValue)", value: pluginOptions(plugin)))
         }
         return .object([
-            ("$schema", .string("https://json-schema.org/draft/2020-12/schema")),
+            ("$schema", .string(JSONSchemaParts.draft)),
             ("title", .string("Horae rule file")),
             ("description", .string(descriptions["file"]!)),
             ("type", .string("object")),
             (
                 "properties",
-                properties(
+                parts.properties(
                     RuleFileParser.topLevelKeys, in: "file",
                     [
-                        "rules": .object([("type", .string("array")), ("items", ref("rule"))]),
-                        "tests": .object([("type", .string("array")), ("items", ref("test"))]),
+                        "rules": .object([("type", .string("array")), ("items", parts.ref("rule"))]),
+                        "tests": .object([("type", .string("array")), ("items", parts.ref("test"))]),
                     ])
             ),
             ("additionalProperties", .bool(false)),
@@ -127,34 +121,35 @@ public enum RuleFileSchema {
             ("type", .string("object")),
             (
                 "properties",
-                properties(
+                parts.properties(
                     RuleFileParser.ruleKeys, in: "rule",
                     [
                         "name": .object([("type", .string("string")), ("pattern", .string("^[a-z0-9][a-z0-9._-]*$"))]),
                         "description": .object([("type", .string("string"))]),
                         "on": trigger,
-                        "dedup": keyed(
+                        "dedup": parts.keyed(
                             RuleFileParser.dedupKeys, in: "dedup",
-                            ["key": ref("template"), "window": ref("duration")], required: ["key", "window"]),
-                        "retry": keyed(
+                            ["key": parts.ref("template"), "window": parts.ref("duration")],
+                            required: ["key", "window"]),
+                        "retry": parts.keyed(
                             RuleFileParser.retryKeys, in: "retry",
                             [
-                                "maxAttempts": integer(1...1000), "initialBackoff": ref("duration"),
-                                "maxBackoff": ref("duration"),
+                                "maxAttempts": parts.integer(1...1000), "initialBackoff": parts.ref("duration"),
+                                "maxBackoff": parts.ref("duration"),
                                 "multiplier": .object([
                                     ("type", .string("number")), ("minimum", .number("1")), ("maximum", .number("100")),
                                 ]),
-                                "deadLetter": ref("template"),
+                                "deadLetter": parts.ref("template"),
                             ]),
-                        "timeout": ref("duration"),
-                        "concurrency": integer(1...100_000),
-                        "taskLog": .object([("enum", strings(Rule.TaskLogLevel.allCases.map(\.rawValue)))]),
+                        "timeout": parts.ref("duration"),
+                        "concurrency": parts.integer(1...100_000),
+                        "taskLog": .object([("enum", parts.strings(Rule.TaskLogLevel.allCases.map(\.rawValue)))]),
                         "actions": .object([
-                            ("type", .string("array")), ("minItems", .number("1")), ("items", ref("action")),
+                            ("type", .string("array")), ("minItems", .number("1")), ("items", parts.ref("action")),
                         ]),
                     ])
             ),
-            ("required", strings(["name", "on", "actions"])),
+            ("required", parts.strings(["name", "on", "actions"])),
             ("additionalProperties", .bool(false)),
         ])
     }
@@ -164,18 +159,19 @@ public enum RuleFileSchema {
             ("type", .string("object")),
             (
                 "properties",
-                properties(
+                parts.properties(
                     RuleFileParser.triggerKeys, in: "on",
                     [
                         "message": .object([
                             (
                                 "anyOf",
                                 .array([
-                                    ref("clause"), .object([("type", .string("array")), ("items", ref("clause"))]),
+                                    parts.ref("clause"),
+                                    .object([("type", .string("array")), ("items", parts.ref("clause"))]),
                                 ])
                             )
                         ]),
-                        "schedule": ref("schedule"),
+                        "schedule": parts.ref("schedule"),
                     ])
             ),
             ("minProperties", .number("1")), ("maxProperties", .number("1")),
@@ -184,19 +180,19 @@ public enum RuleFileSchema {
     }
 
     static var clause: JSONValue {
-        let conditions = JSONValue.object([("type", .string("object")), ("additionalProperties", ref("matcher"))])
-        return keyed(
+        let conditions = JSONValue.object([("type", .string("object")), ("additionalProperties", parts.ref("matcher"))])
+        return parts.keyed(
             RuleFileParser.clauseKeys, in: "clause",
             [
                 "subscription": .object([
-                    ("anyOf", .array([.object([("type", .string("string"))]), stringArray]))
+                    ("anyOf", .array([.object([("type", .string("string"))]), parts.stringArray]))
                 ]),
                 "attributes": conditions, "data": conditions,
             ])
     }
 
     static var schedule: JSONValue {
-        keyed(
+        parts.keyed(
             RuleFileParser.scheduleKeys, in: "schedule",
             [
                 "cron": .object([("type", .string("string"))]), "timezone": .object([("type", .string("string"))]),
@@ -209,10 +205,11 @@ public enum RuleFileSchema {
         for key in RuleFileParser.operatorKeys {
             switch key {
             case "exists", "ignoreCase": operators[key] = .object([("type", .string("boolean"))])
-            case "lt", "le", "gt", "ge": operators[key] = .object([("type", strings(["number", "string"]))])
-            case "not": operators[key] = ref("matcher")
-            case "anyOf", "allOf": operators[key] = .object([("type", .string("array")), ("items", ref("matcher"))])
-            default: operators[key] = ref("scalar")
+            case "lt", "le", "gt", "ge": operators[key] = .object([("type", parts.strings(["number", "string"]))])
+            case "not": operators[key] = parts.ref("matcher")
+            case "anyOf", "allOf":
+                operators[key] = .object([("type", .string("array")), ("items", parts.ref("matcher"))])
+            default: operators[key] = parts.ref("scalar")
             }
         }
         return .object([
@@ -220,11 +217,11 @@ public enum RuleFileSchema {
             (
                 "anyOf",
                 .array([
-                    ref("scalar"),
-                    .object([("type", .string("array")), ("minItems", .number("1")), ("items", ref("matcher"))]),
+                    parts.ref("scalar"),
+                    .object([("type", .string("array")), ("minItems", .number("1")), ("items", parts.ref("matcher"))]),
                     .object([
                         ("type", .string("object")), ("minProperties", .number("1")),
-                        ("properties", properties(RuleFileParser.operatorKeys, in: "matcher", operators)),
+                        ("properties", parts.properties(RuleFileParser.operatorKeys, in: "matcher", operators)),
                         ("additionalProperties", .bool(false)),
                     ]),
                 ])
@@ -244,12 +241,12 @@ public enum RuleFileSchema {
                             (
                                 "properties",
                                 .object([
-                                    (plugin.rawValue, ref("plugin-\(plugin.rawValue)")),
-                                    ("name", described(.object([("type", .string("string"))]), "action.name")),
-                                    ("timeout", described(ref("duration"), "action.timeout")),
+                                    (plugin.rawValue, parts.ref("plugin-\(plugin.rawValue)")),
+                                    ("name", parts.described(.object([("type", .string("string"))]), "action.name")),
+                                    ("timeout", parts.described(parts.ref("duration"), "action.timeout")),
                                 ])
                             ),
-                            ("required", strings([plugin.rawValue])),
+                            ("required", parts.strings([plugin.rawValue])),
                             ("additionalProperties", .bool(false)),
                         ])
                     })
@@ -264,62 +261,71 @@ public enum RuleFileSchema {
             ("description", .string(PluginSchema.descriptions[plugin] ?? plugin.rawValue)),
             (
                 "properties",
-                .object(schema.options.map { ($0.name, withDescription(optionType($0.type), $0.description)) })
+                .object(schema.options.map { ($0.name, parts.withDescription(optionType($0.type), $0.description)) })
             ),
             ("additionalProperties", .bool(false)),
         ]
         let required = schema.options.filter(\.required).map(\.name)
-        if !required.isEmpty { members.append(("required", strings(required))) }
+        if !required.isEmpty { members.append(("required", parts.strings(required))) }
         if !schema.exclusive.isEmpty {
             members.append(
-                ("not", .object([("anyOf", .array(schema.exclusive.map { .object([("required", strings($0))]) }))])))
+                (
+                    "not",
+                    .object([("anyOf", .array(schema.exclusive.map { .object([("required", parts.strings($0))]) }))])
+                ))
         }
         return .object(members)
     }
 
     static func optionType(_ type: PluginSchema.ValueType) -> JSONValue {
         switch type {
-        case .string: return ref("template")
+        case .string: return parts.ref("template")
         case .stringList:
-            return .object([("type", .string("array")), ("minItems", .number("1")), ("items", ref("template"))])
-        case .stringMap: return .object([("type", .string("object")), ("additionalProperties", ref("template"))])
+            return .object([("type", .string("array")), ("minItems", .number("1")), ("items", parts.ref("template"))])
+        case .stringMap: return .object([("type", .string("object")), ("additionalProperties", parts.ref("template"))])
         case .structured: return .object([])
-        case .integer(let range): return integer(range)
+        case .integer(let range): return parts.integer(range)
         case .integers(let range):
             return .object([
-                ("anyOf", .array([integer(range), .object([("type", .string("array")), ("items", integer(range))])]))
+                (
+                    "anyOf",
+                    .array([
+                        parts.integer(range), .object([("type", .string("array")), ("items", parts.integer(range))]),
+                    ])
+                )
             ])
         case .bool: return .object([("type", .string("boolean"))])
-        case .oneOf(let words): return .object([("enum", strings(words))])
-        case .duration: return ref("duration")
+        case .oneOf(let words): return .object([("enum", parts.strings(words))])
+        case .duration: return parts.ref("duration")
         }
     }
 
     static var test: JSONValue {
-        let message = keyed(
+        let message = parts.keyed(
             RuleFileParser.testMessageKeys, in: "message",
             [
-                "attributes": .object([("type", .string("object")), ("additionalProperties", ref("scalar"))]),
+                "attributes": .object([("type", .string("object")), ("additionalProperties", parts.ref("scalar"))]),
                 "data": .object([]),
-                "id": ref("scalar"), "publishTime": .object([("type", .string("string"))]),
-                "orderingKey": ref("scalar"), "subscription": .object([("type", .string("string"))]),
+                "id": parts.ref("scalar"), "publishTime": .object([("type", .string("string"))]),
+                "orderingKey": parts.ref("scalar"), "subscription": .object([("type", .string("string"))]),
             ])
-        let tick = keyed(
+        let tick = parts.keyed(
             RuleFileParser.testScheduleKeys, in: "tick",
             ["rule": .object([("type", .string("string"))]), "time": .object([("type", .string("string"))])],
             required: ["rule", "time"])
-        var object = keyed(
+        var object = parts.keyed(
             RuleFileParser.testKeys, in: "test",
             [
                 "name": .object([("type", .string("string"))]), "message": message, "schedule": tick,
-                "expect": .object([("type", .string("array")), ("items", ref("expectation"))]),
+                "expect": .object([("type", .string("array")), ("items", parts.ref("expectation"))]),
             ], required: ["name", "expect"])
         if case .object(var members) = object {
             members.append(
                 (
                     "oneOf",
                     .array([
-                        .object([("required", strings(["message"]))]), .object([("required", strings(["schedule"]))]),
+                        .object([("required", parts.strings(["message"]))]),
+                        .object([("required", parts.strings(["schedule"]))]),
                     ])
                 ))
             object = .object(members)
@@ -328,11 +334,11 @@ public enum RuleFileSchema {
     }
 
     static var expectation: JSONValue {
-        keyed(
+        parts.keyed(
             RuleFileParser.expectationKeys, in: "expectation",
             [
                 "rule": .object([("type", .string("string"))]),
-                "captures": .object([("type", .string("object")), ("additionalProperties", ref("scalar"))]),
+                "captures": .object([("type", .string("object")), ("additionalProperties", parts.ref("scalar"))]),
                 "actions": .object([
                     ("type", .string("array")),
                     (
@@ -340,7 +346,7 @@ public enum RuleFileSchema {
                         .object([
                             ("type", .string("object")), ("minProperties", .number("1")),
                             ("maxProperties", .number("1")),
-                            ("propertyNames", .object([("enum", strings(Plugin.allCases.map(\.rawValue)))])),
+                            ("propertyNames", .object([("enum", parts.strings(Plugin.allCases.map(\.rawValue)))])),
                         ])
                     ),
                 ]),
@@ -350,23 +356,4 @@ public enum RuleFileSchema {
     // MARK: Helpers
 
     static let parts = JSONSchemaParts(descriptions: descriptions)
-    static let stringArray = parts.stringArray
-    static func ref(_ name: String) -> JSONValue { parts.ref(name) }
-    static func strings(_ values: [String]) -> JSONValue { parts.strings(values) }
-    static func integer(_ range: ClosedRange<Int>) -> JSONValue { parts.integer(range) }
-    static func object(_ description: String, type: [String]) -> JSONValue {
-        .object([("type", strings(type)), ("description", .string(description))])
-    }
-    static func keyed(
-        _ keys: [String], in place: String, _ types: [String: JSONValue], required: [String] = []
-    ) -> JSONValue {
-        parts.keyed(keys, in: place, types, required: required)
-    }
-    static func properties(_ keys: [String], in place: String, _ types: [String: JSONValue]) -> JSONValue {
-        parts.properties(keys, in: place, types)
-    }
-    static func described(_ schema: JSONValue, _ place: String) -> JSONValue { parts.described(schema, place) }
-    static func withDescription(_ schema: JSONValue, _ description: String) -> JSONValue {
-        parts.withDescription(schema, description)
-    }
 }
