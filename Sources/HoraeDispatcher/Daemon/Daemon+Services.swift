@@ -14,7 +14,7 @@ extension Daemon {
     /// - `rule-reload`: reloads the rules on SIGHUP (only when `trappingSIGHUP`);
     /// - `rule-watch`: with `watchRules`, reloads them when their files change;
     /// - `store-maintenance`: prunes the state store at start and every hour;
-    /// - `dispatcher` and `schedules` (``DaemonPartService``): the work, which stops together.
+    /// - `dispatcher`, `schedules` and `inbox` (``DaemonPartService``): the work, which stops together.
     func services(trappingSIGHUP: Bool) -> [ServiceGroupConfiguration.ServiceConfiguration] {
         var services = extraServices.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
         if trappingSIGHUP {
@@ -39,6 +39,7 @@ extension Daemon {
         }
         let dispatcher = self.dispatcher
         let scheduler = self.scheduler
+        let inbox = self.inbox
         services += [
             .init(service: maintenance, successTerminationBehavior: .ignore, serviceName: "store-maintenance"),
             .init(
@@ -47,6 +48,9 @@ extension Daemon {
             .init(
                 service: DaemonPartService(shutdown: shutdown) { await scheduler.run() },
                 successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "schedules"),
+            .init(
+                service: DaemonPartService(shutdown: shutdown) { await inbox.run() },
+                successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "inbox"),
         ]
         return services
     }

@@ -23,6 +23,8 @@ public final class Daemon: Sendable {
     public let rules: ActiveRules
     public let dispatcher: Dispatcher
     public let scheduler: ScheduleRunner
+    /// Runs the store's inbox: operators' retries, redrives and backfills.
+    public let inbox: InboxDispatcher
     public let shutdown: ShutdownSignal
     public let metrics: any DispatcherMetrics
     private let plugins: PluginRegistry
@@ -42,10 +44,13 @@ public final class Daemon: Sendable {
         public var services: [any Service]
         /// The task runner's settings; `retryHoldLimit` is taken from the configuration.
         public var runner: TaskRunner.Configuration
+        /// The inbox's settings (how often it is polled, its lease).
+        public var inbox: InboxDispatcher.Configuration
 
         public init(
             client: PubSubClient, plugins: [any ActionPlugin], metrics: any DispatcherMetrics,
-            logger: Logger, services: [any Service] = [], runner: TaskRunner.Configuration = .init()
+            logger: Logger, services: [any Service] = [], runner: TaskRunner.Configuration = .init(),
+            inbox: InboxDispatcher.Configuration = .init()
         ) {
             self.client = client
             self.plugins = plugins
@@ -53,6 +58,7 @@ public final class Daemon: Sendable {
             self.logger = logger
             self.services = services
             self.runner = runner
+            self.inbox = inbox
         }
     }
 
@@ -132,6 +138,10 @@ public final class Daemon: Sendable {
         self.scheduler = ScheduleRunner(
             rules: rules, store: store, runner: runner, shutdown: shutdown,
             metrics: parts.metrics, logger: parts.logger, shutdownGrace: config.shutdownGrace)
+        self.inbox = InboxDispatcher(
+            store: store, dispatcher: dispatcher, scheduler: scheduler, rules: rules,
+            subscriptions: Set(config.subscriptions.keys), shutdown: shutdown, logger: parts.logger,
+            configuration: parts.inbox)
         warnAboutUnknownSubscriptions(loaded.rules)
     }
 

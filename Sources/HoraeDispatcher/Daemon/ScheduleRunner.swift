@@ -56,11 +56,9 @@ public final class ScheduleRunner: Sendable {
             // Schedule tasks interrupted by a stop or a crash have no message to bring them back: resume them.
             if let unfinished = try? await store.tasks(in: [.pending, .running, .waiting, .failed]) {
                 let byName = Dictionary(scheduleRules().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-                for record in unfinished where record.key.messageID.hasPrefix("schedule:") {
-                    guard let rule = byName[record.key.rule],
-                        let millis = Int64(record.key.messageID.dropFirst("schedule:".count))
+                for record in unfinished {
+                    guard let rule = byName[record.key.rule], let tick = Self.tick(ofMessageID: record.key.messageID)
                     else { continue }
-                    let tick = Date(timeIntervalSince1970: Double(millis) / 1000)
                     logger.notice(
                         "resuming an unfinished schedule task",
                         metadata: ["rule": "\(rule.name)", "state": "\(record.state.rawValue)"])
@@ -119,8 +117,15 @@ public final class ScheduleRunner: Sendable {
         _ = await runner.run(work(rule, tick: tick))
     }
 
+    /// The tick of a schedule task's synthetic message id (``Schedule/message(forTick:)``), nil
+    /// for another id.
+    static func tick(ofMessageID id: String) -> Date? {
+        guard id.hasPrefix("schedule:"), let millis = Int64(id.dropFirst("schedule:".count)) else { return nil }
+        return Date(timeIntervalSince1970: Double(millis) / 1000)
+    }
+
     /// The task of one tick: a synthetic message `schedule:<tick in ms>`, stable across restarts.
-    private func work(_ rule: Rule, tick: Date) -> TaskWork {
+    func work(_ rule: Rule, tick: Date) -> TaskWork {
         let message = Schedule.message(forTick: tick)
         return TaskWork(rule: rule, message: message, captures: CaptureSet(), subscription: nil, scheduleTime: tick)
     }

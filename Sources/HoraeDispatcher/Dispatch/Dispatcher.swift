@@ -359,36 +359,48 @@ public final class Dispatcher: Sendable {
         }
         var message = received.message
         message.subscription = s.logicalName
-        let snapshot = rules.snapshot
-        let ruleSet = snapshot.ruleSet
-        let matches = ruleSet.match(message)
-        guard !matches.isEmpty else {
+        guard let disposition = await runTasks(for: message) else {
             metrics.messageUnmatched(subscription: s.logicalName)
             logger.debug(
                 "message matched no rule", metadata: ["subscription": "\(s.logicalName)", "messageId": "\(message.id)"])
             settle(received, in: s, configuration.unmatched == .ack ? .ack : .nack)
             return
         }
+        settle(received, in: s, disposition)
+    }
+
+    /// Runs one task per rule `message` matches (on its `subscription`; only `onlyRule` when
+    /// given), concurrently, and says what becomes of the message; nil when it matched nothing.
+    /// Pulled messages and the inbox's (``InboxDispatcher``) both come here.
+    func runTasks(for message: PubSubMessage, onlyRule: String? = nil, bypassDedupWindow: Bool = false) async
+        -> MessageDisposition?
+    {
+        let snapshot = rules.snapshot
+        let ruleSet = snapshot.ruleSet
+        var matches = ruleSet.match(message)
+        if let onlyRule { matches.removeAll { ruleSet.rules[$0.ruleIndex].name != onlyRule } }
+        guard !matches.isEmpty else { return nil }
+        func work(_ m: RuleMatch) -> TaskWork {
+            var work = TaskWork(
+                rule: ruleSet.rules[m.ruleIndex], message: message, captures: m.captures,
+                subscription: message.subscription, actionsFingerprint: snapshot.actionsFingerprints[m.ruleIndex])
+            work.bypassDedupWindow = bypassDedupWindow
+            return work
+        }
         let outcomes: [TaskOutcome]
         if matches.count == 1 {
             // The common case runs in this task: no child task for one rule.
-            let index = matches[0].ruleIndex
-            let work = TaskWork(
-                rule: ruleSet.rules[index], message: message, captures: matches[0].captures,
-                subscription: s.logicalName, actionsFingerprint: snapshot.actionsFingerprints[index])
-            outcomes = [await runner.run(work)]
+            outcomes = [await runner.run(work(matches[0]))]
         } else {
             outcomes = await withTaskGroup(of: TaskOutcome.self) { group in
                 for m in matches {
-                    let work = TaskWork(
-                        rule: ruleSet.rules[m.ruleIndex], message: message, captures: m.captures,
-                        subscription: s.logicalName, actionsFingerprint: snapshot.actionsFingerprints[m.ruleIndex])
-                    group.addTask { await self.runner.run(work) }
+                    let w = work(m)
+                    group.addTask { await self.runner.run(w) }
                 }
                 return await group.reduce(into: []) { $0.append($1) }
             }
         }
-        settle(received, in: s, MessageDisposition(outcomes: outcomes))
+        return MessageDisposition(outcomes: outcomes)
     }
 
     private func settle(_ received: ReceivedMessage, in s: SubscriptionRuntime, _ disposition: MessageDisposition) {

@@ -155,7 +155,7 @@ public final class PostgresStateStore: StateStore {
             }
             if !written {
                 try Self.upsert(db, record, detail: transitionDetail)
-            } else if previous != record.state {
+            } else if previous != record.state || transitionDetail != nil {
                 try Self.addTransition(db, record, from: previous?.rawValue, detail: transitionDetail)
             }
             try Self.settle(db, dedup, owner: record.key, now: record.updatedAt)
@@ -415,7 +415,7 @@ public final class PostgresStateStore: StateStore {
     // MARK: - Internals
 
     /// Runs `body` on a pooled connection (off the cooperative pool).
-    private func perform<T: Sendable>(
+    func perform<T: Sendable>(
         _ operation: String, _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> T {
         do {
@@ -431,7 +431,7 @@ public final class PostgresStateStore: StateStore {
 
     /// `body` in one transaction; run again (up to 3 times) when PostgreSQL chose it as the
     /// victim of a deadlock or a serialization failure, which roll it back whole.
-    private func transaction<T: Sendable>(
+    func transaction<T: Sendable>(
         _ operation: String, _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> T {
         try await perform(operation) { db in
@@ -464,15 +464,25 @@ public final class PostgresStateStore: StateStore {
         ]
     }
 
-    /// Inserts the row unless its key has one. - Returns: whether it did.
+    /// Inserts the row unless its key has one, with the record's ``TaskRecord/message`` beside it.
+    /// - Returns: whether it did.
     private static func insert(_ db: PostgresConnection, _ record: TaskRecord) throws -> Bool {
-        try db.execute(
-            """
-            INSERT INTO tasks (task_id, \(taskColumns))
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-            ON CONFLICT (task_id) DO NOTHING
-            """, taskValues(record), operation: "save"
-        ).affected == 1
+        let inserted =
+            try db.execute(
+                """
+                INSERT INTO tasks (task_id, \(taskColumns))
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                ON CONFLICT (task_id) DO NOTHING
+                """, taskValues(record), operation: "save"
+            ).affected == 1
+        if inserted, let message = record.message {
+            try db.execute(
+                """
+                INSERT INTO task_messages (task_id, message) VALUES ($1, $2)
+                ON CONFLICT (task_id) DO UPDATE SET message = EXCLUDED.message
+                """, [taskID(record.key), message.json], operation: "save")
+        }
+        return inserted
     }
 
     /// Replaces every column of the row of `record.key` but the key; with `previous`, only if
@@ -504,14 +514,14 @@ public final class PostgresStateStore: StateStore {
                 ).rows.first
             else { continue }  // deleted since the insert found it: insert again
             _ = try update(db, record, onlyIn: nil)
-            if stored[0] != record.state.rawValue {
+            if stored[0] != record.state.rawValue || detail != nil {
                 try addTransition(db, record, from: stored[0], detail: detail)
             }
             return
         }
     }
 
-    private static func addTransition(
+    static func addTransition(
         _ db: PostgresConnection, _ record: TaskRecord, from previous: String?, detail: String?
     ) throws {
         try db.execute(
@@ -579,7 +589,7 @@ public final class PostgresStateStore: StateStore {
             expiresAt: Date(millisecondsSince1970: try int64(row[3], operation: operation)))
     }
 
-    private static func taskRecord(_ row: [String?]) throws -> TaskRecord {
+    static func taskRecord(_ row: [String?]) throws -> TaskRecord {
         let operation = "read task"
         return TaskRecord(
             key: TaskKey(messageID: PostgresText.decode(row[0] ?? ""), rule: PostgresText.decode(row[1] ?? "")),
@@ -596,14 +606,14 @@ public final class PostgresStateStore: StateStore {
             actionsFingerprint: PostgresText.decode(row[12]))
     }
 
-    private static func state(_ name: String, operation: String) throws -> TaskState {
+    static func state(_ name: String, operation: String) throws -> TaskState {
         guard let state = TaskState(rawValue: name) else {
             throw StateStoreError(code: .invalidData, message: "unknown task state \"\(name)\"", operation: operation)
         }
         return state
     }
 
-    private static func int64(_ text: String?, operation: String) throws -> Int64 {
+    static func int64(_ text: String?, operation: String) throws -> Int64 {
         guard let text, let value = Int64(text) else {
             throw StateStoreError(
                 code: .invalidData, message: "not an integer: \(text ?? "NULL")", operation: operation)

@@ -153,11 +153,11 @@ public final class SQLiteStateStore: StateStore {
                             WHERE message_id = ?1 AND rule = ?2 AND state = ?14
                             """, values + [.text(previous.rawValue)], operation: "save") == 1
                 } else {
-                    written = try Self.insert(db, values, operation: "save")
+                    written = try Self.insert(db, record, values, operation: "save")
                 }
                 if !written {
                     try Self.upsert(db, record, values, transitionDetail: transitionDetail)
-                } else if previous != record.state {
+                } else if previous != record.state || transitionDetail != nil {
                     try Self.addTransition(db, record, from: previous?.rawValue, detail: transitionDetail)
                 }
                 try Self.settle(db, dedup, owner: record.key, now: record.updatedAt)
@@ -170,7 +170,7 @@ public final class SQLiteStateStore: StateStore {
     public func insertIfAbsent(_ record: TaskRecord, transitionDetail: String?) async throws -> TaskRecord? {
         try await perform("insertIfAbsent", writes: true) { db in
             try db.transaction(.immediate, operation: "insertIfAbsent") {
-                if try Self.insert(db, Self.taskValues(record), operation: "insertIfAbsent") {
+                if try Self.insert(db, record, Self.taskValues(record), operation: "insertIfAbsent") {
                     try Self.addTransition(db, record, from: nil, detail: transitionDetail)
                     return nil
                 }
@@ -453,15 +453,21 @@ public final class SQLiteStateStore: StateStore {
         ]
     }
 
-    /// Inserts the row unless its key has one. - Returns: whether it did.
-    private static func insert(_ db: SQLiteConnection, _ values: [SQLiteValue], operation: String) throws -> Bool {
-        try db.run(
-            """
-            INSERT INTO tasks (message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key,
-                               output, subscription, created_at, updated_at, actions_fingerprint)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-            ON CONFLICT (message_id, rule) DO NOTHING
-            """, values, operation: operation) == 1
+    /// Inserts the row unless its key has one, with the record's ``TaskRecord/message`` beside it.
+    /// - Returns: whether it did.
+    private static func insert(
+        _ db: SQLiteConnection, _ record: TaskRecord, _ values: [SQLiteValue], operation: String
+    ) throws -> Bool {
+        let inserted =
+            try db.run(
+                """
+                INSERT INTO tasks (message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key,
+                                   output, subscription, created_at, updated_at, actions_fingerprint)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                ON CONFLICT (message_id, rule) DO NOTHING
+                """, values, operation: operation) == 1
+        if inserted { try keepMessage(db, record, operation: operation) }
+        return inserted
     }
 
     /// Reads the stored state, inserts or replaces the row, and adds a transition if the state changed.
@@ -484,12 +490,13 @@ public final class SQLiteStateStore: StateStore {
                 subscription = excluded.subscription, created_at = excluded.created_at,
                 updated_at = excluded.updated_at, actions_fingerprint = excluded.actions_fingerprint
             """, values, operation: "save")
-        if stored != record.state.rawValue {
+        if stored == nil { try keepMessage(db, record, operation: "save") }
+        if stored != record.state.rawValue || transitionDetail != nil {
             try addTransition(db, record, from: stored ?? nil, detail: transitionDetail)
         }
     }
 
-    private static func addTransition(
+    static func addTransition(
         _ db: SQLiteConnection, _ record: TaskRecord, from previous: String?, detail: String?
     ) throws {
         try db.run(
@@ -548,7 +555,7 @@ public final class SQLiteStateStore: StateStore {
             """, [.text(rule), .text(key), .text(owner.messageID), .text(owner.rule)], operation: operation)
     }
 
-    private static func taskRecord(_ row: SQLiteRow) throws -> TaskRecord {
+    static func taskRecord(_ row: SQLiteRow) throws -> TaskRecord {
         TaskRecord(
             key: TaskKey(messageID: row.text(0) ?? "", rule: row.text(1) ?? ""),
             state: try state(row.text(2) ?? "", operation: "read task"),
@@ -564,7 +571,7 @@ public final class SQLiteStateStore: StateStore {
             actionsFingerprint: row.text(12))
     }
 
-    private static func state(_ name: String, operation: String) throws -> TaskState {
+    static func state(_ name: String, operation: String) throws -> TaskState {
         guard let state = TaskState(rawValue: name) else {
             throw StateStoreError(code: .invalidData, message: "unknown task state \"\(name)\"", operation: operation)
         }

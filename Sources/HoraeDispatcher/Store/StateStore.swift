@@ -25,7 +25,9 @@ public protocol StateStore: Sendable {
     func task(_ key: TaskKey) async throws -> TaskRecord?
 
     /// Inserts or replaces the record and, when its state differs from the stored one (or there
-    /// was none), appends a transition `(stored state, record.state, record.updatedAt, transitionDetail)`.
+    /// was none) or a `transitionDetail` is given, appends a transition `(stored state,
+    /// record.state, record.updatedAt, transitionDetail)` — with a detail and the same state, a
+    /// step within the state (an action done, another attempt).
     /// When `dedup` is given, settles that key in the same transaction (see ``DedupSettlement``).
     func save(_ record: TaskRecord, transitionDetail: String?, dedup: DedupSettlement?) async throws
 
@@ -98,6 +100,39 @@ public protocol StateStore: Sendable {
     /// rule is not in `rules`, and their transitions. One transaction.
     /// - Returns: the records deleted per rule (only rules with some).
     func pruneUnfinished(exceptRules rules: Set<String>, updatedBefore olderThan: Date) async throws -> [String: Int]
+
+    // MARK: Operators' commands and the inbox (docs/operations.md)
+
+    /// The message kept with `key`'s task (``TaskRecord/message``), nil when none was kept.
+    func keptMessage(of key: TaskKey) async throws -> KeptMessage?
+
+    /// The records `query` selects, newest `updatedAt` first.
+    func tasks(matching query: TaskQuery) async throws -> [TaskRecord]
+
+    /// One transaction: when `key`'s task is `failed` or `dead-lettered` (or, with `force`,
+    /// `succeeded` or `duplicate`) and its message was kept, saves it as
+    /// ``RetryRequest/retried(_:force:now:)`` leaves it, with a transition, and queues its message
+    /// in the inbox (kind ``InboxEntry/Kind/retry``, for its rule only). Otherwise changes nothing
+    /// and says why.
+    func requestRetry(_ key: TaskKey, force: Bool, now: Date) async throws -> RetryRequest
+
+    /// Adds the entries to the inbox, available at once, each unless an entry for its (message
+    /// id, rule, subscription) is already queued. One transaction.
+    /// - Returns: how many were added.
+    func enqueue(_ entries: [InboxEntry]) async throws -> Int
+
+    /// Atomically claims at most `limit` inbox entries available at `now`, oldest first, of the
+    /// given subscriptions or of none (a schedule task's retry): each becomes available again
+    /// at `leaseUntil` unless it is settled first (``settleInbox(_:availableAt:)``), and its
+    /// ``InboxEntry/claims`` grows by one. Several daemons claiming together get different entries.
+    func claimInbox(subscriptions: Set<String>, limit: Int, now: Date, leaseUntil: Date) async throws -> [InboxEntry]
+
+    /// Deletes inbox entry `id` (nil: its tasks are final), or makes it available at
+    /// `availableAt` (a lease renewal, or the entry given back to wait).
+    func settleInbox(_ id: Int64, availableAt: Date?) async throws
+
+    /// The number of entries in the inbox.
+    func inboxCount() async throws -> Int
 }
 
 extension StateStore {

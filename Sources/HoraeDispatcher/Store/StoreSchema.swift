@@ -32,6 +32,9 @@ enum StoreSchema {
     /// - `dedup_keys`: one row per (rule, key); `status` `running` (then `expires_at` is the lease
     ///   end) or `succeeded` (then `expires_at` is the end of the window).
     /// - `schedule_ticks`: one row per (rule, tick) that ran.
+    /// - `task_messages` (version 3): the ``KeptMessage`` of each task, deleted with it.
+    /// - `inbox` (version 3): ``InboxEntry`` rows, one per (message, rule, subscription), each
+    ///   available from `available_at` (a claim moves it to the end of the claimer's lease).
     ///
     /// PostgreSQL keys each row by a SHA-256 digest of its text key (`task_id`, `dedup_id`,
     /// `rule_id`, see ``PostgresStateStore``) rather than by the text itself: message ids, rules and
@@ -149,6 +152,56 @@ enum StoreSchema {
             version: 2,
             sqlite: "ALTER TABLE tasks ADD COLUMN actions_fingerprint TEXT;",
             postgres: ["ALTER TABLE tasks ADD COLUMN actions_fingerprint TEXT"]),
+        // Version 3: the message kept with each task, and the inbox that `horae tasks retry`,
+        // `horae redrive` and `horae backfill` fill for the daemons.
+        Migration(
+            version: 3,
+            sqlite: """
+                CREATE TABLE task_messages (
+                    message_id TEXT NOT NULL,
+                    rule       TEXT NOT NULL,
+                    message    TEXT NOT NULL,
+                    PRIMARY KEY (message_id, rule),
+                    FOREIGN KEY (message_id, rule) REFERENCES tasks (message_id, rule) ON DELETE CASCADE
+                ) WITHOUT ROWID;
+
+                CREATE TABLE inbox (
+                    id           INTEGER PRIMARY KEY,
+                    kind         TEXT    NOT NULL,
+                    subscription TEXT,
+                    rule         TEXT,
+                    message_id   TEXT    NOT NULL,
+                    message      TEXT    NOT NULL,
+                    created_at   INTEGER NOT NULL,
+                    available_at INTEGER NOT NULL,
+                    claims       INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE UNIQUE INDEX inbox_by_task ON inbox (message_id, COALESCE(rule, ''), COALESCE(subscription, ''));
+                CREATE INDEX inbox_by_available ON inbox (available_at, id);
+                """,
+            postgres: [
+                """
+                CREATE TABLE task_messages (
+                    task_id BYTEA PRIMARY KEY REFERENCES tasks (task_id) ON DELETE CASCADE,
+                    message TEXT  NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE inbox (
+                    id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    entry_key    BYTEA  NOT NULL UNIQUE,
+                    kind         TEXT   NOT NULL,
+                    subscription TEXT,
+                    rule         TEXT,
+                    message_id   TEXT   NOT NULL,
+                    message      TEXT   NOT NULL,
+                    created_at   BIGINT NOT NULL,
+                    available_at BIGINT NOT NULL,
+                    claims       INTEGER NOT NULL DEFAULT 0
+                )
+                """,
+                "CREATE INDEX inbox_by_available ON inbox (available_at, id)",
+            ]),
     ]
 
     /// The key of the transaction-level advisory lock (`pg_advisory_xact_lock`) PostgreSQL

@@ -8,7 +8,7 @@ import Foundation
 ///
 /// Dates are stored as integer milliseconds since 1970 (UTC), rounded to the nearest
 /// millisecond: a record read back carries its dates at millisecond precision.
-public struct TaskRecord: Sendable, Hashable, Codable {
+public struct TaskRecord: Sendable, Hashable {
     /// The (message, rule) pair; the primary key.
     public var key: TaskKey
     /// Current state.
@@ -34,6 +34,10 @@ public struct TaskRecord: Sendable, Hashable, Codable {
     /// The ``ActionsFingerprint`` of the rule's actions the task started with; nil in records
     /// written before fingerprints were kept (such a task resumes without the check).
     public var actionsFingerprint: String?
+    /// The message the task is for, kept beside the record when the store first inserts it (a
+    /// later save never changes it); records read back leave it nil (``StateStore/keptMessage(of:)``
+    /// reads it).
+    public var message: KeptMessage?
 
     public init(
         key: TaskKey,
@@ -47,7 +51,8 @@ public struct TaskRecord: Sendable, Hashable, Codable {
         subscription: String? = nil,
         createdAt: Date,
         updatedAt: Date? = nil,
-        actionsFingerprint: String? = nil
+        actionsFingerprint: String? = nil,
+        message: KeptMessage? = nil
     ) {
         self.key = key
         self.state = state
@@ -61,5 +66,6 @@ public struct TaskRecord: Sendable, Hashable, Codable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt ?? createdAt
         self.actionsFingerprint = actionsFingerprint
+        self.message = message
     }
 }

@@ -5,7 +5,7 @@ import Foundation
 #endif
 
 /// One recorded change of a task's state (docs/daemon.md, "Tasks": every transition is recorded with its
-/// time).
+/// time), or a step within a state (`from == to`: an action done, with how long it took).
 public struct TaskTransition: Sendable, Hashable, Codable {
     public var key: TaskKey
     /// The previous state; nil for the save that created the record.

@@ -218,7 +218,7 @@ public final class TaskRunner: Sendable {
             }
             let first = TaskRecord(
                 key: work.key, state: .running, attempt: 1, subscription: work.subscription,
-                createdAt: Date(), actionsFingerprint: fingerprint)
+                createdAt: Date(), actionsFingerprint: fingerprint, message: KeptMessage(work.message))
             stored = try await store.insertIfAbsent(first, transitionDetail: "attempt 1")
             if stored == nil { return .run(TaskProgress(stored: first), .firstAttemptRecorded) }
         } else {
@@ -229,7 +229,7 @@ public final class TaskRunner: Sendable {
                 TaskProgress(
                     new: TaskRecord(
                         key: work.key, state: .pending, subscription: work.subscription,
-                        createdAt: Date(), actionsFingerprint: fingerprint)), .new)
+                        createdAt: Date(), actionsFingerprint: fingerprint, message: KeptMessage(work.message))), .new)
         }
         var record = TaskProgress(stored: stored)
         switch stored.state {
@@ -242,7 +242,10 @@ public final class TaskRunner: Sendable {
             // refused ends it as before).
             return .settled(try await deadLetter(work, &record, log: log))
         case .pending, .running, .waiting:
-            if let started = stored.actionsFingerprint, started != fingerprint, stored.attempt > 0 {
+            // Progress was made (an attempt, or a retry's fresh count that resumes past action 1).
+            if let started = stored.actionsFingerprint, started != fingerprint,
+                stored.attempt > 0 || stored.nextAction > 0
+            {
                 return .settled(
                     try await refuseChangedActions(work, &record, startedWith: started, now: fingerprint, log: log))
             }
@@ -326,6 +329,10 @@ public final class TaskRunner: Sendable {
                         work, &record, detail: "task \(other.messageID) with key \(key) is running", log: log))
             }
             return .closed(try await waitForHolder(work, &record, holder: other, key: key, log: log))
+        case .recentlySucceeded where work.bypassDedupWindow:
+            // An operator's retry runs past the window once, without taking the key.
+            log.info("dedup window bypassed for a requested retry", metadata: ["dedupKey": "\(key)"])
+            return .open(key: nil)
         case .recentlySucceeded(let until):
             return .closed(
                 try await duplicate(work, &record, detail: "key \(key) succeeded; window ends \(until)", log: log))
@@ -376,26 +383,28 @@ public final class TaskRunner: Sendable {
             firstAttempt = false
 
             switch try await runActions(work, &record, deadline: deadline, log: log) {
-            case .succeeded:
+            case .succeeded(let lastStep):
                 record.state = .succeeded
                 record.lastError = nil
                 record.updatedAt = Date()
                 let settle = dedupKey.map {
                     DedupSettlement.complete(rule: rule.name, key: $0, window: rule.dedup!.window)
                 }
-                try await record.save(to: store, transitionDetail: nil, dedup: settle)
+                try await record.save(to: store, transitionDetail: lastStep, dedup: settle)
                 metrics.taskFinished(rule: rule.name, outcome: "succeeded")
                 return .outcome(.final(.succeeded))
             case .interrupted(let reason):
                 log.warning(
                     "task interrupted; it resumes when the message comes back", metadata: ["reason": "\(reason)"])
                 return .outcome(.abandoned(reason))
-            case .failed(let message, let retryable):
+            case .failed(let message, let retryable, let took):
                 record.lastError = message
                 let timedOut = deadline.map { Date() >= $0 } ?? false
                 guard retryable, !timedOut, record.attempt < rule.retry.maxAttempts else {
                     if timedOut { record.lastError = "task timeout (\(rule.timeout!)) exceeded: \(message)" }
-                    return .outcome(try await fail(work, &record, log: log))
+                    return .outcome(
+                        try await fail(
+                            work, &record, detail: Self.step(record.lastError ?? message, took: took), log: log))
                 }
                 var delay =
                     configuration.retryJitter
@@ -404,7 +413,7 @@ public final class TaskRunner: Sendable {
                 record.state = .waiting
                 record.retryAt = Date() + delay.timeInterval
                 record.updatedAt = Date()
-                try await record.save(to: store, transitionDetail: message)
+                try await record.save(to: store, transitionDetail: Self.step(message, took: took))
                 log.warning(
                     "action failed; retrying",
                     metadata: [
@@ -422,9 +431,19 @@ public final class TaskRunner: Sendable {
     }
 
     private enum AttemptResult {
-        case succeeded
-        case failed(String, retryable: Bool)
+        /// With the detail of the last action's step ("action NAME succeeded in …"), nil when
+        /// there was none left to run.
+        case succeeded(lastStep: String?)
+        /// The error, and how long the failed action ran (nil: it did not start).
+        case failed(String, retryable: Bool, took: Duration? = nil)
         case interrupted(String)
+    }
+
+    /// A transition's detail for an action's end: the text, and how long the action ran.
+    static func step(_ text: String, took: Duration?) -> String {
+        guard let took else { return text }
+        let millis = took.components.seconds * 1000 + took.components.attoseconds / 1_000_000_000_000_000
+        return "\(text) (\(millis) ms)"
     }
 
     /// Runs the actions from `record.nextAction` on, saving progress after each one that succeeds.
@@ -432,6 +451,7 @@ public final class TaskRunner: Sendable {
         async throws -> AttemptResult
     {
         let actions = work.rule.actions
+        var lastStep: String?
         while record.nextAction < actions.count {
             let index = record.nextAction
             let action = actions[index]
@@ -463,7 +483,8 @@ public final class TaskRunner: Sendable {
                 timeout: timeout, action: action)
             let started = ContinuousClock.now
             let outcome = await plugin.run(invocation)
-            metrics.actionFinished(plugin: action.plugin.rawValue, duration: ContinuousClock.now - started)
+            let took = ContinuousClock.now - started
+            metrics.actionFinished(plugin: action.plugin.rawValue, duration: took)
             if Task.isCancelled {
                 return .interrupted("cancelled during action \(name)")
             }
@@ -471,18 +492,19 @@ public final class TaskRunner: Sendable {
             case .success(let output):
                 record.nextAction = index + 1
                 record.output = output.map { truncate($0) }
+                lastStep = Self.step("action \(name) succeeded", took: took)
                 if record.nextAction < actions.count {
                     record.updatedAt = Date()
-                    try await record.save(to: store, transitionDetail: "action \(name) succeeded")
+                    try await record.save(to: store, transitionDetail: lastStep)
                 }
                 log.debug("action succeeded", metadata: ["action": "\(name)"])
             case .retryable(let message):
-                return .failed("action \(name): \(message)", retryable: true)
+                return .failed("action \(name): \(message)", retryable: true, took: took)
             case .permanent(let message):
-                return .failed("action \(name): \(message)", retryable: false)
+                return .failed("action \(name): \(message)", retryable: false, took: took)
             }
         }
-        return .succeeded
+        return .succeeded(lastStep: lastStep)
     }
 
     /// The retry wait left of a message task found `waiting` for a retry, when it is longer than
@@ -574,11 +596,13 @@ public final class TaskRunner: Sendable {
 
     /// Failed for good: the dedup key is freed in the same transaction. Returns `.final(.failed)`;
     /// the caller runs the dead-letter step once it has given back the concurrency slot.
-    private func fail(_ work: TaskWork, _ record: inout TaskProgress, log: TaskLogger) async throws -> TaskOutcome {
+    private func fail(_ work: TaskWork, _ record: inout TaskProgress, detail: String? = nil, log: TaskLogger)
+        async throws -> TaskOutcome
+    {
         record.state = .failed
         record.updatedAt = Date()
         let settle = record.dedupKey.map { DedupSettlement.release(rule: work.rule.name, key: $0) }
-        try await record.save(to: store, transitionDetail: record.lastError, dedup: settle)
+        try await record.save(to: store, transitionDetail: detail ?? record.lastError, dedup: settle)
         metrics.taskFinished(rule: work.rule.name, outcome: "failed")
         log.error("task failed", metadata: ["attempts": "\(record.attempt)", "error": "\(record.lastError ?? "")"])
         return .final(.failed)

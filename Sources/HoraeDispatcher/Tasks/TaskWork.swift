@@ -20,6 +20,9 @@ public struct TaskWork: Sendable {
     /// The ``ActionsFingerprint`` of the rule's actions, when the caller has it from the rule
     /// set's load (``ActiveRules/Snapshot``); computed by the task runner otherwise.
     public var actionsFingerprint: String?
+    /// An operator's retry (`horae tasks retry`): a dedup key that succeeded within its window
+    /// does not make the task a duplicate for this run.
+    public var bypassDedupWindow = false
 
     public init(
         rule: Rule, message: PubSubMessage, captures: CaptureSet, subscription: String?, scheduleTime: Date? = nil,

@@ -22,7 +22,8 @@ import Testing
             defer { other.close() }
             let key = TaskKey(messageID: id, rule: "upload")
             #expect(try await other.task(key)?.state == .succeeded)
-            #expect(try await other.transitions(of: key).map(\.to) == [.running, .succeeded])
+            let changes = try await other.transitions(of: key).filter { $0.from != $0.to }.map(\.to)
+            #expect(changes == [.running, .succeeded])
             #expect(!FileManager.default.fileExists(atPath: h.directory + "/state"))
         }
     }

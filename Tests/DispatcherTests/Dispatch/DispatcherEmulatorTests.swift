@@ -69,8 +69,11 @@ import Testing
             let record = try #require(try await h.daemon.store.task(TaskKey(messageID: id, rule: "upload")))
             #expect(record.state == .succeeded)
             #expect(record.attempt == 3)
-            let transitions = try await h.daemon.store.transitions(of: record.key).map(\.to)
+            let history = try await h.daemon.store.transitions(of: record.key)
+            let transitions = history.filter { $0.from != $0.to }.map(\.to)
             #expect(transitions == [.running, .waiting, .running, .waiting, .running, .succeeded])
+            // The first action's end is a step of attempt 1, with its duration.
+            #expect(history[1].detail?.hasPrefix("action log#1 succeeded (") == true)
             // Full jitter: each delay lies under its ceiling (200 ms, then 400 ms), which grows.
             let backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(2), multiplier: 2)
             #expect(backoff.ceiling(afterFailures: 2) > backoff.ceiling(afterFailures: 1))

@@ -32,7 +32,7 @@ struct PostgresStateStoreTests {
         let tables = try await server.psql(
             "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'",
             database: database)
-        #expect(tables == "dedup_keys,horae_schema,schedule_ticks,tasks,transitions")
+        #expect(tables == "dedup_keys,horae_schema,inbox,schedule_ticks,task_messages,tasks,transitions")
     }
 
     /// A database at version 1 (before the actions fingerprint) is migrated with its rows intact.
@@ -73,18 +73,18 @@ struct PostgresStateStoreTests {
         let database = try await server.createDatabase()
         defer { server.dropDatabaseNow(database) }
         try PostgresStateStore(configuration: .init(url: server.url(database: database))).close()
-        try await server.execute("UPDATE horae_schema SET version = 3", database: database)
+        try await server.execute("UPDATE horae_schema SET version = \(StoreSchema.version + 1)", database: database)
 
         let error = try #require(throws: StateStoreError.self) {
             try PostgresStateStore(configuration: .init(url: server.url(database: database)))
         }
         #expect(error.code == .unsupportedSchema)
         #expect(error.message.contains(server.url(database: database).redacted))
-        #expect(error.message.contains("schema version 3"))
+        #expect(error.message.contains("schema version \(StoreSchema.version + 1)"))
         #expect(error.message.contains("newer Horae"))
         #expect(error.message.contains("up to \(StoreSchema.version)"))
         // Refused, not changed.
-        #expect(try await Self.version(server, database) == "3")
+        #expect(try await Self.version(server, database) == String(StoreSchema.version + 1))
     }
 
     /// Daemons starting together on a new database: the advisory lock makes one migrate and the

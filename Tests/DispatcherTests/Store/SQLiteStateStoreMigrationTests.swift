@@ -120,7 +120,7 @@ import Testing
         saved.updatedAt = StoreTestTime.at(2)
         try await store.save(saved)
         store.close()
-        #expect(try Self.userVersion(directory) == 2)
+        #expect(try Self.userVersion(directory) == Int64(StoreSchema.version))
         let reopened = try directory.open()
         defer { reopened.close() }
         #expect(try await reopened.task(key)?.state == .succeeded)
@@ -132,16 +132,16 @@ import Testing
         try directory.open().close()
         let path = directory.path + "/" + SQLiteStateStore.fileName
         let raw = try SQLiteConnection(path: path, busyTimeoutMilliseconds: 1000)
-        try raw.execute("PRAGMA user_version = 3", operation: "test")
+        try raw.execute("PRAGMA user_version = \(StoreSchema.version + 1)", operation: "test")
         raw.close()
 
         let error = try #require(throws: StateStoreError.self) { try directory.open() }
         #expect(error.code == .unsupportedSchema)
         #expect(error.message.contains(path))
-        #expect(error.message.contains("schema version 3"))
+        #expect(error.message.contains("schema version \(StoreSchema.version + 1)"))
         #expect(error.message.contains("newer Horae"))
-        #expect(error.message.contains("up to 2"))
+        #expect(error.message.contains("up to \(StoreSchema.version)"))
         // Refused, not changed.
-        #expect(try Self.userVersion(directory) == 3)
+        #expect(try Self.userVersion(directory) == Int64(StoreSchema.version + 1))
     }
 }

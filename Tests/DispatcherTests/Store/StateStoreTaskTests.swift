@@ -30,7 +30,7 @@ struct StateStoreTaskTests {
     }
 
     @Test(arguments: StoreKind.allCases)
-    func saveReplacesTheRecordAndRecordsOnlyStateChanges(_ kind: StoreKind) async throws {
+    func saveReplacesTheRecordAndRecordsStateChangesAndSteps(_ kind: StoreKind) async throws {
         let fixture = try await kind.fixture()
         defer { fixture.remove() }
         let store = try await fixture.open()
@@ -40,7 +40,9 @@ struct StateStoreTaskTests {
 
         record.updatedAt = T.at(1)
         record.subscription = "s"
-        try await store.save(record, transitionDetail: "not a transition")  // same state: no row
+        try await store.save(record, transitionDetail: nil)  // same state, no detail: no row
+        record.updatedAt = T.at(1.5)
+        try await store.save(record, transitionDetail: "a step")  // same state with a detail: a step
 
         record.state = .running
         record.attempt = 1
@@ -65,6 +67,7 @@ struct StateStoreTaskTests {
         #expect(try await store.task(key) == record)
         let expected: [TaskTransition] = [
             TaskTransition(key: key, from: nil, to: .pending, at: T.t0, detail: nil),
+            TaskTransition(key: key, from: .pending, to: .pending, at: T.at(1.5), detail: "a step"),
             TaskTransition(key: key, from: .pending, to: .running, at: T.at(2), detail: "attempt 1"),
             TaskTransition(key: key, from: .running, to: .waiting, at: T.at(3), detail: "retry at +12s"),
             TaskTransition(key: key, from: .waiting, to: .running, at: T.at(12), detail: nil),
@@ -106,6 +109,7 @@ struct StateStoreTaskTests {
         #expect(
             try await store.transitions(of: key) == [
                 TaskTransition(key: key, from: nil, to: .running, at: T.at(1), detail: "attempt 1"),
+                TaskTransition(key: key, from: .running, to: .running, at: T.at(2), detail: "action a succeeded"),
                 TaskTransition(key: key, from: .running, to: .succeeded, at: T.at(3), detail: nil),
             ])
         #expect(try await store.dedupEntry(rule: "r", key: "k")?.status == "succeeded")
@@ -163,7 +167,7 @@ struct StateStoreTaskTests {
         let late = TaskRecord(key: other, state: .running, attempt: 2, createdAt: T.t0, updatedAt: T.at(2))
         try await first.save(late, replacing: nil, transitionDetail: "attempt 2", dedup: nil)
         #expect(try await first.task(other) == late)
-        #expect(try await first.transitions(of: other).map(\.from) == [nil])  // running → running: no transition
+        #expect(try await first.transitions(of: other).map(\.from) == [nil, .running])  // running → running: a step
     }
 
     @Test(arguments: StoreKind.allCases)

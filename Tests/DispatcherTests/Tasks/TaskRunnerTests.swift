@@ -143,7 +143,7 @@ import Testing
     }
 
     /// Every transition is recorded, with the state it left, through the saves that skip reading
-    /// it — whether the first attempt is recorded as the task is found new, or after waiting for a
+    /// it, and so is the end of each action, as a step — whether the first attempt is recorded as the task is found new, or after waiting for a
     /// concurrency slot.
     @Test(arguments: ["", "concurrency: 1"])
     func everyTransitionIsRecorded(rule: String) async throws {
@@ -156,9 +156,18 @@ import Testing
         #expect(await setup.runner.run(setup.work("m1")) == .final(.succeeded))
         let key = TaskKey(messageID: "m1", rule: "upload")
         let transitions = try await setup.store.transitions(of: key)
-        #expect(transitions.map(\.from) == [nil, .running, .waiting, .running])
-        #expect(transitions.map(\.to) == [.running, .waiting, .running, .succeeded])
-        #expect(transitions.map(\.detail) == ["attempt 1", "action log#2: flaky", "attempt 2", nil])
+        #expect(transitions.map(\.from) == [nil, .running, .running, .waiting, .running])
+        #expect(transitions.map(\.to) == [.running, .running, .waiting, .running, .succeeded])
+        // Each action's end is a step with its duration, which the comparison leaves out.
+        let details = transitions.map { $0.detail?.replacing(#/ \(\d+ ms\)$/#, with: "") }
+        #expect(
+            details == [
+                "attempt 1", "action log#1 succeeded", "action log#2: flaky", "attempt 2", "action log#2 succeeded",
+            ])
+        #expect(
+            transitions.allSatisfy {
+                $0.detail?.contains(/\(\d+ ms\)$/) ?? false || $0.detail?.hasPrefix("attempt") == true
+            })
         let record = try #require(try await setup.store.task(key))
         #expect(record.state == .succeeded)
         #expect(record.attempt == 2)
