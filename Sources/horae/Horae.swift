@@ -9,7 +9,7 @@ struct Horae: AsyncParsableCommand {
         version: "horae \(HoraeVersion.description)",
         subcommands: [
             ValidateCommand.self, MatchCommand.self, TestCommand.self, SchemaCommand.self, GraphCommand.self,
-            RunCommand.self, PubSubCommand.self,
+            RunCommand.self, TasksCommand.self, RedriveCommand.self, BackfillCommand.self, PubSubCommand.self,
         ]
     )
 }

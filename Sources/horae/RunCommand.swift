@@ -66,14 +66,7 @@ struct RunCommand: AsyncParsableCommand {
     /// Relative paths of the file (and environment) follow the config file; flags override both
     /// and are taken as given (relative to the current directory).
     private func apply(to config: inout DaemonConfig) {
-        let base = URL(fileURLWithPath: self.config).deletingLastPathComponent()
-        func resolve(_ path: String) -> String {
-            path.hasPrefix("/") ? path : base.appendingPathComponent(path).standardizedFileURL.path
-        }
-        config.rules = config.rules.map(resolve)
-        // A URL (`postgres://…`, or an unknown scheme the daemon refuses) is not a path.
-        if StateStoreLocation.urlScheme(config.state) == nil { config.state = resolve(config.state) }
-        config.postgres.passwordFile = config.postgres.passwordFile.map(resolve)
+        config.resolvePaths(relativeToConfigAt: self.config)
         if let project { config.project = project }
         if !rules.isEmpty { config.rules = rules }
         if let state { config.state = state }

@@ -163,7 +163,8 @@ public final class Daemon: Sendable {
 
     /// The store `config.state` names, opened and migrated: SQLite in a data directory (created
     /// private, mode 0700), or a PostgreSQL database. An unusable `state` is a configuration error.
-    static func openStore(_ config: DaemonConfig) throws -> any StateStore {
+    /// The commands that read the store (`horae tasks`, `redrive`, `backfill`) open it the same way.
+    public static func openStore(_ config: DaemonConfig) throws -> any StateStore {
         let location: StateStoreLocation
         do {
             location = try StateStoreLocation.parse(config.state)

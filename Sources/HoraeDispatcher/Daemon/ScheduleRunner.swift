@@ -119,7 +119,7 @@ public final class ScheduleRunner: Sendable {
 
     /// The tick of a schedule task's synthetic message id (``Schedule/message(forTick:)``), nil
     /// for another id.
-    static func tick(ofMessageID id: String) -> Date? {
+    public static func tick(ofMessageID id: String) -> Date? {
         guard id.hasPrefix("schedule:"), let millis = Int64(id.dropFirst("schedule:".count)) else { return nil }
         return Date(timeIntervalSince1970: Double(millis) / 1000)
     }

@@ -264,7 +264,9 @@ public final class PubSubClient: Sendable {
                     return try await transport.send(request)
                 } catch let e as HTTPTransportError {
                     let code: PubSubError.Code = e.kind == .tooLarge ? .responseTooLarge : .transport
-                    throw PubSubError(code, "\(what): \(e.message)", isRetryable: e.isRetryable)
+                    var error = PubSubError(code, "\(what): \(e.message)", isRetryable: e.isRetryable)
+                    error.timedOut = e.kind == .timeout
+                    throw error
                 } catch {
                     throw PubSubError(.transport, "\(what): \(error)", isRetryable: !(error is CancellationError))
                 }

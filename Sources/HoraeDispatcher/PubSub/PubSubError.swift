@@ -25,6 +25,8 @@ public struct PubSubError: Error, Sendable, CustomStringConvertible {
     public var retryAfter: Duration?
     /// Whether trying again later can succeed (429, 5xx, transport errors).
     public var isRetryable: Bool
+    /// The request ran out of time (a `.transport` failure): for a pull, no message came in time.
+    public var timedOut = false
 
     public init(
         _ code: Code, _ message: String, status: Int? = nil, retryAfter: Duration? = nil, isRetryable: Bool = false

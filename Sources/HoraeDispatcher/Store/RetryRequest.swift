@@ -26,7 +26,7 @@ extension RetryRequest {
     /// attempt is the first of a fresh count), resuming at the action that failed — or at the
     /// first for a task that never failed one (a forced re-run of a `succeeded` or `duplicate`
     /// task). Nil when `stored` is not in a state a retry applies to.
-    static func retried(_ stored: TaskRecord, force: Bool, now: Date) -> TaskRecord? {
+    public static func retried(_ stored: TaskRecord, force: Bool, now: Date) -> TaskRecord? {
         switch stored.state {
         case .failed, .deadLettered: break
         case .succeeded, .duplicate: guard force else { return nil }

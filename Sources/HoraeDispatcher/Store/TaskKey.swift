@@ -13,6 +13,16 @@ public struct TaskKey: Sendable, Hashable, Codable, CustomStringConvertible {
         self.rule = rule
     }
 
-    /// `rule/messageID`, for logs.
+    /// `rule/messageID`: the task's id in logs and in `horae tasks`.
     public var description: String { "\(rule)/\(messageID)" }
+
+    /// Reads a task id written as ``description`` prints it. Rule names cannot contain `/`, so
+    /// the first one ends the rule; a message id may contain more. Nil when either part is empty.
+    public init?(id: String) {
+        guard let slash = id.firstIndex(of: "/") else { return nil }
+        let rule = String(id[..<slash])
+        let messageID = String(id[id.index(after: slash)...])
+        guard !rule.isEmpty, !messageID.isEmpty else { return nil }
+        self.init(messageID: messageID, rule: rule)
+    }
 }

@@ -2,7 +2,8 @@
 /// limits so that the publish is not refused: at most 100 attributes (`horae.*` first), keys of at
 /// most 256 bytes (longer ones are dropped), values of at most 1024 bytes (cut at a UTF-8
 /// boundary), and attributes plus data within 10 MB (original attributes dropped, last first).
-/// What was dropped is noted at the end of `horae.error`.
+/// What was dropped is noted at the end of `horae.error`. `horae.rule` and `horae.subscription`
+/// (the logical subscription the message came from) tell `horae redrive` where to send it back.
 struct DeadLetterMessage {
     static let maxAttributes = 100
     static let maxKeyBytes = 256
@@ -13,7 +14,10 @@ struct DeadLetterMessage {
     /// What had to be dropped, or nil when nothing was.
     let note: String?
 
-    init(data: [UInt8], attributes original: [String: String], rule: String, error: String, attempts: Int) {
+    init(
+        data: [UInt8], attributes original: [String: String], rule: String, subscription: String? = nil, error: String,
+        attempts: Int
+    ) {
         var longKeys = 0
         var kept: [(key: String, value: String)] = []
         // The original `horae.*` attributes (from an earlier dead letter) first, then the others, each by key.
@@ -28,13 +32,14 @@ struct DeadLetterMessage {
             }
             kept.append((key, Self.prefix(value, bytes: Self.maxValueBytes)))
         }
-        // Room for the three `horae.*` attributes this adds.
-        let room = Self.maxAttributes - 3
-        var dropped = max(0, kept.count - room)
-        kept.removeLast(dropped)
-        let own: [(key: String, value: String)] = [
+        var own: [(key: String, value: String)] = [
             ("horae.rule", Self.prefix(rule, bytes: Self.maxValueBytes)), ("horae.attempts", String(attempts)),
         ]
+        if let subscription { own.append(("horae.subscription", Self.prefix(subscription, bytes: Self.maxValueBytes))) }
+        // Room for the `horae.*` attributes this adds (`horae.error` is added last).
+        let room = Self.maxAttributes - own.count - 1
+        var dropped = max(0, kept.count - room)
+        kept.removeLast(dropped)
         func size() -> Int {
             // horae.error at its longest.
             data.count
@@ -59,9 +64,12 @@ struct DeadLetterMessage {
         message = OutgoingMessage(data: data, attributes: attributes, orderingKey: nil)
     }
 
+    /// The attributes a dead letter adds; `horae redrive` removes every `horae.*` attribute.
+    static let ownAttributes: Set<String> = ["horae.rule", "horae.error", "horae.attempts", "horae.subscription"]
+
     /// The attributes this type sets itself; the original message's values for them are replaced.
     private static func isOwn(_ key: String) -> Bool {
-        key == "horae.rule" || key == "horae.error" || key == "horae.attempts"
+        ownAttributes.contains(key)
     }
 
     /// The longest prefix of `text` within `bytes` UTF-8 bytes, cut between Unicode scalars.

@@ -626,7 +626,7 @@ public final class TaskRunner: Sendable {
             }
             let dead = DeadLetterMessage(
                 data: work.message.data, attributes: work.message.attributes, rule: work.rule.name,
-                error: record.lastError ?? "unknown error", attempts: record.attempt)
+                subscription: work.subscription, error: record.lastError ?? "unknown error", attempts: record.attempt)
             if let note = dead.note {
                 log.warning(
                     "dead letter cut to Pub/Sub's limits", metadata: ["topic": "\(topic)", "dropped": "\(note)"])

@@ -44,10 +44,11 @@ import Testing
                 return !dead.isEmpty
             }
             let published = dead[0].message.attributes
-            // The three `horae.*` ones, then the first 97 original attributes by key.
+            // The four `horae.*` ones, then the first 96 original attributes by key.
             #expect(published.count == 100)
-            #expect(published["x-095"] != nil && published["x-096"] == nil)
+            #expect(published["x-094"] != nil && published["x-095"] == nil)
             #expect(published["horae.rule"] == "fragile")
+            #expect(published["horae.subscription"] == "events")
             #expect(published["horae.attempts"] == "1")
             #expect(published["objectId"] == "fail")
             let error = try #require(published["horae.error"])

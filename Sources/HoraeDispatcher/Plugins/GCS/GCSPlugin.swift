@@ -66,8 +66,8 @@ public struct GCSPlugin: ActionPlugin {
     /// `rewriteTo` calls for one copy, at most (each copies at least a few hundred MiB).
     static let maxRewriteCalls = 1000
 
-    private let caller: GoogleAPICaller
-    private let endpoint: String
+    let caller: GoogleAPICaller
+    let endpoint: String
     private let defaultTimeout: Duration
     /// Download bytes in flight, daemon-wide.
     let downloadBudget: DownloadBudget
