@@ -46,15 +46,18 @@ struct RedriveCommand: AsyncParsableCommand {
     /// How long a pull waits for dead letters before the subscription is taken as drained.
     static let drainedAfter: Duration = .seconds(5)
 
-    /// The next dead letters, or nil when none came within ``drainedAfter``.
-    static func pull(_ client: PubSubClient, _ subscription: PubSubResourceName, max: Int) async throws
+    /// The next dead letters, or nil when the subscription is drained: the first pull waits up
+    /// to ``drainedAfter`` for dead letters; the next ones (`first: false`) answer at once, so
+    /// that no pull is left open at the end to take dead letters this run does not read.
+    static func pull(_ client: PubSubClient, _ subscription: PubSubResourceName, max: Int, first: Bool) async throws
         -> [ReceivedMessage]?
     {
         do {
-            let batch = try await client.pull(subscription, maxMessages: max, timeout: drainedAfter)
+            let batch = try await client.pull(
+                subscription, maxMessages: max, timeout: first ? drainedAfter : .seconds(30), returnImmediately: !first)
             return batch.isEmpty ? nil : batch
         } catch {
-            if error.timedOut { return nil }
+            if error.timedOut && first { return nil }
             throw error
         }
     }
@@ -84,19 +87,22 @@ struct RedriveCommand: AsyncParsableCommand {
         defer { store.close() }
         let redrive = DeadLetterRedrive(rules: rules, subscriptions: config.subscriptions.keys)
         var moved = 0
-        var left: [String] = []  // ack ids given back at the end
+        var left = Set<String>()  // ids of dead letters left on the subscription
+        var giveBack: [String] = []  // ack ids made available again at the end
         var seen = Set<String>()
         do {
             while limit.map({ moved < $0 }) ?? true {
                 let wanted = min(100, limit.map { $0 - moved } ?? 100)
-                guard let batch = try await Self.pull(client, subscription, max: wanted) else { break }
+                guard let batch = try await Self.pull(client, subscription, max: wanted, first: seen.isEmpty) else {
+                    break
+                }
                 // Redelivered ones (left earlier, their lease over) mean everything was seen.
                 var fresh: [ReceivedMessage] = []
                 for received in batch {
                     if seen.insert(received.message.id).inserted {
                         fresh.append(received)
                     } else {
-                        left.append(received.ackID)
+                        giveBack.append(received.ackID)
                     }
                 }
                 if fresh.isEmpty { break }
@@ -104,18 +110,20 @@ struct RedriveCommand: AsyncParsableCommand {
                 for received in fresh {
                     if let problem = received.problem {
                         Console.error("left \(received.message.id): \(problem)\n")
-                        left.append(received.ackID)
+                        left.insert(received.message.id)
+                        giveBack.append(received.ackID)
                         continue
                     }
                     switch redrive.entry(for: received.message, onlyRule: rule, now: Date()) {
                     case .success(let entry): entries.append((received, entry))
                     case .failure(let refusal):
                         Console.error("left \(received.message.id): \(refusal)\n")
-                        left.append(received.ackID)
+                        left.insert(received.message.id)
+                        giveBack.append(received.ackID)
                     }
                 }
                 if dryRun {
-                    left += entries.map(\.0.ackID)
+                    giveBack += entries.map(\.0.ackID)
                 } else {
                     // Durable first, then acknowledged: a crash between the two redrives a
                     // dead letter twice, which the inbox keeps once.
@@ -129,9 +137,9 @@ struct RedriveCommand: AsyncParsableCommand {
                 }
                 moved += entries.count
             }
-            for chunk in stride(from: 0, to: left.count, by: 1000) {
+            for chunk in stride(from: 0, to: giveBack.count, by: 1000) {
                 try await client.modifyAckDeadline(
-                    subscription, ackIDs: Array(left[chunk..<min(chunk + 1000, left.count)]), seconds: 0)
+                    subscription, ackIDs: Array(giveBack[chunk..<min(chunk + 1000, giveBack.count)]), seconds: 0)
             }
         } catch let error as PubSubError {
             Console.error("horae: \(error)\n")
@@ -142,7 +150,7 @@ struct RedriveCommand: AsyncParsableCommand {
         }
         Console.out(
             "\(dryRun ? "would redrive" : "redrove") \(moved) dead letter\(moved == 1 ? "" : "s")"
-                + (left.isEmpty ? "" : ", left \(Set(left).count) on the subscription") + "\n")
+                + (left.isEmpty ? "" : ", left \(left.count) on the subscription") + "\n")
         if !left.isEmpty { throw ExitCode(1) }
     }
 }

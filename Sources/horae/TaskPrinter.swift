@@ -56,10 +56,21 @@ enum TaskPrinter {
     }
 
     /// `text` on one line (control characters shown as spaces: an error may quote a hostile
-    /// object name), cut to `width` characters with an ellipsis.
+    /// object name; runs of spaces made one, ends trimmed), cut to `width` characters with an
+    /// ellipsis.
     static func singleLine(_ text: String, width: Int) -> String {
-        let flat = String(
-            text.map { $0.isNewline || ($0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } ?? false) ? " " : $0 })
+        var flat = ""
+        for character in text {
+            let blank =
+                character.isWhitespace || character.isNewline
+                || (character.asciiValue.map { $0 < 0x20 || $0 == 0x7F } ?? false)
+            if blank {
+                if !flat.isEmpty && flat.last != " " { flat.append(" ") }
+            } else {
+                flat.append(character)
+            }
+        }
+        if flat.last == " " { flat.removeLast() }
         return flat.count > width ? String(flat.prefix(width - 1)) + "…" : flat
     }
 }

@@ -57,15 +57,21 @@ public final class PubSubClient: Sendable {
     ///
     /// Every received item with an ack id is returned, including messages that cannot be decoded
     /// (their ``ReceivedMessage/problem`` says why), so no lease is lost to one bad message.
-    /// - Parameter timeout: the HTTP timeout; past it the pull fails with a retryable `.transport`.
+    /// - Parameters:
+    ///   - timeout: the HTTP timeout; past it the pull fails with a retryable `.transport`.
+    ///   - returnImmediately: answer at once, with no messages when none is ready (deprecated by
+    ///     Pub/Sub for subscribers, which should wait; `horae redrive` uses it to end a drain
+    ///     without leaving a pull open that would take messages nobody reads).
     public func pull(
         _ subscription: PubSubResourceName, maxMessages: Int,
-        timeout: Duration = PubSubClient.pullTimeout
+        timeout: Duration = PubSubClient.pullTimeout, returnImmediately: Bool = false
     ) async throws(PubSubError) -> [ReceivedMessage] {
         guard maxMessages >= 1 else {
             throw PubSubError(.invalidArgument, "pull needs maxMessages of at least 1, not \(maxMessages)")
         }
-        let body = JSONValue.object([(key: "maxMessages", value: .number(String(maxMessages)))])
+        var members: [(key: String, value: JSONValue)] = [(key: "maxMessages", value: .number(String(maxMessages)))]
+        if returnImmediately { members.append((key: "returnImmediately", value: .bool(true))) }
+        let body = JSONValue.object(members)
         let response = try await call(
             "POST", subscription, verb: "pull", body: body, timeout: timeout, what: "pull from \(subscription)")
         return try PullResponseDecoder.receivedMessages(from: response)
