@@ -191,3 +191,19 @@ import Testing
         #expect(redrive.kind == .redrive && redrive.rule == "r" && redrive.message == Self.message("d1"))
     }
 }
+
+extension StateStoreInboxTests {
+    @Test(arguments: StoreKind.allCases)
+    func aPrunedTaskTakesItsMessageWithIt(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
+        let store = try await fixture.open()
+        _ = try await Self.record(store, "m1", state: .succeeded)
+        let key = TaskKey(messageID: "m1", rule: "r")
+        #expect(try await store.keptMessage(of: key) != nil)
+        #expect(try await store.prune(now: T.at(100), finishedBefore: T.at(50)) >= 1)
+        #expect(try await store.task(key) == nil)
+        #expect(try await store.keptMessage(of: key) == nil)
+        #expect(try await store.checkIntegrity().isEmpty)
+    }
+}
