@@ -1,5 +1,8 @@
 /// A rule's `actions:`: the plugin each names and its options, checked against the plugin's schema.
 extension RuleFileParser {
+    /// The keys an action has beside its plugin.
+    static let actionKeys = ["name", "timeout", "forEach"]
+
     mutating func parseAction(_ node: YAMLNode, _ context: TemplateChecks) -> Action? {
         let pluginNames = Plugin.allCases.map(\.rawValue)
         guard let pairs = mapping(node, "an action", example: "- exec: { command: [\"/bin/true\"] }") else {
@@ -9,18 +12,21 @@ extension RuleFileParser {
         var plugins: [(Plugin, YAMLNode, YAMLNode)] = []
         for (key, value) in pairs {
             guard let k = key.scalar else { continue }
-            if k == "name" || k == "timeout" { continue }
+            if Self.actionKeys.contains(k) { continue }
             if let p = Plugin(rawValue: k) {
                 plugins.append((p, key, value))
             } else {
                 diagnostics.error(
                     .unknownPlugin,
-                    "unknown plugin `\(k)`" + Suggestions.hint(for: k, in: pluginNames + ["name", "timeout"]),
+                    "unknown plugin `\(k)`" + Suggestions.hint(for: k, in: pluginNames + Self.actionKeys),
                     at: key.location)
             }
         }
         let name = node["name"].flatMap { scalarText($0, "`name`") }
         let timeout = node["timeout"].flatMap { duration($0, "`timeout`") }
+        var context = context
+        let forEach = node["forEach"].flatMap { parseForEach($0, steps: context.scope.steps, in: "an action") }
+        if forEach != nil { context.scope.hasItem = true }
         if plugins.count > 1 {
             diagnostics.error(
                 .invalidAction,
@@ -38,7 +44,8 @@ extension RuleFileParser {
         }
         let options = parseOptions(plugin, optionsNode, context)
         guard errorCount == errorsBefore, let options else { return nil }
-        return Action(plugin: plugin, name: name, timeout: timeout, options: options, location: node.location)
+        return Action(
+            plugin: plugin, name: name, timeout: timeout, forEach: forEach, options: options, location: node.location)
     }
 
     mutating func parseOptions(_ plugin: Plugin, _ node: YAMLNode, _ context: TemplateChecks) -> [(

@@ -6,10 +6,11 @@ import Foundation
 
 /// `tests:`: the test messages and what each expects.
 extension RuleFileParser {
-    static let testKeys = ["name", "message", "schedule", "expect"]
+    static let testKeys = ["name", "message", "schedule", "steps", "expect"]
+    static let testStepKeys = ["json", "stdout", "body", "status"]
     static let testScheduleKeys = ["rule", "time"]
     static let testMessageKeys = ["attributes", "data", "id", "publishTime", "orderingKey", "subscription"]
-    static let expectationKeys = ["rule", "captures", "actions"]
+    static let expectationKeys = ["rule", "item", "captures", "actions"]
 
     mutating func parseTest(_ node: YAMLNode) -> RuleTest? {
         guard
@@ -75,12 +76,31 @@ extension RuleFileParser {
                     actions = aItems.compactMap { expectedAction($0) }
                 }
                 expectations.append(
-                    RuleTest.Expectation(rule: ruleName, captures: captures, actions: actions, location: item.location))
+                    RuleTest.Expectation(
+                        rule: ruleName, item: item["item"].map(jsonValue), captures: captures, actions: actions,
+                        location: item.location))
+            }
+        }
+        var steps: [String: StepOutput] = [:]
+        if let st = node["steps"],
+            let stPairs = mapping(st, "`steps`", example: "steps: { companies: { json: { items: [] } } }")
+        {
+            for (key, value) in stPairs {
+                guard let stepName = scalarText(key, "a step name"),
+                    let oPairs = mapping(value, "the outputs of step `\(stepName)`", example: "{ json: { a: 1 } }")
+                else { continue }
+                checkKeys(oPairs, allowed: Self.testStepKeys, in: "a test step")
+                var output = StepOutput()
+                output.json = value["json"].map(jsonValue)
+                output.text = (value["stdout"] ?? value["body"]).flatMap { scalarText($0, "`stdout`") }
+                output.status = value["status"].flatMap { integer($0, "`status`", in: 100...599) }
+                steps[stepName] = output
             }
         }
         guard errorCount == errorsBefore else { return nil }
         return RuleTest(
-            name: name, message: message, schedule: schedule, expect: expectations, location: node.location)
+            name: name, message: message, schedule: schedule, expect: expectations, steps: steps,
+            location: node.location)
     }
 
     /// `schedule: { rule: NAME, time: RFC3339 }`; whether `time` is a tick of the rule's cron is

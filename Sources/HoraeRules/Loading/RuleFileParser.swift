@@ -23,7 +23,7 @@ struct RuleFileParser: DiagnosingYAMLReader {
 
     static let topLevelKeys = ["rules", "tests"]
     static let ruleKeys = [
-        "name", "description", "on", "dedup", "retry", "timeout", "concurrency", "taskLog", "actions",
+        "name", "description", "on", "dedup", "retry", "timeout", "concurrency", "taskLog", "forEach", "actions",
     ]
     static let dedupKeys = ["key", "window"]
     static let retryKeys = ["maxAttempts", "initialBackoff", "maxBackoff", "multiplier", "deadLetter"]
@@ -72,8 +72,10 @@ struct RuleFileParser: DiagnosingYAMLReader {
         let description = node["description"].flatMap { scalarText($0, "`description`") }
         var trigger: Trigger?
         if let on = required(node, "on", in: "a rule") { trigger = parseTrigger(on) }
+        let forEach = node["forEach"].flatMap { parseForEach($0, steps: [:], in: "a rule") }
         let scope = Template.Scope(
-            captures: trigger.map(Self.captures(of:)) ?? [], isSchedule: trigger.map(Self.isSchedule) ?? false)
+            captures: trigger.map(Self.captures(of:)) ?? [], isSchedule: trigger.map(Self.isSchedule) ?? false,
+            hasItem: forEach != nil)
         let guaranteed = trigger.map(Self.guaranteedAttributes(of:)) ?? []
         let context = TemplateChecks(scope: scope, guaranteedAttributes: guaranteed)
 
@@ -106,12 +108,29 @@ struct RuleFileParser: DiagnosingYAMLReader {
                     "`actions` is empty; a rule needs at least one action, e.g. `- log: { message: \"{{ attributes.objectId }}\" }`",
                     at: a.location)
             }
-            for item in items { if let action = parseAction(item, context) { actions.append(action) } }
+            // Each action may read the outputs of the named actions before it.
+            var steps: [String: Plugin] = [:]
+            for item in items {
+                var actionContext = context
+                actionContext.scope.steps = steps
+                guard let action = parseAction(item, actionContext) else { continue }
+                actions.append(action)
+                if let name = action.name {
+                    if steps[name] != nil, let n = item["name"] {
+                        diagnostics.error(
+                            .invalidAction,
+                            "another action of this rule is already named `\(name)`; names tell `steps.NAME` apart",
+                            at: n.location)
+                    }
+                    steps[name] = action.plugin
+                }
+            }
         }
         guard errorCount == errorsBefore, let trigger else { return nil }
         return Rule(
             name: name, description: description, location: node.location, trigger: trigger, dedup: dedup,
-            retry: retry, timeout: timeout, concurrency: concurrency, taskLog: taskLog, actions: actions)
+            retry: retry, timeout: timeout, concurrency: concurrency, taskLog: taskLog, forEach: forEach,
+            actions: actions)
     }
 
     static func isValidRuleName(_ s: String) -> Bool {

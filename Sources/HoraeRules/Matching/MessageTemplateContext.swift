@@ -14,10 +14,14 @@ public struct MessageTemplateContext: TemplateContext {
     /// (``Schedule/timeText(of:)``).
     public var scheduleTime: String?
     public var now: Date
+    /// The `forEach` item of the task, or of the action being rendered.
+    public var item: JSONValue?
+    /// The outputs of the task's named actions that ran (``StepOutput``).
+    public var steps: [String: StepOutput]
 
     public init(
         fields: MessageFields, captures: CaptureSet, ruleName: String, attempt: Int = 1,
-        scheduleTime: String? = nil, now: Date = Date()
+        scheduleTime: String? = nil, now: Date = Date(), item: JSONValue? = nil, steps: [String: StepOutput] = [:]
     ) {
         self.fields = fields
         self.captures = captures
@@ -25,6 +29,8 @@ public struct MessageTemplateContext: TemplateContext {
         self.attempt = attempt
         self.scheduleTime = scheduleTime
         self.now = now
+        self.item = item
+        self.steps = steps
     }
 
     public func value(of variable: Template.Variable) -> String? {
@@ -41,6 +47,8 @@ public struct MessageTemplateContext: TemplateContext {
         case .taskAttempt: return String(attempt)
         case .scheduleTime: return scheduleTime
         case .now: return Self.rfc3339(now)
+        case .item(let path): return item?.value(at: path)?.text
+        case .step(let name, let field): return steps[name]?.value(of: field)
         }
     }
 

@@ -5,17 +5,20 @@ public struct Action: Sendable {
     public var name: String?
     /// Limit for one run of this action.
     public var timeout: Duration?
+    /// `forEach:`: the action runs once per item, each run one unit of the task's progress.
+    public var forEach: ForEach?
     /// The plugin's options, in the order written; string leaves are templates.
     public var options: [(key: String, value: OptionValue)]
     public var location: SourceLocation
 
     public init(
-        plugin: Plugin, name: String? = nil, timeout: Duration? = nil,
+        plugin: Plugin, name: String? = nil, timeout: Duration? = nil, forEach: ForEach? = nil,
         options: [(key: String, value: OptionValue)], location: SourceLocation
     ) {
         self.plugin = plugin
         self.name = name
         self.timeout = timeout
+        self.forEach = forEach
         self.options = options
         self.location = location
     }

@@ -14,6 +14,8 @@ public struct Rule: Sendable {
     /// The level of the lines a routine task of the rule logs (its start and its end): `info`,
     /// or `debug` for a high-rate rule whose every task would otherwise add two lines.
     public var taskLog: TaskLogLevel
+    /// `forEach:`: one task per item (nil: one task).
+    public var forEach: ForEach?
     public var actions: [Action]
 
     public enum TaskLogLevel: String, Sendable, CaseIterable {
@@ -23,7 +25,7 @@ public struct Rule: Sendable {
     public init(
         name: String, description: String? = nil, location: SourceLocation, trigger: Trigger,
         dedup: Dedup? = nil, retry: RetryPolicy = RetryPolicy(), timeout: Duration? = nil,
-        concurrency: Int? = nil, taskLog: TaskLogLevel = .info, actions: [Action]
+        concurrency: Int? = nil, taskLog: TaskLogLevel = .info, forEach: ForEach? = nil, actions: [Action]
     ) {
         self.name = name
         self.description = description
@@ -34,6 +36,7 @@ public struct Rule: Sendable {
         self.timeout = timeout
         self.concurrency = concurrency
         self.taskLog = taskLog
+        self.forEach = forEach
         self.actions = actions
     }
 

@@ -18,6 +18,8 @@ public struct RuleTest: Sendable {
 
     public struct Expectation: Sendable {
         public var rule: String
+        /// The `forEach` item of the task this entry describes (nil: the next in item order).
+        public var item: JSONValue?
         /// Captures that must be bound exactly so (nil: not checked).
         public var captures: [String: String]?
         /// The rendered actions, in order; each given option must equal the rendered one (nil: not checked).
@@ -38,5 +40,8 @@ public struct RuleTest: Sendable {
     /// Set for a schedule test.
     public var schedule: ScheduleTick?
     public var expect: [Expectation]
+    /// `steps:`: the outputs the test gives the named actions, for the later actions that read
+    /// them (`steps.NAME.json…`); a test runs no action.
+    public var steps: [String: StepOutput] = [:]
     public var location: SourceLocation
 }

@@ -64,7 +64,22 @@ public enum RuleFileSchema {
         "rule.timeout": "Limit of the whole task, all attempts together.",
         "rule.concurrency": "At most this many tasks of the rule run at once.",
         "rule.taskLog": "Level of each task's start and end log lines: info, or debug for high-rate rules.",
+        "rule.forEach": "One task per item of a list: a scalar is `{{ item }}`, a mapping's fields `{{ item.FIELD }}`.",
         "rule.actions": "Run in order; each is one plugin.",
+        "forEach.in":
+            "The list: written in the rule, or an earlier named action's JSON output, `steps.NAME.json.PATH`.",
+        "forEach.where":
+            "Conditions on each item's fields, by dotted path, as `data:` conditions; other items are skipped.",
+        "action.forEach":
+            "Run the action once per item (a list, or `{ in: …, where: … }`); each run is one unit of progress.",
+        "test.steps":
+            "Outputs of named actions (`json`, `stdout`, `body`, `status`) for the later actions that read them.",
+        "step.json": "The step's JSON output.",
+        "step.stdout": "The step's standard output, as text.",
+        "step.body": "The step's response body, as text.",
+        "step.status": "The step's HTTP status.",
+        "expectation.item":
+            "The forEach item of the task this entry describes; entries without one take the items in order.",
         "dedup.key": "Template of the dedup key.",
         "dedup.window": "How long a success is remembered.",
         "retry.maxAttempts": "Attempts before the task fails for good.",
@@ -144,6 +159,7 @@ public enum RuleFileSchema {
                         "timeout": parts.ref("duration"),
                         "concurrency": parts.integer(1...100_000),
                         "taskLog": .object([("enum", parts.strings(Rule.TaskLogLevel.allCases.map(\.rawValue)))]),
+                        "forEach": forEach,
                         "actions": .object([
                             ("type", .string("array")), ("minItems", .number("1")), ("items", parts.ref("action")),
                         ]),
@@ -151,6 +167,37 @@ public enum RuleFileSchema {
             ),
             ("required", parts.strings(["name", "on", "actions"])),
             ("additionalProperties", .bool(false)),
+        ])
+    }
+
+    /// A list, or `{ in: list | "steps.NAME.json.PATH", where: { path: matcher } }`.
+    static var forEach: JSONValue {
+        let list = JSONValue.object([("type", .string("array")), ("minItems", .number("1"))])
+        return .object([
+            (
+                "anyOf",
+                .array([
+                    list,
+                    parts.keyed(
+                        RuleFileParser.forEachKeys, in: "forEach",
+                        [
+                            "in": .object([
+                                (
+                                    "anyOf",
+                                    .array([
+                                        list,
+                                        .object([
+                                            ("type", .string("string")), ("pattern", .string("^(\\{\\{ *)?steps\\.")),
+                                        ]),
+                                    ])
+                                )
+                            ]),
+                            "where": .object([
+                                ("type", .string("object")), ("additionalProperties", parts.ref("matcher")),
+                            ]),
+                        ], required: ["in"]),
+                ])
+            )
         ])
     }
 
@@ -244,6 +291,7 @@ public enum RuleFileSchema {
                                     (plugin.rawValue, parts.ref("plugin-\(plugin.rawValue)")),
                                     ("name", parts.described(.object([("type", .string("string"))]), "action.name")),
                                     ("timeout", parts.described(parts.ref("duration"), "action.timeout")),
+                                    ("forEach", parts.described(forEach, "action.forEach")),
                                 ])
                             ),
                             ("required", parts.strings([plugin.rawValue])),
@@ -317,6 +365,19 @@ public enum RuleFileSchema {
             RuleFileParser.testKeys, in: "test",
             [
                 "name": .object([("type", .string("string"))]), "message": message, "schedule": tick,
+                "steps": .object([
+                    ("type", .string("object")),
+                    (
+                        "additionalProperties",
+                        parts.keyed(
+                            RuleFileParser.testStepKeys, in: "step",
+                            [
+                                "json": .object([]), "stdout": .object([("type", .string("string"))]),
+                                "body": .object([("type", .string("string"))]),
+                                "status": parts.integer(100...599),
+                            ])
+                    ),
+                ]),
                 "expect": .object([("type", .string("array")), ("items", parts.ref("expectation"))]),
             ], required: ["name", "expect"])
         if case .object(var members) = object {
@@ -338,6 +399,7 @@ public enum RuleFileSchema {
             RuleFileParser.expectationKeys, in: "expectation",
             [
                 "rule": .object([("type", .string("string"))]),
+                "item": .object([]),
                 "captures": .object([("type", .string("object")), ("additionalProperties", parts.ref("scalar"))]),
                 "actions": .object([
                     ("type", .string("array")),

@@ -29,6 +29,10 @@ public struct Template: Sendable, Hashable {
         /// A path into the JSON payload; empty for the whole payload.
         case data([String])
         case messageID, messagePublishTime, messageOrderingKey, subscription, rule, taskAttempt, scheduleTime, now
+        /// The `forEach` item of the task or action (`item`), or a path into it (`item.a.b`).
+        case item([String])
+        /// An output of an earlier named action of the task (`steps.NAME.json.a.b`, `steps.NAME.stdout`).
+        case step(String, StepField)
 
         /// The spelling users write: `codename`, `attributes.bucketId`, `attributes["a b"]`,
         /// `data.a.b`, `message.id`, `task.attempt`, …
@@ -51,6 +55,9 @@ public struct Template: Sendable, Hashable {
             case .taskAttempt: return "task.attempt"
             case .scheduleTime: return "schedule.time"
             case .now: return "now"
+            case .item(let path):
+                return (["item"] + path.map { Self.isPlainSegment($0) ? $0 : Self.quoted($0) }).joined(separator: ".")
+            case .step(let name, let field): return "steps.\(name).\(field)"
             }
         }
 
@@ -83,6 +90,33 @@ public struct Template: Sendable, Hashable {
         }
     }
 
+    /// Which output of a step a template reads (``StepOutput``).
+    public enum StepField: Sendable, Hashable, CustomStringConvertible {
+        /// The JSON output, or a path into it.
+        case json([String])
+        /// `exec`'s standard output, as text.
+        case stdout
+        /// `http`'s response body, as text.
+        case body
+        /// `http`'s status.
+        case status
+
+        /// The output's name in ``Plugin/stepOutputs``.
+        public var output: String {
+            switch self {
+            case .json: "json"
+            case .stdout: "stdout"
+            case .body: "body"
+            case .status: "status"
+            }
+        }
+
+        public var description: String {
+            if case .json(let path) = self { return (["json"] + path).joined(separator: ".") }
+            return output
+        }
+    }
+
     /// One use of a variable in the template.
     public struct Reference: Sendable, Hashable {
         public var variable: Variable
@@ -104,10 +138,18 @@ public struct Template: Sendable, Hashable {
     public struct Scope: Sendable {
         public var captures: Set<String>
         public var isSchedule: Bool
+        /// A `forEach` applies, so `item` is defined.
+        public var hasItem: Bool
+        /// The named actions before this one, with their plugins: what `steps.NAME` may read.
+        public var steps: [String: Plugin]
 
-        public init(captures: Set<String> = [], isSchedule: Bool = false) {
+        public init(
+            captures: Set<String> = [], isSchedule: Bool = false, hasItem: Bool = false, steps: [String: Plugin] = [:]
+        ) {
             self.captures = captures
             self.isSchedule = isSchedule
+            self.hasItem = hasItem
+            self.steps = steps
         }
     }
 

@@ -293,7 +293,7 @@ struct TemplateParser {
     }
 
     private static let roots: Set<String> = [
-        "attributes", "data", "message", "subscription", "rule", "task", "schedule", "now",
+        "attributes", "data", "message", "subscription", "rule", "task", "schedule", "now", "item", "steps",
     ]
 
     private static let messageFields: [(String, Template.Variable)] = [
@@ -308,8 +308,9 @@ struct TemplateParser {
         let spelling = path.spelling
 
         // Quoted segments only name attributes and data keys.
-        if root != "attributes" && root != "data", let quoted = rest.first(where: { $0.quoted }) {
-            error(.templateSyntax, "`[\"…\"]` can only follow `attributes` or `data`", at: quoted.start)
+        if !["attributes", "data", "item", "steps"].contains(root), let quoted = rest.first(where: { $0.quoted }) {
+            error(
+                .templateSyntax, "`[\"…\"]` can only follow `attributes`, `data`, `item` or `steps`", at: quoted.start)
             return nil
         }
 
@@ -384,6 +385,16 @@ struct TemplateParser {
                 return nil
             }
             return .scheduleTime
+        case "item":
+            guard scope.hasItem else {
+                error(
+                    .unknownVariable,
+                    "`\(spelling)`: `item` is only available in a rule or an action with `forEach`", at: start)
+                return nil
+            }
+            return .item(rest.map(\.name))
+        case "steps":
+            return resolveStep(path, at: start)
         case "subscription", "rule", "now":
             guard rest.isEmpty else {
                 error(.unknownVariable, "`\(root)` has no fields; write `{{ \(root) }}`", at: start)
@@ -401,6 +412,58 @@ struct TemplateParser {
             return nil
         }
         return variable
+    }
+
+    /// `steps.NAME.FIELD`: NAME must be an earlier named action whose plugin has FIELD.
+    private mutating func resolveStep(_ path: Path, at start: Int) -> Template.Variable? {
+        let segments = path.segments.dropFirst().map(\.name)
+        let named = scope.steps.keys.sorted()
+        guard let name = segments.first else {
+            error(
+                .unknownVariable,
+                "`steps` needs an earlier named action and an output, as in `steps.NAME.json.a.b`", at: start)
+            return nil
+        }
+        guard let plugin = scope.steps[name] else {
+            var message = "`\(path.spelling)`: no earlier action of this task is named `\(name)`"
+            if let close = Suggestions.closest(to: name, in: named) {
+                message += "; did you mean `steps.\(close)`?"
+            } else if named.isEmpty {
+                message += "; give an earlier action `name: \(name)` to read its output"
+            } else {
+                message += " (earlier named actions: \(named.map { "`\($0)`" }.joined(separator: ", ")))"
+            }
+            error(.unknownVariable, message, at: start)
+            return nil
+        }
+        let outputs = plugin.stepOutputs
+        let article = "aeiou".contains(plugin.rawValue.first!) ? "an" : "a"
+        let describedOutputs =
+            outputs.isEmpty
+            ? "\(article) `\(plugin.rawValue)` action leaves no output to read"
+            : "\(article) `\(plugin.rawValue)` action's outputs are "
+                + outputs.map { "`\($0)`" }.joined(separator: ", ")
+        guard segments.count >= 2, outputs.contains(segments[1]) else {
+            error(
+                .unknownVariable,
+                segments.count < 2
+                    ? "`\(path.spelling)` needs an output: \(describedOutputs)"
+                    : "`\(path.spelling)`: \(describedOutputs)", at: start)
+            return nil
+        }
+        let field: Template.StepField
+        switch segments[1] {
+        case "json": field = .json(Array(segments.dropFirst(2)))
+        case "stdout": field = .stdout
+        case "body": field = .body
+        default: field = .status
+        }
+        if segments.count > 2, case .json = field {
+        } else if segments.count > 2 {
+            error(.unknownVariable, "`steps.\(name).\(segments[1])` has no fields", at: start)
+            return nil
+        }
+        return .step(name, field)
     }
 
     private func unknownVariableMessage(_ path: Path) -> String {
