@@ -1,0 +1,153 @@
+import Foundation
+import Testing
+
+@testable import HoraeDispatcher
+
+/// The PostgreSQL store's connections killed under it with `pg_terminate_backend`, against the
+/// real server: between calls (idle pooled connections) and in the middle of a transaction. The
+/// calls go on, on fresh connections, with nothing lost and nothing written twice.
+@Suite("PostgresStateStore: killed connections")
+struct PostgresReconnectTests {
+    typealias T = StoreTestTime
+
+    /// Terminates every connection the store holds to `database` and waits until they are gone.
+    static func terminateConnections(_ server: PostgresServer, _ database: String) async throws {
+        let terminated = try await server.psql(
+            """
+            SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+            WHERE datname = '\(database)' AND application_name = 'horae'
+            """, database: "postgres")
+        #expect(Int(terminated).map { $0 > 0 } == true)
+        try await Polling.waitUntil("the terminated connections are gone", timeout: .seconds(10)) {
+            try await server.psql(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = '\(database)' AND application_name = 'horae'",
+                database: "postgres") == "0"
+        }
+    }
+
+    @Test func callsAfterTheirConnectionsWereTerminatedSucceedOnFreshOnes() async throws {
+        let server = try await PostgresServer.shared()
+        let database = try await server.createDatabase()
+        defer { server.dropDatabaseNow(database) }
+        let store = try PostgresStateStore(configuration: .init(url: server.url(database: database), maxConnections: 3))
+        defer { store.close() }
+        // Several connections open at once, so that several are idle in the pool when killed.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<12 {
+                group.addTask {
+                    try await store.save(
+                        TaskRecord(key: TaskKey(messageID: "m\(index)", rule: "r"), state: .running, createdAt: T.t0))
+                }
+            }
+            try await group.waitForAll()
+        }
+
+        for round in 0..<3 {
+            try await Self.terminateConnections(server, database)
+            let key = TaskKey(messageID: "m\(round)", rule: "r")
+            var record = try #require(try await store.task(key))
+            record.state = .succeeded
+            record.updatedAt = T.at(Double(round + 1))
+            try await store.save(record, replacing: .running, transitionDetail: "done", dedup: nil)
+            let claim = try await store.claimDedup(
+                rule: "r", key: "k\(round)", owner: key, now: T.t0, leaseUntil: T.at(60))
+            #expect(claim == .acquired)
+            #expect(try await store.claimTick(rule: "tick", tick: T.at(Double(round))))
+        }
+        // Many calls at once over connections that were all killed.
+        try await Self.terminateConnections(server, database)
+        let found = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<12 {
+                group.addTask { try await store.task(TaskKey(messageID: "m\(index)", rule: "r")) != nil }
+            }
+            return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+        }
+        #expect(found == 12)
+        for round in 0..<3 {
+            let changes = try await store.transitions(of: TaskKey(messageID: "m\(round)", rule: "r")).map(\.to)
+            #expect(changes == [.running, .succeeded])
+        }
+        #expect(store.availabilityProblem == nil)
+        #expect(try await store.checkIntegrity().isEmpty)
+    }
+
+    /// A save waits for a row lock inside its transaction when its connection is terminated:
+    /// the transaction did not commit, so the save runs again on a fresh connection, once.
+    @Test func aTransactionWhoseConnectionIsTerminatedMidwayIsRunAgain() async throws {
+        let server = try await PostgresServer.shared()
+        let database = try await server.createDatabase()
+        defer { server.dropDatabaseNow(database) }
+        let store = try PostgresStateStore(configuration: .init(url: server.url(database: database), maxConnections: 2))
+        defer { store.close() }
+        let key = TaskKey(messageID: "m", rule: "r")
+        var record = TaskRecord(key: key, state: .running, attempt: 1, createdAt: T.t0)
+        try await store.save(record)
+        _ = try await store.claimDedup(rule: "r", key: "k", owner: key, now: T.t0, leaseUntil: T.at(60))
+
+        // Another session holds the task's row for 3 s.
+        async let locker = server.psql(
+            "BEGIN; SELECT 1 FROM tasks FOR UPDATE; SELECT pg_sleep(3); COMMIT;", database: database)
+        try await Polling.waitUntil("the row is locked", timeout: .seconds(10)) {
+            try await server.psql(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = '\(database)' AND query LIKE '%pg_sleep(3)%' AND pid <> pg_backend_pid()",
+                database: "postgres") == "1"
+        }
+        record.state = .succeeded
+        record.updatedAt = T.at(5)
+        let finished = record
+        let saving = Task {
+            try await store.save(
+                finished, replacing: .running, transitionDetail: "action done",
+                dedup: .complete(rule: "r", key: "k", window: .seconds(3600)))
+        }
+        // The save is inside its transaction, waiting for the row: kill its connection there.
+        try await Polling.waitUntil("the save waits for the lock", timeout: .seconds(10)) {
+            try await server.psql(
+                """
+                SELECT count(*) FROM pg_stat_activity
+                WHERE datname = '\(database)' AND application_name = 'horae' AND wait_event_type = 'Lock'
+                """, database: "postgres") == "1"
+        }
+        let killed = try await server.psql(
+            """
+            SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+            WHERE datname = '\(database)' AND application_name = 'horae' AND wait_event_type = 'Lock'
+            """, database: "postgres")
+        #expect(killed == "1")
+        try await saving.value
+        _ = try await locker
+
+        #expect(try await store.task(key)?.state == .succeeded)
+        let transitions = try await store.transitions(of: key)
+        #expect(transitions.map(\.to) == [.running, .succeeded])
+        #expect(transitions.last?.detail == "action done")
+        #expect(try await store.dedupEntry(rule: "r", key: "k")?.status == "succeeded")
+        #expect(store.availabilityProblem == nil)
+    }
+
+    /// A call made while the server is down waits for it, within the reconnection patience,
+    /// and then does its work once.
+    @Test func aCallWaitsForAServerThatComesBackWithinThePatience() async throws {
+        let directory = TemporaryStoreDirectory()
+        defer { directory.remove() }
+        let server = try await PostgresServer.start(dataDirectory: directory.path)
+        defer { server.stop() }
+        let url = PostgresURL(
+            user: "postgres", host: server.host, port: server.port, database: "postgres", sslMode: .disable)
+        let store = try PostgresStateStore(configuration: .init(url: url, reconnectPatience: .seconds(30)))
+        defer { store.close() }
+        let key = TaskKey(messageID: "m", rule: "r")
+        try await store.save(TaskRecord(key: key, state: .running, attempt: 1, createdAt: T.t0))
+
+        server.stop()
+        let claiming = Task { try await store.claimTick(rule: "hourly", tick: T.t0) }
+        try await Polling.waitUntil("the store finds the server gone", timeout: .seconds(10)) {
+            store.availabilityProblem != nil
+        }
+        try await server.restart()
+        #expect(try await claiming.value)
+        #expect(store.availabilityProblem == nil)
+        #expect(try await store.claimTick(rule: "hourly", tick: T.t0) == false)
+        #expect(try await store.task(key)?.state == .running)
+    }
+}
