@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 
 @testable import HoraeDispatcher
@@ -20,6 +21,26 @@ import Testing
               - log: { message: "fetch {{ attributes.event }}" }
               - log: { message: "load {{ attributes.event }}" }
         """
+
+    /// `/readyz` of a status server on `port`: its status and body.
+    static func readyz(_ client: CurlHTTPClient, port: Int) async throws -> (status: Int, body: String) {
+        let response = try await client.send(
+            HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/readyz", timeout: .seconds(10)))
+        return (response.status, String(decoding: response.body, as: UTF8.self))
+    }
+
+    /// A status server answering for `daemon`, as `horae run` starts one; its port once it listens.
+    static func serveStatus(of daemon: Daemon) async throws -> (port: Int, serving: Task<Void, any Error>) {
+        let (addresses, bound) = AsyncStream.makeStream(of: StatusServer.Address.self)
+        let server = try StatusServer(
+            address: "127.0.0.1:0", metrics: DaemonMetrics(), source: DaemonStatus(daemon: daemon),
+            logger: Logger(label: "status-test") { _ in SwiftLogNoOpLogHandler() },
+            onRunning: { bound.yield($0) })
+        let serving = Task { try await server.run() }
+        var iterator = addresses.makeAsyncIterator()
+        guard let address = await iterator.next() else { throw CancellationError() }
+        return (address.port, serving)
+    }
 
     @Test func tasksRunDuringAnOutageFinishOnceAndEveryMessageIsAcked() async throws {
         let directory = TemporaryStoreDirectory()
@@ -46,9 +67,12 @@ import Testing
                 $0.state = url.redacted
                 $0.postgres.passwordFile = passwordFile
             })
+        let client = try CurlHTTPClient(configuration: .init(maxConnections: 2))
+        defer { client.shutdown() }
         try await withDaemon(harness) { h in
             h.start()
-            let status = DaemonStatus(daemon: h.daemon)
+            let (port, serving) = try await Self.serveStatus(of: h.daemon)
+            defer { serving.cancel() }
             for n in 1...4 { try await h.publish(["event": "e\(n)"]) }
             try await h.waitUntil("tasks are running") { h.plugin.calls.count >= 2 }
 
@@ -58,23 +82,22 @@ import Testing
             for n in 5...8 { try await h.publish(["event": "e\(n)"]) }
             try await h.publish(["event": "e1"])
             try await h.publish(["event": "e5"])
-            var reason = ""
+            var answer = (status: 0, body: "")
             try await h.waitUntil("/readyz names the store", timeout: .seconds(10)) {
-                guard case .notReady(let why) = await status.readiness() else { return false }
-                reason = why
-                return true
+                answer = try await Self.readyz(client, port: port)
+                return answer.status == 503
             }
-            let namesTheStore = reason.hasPrefix("state store unavailable: \(url.redacted): ")
-            #expect(namesTheStore, "\(reason)")
-            #expect(!reason.contains("s3cret-pw"))
+            let namesTheStore = answer.body.hasPrefix("state store unavailable: \(url.redacted): ")
+            #expect(namesTheStore, "\(answer.body)")
+            #expect(!answer.body.contains("s3cret-pw"))
             let outage = Duration.seconds(12) - (ContinuousClock.now - stopped)
             if outage > .zero { try await Task.sleep(for: outage) }
-            let stillDown = await status.readiness() != .ready
-            #expect(stillDown)
+            let stillDown = try await Self.readyz(client, port: port).status
+            #expect(stillDown == 503)
 
             try await server.restart()
             try await h.waitUntil("/readyz is ready again", timeout: .seconds(20)) {
-                await status.readiness() == .ready
+                try await Self.readyz(client, port: port).status == 200
             }
             try await h.waitUntil("every event ran and every message was acked", timeout: .seconds(60)) {
                 h.metrics["task.succeeded"] == 8 && h.metrics["task.duplicate"] == 2 && h.metrics["acked"] == 10

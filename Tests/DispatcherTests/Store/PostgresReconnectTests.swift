@@ -72,7 +72,8 @@ struct PostgresReconnectTests {
     }
 
     /// A save waits for a row lock inside its transaction when its connection is terminated:
-    /// the transaction did not commit, so the save runs again on a fresh connection, once.
+    /// the transaction did not commit, so the save runs again on a fresh connection, once. The
+    /// lock's holder is then terminated too, which lets the save through.
     @Test func aTransactionWhoseConnectionIsTerminatedMidwayIsRunAgain() async throws {
         let server = try await PostgresServer.shared()
         let database = try await server.createDatabase()
@@ -84,13 +85,17 @@ struct PostgresReconnectTests {
         try await store.save(record)
         _ = try await store.claimDedup(rule: "r", key: "k", owner: key, now: T.t0, leaseUntil: T.at(60))
 
-        // Another session holds the task's row for 3 s.
-        async let locker = server.psql(
-            "BEGIN; SELECT 1 FROM tasks FOR UPDATE; SELECT pg_sleep(3); COMMIT;", database: database)
-        try await Polling.waitUntil("the row is locked", timeout: .seconds(10)) {
+        // Another session holds the task's row until it is terminated below.
+        let locker = Task {
             try await server.psql(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = '\(database)' AND query LIKE '%pg_sleep(3)%' AND pid <> pg_backend_pid()",
-                database: "postgres") == "1"
+                "BEGIN; SELECT 1 FROM tasks FOR UPDATE; SELECT pg_sleep(120); COMMIT;", database: database)
+        }
+        let lockerQuery = """
+            FROM pg_stat_activity WHERE datname = '\(database)' AND query LIKE '%pg_sleep(120)%'
+                AND pid <> pg_backend_pid()
+            """
+        try await Polling.waitUntil("the row is locked", timeout: .seconds(30)) {
+            try await server.psql("SELECT count(*) \(lockerQuery)", database: "postgres") == "1"
         }
         record.state = .succeeded
         record.updatedAt = T.at(5)
@@ -101,7 +106,7 @@ struct PostgresReconnectTests {
                 dedup: .complete(rule: "r", key: "k", window: .seconds(3600)))
         }
         // The save is inside its transaction, waiting for the row: kill its connection there.
-        try await Polling.waitUntil("the save waits for the lock", timeout: .seconds(10)) {
+        try await Polling.waitUntil("the save waits for the lock", timeout: .seconds(30)) {
             try await server.psql(
                 """
                 SELECT count(*) FROM pg_stat_activity
@@ -114,8 +119,9 @@ struct PostgresReconnectTests {
             WHERE datname = '\(database)' AND application_name = 'horae' AND wait_event_type = 'Lock'
             """, database: "postgres")
         #expect(killed == "1")
+        _ = try await server.psql("SELECT pg_terminate_backend(pid) \(lockerQuery)", database: "postgres")
         try await saving.value
-        _ = try await locker
+        _ = try? await locker.value
 
         #expect(try await store.task(key)?.state == .succeeded)
         let transitions = try await store.transitions(of: key)
