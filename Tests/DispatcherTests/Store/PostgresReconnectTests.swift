@@ -1,11 +1,13 @@
 import Foundation
+import HoraeRules
 import Testing
 
 @testable import HoraeDispatcher
 
 /// The PostgreSQL store's connections killed under it with `pg_terminate_backend`, against the
-/// real server: between calls (idle pooled connections) and in the middle of a transaction. The
-/// calls go on, on fresh connections, with nothing lost and nothing written twice.
+/// real server: between calls (idle pooled connections) and in the middle of a transaction; and
+/// connections cut right after a commit, its answer lost (``AnswerDroppingProxy``). The calls go
+/// on, on fresh connections, with nothing lost and nothing written twice.
 @Suite("PostgresStateStore: killed connections")
 struct PostgresReconnectTests {
     typealias T = StoreTestTime
@@ -155,5 +157,113 @@ struct PostgresReconnectTests {
         #expect(store.availabilityProblem == nil)
         #expect(try await store.claimTick(rule: "hourly", tick: T.t0) == false)
         #expect(try await store.task(key)?.state == .running)
+    }
+
+    /// A store on `database` of the shared server, through a proxy that can lose an answer.
+    static func storeBehindProxy(_ server: PostgresServer, _ database: String) throws
+        -> (PostgresStateStore, AnswerDroppingProxy)
+    {
+        let proxy = try AnswerDroppingProxy(targetPort: server.port)
+        let url = PostgresURL(
+            user: "postgres", host: "127.0.0.1", port: proxy.port, database: database, sslMode: .disable)
+        return (try PostgresStateStore(configuration: .init(url: url, maxConnections: 2)), proxy)
+    }
+
+    /// A save that committed but whose answer was lost runs again, finds its own commit, and
+    /// records its transition once.
+    @Test func aSaveWhoseCommitAnswerWasLostIsRecordedOnce() async throws {
+        let server = try await PostgresServer.shared()
+        let database = try await server.createDatabase()
+        defer { server.dropDatabaseNow(database) }
+        let (store, proxy) = try Self.storeBehindProxy(server, database)
+        defer {
+            store.close()
+            proxy.stop()
+        }
+        let key = TaskKey(messageID: "m", rule: "r")
+        var record = TaskRecord(key: key, state: .running, attempt: 1, createdAt: T.t0)
+        try await store.save(record)
+        _ = try await store.claimDedup(rule: "r", key: "k", owner: key, now: T.t0, leaseUntil: T.at(60))
+
+        record.state = .succeeded
+        record.updatedAt = T.at(5)
+        proxy.dropAnswer(to: "COMMIT")
+        try await store.save(
+            record, replacing: .running, transitionDetail: "action done",
+            dedup: .complete(rule: "r", key: "k", window: .seconds(3600)))
+        #expect(proxy.droppedAnswers == 1)
+        let transitions = try await store.transitions(of: key)
+        #expect(transitions.map(\.to) == [.running, .succeeded])
+        #expect(try await store.dedupEntry(rule: "r", key: "k")?.status == "succeeded")
+
+        // The same through the save that does not know the stored state.
+        record.nextAction = 1
+        record.updatedAt = T.at(6)
+        proxy.dropAnswer(to: "COMMIT")
+        try await store.save(record, transitionDetail: "step", dedup: nil)
+        #expect(proxy.droppedAnswers == 2)
+        #expect(try await store.transitions(of: key).count == 3)
+        #expect(try await store.task(key)?.nextAction == 1)
+    }
+
+    /// A task inserted by a commit whose answer was lost is still this call's: nil, as if the
+    /// answer had come, and one transition.
+    @Test func anInsertWhoseCommitAnswerWasLostAnswersAsIfItHadCome() async throws {
+        let server = try await PostgresServer.shared()
+        let database = try await server.createDatabase()
+        defer { server.dropDatabaseNow(database) }
+        let (store, proxy) = try Self.storeBehindProxy(server, database)
+        defer {
+            store.close()
+            proxy.stop()
+        }
+        let key = TaskKey(messageID: "m", rule: "r")
+        let record = TaskRecord(key: key, state: .running, attempt: 1, createdAt: T.t0)
+        proxy.dropAnswer(to: "COMMIT")
+        let stored = try await store.insertIfAbsent(record, transitionDetail: "attempt 1")
+        #expect(stored == nil)
+        #expect(proxy.droppedAnswers == 1)
+        #expect(try await store.transitions(of: key).count == 1)
+        // Another caller still finds it there.
+        #expect(try await store.insertIfAbsent(record, transitionDetail: "attempt 1")?.state == .running)
+    }
+
+    /// A schedule tick claimed by a statement whose answer was lost is still this caller's, and
+    /// nobody else's: the tick is neither lost nor run twice.
+    @Test func aTickClaimWhoseAnswerWasLostIsStillTheClaimersAlone() async throws {
+        let server = try await PostgresServer.shared()
+        let database = try await server.createDatabase()
+        defer { server.dropDatabaseNow(database) }
+        let (store, proxy) = try Self.storeBehindProxy(server, database)
+        defer {
+            store.close()
+            proxy.stop()
+        }
+        proxy.dropAnswer(to: "INSERT INTO schedule_ticks")
+        #expect(try await store.claimTick(rule: "hourly", tick: T.t0))
+        #expect(proxy.droppedAnswers == 1)
+        #expect(try await store.claimTick(rule: "hourly", tick: T.t0) == false)
+        #expect(try await store.lastTick(rule: "hourly") == T.t0)
+    }
+
+    /// A call that is not written to be repeated, whose commit's answer was lost, is not run
+    /// again: it fails as unavailable, saying that it may have committed (and here it did).
+    @Test func anUnrepeatableCallWhoseCommitAnswerWasLostFailsSayingSo() async throws {
+        let server = try await PostgresServer.shared()
+        let database = try await server.createDatabase()
+        defer { server.dropDatabaseNow(database) }
+        let (store, proxy) = try Self.storeBehindProxy(server, database)
+        defer {
+            store.close()
+            proxy.stop()
+        }
+        let entry = InboxEntry(
+            kind: .retry, subscription: "events", rule: "r", message: PubSubMessage(id: "m"), createdAt: T.t0)
+        proxy.dropAnswer(to: "COMMIT")
+        let error = await #expect(throws: StateStoreError.self) { try await store.enqueue([entry]) }
+        #expect(error?.code == .unavailable)
+        #expect(error?.message.contains("whether it did is unknown") == true)
+        #expect(try await store.inboxCount() == 1)
+        #expect(store.availabilityProblem == nil)
     }
 }
