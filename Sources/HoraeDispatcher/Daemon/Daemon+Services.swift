@@ -14,6 +14,9 @@ extension Daemon {
     /// - `rule-reload`: reloads the rules on SIGHUP (only when `trappingSIGHUP`);
     /// - `rule-watch`: with `watchRules`, reloads them when their files change;
     /// - `store-maintenance`: prunes the state store at start and every hour;
+    /// - `store-health`: asks the state store whether it can be used, every 5 s (every second
+    ///   while it cannot), so that `/readyz` sees a database that went away or came back while
+    ///   no task calls it, and logs each change;
     /// - `dispatcher`, `schedules` and `inbox` (``DaemonPartService``): the work, which stops together.
     func services(trappingSIGHUP: Bool) -> [ServiceGroupConfiguration.ServiceConfiguration] {
         var services = extraServices.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
@@ -37,11 +40,15 @@ extension Daemon {
                 }
             }
         }
+        let health = ClosureService { [self] in
+            try? await cancelWhenGracefulShutdown { try await self.watchStoreAvailability() }
+        }
         let dispatcher = self.dispatcher
         let scheduler = self.scheduler
         let inbox = self.inbox
         services += [
             .init(service: maintenance, successTerminationBehavior: .ignore, serviceName: "store-maintenance"),
+            .init(service: health, successTerminationBehavior: .ignore, serviceName: "store-health"),
             .init(
                 service: DaemonPartService(shutdown: shutdown) { await dispatcher.run() },
                 successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "dispatcher"),
@@ -53,5 +60,23 @@ extension Daemon {
                 successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "inbox"),
         ]
         return services
+    }
+
+    /// The `store-health` loop, until cancelled.
+    private func watchStoreAvailability() async throws {
+        var wasAvailable = true
+        while true {
+            await store.checkAvailability()
+            let problem = store.availabilityProblem
+            if (problem == nil) != wasAvailable {
+                if let problem {
+                    logger.error("\(problem)")
+                } else {
+                    logger.notice("state store available again", metadata: ["state": "\(store.location)"])
+                }
+                wasAvailable = problem == nil
+            }
+            try await Task.sleep(for: problem == nil ? .seconds(5) : .seconds(1))
+        }
     }
 }

@@ -7,8 +7,9 @@ import Foundation
 #endif
 
 /// What `/readyz` and `/status` report (docs/daemon.md, "Observability"): ready when every subscription's last pull
-/// worked and the daemon is not stopping; the subscriptions, the flow-control budget, and the
-/// running and recent tasks with their state, attempt and last error.
+/// worked, the state store can be used (``StateStore/availabilityProblem``) and the daemon is not
+/// stopping; the subscriptions, the flow-control budget, and the running and recent tasks with
+/// their state, attempt and last error.
 public struct DaemonStatus: DaemonStatusSource {
     let daemon: Daemon
     /// Recent task records shown by `/status`.
@@ -18,13 +19,17 @@ public struct DaemonStatus: DaemonStatusSource {
 
     public func readiness() async -> Readiness {
         if daemon.shutdown.isStopping { return .notReady(reason: "shutting down") }
-        let problems = daemon.dispatcher.subscriptions.compactMap { s in s.health.map { "\(s.logicalName): \($0)" } }
+        var problems = daemon.dispatcher.subscriptions.compactMap { s in s.health.map { "\(s.logicalName): \($0)" } }
+        if let store = daemon.store.availabilityProblem { problems.insert(store, at: 0) }
         return problems.isEmpty ? .ready : .notReady(reason: problems.joined(separator: "\n"))
     }
 
     public func statusJSON() async -> [UInt8] {
         let dispatcher = daemon.dispatcher
-        let recent = (try? await daemon.store.recentTasks(limit: recentLimit)) ?? []
+        // A store out of reach would hold the answer for its reconnection patience: none shown.
+        let recent =
+            daemon.store.availabilityProblem == nil
+            ? (try? await daemon.store.recentTasks(limit: recentLimit)) ?? [] : []
         let report = Report(
             ready: await readiness() == .ready,
             rules: daemon.rules.ruleSet.rules.count,

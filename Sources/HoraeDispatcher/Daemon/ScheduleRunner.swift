@@ -114,7 +114,12 @@ public final class ScheduleRunner: Sendable {
             return
         }
         metrics.scheduleTick(rule: rule.name)
-        _ = await runner.run(work(rule, tick: tick))
+        var outcome = await runner.run(work(rule, tick: tick))
+        // A schedule task has no message to come back: one that could not start because the
+        // state store was unavailable (given back) runs again here once the wait is over.
+        while case .givenBack(let after, _) = outcome, await shutdown.sleep(for: after) {
+            outcome = await runner.run(work(rule, tick: tick))
+        }
     }
 
     /// The tick of a schedule task's synthetic message id (``Schedule/message(forTick:)``), nil

@@ -12,6 +12,11 @@ import Foundation
 /// matching rule, then ack (every task final), give back with a delay (a task waits) or nack (a
 /// task did not finish).
 ///
+/// While the state store is unavailable (a PostgreSQL server out of reach), pulling pauses — a
+/// task cannot start without its record and dedup claim, and a message pulled only to be given
+/// back would spend one of its delivery attempts — and resumes once the store answers again.
+/// Messages already held stay held: their tasks save their progress when the store is back.
+///
 /// ``run()`` returns after a graceful shutdown (``ShutdownSignal/stop()``): pulling stops at once,
 /// tasks that have not started give their messages back, running tasks get `shutdownGrace` and
 /// are then cancelled (their `exec` children killed), and every pending ack is flushed.
@@ -33,6 +38,9 @@ public final class Dispatcher: Sendable {
         /// messages (down to 1); after this many successful pulls it doubles again, up to the
         /// subscription's `maxMessagesPerPull`.
         public var pullSizeRecovery = 8
+        /// While the state store is unavailable, pulling pauses: each pull loop asks the store
+        /// again after this long.
+        public var storeUnavailablePause: Duration = .seconds(1)
         public init() {}
     }
 
@@ -145,6 +153,7 @@ public final class Dispatcher: Sendable {
             // Waiting handlers end with the loop; busy ones when their message is done.
             defer { pool.close() }
             while !shutdown.isStopping && !Task.isCancelled {
+                guard await storeIsAvailable(log: log) else { continue }
                 // Room in the global budget, then in the subscription's own.
                 guard let granted = try? await flow.reserve(upTo: pullSize) else { break }
                 var asked = granted
@@ -247,6 +256,23 @@ public final class Dispatcher: Sendable {
                 }
             }
         }
+    }
+
+    /// True when the state store can be used; otherwise waits ``Configuration/storeUnavailablePause``,
+    /// asks the store again, and returns whether it answered (the caller's loop comes back here).
+    /// Each pull loop logs the pause and its end.
+    private func storeIsAvailable(log: Logger) async -> Bool {
+        guard let problem = runner.storeProblem else { return true }
+        log.warning("pulling paused while the state store is unavailable", metadata: ["problem": "\(problem)"])
+        while !shutdown.isStopping && !Task.isCancelled {
+            guard await shutdown.sleep(for: configuration.storeUnavailablePause) else { return false }
+            await runner.checkStore()
+            if runner.storeProblem == nil {
+                log.notice("pulling resumed: the state store is available again")
+                return true
+            }
+        }
+        return false
     }
 
     /// Readiness before the first pull returns (a pull may be held by the server for a long time

@@ -13,6 +13,12 @@ import Darwin
 /// are always bound as parameters (text format), never spliced into SQL.
 final class PostgresConnection {
     private var handle: OpaquePointer?
+    /// Between `BEGIN` and the transaction's end: a statement that fails then commits nothing.
+    private var inTransaction = false
+    /// Set when the connection broke while a statement that commits — one outside a transaction,
+    /// or `COMMIT` — waited for its answer: the server may have committed it before going away.
+    /// (A transaction that broke before its `COMMIT` was sent is rolled back by the server.)
+    private(set) var mayHaveCommitted = false
 
     /// Connection keywords for `PQconnectdbParams` (``PostgresStateStore/connectionParameters``).
     /// Opening blocks until connected, or `connect_timeout`.
@@ -56,6 +62,20 @@ final class PostgresConnection {
         return PQstatus(handle) == CONNECTION_OK
     }
 
+    /// Whether the server closed this idle connection: a terminated backend sends its FATAL
+    /// message and hangs up, which an idle connection only sees when it reads. Checked before a
+    /// statement is sent, so that the pool opens a fresh connection instead. One `poll` without
+    /// waiting; only when something came, up to two non-blocking reads (libpq's sockets never
+    /// block), the second of which finds the end of the stream. Whatever else an idle connection
+    /// may get (a changed setting) stays buffered for libpq, and the connection is kept.
+    var wasClosedByServer: Bool {
+        guard let handle else { return true }
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        guard poll(&descriptor, 1, 0) > 0, descriptor.revents != 0 else { return false }
+        if PQconsumeInput(handle) == 1 { _ = PQconsumeInput(handle) }
+        return PQstatus(handle) != CONNECTION_OK
+    }
+
     /// The rows of a statement's result, every value as text (nil for SQL NULL).
     struct Result {
         var rows: [[String?]]
@@ -79,6 +99,7 @@ final class PostgresConnection {
         defer { PQclear(result) }
         let status = result.map(PQresultStatus) ?? PGRES_FATAL_ERROR
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
+            if !isUsable && sql != "BEGIN" && (!inTransaction || sql == "COMMIT") { mayHaveCommitted = true }
             throw error(result, operation: operation)
         }
         guard let result else { return Result(rows: [], affected: 0) }
@@ -107,6 +128,8 @@ final class PostgresConnection {
     /// Runs `body` between `BEGIN` and `COMMIT`; `ROLLBACK` when it throws.
     func transaction<T>(operation: String, _ body: () throws -> T) throws -> T {
         try execute("BEGIN", operation: operation)
+        inTransaction = true
+        defer { inTransaction = false }
         do {
             let value = try body()
             try execute("COMMIT", operation: operation)

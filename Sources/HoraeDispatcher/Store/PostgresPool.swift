@@ -6,9 +6,10 @@ import Synchronization
 /// they never run on Swift's cooperative pool.
 ///
 /// A call waits for a free slot (a cancelled one stops waiting), runs its body on the slot's
-/// queue with the slot's connection — opening it first if there is none, or if the last one
-/// broke — and frees the slot. A connection that broke during a call is closed; the call fails
-/// with the connection's error, and the next call on the slot connects again.
+/// queue with the slot's connection — opening it first if there is none, if the last one broke,
+/// or if the server closed it while it was idle — and frees the slot. A connection that broke
+/// during a call is closed; the call fails with the connection's error, and the next call on the
+/// slot connects again (the store decides whether to run the call again: ``PostgresStateStore/Repetition``).
 final class PostgresPool: Sendable {
     /// One connection and the queue it is used on; `connection` is only touched on `queue`.
     private final class Slot: @unchecked Sendable {
@@ -50,7 +51,7 @@ final class PostgresPool: Sendable {
             slot.queue.async {
                 continuation.resume(
                     with: Result {
-                        if slot.connection?.isUsable != true {
+                        if slot.connection?.isUsable != true || slot.connection?.wasClosedByServer == true {
                             slot.connection?.close()
                             slot.connection = nil
                             slot.connection = try connect()

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -31,7 +33,8 @@ import Foundation
 /// connections, opened when calls overlap and kept; libpq calls block, so each connection is used
 /// on a serial queue of its own, off Swift's cooperative pool. Opening the store connects once and migrates the
 /// schema (``StoreSchema``), so a server that cannot be reached, a refused login or a newer schema
-/// fail the daemon's start.
+/// fail the daemon's start. Afterwards, a call whose connection breaks is run again on a fresh
+/// one when that is safe (``Repetition``), for up to ``Configuration/reconnectPatience``.
 public final class PostgresStateStore: StateStore {
     public struct Configuration: Sendable {
         public var url: PostgresURL
@@ -43,15 +46,20 @@ public final class PostgresStateStore: StateStore {
         /// How long opening a connection may take (libpq's `connect_timeout`, whole seconds, at
         /// least 2). Default 10 s.
         public var connectTimeout: Duration
+        /// How long a call whose connection broke, or could not be opened, keeps trying on fresh
+        /// connections before it fails with ``StateStoreError/Code/unavailable``. Default 10 s:
+        /// a server restart or a failover passes unnoticed by the callers.
+        public var reconnectPatience: Duration
 
         public init(
             url: PostgresURL, password: String? = nil, maxConnections: Int = 10,
-            connectTimeout: Duration = .seconds(10)
+            connectTimeout: Duration = .seconds(10), reconnectPatience: Duration = .seconds(10)
         ) {
             self.url = url
             self.password = password
             self.maxConnections = maxConnections
             self.connectTimeout = connectTimeout
+            self.reconnectPatience = reconnectPatience
         }
 
         /// The first line of `file` (`postgres.passwordFile`), nil without a file.
@@ -72,7 +80,10 @@ public final class PostgresStateStore: StateStore {
     /// The database, for logs: the URL without secrets.
     public let location: String
 
-    private let pool: PostgresPool
+    let pool: PostgresPool
+    let reconnectPatience: Duration
+    /// ``availabilityProblem``.
+    let availability = Mutex<String?>(nil)
 
     /// Connects (blocking, up to the connect timeout) and creates or migrates the schema.
     /// - Throws: ``StateStoreError``: ``StateStoreError/Code/unavailable`` (the server cannot be
@@ -89,6 +100,7 @@ public final class PostgresStateStore: StateStore {
         try Self.migrate(first, location: location)
         self.location = location
         self.pool = PostgresPool(size: configuration.maxConnections, connect: connect)
+        self.reconnectPatience = configuration.reconnectPatience
     }
 
     /// Closes the connections (waiting for calls in progress). Later calls throw
@@ -133,8 +145,11 @@ public final class PostgresStateStore: StateStore {
         }
     }
 
+    /// Run again after a connection broke while it committed: the retry finds its own lost
+    /// commit (``holds(_:_:)``) and stops there, so no transition is recorded twice.
     public func save(_ record: TaskRecord, transitionDetail: String?, dedup: DedupSettlement?) async throws {
-        try await transaction("save") { db in
+        try await transaction("save", .always) { db, mayHaveCommitted in
+            if mayHaveCommitted, try Self.holds(db, record) { return }
             try Self.upsert(db, record, detail: transitionDetail)
             try Self.settle(db, dedup, owner: record.key, now: record.updatedAt)
         }
@@ -142,11 +157,13 @@ public final class PostgresStateStore: StateStore {
 
     /// One statement for the task row when the stored state is `previous` — an insert for a new
     /// task, an `UPDATE … WHERE state = previous` otherwise; when the row is not as expected, the
-    /// locking upsert of ``save(_:transitionDetail:dedup:)``, in the same transaction.
+    /// locking upsert of ``save(_:transitionDetail:dedup:)``, in the same transaction. Run again
+    /// after a lost commit as that one is.
     public func save(
         _ record: TaskRecord, replacing previous: TaskState?, transitionDetail: String?, dedup: DedupSettlement?
     ) async throws {
-        try await transaction("save") { db in
+        try await transaction("save", .always) { db, mayHaveCommitted in
+            if mayHaveCommitted, try Self.holds(db, record) { return }
             let written: Bool
             if let previous {
                 written = try Self.update(db, record, onlyIn: previous)
@@ -162,8 +179,11 @@ public final class PostgresStateStore: StateStore {
         }
     }
 
+    /// Run again after a connection broke while it committed: a stored row that is `record`
+    /// itself (``isRecord(_:_:)``) was inserted by the lost commit, and the answer is nil as it
+    /// would have been.
     public func insertIfAbsent(_ record: TaskRecord, transitionDetail: String?) async throws -> TaskRecord? {
-        try await transaction("insertIfAbsent") { db in
+        try await transaction("insertIfAbsent", .always) { db, mayHaveCommitted in
             while true {
                 if try Self.insert(db, record) {
                     try Self.addTransition(db, record, from: nil, detail: transitionDetail)
@@ -175,7 +195,8 @@ public final class PostgresStateStore: StateStore {
                     "SELECT \(Self.taskColumns) FROM tasks WHERE task_id = $1 FOR SHARE", [Self.taskID(record.key)],
                     operation: "insertIfAbsent"
                 ).rows.first {
-                    return try Self.taskRecord(stored)
+                    let found = try Self.taskRecord(stored)
+                    return mayHaveCommitted && Self.isRecord(found, record) ? nil : found
                 }
             }
         }
@@ -224,6 +245,8 @@ public final class PostgresStateStore: StateStore {
 
     // MARK: - Dedup
 
+    /// Safe to run again after a lost commit: the owner's own running claim is taken again
+    /// (``DedupClaim/acquired``), with the same lease.
     public func claimDedup(
         rule: String, key: String, owner: TaskKey, now: Date, leaseUntil: Date
     ) async throws -> DedupClaim {
@@ -264,18 +287,21 @@ public final class PostgresStateStore: StateStore {
         }
     }
 
+    /// Safe to run again: the same values are written.
     public func completeDedup(rule: String, key: String, owner: TaskKey, now: Date, window: Duration) async throws {
         try await perform("completeDedup") { db in
             try Self.completeDedup(db, rule: rule, key: key, owner: owner, now: now, window: window)
         }
     }
 
+    /// Safe to run again: a deleted claim is not there to delete twice.
     public func releaseDedup(rule: String, key: String, owner: TaskKey) async throws {
         try await perform("releaseDedup") { db in
             try Self.releaseDedup(db, rule: rule, key: key, owner: owner)
         }
     }
 
+    /// Safe to run again: the owner's claim gets the same lease, and is still held.
     @discardableResult
     public func renewDedup(rule: String, key: String, owner: TaskKey, leaseUntil: Date) async throws -> Bool {
         let values = [
@@ -294,18 +320,27 @@ public final class PostgresStateStore: StateStore {
 
     // MARK: - Schedules
 
+    /// Run again after a connection broke while it committed, a claim that finds the tick taken
+    /// looks at when it was: taken at this call's own claim time (milliseconds), it is this
+    /// call's lost commit, and the tick is claimed — so a tick is neither lost nor run twice.
     public func claimTick(rule: String, tick: Date) async throws -> Bool {
         let values = [
             Self.ruleID(rule), String(tick.millisecondsSince1970), PostgresText.encode(rule),
             String(Date().millisecondsSince1970),
         ]
-        return try await perform("claimTick") { db in
-            try db.execute(
-                """
-                INSERT INTO schedule_ticks (rule_id, tick, rule, claimed_at) VALUES ($1, $2, $3, $4)
-                ON CONFLICT (rule_id, tick) DO NOTHING
-                """, values, operation: "claimTick"
-            ).affected == 1
+        return try await call("claimTick", .always, patience: reconnectPatience) { db, mayHaveCommitted in
+            let claimed =
+                try db.execute(
+                    """
+                    INSERT INTO schedule_ticks (rule_id, tick, rule, claimed_at) VALUES ($1, $2, $3, $4)
+                    ON CONFLICT (rule_id, tick) DO NOTHING
+                    """, values, operation: "claimTick"
+                ).affected == 1
+            guard !claimed, mayHaveCommitted else { return claimed }
+            return try db.execute(
+                "SELECT claimed_at FROM schedule_ticks WHERE rule_id = $1 AND tick = $2", [values[0], values[1]],
+                operation: "claimTick"
+            ).rows.first?[0] == values[3]
         }
     }
 
@@ -328,7 +363,9 @@ public final class PostgresStateStore: StateStore {
         let finished = Self.textArray(TaskState.allCases.filter(\.isFinal).map(\.rawValue))
         let cutoff = String(olderThan.millisecondsSince1970)
         let nowMS = String(now.millisecondsSince1970)
-        return try await transaction("prune") { db in
+        // Safe to run again after a lost commit: what it deleted is not deleted twice (the count,
+        // for the log, is then short).
+        return try await transaction("prune", .always) { db, _ in
             guard try Self.tryPruneLock(db) else { return 0 }
             var deleted = try db.execute(
                 "DELETE FROM dedup_keys WHERE expires_at <= $1", [nowMS], operation: "prune"
@@ -360,7 +397,8 @@ public final class PostgresStateStore: StateStore {
         let unfinished = Self.textArray(TaskState.allCases.filter { !$0.isFinal }.map(\.rawValue))
         let loaded = Self.textArray(rules.map(PostgresText.encode).sorted())
         let cutoff = String(olderThan.millisecondsSince1970)
-        return try await transaction("prune") { db in
+        // Safe to run again, as ``prune(now:finishedBefore:)``.
+        return try await transaction("prune", .always) { db, _ in
             guard try Self.tryPruneLock(db) else { return [:] }
             // Their transitions go by cascade.
             let rows = try db.execute(
@@ -414,37 +452,25 @@ public final class PostgresStateStore: StateStore {
 
     // MARK: - Internals
 
-    /// Runs `body` on a pooled connection (off the cooperative pool).
-    func perform<T: Sendable>(
-        _ operation: String, _ body: @escaping @Sendable (PostgresConnection) throws -> T
-    ) async throws -> T {
-        do {
-            return try await pool.withConnection(operation: operation, body)
-        } catch var error as StateStoreError {
-            error.operation = operation
-            if error.code == .unavailable && !error.message.hasPrefix(location) {
-                error.message = "\(location): \(error.message)"
-            }
-            throw error
-        }
+    /// Whether the stored row of `record.key` is `record` as a save writes it (state, attempt,
+    /// next action and update time, in milliseconds), locking it: a save whose commit was lost
+    /// finds that it went through.
+    private static func holds(_ db: PostgresConnection, _ record: TaskRecord) throws -> Bool {
+        guard
+            let row = try db.execute(
+                "SELECT \(taskColumns) FROM tasks WHERE task_id = $1 FOR UPDATE", [taskID(record.key)],
+                operation: "save"
+            ).rows.first
+        else { return false }
+        return isRecord(try taskRecord(row), record)
     }
 
-    /// `body` in one transaction; run again (up to 3 times) when PostgreSQL chose it as the
-    /// victim of a deadlock or a serialization failure, which roll it back whole.
-    func transaction<T: Sendable>(
-        _ operation: String, _ body: @escaping @Sendable (PostgresConnection) throws -> T
-    ) async throws -> T {
-        try await perform(operation) { db in
-            var attempt = 0
-            while true {
-                attempt += 1
-                do {
-                    return try db.transaction(operation: operation) { try body(db) }
-                } catch let error as StateStoreError where attempt < 3 && ["40P01", "40001"].contains(error.sqlState) {
-                    continue
-                }
-            }
-        }
+    /// Whether `stored` is `record` as written by this client (the fields a save changes; the
+    /// times in milliseconds, as stored).
+    private static func isRecord(_ stored: TaskRecord, _ record: TaskRecord) -> Bool {
+        stored.state == record.state && stored.attempt == record.attempt && stored.nextAction == record.nextAction
+            && stored.updatedAt.millisecondsSince1970 == record.updatedAt.millisecondsSince1970
+            && stored.createdAt.millisecondsSince1970 == record.createdAt.millisecondsSince1970
     }
 
     private static func tryPruneLock(_ db: PostgresConnection) throws -> Bool {

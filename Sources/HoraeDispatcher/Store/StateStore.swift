@@ -133,9 +133,25 @@ public protocol StateStore: Sendable {
 
     /// The number of entries in the inbox.
     func inboxCount() async throws -> Int
+
+    // MARK: Availability
+
+    /// Why the store cannot be used now — a database server out of reach, named without its
+    /// password — or nil. Known from the store's last calls, without I/O (`/readyz` asks it).
+    var availabilityProblem: String? { get }
+
+    /// One cheap round trip to the store, which sets or clears ``availabilityProblem`` (while no
+    /// other call would notice a server that went away, or one that came back).
+    func checkAvailability() async
 }
 
 extension StateStore {
+    /// An embedded store is always there: nil.
+    public var availabilityProblem: String? { nil }
+
+    /// Nothing to check in an embedded store.
+    public func checkAvailability() async {}
+
     /// A read, then a save if there was nothing: two transactions (another daemon sharing the
     /// store may save the record in between; the save then replaces it).
     public func insertIfAbsent(_ record: TaskRecord, transitionDetail: String?) async throws -> TaskRecord? {

@@ -34,6 +34,13 @@ public final class TaskRunner: Sendable {
         /// How long a message is given back for while its dedup key is held by a task that runs
         /// or retries (``Backoff/delay(afterWaiting:)``: 10 s, growing with the wait, to 5 min).
         public var dedupWait = Backoff(initial: .seconds(10), maximum: .seconds(300), multiplier: 2)
+        /// While the store is unavailable, the wait between two tries of saving a task's progress
+        /// (``TaskRunner`` holds the message meanwhile; each try is itself the store's own retries).
+        public var storeRetry = Backoff(initial: .seconds(1), maximum: .seconds(10), multiplier: 2)
+        /// A task that cannot begin because the store is unavailable (its record or its dedup
+        /// claim cannot be read or taken) gives its message back for this long: nothing runs
+        /// without its claim, and the message returns once the store may be back.
+        public var storeUnavailableGiveBack: Duration = .seconds(10)
         /// Retry waits drawn with full jitter (``Backoff``); without, each is its ceiling, for
         /// tests that need an exact wait.
         public var retryJitter = true
@@ -99,13 +106,54 @@ public final class TaskRunner: Sendable {
     /// Tasks running in this process now.
     public var runningCount: Int { inFlight.withLock { $0.count } }
 
+    /// Why the state store cannot be used now (``StateStore/availabilityProblem``), nil when it can.
+    public var storeProblem: String? { store.availabilityProblem }
+
+    /// Asks the state store whether it can be used again (``StateStore/checkAvailability()``).
+    public func checkStore() async { await store.checkAvailability() }
+
     private func execute(_ work: TaskWork) async -> TaskOutcome {
         let log = TaskLogger(base: logger, rule: work.rule.name, messageID: work.key.messageID)
         do {
             return try await execute(work, log: log)
+        } catch let error as StateStoreError where error.code == .unavailable && !shutdown.isStopping {
+            // Only a call that starts or decides a task gets here (a save of progress waits for
+            // the store, ``keep(_:transitionDetail:dedup:log:)``): nothing ran that is not saved.
+            let after = configuration.storeUnavailableGiveBack
+            log.warning(
+                "state store unavailable; the task does not start and its message is given back",
+                metadata: ["error": "\(error)", "givenBackFor": "\(after)"])
+            return .givenBack(after: after, "state store unavailable: \(error.message)")
         } catch {
             log.error("state store failed; the message will come back", metadata: ["error": "\(error)"])
             return .abandoned("state store: \(error)")
+        }
+    }
+
+    /// Saves the task's progress. While the store is unavailable, tries again (``Configuration/storeRetry``)
+    /// until it is saved, holding the message (its lease is extended meanwhile): an action that
+    /// ran is not run again, as it would be if the message came back with its progress unsaved.
+    /// Only the task's cancellation (a shutdown's grace period over) ends the wait: then the
+    /// message is given back with the progress unsaved, and the step may run again.
+    private func keep(
+        _ record: inout TaskProgress, transitionDetail: String?, dedup: DedupSettlement? = nil, log: TaskLogger
+    ) async throws {
+        var failures = 0
+        while true {
+            do {
+                try await record.save(to: store, transitionDetail: transitionDetail, dedup: dedup)
+                if failures > 0 { log.info("state store available again; the task's progress is saved") }
+                return
+            } catch let error as StateStoreError where error.code == .unavailable {
+                failures += 1
+                if failures == 1 {
+                    log.warning(
+                        "state store unavailable; the task's progress waits here until it is saved",
+                        metadata: ["error": "\(error)"])
+                }
+                guard (try? await Task.sleep(for: configuration.storeRetry.delay(afterFailures: failures))) != nil
+                else { throw error }
+            }
         }
     }
 
@@ -371,7 +419,7 @@ public final class TaskRunner: Sendable {
                 record.state = .running
                 record.retryAt = nil
                 record.updatedAt = Date()
-                try await record.save(to: store, transitionDetail: "attempt \(record.attempt)")
+                try await keep(&record, transitionDetail: "attempt \(record.attempt)", log: log)
             }
             recordAttempt = true
             metrics.taskAttempt(rule: rule.name)
@@ -390,7 +438,7 @@ public final class TaskRunner: Sendable {
                 let settle = dedupKey.map {
                     DedupSettlement.complete(rule: rule.name, key: $0, window: rule.dedup!.window)
                 }
-                try await record.save(to: store, transitionDetail: lastStep, dedup: settle)
+                try await keep(&record, transitionDetail: lastStep, dedup: settle, log: log)
                 metrics.taskFinished(rule: rule.name, outcome: "succeeded")
                 return .outcome(.final(.succeeded))
             case .interrupted(let reason):
@@ -413,7 +461,7 @@ public final class TaskRunner: Sendable {
                 record.state = .waiting
                 record.retryAt = Date() + delay.timeInterval
                 record.updatedAt = Date()
-                try await record.save(to: store, transitionDetail: Self.step(message, took: took))
+                try await keep(&record, transitionDetail: Self.step(message, took: took), log: log)
                 log.warning(
                     "action failed; retrying",
                     metadata: [
@@ -495,7 +543,7 @@ public final class TaskRunner: Sendable {
                 lastStep = Self.step("action \(name) succeeded", took: took)
                 if record.nextAction < actions.count {
                     record.updatedAt = Date()
-                    try await record.save(to: store, transitionDetail: lastStep)
+                    try await keep(&record, transitionDetail: lastStep, log: log)
                 }
                 log.debug("action succeeded", metadata: ["action": "\(name)"])
             case .retryable(let message):
@@ -602,7 +650,7 @@ public final class TaskRunner: Sendable {
         record.state = .failed
         record.updatedAt = Date()
         let settle = record.dedupKey.map { DedupSettlement.release(rule: work.rule.name, key: $0) }
-        try await record.save(to: store, transitionDetail: detail ?? record.lastError, dedup: settle)
+        try await keep(&record, transitionDetail: detail ?? record.lastError, dedup: settle, log: log)
         metrics.taskFinished(rule: work.rule.name, outcome: "failed")
         log.error("task failed", metadata: ["attempts": "\(record.attempt)", "error": "\(record.lastError ?? "")"])
         return .final(.failed)
@@ -622,7 +670,7 @@ public final class TaskRunner: Sendable {
                 try TemplatedName.checkTopic(topic, template: template, option: "retry.deadLetter")
             } catch {
                 log.error("dead-letter topic cannot be rendered; giving the task up", metadata: ["error": "\(error)"])
-                return try await deadLettered(work, &record, detail: "dead-letter topic: \(error)")
+                return try await deadLettered(work, &record, detail: "dead-letter topic: \(error)", log: log)
             }
             let dead = DeadLetterMessage(
                 data: work.message.data, attributes: work.message.attributes, rule: work.rule.name,
@@ -646,7 +694,7 @@ public final class TaskRunner: Sendable {
                 case .success(let id):
                     log.warning(
                         "message dead-lettered", metadata: ["topic": "\(topic)", "deadLetterMessageId": "\(id)"])
-                    return try await deadLettered(work, &record, detail: "published to \(topic) as \(id)")
+                    return try await deadLettered(work, &record, detail: "published to \(topic) as \(id)", log: log)
                 case .failure(let error) where Self.isRefusedForGood(error):
                     return try await deadLetterRefused(work, &record, topic: topic, error: error, log: log)
                 case .failure(let error):
@@ -665,7 +713,7 @@ public final class TaskRunner: Sendable {
                 }
             }
         }
-        return try await deadLettered(work, &record, detail: "no dead-letter topic; given up")
+        return try await deadLettered(work, &record, detail: "no dead-letter topic; given up", log: log)
     }
 
     /// A dead-letter publish that can never succeed as it is: the topic is missing (404), the
@@ -685,7 +733,7 @@ public final class TaskRunner: Sendable {
         let reason = "dead letter refused: \(topic): \(error)"
         record.lastError = "\(reason); task error: \(record.lastError ?? "unknown error")"
         record.updatedAt = Date()
-        try await record.save(to: store, transitionDetail: reason)
+        try await keep(&record, transitionDetail: reason, log: log)
         metrics.deadLetterRefused(rule: work.rule.name)
         log.error(
             "dead-letter publish refused for good; the task stays failed and its message is acked",
@@ -693,12 +741,12 @@ public final class TaskRunner: Sendable {
         return .final(.failed)
     }
 
-    private func deadLettered(_ work: TaskWork, _ record: inout TaskProgress, detail: String) async throws
-        -> TaskOutcome
+    private func deadLettered(_ work: TaskWork, _ record: inout TaskProgress, detail: String, log: TaskLogger)
+        async throws -> TaskOutcome
     {
         record.state = .deadLettered
         record.updatedAt = Date()
-        try await record.save(to: store, transitionDetail: detail)
+        try await keep(&record, transitionDetail: detail, log: log)
         metrics.taskFinished(rule: work.rule.name, outcome: "dead_lettered")
         return .final(.deadLettered)
     }

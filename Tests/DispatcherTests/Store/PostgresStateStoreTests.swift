@@ -180,8 +180,10 @@ struct PostgresStateStoreTests {
         #expect(error.code == .openFailed)
     }
 
-    /// A server that went away fails the calls made meanwhile as unavailable; once it is back,
-    /// the broken connections are replaced and the data is there.
+    /// A server that stays away longer than the reconnection patience fails the calls made
+    /// meanwhile as unavailable, and the store says so (naming the database, not the password);
+    /// once it is back, the broken connections are replaced, the data is there, and the store
+    /// is available again.
     @Test func callsFailWhileTheServerIsDownAndReconnectOnceItIsBack() async throws {
         let directory = TemporaryStoreDirectory()
         defer { directory.remove() }
@@ -189,18 +191,26 @@ struct PostgresStateStoreTests {
         defer { server.stop() }
         let url = PostgresURL(
             user: "postgres", host: server.host, port: server.port, database: "postgres", sslMode: .disable)
-        let store = try PostgresStateStore(configuration: .init(url: url, maxConnections: 2))
+        let store = try PostgresStateStore(
+            configuration: .init(url: url, password: "s3cret-pw", maxConnections: 2, reconnectPatience: .seconds(1)))
         defer { store.close() }
         let key = TaskKey(messageID: "m", rule: "r")
         try await store.save(TaskRecord(key: key, state: .running, attempt: 1, createdAt: T.t0))
+        #expect(store.availabilityProblem == nil)
 
         server.stop()
+        let started = ContinuousClock.now
         let error = await #expect(throws: StateStoreError.self) { try await store.task(key) }
+        #expect(ContinuousClock.now - started >= .milliseconds(500))
         #expect(error?.code == .unavailable)
         #expect(error?.operation == "task")
+        let problem = try #require(store.availabilityProblem)
+        #expect(problem.hasPrefix("state store unavailable: \(url.redacted): "))
+        #expect(!problem.contains("s3cret-pw"))
 
         try await server.restart()
         #expect(try await store.task(key)?.state == .running)
+        #expect(store.availabilityProblem == nil)
         #expect(try await store.claimTick(rule: "hourly", tick: T.t0))
     }
 
