@@ -114,8 +114,14 @@ struct MatchCommand: ParsableCommand {
     }
 }
 
-/// How `horae match` shows a message's matches.
+/// How `horae match` shows a message's matches: per matched rule, its captures, its dedup key
+/// and its actions rendered — per task, for a rule with `forEach`.
 enum MatchPrinter {
+    /// The tasks of a match: one, or one per item of the rule's `forEach`.
+    static func tasks(_ rule: Rule) -> [ForEach.Item?] {
+        rule.forEach.map { (try? $0.items()) ?? [] } ?? [nil]
+    }
+
     static func text(_ matches: [RuleMatch], of fields: MessageFields, in set: CompiledRuleSet) -> String {
         let m = fields.message
         var out = "message \(m.id.isEmpty ? "(no id)" : m.id): "
@@ -128,60 +134,67 @@ enum MatchPrinter {
                     "    captures: " + match.captures.entries.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
                     + "\n"
             }
-            let context = MessageTemplateContext(fields: fields, captures: match.captures, ruleName: rule.name)
-            if let dedup = rule.dedup {
-                let key = (try? dedup.key.render(context)) ?? "(cannot render)"
-                out += "    dedup: \(key) for \(DurationParser.format(dedup.window))\n"
-            }
-            for (i, action) in rule.actions.enumerated() {
-                do {
-                    let options = try action.render(context)
-                    out += "    \(i + 1). \(action.plugin.rawValue) \(RenderedValue.map(options).jsonText)\n"
-                } catch {
-                    out += "    \(i + 1). \(action.plugin.rawValue): cannot render: \(error.message)\n"
+            for item in tasks(rule) {
+                var context = MessageTemplateContext(fields: fields, captures: match.captures, ruleName: rule.name)
+                context.item = item?.value
+                var indent = "    "
+                if let item {
+                    out += "    task for item \(item.index + 1): \(ActionPlan.label(item))\n"
+                    indent = "      "
                 }
+                if let dedup = rule.dedup {
+                    let key = (try? dedup.key.render(context)) ?? "(cannot render)"
+                    out += "\(indent)dedup: \(key) for \(DurationParser.format(dedup.window))\n"
+                }
+                out += planText(ActionPlan(rule, context), indent: indent)
+            }
+        }
+        return out
+    }
+
+    /// One line per action run: `N. plugin {options}`, with its item when it has one.
+    static func planText(_ plan: ActionPlan, indent: String) -> String {
+        var out = ""
+        for entry in plan.entries {
+            let plugin = entry.action.plugin.rawValue
+            let item = entry.item.map { " [item \($0.index + 1): \(ActionPlan.label($0))]" } ?? ""
+            switch entry.rendering {
+            case .rendered(let options): out += "\(indent)\(entry.index + 1). \(plugin)\(item) \(options.jsonText)\n"
+            case .failed(let reason): out += "\(indent)\(entry.index + 1). \(plugin)\(item): cannot render: \(reason)\n"
+            case .deferred(let step):
+                out +=
+                    "\(indent)\(entry.index + 1). \(plugin): reads `steps.\(step)`, rendered when that step has run\n"
             }
         }
         return out
     }
 
     static func json(_ matches: [RuleMatch], of fields: MessageFields, in set: CompiledRuleSet) -> JSONValue {
-        .object([
-            (key: "messageId", value: .string(fields.message.id)),
-            (
-                key: "matches",
-                value: .array(
-                    matches.map { match in
-                        let rule = set.rules[match.ruleIndex]
-                        let context = MessageTemplateContext(
-                            fields: fields, captures: match.captures, ruleName: rule.name)
-                        let actions: [JSONValue] = rule.actions.map { action in
-                            do {
-                                return .object([
-                                    (
-                                        key: action.plugin.rawValue,
-                                        value: RenderedValue.map(try action.render(context)).jsonValue
-                                    )
-                                ])
-                            } catch {
-                                return .object([
-                                    (
-                                        key: "error",
-                                        value: .string((error as? TemplateRenderError)?.message ?? "\(error)")
-                                    )
-                                ])
-                            }
-                        }
-                        return .object([
-                            (key: "rule", value: .string(rule.name)),
-                            (
-                                key: "captures",
-                                value: .object(match.captures.entries.map { (key: $0.name, value: .string($0.value)) })
-                            ),
-                            (key: "actions", value: .array(actions)),
-                        ])
-                    })
-            ),
-        ])
+        var entries: [JSONValue] = []
+        for match in matches {
+            let rule = set.rules[match.ruleIndex]
+            for item in tasks(rule) {
+                var context = MessageTemplateContext(fields: fields, captures: match.captures, ruleName: rule.name)
+                context.item = item?.value
+                let actions: [JSONValue] = ActionPlan(rule, context).entries.map { entry in
+                    var members: [(key: String, value: JSONValue)] = []
+                    switch entry.rendering {
+                    case .rendered(let options): members.append((entry.action.plugin.rawValue, options.jsonValue))
+                    case .failed(let reason): members.append(("error", .string(reason)))
+                    case .deferred(let step): members.append(("deferredUntilStep", .string(step)))
+                    }
+                    if let actionItem = entry.item { members.append(("item", actionItem.value)) }
+                    return .object(members)
+                }
+                var members: [(key: String, value: JSONValue)] = [
+                    ("rule", .string(rule.name)),
+                    ("captures", .object(match.captures.entries.map { (key: $0.name, value: .string($0.value)) })),
+                ]
+                if let item { members.append(("item", item.value)) }
+                members.append(("actions", .array(actions)))
+                entries.append(.object(members))
+            }
+        }
+        return .object([("messageId", .string(fields.message.id)), ("matches", .array(entries))])
     }
 }

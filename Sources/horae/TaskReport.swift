@@ -92,22 +92,42 @@ struct TaskReport {
             return "plan: no rule `\(record.key.rule)` in the rules loaded now\n"
         }
         var out = "plan (rule \(rule.name) at \(rule.location), as the rules render it now):\n"
-        guard let context = context(rule, compiled) else {
+        guard var context = context(rule, compiled) else {
             out += "  the rule no longer matches the task's message: a retry would not run\n"
             return out
         }
-        for (index, action) in rule.actions.enumerated() {
-            let name = action.displayName(index: index)
+        if let item = taskItem(rule) {
+            out += "  item \(item.index + 1): \(ActionPlan.label(item))\n"
+            context.item = item.value
+        } else if rule.forEach != nil {
+            out += "  the rule's forEach no longer has this task's item: a retry would not run\n"
+            return out
+        }
+        context.steps = record.steps
+        var position: [Int: Int] = [:]  // runs of each action so far, for its items
+        for entry in ActionPlan(rule, context).entries {
+            let name = entry.action.displayName(index: entry.index)
+            let label = TaskRunner.label(action: name, item: entry.item)
             let rendered: String
-            do {
-                rendered = "\(action.plugin.rawValue) \(RenderedValue.map(try action.render(context)).jsonText)"
-            } catch {
-                rendered = "\(action.plugin.rawValue): cannot render: \(error.message)"
+            switch entry.rendering {
+            case .rendered(let options): rendered = "\(entry.action.plugin.rawValue) \(options.jsonText)"
+            case .failed(let reason): rendered = "\(entry.action.plugin.rawValue): cannot render: \(reason)"
+            case .deferred(let step):
+                rendered = "\(entry.action.plugin.rawValue): reads `steps.\(step)`, rendered when that step has run"
             }
-            out += "  \(index + 1). \(name): \(rendered)\n"
-            out += "     \(outcome(of: index, named: name))\n"
+            let run = position[entry.index, default: 0]
+            position[entry.index] = run + 1
+            let item = entry.item.map { " item \($0.index + 1) (\(ActionPlan.label($0)))" } ?? ""
+            out += "  \(entry.index + 1). \(name)\(item): \(rendered)\n"
+            out += "     \(outcome(ofAction: entry.index, run: run, label: label, hasItem: entry.item != nil))\n"
         }
         return out
+    }
+
+    /// The rule's `forEach` item this task runs for, from its key (nil without one).
+    private func taskItem(_ rule: Rule) -> ForEach.Item? {
+        guard let forEach = rule.forEach, let split = TaskItemKey.split(record.key.messageID) else { return nil }
+        return (try? forEach.items())?.first { $0.index == split.index }
     }
 
     /// The template context the task's actions render in, or nil when the rule does not match
@@ -128,19 +148,22 @@ struct TaskReport {
             fields: fields, captures: match.captures, ruleName: rule.name, attempt: max(record.attempt, 1))
     }
 
-    /// An action's outcome, from the record (how far the task got) and the history (each
-    /// action's end is a step with its duration).
-    private func outcome(of index: Int, named name: String) -> String {
+    /// A run's outcome, from the record (how far the task got: the action, and the item within
+    /// it) and the history (each run's end is a step with its duration).
+    private func outcome(ofAction index: Int, run: Int, label: String, hasItem: Bool) -> String {
         let ends = transitions.compactMap(\.detail).filter {
-            $0.hasPrefix("action \(name) succeeded") || $0.hasPrefix("action \(name): ")
+            $0.hasPrefix("\(label) succeeded") || $0.hasPrefix("\(label): ")
         }
         let took = ends.last.flatMap { detail -> String? in
             guard detail.hasSuffix(" ms)"), let open = detail.lastIndex(of: "(") else { return nil }
             return String(detail[detail.index(after: open)..<detail.index(before: detail.endIndex)])
         }
         let duration = took.map { " in \($0)" } ?? ""
-        if index < record.nextAction || record.state == .succeeded { return "succeeded\(duration)" }
-        guard index == record.nextAction else { return "not run" }
+        let done =
+            record.state == .succeeded || index < record.nextAction
+            || (index == record.nextAction && hasItem && run < record.nextItem)
+        if done { return "succeeded\(duration)" }
+        guard index == record.nextAction, !hasItem || run == record.nextItem else { return "not run" }
         switch record.state {
         case .failed, .deadLettered, .waiting:
             let error = record.lastError.map { ": " + TaskPrinter.singleLine($0, width: 4000) } ?? ""

@@ -451,7 +451,9 @@ import Testing
             Self.problem("{{ attributes[x] }}")
                 == #"15: E300 expected a quoted name after `[`, as in `attributes["x-goog-meta"]`, found `x`"#)
         #expect(Self.problem(#"{{ attributes["x" }}"#) == "19: E300 expected `]` after the quoted name, found `}`")
-        #expect(Self.problem(#"{{ message["id"] }}"#) == #"11: E300 `["…"]` can only follow `attributes` or `data`"#)
+        #expect(
+            Self.problem(#"{{ message["id"] }}"#)
+                == #"11: E300 `["…"]` can only follow `attributes`, `data`, `item` or `steps`"#)
         #expect(Self.problem(#"{{ rule | default("x }}"#) == #"19: E300 unterminated string; close it with `"`"#)
         #expect(
             Self.problem(#"{{ rule | default("a\qb") }}"#)

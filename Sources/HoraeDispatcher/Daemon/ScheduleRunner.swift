@@ -57,12 +57,13 @@ public final class ScheduleRunner: Sendable {
             if let unfinished = try? await store.tasks(in: [.pending, .running, .waiting, .failed]) {
                 let byName = Dictionary(scheduleRules().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
                 for record in unfinished {
-                    guard let rule = byName[record.key.rule], let tick = Self.tick(ofMessageID: record.key.messageID)
+                    guard let rule = byName[record.key.rule],
+                        let work = works(rule, ofMessageID: record.key.messageID).first(where: { $0.key == record.key })
                     else { continue }
                     logger.notice(
                         "resuming an unfinished schedule task",
                         metadata: ["rule": "\(rule.name)", "state": "\(record.state.rawValue)"])
-                    group.addTask { _ = await self.runner.run(self.work(rule, tick: tick)) }
+                    group.addTask { _ = await self.runner.run(work) }
                 }
             }
             // Catch up ticks missed while the daemon was down.
@@ -114,25 +115,41 @@ public final class ScheduleRunner: Sendable {
             return
         }
         metrics.scheduleTick(rule: rule.name)
-        var outcome = await runner.run(work(rule, tick: tick))
-        // A schedule task has no message to come back: one that could not start because the
-        // state store was unavailable (given back) runs again here once the wait is over.
-        while case .givenBack(let after, _) = outcome, await shutdown.sleep(for: after) {
-            outcome = await runner.run(work(rule, tick: tick))
+        // One task, or one per item of the rule's `forEach`, side by side.
+        await withDiscardingTaskGroup { group in
+            for work in works(rule, tick: tick) {
+                group.addTask {
+                    var outcome = await self.runner.run(work)
+                    // A schedule task has no message to come back: one that could not start because the
+                    // state store was unavailable (given back) runs again here once the wait is over.
+                    while case .givenBack(let after, _) = outcome, await self.shutdown.sleep(for: after) {
+                        outcome = await self.runner.run(work)
+                    }
+                }
+            }
         }
     }
 
-    /// The tick of a schedule task's synthetic message id (``Schedule/message(forTick:)``), nil
-    /// for another id.
+    /// The tick of a schedule task's message id (``Schedule/message(forTick:)``, with a `forEach`
+    /// item's part when it has one), nil for another id.
     public static func tick(ofMessageID id: String) -> Date? {
-        guard id.hasPrefix("schedule:"), let millis = Int64(id.dropFirst("schedule:".count)) else { return nil }
+        let base = TaskItemKey.split(id)?.messageID ?? id
+        guard base.hasPrefix("schedule:"), let millis = Int64(base.dropFirst("schedule:".count)) else { return nil }
         return Date(timeIntervalSince1970: Double(millis) / 1000)
     }
 
-    /// The task of one tick: a synthetic message `schedule:<tick in ms>`, stable across restarts.
-    func work(_ rule: Rule, tick: Date) -> TaskWork {
-        let message = Schedule.message(forTick: tick)
-        return TaskWork(rule: rule, message: message, captures: CaptureSet(), subscription: nil, scheduleTime: tick)
+    /// The tasks of one tick: a synthetic message `schedule:<tick in ms>`, stable across restarts,
+    /// for the rule (or for each of its `forEach` items).
+    func works(_ rule: Rule, tick: Date) -> [TaskWork] {
+        TaskWork.expanded(
+            rule: rule, message: Schedule.message(forTick: tick), captures: CaptureSet(), subscription: nil,
+            scheduleTime: tick)
+    }
+
+    /// The tasks of the tick a task's message id names (empty for another id).
+    func works(_ rule: Rule, ofMessageID id: String) -> [TaskWork] {
+        guard let tick = Self.tick(ofMessageID: id) else { return [] }
+        return works(rule, tick: tick)
     }
 
 }

@@ -396,7 +396,8 @@ public final class Dispatcher: Sendable {
     }
 
     /// Runs one task per rule `message` matches (on its `subscription`; only `onlyRule` when
-    /// given), concurrently, and says what becomes of the message; nil when it matched nothing.
+    /// given) — one per item for a rule with `forEach` — concurrently, and says what becomes of
+    /// the message; nil when it matched nothing.
     /// Pulled messages and the inbox's (``InboxDispatcher``) both come here.
     func runTasks(for message: PubSubMessage, onlyRule: String? = nil, bypassDedupWindow: Bool = false) async
         -> MessageDisposition?
@@ -406,23 +407,24 @@ public final class Dispatcher: Sendable {
         var matches = ruleSet.match(message)
         if let onlyRule { matches.removeAll { ruleSet.rules[$0.ruleIndex].name != onlyRule } }
         guard !matches.isEmpty else { return nil }
-        func work(_ m: RuleMatch) -> TaskWork {
-            var work = TaskWork(
+        // One task per matched rule, or per item of a rule's `forEach`.
+        let works = matches.flatMap { m in
+            TaskWork.expanded(
                 rule: ruleSet.rules[m.ruleIndex], message: message, captures: m.captures,
-                subscription: message.subscription, actionsFingerprint: snapshot.actionsFingerprints[m.ruleIndex])
-            work.bypassDedupWindow = bypassDedupWindow
-            return work
+                subscription: message.subscription, actionsFingerprint: snapshot.actionsFingerprints[m.ruleIndex]
+            ).map { work in
+                var work = work
+                work.bypassDedupWindow = bypassDedupWindow
+                return work
+            }
         }
         let outcomes: [TaskOutcome]
-        if matches.count == 1 {
+        if works.count == 1 {
             // The common case runs in this task: no child task for one rule.
-            outcomes = [await runner.run(work(matches[0]))]
+            outcomes = [await runner.run(works[0])]
         } else {
             outcomes = await withTaskGroup(of: TaskOutcome.self) { group in
-                for m in matches {
-                    let w = work(m)
-                    group.addTask { await self.runner.run(w) }
-                }
+                for w in works { group.addTask { await self.runner.run(w) } }
                 return await group.reduce(into: []) { $0.append($1) }
             }
         }

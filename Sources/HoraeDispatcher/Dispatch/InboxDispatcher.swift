@@ -127,18 +127,29 @@ public final class InboxDispatcher: Sendable {
         if entry.subscription == nil {
             guard let name = entry.rule,
                 let rule = rules.ruleSet.rules.first(where: { $0.name == name && $0.isSchedule }),
-                let tick = ScheduleRunner.tick(ofMessageID: message.id)
+                case let works = scheduler.works(rule, ofMessageID: message.id), !works.isEmpty
             else {
                 log.warning("the schedule rule of this retry is not loaded here; it is tried again later")
                 return .nack
             }
-            var work = scheduler.work(rule, tick: tick)
-            work.bypassDedupWindow = entry.kind == .retry
-            return MessageDisposition(outcomes: [await dispatcher.runner.run(work)])
+            var outcomes: [TaskOutcome] = []
+            for var work in works {
+                work.bypassDedupWindow = entry.kind == .retry
+                outcomes.append(await dispatcher.runner.run(work))
+            }
+            return MessageDisposition(outcomes: outcomes)
         }
-        if let disposition = await dispatcher.runTasks(
+        if var disposition = await dispatcher.runTasks(
             for: message, onlyRule: entry.rule, bypassDedupWindow: entry.kind == .retry)
         {
+            // The retry of another `forEach` item of this message, requested while these ran,
+            // found the entry queued: its task is pending and runs now, before the entry goes.
+            if entry.kind == .retry, disposition == .ack, let rule = entry.rule,
+                await hasPendingItem(of: message.id, rule: rule, log: log),
+                let again = await dispatcher.runTasks(for: message, onlyRule: rule, bypassDedupWindow: true)
+            {
+                disposition = again
+            }
             return disposition
         }
         guard let name = entry.rule else {
@@ -151,19 +162,33 @@ public final class InboxDispatcher: Sendable {
         }
         // The rule is loaded but no longer matches the message: the request cannot run.
         log.error("the rule no longer matches the message of this inbox entry; it is dropped")
-        if entry.kind == .retry { await failRetry(TaskKey(messageID: message.id, rule: name), log: log) }
+        if entry.kind == .retry { await failRetry(of: message.id, rule: name, log: log) }
         return .ack
     }
 
-    /// A retried task whose rule no longer matches its message ends `failed` again, saying so,
-    /// rather than staying `pending`.
-    private func failRetry(_ key: TaskKey, log: Logger) async {
+    /// Whether a `forEach` item task of `messageID` for `rule` is `pending`.
+    private func hasPendingItem(of messageID: String, rule: String, log: Logger) async -> Bool {
         do {
-            guard var record = try await store.task(key), record.state == .pending else { return }
-            record.state = .failed
-            record.lastError = "retry not run: the rule no longer matches the task's message"
-            record.updatedAt = Date()
-            try await store.save(record, transitionDetail: record.lastError)
+            let pending = try await store.tasks(matching: TaskQuery(states: [.pending], rule: rule, limit: 1000))
+            return pending.contains { TaskItemKey.split($0.key.messageID)?.messageID == messageID }
+        } catch {
+            log.warning("cannot look for retried items", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    /// The retried tasks (of `messageID` for `rule`, each `forEach` item's) whose rule no longer
+    /// matches their message end `failed` again, saying so, rather than staying `pending`.
+    private func failRetry(of messageID: String, rule: String, log: Logger) async {
+        do {
+            let pending = try await store.tasks(matching: TaskQuery(states: [.pending], rule: rule, limit: 1000))
+            for var record in pending
+            where record.key.messageID == messageID || TaskItemKey.split(record.key.messageID)?.messageID == messageID {
+                record.state = .failed
+                record.lastError = "retry not run: the rule no longer matches the task's message"
+                record.updatedAt = Date()
+                try await store.save(record, transitionDetail: record.lastError)
+            }
         } catch {
             log.warning("cannot record the retry's failure", metadata: ["error": "\(error)"])
         }

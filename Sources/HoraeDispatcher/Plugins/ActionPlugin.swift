@@ -54,8 +54,9 @@ public struct ActionInvocation: Sendable {
 
 /// How one run of an action ended.
 public enum ActionOutcome: Sendable, Hashable {
-    /// Done; `output` (truncated) is kept in the task record.
-    case success(output: String?)
+    /// Done; `output` (truncated) is kept in the task record, and `step` (``StepOutput``) too
+    /// when the action is named, for the later actions' `steps.NAME` templates.
+    case success(output: String?, step: StepOutput? = nil)
     /// Worth retrying after a backoff (network errors, 5xx, 429, listed exit codes…).
     case retryable(String)
     /// Retrying cannot help (4xx, bad input, a missing template value…).

@@ -14,7 +14,7 @@ extension ActionOutcome {
     /// The message of a failure (or the output of a success).
     var message: String {
         switch self {
-        case .success(let output): return output ?? ""
+        case .success(let output, _): return output ?? ""
         case .retryable(let message), .permanent(let message): return message
         }
     }

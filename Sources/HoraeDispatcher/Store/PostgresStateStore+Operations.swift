@@ -62,19 +62,21 @@ extension PostgresStateStore {
             else { return .messageNotKept }
             let entry = InboxEntry(
                 kind: .retry, subscription: stored.subscription, rule: key.rule, message: kept.message, createdAt: now)
-            guard try Self.enqueue(db, entry) else { return .alreadyQueued }
+            // Another item's retry of the same message may have queued it: this task runs with it.
+            let queued = try Self.enqueue(db, entry)
             try db.execute(
                 """
-                UPDATE tasks SET state = $2, attempt = $3, next_action = $4, retry_at = NULL, updated_at = $5
+                UPDATE tasks SET state = $2, attempt = $3, next_action = $4, retry_at = NULL, updated_at = $5,
+                    progress = $6
                 WHERE task_id = $1
                 """,
                 [
                     Self.taskID(key), retried.state.rawValue, String(retried.attempt), String(retried.nextAction),
-                    String(retried.updatedAt.millisecondsSince1970),
+                    String(retried.updatedAt.millisecondsSince1970), PostgresText.encode(retried.progressJSON),
                 ], operation: "requestRetry")
             try Self.addTransition(
                 db, retried, from: stored.state.rawValue, detail: RetryRequest.detail(retried, force: force))
-            return .queued(retried)
+            return queued ? .queued(retried) : .alreadyQueued
         }
     }
 

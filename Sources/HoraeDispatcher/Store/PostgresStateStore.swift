@@ -134,7 +134,7 @@ public final class PostgresStateStore: StateStore {
 
     static let taskColumns = """
         message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key, output, subscription,
-        created_at, updated_at, actions_fingerprint
+        created_at, updated_at, actions_fingerprint, progress
         """
 
     public func task(_ key: TaskKey) async throws -> TaskRecord? {
@@ -478,7 +478,7 @@ public final class PostgresStateStore: StateStore {
             .rows.first?[0] == "t"
     }
 
-    /// The 14 values of a `tasks` row (`task_id` first), as parameters $1 … $14.
+    /// The 15 values of a `tasks` row (`task_id` first), as parameters $1 … $15.
     private static func taskValues(_ record: TaskRecord) -> [String?] {
         [
             taskID(record.key), PostgresText.encode(record.key.messageID), PostgresText.encode(record.key.rule),
@@ -487,6 +487,7 @@ public final class PostgresStateStore: StateStore {
             PostgresText.encode(record.dedupKey), PostgresText.encode(record.output),
             PostgresText.encode(record.subscription), String(record.createdAt.millisecondsSince1970),
             String(record.updatedAt.millisecondsSince1970), PostgresText.encode(record.actionsFingerprint),
+            PostgresText.encode(record.progressJSON),
         ]
     }
 
@@ -497,7 +498,7 @@ public final class PostgresStateStore: StateStore {
             try db.execute(
                 """
                 INSERT INTO tasks (task_id, \(taskColumns))
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
                 ON CONFLICT (task_id) DO NOTHING
                 """, taskValues(record), operation: "save"
             ).affected == 1
@@ -520,8 +521,8 @@ public final class PostgresStateStore: StateStore {
             """
             UPDATE tasks SET message_id = $2, rule = $3, state = $4, attempt = $5, next_action = $6,
                 last_error = $7, retry_at = $8, dedup_key = $9, output = $10, subscription = $11,
-                created_at = $12, updated_at = $13, actions_fingerprint = $14
-            WHERE task_id = $1 AND ($15::text IS NULL OR state = $15)
+                created_at = $12, updated_at = $13, actions_fingerprint = $14, progress = $15
+            WHERE task_id = $1 AND ($16::text IS NULL OR state = $16)
             """, taskValues(record) + [previous?.rawValue], operation: "save"
         ).affected == 1
     }
@@ -629,7 +630,8 @@ public final class PostgresStateStore: StateStore {
             subscription: PostgresText.decode(row[9]),
             createdAt: Date(millisecondsSince1970: try int64(row[10], operation: operation)),
             updatedAt: Date(millisecondsSince1970: try int64(row[11], operation: operation)),
-            actionsFingerprint: PostgresText.decode(row[12]))
+            actionsFingerprint: PostgresText.decode(row[12])
+        ).withProgress(try TaskRecord.progress(fromJSON: PostgresText.decode(row[13])))
     }
 
     static func state(_ name: String, operation: String) throws -> TaskState {

@@ -3,7 +3,8 @@ public enum RetryRequest: Sendable, Hashable {
     /// The task is `pending` again (fresh attempts, from the action that failed, or from the
     /// first for a forced re-run of a succeeded task) and its message is in the inbox.
     case queued(TaskRecord)
-    /// A retry of this task is already in the inbox.
+    /// The task is `pending` again, and its message was already in the inbox for its rule (the
+    /// retry of another `forEach` item of the same message): it runs with that entry.
     case alreadyQueued
     /// No record of the task (never seen, or pruned).
     case unknownTask
@@ -36,7 +37,11 @@ extension RetryRequest {
         record.state = .pending
         record.attempt = 0
         record.retryAt = nil
-        if stored.state == .succeeded || stored.state == .duplicate { record.nextAction = 0 }
+        if stored.state == .succeeded || stored.state == .duplicate {
+            record.nextAction = 0
+            record.nextItem = 0
+            record.steps = [:]
+        }
         record.updatedAt = now
         return record
     }

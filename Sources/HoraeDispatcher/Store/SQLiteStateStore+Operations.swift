@@ -36,7 +36,7 @@ extension SQLiteStateStore {
         let limit = parameter(.integer(query.limit))
         let sql = """
             SELECT message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key, output,
-                   subscription, created_at, updated_at, actions_fingerprint
+                   subscription, created_at, updated_at, actions_fingerprint, progress
             FROM tasks \(filter) ORDER BY updated_at DESC, created_at DESC, message_id, rule LIMIT \(limit)
             """
         let bound = values
@@ -52,7 +52,7 @@ extension SQLiteStateStore {
                     let stored = try db.queryFirst(
                         """
                         SELECT message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key, output,
-                               subscription, created_at, updated_at, actions_fingerprint
+                               subscription, created_at, updated_at, actions_fingerprint, progress
                         FROM tasks WHERE message_id = ?1 AND rule = ?2
                         """, [.text(key.messageID), .text(key.rule)], operation: "requestRetry", Self.taskRecord)
                 else { return .unknownTask }
@@ -69,20 +69,22 @@ extension SQLiteStateStore {
                 let entry = InboxEntry(
                     kind: .retry, subscription: stored.subscription, rule: key.rule, message: kept.message,
                     createdAt: now)
-                guard try Self.enqueue(db, entry, now: now) else { return .alreadyQueued }
+                // Another item's retry of the same message may have queued it: this task runs with it.
+                let queued = try Self.enqueue(db, entry, now: now)
                 try db.run(
                     """
-                    UPDATE tasks SET state = ?3, attempt = ?4, next_action = ?5, retry_at = NULL, updated_at = ?6
+                    UPDATE tasks SET state = ?3, attempt = ?4, next_action = ?5, retry_at = NULL, updated_at = ?6,
+                        progress = ?7
                     WHERE message_id = ?1 AND rule = ?2
                     """,
                     [
                         .text(key.messageID), .text(key.rule), .text(retried.state.rawValue),
                         .integer(retried.attempt), .integer(retried.nextAction),
-                        .integer(retried.updatedAt.millisecondsSince1970),
+                        .integer(retried.updatedAt.millisecondsSince1970), .text(retried.progressJSON),
                     ], operation: "requestRetry")
                 try Self.addTransition(
                     db, retried, from: stored.state.rawValue, detail: RetryRequest.detail(retried, force: force))
-                return .queued(retried)
+                return queued ? .queued(retried) : .alreadyQueued
             }
         }
     }

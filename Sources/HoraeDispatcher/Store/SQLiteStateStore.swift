@@ -117,7 +117,7 @@ public final class SQLiteStateStore: StateStore {
             try db.queryFirst(
                 """
                 SELECT message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key, output,
-                       subscription, created_at, updated_at, actions_fingerprint
+                       subscription, created_at, updated_at, actions_fingerprint, progress
                 FROM tasks WHERE message_id = ?1 AND rule = ?2
                 """, [.text(key.messageID), .text(key.rule)], operation: "task", Self.taskRecord)
         }
@@ -149,8 +149,8 @@ public final class SQLiteStateStore: StateStore {
                             """
                             UPDATE tasks SET state = ?3, attempt = ?4, next_action = ?5, last_error = ?6,
                                 retry_at = ?7, dedup_key = ?8, output = ?9, subscription = ?10, created_at = ?11,
-                                updated_at = ?12, actions_fingerprint = ?13
-                            WHERE message_id = ?1 AND rule = ?2 AND state = ?14
+                                updated_at = ?12, actions_fingerprint = ?13, progress = ?14
+                            WHERE message_id = ?1 AND rule = ?2 AND state = ?15
                             """, values + [.text(previous.rawValue)], operation: "save") == 1
                 } else {
                     written = try Self.insert(db, record, values, operation: "save")
@@ -177,7 +177,7 @@ public final class SQLiteStateStore: StateStore {
                 return try db.queryFirst(
                     """
                     SELECT message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key, output,
-                           subscription, created_at, updated_at, actions_fingerprint
+                           subscription, created_at, updated_at, actions_fingerprint, progress
                     FROM tasks WHERE message_id = ?1 AND rule = ?2
                     """, [.text(record.key.messageID), .text(record.key.rule)], operation: "insertIfAbsent",
                     Self.taskRecord)
@@ -209,7 +209,7 @@ public final class SQLiteStateStore: StateStore {
             try db.query(
                 """
                 SELECT message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key, output,
-                       subscription, created_at, updated_at, actions_fingerprint
+                       subscription, created_at, updated_at, actions_fingerprint, progress
                 FROM tasks ORDER BY updated_at DESC, created_at DESC, message_id, rule LIMIT ?1
                 """, [.integer(limit)], operation: "recentTasks", Self.taskRecord)
         }
@@ -225,7 +225,7 @@ public final class SQLiteStateStore: StateStore {
                     try db.query(
                         """
                         SELECT message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key, output,
-                               subscription, created_at, updated_at, actions_fingerprint
+                               subscription, created_at, updated_at, actions_fingerprint, progress
                         FROM tasks WHERE state = ?1
                         """, [.text(name)], operation: "tasks", Self.taskRecord)
                 }
@@ -442,7 +442,7 @@ public final class SQLiteStateStore: StateStore {
         try await worker.perform(operation, writes: writes, body)
     }
 
-    /// The 13 columns of a `tasks` row, in table order, as statement parameters ?1 … ?13.
+    /// The 14 columns of a `tasks` row, in table order, as statement parameters ?1 … ?14.
     private static func taskValues(_ record: TaskRecord) -> [SQLiteValue] {
         [
             .text(record.key.messageID), .text(record.key.rule), .text(record.state.rawValue),
@@ -450,6 +450,7 @@ public final class SQLiteStateStore: StateStore {
             .integer(record.retryAt?.millisecondsSince1970), .text(record.dedupKey), .text(record.output),
             .text(record.subscription), .integer(record.createdAt.millisecondsSince1970),
             .integer(record.updatedAt.millisecondsSince1970), .text(record.actionsFingerprint),
+            .text(record.progressJSON),
         ]
     }
 
@@ -462,8 +463,8 @@ public final class SQLiteStateStore: StateStore {
             try db.run(
                 """
                 INSERT INTO tasks (message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key,
-                                   output, subscription, created_at, updated_at, actions_fingerprint)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                                   output, subscription, created_at, updated_at, actions_fingerprint, progress)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
                 ON CONFLICT (message_id, rule) DO NOTHING
                 """, values, operation: operation) == 1
         if inserted { try keepMessage(db, record, operation: operation) }
@@ -481,14 +482,15 @@ public final class SQLiteStateStore: StateStore {
         try db.run(
             """
             INSERT INTO tasks (message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key,
-                               output, subscription, created_at, updated_at, actions_fingerprint)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                               output, subscription, created_at, updated_at, actions_fingerprint, progress)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
             ON CONFLICT (message_id, rule) DO UPDATE SET
                 state = excluded.state, attempt = excluded.attempt, next_action = excluded.next_action,
                 last_error = excluded.last_error, retry_at = excluded.retry_at,
                 dedup_key = excluded.dedup_key, output = excluded.output,
                 subscription = excluded.subscription, created_at = excluded.created_at,
-                updated_at = excluded.updated_at, actions_fingerprint = excluded.actions_fingerprint
+                updated_at = excluded.updated_at, actions_fingerprint = excluded.actions_fingerprint,
+                progress = excluded.progress
             """, values, operation: "save")
         if stored == nil { try keepMessage(db, record, operation: "save") }
         if stored != record.state.rawValue || transitionDetail != nil {
@@ -568,7 +570,8 @@ public final class SQLiteStateStore: StateStore {
             subscription: row.text(9),
             createdAt: Date(millisecondsSince1970: row.int64(10)),
             updatedAt: Date(millisecondsSince1970: row.int64(11)),
-            actionsFingerprint: row.text(12))
+            actionsFingerprint: row.text(12)
+        ).withProgress(try TaskRecord.progress(fromJSON: row.text(13)))
     }
 
     static func state(_ name: String, operation: String) throws -> TaskState {

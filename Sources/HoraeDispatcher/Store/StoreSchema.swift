@@ -32,6 +32,8 @@ enum StoreSchema {
     /// - `dedup_keys`: one row per (rule, key); `status` `running` (then `expires_at` is the lease
     ///   end) or `succeeded` (then `expires_at` is the end of the window).
     /// - `schedule_ticks`: one row per (rule, tick) that ran.
+    /// - `tasks.progress` (version 4): ``TaskRecord/nextItem`` and ``TaskRecord/steps`` as JSON,
+    ///   NULL when both are empty.
     /// - `task_messages` (version 3): the ``KeptMessage`` of each task, deleted with it.
     /// - `inbox` (version 3): ``InboxEntry`` rows, one per (message, rule, subscription), each
     ///   available from `available_at` (a claim moves it to the end of the claimer's lease).
@@ -202,6 +204,11 @@ enum StoreSchema {
                 """,
                 "CREATE INDEX inbox_by_available ON inbox (available_at, id)",
             ]),
+        // Version 4: a task's progress within a `forEach` action and its steps' outputs.
+        Migration(
+            version: 4,
+            sqlite: "ALTER TABLE tasks ADD COLUMN progress TEXT;",
+            postgres: ["ALTER TABLE tasks ADD COLUMN progress TEXT"]),
     ]
 
     /// The key of the transaction-level advisory lock (`pg_advisory_xact_lock`) PostgreSQL

@@ -1,3 +1,5 @@
+import HoraeRules
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -17,6 +19,12 @@ public struct TaskRecord: Sendable, Hashable {
     public var attempt: Int
     /// Index of the first action that has not yet succeeded: where the next attempt resumes.
     public var nextAction: Int
+    /// For an action with `forEach`: how many of its items succeeded (the next attempt resumes at
+    /// the next one); 0 otherwise.
+    public var nextItem: Int
+    /// The outputs of the task's named actions that ran (``StepOutput``), for the later actions'
+    /// templates: kept so that a resumed task renders them as the first attempt would have.
+    public var steps: [String: StepOutput]
     /// The last failure, for `/status` and dead-lettering.
     public var lastError: String?
     /// When the next attempt is due (meaningful when `state == .waiting`).
@@ -52,7 +60,9 @@ public struct TaskRecord: Sendable, Hashable {
         createdAt: Date,
         updatedAt: Date? = nil,
         actionsFingerprint: String? = nil,
-        message: KeptMessage? = nil
+        message: KeptMessage? = nil,
+        nextItem: Int = 0,
+        steps: [String: StepOutput] = [:]
     ) {
         self.key = key
         self.state = state
@@ -67,5 +77,7 @@ public struct TaskRecord: Sendable, Hashable {
         self.updatedAt = updatedAt ?? createdAt
         self.actionsFingerprint = actionsFingerprint
         self.message = message
+        self.nextItem = nextItem
+        self.steps = steps
     }
 }

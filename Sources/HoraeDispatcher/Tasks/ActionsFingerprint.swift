@@ -8,7 +8,8 @@ import HoraeRules
 /// the plugin, the timeout and the options as written (templates by their source text, keys in
 /// the order written). An action's `name:` and its place in the file are left out: renaming an
 /// action or moving the rule does not change what the task runs. The text is versioned (`v1`)
-/// and defined here byte for byte, so the fingerprint is the same across processes and releases.
+/// and defined here byte for byte, so the fingerprint is the same across processes and releases;
+/// an action's `forEach` is appended after its options, only when it has one.
 enum ActionsFingerprint {
     static func of(_ actions: [Action]) -> String {
         var text: [UInt8] = Array("horae-actions-v1".utf8)
@@ -22,8 +23,49 @@ enum ActionsFingerprint {
                 text += Array("t-;".utf8)
             }
             append(.map(action.options), to: &text)
+            // Only actions with one add it, so the fingerprints of the others stay as they were.
+            if let forEach = action.forEach { append(forEach, to: &text) }
         }
         return SHA256.hex(text)
+    }
+
+    /// An action's `forEach`: its list (items as compact JSON) or the step path it reads, and
+    /// its `where:` conditions (field paths and matchers). A resumed task's item position is an
+    /// index into these items.
+    private static func append(_ forEach: ForEach, to text: inout [UInt8]) {
+        text.append(UInt8(ascii: "f"))
+        switch forEach.source {
+        case .items(let items):
+            text.append(UInt8(ascii: "l"))
+            appendCount(items.count, to: &text)
+            for item in items { appendString(item.compactJSON, to: &text) }
+        case .step(let name, let path):
+            appendString(name, to: &text)
+            appendCount(path.count, to: &text)
+            for segment in path { appendString(segment, to: &text) }
+        }
+        appendCount(forEach.conditions.count, to: &text)
+        for condition in forEach.conditions {
+            appendString(condition.field.description, to: &text)
+            append(condition.matcher, to: &text)
+        }
+    }
+
+    private static func append(_ matcher: FieldMatcher, to text: inout [UInt8]) {
+        switch matcher {
+        case .pattern(let pattern):
+            appendString("p\(pattern.kind.rawValue)\(pattern.ignoreCase ? "i" : ""):\(pattern.source)", to: &text)
+        case .exists(let exists): text += Array((exists ? "e1;" : "e0;").utf8)
+        case .numeric(let comparison, let bound):
+            text += Array("c\(comparison.rawValue)\(String(bound.bitPattern, radix: 16));".utf8)
+        case .not(let inner):
+            text.append(UInt8(ascii: "!"))
+            append(inner, to: &text)
+        case .anyOf(let matchers), .allOf(let matchers):
+            if case .anyOf = matcher { text.append(UInt8(ascii: "|")) } else { text.append(UInt8(ascii: "&")) }
+            appendCount(matchers.count, to: &text)
+            for inner in matchers { append(inner, to: &text) }
+        }
     }
 
     /// Typed and length-prefixed, so that no two different values share a text.

@@ -478,6 +478,12 @@ public final class TaskRunner: Sendable {
         }
     }
 
+    /// How one run of an action went: done, or the attempt ends with this result.
+    private enum ActionRunResult {
+        case done(took: Duration)
+        case ended(AttemptResult)
+    }
+
     private enum AttemptResult {
         /// With the detail of the last action's step ("action NAME succeeded in …"), nil when
         /// there was none left to run.
@@ -494,7 +500,9 @@ public final class TaskRunner: Sendable {
         return "\(text) (\(millis) ms)"
     }
 
-    /// Runs the actions from `record.nextAction` on, saving progress after each one that succeeds.
+    /// Runs the actions from `record.nextAction` on — an action with `forEach` once per item,
+    /// from `record.nextItem` — saving progress (and the named steps' outputs) after each run
+    /// that succeeds.
     private func runActions(_ work: TaskWork, _ record: inout TaskProgress, deadline: Date?, log: TaskLogger)
         async throws -> AttemptResult
     {
@@ -504,55 +512,105 @@ public final class TaskRunner: Sendable {
             let index = record.nextAction
             let action = actions[index]
             let name = action.displayName(index: index)
-            let options: [(key: String, value: RenderedValue)]
-            do {
-                options = try action.render(context(work, attempt: record.attempt))
-            } catch {
-                return .failed("action \(name): \(error)", retryable: false)
-            }
-            guard let plugin = plugins[action.plugin] else {
-                return .failed(
-                    "action \(name): plugin `\(action.plugin.rawValue)` is not available in this daemon",
-                    retryable: false)
-            }
-            var timeout = action.timeout
-            if let deadline {
-                let left = Duration.seconds(deadline.timeIntervalSinceNow)
-                guard left > .zero else { return .failed("action \(name): task timeout exceeded", retryable: false) }
-                timeout = timeout.map { min($0, left) } ?? left
-            }
-            if timeout == nil {
-                let limit = configuration.defaultActionTimeout
-                timeout = plugin.ownDefaultTimeout.map { min($0, limit) } ?? limit
-            }
-            let invocation = ActionInvocation(
-                ruleName: work.rule.name, actionIndex: index, actionName: name,
-                options: .map(options), message: work.message, attempt: record.attempt,
-                timeout: timeout, action: action)
-            let started = ContinuousClock.now
-            let outcome = await plugin.run(invocation)
-            let took = ContinuousClock.now - started
-            metrics.actionFinished(plugin: action.plugin.rawValue, duration: took)
-            if Task.isCancelled {
-                return .interrupted("cancelled during action \(name)")
-            }
-            switch outcome {
-            case .success(let output):
-                record.nextAction = index + 1
-                record.output = output.map { truncate($0) }
-                lastStep = Self.step("action \(name) succeeded", took: took)
-                if record.nextAction < actions.count {
-                    record.updatedAt = Date()
-                    try await keep(&record, transitionDetail: lastStep, log: log)
+            var items: [ForEach.Item?] = [nil]
+            if let forEach = action.forEach {
+                do {
+                    items = try forEach.items(steps: record.steps)
+                } catch {
+                    return .failed("action \(name): forEach: \(error.description)", retryable: false)
                 }
-                log.debug("action succeeded", metadata: ["action": "\(name)"])
-            case .retryable(let message):
-                return .failed("action \(name): \(message)", retryable: true, took: took)
-            case .permanent(let message):
-                return .failed("action \(name): \(message)", retryable: false, took: took)
+            }
+            while record.nextItem < items.count {
+                let item = items[record.nextItem]
+                let label = Self.label(action: name, item: item)
+                let result = try await runAction(
+                    action, index: index, name: label, item: item, work, &record, deadline: deadline)
+                switch result {
+                case .ended(let failed): return failed
+                case .done(let took):
+                    lastStep = Self.step("\(label) succeeded", took: took)
+                    if record.nextItem + 1 < items.count {
+                        record.nextItem += 1
+                    } else {
+                        record.nextItem = 0
+                        record.nextAction = index + 1
+                    }
+                    if record.nextAction < actions.count {
+                        record.updatedAt = Date()
+                        try await keep(&record, transitionDetail: lastStep, log: log)
+                    }
+                    log.debug("action succeeded", metadata: ["action": "\(label)"])
+                }
+                if record.nextAction > index { break }
+            }
+            if record.nextAction == index {
+                // A forEach that selected nothing: the action is done without a run.
+                record.nextItem = 0
+                record.nextAction = index + 1
             }
         }
         return .succeeded(lastStep: lastStep)
+    }
+
+    /// How the history names a run of an action: `action NAME`, or `action NAME item N (LABEL)`
+    /// for an item of its `forEach` (`horae tasks show` finds each run's end by it).
+    public static func label(action name: String, item: ForEach.Item?) -> String {
+        item.map { "action \(name) item \($0.index + 1) (\(ActionPlan.label($0)))" } ?? "action \(name)"
+    }
+
+    /// One run of one action (for one item of its `forEach`); on success the record holds its
+    /// output and, for a named action, its step output.
+    private func runAction(
+        _ action: Action, index: Int, name: String, item: ForEach.Item?, _ work: TaskWork,
+        _ record: inout TaskProgress, deadline: Date?
+    ) async throws -> ActionRunResult {
+        var renderContext = context(work, attempt: record.attempt, steps: record.steps)
+        if let item { renderContext.item = item.value }
+        let options: [(key: String, value: RenderedValue)]
+        do {
+            options = try action.render(renderContext)
+        } catch {
+            return .ended(.failed("\(name): \(error)", retryable: false))
+        }
+        guard let plugin = plugins[action.plugin] else {
+            return .ended(
+                .failed(
+                    "\(name): plugin `\(action.plugin.rawValue)` is not available in this daemon",
+                    retryable: false))
+        }
+        var timeout = action.timeout
+        if let deadline {
+            let left = Duration.seconds(deadline.timeIntervalSinceNow)
+            guard left > .zero else {
+                return .ended(.failed("\(name): task timeout exceeded", retryable: false))
+            }
+            timeout = timeout.map { min($0, left) } ?? left
+        }
+        if timeout == nil {
+            let limit = configuration.defaultActionTimeout
+            timeout = plugin.ownDefaultTimeout.map { min($0, limit) } ?? limit
+        }
+        let invocation = ActionInvocation(
+            ruleName: work.rule.name, actionIndex: index, actionName: action.displayName(index: index),
+            options: .map(options), message: work.message, attempt: record.attempt,
+            timeout: timeout, action: action)
+        let started = ContinuousClock.now
+        let outcome = await plugin.run(invocation)
+        let took = ContinuousClock.now - started
+        metrics.actionFinished(plugin: action.plugin.rawValue, duration: took)
+        if Task.isCancelled {
+            return .ended(.interrupted("cancelled during \(name)"))
+        }
+        switch outcome {
+        case .success(let output, let step):
+            record.output = output.map { truncate($0) }
+            if let stepName = action.name, let step { record.steps[stepName] = step }
+            return .done(took: took)
+        case .retryable(let message):
+            return .ended(.failed("\(name): \(message)", retryable: true, took: took))
+        case .permanent(let message):
+            return .ended(.failed("\(name): \(message)", retryable: false, took: took))
+        }
     }
 
     /// The retry wait left of a message task found `waiting` for a retry, when it is longer than
@@ -773,7 +831,9 @@ public final class TaskRunner: Sendable {
         }
     }
 
-    private func context(_ work: TaskWork, attempt: Int) -> MessageTemplateContext {
+    /// What the task's templates see: the message (or tick), the captures, the task's `forEach`
+    /// item and the outputs of its named steps so far.
+    private func context(_ work: TaskWork, attempt: Int, steps: [String: StepOutput] = [:]) -> MessageTemplateContext {
         MessageTemplateContext(
             fields: MessageFields(work.message), captures: work.captures, ruleName: work.rule.name,
             attempt: attempt,
@@ -782,7 +842,7 @@ public final class TaskRunner: Sendable {
                     return MessageTemplateContext.rfc3339(tick)
                 }
                 return schedule.timeText(of: tick)
-            })
+            }, item: work.item?.value, steps: steps)
     }
 
     private func truncate(_ text: String) -> String {

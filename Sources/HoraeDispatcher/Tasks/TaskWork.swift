@@ -6,7 +6,8 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// One task to run: a rule for a message (or for a schedule tick), with the captures the match bound.
+/// One task to run: a rule for a message (or for a schedule tick), with the captures the match
+/// bound — and, for a rule with `forEach`, one of its items.
 public struct TaskWork: Sendable {
     public var key: TaskKey
     public var rule: Rule
@@ -23,18 +24,35 @@ public struct TaskWork: Sendable {
     /// An operator's retry (`horae tasks retry`): a dedup key that succeeded within its window
     /// does not make the task a duplicate for this run.
     public var bypassDedupWindow = false
+    /// The rule's `forEach` item this task runs for (``TaskItemKey`` adds it to the key).
+    public var item: ForEach.Item?
 
     public init(
         rule: Rule, message: PubSubMessage, captures: CaptureSet, subscription: String?, scheduleTime: Date? = nil,
-        actionsFingerprint: String? = nil
+        actionsFingerprint: String? = nil, item: ForEach.Item? = nil
     ) {
-        self.key = TaskKey(messageID: message.id, rule: rule.name)
+        self.key = TaskKey(messageID: message.id + (item.map(TaskItemKey.suffix) ?? ""), rule: rule.name)
+        self.item = item
         self.rule = rule
         self.message = message
         self.captures = captures
         self.subscription = subscription
         self.scheduleTime = scheduleTime
         self.actionsFingerprint = actionsFingerprint
+    }
+
+    /// The tasks of `rule` for one message or tick: one, or one per `forEach` item.
+    public static func expanded(
+        rule: Rule, message: PubSubMessage, captures: CaptureSet, subscription: String?, scheduleTime: Date? = nil,
+        actionsFingerprint: String? = nil
+    ) -> [TaskWork] {
+        // A rule's forEach is a list written in the rule: its items are always had.
+        let items: [ForEach.Item?] = rule.forEach.map { (try? $0.items()) ?? [] } ?? [nil]
+        return items.map {
+            TaskWork(
+                rule: rule, message: message, captures: captures, subscription: subscription,
+                scheduleTime: scheduleTime, actionsFingerprint: actionsFingerprint, item: $0)
+        }
     }
 }
 

@@ -96,19 +96,21 @@ struct ExecPluginTests {
             try S.invocation(
                 #"{ exec: { command: [/bin/cat], stdin: "id={{ message.id }} object={{ attributes.objectId }}\n" } }"#,
                 attributes: ["objectId": "a\"b'c"]))
-        #expect(outcome == .success(output: "id=m-1 object=a\"b'c\n"))
+        #expect(outcome.withoutStep == .success(output: "id=m-1 object=a\"b'c\n"))
     }
 
     @Test func withoutStdinTheChildReadsEndOfFile() async throws {
         let outcome = await plugin().run(try S.invocation(#"{ exec: { command: [/bin/cat] } }"#))
-        #expect(outcome == .success(output: nil))
+        #expect(outcome.withoutStep == .success(output: nil))
     }
 
     @Test func workingDirectoryIsSet() async throws {
         let dir = try P.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let outcome = await plugin().run(try S.invocation(#"{ exec: { command: [/bin/pwd], dir: "\#(dir)" } }"#))
-        #expect(outcome == .success(output: dir + "\n"))
+        #expect(outcome.withoutStep == .success(output: dir + "\n"))
+        // Standard output is the step's output: text, and JSON when it parses.
+        #expect(outcome.step == StepOutput(json: nil, text: dir + "\n"))
     }
 
     struct ExitCase: Sendable, CustomTestStringConvertible {

@@ -84,10 +84,22 @@ extension ActionOutcome {
     var isRetryable: Bool { if case .retryable = self { return true } else { return false } }
     var isPermanent: Bool { if case .permanent = self { return true } else { return false } }
 
+    /// The outcome without its step output, to compare the rest.
+    var withoutStep: ActionOutcome {
+        if case .success(let output, _) = self { return .success(output: output) }
+        return self
+    }
+
+    /// The step output of a success.
+    var step: StepOutput? {
+        if case .success(_, let step) = self { return step }
+        return nil
+    }
+
     /// The output of a success or the message of a failure.
     var text: String {
         switch self {
-        case .success(let output): return output ?? ""
+        case .success(let output, _): return output ?? ""
         case .retryable(let message), .permanent(let message): return message
         }
     }

@@ -43,7 +43,7 @@ struct PublishPluginTests {
             """#)
         let outcome = await PublishPlugin(publisher: client).run(
             try S.invocation(action, message: S.message(["objectId": hostile, "bucketId": "ven-cust-a"])))
-        guard case .success(let id?) = outcome else {
+        guard case .success(let id?, _) = outcome else {
             Issue.record("not published: \(outcome)")
             return
         }

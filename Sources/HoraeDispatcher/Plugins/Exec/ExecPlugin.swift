@@ -212,7 +212,10 @@ public struct ExecPlugin: ActionPlugin {
         }
         switch result.termination {
         case .exited(0):
-            return .success(output: output.isEmpty ? nil : output)
+            // Standard output cut at its limit is text only: it is not the JSON the program wrote.
+            var step = StepOutput(bytes: result.stdout)
+            if result.stdoutTruncatedBytes > 0 { step.json = nil }
+            return .success(output: output.isEmpty ? nil : output, step: step)
         case .exited(let code):
             let options = invocation.options
             if let permanent = options["permanentExitCodes"]?.integers, permanent.contains(Int(code)) {

@@ -155,7 +155,7 @@ public struct HTTPPlugin: ActionPlugin {
             let output =
                 response.body.isEmpty
                 ? "HTTP \(status)" : "HTTP \(status): \(PluginText.head(response.body, limit: outcomeBodyBytes))"
-            return .success(output: output)
+            return .success(output: output, step: StepOutput(bytes: response.body, status: status))
         }
         var message = "http \(target): HTTP \(status)"
         if let expected { message += " (expected \(expected.map(String.init).joined(separator: ", ")))" }
