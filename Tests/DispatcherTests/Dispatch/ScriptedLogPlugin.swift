@@ -18,11 +18,14 @@ final class ScriptedLogPlugin: ActionPlugin, Sendable {
 
     typealias Script = @Sendable (ActionInvocation, _ callNumber: Int) async -> ActionOutcome
 
-    let plugin = Plugin.log
+    let plugin: Plugin
     private let script: Script
     private let log = Mutex<[Call]>([])
 
-    init(script: @escaping Script = { _, _ in .success(output: nil) }) {
+    /// `plugin`: the name it answers to (`log` unless a test needs another plugin's place, such
+    /// as `http` for a step with outputs).
+    init(plugin: Plugin = .log, script: @escaping Script = { _, _ in .success(output: nil) }) {
+        self.plugin = plugin
         self.script = script
     }
 
@@ -33,7 +36,8 @@ final class ScriptedLogPlugin: ActionPlugin, Sendable {
             calls.append(
                 Call(
                     rule: invocation.ruleName, messageID: invocation.message?.id ?? "",
-                    attempt: invocation.attempt, text: invocation.string("message") ?? "", at: .now))
+                    attempt: invocation.attempt,
+                    text: invocation.string("message") ?? invocation.string("url") ?? "", at: .now))
             return calls.count
         }
         return await script(invocation, number)
