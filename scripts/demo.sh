@@ -90,7 +90,8 @@ for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$http_port/readyz" >/dev/nu
 echo
 echo "== uploading gocc/sohappy_gocc_20190115.tar.gz to gs://ven-cust-sohappy"
 mkdir -p "$work/gocc" && printf 'id,name\n1,socks\n' > "$work/gocc/goods.csv" && printf 'id,name\n1,clothing\n' > "$work/gocc/category.csv"
-tar -czf "$work/gocc.tar.gz" -C "$work/gocc" goods.csv category.csv
+printf 'id,goods_id\n1,1\n' > "$work/gocc/order.csv"
+tar -czf "$work/gocc.tar.gz" -C "$work/gocc" goods.csv category.csv order.csv
 curl -sf -X POST -H 'Content-Type: application/json' -d '{"name":"ven-cust-sohappy"}' \
     "$STORAGE_EMULATOR_HOST/storage/v1/b?project=$project" >/dev/null
 curl -sf -X POST -H 'Content-Type: application/gzip' --data-binary @"$work/gocc.tar.gz" \
@@ -109,6 +110,9 @@ cat "$work/standins.out" | grep -v '^ready' || true
 echo
 echo "== horae's log"
 cat "$work/horae.log"
+echo
+echo "== horae tasks list (the daemon's store)"
+"$horae" tasks list --config examples/local/horae.yaml
 echo
 echo "== GET /status"
 curl -s "http://127.0.0.1:$http_port/status"

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Local stand-ins for the two services the demo pipelines call that have no emulator:
-the BigQuery jobs API (load jobs) and Elasticsearch's alias API.
+the BigQuery jobs API (load jobs) and Elasticsearch (the alias API, and the `venraas` index
+whose newest document lists the customers the hourly job fans out to).
 
     examples/local/standins.py PORT
 
 They answer like the real APIs for the calls Horae makes (jobs.insert, jobs.get; GET _alias,
-POST _aliases) and print every request, so the demo shows what Horae sent. They are stand-ins
+POST _aliases, GET venraas/_search) and print every request, so the demo shows what Horae sent. They are stand-ins
 for a local demo, not emulators: nothing is loaded and no index exists.
 """
 import json
@@ -16,6 +17,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 JOBS = {}
 ALIASES = {}
+# The customer list, as the newest document of the `venraas` index holds it.
+CUSTOMERS = {
+    "update_dt": "2026-03-04T23:10:00+08:00",
+    "companies": [
+        {"code_name": "sohappy", "enabled": True},
+        {"code_name": "closedshop", "enabled": False},
+        {"code_name": "hoohoo", "enabled": True},
+    ],
+}
 LOCK = threading.Lock()
 
 
@@ -81,6 +91,13 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(404, {"error": {"code": 404, "message": "Not found: Job", "status": "NOT_FOUND"}})
             done = dict(job, status={"state": "DONE"}, statistics={"load": {"outputRows": "42"}})
             return self.reply(200, done)
+        if path == "/venraas/_search":
+            log(f"Elasticsearch search: {self.path}")
+            return self.reply(200, {
+                "took": 1, "timed_out": False,
+                "hits": {"total": {"value": 1, "relation": "eq"}, "max_score": None,
+                         "hits": [{"_index": "venraas", "_id": "customers", "_score": None, "_source": CUSTOMERS}]},
+            })
         m = re.fullmatch(r"/_alias/([^/]+)", path)
         if m:
             with LOCK:

@@ -2,10 +2,10 @@ import HoraeRules
 
 /// The notification Cloud Storage would have sent for an object that exists, for `horae
 /// backfill` (docs/operations.md): an `OBJECT_FINALIZE` message with the attributes of a real one
-/// (`bucketId`, `objectId`, `objectGeneration`, `eventType`, `eventTime`, `payloadFormat`) and the
-/// object resource as its JSON data, so rules, templates and dedup keys see what a late real
-/// notification would show. Only `notificationConfig` is missing: no notification configuration
-/// sent it.
+/// (`bucketId`, `objectId`, `objectGeneration`, `eventType`, `eventTime`, `payloadFormat`), the
+/// object resource as its JSON data and the object's creation time as its `publishTime`, so
+/// rules, templates and dedup keys see what a late real notification would show. Only
+/// `notificationConfig` is missing: no notification configuration sent it.
 public enum BackfillNotification {
     /// The message for `object` (a resource from a bucket listing); nil when the resource lacks a
     /// bucket, a name or a numeric generation.
@@ -22,8 +22,10 @@ public enum BackfillNotification {
             "bucketId": bucket, "objectId": name, "objectGeneration": generation, "eventType": "OBJECT_FINALIZE",
             "payloadFormat": "JSON_API_V1",
         ]
+        // The notification would have been published as the object was finalized.
         if let time = object["timeCreated"]?.string ?? object["updated"]?.string {
             message.attributes["eventTime"] = time
+            message.publishTime = time
         }
         message.data = Array(object.compactJSON.utf8)
         return message

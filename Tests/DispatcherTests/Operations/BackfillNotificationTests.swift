@@ -25,6 +25,7 @@ import Testing
                 "objectGeneration": "1795925866210475", "eventType": "OBJECT_FINALIZE", "payloadFormat": "JSON_API_V1",
                 "eventTime": "2026-11-29T04:17:46.210454Z",
             ])
+        #expect(message.publishTime == "2026-11-29T04:17:46.210454Z")
         // The data is the object resource, as a real notification's is.
         #expect(try JSONParser.parse(message.data) == resource)
     }
