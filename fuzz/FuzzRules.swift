@@ -181,10 +181,31 @@ struct FuzzRun {
                 for action in rule.actions { _ = try? action.render(context) }
                 if let key = rule.dedup?.key { _ = try? key.render(context) }
                 if let dl = rule.retry.deadLetter { _ = try? dl.render(context) }
+                renderFanOut(rule, context, data: message.data)
             }
         }
         if !set.tests.isEmpty {
             _ = RuleTestRunner(rules: compiled).run(Array(set.tests.prefix(16)))
+        }
+    }
+
+    /// The rule's tasks and action runs as the daemon would make them: each `forEach` item of
+    /// the rule, and every named step given the message's data as its output (so an action's
+    /// `forEach` over `steps.NAME.json…` and its `where:` run on fuzzed JSON).
+    func renderFanOut(_ rule: Rule, _ context: MessageTemplateContext, data: [UInt8]) {
+        var steps: [String: StepOutput] = [:]
+        for action in rule.actions where !action.plugin.stepOutputs.isEmpty {
+            if let name = action.name { steps[name] = StepOutput(bytes: data, status: 200) }
+        }
+        let items: [ForEach.Item?] = rule.forEach.map { Array(((try? $0.items()) ?? []).prefix(4)) } ?? [nil]
+        for item in items {
+            var itemContext = context
+            itemContext.item = item?.value
+            itemContext.steps = steps
+            let plan = ActionPlan(rule, itemContext)
+            let label = item.map { ActionPlan.label($0) } ?? "-"
+            note("rule \(rule.name) item \(label): \(plan.entries.count) action runs")
+            if let key = rule.dedup?.key { _ = try? key.render(itemContext) }
         }
     }
 

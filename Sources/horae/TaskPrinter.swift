@@ -17,7 +17,8 @@ enum TaskPrinter {
         let header = ["ID", "STATE", "ATTEMPT", "ACTION", "UPDATED", "ERROR"]
         let rows = records.map { record in
             [
-                record.key.description, record.state.rawValue, String(record.attempt), String(record.nextAction + 1),
+                record.key.description, record.state.rawValue, String(record.attempt),
+                record.state == .succeeded || record.state == .duplicate ? "-" : String(record.nextAction + 1),
                 RelativeTime.text(record.updatedAt, now: now),
                 singleLine(record.lastError ?? "", width: tableErrorWidth),
             ]

@@ -22,18 +22,7 @@ struct TasksListCommand: AsyncParsableCommand {
 
     @OptionGroup var daemon: DaemonConfigOptions
 
-    @Option(
-        name: .customLong("state"),
-        help: ArgumentHelp(
-            "Only tasks in this state (repeatable): \(TaskStateArgument.allValueStrings.joined(separator: ", ")).",
-            valueName: "state"))
-    var states: [TaskStateArgument] = []
-
-    @Option(help: "Only tasks of this rule.")
-    var rule: String?
-
-    @Option(help: "Only tasks updated since: a duration back from now (2h, 1d) or an RFC 3339 time.")
-    var since: SinceTime?
+    @OptionGroup var selection: TaskSelectionOptions
 
     @Option(help: "At most this many tasks.")
     var limit: Int = 50
@@ -53,8 +42,7 @@ struct TasksListCommand: AsyncParsableCommand {
         let config = try daemon.load()
         let store = try daemon.openStore(config)
         defer { store.close() }
-        let query = TaskQuery(
-            states: Set(states.map(\.state)), rule: rule, updatedSince: since?.date(), limit: limit)
+        let query = selection.query(limit: limit)
         let records: [TaskRecord]
         do {
             records = try await store.tasks(matching: query)

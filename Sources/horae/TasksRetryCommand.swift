@@ -29,17 +29,8 @@ struct TasksRetryCommand: AsyncParsableCommand {
     @Argument(help: "Task ids, RULE/MESSAGEID, as `horae tasks list` prints them.")
     var ids: [String] = []
 
-    @Option(
-        name: .customLong("state"),
-        help: ArgumentHelp(
-            "Select tasks in this state (repeatable; default failed and dead-lettered).", valueName: "state"))
-    var states: [TaskStateArgument] = []
-
-    @Option(help: "Select tasks of this rule.")
-    var rule: String?
-
-    @Option(help: "Select tasks updated since: a duration back from now (2h, 1d) or an RFC 3339 time.")
-    var since: SinceTime?
+    /// Without `--state`: failed and dead-lettered tasks.
+    @OptionGroup var selection: TaskSelectionOptions
 
     @Option(help: "With a selection: at most this many tasks.")
     var limit: Int = 1000
@@ -50,13 +41,11 @@ struct TasksRetryCommand: AsyncParsableCommand {
     @Flag(help: "Print what would be queued without queueing anything.")
     var dryRun = false
 
-    private var selects: Bool { !states.isEmpty || rule != nil || since != nil }
-
     func validate() throws {
-        if ids.isEmpty && !selects {
+        if ids.isEmpty && !selection.selects {
             throw ValidationError("give task ids, or select tasks with --state, --rule or --since")
         }
-        if !ids.isEmpty && selects { throw ValidationError("give task ids or a selection, not both") }
+        if !ids.isEmpty && selection.selects { throw ValidationError("give task ids or a selection, not both") }
         if limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
@@ -70,9 +59,8 @@ struct TasksRetryCommand: AsyncParsableCommand {
         do {
             let selected: [TaskKey]
             if keys.isEmpty {
-                let chosen = states.isEmpty ? [.failed, .deadLettered] : Set(states.map(\.state))
                 selected = try await store.tasks(
-                    matching: TaskQuery(states: chosen, rule: rule, updatedSince: since?.date(), limit: limit)
+                    matching: selection.query(limit: limit, defaultStates: [.failed, .deadLettered])
                 ).map(\.key)
                 if selected.isEmpty { Console.out("no task matches\n") }
             } else {

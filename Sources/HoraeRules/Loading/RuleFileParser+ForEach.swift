@@ -26,18 +26,7 @@ extension RuleFileParser {
         }
         var conditions: [FieldCondition] = []
         if let w = node["where"], let wPairs = mapping(w, "`where`", example: "where: { enabled: true }") {
-            for (key, value) in wPairs {
-                guard let name = scalarText(key, "a field path") else { continue }
-                let path = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-                if path.contains(where: \.isEmpty) {
-                    diagnostics.error(
-                        .invalidValue, "`\(name)` is not a dotted path; write fields as `a.b.c`", at: key.location)
-                    continue
-                }
-                if let m = parseMatcher(value, field: name, isData: true) {
-                    conditions.append(FieldCondition(field: .data(path), matcher: m, location: key.location))
-                }
-            }
+            conditions = parsePathConditions(wPairs, what: "a field path")
         }
         guard let source else { return nil }
         return ForEach(source: source, conditions: conditions, location: node.location)

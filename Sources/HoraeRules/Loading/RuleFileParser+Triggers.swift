@@ -67,21 +67,28 @@ extension RuleFileParser {
             }
         }
         if let data = node["data"], let dataPairs = mapping(data, "`data`", example: "data: { size: { gt: 0 } }") {
-            for (key, value) in dataPairs {
-                guard let name = scalarText(key, "a data path") else { continue }
-                let path = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-                if path.contains(where: \.isEmpty) {
-                    diagnostics.error(
-                        .invalidValue, "`\(name)` is not a dotted path; write fields as `a.b.c`", at: key.location)
-                    continue
-                }
-                if let m = parseMatcher(value, field: name, isData: true) {
-                    conditions.append(FieldCondition(field: .data(path), matcher: m, location: key.location))
-                }
-            }
+            conditions += parsePathConditions(dataPairs, what: "a data path")
         }
         guard errorCount == errorsBefore else { return nil }
         return MessageClause(subscriptions: subscriptions, conditions: conditions, location: node.location)
+    }
+
+    /// `a.b.c: matcher` lines on the fields of a JSON value: a `data:` clause, or a `forEach`'s `where:`.
+    mutating func parsePathConditions(_ pairs: [(key: YAMLNode, value: YAMLNode)], what: String) -> [FieldCondition] {
+        var conditions: [FieldCondition] = []
+        for (key, value) in pairs {
+            guard let name = scalarText(key, what) else { continue }
+            let path = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            if path.contains(where: \.isEmpty) {
+                diagnostics.error(
+                    .invalidValue, "`\(name)` is not a dotted path; write fields as `a.b.c`", at: key.location)
+                continue
+            }
+            if let m = parseMatcher(value, field: name, isData: true) {
+                conditions.append(FieldCondition(field: .data(path), matcher: m, location: key.location))
+            }
+        }
+        return conditions
     }
 
     mutating func parseSchedule(_ node: YAMLNode) -> Schedule? {
