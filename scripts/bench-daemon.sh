@@ -13,7 +13,12 @@
 #   3. idle: a fresh `horae run` with nothing to pull for IDLE_SECONDS: CPU % and RSS;
 #   4. checks every throughput subscription is drained (after the ack deadlines ran out);
 #   5. 1 000 outstanding: a rule that execs /bin/sleep, 1 500 messages published, RSS of the daemon
-#      (not its children) once 1 000 messages are outstanding.
+#      (not its children) once 1 000 messages are outstanding;
+#   6. stores (where the PostgreSQL server is installed): with a rule that also claims a dedup key, a backlog of
+#      STORE_MESSAGES drained by one daemon on SQLite, one on PostgreSQL, and FLEET daemons on one
+#      PostgreSQL database pulling one subscription, STORE_RUNS times, each on a backlog of its own,
+#      same emulator: messages/s, horae's CPU µs per message (all daemons together) and the
+#      PostgreSQL server's (scripts/postgres-server.sh with HORAE_POSTGRES_DURABLE=1: fsync on).
 # Prints every figure with what produced it, then PASS/FAIL against the targets.
 # Environment: MESSAGES (50000), RUNS (2), IDLE_SECONDS (60), PULLS (4) and PER_PULL (250): the
 # concurrentPulls and maxMessagesPerPull of the throughput runs, WARMUP_PYTHON (20000) and
@@ -24,7 +29,9 @@
 # BASELINE=PATH: another horae binary (an earlier commit's, say) that consumes the same backlog in
 # every throughput run, before horae in odd runs and after it in even ones; the results then give
 # the daemon CPU per message of both and their ratio, measured minutes apart at most,
-# KEEP_WORK=1 keeps the work directory (configs, daemon logs).
+# KEEP_WORK=1 keeps the work directory (configs, daemon logs),
+# STORES=0 skips the store dimension, ONLY_STORES=1 runs the warm-up and the store dimension only
+# (no Python, idle or outstanding phases), STORE_MESSAGES (MESSAGES), STORE_RUNS (RUNS), FLEET (3).
 # Exit status: 0 all targets met, 1 otherwise, 2 the benchmark could not run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +53,18 @@ OUTSTANDING_TARGET=1000
 OUTSTANDING_PULLS=${OUTSTANDING_PULLS:-1}
 OUTSTANDING_PER_PULL=${OUTSTANDING_PER_PULL:-1000}
 SLEEP_SECONDS=45
+ONLY_STORES=${ONLY_STORES:-0}
+# The store dimension runs where scripts/postgres-server.sh finds the PostgreSQL server.
+if [ -z "${STORES:-}" ]; then
+    STORES=0
+    if [ -n "${HORAE_POSTGRES_BIN:-}" ] || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || command -v pg_config >/dev/null; then
+        STORES=1
+    fi
+fi
+[ "$ONLY_STORES" = 1 ] && STORES=1
+STORE_MESSAGES=${STORE_MESSAGES:-$MESSAGES}
+STORE_RUNS=${STORE_RUNS:-$RUNS}
+FLEET=${FLEET:-3}
 SCRATCH=.build-release
 VENV=.build-bench-venv
 PROJECT=horae-bench
@@ -55,6 +74,8 @@ MIN_RATIO=3
 IDLE_MAX_CPU_PERCENT=1
 IDLE_MAX_MB=40
 OUTSTANDING_MAX_MB=150
+POSTGRES_MAX_CPU_RATIO=1.5   # horae's CPU per message on PostgreSQL / on SQLite
+FLEET_MIN_RATIO=1            # FLEET daemons' messages/s / one daemon's, both on PostgreSQL
 
 failures=0
 verdict() {  # verdict OK|FAIL text
@@ -80,11 +101,15 @@ emulator_script_pid=""
 emulator_pgid=""
 horae_pid=""
 python_pid=""
+fleet_pids=()
+postgres_script_pid=""
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
     if [ -n "$python_pid" ] && kill -0 "$python_pid" 2>/dev/null; then kill -KILL "$python_pid" 2>/dev/null || true; fi
     if [ -n "$horae_pid" ]; then stop_horae KILL; fi
+    for pid in "${fleet_pids[@]}"; do horae_pid=$pid; stop_horae KILL; done
+    if [ -n "$postgres_script_pid" ]; then kill -TERM "$postgres_script_pid" 2>/dev/null || true; wait "$postgres_script_pid" 2>/dev/null || true; fi
     if [ -n "$emulator_pgid" ]; then
         kill -TERM -- "-$emulator_pgid" 2>/dev/null || true
         for _ in $(seq 1 50); do kill -0 "$emulator_pgid" 2>/dev/null || break; sleep 0.1; done
@@ -118,18 +143,22 @@ s0=$(cpu_snapshot); sleep 2; s1=$(cpu_snapshot)
 echo "machine before the benchmark: $(busy_percent "$s0" "$s1") % busy over 2 s, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "(the figures below share the cores with whatever else runs; each ratio compares runs made minutes apart)"
 
-echo
-echo "== python"
-if [ ! -x "$VENV/bin/python" ]; then
-    show python3 -m venv "$VENV"
-    python3 -m venv "$VENV"
+if [ "$ONLY_STORES" = 1 ]; then
+    python=python3  # pubsub_rest.py needs the standard library only
+else
+    echo
+    echo "== python"
+    if [ ! -x "$VENV/bin/python" ]; then
+        show python3 -m venv "$VENV"
+        python3 -m venv "$VENV"
+    fi
+    if ! "$VENV/bin/python" -c "from importlib.metadata import version; assert version('google-cloud-pubsub') == '$PUBSUB_VERSION'" 2>/dev/null; then
+        show "$VENV/bin/pip" install "google-cloud-pubsub==$PUBSUB_VERSION"
+        "$VENV/bin/pip" install -q "google-cloud-pubsub==$PUBSUB_VERSION" || die "pip could not install google-cloud-pubsub"
+    fi
+    python="$VENV/bin/python"
+    echo "$("$python" --version), google-cloud-pubsub $("$python" -c "from importlib.metadata import version; print(version('google-cloud-pubsub'))"), grpcio $("$python" -c "from importlib.metadata import version; print(version('grpcio'))")"
 fi
-if ! "$VENV/bin/python" -c "from importlib.metadata import version; assert version('google-cloud-pubsub') == '$PUBSUB_VERSION'" 2>/dev/null; then
-    show "$VENV/bin/pip" install "google-cloud-pubsub==$PUBSUB_VERSION"
-    "$VENV/bin/pip" install -q "google-cloud-pubsub==$PUBSUB_VERSION" || die "pip could not install google-cloud-pubsub"
-fi
-python="$VENV/bin/python"
-echo "$("$python" --version), google-cloud-pubsub $("$python" -c "from importlib.metadata import version; print(version('google-cloud-pubsub'))"), grpcio $("$python" -c "from importlib.metadata import version; print(version('grpcio'))")"
 
 echo
 echo "== emulator"
@@ -169,9 +198,10 @@ stop_horae() {  # stop_horae [SIGNAL]: stops the daemon, kills what is left of i
     for child in $children; do kill -KILL "$child" 2>/dev/null || true; done
     horae_pid=""
 }
-metric() {  # metric NAME: the sum of the series NAME, empty if /metrics does not answer (yet)
-    { curl -s --max-time 2 "http://$http_address/metrics" 2>/dev/null || true; } |
-        awk -v n="$1" '$1 == n || index($1, n "{") == 1 { s += $2; found = 1 } END { if (found) printf "%d\n", s }'
+metric() { metric_at "$http_address" "$1"; }  # metric NAME: of the daemon at http_address
+metric_at() {  # metric_at ADDRESS NAME: the sum of the series NAME, empty if /metrics does not answer (yet)
+    { curl -s --max-time 2 "http://$1/metrics" 2>/dev/null || true; } |
+        awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $2; found = 1 } END { if (found) printf "%d\n", s }'
 }
 wait_serving() {  # wait_serving TIMEOUT_SECONDS: until /healthz answers (the daemon is up; /readyz waits for a first pull)
     local deadline=$((SECONDS + $1))
@@ -287,9 +317,12 @@ consume_horae() {
 
 echo
 echo "== warm-up (not counted): the emulator is a JVM whose REST path costs over twice the CPU until its JIT has"
+if [ "$ONLY_STORES" = 1 ]; then WARMUP_PYTHON=0; fi
 echo "   compiled it, and horae shares the cores with it: $WARMUP_PYTHON messages through the Python subscriber, $WARMUP_HORAE through horae"
-backlog warmup-python "$WARMUP_PYTHON"
-consume_python warmup-python "$WARMUP_PYTHON" "python warm-up"
+if [ "$ONLY_STORES" != 1 ]; then
+    backlog warmup-python "$WARMUP_PYTHON"
+    consume_python warmup-python "$WARMUP_PYTHON" "python warm-up"
+fi
 backlog warmup-horae "$WARMUP_HORAE"
 consume_horae warmup-horae "$WARMUP_HORAE" "horae warm-up"
 
@@ -304,106 +337,246 @@ consume_baseline() {  # consume_baseline RUN: the BASELINE binary on a backlog o
     consume_horae "baseline-$1" "$MESSAGES" "baseline run $1" "$BASELINE"
     baseline_cpu_us+=("$h_cpu_us")
 }
-for run in $(seq 1 "$RUNS"); do
-    echo
-    echo "== throughput run $run: Python google-cloud-pubsub subscriber (subscription python-$run)"
-    backlog "python-$run" "$MESSAGES"
-    consume_python "python-$run" "$MESSAGES" "python run $run"
-    py_rates+=("$py_rate")
-    if [ -n "${BASELINE:-}" ] && [ $((run % 2)) -eq 1 ]; then consume_baseline "$run"; fi
-    echo
-    echo "== throughput run $run: horae run (subscription horae-$run, concurrentPulls $PULLS, maxMessagesPerPull $PER_PULL)"
-    backlog "horae-$run" "$MESSAGES"
-    consume_horae "horae-$run" "$MESSAGES" "horae run $run"
-    horae_rates+=("$h_rate")
-    horae_cpu_us+=("$h_cpu_us")
-    if [ -n "${BASELINE:-}" ] && [ $((run % 2)) -eq 0 ]; then consume_baseline "$run"; fi
-    ratio=$(awk -v h="$h_rate" -v p="$py_rate" 'BEGIN { if (p > 0) printf "%.2f", h / p; else print "n/a" }')
-    echo "run $run: horae / python = ${ratio}x"
-done
+if [ "$ONLY_STORES" != 1 ]; then
+    for run in $(seq 1 "$RUNS"); do
+        echo
+        echo "== throughput run $run: Python google-cloud-pubsub subscriber (subscription python-$run)"
+        backlog "python-$run" "$MESSAGES"
+        consume_python "python-$run" "$MESSAGES" "python run $run"
+        py_rates+=("$py_rate")
+        if [ -n "${BASELINE:-}" ] && [ $((run % 2)) -eq 1 ]; then consume_baseline "$run"; fi
+        echo
+        echo "== throughput run $run: horae run (subscription horae-$run, concurrentPulls $PULLS, maxMessagesPerPull $PER_PULL)"
+        backlog "horae-$run" "$MESSAGES"
+        consume_horae "horae-$run" "$MESSAGES" "horae run $run"
+        horae_rates+=("$h_rate")
+        horae_cpu_us+=("$h_cpu_us")
+        if [ -n "${BASELINE:-}" ] && [ $((run % 2)) -eq 0 ]; then consume_baseline "$run"; fi
+        ratio=$(awk -v h="$h_rate" -v p="$py_rate" 'BEGIN { if (p > 0) printf "%.2f", h / p; else print "n/a" }')
+        echo "run $run: horae / python = ${ratio}x"
+    done
+fi
 throughput_done=$(now)
 
-echo
-echo "== idle: horae run with nothing to pull for ${IDLE_SECONDS} s (subscription idle)"
-dir="$work/idle"
-new_project "$dir" scripts/bench/rules-noop.yaml idle "$PULLS" "$PER_PULL"
-show "$horae" run --config "$dir/horae.yaml"
-start_horae "$dir"
-wait_serving 30 || die "the idle daemon did not become ready; $(tail -n 3 "$dir/horae.log")"
-sleep 2
-c0=$(cpu_ticks "$horae_pid")
-m0=$(cpu_snapshot)
-i0=$(now)
-sleep "$IDLE_SECONDS"
-c1=$(cpu_ticks "$horae_pid")
-m1=$(cpu_snapshot)
-i1=$(now)
-idle_rss=$(rss_mb "$horae_pid")
-idle_cpu=$(awk -v a="$c0" -v b="$c1" -v t="$clk_tck" -v s="$(elapsed "$i0" "$i1")" 'BEGIN { printf "%.2f", (b - a) / t / s * 100 }')
-idle_threads=$(awk '/^Threads:/ { print $2 }' "/proc/$horae_pid/status")
-stop_horae TERM
-echo "idle: CPU ${idle_cpu} % of one core over $(elapsed "$i0" "$i1") s (utime+stime $(cpu_seconds "$c0" "$c1") s, /proc/PID/stat), RSS ${idle_rss} MB (VmRSS), $idle_threads threads, machine $(busy_percent "$m0" "$m1") % busy; exit status after SIGTERM $horae_status"
+# The store dimension: PostgreSQL with production durability beside the emulator, then, per run,
+# one daemon on SQLite, one on PostgreSQL and FLEET on PostgreSQL, each on a backlog of its own.
+# consume_store SUBSCRIPTION COUNT LABEL STATE DAEMONS: DAEMONS `horae run` with `state: STATE`
+# (sqlite: a data directory of each daemon's own) pull SUBSCRIPTION until together they acked
+# COUNT; sets s_rate, s_cpu_us (all daemons' CPU µs per message) and s_pg_us (the server's).
+consume_store() {
+    local subscription=$1 count=$2 label=$3 state=$4 daemons=$5 i dir daemon_address pid addresses=() acked t0 t1 p0 p1 e0 e1 m0 m1 cpu=0 deadline s_seconds statuses="" problems=0
+    for i in $(seq 1 "$daemons"); do
+        dir="$work/$subscription-$i"
+        new_project "$dir" scripts/bench/rules-dedup.yaml "$subscription" "$PULLS" "$PER_PULL"
+        [ "$state" = sqlite ] || sed -i "s|^state: .*|state: $state|" "$dir/horae.yaml"
+        addresses+=("$http_address")
+        show "$horae" run --config "$dir/horae.yaml"
+    done
+    p0=$(postgres_cpu)
+    e0=$(emulator_cpu)
+    m0=$(cpu_snapshot)
+    t0=$(now)
+    fleet_pids=()
+    for i in $(seq 1 "$daemons"); do
+        dir="$work/$subscription-$i"
+        "$horae" run --config "$dir/horae.yaml" >"$dir/horae.log" 2>&1 &
+        fleet_pids+=($!)
+    done
+    t1=""
+    acked=0
+    deadline=$((SECONDS + 300))
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        acked=0
+        for daemon_address in "${addresses[@]}"; do
+            i=$(metric_at "$daemon_address" horae_messages_acked_total)
+            acked=$((acked + ${i:-0}))
+        done
+        echo "$(elapsed "$t0" "$(now)") $acked" >>"$work/$subscription-1/progress.txt"
+        if [ "$acked" -ge "$count" ]; then t1=$(now); break; fi
+        sleep 0.05
+    done
+    for pid in "${fleet_pids[@]}"; do cpu=$((cpu + $(cpu_ticks "$pid" 2>/dev/null || echo 0))); done
+    e1=$(emulator_cpu)
+    m1=$(cpu_snapshot)
+    for pid in "${fleet_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${fleet_pids[@]}"; do horae_pid=$pid; stop_horae TERM; statuses="$statuses $horae_status"; done
+    fleet_pids=()
+    sleep 0.5  # the daemons' closed connections: their backends exit and are reaped
+    p1=$(postgres_cpu)
+    for i in $(seq 1 "$daemons"); do problems=$((problems + $(log_problems "$work/$subscription-$i/horae.log"))); done
+    s_cpu_us=$(awk -v c="$cpu" -v t="$clk_tck" -v n="$count" 'BEGIN { printf "%.1f", c / t / n * 1e6 }')
+    s_pg_us=$(awk -v a="$p0" -v b="$p1" -v t="$clk_tck" -v n="$count" 'BEGIN { printf "%.1f", (b - a) / t / n * 1e6 }')
+    if [ -n "$t1" ]; then
+        s_seconds=$(elapsed "$t0" "$t1")
+        s_rate=$(awk -v n="$count" -v s="$s_seconds" 'BEGIN { printf "%.0f", n / s }')
+    else
+        s_seconds="timeout"
+        s_rate=0
+        echo "$label: did not ack $count messages (acked: $acked); log tail:"
+        tail -n 5 "$work/$subscription-1/horae.log"
+    fi
+    echo "$label: $count acked in ${s_seconds} s = ${s_rate} messages/s, from the processes' start to their horae_messages_acked_total summing to $count (horae CPU $(cpu_seconds 0 "$cpu") s = ${s_cpu_us} µs per message, all $daemons daemon(s) together; PostgreSQL server CPU $(cpu_seconds "$p0" "$p1") s = ${s_pg_us} µs per message; emulator CPU $(cpu_seconds "$e0" "$e1") s, machine $(busy_percent "$m0" "$m1") % busy; exit statuses after SIGTERM$statuses, warning+ log lines $problems)"
+}
+# postgres_cpu: CPU ticks of the PostgreSQL server so far (0 without one): every process of its
+# process group (postgres-server.sh starts it in a session of its own), with the time of the
+# children each has reaped (the backends of closed connections, reaped by the postmaster).
+postgres_cpu() {
+    local total=0 pid ticks
+    [ -n "$postgres_pid" ] || { echo 0; return; }
+    for pid in $(pgrep -g "$postgres_pid"); do
+        ticks=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 + $14 + $15 }')
+        total=$((total + ${ticks:-0}))
+    done
+    echo "$total"
+}
+# postgres_client NAME: a PostgreSQL client program where scripts/postgres-server.sh finds the server.
+postgres_client() {
+    local dir
+    for dir in ${HORAE_POSTGRES_BIN:-} $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+        [ -x "$dir/$1" ] && { echo "$dir/$1"; return; }
+    done
+    command -v "$1"
+}
+postgres_pid=""
+store_sqlite_cpu=()
+store_sqlite_rates=()
+store_pg_cpu=()
+store_pg_rates=()
+store_fleet_cpu=()
+store_fleet_rates=()
+if [ "$STORES" = 1 ]; then
+    echo
+    echo "== stores: PostgreSQL with production durability (fsync on), same emulator"
+    pg_port=$(free_port)
+    show HORAE_POSTGRES_DURABLE=1 scripts/postgres-server.sh "$pg_port"
+    mkfifo "$work/postgres.fifo"
+    HORAE_POSTGRES_DURABLE=1 scripts/postgres-server.sh "$pg_port" $$ >"$work/postgres.fifo" 2>"$work/postgres.err" &
+    postgres_script_pid=$!
+    read -r ready pg_address postgres_pid <"$work/postgres.fifo" || die "PostgreSQL did not start (STORES=0 skips the store dimension): $(cat "$work/postgres.err")"
+    [ "$ready" = ready ] || die "unexpected postgres-server.sh output: $ready"
+    psql_bin=$(postgres_client psql)
+    echo "PostgreSQL $("$psql_bin" -X -At -h 127.0.0.1 -p "$pg_port" -U postgres -c 'SHOW server_version') at $pg_address (process group $postgres_pid)"
+    for run in $(seq 1 "$STORE_RUNS"); do
+        for variant in sqlite postgres fleet; do
+            case $variant in
+                sqlite) state=sqlite; daemons=1; what="one daemon, SQLite" ;;
+                postgres) state=postgres; daemons=1; what="one daemon, PostgreSQL" ;;
+                fleet) state=postgres; daemons=$FLEET; what="$FLEET daemons, one PostgreSQL database, one subscription" ;;
+            esac
+            echo
+            echo "== store run $run: $what (subscription store-$variant-$run, rules-dedup.yaml)"
+            if [ "$state" = postgres ]; then
+                "$psql_bin" -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -c "CREATE DATABASE store_${variant}_$run"
+                state="postgres://postgres@$pg_address/store_${variant}_$run?sslmode=disable"
+            fi
+            backlog "store-$variant-$run" "$STORE_MESSAGES"
+            subscriptions+=("store-$variant-$run")
+            consume_store "store-$variant-$run" "$STORE_MESSAGES" "store run $run, $what" "$state" "$daemons"
+            case $variant in
+                sqlite) store_sqlite_cpu+=("$s_cpu_us"); store_sqlite_rates+=("$s_rate") ;;
+                postgres) store_pg_cpu+=("$s_cpu_us"); store_pg_rates+=("$s_rate") ;;
+                fleet) store_fleet_cpu+=("$s_cpu_us"); store_fleet_rates+=("$s_rate") ;;
+            esac
+        done
+    done
+    throughput_done=$(now)
+fi
 
-# The Python library leases with a 60 s stream ack deadline: only once that has run out does a
-# pull show a message whose ack was lost.
-since=$(awk -v s="$throughput_done" -v n="$(now)" 'BEGIN { printf "%d", n - s }')
-[ "$since" -ge 65 ] || sleep $((65 - since))
-echo
-echo "== drained: every throughput subscription, pulled once (past the ack deadlines: $(elapsed "$throughput_done" "$(now)") s after the last consumer)"
-show "$python" scripts/bench/pubsub_rest.py "$address" "$PROJECT" drained "${subscriptions[@]}" warmup-python warmup-horae
-set +e
-ps_rest drained "${subscriptions[@]}" warmup-python warmup-horae
-drained_status=$?
-set -e
+if [ "$ONLY_STORES" != 1 ]; then
+    echo
+    echo "== idle: horae run with nothing to pull for ${IDLE_SECONDS} s (subscription idle)"
+    dir="$work/idle"
+    new_project "$dir" scripts/bench/rules-noop.yaml idle "$PULLS" "$PER_PULL"
+    show "$horae" run --config "$dir/horae.yaml"
+    start_horae "$dir"
+    wait_serving 30 || die "the idle daemon did not become ready; $(tail -n 3 "$dir/horae.log")"
+    sleep 2
+    c0=$(cpu_ticks "$horae_pid")
+    m0=$(cpu_snapshot)
+    i0=$(now)
+    sleep "$IDLE_SECONDS"
+    c1=$(cpu_ticks "$horae_pid")
+    m1=$(cpu_snapshot)
+    i1=$(now)
+    idle_rss=$(rss_mb "$horae_pid")
+    idle_cpu=$(awk -v a="$c0" -v b="$c1" -v t="$clk_tck" -v s="$(elapsed "$i0" "$i1")" 'BEGIN { printf "%.2f", (b - a) / t / s * 100 }')
+    idle_threads=$(awk '/^Threads:/ { print $2 }' "/proc/$horae_pid/status")
+    stop_horae TERM
+    echo "idle: CPU ${idle_cpu} % of one core over $(elapsed "$i0" "$i1") s (utime+stime $(cpu_seconds "$c0" "$c1") s, /proc/PID/stat), RSS ${idle_rss} MB (VmRSS), $idle_threads threads, machine $(busy_percent "$m0" "$m1") % busy; exit status after SIGTERM $horae_status"
 
-echo
-echo "== ${OUTSTANDING_TARGET} outstanding: exec /bin/sleep $SLEEP_SECONDS per message, $OUTSTANDING_PUBLISHED published (subscription outstanding, concurrentPulls $OUTSTANDING_PULLS, maxMessagesPerPull $OUTSTANDING_PER_PULL)"
-dir="$work/outstanding"
-new_project "$dir" scripts/bench/rules-sleep.yaml outstanding "$OUTSTANDING_PULLS" "$OUTSTANDING_PER_PULL"
-show "$horae" run --config "$dir/horae.yaml"
-start_horae "$dir"
-wait_serving 30 || die "the daemon did not become ready; $(tail -n 3 "$dir/horae.log")"
-ps_rest publish bench-outstanding "$OUTSTANDING_PUBLISHED" 500 1
-o0=$(now)
-outstanding=0
-running=0
-deadline=$((SECONDS + 40))
-until [ "$outstanding" -ge "$OUTSTANDING_TARGET" ] && [ "$running" -ge "$OUTSTANDING_TARGET" ]; do
-    [ "$SECONDS" -lt "$deadline" ] || break
-    sleep 0.2
+    # The Python library leases with a 60 s stream ack deadline: only once that has run out does a
+    # pull show a message whose ack was lost.
+    since=$(awk -v s="$throughput_done" -v n="$(now)" 'BEGIN { printf "%d", n - s }')
+    [ "$since" -ge 65 ] || sleep $((65 - since))
+    echo
+    echo "== drained: every throughput subscription, pulled once (past the ack deadlines: $(elapsed "$throughput_done" "$(now)") s after the last consumer)"
+    show "$python" scripts/bench/pubsub_rest.py "$address" "$PROJECT" drained "${subscriptions[@]}" warmup-python warmup-horae
+    set +e
+    ps_rest drained "${subscriptions[@]}" warmup-python warmup-horae
+    drained_status=$?
+    set -e
+
+    echo
+    echo "== ${OUTSTANDING_TARGET} outstanding: exec /bin/sleep $SLEEP_SECONDS per message, $OUTSTANDING_PUBLISHED published (subscription outstanding, concurrentPulls $OUTSTANDING_PULLS, maxMessagesPerPull $OUTSTANDING_PER_PULL)"
+    dir="$work/outstanding"
+    new_project "$dir" scripts/bench/rules-sleep.yaml outstanding "$OUTSTANDING_PULLS" "$OUTSTANDING_PER_PULL"
+    show "$horae" run --config "$dir/horae.yaml"
+    start_horae "$dir"
+    wait_serving 30 || die "the daemon did not become ready; $(tail -n 3 "$dir/horae.log")"
+    ps_rest publish bench-outstanding "$OUTSTANDING_PUBLISHED" 500 1
+    o0=$(now)
+    outstanding=0
+    running=0
+    deadline=$((SECONDS + 40))
+    until [ "$outstanding" -ge "$OUTSTANDING_TARGET" ] && [ "$running" -ge "$OUTSTANDING_TARGET" ]; do
+        [ "$SECONDS" -lt "$deadline" ] || break
+        sleep 0.2
+        outstanding=$(metric horae_outstanding_messages); outstanding=${outstanding:-0}
+        running=$(metric horae_running_tasks); running=${running:-0}
+    done
+    sleep 1  # let the last children start
     outstanding=$(metric horae_outstanding_messages); outstanding=${outstanding:-0}
     running=$(metric horae_running_tasks); running=${running:-0}
-done
-sleep 1  # let the last children start
-outstanding=$(metric horae_outstanding_messages); outstanding=${outstanding:-0}
-running=$(metric horae_running_tasks); running=${running:-0}
-outstanding_rss=$(rss_mb "$horae_pid")
-outstanding_threads=$(awk '/^Threads:/ { print $2 }' "/proc/$horae_pid/status")
-outstanding_fds=$(ls "/proc/$horae_pid/fd" | wc -l)
-children=$({ cat /proc/"$horae_pid"/task/*/children 2>/dev/null || true; } | wc -w)
-reached=$(elapsed "$o0" "$(now)")
-stop_horae TERM
-echo "outstanding: horae_outstanding_messages $outstanding, horae_running_tasks $running, $children child processes, after ${reached} s; daemon RSS ${outstanding_rss} MB (VmRSS of the daemon alone), $outstanding_threads threads, $outstanding_fds fds; exit status after SIGTERM $horae_status"
+    outstanding_rss=$(rss_mb "$horae_pid")
+    outstanding_threads=$(awk '/^Threads:/ { print $2 }' "/proc/$horae_pid/status")
+    outstanding_fds=$(ls "/proc/$horae_pid/fd" | wc -l)
+    children=$({ cat /proc/"$horae_pid"/task/*/children 2>/dev/null || true; } | wc -w)
+    reached=$(elapsed "$o0" "$(now)")
+    stop_horae TERM
+    echo "outstanding: horae_outstanding_messages $outstanding, horae_running_tasks $running, $children child processes, after ${reached} s; daemon RSS ${outstanding_rss} MB (VmRSS of the daemon alone), $outstanding_threads threads, $outstanding_fds fds; exit status after SIGTERM $horae_status"
+fi
 
 echo
 echo "== results"
-for run in $(seq 1 "$RUNS"); do
-    i=$((run - 1))
-    ratio=$(awk -v h="${horae_rates[$i]}" -v p="${py_rates[$i]}" 'BEGIN { if (p > 0) printf "%.2f", h / p; else print "0" }')
-    verdict "$(awk -v r="$ratio" -v t="$MIN_RATIO" 'BEGIN { print (r >= t) ? "OK" : "FAIL" }')" \
-        "throughput run $run: horae ${horae_rates[$i]} messages/s, python ${py_rates[$i]} messages/s: ${ratio}x (target >= ${MIN_RATIO}x)"
-done
-if [ -n "${BASELINE:-}" ]; then
+if [ "$ONLY_STORES" != 1 ]; then
     for run in $(seq 1 "$RUNS"); do
         i=$((run - 1))
-        echo "CPU per message, run $run: horae ${horae_cpu_us[$i]} µs, baseline ${baseline_cpu_us[$i]} µs: $(awk -v h="${horae_cpu_us[$i]}" -v b="${baseline_cpu_us[$i]}" 'BEGIN { if (b > 0) printf "%.2f", h / b; else print "n/a" }')x the baseline's"
+        ratio=$(awk -v h="${horae_rates[$i]}" -v p="${py_rates[$i]}" 'BEGIN { if (p > 0) printf "%.2f", h / p; else print "0" }')
+        verdict "$(awk -v r="$ratio" -v t="$MIN_RATIO" 'BEGIN { print (r >= t) ? "OK" : "FAIL" }')" \
+            "throughput run $run: horae ${horae_rates[$i]} messages/s, python ${py_rates[$i]} messages/s: ${ratio}x (target >= ${MIN_RATIO}x)"
     done
+    if [ -n "${BASELINE:-}" ]; then
+        for run in $(seq 1 "$RUNS"); do
+            i=$((run - 1))
+            echo "CPU per message, run $run: horae ${horae_cpu_us[$i]} µs, baseline ${baseline_cpu_us[$i]} µs: $(awk -v h="${horae_cpu_us[$i]}" -v b="${baseline_cpu_us[$i]}" 'BEGIN { if (b > 0) printf "%.2f", h / b; else print "n/a" }')x the baseline's"
+        done
+    fi
+    verdict "$([ "$drained_status" -eq 0 ] && echo OK || echo FAIL)" "every throughput subscription drained (nothing left unacknowledged)"
+    verdict "$(awk -v c="$idle_cpu" -v t="$IDLE_MAX_CPU_PERCENT" 'BEGIN { print (c < t) ? "OK" : "FAIL" }')" "idle CPU: ${idle_cpu} % (target < ${IDLE_MAX_CPU_PERCENT} %)"
+    verdict "$(awk -v m="$idle_rss" -v t="$IDLE_MAX_MB" 'BEGIN { print (m < t) ? "OK" : "FAIL" }')" "idle RSS: ${idle_rss} MB (target < ${IDLE_MAX_MB} MB)"
+    verdict "$([ "$outstanding" -ge "$OUTSTANDING_TARGET" ] && echo OK || echo FAIL)" "${outstanding} messages outstanding (wanted ${OUTSTANDING_TARGET})"
+    verdict "$(awk -v m="$outstanding_rss" -v t="$OUTSTANDING_MAX_MB" 'BEGIN { print (m < t) ? "OK" : "FAIL" }')" "RSS with ${outstanding} outstanding: ${outstanding_rss} MB (target < ${OUTSTANDING_MAX_MB} MB)"
 fi
-verdict "$([ "$drained_status" -eq 0 ] && echo OK || echo FAIL)" "every throughput subscription drained (nothing left unacknowledged)"
-verdict "$(awk -v c="$idle_cpu" -v t="$IDLE_MAX_CPU_PERCENT" 'BEGIN { print (c < t) ? "OK" : "FAIL" }')" "idle CPU: ${idle_cpu} % (target < ${IDLE_MAX_CPU_PERCENT} %)"
-verdict "$(awk -v m="$idle_rss" -v t="$IDLE_MAX_MB" 'BEGIN { print (m < t) ? "OK" : "FAIL" }')" "idle RSS: ${idle_rss} MB (target < ${IDLE_MAX_MB} MB)"
-verdict "$([ "$outstanding" -ge "$OUTSTANDING_TARGET" ] && echo OK || echo FAIL)" "${outstanding} messages outstanding (wanted ${OUTSTANDING_TARGET})"
-verdict "$(awk -v m="$outstanding_rss" -v t="$OUTSTANDING_MAX_MB" 'BEGIN { print (m < t) ? "OK" : "FAIL" }')" "RSS with ${outstanding} outstanding: ${outstanding_rss} MB (target < ${OUTSTANDING_MAX_MB} MB)"
+for run in $(seq 1 "$STORE_RUNS"); do
+    [ "$STORES" = 1 ] || break
+    i=$((run - 1))
+    cpu_ratio=$(awk -v p="${store_pg_cpu[$i]}" -v s="${store_sqlite_cpu[$i]}" 'BEGIN { if (s > 0) printf "%.2f", p / s; else print "99" }')
+    verdict "$(awk -v r="$cpu_ratio" -v t="$POSTGRES_MAX_CPU_RATIO" 'BEGIN { print (r <= t) ? "OK" : "FAIL" }')" \
+        "store run $run: horae CPU per message on PostgreSQL ${store_pg_cpu[$i]} µs, on SQLite ${store_sqlite_cpu[$i]} µs: ${cpu_ratio}x (target <= ${POSTGRES_MAX_CPU_RATIO}x)"
+    fleet_ratio=$(awk -v f="${store_fleet_rates[$i]}" -v o="${store_pg_rates[$i]}" 'BEGIN { if (o > 0) printf "%.2f", f / o; else print "0" }')
+    verdict "$(awk -v r="$fleet_ratio" -v t="$FLEET_MIN_RATIO" 'BEGIN { print (r >= t) ? "OK" : "FAIL" }')" \
+        "store run $run: $FLEET daemons on PostgreSQL ${store_fleet_rates[$i]} messages/s (${store_fleet_cpu[$i]} µs CPU per message together), one ${store_pg_rates[$i]} messages/s: ${fleet_ratio}x (target >= ${FLEET_MIN_RATIO}x; one on SQLite: ${store_sqlite_rates[$i]} messages/s)"
+done
 if [ "$failures" -gt 0 ]; then
     echo "bench-daemon: $failures check(s) failed"
     exit 1

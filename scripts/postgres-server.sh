@@ -13,6 +13,8 @@
 # test can stop the server and start it again with its data (the caller removes DATA_DIR);
 # commits are then synchronous, so that a server killed at once keeps them. PostgreSQL refuses to
 # run as root: as root, the cluster belongs to and the server runs as `nobody`.
+# HORAE_POSTGRES_DURABLE=1 runs the server as production does (fsync, synchronous commit and full
+# page writes on), for benchmarks that compare it with SQLite's `synchronous=FULL`.
 #
 # The binaries are found with HORAE_POSTGRES_BIN (a directory), `pg_config --bindir`, or the
 # newest /usr/lib/postgresql/*/bin (Debian and Ubuntu's `postgresql` package).
@@ -81,9 +83,16 @@ if [[ -f "$data/cluster/postmaster.pid" ]]; then
     alive || rm -f "$data/cluster/postmaster.pid"
 fi
 
+fsync=off
+page_writes=off
+if [[ "${HORAE_POSTGRES_DURABLE:-0}" = 1 ]]; then
+    fsync=on
+    commit=on
+    page_writes=on
+fi
 log="${HORAE_POSTGRES_LOG:-$data/server.log}"
 (cd "$data" && exec setsid "${run[@]}" "$bin/postgres" -D "$data/cluster" -h 127.0.0.1 -p "$port" \
-    -k "" -c fsync=off -c synchronous_commit=$commit -c full_page_writes=off \
+    -k "" -c fsync=$fsync -c synchronous_commit=$commit -c full_page_writes=$page_writes \
     -c max_connections=300 -c shared_buffers=32MB) >"$log" 2>&1 &
 pid=$!
 stop() {
