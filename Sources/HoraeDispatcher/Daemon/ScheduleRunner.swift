@@ -19,6 +19,8 @@ public final class ScheduleRunner: Sendable {
     private let logger: Logger
     /// How long tick tasks still running may finish after the shutdown begins.
     private let shutdownGrace: Duration
+    /// This daemon, as the owner of the run leases of the schedule tasks it runs.
+    private let instance = TaskKey(messageID: "daemon:\(UUID().uuidString)", rule: "horae.schedule")
 
     public init(
         rules: ActiveRules, store: any StateStore, runner: TaskRunner, shutdown: ShutdownSignal,
@@ -60,10 +62,7 @@ public final class ScheduleRunner: Sendable {
                     guard let rule = byName[record.key.rule],
                         let work = works(rule, ofMessageID: record.key.messageID).first(where: { $0.key == record.key })
                     else { continue }
-                    logger.notice(
-                        "resuming an unfinished schedule task",
-                        metadata: ["rule": "\(rule.name)", "state": "\(record.state.rawValue)"])
-                    group.addTask { _ = await self.runner.run(work) }
+                    group.addTask { await self.resume(work, state: record.state) }
                 }
             }
             // Catch up ticks missed while the daemon was down.
@@ -119,15 +118,73 @@ public final class ScheduleRunner: Sendable {
         await withDiscardingTaskGroup { group in
             for work in works(rule, tick: tick) {
                 group.addTask {
-                    var outcome = await self.runner.run(work)
+                    guard var outcome = await self.runLeased(work) else { return }
                     // A schedule task has no message to come back: one that could not start because the
                     // state store was unavailable (given back) runs again here once the wait is over.
                     while case .givenBack(let after, _) = outcome, await self.shutdown.sleep(for: after) {
-                        outcome = await self.runner.run(work)
+                        guard let again = await self.runLeased(work) else { return }
+                        outcome = again
                     }
                 }
             }
         }
+    }
+
+    /// Resumes a schedule task found unfinished at start, once its run lease is free: at once
+    /// when its daemon is gone and the lease has run out, or — while another daemon of the fleet
+    /// still runs it — never, unless that daemon dies first.
+    private func resume(_ work: TaskWork, state: TaskState) async {
+        while !shutdown.isStopping {
+            if let outcome = await runLeased(work, resuming: state) {
+                if case .givenBack(let after, _) = outcome, await shutdown.sleep(for: after) { continue }
+                return
+            }
+            // Held by a live daemon: look again once its lease could have run out.
+            guard await shutdown.sleep(for: Self.runLease / 3) else { return }
+            if let stored = try? await store.task(work.key), stored.state.isFinal { return }
+        }
+    }
+
+    /// How long a schedule task's run lease lasts without renewal (renewed every third of it).
+    static let runLease: Duration = .seconds(60)
+
+    /// Runs a schedule task while holding its run lease in the store, so that no other daemon
+    /// of a fleet runs it meanwhile (a daemon that starts resumes the unfinished schedule tasks
+    /// it finds: without the lease it would also run one that another daemon is running). Nil
+    /// when another daemon holds the lease; the lease is renewed while the task runs and freed
+    /// when it returns.
+    func runLeased(_ work: TaskWork, resuming state: TaskState? = nil) async -> TaskOutcome? {
+        let key = "horae:run:" + work.key.messageID
+        let rule = work.rule.name
+        do {
+            let now = Date()
+            let claim = try await store.claimDedup(
+                rule: rule, key: key, owner: instance, now: now, leaseUntil: now + Self.runLease.timeInterval)
+            guard claim == .acquired else { return nil }
+        } catch {
+            logger.warning(
+                "cannot take the run lease of a schedule task; it is tried again later",
+                metadata: ["rule": "\(rule)", "error": "\(error)"])
+            return .givenBack(after: .seconds(10), "run lease: \(error)")
+        }
+        if let state {
+            logger.notice(
+                "resuming an unfinished schedule task", metadata: ["rule": "\(rule)", "state": "\(state.rawValue)"])
+        }
+        let outcome = await withTaskGroup(of: TaskOutcome?.self) { group in
+            group.addTask {
+                while (try? await Task.sleep(for: Self.runLease / 3)) != nil {
+                    let until = Date() + Self.runLease.timeInterval
+                    _ = try? await self.store.renewDedup(rule: rule, key: key, owner: self.instance, leaseUntil: until)
+                }
+                return nil
+            }
+            let outcome = await runner.run(work)
+            group.cancelAll()
+            return outcome
+        }
+        try? await store.releaseDedup(rule: rule, key: key, owner: instance)
+        return outcome
     }
 
     /// The tick of a schedule task's message id (``Schedule/message(forTick:)``, with a `forEach`

@@ -135,7 +135,10 @@ public final class InboxDispatcher: Sendable {
             var outcomes: [TaskOutcome] = []
             for var work in works {
                 work.bypassDedupWindow = entry.kind == .retry
-                outcomes.append(await dispatcher.runner.run(work))
+                // Under the task's run lease, as the scheduler runs it: another daemon running it
+                // now (resumed at its start) means this entry waits.
+                guard let outcome = await scheduler.runLeased(work) else { return .nack }
+                outcomes.append(outcome)
             }
             return MessageDisposition(outcomes: outcomes)
         }

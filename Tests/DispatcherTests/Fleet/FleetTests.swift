@@ -108,18 +108,13 @@ struct FleetTests {
             runs.filter { $0.daemon != victim.pid && $0.daemon != restarted }.count > 1
         }
         #expect(ticksTwiceUnexplained.isEmpty, "ticks run twice: \(ticksTwiceUnexplained)")
-        // A daemon that starts resumes every unfinished schedule task it finds in the store, which
-        // in a fleet includes the tick another daemon is running at that moment: that tick runs
-        // twice. Recorded as a known issue until schedule tasks carry who runs them.
+        // A daemon that starts resumes the unfinished schedule tasks it finds in the store; the run
+        // lease keeps it off a tick another live daemon is running. Only a tick the killed daemon
+        // had started may run again (at least once).
         let ticksRerunAtRestart = ticksTwice.filter { tick, runs in
-            runs.contains { $0.daemon == restarted } && runs.filter { $0.daemon != victim.pid }.count > 1
+            runs.filter { $0.daemon != victim.pid }.count > 1
         }
-        withKnownIssue(
-            "a starting daemon resumes the schedule tasks other daemons of the fleet are running",
-            isIntermittent: true
-        ) {
-            #expect(ticksRerunAtRestart.isEmpty, "ticks run again by the restarted daemon: \(ticksRerunAtRestart)")
-        }
+        #expect(ticksRerunAtRestart.isEmpty, "ticks run twice by live daemons: \(ticksRerunAtRestart)")
         let seconds = Int(fleetEnded.timeIntervalSince(fleetStarted))
         let tickDaemons = Set(ticks.values.flatMap { $0.map(\.daemon) })
         // Ticks are claimed by whichever daemon gets there first; most seconds have one. (A late
