@@ -197,8 +197,7 @@ struct FuzzRun {
         for action in rule.actions where !action.plugin.stepOutputs.isEmpty {
             if let name = action.name { steps[name] = StepOutput(bytes: data, status: 200) }
         }
-        let items: [ForEach.Item?] = rule.forEach.map { Array(((try? $0.items()) ?? []).prefix(4)) } ?? [nil]
-        for item in items {
+        for item in rule.taskItems.prefix(4) {
             var itemContext = context
             itemContext.item = item?.value
             itemContext.steps = steps

@@ -117,11 +117,6 @@ struct MatchCommand: ParsableCommand {
 /// How `horae match` shows a message's matches: per matched rule, its captures, its dedup key
 /// and its actions rendered — per task, for a rule with `forEach`.
 enum MatchPrinter {
-    /// The tasks of a match: one, or one per item of the rule's `forEach`.
-    static func tasks(_ rule: Rule) -> [ForEach.Item?] {
-        rule.forEach.map { (try? $0.items()) ?? [] } ?? [nil]
-    }
-
     static func text(_ matches: [RuleMatch], of fields: MessageFields, in set: CompiledRuleSet) -> String {
         let m = fields.message
         var out = "message \(m.id.isEmpty ? "(no id)" : m.id): "
@@ -134,7 +129,7 @@ enum MatchPrinter {
                     "    captures: " + match.captures.entries.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
                     + "\n"
             }
-            for item in tasks(rule) {
+            for item in rule.taskItems {
                 var context = MessageTemplateContext(fields: fields, captures: match.captures, ruleName: rule.name)
                 context.item = item?.value
                 var indent = "    "
@@ -173,7 +168,7 @@ enum MatchPrinter {
         var entries: [JSONValue] = []
         for match in matches {
             let rule = set.rules[match.ruleIndex]
-            for item in tasks(rule) {
+            for item in rule.taskItems {
                 var context = MessageTemplateContext(fields: fields, captures: match.captures, ruleName: rule.name)
                 context.item = item?.value
                 let actions: [JSONValue] = ActionPlan(rule, context).entries.map { entry in

@@ -137,9 +137,8 @@ struct RedriveCommand: AsyncParsableCommand {
                 }
                 moved += entries.count
             }
-            for chunk in stride(from: 0, to: giveBack.count, by: 1000) {
-                try await client.modifyAckDeadline(
-                    subscription, ackIDs: Array(giveBack[chunk..<min(chunk + 1000, giveBack.count)]), seconds: 0)
+            for batch in AckRequestBatcher.batches(giveBack, for: .modifyAckDeadline(seconds: 0)) {
+                try await client.modifyAckDeadline(subscription, ackIDs: batch, seconds: 0)
             }
         } catch let error as PubSubError {
             Console.error("horae: \(error)\n")

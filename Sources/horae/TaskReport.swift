@@ -126,8 +126,8 @@ struct TaskReport {
 
     /// The rule's `forEach` item this task runs for, from its key (nil without one).
     private func taskItem(_ rule: Rule) -> ForEach.Item? {
-        guard let forEach = rule.forEach, let split = TaskItemKey.split(record.key.messageID) else { return nil }
-        return (try? forEach.items())?.first { $0.index == split.index }
+        guard let split = TaskItemKey.split(record.key.messageID) else { return nil }
+        return rule.taskItems.compactMap { $0 }.first { $0.index == split.index }
     }
 
     /// The template context the task's actions render in, or nil when the rule does not match

@@ -172,11 +172,17 @@ public final class InboxDispatcher: Sendable {
     /// Whether a `forEach` item task of `messageID` for `rule` is `pending`.
     private func hasPendingItem(of messageID: String, rule: String, log: Logger) async -> Bool {
         do {
-            let pending = try await store.tasks(matching: TaskQuery(states: [.pending], rule: rule, limit: 1000))
-            return pending.contains { TaskItemKey.split($0.key.messageID)?.messageID == messageID }
+            return try await pendingTasks(of: messageID, rule: rule).contains { $0.key.messageID != messageID }
         } catch {
             log.warning("cannot look for retried items", metadata: ["error": "\(error)"])
             return false
+        }
+    }
+
+    /// The `pending` tasks of `messageID` for `rule`: its own, or each `forEach` item's.
+    private func pendingTasks(of messageID: String, rule: String) async throws -> [TaskRecord] {
+        try await store.tasks(matching: TaskQuery(states: [.pending], rule: rule, limit: 1000)).filter {
+            $0.key.messageID == messageID || TaskItemKey.split($0.key.messageID)?.messageID == messageID
         }
     }
 
@@ -184,9 +190,7 @@ public final class InboxDispatcher: Sendable {
     /// matches their message end `failed` again, saying so, rather than staying `pending`.
     private func failRetry(of messageID: String, rule: String, log: Logger) async {
         do {
-            let pending = try await store.tasks(matching: TaskQuery(states: [.pending], rule: rule, limit: 1000))
-            for var record in pending
-            where record.key.messageID == messageID || TaskItemKey.split(record.key.messageID)?.messageID == messageID {
+            for var record in try await pendingTasks(of: messageID, rule: rule) {
                 record.state = .failed
                 record.lastError = "retry not run: the rule no longer matches the task's message"
                 record.updatedAt = Date()

@@ -496,8 +496,7 @@ public final class TaskRunner: Sendable {
     /// A transition's detail for an action's end: the text, and how long the action ran.
     static func step(_ text: String, took: Duration?) -> String {
         guard let took else { return text }
-        let millis = took.components.seconds * 1000 + took.components.attoseconds / 1_000_000_000_000_000
-        return "\(text) (\(millis) ms)"
+        return "\(text) (\(took.wholeMilliseconds) ms)"
     }
 
     /// Runs the actions from `record.nextAction` on — an action with `forEach` once per item,

@@ -46,9 +46,7 @@ public struct TaskWork: Sendable {
         rule: Rule, message: PubSubMessage, captures: CaptureSet, subscription: String?, scheduleTime: Date? = nil,
         actionsFingerprint: String? = nil
     ) -> [TaskWork] {
-        // A rule's forEach is a list written in the rule: its items are always had.
-        let items: [ForEach.Item?] = rule.forEach.map { (try? $0.items()) ?? [] } ?? [nil]
-        return items.map {
+        rule.taskItems.map {
             TaskWork(
                 rule: rule, message: message, captures: captures, subscription: subscription,
                 scheduleTime: scheduleTime, actionsFingerprint: actionsFingerprint, item: $0)

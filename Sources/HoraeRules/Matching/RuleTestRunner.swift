@@ -89,7 +89,7 @@ public struct RuleTestRunner: Sendable {
             }
             return group.prefix(1).map { ($0, nil) }
         }
-        let items = (try? forEach.items()) ?? []
+        let items = rule.taskItems.compactMap { $0 }
         if group.count != items.count {
             reasons.append(
                 "rule `\(rule.name)` runs \(items.count) task\(items.count == 1 ? "" : "s") (one per item), the test lists \(group.count)"

@@ -46,6 +46,13 @@ public struct Rule: Sendable {
         return Set(clauses.flatMap { $0.conditions.flatMap { $0.matcher.captureNames } })
     }
 
+    /// The tasks a match of the rule makes: one (nil), or one per item of its `forEach` (a list
+    /// written in the rule, so its items are always had).
+    public var taskItems: [ForEach.Item?] {
+        guard let forEach else { return [nil] }
+        return (try? forEach.items()) ?? []
+    }
+
     public var isSchedule: Bool {
         if case .schedule = trigger { return true }
         return false
