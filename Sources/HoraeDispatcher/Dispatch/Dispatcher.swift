@@ -49,18 +49,22 @@ public final class Dispatcher: Sendable {
     public let flow: FlowController
     public let runner: TaskRunner
     public let shutdown: ShutdownSignal
+    /// Admin calls (the readiness check of a subscription).
     private let client: PubSubClient
+    /// Where messages come from: ``client`` itself (REST pulls) or a streaming transport.
+    private let source: any MessageSource
     private let limiter: RuleConcurrencyLimiter
     private let metrics: any DispatcherMetrics
     private let logger: Logger
     private let configuration: Configuration
 
     public init(
-        client: PubSubClient, subscriptions: [SubscriptionRuntime], rules: ActiveRules, flow: FlowController,
-        runner: TaskRunner, limiter: RuleConcurrencyLimiter, shutdown: ShutdownSignal,
-        metrics: any DispatcherMetrics, logger: Logger, configuration: Configuration
+        client: PubSubClient, source: (any MessageSource)? = nil, subscriptions: [SubscriptionRuntime],
+        rules: ActiveRules, flow: FlowController, runner: TaskRunner, limiter: RuleConcurrencyLimiter,
+        shutdown: ShutdownSignal, metrics: any DispatcherMetrics, logger: Logger, configuration: Configuration
     ) {
         self.client = client
+        self.source = source ?? client
         self.subscriptions = subscriptions
         self.rules = rules
         self.flow = flow
@@ -79,17 +83,22 @@ public final class Dispatcher: Sendable {
     /// runs it stops all of them at once (tasks are interrupted where they are and resume when
     /// their messages come back) without waiting for the grace period.
     public func run() async {
-        await withDiscardingTaskGroup { acks in
-            for s in subscriptions {
-                acks.addTask { await s.acks.run() }
+        await withDiscardingTaskGroup { transport in
+            transport.addTask { await self.source.run() }
+            await withDiscardingTaskGroup { acks in
+                for s in subscriptions {
+                    acks.addTask { await s.acks.run() }
+                }
+                await withDiscardingTaskGroup { leases in
+                    for s in subscriptions { leases.addTask { await s.leases.run() } }
+                    await pullAndDispatchUntilStopped()
+                    // No message is held any more: stop extending leases.
+                    leases.cancelAll()
+                }
+                for s in subscriptions { s.acks.close() }
             }
-            await withDiscardingTaskGroup { leases in
-                for s in subscriptions { leases.addTask { await s.leases.run() } }
-                await pullAndDispatchUntilStopped()
-                // No message is held any more: stop extending leases.
-                leases.cancelAll()
-            }
-            for s in subscriptions { s.acks.close() }
+            // Every ack is flushed: the transport's streams may close.
+            transport.cancelAll()
         }
         logger.notice("dispatcher stopped; every pending ack was flushed")
     }
@@ -307,7 +316,7 @@ public final class Dispatcher: Sendable {
         await withTaskGroup(of: PullResult?.self) { group in
             group.addTask {
                 do throws(PubSubError) {
-                    return .success(try await self.client.pull(s.name, maxMessages: maxMessages))
+                    return .success(try await self.source.receive(s.name, maxMessages: maxMessages))
                 } catch {
                     return Task.isCancelled ? .stopped : .failure(error)
                 }

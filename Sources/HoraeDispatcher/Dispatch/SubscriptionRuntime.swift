@@ -16,7 +16,7 @@ public final class SubscriptionRuntime: Sendable {
     static let notYetPulled = "not checked yet"
 
     public init(
-        config: SubscriptionConfig, name: PubSubResourceName, client: PubSubClient, maxLease: Duration,
+        config: SubscriptionConfig, name: PubSubResourceName, client: any MessageSource, maxLease: Duration,
         metrics: any DispatcherMetrics, logger: Logger
     ) {
         self.config = config

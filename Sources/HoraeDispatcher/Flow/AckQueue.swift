@@ -34,13 +34,13 @@ public final class AckQueue: Sendable {
         var failures = 0
     }
 
-    private let client: PubSubClient
+    private let client: any MessageSource
     private let logger: Logger
     private let state = Mutex(State())
     private let onFailure: @Sendable (Operation, PubSubError) -> Void
 
     public init(
-        client: PubSubClient, subscription: PubSubResourceName, logger: Logger,
+        client: any MessageSource, subscription: PubSubResourceName, logger: Logger,
         onFailure: @escaping @Sendable (Operation, PubSubError) -> Void = { _, _ in }
     ) {
         self.client = client
