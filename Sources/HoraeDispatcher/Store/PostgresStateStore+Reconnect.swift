@@ -62,14 +62,21 @@ extension PostgresStateStore {
         _ body: @escaping @Sendable (PostgresConnection, _ mayHaveCommitted: Bool) throws -> T
     ) async throws -> T {
         try await call(operation, repetition, patience: reconnectPatience) { db, mayHaveCommitted in
-            var attempt = 0
-            while true {
-                attempt += 1
-                do {
-                    return try db.transaction(operation: operation) { try body(db, mayHaveCommitted) }
-                } catch let error as StateStoreError where attempt < 3 && ["40P01", "40001"].contains(error.sqlState) {
-                    continue
-                }
+            try Self.retryingTransaction(db, operation: operation) { try body(db, mayHaveCommitted) }
+        }
+    }
+
+    /// `body` in one transaction on `db`, run again (up to 3 times) when PostgreSQL chose it as
+    /// the victim of a deadlock or a serialization failure.
+    static func retryingTransaction<T>(_ db: PostgresConnection, operation: String, _ body: () throws -> T) throws -> T
+    {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try db.transaction(operation: operation, body)
+            } catch let error as StateStoreError where attempt < 3 && ["40P01", "40001"].contains(error.sqlState) {
+                continue
             }
         }
     }

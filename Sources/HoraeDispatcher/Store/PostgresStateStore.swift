@@ -159,45 +159,82 @@ public final class PostgresStateStore: StateStore {
     /// task, an `UPDATE … WHERE state = previous` otherwise; when the row is not as expected, the
     /// locking upsert of ``save(_:transitionDetail:dedup:)``, in the same transaction. Run again
     /// after a lost commit as that one is.
+    ///
+    /// The common case — the row is as `previous` says — is one statement (``writeInOneStatement(_:_:replacing:transitionDetail:dedup:)``):
+    /// one round trip that commits on its own, without `BEGIN` and `COMMIT`.
     public func save(
         _ record: TaskRecord, replacing previous: TaskState?, transitionDetail: String?, dedup: DedupSettlement?
     ) async throws {
-        try await transaction("save", .always) { db, mayHaveCommitted in
+        try await call("save", .always, patience: reconnectPatience) { db, mayHaveCommitted in
             if mayHaveCommitted, try Self.holds(db, record) { return }
-            let written: Bool
-            if let previous {
-                written = try Self.update(db, record, onlyIn: previous)
-            } else {
-                written = try Self.insert(db, record)
+            if try Self.writeInOneStatement(
+                db, record, replacing: previous, transitionDetail: transitionDetail, dedup: dedup)
+            {
+                return
             }
-            if !written {
-                try Self.upsert(db, record, detail: transitionDetail)
-            } else if previous != record.state || transitionDetail != nil {
-                try Self.addTransition(db, record, from: previous?.rawValue, detail: transitionDetail)
+            try Self.retryingTransaction(db, operation: "save") {
+                try Self.saveInTransaction(
+                    db, record, replacing: previous, transitionDetail: transitionDetail, dedup: dedup)
             }
-            try Self.settle(db, dedup, owner: record.key, now: record.updatedAt)
         }
+    }
+
+    /// The transaction of ``save(_:replacing:transitionDetail:dedup:)`` when the row is not as
+    /// `previous` says (or has gone).
+    private static func saveInTransaction(
+        _ db: PostgresConnection, _ record: TaskRecord, replacing previous: TaskState?, transitionDetail: String?,
+        dedup: DedupSettlement?
+    ) throws {
+        let written: Bool
+        if let previous {
+            written = try update(db, record, onlyIn: previous)
+        } else {
+            written = try insert(db, record)
+        }
+        if !written {
+            try upsert(db, record, detail: transitionDetail)
+        } else if previous != record.state || transitionDetail != nil {
+            try addTransition(db, record, from: previous?.rawValue, detail: transitionDetail)
+        }
+        try settle(db, dedup, owner: record.key, now: record.updatedAt)
     }
 
     /// Run again after a connection broke while it committed: a stored row that is `record`
     /// itself (``isRecord(_:_:)``) was inserted by the lost commit, and the answer is nil as it
     /// would have been.
+    ///
+    /// A new task is one statement (``writeInOneStatement(_:_:replacing:transitionDetail:dedup:)``);
+    /// only when the row is there does the transaction below read it.
     public func insertIfAbsent(_ record: TaskRecord, transitionDetail: String?) async throws -> TaskRecord? {
-        try await transaction("insertIfAbsent", .always) { db, mayHaveCommitted in
-            while true {
-                if try Self.insert(db, record) {
-                    try Self.addTransition(db, record, from: nil, detail: transitionDetail)
-                    return nil
-                }
-                // FOR SHARE keeps the row until the transaction ends; a prune may have deleted it
-                // since the insert found it, and then the insert is tried again.
-                if let stored = try db.execute(
-                    "SELECT \(Self.taskColumns) FROM tasks WHERE task_id = $1 FOR SHARE", [Self.taskID(record.key)],
-                    operation: "insertIfAbsent"
-                ).rows.first {
-                    let found = try Self.taskRecord(stored)
-                    return mayHaveCommitted && Self.isRecord(found, record) ? nil : found
-                }
+        try await call("insertIfAbsent", .always, patience: reconnectPatience) { db, mayHaveCommitted in
+            if try Self.writeInOneStatement(db, record, replacing: nil, transitionDetail: transitionDetail, dedup: nil)
+            {
+                return nil
+            }
+            return try Self.retryingTransaction(db, operation: "insertIfAbsent") {
+                try Self.readExisting(
+                    db, record, transitionDetail: transitionDetail, mayHaveCommitted: mayHaveCommitted)
+            }
+        }
+    }
+
+    /// The transaction of ``insertIfAbsent(_:transitionDetail:)`` when a row was there.
+    private static func readExisting(
+        _ db: PostgresConnection, _ record: TaskRecord, transitionDetail: String?, mayHaveCommitted: Bool
+    ) throws -> TaskRecord? {
+        while true {
+            if try insert(db, record) {
+                try addTransition(db, record, from: nil, detail: transitionDetail)
+                return nil
+            }
+            // FOR SHARE keeps the row until the transaction ends; a prune may have deleted it
+            // since the insert found it, and then the insert is tried again.
+            if let stored = try db.execute(
+                "SELECT \(taskColumns) FROM tasks WHERE task_id = $1 FOR SHARE", [taskID(record.key)],
+                operation: "insertIfAbsent"
+            ).rows.first {
+                let found = try taskRecord(stored)
+                return mayHaveCommitted && isRecord(found, record) ? nil : found
             }
         }
     }
@@ -489,6 +526,91 @@ public final class PostgresStateStore: StateStore {
             String(record.updatedAt.millisecondsSince1970), PostgresText.encode(record.actionsFingerprint),
             PostgresText.encode(record.progressJSON),
         ]
+    }
+
+    /// A save in one statement, which commits on its own (one round trip instead of the
+    /// transaction's `BEGIN`, three or four statements and `COMMIT`): the task row — inserted when
+    /// `previous` is nil, else updated where its state is `previous` — and, only when that row was
+    /// written, its kept message (a new row), its transition and the dedup settlement, as
+    /// data-modifying `WITH` parts that read the written row.
+    /// - Returns: whether the row was written; when not (a row already there, or in another
+    ///   state, or gone), nothing was, and the caller takes the transaction's way.
+    static func writeInOneStatement(
+        _ db: PostgresConnection, _ record: TaskRecord, replacing previous: TaskState?, transitionDetail: String?,
+        dedup: DedupSettlement?
+    ) throws -> Bool {
+        var parameters = taskValues(record)
+        /// Binds `value` as the next parameter; the placeholder, cast to `type`.
+        func bind(_ value: String?, _ type: String = "text") -> String {
+            parameters.append(value)
+            return "$\(parameters.count)::\(type)"
+        }
+        var sql: String
+        let from: String
+        if let previous {
+            from = bind(previous.rawValue)
+            sql = """
+                WITH written AS (
+                    UPDATE tasks SET message_id = $2, rule = $3, state = $4, attempt = $5, next_action = $6,
+                        last_error = $7, retry_at = $8, dedup_key = $9, output = $10, subscription = $11,
+                        created_at = $12, updated_at = $13, actions_fingerprint = $14, progress = $15
+                    WHERE task_id = $1 AND state = \(from) RETURNING task_id)
+                """
+        } else {
+            from = "NULL::text"
+            sql = """
+                WITH written AS (
+                    INSERT INTO tasks (task_id, \(taskColumns))
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                    ON CONFLICT (task_id) DO NOTHING RETURNING task_id)
+                """
+            if let message = record.message {
+                sql += """
+                    , kept AS (
+                        INSERT INTO task_messages (task_id, message) SELECT task_id, \(bind(message.json)) FROM written
+                        ON CONFLICT (task_id) DO UPDATE SET message = EXCLUDED.message)
+                    """
+            }
+        }
+        if previous != record.state || transitionDetail != nil {
+            sql += """
+                , recorded AS (
+                    INSERT INTO transitions (task_id, from_state, to_state, at, detail)
+                    SELECT task_id, \(from), $4::text, $13::bigint, \(bind(PostgresText.encode(transitionDetail)))
+                    FROM written)
+                """
+        }
+        switch dedup {
+        case nil:
+            break
+        case .complete(let rule, let key, let window):
+            let now = record.updatedAt.millisecondsSince1970
+            let (until, overflow) = now.addingReportingOverflow(window.nonNegativeMilliseconds)
+            sql += """
+                , settled AS (
+                    INSERT INTO dedup_keys (dedup_id, rule, key, owner_message_id, owner_rule, status, expires_at,
+                                            updated_at)
+                    SELECT \(bind(dedupID(rule: rule, key: key), "bytea")), \(bind(PostgresText.encode(rule))),
+                           \(bind(PostgresText.encode(key))), $2::text, $3::text, 'succeeded',
+                           \(bind(String(overflow ? Int64.max : until), "bigint")), $13::bigint
+                    FROM written
+                    ON CONFLICT (dedup_id) DO UPDATE SET
+                        owner_message_id = EXCLUDED.owner_message_id, owner_rule = EXCLUDED.owner_rule,
+                        status = 'succeeded', expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at
+                    WHERE (dedup_keys.owner_message_id = EXCLUDED.owner_message_id
+                           AND dedup_keys.owner_rule = EXCLUDED.owner_rule)
+                       OR dedup_keys.expires_at <= EXCLUDED.updated_at)
+                """
+        case .release(let rule, let key):
+            sql += """
+                , released AS (
+                    DELETE FROM dedup_keys
+                    WHERE dedup_id = \(bind(dedupID(rule: rule, key: key), "bytea")) AND owner_message_id = $2::text
+                      AND owner_rule = $3::text AND status = 'running' AND EXISTS (SELECT 1 FROM written))
+                """
+        }
+        sql += "\nSELECT count(*) FROM written"
+        return try db.execute(sql, parameters, operation: "save").rows.first?[0] == "1"
     }
 
     /// Inserts the row unless its key has one, with the record's ``TaskRecord/message`` beside it.

@@ -170,7 +170,8 @@ struct PostgresReconnectTests {
     }
 
     /// A save that committed but whose answer was lost runs again, finds its own commit, and
-    /// records its transition once.
+    /// records its transition once: the one-statement save of a task in the state it expects,
+    /// then the transaction of the save that does not know the stored state.
     @Test func aSaveWhoseCommitAnswerWasLostIsRecordedOnce() async throws {
         let server = try await PostgresServer.shared()
         let database = try await server.createDatabase()
@@ -187,7 +188,7 @@ struct PostgresReconnectTests {
 
         record.state = .succeeded
         record.updatedAt = T.at(5)
-        proxy.dropAnswer(to: "COMMIT")
+        proxy.dropAnswer(to: "WITH written")
         try await store.save(
             record, replacing: .running, transitionDetail: "action done",
             dedup: .complete(rule: "r", key: "k", window: .seconds(3600)))
@@ -206,8 +207,8 @@ struct PostgresReconnectTests {
         #expect(try await store.task(key)?.nextAction == 1)
     }
 
-    /// A task inserted by a commit whose answer was lost is still this call's: nil, as if the
-    /// answer had come, and one transition.
+    /// A task inserted by a statement whose answer was lost (the insert is one statement, which
+    /// commits on its own) is still this call's: nil, as if the answer had come, and one transition.
     @Test func anInsertWhoseCommitAnswerWasLostAnswersAsIfItHadCome() async throws {
         let server = try await PostgresServer.shared()
         let database = try await server.createDatabase()
@@ -219,7 +220,7 @@ struct PostgresReconnectTests {
         }
         let key = TaskKey(messageID: "m", rule: "r")
         let record = TaskRecord(key: key, state: .running, attempt: 1, createdAt: T.t0)
-        proxy.dropAnswer(to: "COMMIT")
+        proxy.dropAnswer(to: "WITH written")
         let stored = try await store.insertIfAbsent(record, transitionDetail: "attempt 1")
         #expect(stored == nil)
         #expect(proxy.droppedAnswers == 1)
