@@ -361,6 +361,7 @@ consume_horae() {
         h_rate=$(awk -v n="$count" -v s="$h_seconds" 'BEGIN { printf "%.0f", n / s }')
     else
         h_seconds="timeout"
+        [ -z "$h_exited" ] || h_seconds="(stopped by itself)"
         h_rate=0
         echo "horae did not ack $count messages (acked: $acked); log tail:"
         tail -n 5 "$dir/horae.log"
@@ -393,7 +394,9 @@ for t in $TRANSPORTS; do
     case $schema_transports in
         "-") if [ "$t" = rest ]; then transport_key[$t]=""; transports+=("$t")
              else transport_refused[$t]="its config has no transport key"; fi ;;
-        "*"|"?") transport_key[$t]=$t; transports+=("$t") ;;  # no list of names: the warm-up tells
+        # No list of names (or no schema): the warm-up tells; REST, every binary's, with no line.
+        "?") if [ "$t" = rest ]; then transport_key[$t]=""; else transport_key[$t]=$t; fi; transports+=("$t") ;;
+        "*") transport_key[$t]=$t; transports+=("$t") ;;
         *) if [[ " $schema_transports " == *" $t "* ]]; then transport_key[$t]=$t; transports+=("$t")
            else transport_refused[$t]="its config's transport takes: $schema_transports"; fi ;;
     esac
@@ -402,7 +405,7 @@ echo
 echo "== transports: $TRANSPORTS asked; this binary's config schema says: $(case $schema_transports in
     "-") echo "no transport key (REST only; horae runs with no transport line)" ;;
     "*") echo "a transport key without a list of names" ;;
-    "?") echo "nothing (horae schema config did not answer)" ;;
+    "?") echo "nothing (horae schema config did not answer; REST runs with no transport line)" ;;
     *) echo "transport: $schema_transports" ;; esac)"
 for t in $TRANSPORTS; do
     if [ -n "${transport_refused[$t]:-}" ]; then echo "$t: not supported by this binary (${transport_refused[$t]})"; fi
@@ -438,12 +441,14 @@ else
     consume_python warmup-python "$WARMUP_PYTHON" "python warm-up, $max_k process(es)" "$max_k"
     for t in "${transports[@]}"; do
         backlog "warmup-horae-$t" "$WARMUP_HORAE"
-        subscriptions+=("warmup-horae-$t")
         consume_horae "warmup-horae-$t" "$WARMUP_HORAE" "horae warm-up, transport $t" "${transport_key[$t]}"
+        # (a refused transport's warm-up backlog stays where it is: it is not checked for drained)
         if [ -n "$h_exited" ]; then
-            refuse_transport "$t" "horae run stopped by itself with exit status $h_exited: $(grep -m 1 -iE 'error|transport' "$h_log" | cut -c 1-200)"
-        elif [ "$(tail -n 1 "$work/warmup-horae-$t/progress.txt" | cut -d' ' -f2)" = 0 ]; then
+            refuse_transport "$t" "horae run stopped by itself with exit status $h_exited: $(grep -m 1 -iE 'error|transport' "$h_log" | sed 's/^[^ ]*:[0-9]*:[0-9]*: //' | cut -c 1-160)"
+        elif [ "$(tail -n 1 "$work/warmup-horae-$t/progress.txt" 2>/dev/null | cut -d' ' -f2)" = 0 ]; then
             refuse_transport "$t" "horae run acked nothing in its warm-up"
+        else
+            subscriptions+=("warmup-horae-$t")
         fi
     done
 fi
@@ -705,7 +710,7 @@ if [ "$ONLY_STORES" != 1 ]; then
             "$(awk -v s="${emulator_sum[$c]}" -v n="$RUNS" 'BEGIN { printf "%.2f", s / n }')"
         if awk -v a="$rate" -v b="$best_py" 'BEGIN { exit !(a > b) }'; then best_py=$rate; best_py_name=$c; fi
     done
-    echo "best Python: ${best_py_name:-none} (K = ${best_py_name#python-} processes), $best_py messages/s"
+    echo "best Python: ${best_py_name:-none} (K = ${best_py_name#python-}), $best_py messages/s"
     best_h=0
     best_h_name=""
     best_h_cpu=""
