@@ -1,36 +1,59 @@
 #!/usr/bin/env bash
-# Benchmarks `horae run` against the Pub/Sub emulator, side by side with the system it replaces
-# (the Python google-cloud-pubsub streaming-pull subscriber), in one run:
+# Benchmarks `horae run` against the Pub/Sub emulator, side by side with the system it replaces run
+# the way a user would scale it (a fleet of Python google-cloud-pubsub streaming-pull subscriber
+# processes), in one run:
 #   1. builds release as README.md says (--static-swift-stdlib) into .build-release if the binary
 #      is missing (BUILD=1: always), makes a
 #      Python venv in .build-bench-venv with google-cloud-pubsub, starts the emulator on a free port;
-#   2. throughput: warms the emulator up through both consumers, then, RUNS times, lets the Python
-#      subscriber (library defaults, callback = count + ack) and `horae run` (rule: a debug log
-#      while the daemon logs at info; maxOutstandingMessages 1000) each consume the same backlog of
+#      asks the binary (`horae schema config`) which of TRANSPORTS its config accepts: one it does not
+#      is reported as "not supported by this binary" and skipped, as is one whose daemon refuses
+#      its config or acks nothing in the warm-up (a binary without the `transport` key runs `rest`
+#      with no such line: REST is then its only transport);
+#   2. warm-up (not counted), the same for every consumer: ONE emulator serves every consumer, and
+#      before the first measured drain it is warmed through every path any consumer uses:
+#      WARMUP_PYTHON messages through the Python fleet of the largest K (the streaming-pull path),
+#      then WARMUP_HORAE through horae on each supported transport; every consumer below is then
+#      measured on that same warm emulator (its REST path keeps getting cheaper for ~200 000
+#      messages: emulator CPU per 50 000 horae messages in successive runs 15.8, 13.1, 10.9, 9.2,
+#      6.7 s; see docs/benchmarks.md);
+#   3. throughput, RUNS times, one consumer after the other, each on a fresh backlog of its own of
 #      MESSAGES GCS-notification-shaped messages, published to a topic of its own just before it
-#      starts (so the emulator holds no one else's backlog while it serves a consumer); messages/s
-#      and the ratio horae / Python of the same run;
-#   3. idle: a fresh `horae run` with nothing to pull for IDLE_SECONDS: CPU % and RSS;
-#   4. checks every throughput subscription is drained (after the ack deadlines ran out);
-#   5. 1 000 outstanding: a rule that execs /bin/sleep, 1 500 messages published, RSS of the daemon
+#      starts (so the emulator holds no one else's backlog while it serves a consumer):
+#      - Python: for each K in PYTHON_PROCESSES, K subscriber processes (library defaults, callback
+#        = count + ack; scripts/bench/python_subscriber.py) on the one subscription, started
+#        together; messages/s = MESSAGES / time from their common start until the fleet has
+#        received all MESSAGES; CPU = the K processes' user+sys CPU over that drain, summed;
+#      - horae: for each supported transport of TRANSPORTS, `horae run` with `transport: NAME` (rule:
+#        a debug log while the daemon logs at info; maxOutstandingMessages 1000); messages/s from
+#        process start until horae_messages_acked_total = MESSAGES; CPU = the daemon's user+sys
+#        CPU (/proc/PID/stat) over that drain;
+#      one line per consumer: messages/s, CPU µs per message, the emulator's CPU seconds during
+#      its drain; the best K is "best Python", and each horae transport gets horae / best Python;
+#   4. idle: a fresh `horae run` with nothing to pull for IDLE_SECONDS: CPU % and RSS;
+#   5. checks every throughput subscription is drained (after the ack deadlines ran out);
+#   6. 1 000 outstanding: a rule that execs /bin/sleep, 1 500 messages published, RSS of the daemon
 #      (not its children) once 1 000 messages are outstanding;
-#   6. stores (where the PostgreSQL server is installed): with a rule that also claims a dedup key, a backlog of
+#   7. stores (where the PostgreSQL server is installed): with a rule that also claims a dedup key, a backlog of
 #      STORE_MESSAGES drained by one daemon on SQLite, one on PostgreSQL, and FLEET daemons on one
 #      PostgreSQL database pulling one subscription, STORE_RUNS times, each on a backlog of its own,
-#      same emulator: messages/s, horae's CPU µs per message (all daemons together) and the
-#      PostgreSQL server's (scripts/postgres-server.sh with HORAE_POSTGRES_DURABLE=1: fsync on).
-# Prints every figure with what produced it, then PASS/FAIL against the targets.
-# Environment: MESSAGES (50000), RUNS (2), IDLE_SECONDS (60), PULLS (4) and PER_PULL (250): the
-# concurrentPulls and maxMessagesPerPull of the throughput runs, WARMUP_PYTHON (20000) and
-# WARMUP_HORAE (200000): messages through each consumer first, not counted, so that the emulator's
-# JIT is warm (its REST path keeps getting cheaper for ~200 000 messages: emulator CPU per 50 000
-# horae messages in successive runs 15.8, 13.1, 10.9, 9.2, 6.7 s; see docs/benchmarks.md); OUTSTANDING_PULLS (1) and OUTSTANDING_PER_PULL (1000),
+#      same emulator, the binary's default transport: messages/s, horae's CPU µs per message (all
+#      daemons together) and the PostgreSQL server's (scripts/postgres-server.sh with
+#      HORAE_POSTGRES_DURABLE=1: fsync on).
+# Prints every figure with what produced it, then the per-consumer table (means over RUNS) and
+# PASS/FAIL against the targets: horae on its best transport >= best Python messages/s, and that
+# transport's horae CPU <= 43 µs per message.
+# Environment: MESSAGES (50000), RUNS (2), PYTHON_PROCESSES ("1 2 4 8"): the Python fleet sizes K,
+# TRANSPORTS ("rest grpc"): horae's transports to measure, IDLE_SECONDS (60), PULLS (4) and
+# PER_PULL (250): the concurrentPulls and maxMessagesPerPull of the throughput runs, WARMUP_PYTHON
+# (20000) and WARMUP_HORAE (200000): the warm-up above; OUTSTANDING_PULLS (1) and
+# OUTSTANDING_PER_PULL (1000),
 # BUILD=1 rebuilds the binary even if present, PUBSUB_VERSION (2.44.0),
-# BASELINE=PATH: another horae binary (an earlier commit's, say) that consumes the same backlog in
-# every throughput run, before horae in odd runs and after it in even ones; the results then give
-# the daemon CPU per message of both and their ratio, measured minutes apart at most,
+# BASELINE=PATH: another horae binary (an earlier commit's, say; its default transport) that
+# consumes the same backlog in every throughput run, before horae in odd runs and after it in even
+# ones; the results then give the daemon CPU per message of both and their ratio against horae on
+# the first supported transport, measured minutes apart at most,
 # KEEP_WORK=1 keeps the work directory (configs, daemon logs),
-# STORES=0 skips the store dimension, ONLY_STORES=1 runs the warm-up and the store dimension only
+# STORES=0 skips the store dimension, ONLY_STORES=1 runs horae's warm-up and the store dimension only
 # (no Python, idle or outstanding phases), STORE_MESSAGES (MESSAGES), STORE_RUNS (RUNS), FLEET (3).
 # Exit status: 0 all targets met, 1 otherwise, 2 the benchmark could not run.
 set -euo pipefail
@@ -45,6 +68,8 @@ IDLE_SECONDS=${IDLE_SECONDS:-60}
 PULLS=${PULLS:-4}
 PER_PULL=${PER_PULL:-250}
 PUBSUB_VERSION=${PUBSUB_VERSION:-2.44.0}
+PYTHON_PROCESSES=${PYTHON_PROCESSES:-1 2 4 8}
+TRANSPORTS=${TRANSPORTS:-rest grpc}
 OUTSTANDING_PUBLISHED=1500
 OUTSTANDING_TARGET=1000
 # One pull of up to 1000 at a time: with several pulls in flight, the flow controller pauses when
@@ -70,7 +95,8 @@ VENV=.build-bench-venv
 PROJECT=horae-bench
 
 # Targets.
-MIN_RATIO=3
+MIN_RATIO=1               # horae on its best transport / the best Python fleet, messages/s
+MAX_HORAE_CPU_US=43       # horae's CPU per message on that transport
 IDLE_MAX_CPU_PERCENT=1
 IDLE_MAX_MB=40
 OUTSTANDING_MAX_MB=150
@@ -96,6 +122,14 @@ cpu_snapshot() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t
 busy_percent() { echo "$1 $2" | awk '{ printf "%.0f", ($3 - $1) / ($4 - $2) * 100 }'; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
+for k in $PYTHON_PROCESSES; do
+    [[ "$k" =~ ^[1-9][0-9]*$ ]] || die "PYTHON_PROCESSES: \"$k\" is not a process count"
+done
+[ -n "${PYTHON_PROCESSES// /}" ] || die "PYTHON_PROCESSES is empty"
+for t in $TRANSPORTS; do
+    [[ "$t" =~ ^[a-z0-9-]+$ ]] || die "TRANSPORTS: \"$t\" is not a transport name"
+done
+
 work=$(mktemp -d "$root/.build-bench-work.XXXXXX")
 emulator_script_pid=""
 emulator_pgid=""
@@ -106,7 +140,11 @@ postgres_script_pid=""
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
-    if [ -n "$python_pid" ] && kill -0 "$python_pid" 2>/dev/null; then kill -KILL "$python_pid" 2>/dev/null || true; fi
+    if [ -n "$python_pid" ] && kill -0 "$python_pid" 2>/dev/null; then
+        # the subscriber processes first (children of python_subscriber.py), then it
+        for child in $(cat /proc/"$python_pid"/task/*/children 2>/dev/null || true); do kill -KILL "$child" 2>/dev/null || true; done
+        kill -KILL "$python_pid" 2>/dev/null || true
+    fi
     if [ -n "$horae_pid" ]; then stop_horae KILL; fi
     for pid in "${fleet_pids[@]}"; do horae_pid=$pid; stop_horae KILL; done
     if [ -n "$postgres_script_pid" ]; then kill -TERM "$postgres_script_pid" 2>/dev/null || true; wait "$postgres_script_pid" 2>/dev/null || true; fi
@@ -223,11 +261,7 @@ log_problems() {  # log_problems LOG: warning-or-worse lines of a JSON daemon lo
 
 echo
 echo "== setup: topics and subscriptions; every backlog is published just before its consumer starts"
-subscriptions=()
-for run in $(seq 1 "$RUNS"); do
-    subscriptions+=("python-$run" "horae-$run")
-    if [ -n "${BASELINE:-}" ]; then subscriptions+=("baseline-$run"); fi
-done
+subscriptions=()  # every subscription a throughput consumer (warm-ups included) drains, for the drained check
 ps_rest topic bench-idle
 ps_rest subscription idle bench-idle 10
 ps_rest topic bench-outstanding
@@ -244,36 +278,53 @@ backlog() {
 emulator_cpu() { cpu_ticks "$emulator_pgid" 2>/dev/null || echo 0; }
 cpu_seconds() { awk -v a="$1" -v b="$2" -v t="$clk_tck" 'BEGIN { printf "%.2f", (b - a) / t }'; }
 
-# consume_python SUBSCRIPTION COUNT LABEL: runs the Python subscriber; sets py_rate.
+# json_field JSON NAME DEFAULT: field NAME of the JSON object, DEFAULT if it has none.
+json_field() { "$python" -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2" 2>/dev/null || echo "$3"; }
+# consume_python SUBSCRIPTION COUNT LABEL PROCESSES: PROCESSES Python subscriber processes on
+# SUBSCRIPTION, started together, until they received COUNT; sets py_rate, py_cpu_us (their CPU over
+# the drain, summed, per message) and py_emulator_s (the emulator's CPU seconds over the drain).
 consume_python() {
-    local subscription=$1 count=$2 label=$3 e0 e1 m0 m1 py_status result py_seconds py_cpu
-    show "$python" scripts/bench/python_subscriber.py "$PROJECT" "$subscription" "$count"
-    e0=$(emulator_cpu)
+    local subscription=$1 count=$2 label=$3 processes=$4 m0 m1 py_status result py_seconds py_cpu py_startup_cpu
+    show "$python" scripts/bench/python_subscriber.py "$PROJECT" "$subscription" "$count" 300 "$processes" "$emulator_pgid"
     m0=$(cpu_snapshot)
     set +e
-    "$python" scripts/bench/python_subscriber.py "$PROJECT" "$subscription" "$count" 300 >"$work/$subscription.json" 2>"$work/$subscription.err" &
+    "$python" scripts/bench/python_subscriber.py "$PROJECT" "$subscription" "$count" 300 "$processes" "$emulator_pgid" \
+        >"$work/$subscription.json" 2>"$work/$subscription.err" &
     python_pid=$!
     wait "$python_pid"
     py_status=$?
     set -e
-    e1=$(emulator_cpu)
     m1=$(cpu_snapshot)
     python_pid=""
     result=$(tail -n 1 "$work/$subscription.json")
-    [ "$py_status" -eq 0 ] || { echo "python subscriber failed (exit $py_status):"; tail -n 5 "$work/$subscription.err"; }
+    [ "$py_status" -eq 0 ] || { echo "python subscribers failed (exit $py_status):"; tail -n 5 "$work/$subscription.err"; }
     echo "$result"
-    py_rate=$("$python" -c 'import json, sys; print(json.loads(sys.argv[1])["rate"])' "$result" 2>/dev/null || echo 0)
-    py_seconds=$("$python" -c 'import json, sys; print(json.loads(sys.argv[1])["seconds"])' "$result" 2>/dev/null || echo 0)
-    py_cpu=$("$python" -c 'import json, sys; print(json.loads(sys.argv[1])["cpu_seconds"])' "$result" 2>/dev/null || echo "?")
-    echo "$label: $count acked in ${py_seconds} s = ${py_rate} messages/s (subscriber CPU ${py_cpu} s, emulator CPU $(cpu_seconds "$e0" "$e1") s, machine $(busy_percent "$m0" "$m1") % busy)"
+    py_seconds=$(json_field "$result" seconds 0)
+    py_cpu=$(json_field "$result" cpu_seconds 0)
+    py_startup_cpu=$(json_field "$result" cpu_seconds_with_startup "?")
+    py_emulator_s=$(json_field "$result" emulator_cpu_seconds 0)
+    if [ "$py_status" -eq 0 ]; then
+        py_rate=$(json_field "$result" rate 0)
+        py_cpu_us=$(json_field "$result" cpu_us_per_message 0)
+    else
+        py_rate=0
+        py_cpu_us=0
+    fi
+    echo "$label: $count received in ${py_seconds} s = ${py_rate} messages/s by $processes process(es), from their common start (subscriber CPU over the drain ${py_cpu} s = ${py_cpu_us} µs per message, all $processes together; ${py_startup_cpu} s with their start-up; emulator CPU ${py_emulator_s} s over the drain, machine $(busy_percent "$m0" "$m1") % busy)"
 }
 
-# consume_horae SUBSCRIPTION COUNT LABEL [BINARY]: runs `horae run` (or BINARY) until COUNT are
-# acked; sets h_rate and h_cpu_us (daemon CPU microseconds per message).
+# consume_horae SUBSCRIPTION COUNT LABEL [TRANSPORT [BINARY]]: runs `horae run` (or BINARY), with
+# `transport: TRANSPORT` in its config unless TRANSPORT is empty, until COUNT are acked; sets h_rate,
+# h_cpu_us (daemon CPU microseconds per message), h_emulator_s (the emulator's CPU seconds over the
+# drain) and h_exited (the daemon's exit status if it stopped by itself before acking COUNT, else
+# empty; h_log: its log).
 consume_horae() {
-    local subscription=$1 count=$2 label=$3 binary=${4:-$horae} dir e0 e1 m0 m1 t0 t1 acked deadline h_cpu h_rss pulled high h_seconds
+    local subscription=$1 count=$2 label=$3 transport=${4:-} binary=${5:-$horae} dir e0 e1 m0 m1 t0 t1 acked deadline h_cpu h_rss pulled high h_seconds
     dir="$work/$subscription"
     new_project "$dir" scripts/bench/rules-noop.yaml "$subscription" "$PULLS" "$PER_PULL"
+    [ -z "$transport" ] || echo "transport: $transport" >>"$dir/horae.yaml"
+    h_log="$dir/horae.log"
+    h_exited=""
     if [ "$binary" != "$horae" ]; then
         # A baseline from before `taskLog` refuses the key; it logged its task lines at debug anyway.
         sed -i '/^ *taskLog:/d' "$dir/rules/bench.yaml"
@@ -294,6 +345,7 @@ consume_horae() {
         [ "$SECONDS" -lt "$deadline" ] || break
         sleep 0.05
     done
+    kill -0 "$horae_pid" 2>/dev/null || [ -n "$t1" ] || h_exited=stopped
     h_cpu=$(cpu_ticks "$horae_pid" 2>/dev/null || echo 0)
     h_cpu_us=$(awk -v c="$h_cpu" -v t="$clk_tck" -v n="$count" 'BEGIN { printf "%.1f", c / t / n * 1e6 }')
     h_rss=$(rss_mb "$horae_pid" 2>/dev/null || echo "?")
@@ -302,58 +354,155 @@ consume_horae() {
     pulled=$(metric horae_messages_pulled_total)
     high=$(metric horae_outstanding_messages_max)
     stop_horae TERM
+    [ -z "$h_exited" ] || h_exited=$horae_status
+    h_emulator_s=$(cpu_seconds "$e0" "$e1")
     if [ -n "$t1" ]; then
         h_seconds=$(elapsed "$t0" "$t1")
         h_rate=$(awk -v n="$count" -v s="$h_seconds" 'BEGIN { printf "%.0f", n / s }')
     else
         h_seconds="timeout"
+        [ -z "$h_exited" ] || h_seconds="(stopped by itself)"
         h_rate=0
         echo "horae did not ack $count messages (acked: $acked); log tail:"
         tail -n 5 "$dir/horae.log"
     fi
-    echo "$label: $count acked in ${h_seconds} s = ${h_rate} messages/s, from process start to horae_messages_acked_total = $count (pulled $pulled, outstanding high-water $high, daemon CPU $(cpu_seconds 0 "$h_cpu") s = ${h_cpu_us} µs per message, RSS ${h_rss} MB, emulator CPU $(cpu_seconds "$e0" "$e1") s, machine $(busy_percent "$m0" "$m1") % busy; exit status after SIGTERM $horae_status, warning+ log lines $(log_problems "$dir/horae.log"))"
+    echo "$label: $count acked in ${h_seconds} s = ${h_rate} messages/s, from process start to horae_messages_acked_total = $count (pulled $pulled, outstanding high-water $high, daemon CPU $(cpu_seconds 0 "$h_cpu") s = ${h_cpu_us} µs per message, RSS ${h_rss} MB, emulator CPU ${h_emulator_s} s, machine $(busy_percent "$m0" "$m1") % busy; exit status after SIGTERM $horae_status, warning+ log lines $(log_problems "$dir/horae.log"))"
     echo "$label: longest pause in acks once they had started: $(longest_pause "$dir/progress.txt") s (samples every ~0.05 s: $dir/progress.txt)"
 }
 
+# The transports of TRANSPORTS this binary takes: the `transport` key of its config schema, and
+# the names it allows there. transport_key[NAME]: the value of the config's `transport:` line, or
+# empty (a binary without the key: REST, its only transport, with no line); transport_refused[NAME]:
+# why the binary does not support it. The warm-up refuses a transport whose daemon stops by itself
+# (it refused its config) or acks nothing.
+declare -A transport_key=() transport_refused=()
+transports=()
+schema_transports=$("$horae" schema config 2>/dev/null | python3 -c '
+import json, sys
+try:
+    properties = json.load(sys.stdin).get("properties", {})
+except ValueError:
+    print("?"); sys.exit()
+if "transport" not in properties:
+    print("-")
+else:
+    node = properties["transport"]
+    names = node.get("enum") or [v.get("const") for v in node.get("oneOf", []) + node.get("anyOf", []) if "const" in v]
+    print(" ".join(names) if names else "*")
+' || echo "?")
+for t in $TRANSPORTS; do
+    case $schema_transports in
+        "-") if [ "$t" = rest ]; then transport_key[$t]=""; transports+=("$t")
+             else transport_refused[$t]="its config has no transport key"; fi ;;
+        # No list of names (or no schema): the warm-up tells; REST, every binary's, with no line.
+        "?") if [ "$t" = rest ]; then transport_key[$t]=""; else transport_key[$t]=$t; fi; transports+=("$t") ;;
+        "*") transport_key[$t]=$t; transports+=("$t") ;;
+        *) if [[ " $schema_transports " == *" $t "* ]]; then transport_key[$t]=$t; transports+=("$t")
+           else transport_refused[$t]="its config's transport takes: $schema_transports"; fi ;;
+    esac
+done
 echo
-echo "== warm-up (not counted): the emulator is a JVM whose REST path costs over twice the CPU until its JIT has"
-if [ "$ONLY_STORES" = 1 ]; then WARMUP_PYTHON=0; fi
-echo "   compiled it, and horae shares the cores with it: $WARMUP_PYTHON messages through the Python subscriber, $WARMUP_HORAE through horae"
-if [ "$ONLY_STORES" != 1 ]; then
-    backlog warmup-python "$WARMUP_PYTHON"
-    consume_python warmup-python "$WARMUP_PYTHON" "python warm-up"
-fi
-backlog warmup-horae "$WARMUP_HORAE"
-consume_horae warmup-horae "$WARMUP_HORAE" "horae warm-up"
+echo "== transports: $TRANSPORTS asked; this binary's config schema says: $(case $schema_transports in
+    "-") echo "no transport key (REST only; horae runs with no transport line)" ;;
+    "*") echo "a transport key without a list of names" ;;
+    "?") echo "nothing (horae schema config did not answer; REST runs with no transport line)" ;;
+    *) echo "transport: $schema_transports" ;; esac)"
+for t in $TRANSPORTS; do
+    if [ -n "${transport_refused[$t]:-}" ]; then echo "$t: not supported by this binary (${transport_refused[$t]})"; fi
+done
+# refuse_transport NAME REASON: drops NAME from the transports measured.
+refuse_transport() {
+    local t kept=()
+    transport_refused[$1]=$2
+    for t in "${transports[@]}"; do [ "$t" = "$1" ] || kept+=("$t"); done
+    transports=("${kept[@]}")
+    echo "$1: not supported by this binary ($2)"
+}
 
-py_rates=()
-horae_rates=()
-horae_cpu_us=()
+# consumer_line NAME RATE CPU_US EMULATOR_S [RATIO]: the one line of a consumer.
+consumer_line() {
+    printf '%-16s %8s messages/s  %7s µs CPU per message  emulator CPU %7s s%s\n' "$1" "$2" "$3" "$4" "${5:+  $5}"
+}
+max_k=$(tr -s ' ' '\n' <<<"$PYTHON_PROCESSES" | sort -n | tail -n 1)
+echo
+echo "== warm-up (not counted), the same for every consumer: one emulator serves them all, and before the first"
+echo "   measured drain it is warmed through every path any of them uses (it is a JVM whose REST path costs over twice"
+echo "   the CPU until its JIT has compiled it, and the consumers share the cores with it)"
+if [ "$ONLY_STORES" = 1 ]; then
+    echo "   $WARMUP_HORAE messages through horae on its default transport (the store runs use it)"
+    backlog warmup-horae "$WARMUP_HORAE"
+    subscriptions+=(warmup-horae)
+    consume_horae warmup-horae "$WARMUP_HORAE" "horae warm-up"
+else
+    echo "   $WARMUP_PYTHON messages through the Python fleet of $max_k processes (streaming pull), then $WARMUP_HORAE through horae on each"
+    echo "   transport (${transports[*]:-none}); then every consumer is measured on this warm emulator, each on a fresh backlog of its own"
+    backlog warmup-python "$WARMUP_PYTHON"
+    subscriptions+=(warmup-python)
+    consume_python warmup-python "$WARMUP_PYTHON" "python warm-up, $max_k process(es)" "$max_k"
+    for t in "${transports[@]}"; do
+        backlog "warmup-horae-$t" "$WARMUP_HORAE"
+        consume_horae "warmup-horae-$t" "$WARMUP_HORAE" "horae warm-up, transport $t" "${transport_key[$t]}"
+        # (a refused transport's warm-up backlog stays where it is: it is not checked for drained)
+        if [ -n "$h_exited" ]; then
+            refuse_transport "$t" "horae run stopped by itself with exit status $h_exited: $(grep -m 1 -iE 'error|transport' "$h_log" | sed 's/^[^ ]*:[0-9]*:[0-9]*: //' | cut -c 1-160)"
+        elif [ "$(tail -n 1 "$work/warmup-horae-$t/progress.txt" 2>/dev/null | cut -d' ' -f2)" = 0 ]; then
+            refuse_transport "$t" "horae run acked nothing in its warm-up"
+        else
+            subscriptions+=("warmup-horae-$t")
+        fi
+    done
+fi
+
+# The throughput runs; per consumer (python-K, horae-TRANSPORT), over the runs: the sums of
+# messages/s, CPU µs per message and emulator CPU seconds.
+declare -A rate_sum=() cpu_sum=() emulator_sum=()
+consumers=()
+record() {  # record CONSUMER RATE CPU_US EMULATOR_S
+    [ -n "${rate_sum[$1]:-}" ] || consumers+=("$1")
+    rate_sum[$1]=$(awk -v a="${rate_sum[$1]:-0}" -v b="$2" 'BEGIN { print a + b }')
+    cpu_sum[$1]=$(awk -v a="${cpu_sum[$1]:-0}" -v b="$3" 'BEGIN { print a + b }')
+    emulator_sum[$1]=$(awk -v a="${emulator_sum[$1]:-0}" -v b="$4" 'BEGIN { print a + b }')
+}
+ratio_of() { awk -v h="$1" -v p="$2" 'BEGIN { if (p > 0) printf "%.2f", h / p; else print "0" }'; }
+horae_cpu_us=()     # of the first transport measured, per run (against BASELINE)
 baseline_cpu_us=()
 consume_baseline() {  # consume_baseline RUN: the BASELINE binary on a backlog of its own
     echo
-    echo "== throughput run $1: baseline $BASELINE (subscription baseline-$1)"
+    echo "== throughput run $1: baseline $BASELINE, its default transport (subscription baseline-$1)"
     backlog "baseline-$1" "$MESSAGES"
-    consume_horae "baseline-$1" "$MESSAGES" "baseline run $1" "$BASELINE"
+    subscriptions+=("baseline-$1")
+    consume_horae "baseline-$1" "$MESSAGES" "baseline run $1" "" "$BASELINE"
     baseline_cpu_us+=("$h_cpu_us")
 }
 if [ "$ONLY_STORES" != 1 ]; then
     for run in $(seq 1 "$RUNS"); do
-        echo
-        echo "== throughput run $run: Python google-cloud-pubsub subscriber (subscription python-$run)"
-        backlog "python-$run" "$MESSAGES"
-        consume_python "python-$run" "$MESSAGES" "python run $run"
-        py_rates+=("$py_rate")
+        run_lines=()
+        best_py=0
+        for k in $PYTHON_PROCESSES; do
+            echo
+            echo "== throughput run $run: Python google-cloud-pubsub subscribers, $k process(es) on one subscription (python-$k-$run)"
+            backlog "python-$k-$run" "$MESSAGES"
+            subscriptions+=("python-$k-$run")
+            consume_python "python-$k-$run" "$MESSAGES" "python run $run, $k process(es)" "$k"
+            record "python-$k" "$py_rate" "$py_cpu_us" "$py_emulator_s"
+            run_lines+=("$(consumer_line "python-$k" "$py_rate" "$py_cpu_us" "$py_emulator_s")")
+            best_py=$(awk -v a="$best_py" -v b="$py_rate" 'BEGIN { print (b > a) ? b : a }')
+        done
         if [ -n "${BASELINE:-}" ] && [ $((run % 2)) -eq 1 ]; then consume_baseline "$run"; fi
-        echo
-        echo "== throughput run $run: horae run (subscription horae-$run, concurrentPulls $PULLS, maxMessagesPerPull $PER_PULL)"
-        backlog "horae-$run" "$MESSAGES"
-        consume_horae "horae-$run" "$MESSAGES" "horae run $run"
-        horae_rates+=("$h_rate")
-        horae_cpu_us+=("$h_cpu_us")
+        for t in "${transports[@]}"; do
+            echo
+            echo "== throughput run $run: horae run, transport $t (subscription horae-$t-$run, concurrentPulls $PULLS, maxMessagesPerPull $PER_PULL)"
+            backlog "horae-$t-$run" "$MESSAGES"
+            subscriptions+=("horae-$t-$run")
+            consume_horae "horae-$t-$run" "$MESSAGES" "horae run $run, transport $t" "${transport_key[$t]}"
+            record "horae-$t" "$h_rate" "$h_cpu_us" "$h_emulator_s"
+            run_lines+=("$(consumer_line "horae-$t" "$h_rate" "$h_cpu_us" "$h_emulator_s" "horae / best Python $(ratio_of "$h_rate" "$best_py")x")")
+            [ "$t" != "${transports[0]}" ] || horae_cpu_us+=("$h_cpu_us")
+        done
         if [ -n "${BASELINE:-}" ] && [ $((run % 2)) -eq 0 ]; then consume_baseline "$run"; fi
-        ratio=$(awk -v h="$h_rate" -v p="$py_rate" 'BEGIN { if (p > 0) printf "%.2f", h / p; else print "n/a" }')
-        echo "run $run: horae / python = ${ratio}x"
+        echo
+        echo "== throughput run $run, one line per consumer (best Python: $best_py messages/s)"
+        printf '%s\n' "${run_lines[@]}"
     done
 fi
 throughput_done=$(now)
@@ -510,9 +659,9 @@ if [ "$ONLY_STORES" != 1 ]; then
     [ "$since" -ge 65 ] || sleep $((65 - since))
     echo
     echo "== drained: every throughput subscription, pulled once (past the ack deadlines: $(elapsed "$throughput_done" "$(now)") s after the last consumer)"
-    show "$python" scripts/bench/pubsub_rest.py "$address" "$PROJECT" drained "${subscriptions[@]}" warmup-python warmup-horae
+    show "$python" scripts/bench/pubsub_rest.py "$address" "$PROJECT" drained "${subscriptions[@]}"
     set +e
-    ps_rest drained "${subscriptions[@]}" warmup-python warmup-horae
+    ps_rest drained "${subscriptions[@]}"
     drained_status=$?
     set -e
 
@@ -549,16 +698,48 @@ fi
 echo
 echo "== results"
 if [ "$ONLY_STORES" != 1 ]; then
-    for run in $(seq 1 "$RUNS"); do
-        i=$((run - 1))
-        ratio=$(awk -v h="${horae_rates[$i]}" -v p="${py_rates[$i]}" 'BEGIN { if (p > 0) printf "%.2f", h / p; else print "0" }')
-        verdict "$(awk -v r="$ratio" -v t="$MIN_RATIO" 'BEGIN { print (r >= t) ? "OK" : "FAIL" }')" \
-            "throughput run $run: horae ${horae_rates[$i]} messages/s, python ${py_rates[$i]} messages/s: ${ratio}x (target >= ${MIN_RATIO}x)"
+    echo "one line per consumer, the mean of $RUNS run(s), each consumer on a fresh backlog of $MESSAGES of its own, all on one"
+    echo "emulator given the same warm-up before the first measured drain (CPU: the Python processes' summed over the drain;"
+    echo "the daemon's from its start to the last ack; emulator CPU: over the consumer's drain)"
+    best_py=0
+    best_py_name=""
+    for c in "${consumers[@]}"; do
+        [[ "$c" == python-* ]] || continue
+        rate=$(awk -v s="${rate_sum[$c]}" -v n="$RUNS" 'BEGIN { printf "%.0f", s / n }')
+        consumer_line "$c" "$rate" "$(awk -v s="${cpu_sum[$c]}" -v n="$RUNS" 'BEGIN { printf "%.1f", s / n }')" \
+            "$(awk -v s="${emulator_sum[$c]}" -v n="$RUNS" 'BEGIN { printf "%.2f", s / n }')"
+        if awk -v a="$rate" -v b="$best_py" 'BEGIN { exit !(a > b) }'; then best_py=$rate; best_py_name=$c; fi
     done
+    echo "best Python: ${best_py_name:-none} (K = ${best_py_name#python-}), $best_py messages/s"
+    best_h=0
+    best_h_name=""
+    best_h_cpu=""
+    for c in "${consumers[@]}"; do
+        [[ "$c" == horae-* ]] || continue
+        rate=$(awk -v s="${rate_sum[$c]}" -v n="$RUNS" 'BEGIN { printf "%.0f", s / n }')
+        cpu=$(awk -v s="${cpu_sum[$c]}" -v n="$RUNS" 'BEGIN { printf "%.1f", s / n }')
+        consumer_line "$c" "$rate" "$cpu" "$(awk -v s="${emulator_sum[$c]}" -v n="$RUNS" 'BEGIN { printf "%.2f", s / n }')" \
+            "horae / best Python $(ratio_of "$rate" "$best_py")x"
+        if [ -z "$best_h_name" ] || awk -v a="$rate" -v b="$best_h" 'BEGIN { exit !(a > b) }'; then
+            best_h=$rate; best_h_name=$c; best_h_cpu=$cpu
+        fi
+    done
+    for t in $TRANSPORTS; do
+        if [ -n "${transport_refused[$t]:-}" ]; then echo "$t: not supported by this binary (${transport_refused[$t]})"; fi
+    done
+    if [ -n "$best_h_name" ]; then
+        ratio=$(ratio_of "$best_h" "$best_py")
+        verdict "$(awk -v r="$ratio" -v t="$MIN_RATIO" 'BEGIN { print (r >= t) ? "OK" : "FAIL" }')" \
+            "throughput: horae on its best transport (${best_h_name#horae-}) $best_h messages/s, best Python ($best_py_name) $best_py messages/s: ${ratio}x (target >= ${MIN_RATIO}x)"
+        verdict "$(awk -v c="$best_h_cpu" -v t="$MAX_HORAE_CPU_US" 'BEGIN { print (c > 0 && c <= t) ? "OK" : "FAIL" }')" \
+            "horae CPU per message on ${best_h_name#horae-}: $best_h_cpu µs (target <= $MAX_HORAE_CPU_US µs)"
+    else
+        verdict FAIL "throughput: no transport of \"$TRANSPORTS\" that this binary supports"
+    fi
     if [ -n "${BASELINE:-}" ]; then
         for run in $(seq 1 "$RUNS"); do
             i=$((run - 1))
-            echo "CPU per message, run $run: horae ${horae_cpu_us[$i]} µs, baseline ${baseline_cpu_us[$i]} µs: $(awk -v h="${horae_cpu_us[$i]}" -v b="${baseline_cpu_us[$i]}" 'BEGIN { if (b > 0) printf "%.2f", h / b; else print "n/a" }')x the baseline's"
+            echo "CPU per message, run $run: horae (${transports[0]:-none}) ${horae_cpu_us[$i]:-?} µs, baseline ${baseline_cpu_us[$i]} µs: $(awk -v h="${horae_cpu_us[$i]:-0}" -v b="${baseline_cpu_us[$i]}" 'BEGIN { if (b > 0) printf "%.2f", h / b; else print "n/a" }')x the baseline's"
         done
     fi
     verdict "$([ "$drained_status" -eq 0 ] && echo OK || echo FAIL)" "every throughput subscription drained (nothing left unacknowledged)"
