@@ -53,6 +53,37 @@ import Testing
         #expect(Base64.decode("-_-__g") == bytes)
     }
 
+    /// Every length from 0 to 300 (each remainder of 3, and past the sizes the fast loops are tuned
+    /// for) round-trips, in both alphabets, padded or not, and the padded standard form is the
+    /// one a plain bit-by-bit writer gives.
+    @Test func base64RoundTripsEveryLength() {
+        var generator = SystemRandomNumberGenerator()
+        for length in 0...300 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            for alphabet in [Base64.Alphabet.standard, .urlSafe] {
+                for padded in [true, false] {
+                    let text = Base64.encode(bytes, alphabet: alphabet, padded: padded)
+                    #expect(Base64.decode(text) == bytes, "length \(length)")
+                }
+            }
+            #expect(Base64.encode(bytes) == Self.referenceBase64(bytes), "length \(length)")
+        }
+    }
+
+    /// Six bits at a time, then `=` to a multiple of four.
+    private static func referenceBase64(_ bytes: [UInt8]) -> String {
+        let symbols = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+        var bits: [Bool] = bytes.flatMap { byte in (0..<8).map { byte & (0x80 >> $0) != 0 } }
+        while bits.count % 6 != 0 { bits.append(false) }
+        var text = ""
+        for group in stride(from: 0, to: bits.count, by: 6) {
+            let value = (0..<6).reduce(0) { $0 << 1 | (bits[group + $1] ? 1 : 0) }
+            text.append(symbols[value])
+        }
+        while text.count % 4 != 0 { text.append("=") }
+        return text
+    }
+
     @Test func base64DecodingIsStrict() {
         #expect(Base64.decode("Zm9v!") == nil)
         #expect(Base64.decode("Z") == nil)

@@ -40,21 +40,33 @@ public enum Base64 {
         var end = input.count
         while end > 0, input[end - 1] == UInt8(ascii: "=") { end -= 1 }
         guard input.count - end <= 2, end % 4 != 1 else { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(end * 3 / 4)
-        var acc: UInt32 = 0
-        var bits = 0
-        for i in 0..<end {
-            let v = table[Int(input[i])]
-            if v == 0xFF { return nil }
-            acc = (acc << 6) | UInt32(v)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8(truncatingIfNeeded: acc >> UInt32(bits)))
+        let outputCount = end * 3 / 4
+        var valid = true
+        // Written in place, with the table read through a pointer: the message path decodes
+        // every pulled message's data.
+        let out = [UInt8](unsafeUninitializedCapacity: outputCount) { buffer, initialized in
+            table.withUnsafeBufferPointer { table in
+                var acc: UInt32 = 0
+                var bits = 0
+                var written = 0
+                for i in 0..<end {
+                    let v = table[Int(input[i])]
+                    if v == 0xFF {
+                        valid = false
+                        break
+                    }
+                    acc = (acc << 6) | UInt32(v)
+                    bits += 6
+                    if bits >= 8 {
+                        bits -= 8
+                        buffer[written] = UInt8(truncatingIfNeeded: acc >> UInt32(bits))
+                        written += 1
+                    }
+                }
+                initialized = written
             }
         }
-        return out
+        return valid ? out : nil
     }
 
     // MARK: - Encoding
@@ -78,22 +90,36 @@ public enum Base64 {
         _ bytes: [UInt8], to out: inout [UInt8], alphabet: Alphabet = .standard,
         padded: Bool = true
     ) {
-        let symbols = alphabet.symbols
-        var i = 0
-        while i + 3 <= bytes.count {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            out.append(symbols[Int(n >> 18 & 63)])
-            out.append(symbols[Int(n >> 12 & 63)])
-            out.append(symbols[Int(n >> 6 & 63)])
-            out.append(symbols[Int(n & 63)])
-            i += 3
+        let symbols = alphabet == .standard ? standardSymbols : urlSafeSymbols
+        let rest = bytes.count % 3
+        let groups = bytes.count / 3
+        let count = groups * 4 + (rest == 0 ? 0 : rest + 1)
+        let start = out.count
+        // Written in place through pointers: the message path encodes every kept message's data.
+        out.append(contentsOf: repeatElement(0, count: count))
+        out.withUnsafeMutableBufferPointer { out in
+            symbols.withUnsafeBufferPointer { symbols in
+                bytes.withUnsafeBufferPointer { bytes in
+                    var o = start
+                    var i = 0
+                    for _ in 0..<groups {
+                        let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+                        out[o] = symbols[Int(n >> 18 & 63)]
+                        out[o + 1] = symbols[Int(n >> 12 & 63)]
+                        out[o + 2] = symbols[Int(n >> 6 & 63)]
+                        out[o + 3] = symbols[Int(n & 63)]
+                        i += 3
+                        o += 4
+                    }
+                    guard rest > 0 else { return }
+                    let n = UInt32(bytes[i]) << 16 | (rest == 2 ? UInt32(bytes[i + 1]) << 8 : 0)
+                    out[o] = symbols[Int(n >> 18 & 63)]
+                    out[o + 1] = symbols[Int(n >> 12 & 63)]
+                    if rest == 2 { out[o + 2] = symbols[Int(n >> 6 & 63)] }
+                }
+            }
         }
-        let rest = bytes.count - i
         guard rest > 0 else { return }
-        let n = UInt32(bytes[i]) << 16 | (rest == 2 ? UInt32(bytes[i + 1]) << 8 : 0)
-        out.append(symbols[Int(n >> 18 & 63)])
-        out.append(symbols[Int(n >> 12 & 63)])
-        if rest == 2 { out.append(symbols[Int(n >> 6 & 63)]) }
         if padded { out.append(contentsOf: rest == 2 ? [UInt8(ascii: "=")] : [UInt8(ascii: "="), UInt8(ascii: "=")]) }
     }
 }
