@@ -104,15 +104,7 @@ public final class ScheduleRunner: Sendable {
     }
 
     private func fire(_ rule: Rule, tick: Date) async {
-        do {
-            guard try await store.claimTick(rule: rule.name, tick: tick) else {
-                logger.debug("schedule tick already claimed", metadata: ["rule": "\(rule.name)"])
-                return
-            }
-        } catch {
-            logger.error("cannot claim schedule tick", metadata: ["rule": "\(rule.name)", "error": "\(error)"])
-            return
-        }
+        guard await claim(rule, tick: tick) else { return }
         metrics.scheduleTick(rule: rule.name)
         // One task, or one per item of the rule's `forEach`, side by side.
         await withDiscardingTaskGroup { group in
@@ -129,6 +121,53 @@ public final class ScheduleRunner: Sendable {
             }
         }
     }
+
+    /// Claims `tick` of `rule` in the store; false when another daemon has it, or when it cannot
+    /// be claimed. While the store is unavailable (a PostgreSQL server out of reach) the claim is
+    /// tried again, with a growing wait, so that a tick due during an outage runs late instead of
+    /// being lost — until the rule's next tick is due: that one supersedes it (it is skipped, as
+    /// a tick missed while the daemon was down is without `catchUp`), so an outage leaves at most
+    /// one late tick per rule.
+    private func claim(_ rule: Rule, tick: Date) async -> Bool {
+        var failures = 0
+        while true {
+            do {
+                guard try await store.claimTick(rule: rule.name, tick: tick) else {
+                    logger.debug("schedule tick already claimed", metadata: ["rule": "\(rule.name)"])
+                    return false
+                }
+                if failures > 0 {
+                    logger.notice(
+                        "schedule tick claimed once the state store was back; it runs late",
+                        metadata: ["rule": "\(rule.name)", "tick": "\(MessageTemplateContext.rfc3339(tick))"])
+                }
+                return true
+            } catch let error as StateStoreError where error.code == .unavailable && !shutdown.isStopping {
+                failures += 1
+                let tickText = MessageTemplateContext.rfc3339(tick)
+                if case .schedule(let schedule) = rule.trigger,
+                    let next = schedule.cron.nextTick(after: tick, in: schedule.timeZone), next <= Date()
+                {
+                    logger.warning(
+                        "schedule tick skipped: the state store was unavailable until the next tick was due",
+                        metadata: ["rule": "\(rule.name)", "tick": "\(tickText)", "error": "\(error)"])
+                    return false
+                }
+                if failures == 1 {
+                    logger.warning(
+                        "state store unavailable; the schedule tick waits until it can be claimed",
+                        metadata: ["rule": "\(rule.name)", "tick": "\(tickText)", "error": "\(error)"])
+                }
+                guard await shutdown.sleep(for: Self.claimRetry.delay(afterFailures: failures)) else { return false }
+            } catch {
+                logger.error("cannot claim schedule tick", metadata: ["rule": "\(rule.name)", "error": "\(error)"])
+                return false
+            }
+        }
+    }
+
+    /// The wait between two tries of claiming a tick while the store is unavailable.
+    static let claimRetry = Backoff(initial: .milliseconds(500), maximum: .seconds(5), multiplier: 2)
 
     /// Resumes a schedule task found unfinished at start, once its run lease is free: at once
     /// when its daemon is gone and the lease has run out, or — while another daemon of the fleet

@@ -1,4 +1,5 @@
 import Foundation
+import HoraeRules
 import Logging
 import Testing
 
@@ -109,6 +110,45 @@ import Testing
             try await Task.sleep(for: .seconds(1))
             #expect(h.metrics["acked"] == 10)
             #expect(h.metrics["task.succeeded"] == 8)
+        }
+    }
+
+    /// A schedule tick due while the server is away — longer than the store's reconnection
+    /// patience, so the claim fails — is claimed once the server is back, and runs once, late,
+    /// instead of being lost.
+    @Test func aTickDueDuringAnOutageRunsOnceTheStoreIsBack() async throws {
+        let directory = TemporaryStoreDirectory()
+        defer { directory.remove() }
+        let server = try await PostgresServer.start(dataDirectory: directory.path + "/postgres")
+        defer { server.stop() }
+        let url = PostgresURL(
+            user: "postgres", host: server.host, port: server.port, database: "postgres", sslMode: .disable)
+        let harness = try await DaemonHarness(
+            rules: """
+                rules:
+                  - name: every-20s
+                    on: { schedule: { cron: "*/20 * * * * *" } }
+                    actions:
+                      - log: { message: "tick {{ schedule.time }}" }
+                """,
+            configure: { $0.state = url.redacted })
+        try await withDaemon(harness) { h in
+            h.start()
+            // The next tick at least 3 s away; the server goes 1 s before it and is back 13 s after.
+            let now = Date().timeIntervalSince1970
+            var tick = (now / 20).rounded(.down) * 20 + 20
+            if tick - now < 3 { tick += 20 }
+            try await Task.sleep(for: .seconds(tick - 1 - Date().timeIntervalSince1970))
+            server.stop()
+            try await Task.sleep(for: .seconds(tick + 13 - Date().timeIntervalSince1970))
+            try await server.restart()
+            let expected = "tick \(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: tick)))"
+            try await h.waitUntil("the tick due during the outage ran", timeout: .seconds(30)) {
+                h.plugin.calls.contains { $0.text == expected }
+            }
+            try await Task.sleep(for: .seconds(1))
+            let runs = h.plugin.calls.filter { $0.text == expected }.count
+            #expect(runs == 1)
         }
     }
 }
