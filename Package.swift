@@ -133,6 +133,7 @@ let package = Package(
             dependencies: [
                 "HoraeDispatcher", "COpenSSL", "HoraeTestSupport",
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
             ]),
     ] + testHelpers
 )
