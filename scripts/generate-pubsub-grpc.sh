@@ -65,4 +65,4 @@ protoc --proto_path=Protos \
     --grpc-swift_out="$out" \
     --grpc-swift_opt=Visibility=Internal,FileNaming=DropPath,Client=true,Server=false \
     google/pubsub/v1/pubsub.proto
-echo "generate-pubsub-grpc: wrote $(ls "$out" | tr '\n' ' ')"
+echo "generate-pubsub-grpc: wrote $out/pubsub.pb.swift and $out/pubsub.grpc.swift"
