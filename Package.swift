@@ -3,17 +3,27 @@ import PackageDescription
 
 /// Packages that `horae` links only through its direct dependencies. Package.resolved is not
 /// committed, so each is pinned here to the version the project is tested with, and `horae`
-/// names one product of each (already linked through Hummingbird, swift-service-lifecycle and
-/// swift-metrics, so naming it adds nothing to the binary): a clean build resolves the same graph
+/// names one product of each (already linked through Hummingbird, swift-service-lifecycle,
+/// swift-metrics and the gRPC packages, so naming it adds nothing to the binary): a clean build resolves the same graph
 /// today and in a year. README, "Dependencies", says how to move them.
 let transitivePins: [(url: String, version: Version, package: String, product: String)] = [
     ("https://github.com/apple/swift-async-algorithms", "1.1.4", "swift-async-algorithms", "AsyncAlgorithms"),
+    ("https://github.com/apple/swift-asn1", "1.7.4", "swift-asn1", "SwiftASN1"),
     ("https://github.com/apple/swift-atomics", "1.3.0", "swift-atomics", "Atomics"),
+    ("https://github.com/apple/swift-certificates", "1.21.1", "swift-certificates", "X509"),
     ("https://github.com/apple/swift-collections", "1.6.0", "swift-collections", "DequeModule"),
+    ("https://github.com/apple/swift-crypto", "4.5.2", "swift-crypto", "Crypto"),
     ("https://github.com/apple/swift-distributed-tracing", "1.7.3", "swift-distributed-tracing", "Tracing"),
     ("https://github.com/apple/swift-http-types", "1.8.0", "swift-http-types", "HTTPTypes"),
     ("https://github.com/apple/swift-nio", "2.101.3", "swift-nio", "NIOCore"),
     ("https://github.com/apple/swift-nio-extras", "1.35.2", "swift-nio-extras", "NIOExtras"),
+    ("https://github.com/apple/swift-nio-http2", "1.46.0", "swift-nio-http2", "NIOHTTP2"),
+    ("https://github.com/apple/swift-nio-ssl", "2.37.6", "swift-nio-ssl", "NIOSSL"),
+    // Resolved for grpc-swift-nio-transport's Apple-platform transport; an empty module on Linux.
+    (
+        "https://github.com/apple/swift-nio-transport-services", "1.28.0", "swift-nio-transport-services",
+        "NIOTransportServices"
+    ),
     ("https://github.com/apple/swift-service-context", "1.5.1", "swift-service-context", "ServiceContextModule"),
     ("https://github.com/apple/swift-system", "1.8.1", "swift-system", "SystemPackage"),
 ]
@@ -60,6 +70,13 @@ let package = Package(
         // for URL-encoded-form date formatters, "ConfigurationSupport" swift-configuration; the
         // status server uses neither (docs/benchmarks.md, idle RSS).
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1", traits: []),
+        // The gRPC transport (StreamingPull). Its Swift code is generated once and committed
+        // (scripts/generate-pubsub-grpc.sh): no build plugin. No swift-protobuf traits: the default
+        // "BinaryDelimitedStreams" would link all of Foundation.
+        .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", exact: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", exact: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0", traits: []),
     ] + transitivePins.map { .package(url: $0.url, exact: $0.version) },
     targets: [
         .systemLibrary(
@@ -94,7 +111,12 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
-            ]),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["PubSub/GRPC/Generated/README.md"]),
         .executableTarget(
             name: "horae",
             dependencies: [
@@ -111,6 +133,7 @@ let package = Package(
             dependencies: [
                 "HoraeDispatcher", "COpenSSL", "HoraeTestSupport",
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
             ]),
     ] + testHelpers
 )

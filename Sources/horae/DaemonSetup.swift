@@ -19,8 +19,8 @@ import Darwin
 
 /// Builds the daemon's parts from its configuration: logging, the libcurl transports (one for
 /// Pub/Sub control traffic, one for the plugins), the Pub/Sub
-/// client (the emulator when `PUBSUB_EMULATOR_HOST` is set), the built-in plugins, metrics and
-/// the status server.
+/// client (the emulator when `PUBSUB_EMULATOR_HOST` is set), with `transport: grpc` the
+/// StreamingPull source, the built-in plugins, metrics and the status server.
 enum DaemonSetup {
     /// A signal mask is inherited across exec: a parent that ran `horae run` with SIGTERM, SIGINT
     /// or SIGHUP blocked would leave the daemon deaf to shutdown and reload. Unblock them.
@@ -42,6 +42,7 @@ enum DaemonSetup {
         let transports: DaemonTransports
         let client: PubSubClient
         let publisher: PubSubClient
+        let source: (any MessageSource)?
         do {
             // Pub/Sub control traffic and the plugins each get their own connection pool.
             transports = try DaemonTransports()
@@ -49,6 +50,15 @@ enum DaemonSetup {
                 project: config.project, environment: environment, transport: transports.pubSub)
             publisher = try PubSubClient.fromEnvironment(
                 project: config.project, environment: environment, transport: transports.plugins)
+            // `transport: grpc`: messages arrive on StreamingPull streams and are acked over gRPC;
+            // admin calls (readiness, dead-letter checks) stay on the REST client.
+            switch config.transport {
+            case .rest:
+                source = nil
+            case .grpc:
+                source = try StreamingPullSource.forDaemon(
+                    config, environment: environment, transport: transports.pubSub, logger: logger)
+            }
         } catch {
             throw Daemon.StartupError(description: "cannot set up the Pub/Sub client: \(error)")
         }
@@ -69,7 +79,7 @@ enum DaemonSetup {
         let daemon = try Daemon(
             config: config,
             parts: .init(
-                client: client, plugins: plugins, metrics: metrics,
+                client: client, source: source, plugins: plugins, metrics: metrics,
                 logger: logger, services: services))
         status.daemon.withLock { $0 = DaemonStatus(daemon: daemon) }
         return daemon

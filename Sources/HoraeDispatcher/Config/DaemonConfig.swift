@@ -20,6 +20,9 @@ public struct DaemonConfig: Sendable, Hashable {
     public var maxOutstandingBytes: Int = 100 << 20
     /// What happens to a message no rule matches: acknowledged (default) or left for redelivery.
     public var unmatched: UnmatchedPolicy = .ack
+    /// How messages are received: REST pulls (default; works through HTTP/1.1-only proxies) or
+    /// gRPC StreamingPull. Acks go the same way. `HORAE_TRANSPORT` overrides.
+    public var transport: Transport = .rest
     /// How long running tasks may finish after SIGTERM. Default 30 s.
     public var shutdownGrace: Duration = .seconds(30)
     /// The limit of an action that neither its own `timeout` nor its rule's bounds. Default 1 h.
@@ -56,6 +59,14 @@ public struct DaemonConfig: Sendable, Hashable {
 
     public enum UnmatchedPolicy: String, Sendable, Hashable, CaseIterable {
         case ack, nack
+    }
+
+    /// `transport:` (docs/daemon.md, "Credentials and endpoints").
+    public enum Transport: String, Sendable, Hashable, CaseIterable {
+        /// Unary `pull` requests over REST/JSON, through libcurl (``PubSubClient``).
+        case rest
+        /// StreamingPull over gRPC on HTTP/2 (``StreamingPullSource``).
+        case grpc
     }
 
     public struct LogConfig: Sendable, Hashable {

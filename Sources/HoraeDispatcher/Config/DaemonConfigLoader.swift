@@ -1,7 +1,7 @@
 import HoraeRules
 
 /// Reads `horae.yaml` with the same diagnostics as rule files, then applies environment overrides
-/// (`HORAE_PROJECT`, `HORAE_RULES`, `HORAE_STATE`, `HORAE_HTTP`, `HORAE_UNMATCHED`,
+/// (`HORAE_PROJECT`, `HORAE_RULES`, `HORAE_STATE`, `HORAE_HTTP`, `HORAE_UNMATCHED`, `HORAE_TRANSPORT`,
 /// `HORAE_SHUTDOWN_GRACE`, `HORAE_DEFAULT_ACTION_TIMEOUT`, `HORAE_LOG_FORMAT`, `HORAE_LOG_LEVEL`).
 public struct DaemonConfigLoader: DiagnosingYAMLReader {
     public var diagnostics = DiagnosticBag()
@@ -10,7 +10,7 @@ public struct DaemonConfigLoader: DiagnosingYAMLReader {
     static let keys = [
         "project", "rules", "state", "subscriptions", "maxOutstandingMessages", "maxOutstandingBytes",
         "unmatched", "shutdownGrace", "defaultActionTimeout", "maxLease", "http", "log", "watchRules", "taskRetention",
-        "retryHoldLimit", "downloadBytesInFlight", "postgres",
+        "retryHoldLimit", "downloadBytesInFlight", "postgres", "transport",
     ]
     static let subscriptionKeys = [
         "name", "ackDeadline", "maxOutstandingMessages", "maxOutstandingBytes",
@@ -101,6 +101,15 @@ public struct DaemonConfigLoader: DiagnosingYAMLReader {
                 diagnostics.error(
                     .invalidValue,
                     "`unmatched` is `ack` (acknowledge and count) or `nack` (leave for redelivery), found `\(v)`",
+                    at: n.location)
+            }
+        }
+        if let n = root["transport"], let v = scalarText(n, "`transport`") {
+            if let transport = DaemonConfig.Transport(rawValue: v) {
+                config.transport = transport
+            } else {
+                diagnostics.error(
+                    .invalidValue, "`transport` is `rest` (REST pulls) or `grpc` (StreamingPull), found `\(v)`",
                     at: n.location)
             }
         }
@@ -212,6 +221,13 @@ public struct DaemonConfigLoader: DiagnosingYAMLReader {
                 config.unmatched = p
             } else {
                 diagnostics.error(.invalidValue, "HORAE_UNMATCHED is `ack` or `nack`, found `\(v)`", at: here)
+            }
+        }
+        if let v = env["HORAE_TRANSPORT"] {
+            if let t = DaemonConfig.Transport(rawValue: v) {
+                config.transport = t
+            } else {
+                diagnostics.error(.invalidValue, "HORAE_TRANSPORT is `rest` or `grpc`, found `\(v)`", at: here)
             }
         }
         if let v = env["HORAE_SHUTDOWN_GRACE"] {

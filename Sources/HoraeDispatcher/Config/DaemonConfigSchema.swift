@@ -28,6 +28,7 @@ public enum DaemonConfigSchema {
                 ]),
                 "maxOutstandingMessages": p.integer(1...100_000), "maxOutstandingBytes": size,
                 "unmatched": .object([("enum", p.strings(DaemonConfig.UnmatchedPolicy.allCases.map(\.rawValue)))]),
+                "transport": .object([("enum", p.strings(DaemonConfig.Transport.allCases.map(\.rawValue)))]),
                 "shutdownGrace": duration, "defaultActionTimeout": duration, "maxLease": duration,
                 "http": .object([("type", .string("string"))]),
                 "log": p.keyed(
@@ -95,6 +96,7 @@ public enum DaemonConfigSchema {
         "config.maxOutstandingMessages": "Messages held at once across all subscriptions (the budget).",
         "config.maxOutstandingBytes": "Bytes of messages held at once across all subscriptions.",
         "config.unmatched": "A message no rule matches: ack (and count it) or nack (leave it for redelivery).",
+        "config.transport": "How messages are received and acked: rest (REST pulls) or grpc (StreamingPull).",
         "config.shutdownGrace": "How long running tasks may finish after SIGTERM.",
         "config.defaultActionTimeout": "The limit of an action no other timeout bounds.",
         "config.maxLease": "How long a message's lease is extended at most.",

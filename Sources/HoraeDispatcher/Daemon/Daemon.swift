@@ -37,6 +37,9 @@ public final class Daemon: Sendable {
     /// Everything the daemon needs besides its configuration.
     public struct Parts: Sendable {
         public var client: PubSubClient
+        /// Where messages come from and are acked (`transport: grpc`: a ``StreamingPullSource``);
+        /// nil: ``client`` (REST pulls).
+        public var source: (any MessageSource)?
         public var plugins: [any ActionPlugin]
         public var metrics: any DispatcherMetrics
         public var logger: Logger
@@ -48,11 +51,12 @@ public final class Daemon: Sendable {
         public var inbox: InboxDispatcher.Configuration
 
         public init(
-            client: PubSubClient, plugins: [any ActionPlugin], metrics: any DispatcherMetrics,
-            logger: Logger, services: [any Service] = [], runner: TaskRunner.Configuration = .init(),
-            inbox: InboxDispatcher.Configuration = .init()
+            client: PubSubClient, source: (any MessageSource)? = nil, plugins: [any ActionPlugin],
+            metrics: any DispatcherMetrics, logger: Logger, services: [any Service] = [],
+            runner: TaskRunner.Configuration = .init(), inbox: InboxDispatcher.Configuration = .init()
         ) {
             self.client = client
+            self.source = source
             self.plugins = plugins
             self.metrics = metrics
             self.logger = logger
@@ -124,14 +128,14 @@ public final class Daemon: Sendable {
             }
             runtimes.append(
                 SubscriptionRuntime(
-                    config: subscription, name: name, client: parts.client, maxLease: config.maxLease,
+                    config: subscription, name: name, client: parts.source ?? parts.client, maxLease: config.maxLease,
                     metrics: parts.metrics, logger: parts.logger))
         }
         var dispatch = Dispatcher.Configuration()
         dispatch.unmatched = config.unmatched
         dispatch.shutdownGrace = config.shutdownGrace
         self.dispatcher = Dispatcher(
-            client: parts.client, subscriptions: runtimes, rules: rules,
+            client: parts.client, source: parts.source, subscriptions: runtimes, rules: rules,
             flow: FlowController(maxMessages: config.maxOutstandingMessages, maxBytes: config.maxOutstandingBytes),
             runner: runner, limiter: limiter, shutdown: shutdown, metrics: parts.metrics,
             logger: parts.logger, configuration: dispatch)

@@ -28,9 +28,12 @@ final class DaemonHarness: @unchecked Sendable {
     /// `publisherPlugin`: also register the real `publish` plugin, publishing through this harness's client.
     /// `transport`: the daemon's (and this harness's) HTTP client, e.g. one with a small response cap.
     /// `runner`: the task runner's settings (e.g. a short dedup wait).
+    /// `pubSubTransport`: how the daemon receives and acks messages (`transport:` of its config;
+    /// `configure` may still change it).
     init(
         rules: String, emulator: PubSubEmulator? = nil, plugins extra: [any ActionPlugin] = [],
         publisherPlugin: Bool = false, logger: Logger? = nil, transport: (any HTTPTransport)? = nil,
+        pubSubTransport: DaemonConfig.Transport = .rest,
         script: @escaping ScriptedLogPlugin.Script = { _, _ in .success(output: nil) },
         runner: TaskRunner.Configuration = .init(), configure: (inout DaemonConfig) -> Void = { _ in }
     ) async throws {
@@ -58,6 +61,7 @@ final class DaemonHarness: @unchecked Sendable {
         sub.ackDeadline = .seconds(10)
         config.subscriptions = ["events": sub]
         config.shutdownGrace = .seconds(5)
+        config.transport = pubSubTransport
         configure(&config)
         self.config = config
         plugin = ScriptedLogPlugin(script: script)
@@ -72,10 +76,20 @@ final class DaemonHarness: @unchecked Sendable {
         daemon = try makeDaemon(extraPlugins)
     }
 
+    /// A new daemon on this harness's store; with `transport: grpc`, with a new StreamingPull
+    /// source (a source runs once, with its daemon).
     private func makeDaemon(_ extra: [any ActionPlugin]) throws -> Daemon {
-        try Daemon(
+        var source: (any MessageSource)?
+        if config.transport == .grpc {
+            source = try StreamingPullSource.forDaemon(
+                config, environment: ["PUBSUB_EMULATOR_HOST": emulator.host],
+                transport: CurlHTTPClient(configuration: .init()), logger: logger)
+        }
+        return try Daemon(
             config: config,
-            parts: .init(client: client, plugins: [plugin] + extra, metrics: metrics, logger: logger, runner: runner))
+            parts: .init(
+                client: client, source: source, plugins: [plugin] + extra, metrics: metrics, logger: logger,
+                runner: runner))
     }
 
     /// Runs the daemon's services as `horae run` does, without trapping signals (until ``stop()``).

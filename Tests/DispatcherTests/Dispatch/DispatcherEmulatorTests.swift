@@ -7,8 +7,11 @@ import Testing
 
 /// The dispatcher against the real Pub/Sub emulator: ack rule, retries, dead-letter, dedup,
 /// flow control, unmatched messages and graceful shutdown (docs/daemon.md, "Message path";
-/// docs/rules.md, "Dedup, retries and timeouts").
+/// docs/rules.md, "Dedup, retries and timeouts"), each on both transports (REST pulls and gRPC
+/// StreamingPull) where the transport plays a part.
 @Suite(.serialized) struct DispatcherEmulatorTests {
+    static let transports: [DaemonConfig.Transport] = [.rest, .grpc]
+
     static let uploadRule = """
         rules:
           - name: upload
@@ -23,8 +26,10 @@ import Testing
               - log: { message: "second {{ attributes.objectId }}" }
         """
 
-    @Test func matchedMessagesRunTheirActionsInOrderAndAreAckedForGood() async throws {
-        try await withDaemon(DaemonHarness(rules: Self.uploadRule)) { h in
+    @Test(arguments: Self.transports) func matchedMessagesRunTheirActionsInOrderAndAreAckedForGood(
+        transport: DaemonConfig.Transport
+    ) async throws {
+        try await withDaemon(DaemonHarness(rules: Self.uploadRule, pubSubTransport: transport)) { h in
             h.start()
             try await h.publish(DaemonHarness.gcsEvent(object: "gocc/acme_gocc_20260101.tar.gz"))
             try await h.publish(DaemonHarness.gcsEvent(object: "gocc/acme_gocc_20260102.tar.gz"))
@@ -46,11 +51,13 @@ import Testing
         }
     }
 
-    @Test func aRetryResumesAtTheFailedActionWithGrowingBackoffCeilings() async throws {
+    @Test(arguments: Self.transports) func aRetryResumesAtTheFailedActionWithGrowingBackoffCeilings(
+        transport: DaemonConfig.Transport
+    ) async throws {
         // The second action fails twice, then succeeds.
         try await withDaemon(
             DaemonHarness(
-                rules: Self.uploadRule,
+                rules: Self.uploadRule, pubSubTransport: transport,
                 script: { invocation, _ in
                     let failures = RetryCounter.shared.next(invocation.actionIndex)
                     return invocation.actionIndex == 1 && failures <= 2 ? .retryable("flaky") : .success(output: "ok")
@@ -83,8 +90,11 @@ import Testing
         }
     }
 
-    @Test func aTaskThatAlwaysFailsIsDeadLetteredWithHoraeAttributesAndItsMessageAcked() async throws {
-        let harness = try await DaemonHarness(rules: Self.uploadRule, script: { _, _ in .retryable("backend down") })
+    @Test(arguments: Self.transports) func aTaskThatAlwaysFailsIsDeadLetteredWithHoraeAttributesAndItsMessageAcked(
+        transport: DaemonConfig.Transport
+    ) async throws {
+        let harness = try await DaemonHarness(
+            rules: Self.uploadRule, pubSubTransport: transport, script: { _, _ in .retryable("backend down") })
         try await withDaemon(harness) { h in
             let deadTopic = try h.client.topic("dead-letters")
             let deadSub = try h.client.subscription("dead-letters-sub")
@@ -140,13 +150,15 @@ import Testing
 
     /// The second copy arrives while the first runs: it waits for the first's outcome (given back
     /// and decided when it returns, here every 0.25–0.5 s) and is a duplicate once the first succeeded.
-    @Test func oneEventPublishedThreeTimesRunsOnceWithinTheWindowAndAgainAfterIt() async throws {
+    @Test(arguments: Self.transports) func oneEventPublishedThreeTimesRunsOnceWithinTheWindowAndAgainAfterIt(
+        transport: DaemonConfig.Transport
+    ) async throws {
         let release = Mutex(false)
         var runner = TaskRunner.Configuration()
         runner.dedupWait = Backoff(initial: .milliseconds(500), maximum: .milliseconds(500), multiplier: 2)
         try await withDaemon(
             DaemonHarness(
-                rules: Self.dedupRule,
+                rules: Self.dedupRule, pubSubTransport: transport,
                 script: { _, _ in
                     // The first run holds until the test lets it go.
                     while !release.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(20)) }
@@ -176,7 +188,9 @@ import Testing
         }
     }
 
-    @Test func flowControlNeverHasMoreThanTheBudgetOutstanding() async throws {
+    @Test(arguments: Self.transports) func flowControlNeverHasMoreThanTheBudgetOutstanding(
+        transport: DaemonConfig.Transport
+    ) async throws {
         try await withDaemon(
             DaemonHarness(
                 rules: """
@@ -186,6 +200,7 @@ import Testing
                         actions:
                           - log: { message: "{{ attributes.n }}" }
                     """,
+                pubSubTransport: transport,
                 script: { _, _ in
                     try? await Task.sleep(for: .milliseconds(2))
                     return .success(output: nil)
@@ -202,8 +217,13 @@ import Testing
         }
     }
 
-    @Test func unmatchedMessagesAreNackedWhenConfiguredSo() async throws {
-        try await withDaemon(DaemonHarness(rules: Self.uploadRule, configure: { $0.unmatched = .nack })) { h in
+    @Test(arguments: Self.transports) func unmatchedMessagesAreNackedWhenConfiguredSo(transport: DaemonConfig.Transport)
+        async throws
+    {
+        try await withDaemon(
+            DaemonHarness(
+                rules: Self.uploadRule, pubSubTransport: transport, configure: { $0.unmatched = .nack })
+        ) { h in
             h.start()
             try await h.publish(["bucketId": "someone-else"])
             try await h.waitUntil("nacked") { h.metrics["nacked"] >= 1 }
@@ -211,7 +231,9 @@ import Testing
         }
     }
 
-    @Test func gracefulShutdownLetsRunningTasksFinishAndGivesBackTheOthers() async throws {
+    @Test(arguments: Self.transports) func gracefulShutdownLetsRunningTasksFinishAndGivesBackTheOthers(
+        transport: DaemonConfig.Transport
+    ) async throws {
         try await withDaemon(
             DaemonHarness(
                 rules: """
@@ -222,6 +244,7 @@ import Testing
                         actions:
                           - log: { message: "{{ attributes.n }}" }
                     """,
+                pubSubTransport: transport,
                 script: { _, _ in
                     try? await Task.sleep(for: .milliseconds(700))
                     return .success(output: nil)
@@ -249,10 +272,12 @@ import Testing
         }
     }
 
-    @Test func aTaskStillRunningAfterTheGracePeriodIsCancelledAndResumedAfterARestart() async throws {
+    @Test(arguments: Self.transports) func aTaskStillRunningAfterTheGracePeriodIsCancelledAndResumedAfterARestart(
+        transport: DaemonConfig.Transport
+    ) async throws {
         try await withDaemon(
             DaemonHarness(
-                rules: Self.uploadRule,
+                rules: Self.uploadRule, pubSubTransport: transport,
                 script: { invocation, number in
                     // The second action of the first delivery hangs past the grace period.
                     if invocation.actionIndex == 1 && number == 2 {
