@@ -111,7 +111,8 @@ public enum DaemonConfigSchema {
         "subscription.ackDeadline": "The lease of a pulled message, 10s to 600s.",
         "subscription.maxOutstandingMessages": "This subscription's own message budget.",
         "subscription.maxOutstandingBytes": "This subscription's own byte budget.",
-        "subscription.concurrentPulls": "Pulls in flight at once.",
+        "subscription.concurrentPulls":
+            "Pulls in flight at once; with `transport: grpc`, the StreamingPull streams of the subscription.",
         "subscription.maxMessagesPerPull": "Messages asked for per pull.",
         "log.format": "json (one object per line) or text.",
         "log.level": "The lowest level written.",

@@ -30,11 +30,15 @@ public final class StreamingPullSource: MessageSource {
         /// more while this many messages (or bytes) are delivered and not acked or nacked.
         public var maxOutstandingMessages: Int
         public var maxOutstandingBytes: Int
+        /// Streams for this subscription (its `concurrentPulls`); nil: ``Configuration/streamsPerSubscription``.
+        public var streams: Int?
 
-        public init(ackDeadlineSeconds: Int, maxOutstandingMessages: Int, maxOutstandingBytes: Int) {
+        public init(ackDeadlineSeconds: Int, maxOutstandingMessages: Int, maxOutstandingBytes: Int, streams: Int? = nil)
+        {
             self.ackDeadlineSeconds = ackDeadlineSeconds
             self.maxOutstandingMessages = maxOutstandingMessages
             self.maxOutstandingBytes = maxOutstandingBytes
+            self.streams = streams
         }
 
         /// A subscription's settings in the daemon's configuration: its own budget within the
@@ -46,7 +50,8 @@ public final class StreamingPullSource: MessageSource {
                     subscription.maxOutstandingMessages ?? config.maxOutstandingMessages,
                     config.maxOutstandingMessages),
                 maxOutstandingBytes: min(
-                    subscription.maxOutstandingBytes ?? config.maxOutstandingBytes, config.maxOutstandingBytes))
+                    subscription.maxOutstandingBytes ?? config.maxOutstandingBytes, config.maxOutstandingBytes),
+                streams: subscription.concurrentPulls)
         }
     }
 
@@ -200,7 +205,7 @@ public final class StreamingPullSource: MessageSource {
             throw PubSubError(.invalidArgument, "receive needs maxMessages of at least 1, not \(maxMessages)")
         }
         let buffer = buffer(for: subscription)
-        if buffer.claimStreamStart(configuration.streamsPerSubscription) { openRequester.yield(subscription) }
+        if buffer.claimStreamStart(streamCount(for: subscription)) { openRequester.yield(subscription) }
         let deadline = ContinuousClock.now + configuration.maxWait
         var timedOut = false
         while true {
@@ -265,7 +270,7 @@ public final class StreamingPullSource: MessageSource {
             }
             // Ends when this task is cancelled.
             for await subscription in openRequests {
-                for index in 0..<max(1, configuration.streamsPerSubscription) {
+                for index in 0..<streamCount(for: subscription) {
                     group.addTask { await self.runStream(subscription, index: index) }
                 }
             }
@@ -284,6 +289,11 @@ public final class StreamingPullSource: MessageSource {
             buffers[subscription] = buffer
             return buffer
         }
+    }
+
+    /// How many streams `subscription` gets: its own setting, else the configuration's; at least 1.
+    private func streamCount(for subscription: PubSubResourceName) -> Int {
+        max(1, settings(for: subscription).streams ?? configuration.streamsPerSubscription)
     }
 
     private func settings(for subscription: PubSubResourceName) -> SubscriptionSettings {
@@ -399,7 +409,7 @@ public final class StreamingPullSource: MessageSource {
             return .failed(Self.credentialsFailure(error, what), headers: [], healthy: false)
         }
         let settings = settings(for: subscription)
-        let streams = max(1, configuration.streamsPerSubscription)
+        let streams = streamCount(for: subscription)
         var first = Google_Pubsub_V1_StreamingPullRequest()
         first.subscription = subscription.description
         first.streamAckDeadlineSeconds = Int32(min(600, max(10, settings.ackDeadlineSeconds)))
