@@ -123,8 +123,6 @@ public struct StatusServer: Service, CustomStringConvertible {
         }
     }
 
-    /// The event loop of status servers not given a group: one thread, started on first use and
-    /// kept for the life of the process (like NIO's singletons), so no server's shutdown races
-    /// Hummingbird's own shutdown work still scheduled on it.
-    static let sharedEventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    /// The event loop of status servers not given a group: the daemon's one thread (``DaemonEventLoop``).
+    static var sharedEventLoopGroup: any EventLoopGroup { DaemonEventLoop.group }
 }

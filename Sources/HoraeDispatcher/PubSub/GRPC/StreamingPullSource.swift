@@ -144,10 +144,11 @@ public final class StreamingPullSource: MessageSource {
             case .google:
                 transport = try HTTP2ClientTransport.Posix(
                     target: .dns(host: "pubsub.googleapis.com", port: 443), transportSecurity: .tls,
-                    config: transportConfig)
+                    config: transportConfig, eventLoopGroup: DaemonEventLoop.group)
             case .emulator(let host, let port):
                 transport = try HTTP2ClientTransport.Posix(
-                    target: .dns(host: host, port: port), transportSecurity: .plaintext, config: transportConfig)
+                    target: .dns(host: host, port: port), transportSecurity: .plaintext, config: transportConfig,
+                    eventLoopGroup: DaemonEventLoop.group)
             }
         } catch {
             throw PubSubError(.transport, "cannot set up the gRPC transport: \(error)")
