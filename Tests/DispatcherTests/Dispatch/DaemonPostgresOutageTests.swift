@@ -48,8 +48,7 @@ import Testing
         defer { directory.remove() }
         let server = try await PostgresServer.start(dataDirectory: directory.path + "/postgres")
         defer { server.stop() }
-        let url = PostgresURL(
-            user: "postgres", host: server.host, port: server.port, database: "postgres", sslMode: .disable)
+        let url = server.url(database: "postgres")
         // The test server trusts loopback logins: the password is only there to be kept out of sight.
         let passwordFile = directory.path + "/password"
         try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
@@ -121,8 +120,7 @@ import Testing
         defer { directory.remove() }
         let server = try await PostgresServer.start(dataDirectory: directory.path + "/postgres")
         defer { server.stop() }
-        let url = PostgresURL(
-            user: "postgres", host: server.host, port: server.port, database: "postgres", sslMode: .disable)
+        let url = server.url(database: "postgres")
         let harness = try await DaemonHarness(
             rules: """
                 rules:
