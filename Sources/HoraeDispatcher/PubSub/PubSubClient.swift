@@ -72,10 +72,9 @@ public final class PubSubClient: Sendable {
         var members: [(key: String, value: JSONValue)] = [(key: "maxMessages", value: .number(String(maxMessages)))]
         if returnImmediately { members.append((key: "returnImmediately", value: .bool(true))) }
         let body = JSONValue.object(members)
-        let response = try await exchange(
-            "POST", subscription, verb: "pull", body: Array(body.compactJSON.utf8), timeout: timeout,
-            what: "pull from \(subscription)")
-        return try PullResponseDecoder.receivedMessages(fromBody: response.body)
+        let response = try await call(
+            "POST", subscription, verb: "pull", body: body, timeout: timeout, what: "pull from \(subscription)")
+        return try PullResponseDecoder.receivedMessages(from: response)
     }
 
     /// Acknowledges messages. No ids: no request. At most 2 500 ids and a body under 512 KiB per
@@ -238,18 +237,6 @@ public final class PubSubClient: Sendable {
         _ method: String, _ resource: PubSubResourceName, verb: String? = nil, body: JSONValue?,
         rawBody: [UInt8]? = nil, timeout: Duration = PubSubClient.requestTimeout, what: String
     ) async throws(PubSubError) -> JSONValue {
-        let response = try await exchange(
-            method, resource, verb: verb, body: body.map { Array($0.compactJSON.utf8) } ?? rawBody, timeout: timeout,
-            what: what)
-        return try parsed(response, what: what)
-    }
-
-    /// The response of a request to `resource` (with `:verb`), once its status is 2xx; its body
-    /// is not parsed.
-    private func exchange(
-        _ method: String, _ resource: PubSubResourceName, verb: String? = nil, body: [UInt8]?,
-        timeout: Duration, what: String
-    ) async throws(PubSubError) -> HTTPResponse {
         var url: String
         do {
             url = try endpoint.appendingPath("projects", resource.project, resource.kind.rawValue, resource.id).string
@@ -258,27 +245,13 @@ public final class PubSubClient: Sendable {
         }
         // `verb` is a constant of this file; the id is encoded, so this `:` is the only one in its segment.
         if let verb { url += ":" + verb }
-        return try await exchange(method, url: url, body: body, timeout: timeout, what: what)
+        return try await send(
+            method, url: url, body: body.map { Array($0.compactJSON.utf8) } ?? rawBody,
+            timeout: timeout, what: what)
     }
 
     private func send(_ method: String, url: String, body: [UInt8]?, timeout: Duration, what: String)
         async throws(PubSubError) -> JSONValue
-    {
-        try parsed(try await exchange(method, url: url, body: body, timeout: timeout, what: what), what: what)
-    }
-
-    /// The body of a 2xx response as JSON (an empty body is an empty object).
-    private func parsed(_ response: HTTPResponse, what: String) throws(PubSubError) -> JSONValue {
-        if response.body.isEmpty { return .object([]) }
-        guard let parsed = try? JSONParser.parse(response.body) else {
-            throw invalid("\(what): the response is not JSON")
-        }
-        return parsed
-    }
-
-    /// The response, once its status is 2xx; otherwise the error, with the server's message.
-    private func exchange(_ method: String, url: String, body: [UInt8]?, timeout: Duration, what: String)
-        async throws(PubSubError) -> HTTPResponse
     {
         var request = HTTPRequest(method: method, url: url, headers: [("Accept", "application/json")], timeout: timeout)
         if let body {
@@ -304,8 +277,8 @@ public final class PubSubClient: Sendable {
                     throw PubSubError(.transport, "\(what): \(error)", isRetryable: !(error is CancellationError))
                 }
             })
+        let parsed = response.body.isEmpty ? JSONValue.object([]) : (try? JSONParser.parse(response.body))
         guard (200..<300).contains(response.status) else {
-            let parsed = response.body.isEmpty ? nil : (try? JSONParser.parse(response.body))
             let detail =
                 parsed?["error"]?["message"]?.string ?? String(decoding: response.body.prefix(300), as: UTF8.self)
             let retryAfter = response.header("retry-after").flatMap { Int($0) }.map { Duration.seconds($0) }
@@ -313,7 +286,8 @@ public final class PubSubClient: Sendable {
                 .http, "\(what): \(detail)", status: response.status, retryAfter: retryAfter,
                 isRetryable: PubSubError.isRetryableStatus(response.status))
         }
-        return response
+        guard let parsed else { throw invalid("\(what): the response is not JSON") }
+        return parsed
     }
 
     private func invalid(_ message: String) -> PubSubError {

@@ -4,23 +4,6 @@ import HoraeRules
 /// the batch: an ack id is a lease, and dropping it would leave the message invisible until its
 /// deadline passes, then redeliver it forever.
 enum PullResponseDecoder {
-    /// The received messages of a `pull` response body: read straight from the bytes when it has
-    /// the usual shape (``PullResponseScanner``), else parsed into a tree and decoded as
-    /// ``receivedMessages(from:)`` says — the same messages either way.
-    /// - Throws: `.invalidResponse` when the body is not JSON, or not a pull response.
-    static func receivedMessages(fromBody body: [UInt8]) throws(PubSubError) -> [ReceivedMessage] {
-        if body.isEmpty { return [] }
-        if let items = PullResponseScanner.scan(body) {
-            return items.map {
-                ReceivedMessage(ackID: $0.ackID, message: $0.message, deliveryAttempt: $0.deliveryAttempt)
-            }
-        }
-        guard let response = try? JSONParser.parse(body) else {
-            throw PubSubError(.invalidResponse, "the pull response is not JSON", isRetryable: true)
-        }
-        return try receivedMessages(from: response)
-    }
-
     /// Every item of `receivedMessages` that has an `ackId`, in order. An item whose message
     /// cannot be decoded comes back with ``ReceivedMessage/problem`` set; an item without an ack id
     /// is skipped (there is nothing to acknowledge: the server redelivers it after its deadline).
