@@ -135,6 +135,9 @@ public final class Dispatcher: Sendable {
         logger.notice(
             "shutting down: pulling stopped, running tasks get the grace period",
             metadata: ["running": "\(runner.runningCount)", "grace": "\(configuration.shutdownGrace)"])
+        // The streams close before anything is given back, so nothing given back is redelivered
+        // to this process.
+        await giveBackWhatTheSourceHolds()
         limiter.close()
         flow.wakeAll()
         guard (try? await Task.sleep(for: configuration.shutdownGrace)) != nil else { return .cancelled }
@@ -142,6 +145,16 @@ public final class Dispatcher: Sendable {
             "grace period over: cancelling the tasks still running; their messages come back",
             metadata: ["running": "\(runner.runningCount)"])
         return .graceOver
+    }
+
+    /// Nacks what the source received and did not hand out (``MessageSource/stopReceiving()``).
+    private func giveBackWhatTheSourceHolds() async {
+        for (name, messages) in await source.stopReceiving() {
+            guard let s = subscriptions.first(where: { $0.name == name }) else { continue }
+            // Never reserved in the flow budget nor leased: only the nack to send.
+            s.acks.enqueue(.modAck(seconds: 0), messages.map(\.ackID), superseding: true)
+            for _ in messages { metrics.messageNacked(subscription: s.logicalName) }
+        }
     }
 
     // MARK: - Pulling

@@ -20,6 +20,13 @@ public protocol MessageSource: Sendable {
     /// The transport's background work (open streams, their reconnects), until the calling task is
     /// cancelled. The dispatcher runs it for as long as it pulls or flushes acks.
     func run() async
+
+    /// Stops taking messages from the server (acks and modAcks still go out) and returns what was
+    /// delivered and not handed out yet, for the caller to give back. The dispatcher calls it,
+    /// while ``run()`` runs, when its shutdown begins: messages it then gives back must not be
+    /// redelivered to this process on a stream that is about to close (they would stay leased to
+    /// it until their ack deadline).
+    func stopReceiving() async -> [PubSubResourceName: [ReceivedMessage]]
 }
 
 extension PubSubClient: MessageSource {
@@ -32,4 +39,7 @@ extension PubSubClient: MessageSource {
 
     /// Nothing runs in the background: every pull is a request of its own.
     public func run() async {}
+
+    /// Nothing is held between pulls (a pull in flight is abandoned by the pull loop).
+    public func stopReceiving() async -> [PubSubResourceName: [ReceivedMessage]] { [:] }
 }

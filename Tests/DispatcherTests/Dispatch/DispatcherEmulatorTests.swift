@@ -256,19 +256,25 @@ import Testing
                 h.plugin.calls.count == 1 && h.metrics["pulled"] == 5
             }
             await h.stop()
+            let stopped = ContinuousClock.now
             // The running task finished inside the grace period and was acked; the four waiting were nacked.
             #expect(h.metrics["task.succeeded"] == 1)
             #expect(h.metrics["acked"] == 1)
             #expect(h.metrics["nacked"] == 4)
             // The nacked ones come back untouched: at once, or after one ack deadline when the emulator
-            // handed them to the daemon's pull that the shutdown abandoned (the emulator keeps serving
-            // a pull whose client went away). Pulls here wait, so they do not swallow messages the same way.
+            // handed them to the daemon's REST pull that the shutdown abandoned (the emulator keeps
+            // serving a pull whose client went away). Pulls here return at once, so none of them is
+            // abandoned in turn, and none waits past the end of such a lease without being woken.
             var back: [ReceivedMessage] = []
             try await h.waitUntil("the four come back", timeout: .seconds(60)) {
-                back += try await h.pullDirectly(patience: .seconds(60))
+                back += try await h.client.pull(h.subscription, maxMessages: 100, returnImmediately: true)
                 return back.count >= 4
             }
             #expect(back.count == 4)
+            // Streams close before anything is given back: nothing waits out the 10 s ack deadline
+            // leased to a closed stream.
+            let waited = ContinuousClock.now - stopped
+            if transport == .grpc { #expect(waited < .seconds(8), "came back after \(waited)") }
         }
     }
 

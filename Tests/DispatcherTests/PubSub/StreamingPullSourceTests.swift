@@ -80,6 +80,41 @@ import Testing
         #expect(again.map(\.message.id) == [ids[1]])
     }
 
+    /// Stopping hands back what the stream delivered and was not received, with the stream closed
+    /// first: nacked then, those messages come back at once to another subscriber (a REST pull),
+    /// not after an ack deadline spent leased to a stream that closes; and `receive` answers empty.
+    @Test func stoppingHandsBackWhatWasNotReceivedAndClosesTheStreamFirst() async throws {
+        let f = try await EmulatorFixture.make("grpc-stop")
+        let emulator = try await PubSubEmulator.shared()
+        let ids = Set(try await f.client.publish(f.topic, messages: (0..<6).map { OutgoingMessage(data: [UInt8($0)]) }))
+        let source = try Self.source(emulator, f.subscription, ackDeadline: 60)
+        let (first, left, after) = try await Self.withRunning(source) {
+            let first = try await Self.receive(source, f.subscription, count: 1)
+            // The rest arrive on the stream without being asked for.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline {
+                if source.bufferedCount(f.subscription) == ids.count - first.count { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let left = await source.stopReceiving()[f.subscription] ?? []
+            try await source.modifyAckDeadline(f.subscription, ackIDs: (first + left).map(\.ackID), seconds: 0)
+            let after = try await source.receive(f.subscription, maxMessages: 10)
+            return (first, left, after)
+        }
+        #expect(first.count == 1)
+        #expect(left.count == ids.count - 1)
+        #expect(Set((first + left).map(\.message.id)) == ids)
+        #expect(after.isEmpty)
+        // Well inside the 60 s ack deadline the stream asked for.
+        var back: [ReceivedMessage] = []
+        let deadline = ContinuousClock.now + .seconds(15)
+        while back.count < ids.count, ContinuousClock.now < deadline {
+            back += try await f.client.pull(f.subscription, maxMessages: 100, returnImmediately: true)
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(Set(back.map(\.message.id)) == ids)
+    }
+
     /// A subscription that does not exist ends the stream with NOT_FOUND, which `receive` throws
     /// as the REST API's 404 (not retryable), so the dispatcher explains it as it does for REST.
     @Test func aMissingSubscriptionIsReportedAsA404() async throws {

@@ -31,6 +31,8 @@ final class StreamingPullBuffer: Sendable {
         var failure: PubSubError?
         /// Whether a `receive` has thrown ``failure`` already.
         var failureReported = false
+        /// The streams are closing: their readers take whatever the server still sends.
+        var closing = false
         var nextWaiter: UInt64 = 0
         var messageWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var roomWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
@@ -110,6 +112,16 @@ final class StreamingPullBuffer: Sendable {
         for w in waiters { w.resume() }
     }
 
+    /// The streams are closing (``StreamingPullSource/stopReceiving()``): a reader no longer
+    /// waits for room, so it reads what the server sends until the server ends the stream.
+    func close() {
+        let waiters = state.withLock { s in
+            s.closing = true
+            return s.takeRoomWaiters()
+        }
+        for w in waiters { w.resume() }
+    }
+
     // MARK: - Messages
 
     /// Adds what a stream delivered, each leased until `deadline` from now (less a margin).
@@ -179,11 +191,12 @@ final class StreamingPullBuffer: Sendable {
             remove: { s, id in s.messageWaiters.removeValue(forKey: id) })
     }
 
-    /// Returns when the buffer has room for more (below both limits), or on cancellation.
+    /// Returns when the buffer has room for more (below both limits), when it closes, or on
+    /// cancellation.
     func waitForRoom() async {
         let limits = limits
         await wait(
-            ready: { $0.count < limits.messages && $0.bytes < limits.bytes },
+            ready: { $0.closing || ($0.count < limits.messages && $0.bytes < limits.bytes) },
             register: { s, id, c in s.roomWaiters[id] = c },
             remove: { s, id in s.roomWaiters.removeValue(forKey: id) })
     }

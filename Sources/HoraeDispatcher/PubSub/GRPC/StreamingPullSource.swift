@@ -70,6 +70,9 @@ public final class StreamingPullSource: MessageSource {
         public var heartbeat: Duration = .seconds(30)
         /// The time limit of an `Acknowledge` or `ModifyAckDeadline` call.
         public var callTimeout: Duration = .seconds(60)
+        /// How long ``stopReceiving()`` waits for the server to end the half-closed streams before
+        /// it cancels them.
+        public var closeTimeout: Duration = .seconds(5)
         /// The largest response accepted (one response carries many messages of up to 10 MB).
         public var maxResponseBytes = 64 << 20
         /// Settings of a subscription ``receive(_:maxMessages:)`` is asked for that were not given.
@@ -117,9 +120,11 @@ public final class StreamingPullSource: MessageSource {
     private let credentials: any CredentialsProvider
     private let settings: [PubSubResourceName: SubscriptionSettings]
     private let buffers = Mutex<[PubSubResourceName: StreamingPullBuffer]>([:])
-    /// Subscriptions whose streams ``run()`` must open (``receive(_:maxMessages:)`` asks).
-    private let openRequests: AsyncStream<PubSubResourceName>
-    private let openRequester: AsyncStream<PubSubResourceName>.Continuation
+    /// What ``run()`` must do: open a subscription's streams (``receive(_:maxMessages:)`` asks),
+    /// or close them all (``stopReceiving()``).
+    private let controls: AsyncStream<Control>
+    private let controller: AsyncStream<Control>.Continuation
+    private let stop = StreamsStop()
     private let logger: Logger
 
     public init(
@@ -155,7 +160,7 @@ public final class StreamingPullSource: MessageSource {
         }
         client = GRPCClient(transport: transport)
         subscriber = Google_Pubsub_V1_Subscriber.Client(wrapping: client)
-        (openRequests, openRequester) = AsyncStream.makeStream(of: PubSubResourceName.self)
+        (controls, controller) = AsyncStream.makeStream(of: Control.self)
     }
 
     /// The source for this environment: the emulator when `PUBSUB_EMULATOR_HOST` is set, else
@@ -205,11 +210,12 @@ public final class StreamingPullSource: MessageSource {
         guard maxMessages >= 1 else {
             throw PubSubError(.invalidArgument, "receive needs maxMessages of at least 1, not \(maxMessages)")
         }
+        guard !stop.isRequested else { return [] }
         let buffer = buffer(for: subscription)
-        if buffer.claimStreamStart(streamCount(for: subscription)) { openRequester.yield(subscription) }
+        if buffer.claimStreamStart(streamCount(for: subscription)) { controller.yield(.open(subscription)) }
         let deadline = ContinuousClock.now + configuration.maxWait
         var timedOut = false
-        while true {
+        while !stop.isRequested {
             switch buffer.take(maxMessages, reportRetryable: timedOut) {
             case .messages(let messages, let expired):
                 logExpired(expired, subscription)
@@ -222,6 +228,7 @@ public final class StreamingPullSource: MessageSource {
             if timedOut || Task.isCancelled { return [] }
             timedOut = !(await Self.waitForMessages(buffer, until: deadline))
         }
+        return []
     }
 
     public func acknowledge(_ subscription: PubSubResourceName, ackIDs: [String]) async throws(PubSubError) {
@@ -258,8 +265,10 @@ public final class StreamingPullSource: MessageSource {
     }
 
     /// The gRPC client's connections and every stream ``receive(_:maxMessages:)`` asked for, until
-    /// the calling task is cancelled. Messages delivered and not handed out by then come back
-    /// from Pub/Sub once their ack deadline passes. Call it once.
+    /// the calling task is cancelled; the streams close earlier on ``stopReceiving()``, the
+    /// connections stay for acks. Messages delivered and not handed out when the streams close
+    /// without ``stopReceiving()`` come back from Pub/Sub once their ack deadline passes. Call it
+    /// once.
     public func run() async {
         await withDiscardingTaskGroup { group in
             group.addTask {
@@ -269,14 +278,65 @@ public final class StreamingPullSource: MessageSource {
                     self.logger.error("the gRPC client stopped", metadata: ["error": "\(error)"])
                 }
             }
-            // Ends when this task is cancelled.
-            for await subscription in openRequests {
-                for index in 0..<streamCount(for: subscription) {
-                    group.addTask { await self.runStream(subscription, index: index) }
+            await withTaskGroup(of: Bool.self) { streams in
+                var running = 0
+                // Ends on `.stop`, or when this task is cancelled.
+                for await control in controls {
+                    guard case .open(let subscription) = control else { break }
+                    for index in 0..<streamCount(for: subscription) {
+                        streams.addTask {
+                            await self.runStream(subscription, index: index)
+                            return false
+                        }
+                        running += 1
+                    }
                 }
+                if !Task.isCancelled && running > 0 {
+                    // Each stream half-closes and reads what the server still sends until the server
+                    // ends it; one that takes longer than `closeTimeout` is cancelled.
+                    for buffer in buffers.withLock({ Array($0.values) }) { buffer.close() }
+                    let timeout = configuration.closeTimeout
+                    streams.addTask { (try? await Task.sleep(for: timeout)) != nil }
+                    while running > 0, let timedOut = await streams.next(), !timedOut { running -= 1 }
+                    if running > 0 {
+                        logger.warning(
+                            "streams not closed by the server in time; cancelling them",
+                            metadata: ["streams": "\(running)", "timeout": "\(timeout)"])
+                    }
+                }
+                streams.cancelAll()
             }
+            stop.streamsClosed()
+            // Acks and modAcks still need the connections.
+            while !Task.isCancelled { _ = try? await Task.sleep(for: .seconds(3600)) }
             group.cancelAll()
         }
+    }
+
+    /// Closes every stream, then hands back what they delivered and ``receive(_:maxMessages:)``
+    /// did not hand out (messages whose lease is about to end are left to expire). No stream
+    /// opens again; acks and modAcks still go out while ``run()`` runs.
+    ///
+    /// A stream closes as the protocol lets a client end it: the request side half-closes, the
+    /// server ends the stream after what it had sent, and that is read too. Once a stream is
+    /// ended by the server, nothing the caller gives back can be redelivered on it; a stream
+    /// cancelled instead (the server keeps it open past ``Configuration/closeTimeout``) may still
+    /// be taken for open by the server for a moment.
+    public func stopReceiving() async -> [PubSubResourceName: [ReceivedMessage]] {
+        if stop.request() { controller.yield(.stop) }
+        await stop.waitUntilStreamsClosed()
+        var left: [PubSubResourceName: [ReceivedMessage]] = [:]
+        for (subscription, buffer) in buffers.withLock({ $0 }) {
+            if case .messages(let messages, _) = buffer.take(.max, reportRetryable: false) {
+                left[subscription] = messages
+            }
+        }
+        return left
+    }
+
+    /// Messages `subscription`'s streams delivered and ``receive(_:maxMessages:)`` has not handed out.
+    func bufferedCount(_ subscription: PubSubResourceName) -> Int {
+        buffers.withLock { $0[subscription]?.bufferedCount ?? 0 }
     }
 
     // MARK: - Streams
@@ -347,7 +407,7 @@ public final class StreamingPullSource: MessageSource {
         var failures = 0
         var retriedCredentials = false
         var ending: PubSubError?
-        attempts: while !Task.isCancelled {
+        attempts: while !Task.isCancelled && !stop.isRequested {
             switch await openStream(subscription, buffer: buffer) {
             case .cancelled:
                 break attempts
@@ -432,9 +492,9 @@ public final class StreamingPullSource: MessageSource {
                 requestProducer: { writer in
                     try await writer.write(request)
                     buffer.streamConnected()
-                    // Returning would half-close the stream: send heartbeats until the call ends.
-                    while true {
-                        try await Task.sleep(for: heartbeat)
+                    // Returning half-closes the stream: send heartbeats until the call ends or
+                    // receiving stops.
+                    while await !self.stop.waitUntilRequested(orFor: heartbeat) {
                         try await writer.write(Google_Pubsub_V1_StreamingPullRequest())
                     }
                 },
@@ -519,6 +579,93 @@ public final class StreamingPullSource: MessageSource {
                 .invalidArgument,
                 "\(ackIDs.count) ack ids in one request; the API takes at most \(AckRequestBatcher.maxAckIDsPerRequest)"
             )
+        }
+    }
+}
+
+/// What ``StreamingPullSource/run()`` is asked to do.
+private enum Control: Sendable {
+    case open(PubSubResourceName)
+    case stop
+}
+
+/// ``StreamingPullSource/stopReceiving()``: asked once, and awaited until ``StreamingPullSource/run()``
+/// has closed the streams (or ended).
+private final class StreamsStop: Sendable {
+    private struct State {
+        var requested = false
+        var closed = false
+        var waiters: [UInt64: (until: Stage, continuation: CheckedContinuation<Void, Never>)] = [:]
+        var nextWaiter: UInt64 = 0
+
+        func reached(_ stage: Stage) -> Bool { stage == .requested ? requested : closed }
+
+        /// Removes and returns the waiters for `stage`.
+        mutating func take(_ stage: Stage) -> [CheckedContinuation<Void, Never>] {
+            let ids = waiters.filter { $0.value.until == stage }.map(\.key)
+            return ids.compactMap { waiters.removeValue(forKey: $0)?.continuation }
+        }
+    }
+    private enum Stage { case requested, closed }
+    private let state = Mutex(State())
+
+    var isRequested: Bool { state.withLock { $0.requested } }
+
+    /// True for the first caller, which must tell ``StreamingPullSource/run()``.
+    func request() -> Bool {
+        let (first, waiters) = state.withLock { s in
+            defer { s.requested = true }
+            return (!s.requested, s.take(.requested))
+        }
+        for w in waiters { w.resume() }
+        return first
+    }
+
+    func streamsClosed() {
+        let waiters = state.withLock { s in
+            s.closed = true
+            return s.take(.closed)
+        }
+        for w in waiters { w.resume() }
+    }
+
+    /// Returns when the streams are closed, or when the calling task is cancelled.
+    func waitUntilStreamsClosed() async { await wait(until: .closed) }
+
+    /// True when the stop is requested within `duration`, false when it is not (or the calling
+    /// task is cancelled: the stream's call is ending anyway).
+    func waitUntilRequested(orFor duration: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await self.wait(until: .requested)
+                return !Task.isCancelled
+            }
+            group.addTask {
+                _ = try? await Task.sleep(for: duration)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first || isRequested
+        }
+    }
+
+    private func wait(until stage: Stage) async {
+        let id = state.withLock { s in
+            s.nextWaiter += 1
+            return s.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { s in
+                    if s.reached(stage) || Task.isCancelled { return true }
+                    s.waiters[id] = (stage, c)
+                    return false
+                }
+                if resumeNow { c.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.continuation.resume()
         }
     }
 }
