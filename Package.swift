@@ -52,6 +52,18 @@ let gitCommit: String = {
     return git.currentCommit + (git.hasUncommittedChanges ? "-dirty" : "")
 }()
 
+/// How the release `horae` is linked, for its resident memory (docs/benchmarks.md, "Idle"):
+/// - `--no-export-dynamic`: the toolchain's static-stdlib link exports every symbol of the
+///   program's own objects (about 54 000), and the dynamic loader then looks relocations up by
+///   name at start, touching megabytes of symbol tables. Nothing resolves Horae's symbols at run
+///   time (crash backtraces read the file's own symbol table).
+/// - lld (the toolchain's own) with `-z pack-relative-relocs`: the 2.6 MB of relative
+///   relocations, all read at start, shrink to a compact table (DT_RELR, glibc 2.36 or later,
+///   Debian 12's). The default linker, gold, cannot pack them.
+let releaseLinkFlags = [
+    "-use-ld=lld", "-Xlinker", "--no-export-dynamic", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+]
+
 let package = Package(
     name: "Horae",
     platforms: [.macOS(.v15)],
@@ -124,7 +136,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ] + transitivePins.map { .product(name: $0.product, package: $0.package) }),
+            ] + transitivePins.map { .product(name: $0.product, package: $0.package) },
+            linkerSettings: [.unsafeFlags(releaseLinkFlags, .when(configuration: .release))]),
         // Test helper: finds and runs the built `horae` for the test targets.
         .target(name: "HoraeTestSupport", path: "Tests/HoraeTestSupport"),
         .testTarget(name: "RulesTests", dependencies: ["HoraeRules", "HoraeTestSupport"], exclude: ["Fixtures"]),

@@ -20,6 +20,11 @@ dpkg-deb --field "$deb" Package Version Depends
 for dep in libyaml libcurl libssl libsqlite3 tzdata procps; do
     dpkg-deb --field "$deb" Depends | grep -q "$dep" || { echo "check-package: Depends lacks $dep" >&2; exit 1; }
 done
+# A binary with packed relocations does not load on a glibc older than 2.36.
+if readelf -V "$horae" | grep -q GLIBC_ABI_DT_RELR; then
+    dpkg-deb --field "$deb" Depends | grep -qF "libc6 (>= 2.36)" \
+        || { echo "check-package: the binary needs glibc 2.36 (DT_RELR) and Depends does not say so" >&2; exit 1; }
+fi
 conffiles=$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles)
 for f in /etc/horae/horae.yaml /etc/horae/rules/gocc.yaml; do
     grep -qx "$f" <<<"$conffiles" || { echo "check-package: $f is not a conffile" >&2; exit 1; }

@@ -66,6 +66,12 @@ mkdir -p "$work/debian"
 printf 'Source: horae\n\nPackage: horae\nArchitecture: any\n' > "$work/debian/control"
 shlibs=$(cd "$work" && dpkg-shlibdeps -O "$name/usr/bin/horae" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
 [ -n "$shlibs" ] || { echo "package.sh: dpkg-shlibdeps found no libraries" >&2; exit 1; }
+# Packed relocations (the release link's `-z pack-relative-relocs`) need glibc 2.36, which the
+# binary names as the version GLIBC_ABI_DT_RELR; dpkg-shlibdeps knows symbols, not that version.
+if readelf -V "$root/usr/bin/horae" | grep -q GLIBC_ABI_DT_RELR; then
+    shlibs=$(echo "$shlibs" | sed -E 's/libc6 \(>= [0-9.~]+\)/libc6 (>= 2.36)/')
+    case "$shlibs" in *"libc6 (>= 2.36)"*) ;; *) shlibs="libc6 (>= 2.36), $shlibs" ;; esac
+fi
 rm -rf "$work/debian"
 
 mkdir -p "$root/DEBIAN"
