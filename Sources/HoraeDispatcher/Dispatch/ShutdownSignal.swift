@@ -3,6 +3,9 @@ import Synchronization
 /// Tells the daemon's parts that a graceful shutdown began (docs/daemon.md, "Message path"): pulling stops, tasks
 /// that have not started (waiting for a concurrency slot or a retry) give their message back, and
 /// running ones get the grace period.
+///
+/// A one-shot latch: ``StreamingPullSource`` also uses two of its own to stop its streams and to
+/// learn that they closed.
 public final class ShutdownSignal: Sendable {
     private struct State {
         var stopping = false

@@ -124,7 +124,10 @@ public final class StreamingPullSource: MessageSource {
     /// or close them all (``stopReceiving()``).
     private let controls: AsyncStream<Control>
     private let controller: AsyncStream<Control>.Continuation
-    private let stop = StreamsStop()
+    /// ``stopReceiving()`` was called: no stream opens any more, open ones half-close.
+    private let stopRequested = ShutdownSignal()
+    /// ``run()`` closed the streams after ``stopReceiving()`` (or ended).
+    private let streamsClosed = ShutdownSignal()
     private let logger: Logger
 
     public init(
@@ -210,12 +213,12 @@ public final class StreamingPullSource: MessageSource {
         guard maxMessages >= 1 else {
             throw PubSubError(.invalidArgument, "receive needs maxMessages of at least 1, not \(maxMessages)")
         }
-        guard !stop.isRequested else { return [] }
+        guard !stopRequested.isStopping else { return [] }
         let buffer = buffer(for: subscription)
         if buffer.claimStreamStart(streamCount(for: subscription)) { controller.yield(.open(subscription)) }
         let deadline = ContinuousClock.now + configuration.maxWait
         var timedOut = false
-        while !stop.isRequested {
+        while !stopRequested.isStopping {
             switch buffer.take(maxMessages, reportRetryable: timedOut) {
             case .messages(let messages, let expired):
                 logExpired(expired, subscription)
@@ -306,7 +309,7 @@ public final class StreamingPullSource: MessageSource {
                 }
                 streams.cancelAll()
             }
-            stop.streamsClosed()
+            streamsClosed.stop()
             // Acks and modAcks still need the connections.
             while !Task.isCancelled { _ = try? await Task.sleep(for: .seconds(3600)) }
             group.cancelAll()
@@ -323,8 +326,9 @@ public final class StreamingPullSource: MessageSource {
     /// cancelled instead (the server keeps it open past ``Configuration/closeTimeout``) may still
     /// be taken for open by the server for a moment.
     public func stopReceiving() async -> [PubSubResourceName: [ReceivedMessage]] {
-        if stop.request() { controller.yield(.stop) }
-        await stop.waitUntilStreamsClosed()
+        stopRequested.stop()
+        controller.yield(.stop)
+        await streamsClosed.wait()
         var left: [PubSubResourceName: [ReceivedMessage]] = [:]
         for (subscription, buffer) in buffers.withLock({ $0 }) {
             if case .messages(let messages, _) = buffer.take(.max, reportRetryable: false) {
@@ -407,7 +411,7 @@ public final class StreamingPullSource: MessageSource {
         var failures = 0
         var retriedCredentials = false
         var ending: PubSubError?
-        attempts: while !Task.isCancelled && !stop.isRequested {
+        attempts: while !Task.isCancelled && !stopRequested.isStopping {
             switch await openStream(subscription, buffer: buffer) {
             case .cancelled:
                 break attempts
@@ -494,7 +498,7 @@ public final class StreamingPullSource: MessageSource {
                     buffer.streamConnected()
                     // Returning half-closes the stream: send heartbeats until the call ends or
                     // receiving stops.
-                    while await !self.stop.waitUntilRequested(orFor: heartbeat) {
+                    while await self.stopRequested.sleep(for: heartbeat) {
                         try await writer.write(Google_Pubsub_V1_StreamingPullRequest())
                     }
                 },
@@ -587,87 +591,6 @@ public final class StreamingPullSource: MessageSource {
 private enum Control: Sendable {
     case open(PubSubResourceName)
     case stop
-}
-
-/// ``StreamingPullSource/stopReceiving()``: asked once, and awaited until ``StreamingPullSource/run()``
-/// has closed the streams (or ended).
-private final class StreamsStop: Sendable {
-    private struct State {
-        var requested = false
-        var closed = false
-        var waiters: [UInt64: (until: Stage, continuation: CheckedContinuation<Void, Never>)] = [:]
-        var nextWaiter: UInt64 = 0
-
-        func reached(_ stage: Stage) -> Bool { stage == .requested ? requested : closed }
-
-        /// Removes and returns the waiters for `stage`.
-        mutating func take(_ stage: Stage) -> [CheckedContinuation<Void, Never>] {
-            let ids = waiters.filter { $0.value.until == stage }.map(\.key)
-            return ids.compactMap { waiters.removeValue(forKey: $0)?.continuation }
-        }
-    }
-    private enum Stage { case requested, closed }
-    private let state = Mutex(State())
-
-    var isRequested: Bool { state.withLock { $0.requested } }
-
-    /// True for the first caller, which must tell ``StreamingPullSource/run()``.
-    func request() -> Bool {
-        let (first, waiters) = state.withLock { s in
-            defer { s.requested = true }
-            return (!s.requested, s.take(.requested))
-        }
-        for w in waiters { w.resume() }
-        return first
-    }
-
-    func streamsClosed() {
-        let waiters = state.withLock { s in
-            s.closed = true
-            return s.take(.closed)
-        }
-        for w in waiters { w.resume() }
-    }
-
-    /// Returns when the streams are closed, or when the calling task is cancelled.
-    func waitUntilStreamsClosed() async { await wait(until: .closed) }
-
-    /// True when the stop is requested within `duration`, false when it is not (or the calling
-    /// task is cancelled: the stream's call is ending anyway).
-    func waitUntilRequested(orFor duration: Duration) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await self.wait(until: .requested)
-                return !Task.isCancelled
-            }
-            group.addTask {
-                _ = try? await Task.sleep(for: duration)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first || isRequested
-        }
-    }
-
-    private func wait(until stage: Stage) async {
-        let id = state.withLock { s in
-            s.nextWaiter += 1
-            return s.nextWaiter
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { s in
-                    if s.reached(stage) || Task.isCancelled { return true }
-                    s.waiters[id] = (stage, c)
-                    return false
-                }
-                if resumeNow { c.resume() }
-            }
-        } onCancel: {
-            state.withLock { $0.waiters.removeValue(forKey: id) }?.continuation.resume()
-        }
-    }
 }
 
 /// Messages one stream delivered, shared with the closure that reads it.
