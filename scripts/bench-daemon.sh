@@ -25,8 +25,9 @@
 #        received all MESSAGES; CPU = the K processes' user+sys CPU over that drain, summed;
 #      - horae: for each supported transport of TRANSPORTS, `horae run` with `transport: NAME` (rule:
 #        a debug log while the daemon logs at info; maxOutstandingMessages 1000); messages/s from
-#        process start until horae_messages_acked_total = MESSAGES; CPU = the daemon's user+sys
-#        CPU (/proc/PID/stat) over that drain;
+#        the end of its start-up (the first answer of /metrics, as the fleet's clock starts once
+#        its clients are made) until horae_messages_acked_total = MESSAGES; CPU = the daemon's
+#        user+sys CPU (/proc/PID/stat) over that drain (both also printed from process start);
 #      one line per consumer: messages/s, CPU µs per message, the emulator's CPU seconds during
 #      its drain; the best K is "best Python", and each horae transport gets horae / best Python;
 #   4. idle: a fresh `horae run` with nothing to pull for IDLE_SECONDS: CPU % and RSS;
@@ -320,6 +321,7 @@ consume_python() {
 # empty; h_log: its log).
 consume_horae() {
     local subscription=$1 count=$2 label=$3 transport=${4:-} binary=${5:-$horae} dir e0 e1 m0 m1 t0 t1 acked deadline h_cpu h_rss pulled high h_seconds
+    local tr="" ar=0 cr=0 answer h_total_seconds h_total_cpu_us
     dir="$work/$subscription"
     new_project "$dir" scripts/bench/rules-noop.yaml "$subscription" "$PULLS" "$PER_PULL"
     [ -z "$transport" ] || echo "transport: $transport" >>"$dir/horae.yaml"
@@ -338,8 +340,15 @@ consume_horae() {
     t1=""
     deadline=$((SECONDS + 300))
     while kill -0 "$horae_pid" 2>/dev/null; do
-        acked=$(metric horae_messages_acked_total)
-        [ -n "$acked" ] || acked=0
+        answer=$(metric horae_messages_acked_total)
+        acked=${answer:-0}
+        if [ -z "$tr" ] && [ -n "$answer" ]; then
+            # Start-up done (/metrics answers): the clock and the CPU count of the drain start here,
+            # as the Python fleet's start once its processes have made their clients.
+            tr=$(now)
+            ar=$acked
+            cr=$(cpu_ticks "$horae_pid" 2>/dev/null || echo 0)
+        fi
         echo "$(elapsed "$t0" "$(now)") $acked" >>"$dir/progress.txt"
         if [ "$acked" -ge "$count" ]; then t1=$(now); break; fi
         [ "$SECONDS" -lt "$deadline" ] || break
@@ -347,7 +356,9 @@ consume_horae() {
     done
     kill -0 "$horae_pid" 2>/dev/null || [ -n "$t1" ] || h_exited=stopped
     h_cpu=$(cpu_ticks "$horae_pid" 2>/dev/null || echo 0)
-    h_cpu_us=$(awk -v c="$h_cpu" -v t="$clk_tck" -v n="$count" 'BEGIN { printf "%.1f", c / t / n * 1e6 }')
+    h_total_cpu_us=$(awk -v c="$h_cpu" -v t="$clk_tck" -v n="$count" 'BEGIN { printf "%.1f", c / t / n * 1e6 }')
+    h_cpu_us=$(awk -v c="$h_cpu" -v r="$cr" -v t="$clk_tck" -v n="$count" -v a="$ar" \
+        'BEGIN { printf "%.1f", (c - r) / t / (n - a) * 1e6 }')
     h_rss=$(rss_mb "$horae_pid" 2>/dev/null || echo "?")
     e1=$(emulator_cpu)
     m1=$(cpu_snapshot)
@@ -357,8 +368,9 @@ consume_horae() {
     [ -z "$h_exited" ] || h_exited=$horae_status
     h_emulator_s=$(cpu_seconds "$e0" "$e1")
     if [ -n "$t1" ]; then
-        h_seconds=$(elapsed "$t0" "$t1")
-        h_rate=$(awk -v n="$count" -v s="$h_seconds" 'BEGIN { printf "%.0f", n / s }')
+        h_total_seconds=$(elapsed "$t0" "$t1")
+        h_seconds=$(elapsed "$tr" "$t1")
+        h_rate=$(awk -v n="$count" -v a="$ar" -v s="$h_seconds" 'BEGIN { printf "%.0f", (n - a) / s }')
     else
         h_seconds="timeout"
         [ -z "$h_exited" ] || h_seconds="(stopped by itself)"
@@ -366,7 +378,7 @@ consume_horae() {
         echo "horae did not ack $count messages (acked: $acked); log tail:"
         tail -n 5 "$dir/horae.log"
     fi
-    echo "$label: $count acked in ${h_seconds} s = ${h_rate} messages/s, from process start to horae_messages_acked_total = $count (pulled $pulled, outstanding high-water $high, daemon CPU $(cpu_seconds 0 "$h_cpu") s = ${h_cpu_us} µs per message, RSS ${h_rss} MB, emulator CPU ${h_emulator_s} s, machine $(busy_percent "$m0" "$m1") % busy; exit status after SIGTERM $horae_status, warning+ log lines $(log_problems "$dir/horae.log"))"
+    echo "$label: $((count - ar)) acked in ${h_seconds} s = ${h_rate} messages/s, from the end of start-up (/metrics answers, $ar acked by then) to horae_messages_acked_total = $count, daemon CPU over that drain ${h_cpu_us} µs per message (from process start: ${h_total_seconds:-?} s, $(cpu_seconds 0 "$h_cpu") s of CPU = ${h_total_cpu_us} µs per message; pulled $pulled, outstanding high-water $high, RSS ${h_rss} MB, emulator CPU ${h_emulator_s} s, machine $(busy_percent "$m0" "$m1") % busy; exit status after SIGTERM $horae_status, warning+ log lines $(log_problems "$dir/horae.log"))"
     echo "$label: longest pause in acks once they had started: $(longest_pause "$dir/progress.txt") s (samples every ~0.05 s: $dir/progress.txt)"
 }
 
@@ -700,7 +712,7 @@ echo "== results"
 if [ "$ONLY_STORES" != 1 ]; then
     echo "one line per consumer, the mean of $RUNS run(s), each consumer on a fresh backlog of $MESSAGES of its own, all on one"
     echo "emulator given the same warm-up before the first measured drain (CPU: the Python processes' summed over the drain;"
-    echo "the daemon's from its start to the last ack; emulator CPU: over the consumer's drain)"
+    echo "the daemon's from the end of its start-up to the last ack; emulator CPU: over the consumer's drain)"
     best_py=0
     best_py_name=""
     for c in "${consumers[@]}"; do

@@ -458,9 +458,9 @@ public final class StreamingPullSource: MessageSource {
         buffer.streamEnded(ending)
     }
 
-    /// False when the task was cancelled during the sleep.
+    /// False when the task was cancelled, or receiving stopped, during the sleep.
     private func sleep(_ delay: Duration) async -> Bool {
-        (try? await Task.sleep(for: delay)) != nil
+        await stopRequested.sleep(for: delay)
     }
 
     /// Opens one stream and reads it into `buffer` until it ends.
