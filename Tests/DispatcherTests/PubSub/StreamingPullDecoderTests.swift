@@ -52,7 +52,7 @@ struct StreamingPullDecoderTests {
         var item = Google_Pubsub_V1_ReceivedMessage()
         item.ackID = "a1"
         item.message.messageID = "7"
-        item.message.attributes = ["bucketId": "b"]
+        item.message.attributes = [Self.entry("bucketId", "b")]
         item.message.data = Data([1, 2])
         let received = StreamingPullDecoder.receivedMessage(item)
         #expect(received.message.orderingKey == nil)
@@ -60,6 +60,30 @@ struct StreamingPullDecoderTests {
         #expect(received.message.publishTime == nil)
         #expect(received.message.attributes == ["bucketId": "b"])
         #expect(received.size == 2 + "bucketId".utf8.count + 1)
+    }
+
+    /// Attributes arrive as a map's wire form, entry messages; a key sent twice keeps its last
+    /// value, as protobuf's map decoding does.
+    @Test func aRepeatedAttributeKeepsItsLastValue() {
+        var item = Google_Pubsub_V1_ReceivedMessage()
+        item.ackID = "a1"
+        item.message.attributes = [Self.entry("k", "1"), Self.entry("other", "x"), Self.entry("k", "2")]
+        #expect(StreamingPullDecoder.receivedMessage(item).message.attributes == ["k": "2", "other": "x"])
+    }
+
+    /// An entry with no key or no value is an empty string, as for a map.
+    @Test func anEntryWithoutKeyOrValueIsEmpty() throws {
+        // Field 2 (attributes), length 3: an entry holding only field 2 (value) = "v".
+        let bytes: [UInt8] = [0x12, 0x03, 0x12, 0x01, 0x76]
+        let message = try Google_Pubsub_V1_PubsubMessage(serializedBytes: bytes)
+        #expect(StreamingPullDecoder.attributes(message.attributes) == ["": "v"])
+    }
+
+    static func entry(_ key: String, _ value: String) -> Google_Pubsub_V1_PubsubMessage.AttributesEntry {
+        var entry = Google_Pubsub_V1_PubsubMessage.AttributesEntry()
+        entry.key = key
+        entry.value = value
+        return entry
     }
 }
 

@@ -26,10 +26,19 @@ enum StreamingPullDecoder {
         }
         let m = item.message
         let message = PubSubMessage(
-            id: m.messageID, attributes: m.attributes, data: [UInt8](m.data),
+            id: m.messageID, attributes: attributes(m.attributes), data: [UInt8](m.data),
             publishTime: m.hasPublishTime ? publishTime(m.publishTime) : nil,
             orderingKey: m.orderingKey.isEmpty ? nil : m.orderingKey)
         return ReceivedMessage(ackID: item.ackID, message: message, deliveryAttempt: attempt)
+    }
+
+    /// The attribute entries (the wire form of the API's map) as a dictionary; a key given twice
+    /// keeps its last value, as a map field does.
+    static func attributes(_ entries: [Google_Pubsub_V1_PubsubMessage.AttributesEntry]) -> [String: String] {
+        var attributes: [String: String] = [:]
+        attributes.reserveCapacity(entries.count)
+        for entry in entries { attributes[entry.key] = entry.value }
+        return attributes
     }
 
     /// The Timestamp's JSON form without its quotes (`2026-12-07T19:45:00.123Z`); nil for one
