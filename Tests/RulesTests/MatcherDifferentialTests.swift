@@ -1,3 +1,4 @@
+import HoraeTestSupport
 import Testing
 
 @testable import HoraeRules

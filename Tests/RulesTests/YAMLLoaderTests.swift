@@ -1,4 +1,5 @@
 import Foundation
+import HoraeTestSupport
 import Testing
 
 @testable import HoraeRules

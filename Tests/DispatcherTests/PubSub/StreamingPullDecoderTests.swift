@@ -1,4 +1,5 @@
 import Foundation
+import HoraeTestSupport
 import SwiftProtobuf
 import Testing
 
@@ -17,7 +18,7 @@ struct StreamingPullDecoderTests {
             -1, 0, 1, 951_782_400, 1_709_164_800, 1_796_500_000, 4_107_542_399,
         ]
         let nanos: [Int32] = [0, 1, 999_999_999, 1_000_000, 120_000_000, 123_000, 123_456_789, 500, -1, 1_000_000_000]
-        var random = SplitMix(seed: 42)
+        var random = SeededRandom(seed: 42)
         var seconds = edges
         for _ in 0..<2000 {
             seconds.append(
@@ -84,18 +85,5 @@ struct StreamingPullDecoderTests {
         entry.key = key
         entry.value = value
         return entry
-    }
-}
-
-/// A small seeded generator, so that a failure names instants that come back on every run.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

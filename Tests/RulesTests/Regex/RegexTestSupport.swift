@@ -1,3 +1,5 @@
+import HoraeTestSupport
+
 @testable import HoraeRules
 
 /// The regex tests draw from the suite's shared generator.
