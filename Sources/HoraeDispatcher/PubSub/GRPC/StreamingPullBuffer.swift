@@ -178,9 +178,6 @@ final class StreamingPullBuffer: Sendable {
         return result
     }
 
-    /// Whether the streams are down: the last one to try failed and has not reached the server since.
-    var isDown: Bool { state.withLock { $0.failure != nil } }
-
     // MARK: - Waiting
 
     /// Returns when a message or a failure arrives, or when the calling task is cancelled.
