@@ -15,32 +15,38 @@ extension PostgresStateStore {
         return try text.flatMap { $0 }.map(KeptMessage.init(json:))
     }
 
+    /// One query per state (``TaskQuery``), in one read-only snapshot.
     public func tasks(matching query: TaskQuery) async throws -> [TaskRecord] {
         guard query.limit > 0 else { return [] }
-        var conditions: [String] = []
-        var values: [String?] = []
+        // $1 is the state, bound per query.
+        var conditions = ["state = $1"]
+        var values: [String?] = [nil]
         func parameter(_ value: String?) -> String {
             values.append(value)
             return "$\(values.count)"
-        }
-        if !query.states.isEmpty {
-            conditions.append(
-                "state = ANY(\(parameter(Self.textArray(query.states.map(\.rawValue).sorted())))::text[])")
         }
         if let rule = query.rule { conditions.append("rule = \(parameter(PostgresText.encode(rule) as String))") }
         if let since = query.updatedSince {
             conditions.append("updated_at >= \(parameter(String(since.millisecondsSince1970)))")
         }
-        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let sql = """
-            SELECT \(Self.taskColumns) FROM tasks \(filter)
+            SELECT \(Self.taskColumns) FROM tasks WHERE \(conditions.joined(separator: " AND "))
             ORDER BY updated_at DESC, created_at DESC, message_id COLLATE "C", rule COLLATE "C"
             LIMIT \(parameter(String(query.limit)))
             """
         let bound = values
-        return try await perform("tasks") { db in
-            try db.execute(sql, bound, operation: "tasks").rows.map(Self.taskRecord)
+        let states = query.statesToRead
+        let answers = try await perform("tasks") { db in
+            try db.transaction(operation: "tasks") {
+                try db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", operation: "tasks")
+                return try states.map { state in
+                    var stateValues = bound
+                    stateValues[0] = state.rawValue
+                    return try db.execute(sql, stateValues, operation: "tasks").rows.map(Self.taskRecord)
+                }
+            }
         }
+        return query.merged(answers)
     }
 
     public func requestRetry(_ key: TaskKey, force: Bool, now: Date) async throws -> RetryRequest {

@@ -256,15 +256,7 @@ public final class PostgresStateStore: StateStore {
     }
 
     public func recentTasks(limit: Int) async throws -> [TaskRecord] {
-        guard limit > 0 else { return [] }
-        return try await perform("recentTasks") { db in
-            try db.execute(
-                """
-                SELECT \(Self.taskColumns) FROM tasks
-                ORDER BY updated_at DESC, created_at DESC, message_id COLLATE "C", rule COLLATE "C" LIMIT $1
-                """, [String(limit)], operation: "recentTasks"
-            ).rows.map(Self.taskRecord)
-        }
+        try await tasks(matching: TaskQuery(limit: limit))
     }
 
     public func tasks(in states: Set<TaskState>) async throws -> [TaskRecord] {

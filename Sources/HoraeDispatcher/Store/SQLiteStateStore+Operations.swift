@@ -16,33 +16,39 @@ extension SQLiteStateStore {
         return try text.flatMap { $0 }.map(KeptMessage.init(json:))
     }
 
+    /// One query per state (``TaskQuery``), in one read snapshot.
     public func tasks(matching query: TaskQuery) async throws -> [TaskRecord] {
         guard query.limit > 0 else { return [] }
-        var conditions: [String] = []
-        var values: [SQLiteValue] = []
+        // ?1 is the state, bound per query.
+        var conditions = ["state = ?1"]
+        var values: [SQLiteValue] = [.null]
         func parameter(_ value: SQLiteValue) -> String {
             values.append(value)
             return "?\(values.count)"
-        }
-        if !query.states.isEmpty {
-            let names = query.states.map(\.rawValue).sorted().map { parameter(.text($0)) }
-            conditions.append("state IN (\(names.joined(separator: ", ")))")
         }
         if let rule = query.rule { conditions.append("rule = \(parameter(.text(rule)))") }
         if let since = query.updatedSince {
             conditions.append("updated_at >= \(parameter(.integer(since.millisecondsSince1970)))")
         }
-        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let limit = parameter(.integer(query.limit))
         let sql = """
             SELECT message_id, rule, state, attempt, next_action, last_error, retry_at, dedup_key, output,
                    subscription, created_at, updated_at, actions_fingerprint, progress
-            FROM tasks \(filter) ORDER BY updated_at DESC, created_at DESC, message_id, rule LIMIT \(limit)
+            FROM tasks WHERE \(conditions.joined(separator: " AND "))
+            ORDER BY updated_at DESC, created_at DESC, message_id, rule LIMIT \(limit)
             """
         let bound = values
-        return try await perform("tasks") { db in
-            try db.query(sql, bound, operation: "tasks", Self.taskRecord)
+        let states = query.statesToRead
+        let answers = try await perform("tasks") { db in
+            try db.transaction(.deferred, operation: "tasks") {
+                try states.map { state in
+                    var stateValues = bound
+                    stateValues[0] = .text(state.rawValue)
+                    return try db.query(sql, stateValues, operation: "tasks", Self.taskRecord)
+                }
+            }
         }
+        return query.merged(answers)
     }
 
     public func requestRetry(_ key: TaskKey, force: Bool, now: Date) async throws -> RetryRequest {

@@ -27,14 +27,16 @@ enum StoreSchema {
     ///
     /// Tables (dates are integer milliseconds since 1970 UTC in both stores):
     /// - `tasks`: one row per (message, rule). `actions_fingerprint` (version 2) is the
-    ///   ``ActionsFingerprint`` the task started with, NULL in older rows.
-    /// - `transitions`: append-only history, deleted with their task (prune, or cascade).
+    ///   ``ActionsFingerprint`` the task started with, NULL in older rows. Indexed by
+    ///   `(state, updated_at)`; its index on `updated_at` alone went in version 5.
+    /// - `transitions`: append-only history, deleted with their task (in PostgreSQL by the
+    ///   cascade; SQLite, whose foreign keys are not enforced, deletes them in the same transaction).
     /// - `dedup_keys`: one row per (rule, key); `status` `running` (then `expires_at` is the lease
     ///   end) or `succeeded` (then `expires_at` is the end of the window).
     /// - `schedule_ticks`: one row per (rule, tick) that ran.
     /// - `tasks.progress` (version 4): ``TaskRecord/nextItem`` and ``TaskRecord/steps`` as JSON,
     ///   NULL when both are empty.
-    /// - `task_messages` (version 3): the ``KeptMessage`` of each task, deleted with it.
+    /// - `task_messages` (version 3): the ``KeptMessage`` of each task, deleted with it (as transitions are).
     /// - `inbox` (version 3): ``InboxEntry`` rows, one per (message, rule, subscription), each
     ///   available from `available_at` (a claim moves it to the end of the claimer's lease).
     ///
@@ -209,6 +211,13 @@ enum StoreSchema {
             version: 4,
             sqlite: "ALTER TABLE tasks ADD COLUMN progress TEXT;",
             postgres: ["ALTER TABLE tasks ADD COLUMN progress TEXT"]),
+        // Version 5: no index on `updated_at` alone. Every task write paid for it, and only the
+        // newest-first listings read it, which `tasks_by_state` answers one state at a time
+        // (``TaskQuery``).
+        Migration(
+            version: 5,
+            sqlite: "DROP INDEX tasks_by_updated;",
+            postgres: ["DROP INDEX tasks_by_updated"]),
     ]
 
     /// The key of the transaction-level advisory lock (`pg_advisory_xact_lock`) PostgreSQL

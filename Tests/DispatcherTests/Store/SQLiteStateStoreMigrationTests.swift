@@ -91,6 +91,15 @@ import Testing
         return try raw.queryFirst("PRAGMA user_version", operation: "test") { $0.int64(0) }
     }
 
+    static func indexes(_ directory: TemporaryStoreDirectory) throws -> Set<String> {
+        let raw = try SQLiteConnection(
+            path: directory.path + "/" + SQLiteStateStore.fileName, busyTimeoutMilliseconds: 1000)
+        defer { raw.close() }
+        return Set(
+            try raw.query("SELECT name FROM sqlite_master WHERE type = 'index'", operation: "test") { $0.text(0) ?? "" }
+        )
+    }
+
     @Test func aVersion1StoreIsMigratedWithItsTasksIntact() async throws {
         let directory = TemporaryStoreDirectory()
         defer { directory.remove() }
@@ -121,6 +130,9 @@ import Testing
         try await store.save(saved)
         store.close()
         #expect(try Self.userVersion(directory) == Int64(StoreSchema.version))
+        // Version 5 dropped the index on `updated_at` alone; the one by state remains.
+        #expect(try Self.indexes(directory).contains("tasks_by_state"))
+        #expect(!(try Self.indexes(directory).contains("tasks_by_updated")))
         let reopened = try directory.open()
         defer { reopened.close() }
         #expect(try await reopened.task(key)?.state == .succeeded)

@@ -87,6 +87,43 @@ import Testing
         #expect(m1.subscription == "events")
     }
 
+    /// Each state is read from its own index range (schema version 5): the merged answer keeps
+    /// the one order across states, ties broken by message id in byte order, not by Swift's
+    /// canonical equivalence ("e" + U+0301 sorts before the precomposed "é", which it equals).
+    @Test(arguments: StoreKind.allCases)
+    func tasksOfSeveralStatesMergeInOneOrderWithTiesInByteOrder(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
+        let store = try await fixture.open()
+        // (id, state, seconds): the last four share their times.
+        let tasks: [(String, TaskState, Double)] = [
+            ("old", .succeeded, 0), ("new", .running, 50),
+            ("\u{E9}", .failed, 20), ("e\u{301}", .waiting, 20), ("b", .succeeded, 20), ("a", .pending, 20),
+        ]
+        for (id, state, seconds) in tasks {
+            try await store.save(
+                TaskRecord(
+                    key: TaskKey(messageID: id, rule: "r"), state: state, createdAt: T.at(seconds),
+                    updatedAt: T.at(seconds)))
+        }
+        // Same updatedAt, newer createdAt first.
+        try await store.save(
+            TaskRecord(
+                key: TaskKey(messageID: "z", rule: "r"), state: .succeeded, createdAt: T.at(19), updatedAt: T.at(20)))
+        func ids(_ query: TaskQuery) async throws -> [String] {
+            try await store.tasks(matching: query).map(\.key.messageID)
+        }
+        let all = ["new", "a", "b", "e\u{301}", "\u{E9}", "z", "old"]
+        #expect(try await ids(TaskQuery(limit: 100)).map { Array($0.utf8) } == all.map { Array($0.utf8) })
+        #expect(
+            try await store.recentTasks(limit: 3).map { Array($0.key.messageID.utf8) }
+                == all.prefix(3).map { Array($0.utf8) })
+        #expect(
+            try await ids(TaskQuery(states: [.succeeded, .failed], limit: 3)).map { Array($0.utf8) }
+                == ["b", "\u{E9}", "z"].map { Array($0.utf8) })
+        #expect(try await ids(TaskQuery(updatedSince: T.at(21), limit: 100)) == ["new"])
+    }
+
     /// A retry makes a failed task pending at attempt 0, from the action that failed, records it
     /// in the history and queues its message for the task's rule and subscription.
     @Test(arguments: StoreKind.allCases)

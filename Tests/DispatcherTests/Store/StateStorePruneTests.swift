@@ -1,4 +1,5 @@
 import Foundation
+import HoraeRules
 import Testing
 
 @testable import HoraeDispatcher
@@ -69,6 +70,39 @@ struct StateStorePruneTests {
 
         // Nothing more to do.
         #expect(try await store.prune(now: now, finishedBefore: T.at(7 * day)) == 0)
+        #expect(try await store.checkIntegrity() == [])
+    }
+
+    /// A pruned task takes its kept message with it (SQLite, whose foreign keys are not enforced,
+    /// deletes it itself; PostgreSQL by the cascade), and so does a pruned unfinished one.
+    @Test(arguments: StoreKind.allCases)
+    func prunedTasksTakeTheirKeptMessagesWithThem(_ kind: StoreKind) async throws {
+        let fixture = try await kind.fixture()
+        defer { fixture.remove() }
+        let store = try await fixture.open()
+        let day = 86_400.0
+        for (id, rule, state) in [("old", "r", TaskState.succeeded), ("new", "r", .succeeded), ("gone", "x", .running)]
+        {
+            let key = TaskKey(messageID: id, rule: rule)
+            let first = TaskRecord(
+                key: key, state: .running, attempt: 1, createdAt: T.t0,
+                message: KeptMessage(PubSubMessage(id: id, data: Array("data".utf8))))
+            #expect(try await store.insertIfAbsent(first, transitionDetail: "attempt 1") == nil)
+            let at = id == "new" ? 8 * day : 1 * day
+            try await store.save(TaskRecord(key: key, state: state, createdAt: T.t0, updatedAt: T.at(at)))
+        }
+        _ = try await store.prune(now: T.at(10 * day), finishedBefore: T.at(7 * day))
+        #expect(try await store.pruneUnfinished(exceptRules: ["r"], updatedBefore: T.at(7 * day)) == ["x": 1])
+        #expect(try await store.keptMessage(of: TaskKey(messageID: "old", rule: "r")) == nil)
+        #expect(try await store.keptMessage(of: TaskKey(messageID: "gone", rule: "x")) == nil)
+        #expect(try await store.keptMessage(of: TaskKey(messageID: "new", rule: "r"))?.message.id == "new")
+        // Saving a task again under a pruned key keeps its new message, not a stale one.
+        let again = TaskRecord(
+            key: TaskKey(messageID: "old", rule: "r"), state: .running, attempt: 1, createdAt: T.at(11 * day),
+            message: KeptMessage(PubSubMessage(id: "old", data: Array("again".utf8))))
+        #expect(try await store.insertIfAbsent(again, transitionDetail: "attempt 1") == nil)
+        #expect(try await store.keptMessage(of: again.key)?.message.data == Array("again".utf8))
+        #expect(try await store.transitions(of: again.key).count == 1)
         #expect(try await store.checkIntegrity() == [])
     }
 
