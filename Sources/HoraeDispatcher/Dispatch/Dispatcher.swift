@@ -430,16 +430,13 @@ public final class Dispatcher: Sendable {
         if let onlyRule { matches.removeAll { ruleSet.rules[$0.ruleIndex].name != onlyRule } }
         guard !matches.isEmpty else { return nil }
         // One task per matched rule, or per item of a rule's `forEach`.
-        let works = matches.flatMap { m in
+        var works = matches.flatMap { m in
             TaskWork.expanded(
                 rule: ruleSet.rules[m.ruleIndex], message: message, captures: m.captures,
-                subscription: message.subscription, actionsFingerprint: snapshot.actionsFingerprints[m.ruleIndex]
-            ).map { work in
-                var work = work
-                work.bypassDedupWindow = bypassDedupWindow
-                return work
-            }
+                subscription: message.subscription, actionsFingerprint: snapshot.actionsFingerprints[m.ruleIndex])
         }
+        // In place: a copy of each work would retain its every reference once more.
+        if bypassDedupWindow { for i in works.indices { works[i].bypassDedupWindow = true } }
         let outcomes: [TaskOutcome]
         if works.count == 1 {
             // The common case runs in this task: no child task for one rule.

@@ -86,6 +86,12 @@ public enum AckRequestBatcher {
 
     /// Printable ASCII without `"` or `\`: its JSON string literal is the id between quotes.
     private static func isPlain(_ id: String) -> Bool {
-        id.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+        // Over the contiguous bytes where it can: every message's ack id passes here, and
+        // `allSatisfy` over the UTF-8 view cost ~20 instructions a byte.
+        id.utf8.withContiguousStorageIfAvailable { $0.allSatisfy(isPlain) } ?? id.utf8.allSatisfy(isPlain)
+    }
+
+    private static func isPlain(_ byte: UInt8) -> Bool {
+        byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\")
     }
 }

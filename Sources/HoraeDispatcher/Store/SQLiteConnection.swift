@@ -97,12 +97,14 @@ final class SQLiteConnection {
     @discardableResult
     func run(_ sql: String, _ values: [SQLiteValue] = [], operation: String) throws -> Int {
         let db = try database(operation)
-        let statement = try prepared(sql, values, operation: operation)
-        defer { sqlite3_reset(statement) }
-        var rc = sqlite3_step(statement)
-        while rc == SQLITE_ROW { rc = sqlite3_step(statement) }
-        guard rc == SQLITE_DONE else { throw error(rc, operation: operation) }
-        return Int(sqlite3_changes64(db))
+        let statement = try prepared(sql, operation: operation)
+        return try withBindings(statement, values, operation: operation) {
+            defer { sqlite3_reset(statement) }
+            var rc = sqlite3_step(statement)
+            while rc == SQLITE_ROW { rc = sqlite3_step(statement) }
+            guard rc == SQLITE_DONE else { throw error(rc, operation: operation) }
+            return Int(sqlite3_changes64(db))
+        }
     }
 
     /// Runs a query and maps each row.
@@ -110,14 +112,16 @@ final class SQLiteConnection {
         _ sql: String, _ values: [SQLiteValue] = [], operation: String, _ transform: (SQLiteRow) throws -> T
     ) throws -> [T] {
         _ = try database(operation)
-        let statement = try prepared(sql, values, operation: operation)
-        defer { sqlite3_reset(statement) }
-        var rows: [T] = []
-        while true {
-            let rc = sqlite3_step(statement)
-            if rc == SQLITE_DONE { return rows }
-            guard rc == SQLITE_ROW else { throw error(rc, operation: operation) }
-            rows.append(try transform(SQLiteRow(statement: statement)))
+        let statement = try prepared(sql, operation: operation)
+        return try withBindings(statement, values, operation: operation) {
+            defer { sqlite3_reset(statement) }
+            var rows: [T] = []
+            while true {
+                let rc = sqlite3_step(statement)
+                if rc == SQLITE_DONE { return rows }
+                guard rc == SQLITE_ROW else { throw error(rc, operation: operation) }
+                rows.append(try transform(SQLiteRow(statement: statement)))
+            }
         }
     }
 
@@ -212,8 +216,8 @@ final class SQLiteConnection {
         return handle
     }
 
-    /// A cached statement (prepared once with SQLITE_PREPARE_PERSISTENT), reset, with `values` bound.
-    private func prepared(_ sql: String, _ values: [SQLiteValue], operation: String) throws -> OpaquePointer {
+    /// A cached statement (prepared once with SQLITE_PREPARE_PERSISTENT), its bindings cleared.
+    private func prepared(_ sql: String, operation: String) throws -> OpaquePointer {
         let db = try database(operation)
         let statement: OpaquePointer
         // Small strings live inline (no stable address); they hash quickly anyway.
@@ -234,33 +238,55 @@ final class SQLiteConnection {
             if let address { byAddress[address] = (sql, fresh) }
         }
         sqlite3_clear_bindings(statement)
-        for (offset, value) in values.enumerated() {
-            let index = Int32(offset + 1)
-            let rc: Int32
-            switch value {
-            case .null:
-                rc = sqlite3_bind_null(statement, index)
-            case .integer(let integer):
-                rc = sqlite3_bind_int64(statement, index, integer)
-            case .text(let text):
-                rc = Self.bind(text, to: statement, at: index)
-            }
-            guard rc == SQLITE_OK else { throw error(rc, operation: operation) }
-        }
         return statement
     }
 
-    /// Binds `text` by byte length with SQLITE_TRANSIENT (SQLite copies it).
-    private static func bind(_ text: String, to statement: OpaquePointer, at index: Int32) -> Int32 {
-        var text = text
-        return text.withUTF8 { bytes in
-            guard let base = bytes.baseAddress, !bytes.isEmpty else {
-                return sqlite3_bind_text64(statement, index, "", 0, transient, UInt8(SQLITE_UTF8))
+    /// Binds `values` to parameters 1… of `statement` and runs `body`, which must reset the
+    /// statement before it returns.
+    ///
+    /// Texts are bound in place (`SQLITE_STATIC`, a nil destructor), not copied into SQLite's own allocation: each
+    /// binding is made inside its string's `withUTF8`, and the ones after it and `body` run
+    /// inside that closure, so every pointer outlives the statement's use of it. The statement
+    /// keeps the stale pointers once `body` returns, but reads them only when stepped again,
+    /// and every use clears the bindings (``prepared(_:operation:)``) before binding afresh.
+    private func withBindings<R>(
+        _ statement: OpaquePointer, _ values: [SQLiteValue], from first: Int = 0, operation: String,
+        _ body: () throws -> R
+    ) throws -> R {
+        var position = first
+        while position < values.count {
+            let index = Int32(position + 1)
+            switch values[position] {
+            case .null:
+                try check(sqlite3_bind_null(statement, index), operation: operation)
+            case .integer(let integer):
+                try check(sqlite3_bind_int64(statement, index, integer), operation: operation)
+            case .text(var text):
+                let next = position + 1
+                return try text.withUTF8 { bytes in
+                    if let base = bytes.baseAddress, !bytes.isEmpty {
+                        try base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                            try check(
+                                sqlite3_bind_text64(
+                                    statement, index, $0, UInt64(bytes.count), nil, UInt8(SQLITE_UTF8)),
+                                operation: operation)
+                        }
+                    } else {
+                        // A NULL pointer would bind SQL NULL: SQLite copies an empty text instead.
+                        try check(
+                            sqlite3_bind_text64(statement, index, "", 0, Self.transient, UInt8(SQLITE_UTF8)),
+                            operation: operation)
+                    }
+                    return try withBindings(statement, values, from: next, operation: operation, body)
+                }
             }
-            return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
-                sqlite3_bind_text64(statement, index, $0, UInt64(bytes.count), transient, UInt8(SQLITE_UTF8))
-            }
+            position += 1
         }
+        return try body()
+    }
+
+    private func check(_ rc: Int32, operation: String) throws {
+        guard rc == SQLITE_OK else { throw error(rc, operation: operation) }
     }
 
     /// SQLite's `SQLITE_TRANSIENT` destructor sentinel (a macro Swift does not import).

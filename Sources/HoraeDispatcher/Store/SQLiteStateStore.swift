@@ -142,9 +142,10 @@ public final class SQLiteStateStore: StateStore {
     ) async throws {
         try await perform("save", writes: true) { db in
             try db.transaction(.immediate, operation: "save") {
-                let values = Self.taskValues(record)
+                var values = Self.taskValues(record)
                 let written: Bool
                 if let previous {
+                    values.append(.text(previous.rawValue))
                     written =
                         try db.run(
                             """
@@ -152,7 +153,8 @@ public final class SQLiteStateStore: StateStore {
                                 retry_at = ?7, dedup_key = ?8, output = ?9, subscription = ?10, created_at = ?11,
                                 updated_at = ?12, actions_fingerprint = ?13, progress = ?14
                             WHERE message_id = ?1 AND rule = ?2 AND state = ?15
-                            """, values + [.text(previous.rawValue)], operation: "save") == 1
+                            """, values, operation: "save") == 1
+                    values.removeLast()
                 } else {
                     written = try Self.insert(db, record, values, operation: "save")
                 }
