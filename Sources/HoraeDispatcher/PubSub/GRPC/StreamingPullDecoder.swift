@@ -1,53 +1,18 @@
 import HoraeRules
-import SwiftProtobuf
 
-/// Turns the received messages of a StreamingPull response into the ``ReceivedMessage``s a REST
-/// pull of the same messages gives (``PullResponseDecoder``), field for field: the REST API's
-/// JSON leaves out empty values, so an empty ordering key and a delivery attempt of 0 (no
-/// dead-letter policy) become nil here too, and the publish time is written as the JSON mapping
-/// writes a Timestamp (RFC 3339 in UTC with 0, 3, 6 or 9 fractional digits).
+/// What a StreamingPull message's fields become in a ``ReceivedMessage`` beside what a REST pull
+/// of the same message gives (``PullResponseDecoder``), where the two wire forms differ: the
+/// publish time is a Timestamp on the stream and text in JSON, written here as the JSON mapping
+/// writes a Timestamp (RFC 3339 in UTC with 0, 3, 6 or 9 fractional digits). The stream's bytes
+/// are read by ``StreamingPullWireDecoder``.
 enum StreamingPullDecoder {
-    /// Every item with an ack id, in order; one without is skipped (nothing to settle).
-    static func receivedMessages(_ items: [Google_Pubsub_V1_ReceivedMessage]) -> [ReceivedMessage] {
-        var out: [ReceivedMessage] = []
-        out.reserveCapacity(items.count)
-        for item in items where !item.ackID.isEmpty {
-            out.append(receivedMessage(item))
-        }
-        return out
-    }
-
-    static func receivedMessage(_ item: Google_Pubsub_V1_ReceivedMessage) -> ReceivedMessage {
-        let attempt = item.deliveryAttempt == 0 ? nil : Int(item.deliveryAttempt)
-        guard item.hasMessage else {
-            return ReceivedMessage(
-                ackID: item.ackID, message: PubSubMessage(), deliveryAttempt: attempt,
-                problem: "the received message has no `message` object")
-        }
-        let m = item.message
-        let message = PubSubMessage(
-            id: m.messageID, attributes: attributes(m.attributes), data: [UInt8](m.data),
-            publishTime: m.hasPublishTime ? publishTime(m.publishTime) : nil,
-            orderingKey: m.orderingKey.isEmpty ? nil : m.orderingKey)
-        return ReceivedMessage(ackID: item.ackID, message: message, deliveryAttempt: attempt)
-    }
-
-    /// The attribute entries (the wire form of the API's map) as a dictionary; a key given twice
-    /// keeps its last value, as a map field does.
-    static func attributes(_ entries: [Google_Pubsub_V1_PubsubMessage.AttributesEntry]) -> [String: String] {
-        var attributes: [String: String] = [:]
-        attributes.reserveCapacity(entries.count)
-        for entry in entries { attributes[entry.key] = entry.value }
-        return attributes
-    }
-
-    /// The Timestamp's JSON form without its quotes (`2026-12-07T19:45:00.123Z`); nil for one
-    /// outside the JSON mapping's range (years 1 to 9999, nanos 0 to 999 999 999). Written here,
-    /// not through SwiftProtobuf's JSON encoder, which costs several thousand instructions a
-    /// message; `publishTimeMatchesTheJSONMapping` checks the two agree.
-    static func publishTime(_ timestamp: Google_Protobuf_Timestamp) -> String? {
-        let seconds = timestamp.seconds
-        let nanos = Int(timestamp.nanos)
+    /// The JSON form, without its quotes, of the Timestamp `seconds`.`nanos`
+    /// (`2026-12-07T19:45:00.123Z`); nil for one outside the JSON mapping's range (years 1 to
+    /// 9999, nanos 0 to 999 999 999). Written here, not through SwiftProtobuf's JSON encoder,
+    /// which costs several thousand instructions a message; `publishTimeMatchesTheJSONMapping`
+    /// checks the two agree.
+    static func publishTime(seconds: Int64, nanos: Int32) -> String? {
+        let nanos = Int(nanos)
         guard (minJSONSeconds...maxJSONSeconds).contains(seconds), (0..<1_000_000_000).contains(nanos) else {
             return nil
         }

@@ -1,5 +1,6 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
+import GRPCProtobuf
 import Logging
 import Synchronization
 
@@ -491,9 +492,9 @@ public final class StreamingPullSource: MessageSource {
         let delivered = DeliveredCount()
         let outcome: Result<Void, any Error>
         do {
-            try await subscriber.streamingPull(
-                metadata: Self.metadata(headers), options: options,
-                requestProducer: { writer in
+            // Responses are read by StreamingPullWireDecoder, straight from their bytes.
+            try await client.bidirectionalStreaming(
+                request: StreamingClientRequest(metadata: Self.metadata(headers)) { writer in
                     try await writer.write(request)
                     buffer.streamConnected()
                     // Returning half-closes the stream: send heartbeats until the call ends or
@@ -502,9 +503,12 @@ public final class StreamingPullSource: MessageSource {
                         try await writer.write(Google_Pubsub_V1_StreamingPullRequest())
                     }
                 },
+                descriptor: Google_Pubsub_V1_Subscriber.Method.StreamingPull.descriptor,
+                serializer: ProtobufSerializer<Google_Pubsub_V1_StreamingPullRequest>(),
+                deserializer: StreamingPullWireDecoder.Deserializer(),
+                options: options,
                 onResponse: { response in
-                    for try await message in response.messages {
-                        let received = StreamingPullDecoder.receivedMessages(message.receivedMessages)
+                    for try await received in response.messages {
                         delivered.count.add(received.count, ordering: .relaxed)
                         buffer.deliver(received, leaseFor: leaseFor)
                         await buffer.waitForRoom()
