@@ -24,55 +24,64 @@ final class SQLiteWorker: Sendable {
     /// Most operations per group commit, bounding how long one transaction holds the write lock.
     static let maxBatch = 256
 
-    /// One queued call (one object, so that moving it through the queue and the batch costs one
-    /// reference count). Its result is only touched on the worker's queue.
-    private class Operation: @unchecked Sendable {
+    /// One queued call. Not generic: its three steps are closures made where the call's result
+    /// type is known (``perform(_:writes:_:)``), so running and resuming it needs no generic
+    /// metadata at run time (a generic subclass's overrides ran unspecialized, looking up the
+    /// metadata of `Result<T, any Error>` and of its continuation at every step).
+    private final class Operation: @unchecked Sendable {
         let name: String
         let writes: Bool
-
-        init(name: String, writes: Bool) {
-            self.name = name
-            self.writes = writes
-        }
-
         /// Runs the body and keeps its result, to be delivered once its transaction is settled.
         /// - Returns: the error the body threw, if it did.
-        func run(_ db: SQLiteConnection) -> (any Error)? { fatalError("abstract") }
-
+        let run: (SQLiteConnection) -> (any Error)?
         /// Resumes the caller with the kept result.
-        func deliver() { fatalError("abstract") }
-
-        /// Resumes the caller with `error` (none of its writes took effect).
-        func abort(_ error: any Error) { fatalError("abstract") }
-    }
-
-    private final class Call<T: Sendable>: Operation, @unchecked Sendable {
-        private let body: @Sendable (SQLiteConnection) throws -> T
-        private let continuation: CheckedContinuation<T, any Error>
-        private var result: Result<T, any Error>?
+        let deliver: () -> Void
+        /// Resumes the caller with an error (none of its writes took effect).
+        let abort: (any Error) -> Void
 
         init(
-            name: String, writes: Bool, body: @escaping @Sendable (SQLiteConnection) throws -> T,
-            continuation: CheckedContinuation<T, any Error>
+            name: String, writes: Bool, run: @escaping (SQLiteConnection) -> (any Error)?,
+            deliver: @escaping () -> Void, abort: @escaping (any Error) -> Void
         ) {
+            self.name = name
+            self.writes = writes
+            self.run = run
+            self.deliver = deliver
+            self.abort = abort
+        }
+    }
+
+    /// A call's body, continuation and result: the one object the closures of its
+    /// ``Operation`` capture. Its result is only touched on the worker's queue.
+    private final class Call<T: Sendable>: @unchecked Sendable {
+        private let body: @Sendable (SQLiteConnection) throws -> T
+        private let continuation: CheckedContinuation<T, any Error>
+        private var value: T?
+        private var failure: (any Error)?
+
+        init(body: @escaping @Sendable (SQLiteConnection) throws -> T, continuation: CheckedContinuation<T, any Error>)
+        {
             self.body = body
             self.continuation = continuation
-            super.init(name: name, writes: writes)
         }
 
-        override func run(_ db: SQLiteConnection) -> (any Error)? {
+        func run(_ db: SQLiteConnection) -> (any Error)? {
             do {
-                result = .success(try body(db))
+                value = try body(db)
+                failure = nil
                 return nil
             } catch {
-                result = .failure(error)
+                value = nil
+                failure = error
                 return error
             }
         }
 
-        override func deliver() { continuation.resume(with: result!) }
+        func deliver() {
+            if let value { continuation.resume(returning: value) } else { continuation.resume(throwing: failure!) }
+        }
 
-        override func abort(_ error: any Error) { continuation.resume(throwing: error) }
+        func abort(_ error: any Error) { continuation.resume(throwing: error) }
     }
 
     private struct Pending: ~Copyable {
@@ -99,7 +108,10 @@ final class SQLiteWorker: Sendable {
         _ name: String, writes: Bool, _ body: @escaping @Sendable (SQLiteConnection) throws -> T
     ) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let operation = Call(name: name, writes: writes, body: body, continuation: continuation)
+            let call = Call(body: body, continuation: continuation)
+            let operation = Operation(
+                name: name, writes: writes, run: { call.run($0) }, deliver: { call.deliver() },
+                abort: { call.abort($0) })
             let schedule = pending.withLock { pending in
                 pending.operations.append(operation)
                 defer { pending.drainScheduled = true }
