@@ -111,6 +111,8 @@ enum StreamingPullWireDecoder {
                         default: try entry.skip(entryWireType)
                         }
                     }
+                    // A Cloud Storage notification has 7 to 9: room for them at once.
+                    if attributes.isEmpty { attributes.reserveCapacity(10) }
                     attributes[key] = value
                 case (3, Reader.length): id = try reader.string(wireType)
                 case (4, Reader.length):
