@@ -145,41 +145,27 @@ struct StreamingPullDecoderTests {
         #expect(readPastUnreadFields < 1000)
     }
 
-    /// The top-level `received_messages` fields (1, length-delimited) of a response, the rest
-    /// dropped, up to the first malformed tag.
+    /// The top-level `received_messages` fields (1, length-delimited) of a response, written
+    /// again without the rest, up to the first malformed field.
     static func receivedMessagesOnly(_ bytes: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
-        var at = 0
-        func varint() -> UInt64? {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while at < bytes.count, shift < 64 {
-                let byte = bytes[at]
-                at += 1
-                value |= UInt64(byte & 0x7F) << shift
-                if byte < 0x80 { return value }
-                shift += 7
+        bytes.withUnsafeBytes { buffer in
+            var reader = StreamingPullWireDecoder.Reader(buffer)
+            while let (field, wireType) = try? reader.tag() {
+                guard field == 1, wireType == StreamingPullWireDecoder.Reader.length else {
+                    guard (try? reader.skip(wireType)) != nil else { return }
+                    continue
+                }
+                guard let item = try? reader.lengthDelimited(wireType) else { return }
+                out.append(0x0A)
+                var length = item.count
+                while length >= 0x80 {
+                    out.append(UInt8(length & 0x7F) | 0x80)
+                    length >>= 7
+                }
+                out.append(UInt8(length))
+                out += item
             }
-            return nil
-        }
-        while at < bytes.count {
-            let start = at
-            guard let key = varint() else { return out }
-            let length: UInt64
-            switch key & 7 {
-            case 0:
-                guard varint() != nil else { return out }
-                length = 0
-            case 1: length = 8
-            case 2:
-                guard let n = varint() else { return out }
-                length = n
-            case 5: length = 4
-            default: return out
-            }
-            guard length <= UInt64(bytes.count - at) else { return out }
-            at += Int(length)
-            if key == 0x0A { out += bytes[start..<at] }
         }
         return out
     }
