@@ -531,78 +531,133 @@ public final class PostgresStateStore: StateStore {
         _ db: PostgresConnection, _ record: TaskRecord, replacing previous: TaskState?, transitionDetail: String?,
         dedup: DedupSettlement?
     ) throws -> Bool {
+        let shape = SaveShape(
+            updates: previous != nil, keepsMessage: previous == nil && record.message != nil,
+            recordsTransition: previous != record.state || transitionDetail != nil, dedup: dedup)
+        // The values in the order of SaveShape.sql's placeholders.
         var parameters = taskValues(record)
-        /// Binds `value` as the next parameter; the placeholder, cast to `type`.
-        func bind(_ value: String?, _ type: String = "text") -> String {
-            parameters.append(value)
-            return "$\(parameters.count)::\(type)"
-        }
-        var sql: String
-        let from: String
-        if let previous {
-            from = bind(previous.rawValue)
-            sql = """
-                WITH written AS (
-                    UPDATE tasks SET message_id = $2, rule = $3, state = $4, attempt = $5, next_action = $6,
-                        last_error = $7, retry_at = $8, dedup_key = $9, output = $10, subscription = $11,
-                        created_at = $12, updated_at = $13, actions_fingerprint = $14, progress = $15
-                    WHERE task_id = $1 AND state = \(from) RETURNING task_id)
-                """
-        } else {
-            from = "NULL::text"
-            sql = """
-                WITH written AS (
-                    INSERT INTO tasks (task_id, \(taskColumns))
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-                    ON CONFLICT (task_id) DO NOTHING RETURNING task_id)
-                """
-            if let message = record.message {
-                sql += """
-                    , kept AS (
-                        INSERT INTO task_messages (task_id, message) SELECT task_id, \(bind(message.json)) FROM written
-                        ON CONFLICT (task_id) DO UPDATE SET message = EXCLUDED.message)
-                    """
-            }
-        }
-        if previous != record.state || transitionDetail != nil {
-            sql += """
-                , recorded AS (
-                    INSERT INTO transitions (task_id, from_state, to_state, at, detail)
-                    SELECT task_id, \(from), $4::text, $13::bigint, \(bind(PostgresText.encode(transitionDetail)))
-                    FROM written)
-                """
-        }
+        parameters.reserveCapacity(parameters.count + 5)
+        if let previous { parameters.append(previous.rawValue) }
+        if shape.keepsMessage, let message = record.message { parameters.append(message.json) }
+        if shape.recordsTransition { parameters.append(PostgresText.encode(transitionDetail)) }
         switch dedup {
         case nil:
             break
         case .complete(let rule, let key, let window):
             let now = record.updatedAt.millisecondsSince1970
             let (until, overflow) = now.addingReportingOverflow(window.nonNegativeMilliseconds)
-            sql += """
-                , settled AS (
-                    INSERT INTO dedup_keys (dedup_id, rule, key, owner_message_id, owner_rule, status, expires_at,
-                                            updated_at)
-                    SELECT \(bind(dedupID(rule: rule, key: key), "bytea")), \(bind(PostgresText.encode(rule))),
-                           \(bind(PostgresText.encode(key))), $2::text, $3::text, 'succeeded',
-                           \(bind(String(overflow ? Int64.max : until), "bigint")), $13::bigint
-                    FROM written
-                    ON CONFLICT (dedup_id) DO UPDATE SET
-                        owner_message_id = EXCLUDED.owner_message_id, owner_rule = EXCLUDED.owner_rule,
-                        status = 'succeeded', expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at
-                    WHERE (dedup_keys.owner_message_id = EXCLUDED.owner_message_id
-                           AND dedup_keys.owner_rule = EXCLUDED.owner_rule)
-                       OR dedup_keys.expires_at <= EXCLUDED.updated_at)
-                """
+            parameters += [
+                dedupID(rule: rule, key: key), PostgresText.encode(rule), PostgresText.encode(key),
+                String(overflow ? Int64.max : until),
+            ]
         case .release(let rule, let key):
-            sql += """
-                , released AS (
-                    DELETE FROM dedup_keys
-                    WHERE dedup_id = \(bind(dedupID(rule: rule, key: key), "bytea")) AND owner_message_id = $2::text
-                      AND owner_rule = $3::text AND status = 'running' AND EXISTS (SELECT 1 FROM written))
-                """
+            parameters.append(dedupID(rule: rule, key: key))
         }
-        sql += "\nSELECT count(*) FROM written"
-        return try db.execute(sql, parameters, operation: "save").rows.first?[0] == "1"
+        return try db.execute(shape.statement, parameters, operation: "save").rows.first?[0] == "1"
+    }
+
+    /// Which parts the statement of ``writeInOneStatement(_:_:replacing:transitionDetail:dedup:)``
+    /// has; its SQL text is built once per shape (there are at most 24) and kept.
+    struct SaveShape: Hashable, Sendable {
+        enum Dedup: Hashable, Sendable { case none, complete, release }
+        var updates: Bool
+        var keepsMessage: Bool
+        var recordsTransition: Bool
+        var dedup: Dedup
+
+        init(updates: Bool, keepsMessage: Bool, recordsTransition: Bool, dedup: DedupSettlement?) {
+            self.updates = updates
+            self.keepsMessage = keepsMessage
+            self.recordsTransition = recordsTransition
+            self.dedup =
+                switch dedup {
+                case nil: .none
+                case .complete: .complete
+                case .release: .release
+                }
+        }
+
+        private static let built = Mutex<[SaveShape: String]>([:])
+
+        var statement: String {
+            if let sql = Self.built.withLock({ $0[self] }) { return sql }
+            let sql = self.sql
+            Self.built.withLock { $0[self] = sql }
+            return sql
+        }
+
+        /// Placeholders $1 … $15 are the task's values (``taskValues(_:)``); the next ones, in
+        /// order: the previous state (an update), the kept message, the transition's detail, and
+        /// the dedup settlement's id, rule, key and expiry (complete) or id (release).
+        private var sql: String {
+            var count = 15
+            func next(_ type: String = "text") -> String {
+                count += 1
+                return "$\(count)::\(type)"
+            }
+            var sql: String
+            let from: String
+            if updates {
+                from = next()
+                sql = """
+                    WITH written AS (
+                        UPDATE tasks SET message_id = $2, rule = $3, state = $4, attempt = $5, next_action = $6,
+                            last_error = $7, retry_at = $8, dedup_key = $9, output = $10, subscription = $11,
+                            created_at = $12, updated_at = $13, actions_fingerprint = $14, progress = $15
+                        WHERE task_id = $1 AND state = \(from) RETURNING task_id)
+                    """
+            } else {
+                from = "NULL::text"
+                sql = """
+                    WITH written AS (
+                        INSERT INTO tasks (task_id, \(taskColumns))
+                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                        ON CONFLICT (task_id) DO NOTHING RETURNING task_id)
+                    """
+                if keepsMessage {
+                    sql += """
+                        , kept AS (
+                            INSERT INTO task_messages (task_id, message) SELECT task_id, \(next()) FROM written
+                            ON CONFLICT (task_id) DO UPDATE SET message = EXCLUDED.message)
+                        """
+                }
+            }
+            if recordsTransition {
+                sql += """
+                    , recorded AS (
+                        INSERT INTO transitions (task_id, from_state, to_state, at, detail)
+                        SELECT task_id, \(from), $4::text, $13::bigint, \(next())
+                        FROM written)
+                    """
+            }
+            switch dedup {
+            case .none:
+                break
+            case .complete:
+                sql += """
+                    , settled AS (
+                        INSERT INTO dedup_keys (dedup_id, rule, key, owner_message_id, owner_rule, status, expires_at,
+                                                updated_at)
+                        SELECT \(next("bytea")), \(next()), \(next()), $2::text, $3::text, 'succeeded',
+                               \(next("bigint")), $13::bigint
+                        FROM written
+                        ON CONFLICT (dedup_id) DO UPDATE SET
+                            owner_message_id = EXCLUDED.owner_message_id, owner_rule = EXCLUDED.owner_rule,
+                            status = 'succeeded', expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at
+                        WHERE (dedup_keys.owner_message_id = EXCLUDED.owner_message_id
+                               AND dedup_keys.owner_rule = EXCLUDED.owner_rule)
+                           OR dedup_keys.expires_at <= EXCLUDED.updated_at)
+                    """
+            case .release:
+                sql += """
+                    , released AS (
+                        DELETE FROM dedup_keys
+                        WHERE dedup_id = \(next("bytea")) AND owner_message_id = $2::text
+                          AND owner_rule = $3::text AND status = 'running' AND EXISTS (SELECT 1 FROM written))
+                    """
+            }
+            return sql + "\nSELECT count(*) FROM written"
+        }
     }
 
     /// Inserts the row unless its key has one, with the record's ``TaskRecord/message`` beside it.
@@ -782,10 +837,12 @@ public final class PostgresStateStore: StateStore {
     /// different tuples never share an encoding; as a `bytea` parameter (`\x` and hex).
     static func digest(_ parts: [String]) -> String {
         var bytes: [UInt8] = []
-        for part in parts {
-            let utf8 = Array(part.utf8)
-            withUnsafeBytes(of: UInt64(utf8.count).bigEndian) { bytes.append(contentsOf: $0) }
-            bytes.append(contentsOf: utf8)
+        bytes.reserveCapacity(parts.reduce(0) { $0 + 8 + $1.utf8.count })
+        for var part in parts {
+            part.withUTF8 { utf8 in
+                withUnsafeBytes(of: UInt64(utf8.count).bigEndian) { bytes.append(contentsOf: $0) }
+                bytes.append(contentsOf: utf8)
+            }
         }
         return "\\x" + SHA256.hex(bytes)
     }
@@ -836,7 +893,8 @@ public final class PostgresStateStore: StateStore {
 /// stored as it is.
 enum PostgresText {
     static func encode(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 <= 1 }) else { return text }
+        var bytes = text
+        guard bytes.withUTF8({ $0.contains { $0 <= 1 } }) else { return text }
         var result = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
             switch scalar.value {
@@ -851,7 +909,8 @@ enum PostgresText {
     static func encode(_ text: String?) -> String? { text.map(encode) }
 
     static func decode(_ text: String) -> String {
-        guard text.utf8.contains(1) else { return text }
+        var bytes = text
+        guard bytes.withUTF8({ $0.contains(1) }) else { return text }
         var result = String.UnicodeScalarView()
         var escaped = false
         for scalar in text.unicodeScalars {
