@@ -1,3 +1,4 @@
+import DequeModule
 import Dispatch
 import Synchronization
 
@@ -23,7 +24,8 @@ final class PostgresPool: Sendable {
         /// connections are opened only when calls overlap).
         var free: [Int]
         /// Calls waiting for a slot, first come first served, by an id their cancellation uses.
-        var waiters: [(id: UInt64, continuation: CheckedContinuation<Int, any Error>)] = []
+        /// A deque: under load hundreds of tasks wait, and each freed slot takes the first.
+        var waiters: Deque<(id: UInt64, continuation: CheckedContinuation<Int, any Error>)> = []
         var nextWaiterID: UInt64 = 0
         var closed = false
     }

@@ -1,3 +1,4 @@
+import DequeModule
 import Synchronization
 
 /// Per-rule `concurrency` (docs/rules.md): at most that many tasks of a rule run at once;
@@ -5,7 +6,8 @@ import Synchronization
 public final class RuleConcurrencyLimiter: Sendable {
     private struct Gate {
         var running = 0
-        var waiters: [(id: Int, continuation: CheckedContinuation<Bool, Never>)] = []
+        /// First come first served; a rule with a backlog may have thousands waiting.
+        var waiters: Deque<(id: Int, continuation: CheckedContinuation<Bool, Never>)> = []
     }
 
     private struct State {
@@ -53,14 +55,11 @@ public final class RuleConcurrencyLimiter: Sendable {
     /// Gives back a slot taken with a non-nil limit; the next waiter (if any) takes it.
     public func release(rule: String) {
         let next = state.withLock { s -> CheckedContinuation<Bool, Never>? in
-            guard var gate = s.gates[rule] else { return nil }
-            if !gate.waiters.isEmpty {
-                let w = gate.waiters.removeFirst()
-                s.gates[rule] = gate
-                return w.continuation
-            }
-            gate.running -= 1
-            s.gates[rule] = gate.running == 0 ? nil : gate
+            // Changed in place: a copy of the gate would copy its waiters.
+            guard let index = s.gates.index(forKey: rule) else { return nil }
+            if let first = s.gates.values[index].waiters.popFirst() { return first.continuation }
+            s.gates.values[index].running -= 1
+            if s.gates.values[index].running == 0 { s.gates.remove(at: index) }
             return nil
         }
         next?.resume(returning: true)
@@ -71,10 +70,9 @@ public final class RuleConcurrencyLimiter: Sendable {
         let waiters = state.withLock { s -> [CheckedContinuation<Bool, Never>] in
             s.closed = true
             var all: [CheckedContinuation<Bool, Never>] = []
-            for (name, var gate) in s.gates {
-                all += gate.waiters.map(\.continuation)
-                gate.waiters = []
-                s.gates[name] = gate
+            for index in s.gates.indices {
+                all += s.gates.values[index].waiters.map(\.continuation)
+                s.gates.values[index].waiters = []
             }
             return all
         }
