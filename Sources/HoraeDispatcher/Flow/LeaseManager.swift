@@ -70,16 +70,20 @@ public final class LeaseManager: Sendable {
     /// Leases held now.
     public var count: Int { state.withLock { $0.leases.count } }
 
-    /// Renews leases until cancelled. Wakes once a second at most (and not at all when idle
-    /// beyond that), so an idle daemon costs no CPU here.
+    /// Renews leases until cancelled. Wakes when the next lease is due, once a second when none
+    /// is (an idle daemon costs almost no CPU here), and never sooner than ``wakeInterval`` after
+    /// the last wake: each wake reads every lease, and with messages arriving all the time one is
+    /// always due. A lease due just after a wake is renewed at the next, well inside its margin.
     public func run() async {
         while !Task.isCancelled {
             let nextDue = renewDue()
-            let sleep =
-                nextDue.map { max(.milliseconds(50), min(.seconds(1), $0 - ContinuousClock.now)) } ?? .seconds(1)
+            let sleep = nextDue.map { max(wakeInterval, min(.seconds(1), $0 - ContinuousClock.now)) } ?? .seconds(1)
             do { try await Task.sleep(for: sleep) } catch { return }
         }
     }
+
+    /// The shortest time between two renewal passes: a quarter of the margin, at most a second.
+    var wakeInterval: Duration { min(.seconds(1), renewalMargin / 4) }
 
     /// Renews every lease due within the margin; drops those past `maxLease`.
     /// - Returns: when the next renewal is due, if any lease is held.
@@ -89,17 +93,22 @@ public final class LeaseManager: Sendable {
         var expired: [(ackID: String, messageID: String)] = []
         let next = state.withLock { s -> ContinuousClock.Instant? in
             var next: ContinuousClock.Instant?
-            for (ackID, lease) in s.leases {
+            var index = s.leases.startIndex
+            // By index and in place: neither a copy of the table nor a look-up by ack id.
+            while index != s.leases.endIndex {
+                let lease = s.leases.values[index]
                 if lease.expires <= horizon {
                     if now - lease.received + ackDeadline > maxLease {
-                        expired.append((ackID, lease.messageID))
+                        expired.append((s.leases.keys[index], lease.messageID))
+                        s.leases.formIndex(after: &index)
                         continue
                     }
-                    renew.append(ackID)
-                    s.leases[ackID]?.expires = now + ackDeadline
+                    renew.append(s.leases.keys[index])
+                    s.leases.values[index].expires = now + ackDeadline
                 }
-                let due = (s.leases[ackID]?.expires ?? lease.expires) - renewalMargin
+                let due = s.leases.values[index].expires - renewalMargin
                 next = next.map { min($0, due) } ?? due
+                s.leases.formIndex(after: &index)
             }
             for e in expired { s.leases.removeValue(forKey: e.ackID) }
             return next
