@@ -103,6 +103,84 @@ final class PostgresConnection {
             throw error(result, operation: operation)
         }
         guard let result else { return Result(rows: [], affected: 0) }
+        return Self.decode(result)
+    }
+
+    /// One statement of ``executePipelined(_:operation:)``.
+    struct Statement {
+        var sql: String
+        var parameters: [String?]
+    }
+
+    /// What became of the statements of ``executePipelined(_:operation:)``.
+    enum PipelineAnswer {
+        /// All ran and committed together: their results, in order.
+        case committed([Result])
+        /// One failed (`error`, the first failure): none committed.
+        case rolledBack(StateStoreError)
+        /// The connection broke (`error`) before the answer came: the first `sent` were sent and
+        /// may or may not have committed (together); the rest were not sent.
+        case broke(StateStoreError, sent: Int)
+    }
+
+    /// Runs `statements` in one round trip and one transaction: in libpq's pipeline mode, all
+    /// are sent with one sync after them, so the server runs them as one implicit transaction
+    /// (one commit, one WAL flush) and answers them together. All or nothing, as a transaction:
+    /// when one fails, the others are rolled back too.
+    func executePipelined(_ statements: [Statement], operation: String) -> PipelineAnswer {
+        guard let handle else {
+            return .broke(
+                StateStoreError(code: .closed, message: "the connection is closed", operation: operation), sent: 0)
+        }
+        guard PQenterPipelineMode(handle) == 1 else { return .broke(connectionError(operation: operation), sent: 0) }
+        defer {
+            // Fails only when answers are left unread (the connection broke): it is not used again.
+            if PQexitPipelineMode(handle) != 1 { close() }
+        }
+        var sent = 0
+        for statement in statements {
+            let copies = statement.parameters.map { $0.map { strdup($0) } ?? nil }
+            defer {
+                for pointer in copies { free(pointer) }
+            }
+            let queued = copies.map { UnsafePointer($0) }.withUnsafeBufferPointer { values in
+                PQsendQueryParams(
+                    handle, statement.sql, Int32(statement.parameters.count), nil, values.baseAddress, nil, nil, 0)
+            }
+            guard queued == 1 else { return .broke(connectionError(operation: operation), sent: sent) }
+            sent += 1
+        }
+        guard PQpipelineSync(handle) == 1 else { return .broke(connectionError(operation: operation), sent: sent) }
+        var results: [Result] = []
+        results.reserveCapacity(sent)
+        var failure: StateStoreError?
+        for _ in 0..<sent {
+            // Each statement's result (or "aborted", after a failure), then nil for its end.
+            guard let result = PQgetResult(handle) else {
+                return .broke(connectionError(operation: operation), sent: sent)
+            }
+            let status = PQresultStatus(result)
+            if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK {
+                results.append(Self.decode(result))
+            } else if failure == nil {
+                failure = error(result, operation: operation)
+            }
+            PQclear(result)
+            while let extra = PQgetResult(handle) { PQclear(extra) }
+        }
+        // The sync's answer: the implicit transaction has ended.
+        let sync = PQgetResult(handle)
+        let synced = sync.map { PQresultStatus($0) == PGRES_PIPELINE_SYNC } ?? false
+        if let sync { PQclear(sync) }
+        guard synced, isUsable else {
+            return .broke(failure ?? connectionError(operation: operation), sent: sent)
+        }
+        if let failure { return .rolledBack(failure) }
+        return .committed(results)
+    }
+
+    /// The rows of a successful result, every value as text.
+    private static func decode(_ result: OpaquePointer) -> Result {
         let rowCount = Int(PQntuples(result))
         let columnCount = Int(PQnfields(result))
         var rows: [[String?]] = []
@@ -139,6 +217,9 @@ final class PostgresConnection {
             throw error
         }
     }
+
+    /// The connection's own error, for statements it could not answer.
+    func connectionError(operation: String) -> StateStoreError { error(nil, operation: operation) }
 
     /// The ``StateStoreError`` of a failed statement: the server's message and SQLSTATE, or the
     /// connection's error (never the statement's bound values, which hold message data).

@@ -11,6 +11,14 @@ import Synchronization
 /// or if the server closed it while it was idle — and frees the slot. A connection that broke
 /// during a call is closed; the call fails with the connection's error, and the next call on the
 /// slot connects again (the store decides whether to run the call again: ``PostgresStateStore/Repetition``).
+///
+/// A call that starts with one statement may instead queue it (``pipelined(operation:_:then:)``):
+/// a slot takes every queued statement at once (up to ``pipelineLimit``), sends them in one
+/// round trip as one transaction, and hands each answer to its call's continuation on the slot's
+/// queue. Under load, when hundreds of tasks each wait for one statement, this costs one round
+/// trip, one commit (one WAL flush) and one wake of each side's thread for many of them instead
+/// of one each. When one statement of a batch fails, none commits, and each call of the batch
+/// runs again on its own (``PostgresStateStore/call(_:_:patience:first:finish:retry:)``).
 final class PostgresPool: Sendable {
     /// One connection and the queue it is used on; `connection` is only touched on `queue`.
     private final class Slot: @unchecked Sendable {
@@ -19,7 +27,31 @@ final class PostgresPool: Sendable {
         init(index: Int) { queue = DispatchQueue(label: "horae.state-store.postgres.\(index)") }
     }
 
+    /// A queued statement and what to do with its answer (run on the slot's queue).
+    private struct Job: Sendable {
+        let id: UInt64
+        let statement: PostgresConnection.Statement
+        let operation: String
+        let answer: @Sendable (PipelineOutcome, PostgresConnection?) -> Void
+        let fail: @Sendable (any Error) -> Void
+    }
+
+    /// What became of a pipelined statement.
+    enum PipelineOutcome {
+        /// The server answered it: its rows (committed), or its error (it committed nothing).
+        case answered(Result<PostgresConnection.Result, StateStoreError>)
+        /// It did not run to an answer: the connection broke (`sent`: after it was sent, so it
+        /// may have committed), or another statement of its batch failed (nothing committed,
+        /// `sent` is false). The call runs on its own.
+        case broke(StateStoreError, sent: Bool)
+    }
+
+    /// The most statements sent in one round trip.
+    static let pipelineLimit = 64
+
     private struct State {
+        /// Statements waiting for a slot to send them.
+        var pending: Deque<Job> = []
         /// Indices of free slots; the last is taken first (the most recently used, so that
         /// connections are opened only when calls overlap).
         var free: [Int]
@@ -53,12 +85,7 @@ final class PostgresPool: Sendable {
             slot.queue.async {
                 continuation.resume(
                     with: Result {
-                        if slot.connection?.isUsable != true || slot.connection?.wasClosedByServer == true {
-                            slot.connection?.close()
-                            slot.connection = nil
-                            slot.connection = try connect()
-                        }
-                        let connection = slot.connection!
+                        let connection = try Self.connection(of: slot, connect: connect)
                         do {
                             return try body(connection)
                         } catch {
@@ -73,16 +100,129 @@ final class PostgresPool: Sendable {
         }
     }
 
+    /// The slot's connection: opened if there is none, if the last one broke, or if the server
+    /// closed it while it was idle. On the slot's queue.
+    private static func connection(
+        of slot: Slot, connect: @Sendable () throws -> PostgresConnection
+    ) throws -> PostgresConnection {
+        if let connection = slot.connection, connection.isUsable, !connection.wasClosedByServer {
+            return connection
+        }
+        slot.connection?.close()
+        slot.connection = nil
+        let connection = try connect()
+        slot.connection = connection
+        return connection
+    }
+
+    /// What became of a statement given to ``pipelined(operation:_:then:)``.
+    private enum Queueing {
+        case queued, closed, cancelled
+        /// Queued, and slot `index` was free: it sends the queue now.
+        case start(Int)
+    }
+
+    /// Queues `statement` to be sent with the others queued (one round trip for all), and runs
+    /// `then` with its outcome and the connection, on the slot's queue: `then` may run more
+    /// statements on that connection (not when the outcome is ``PipelineOutcome/broke(_:sent:)``,
+    /// where the connection is nil). A call cancelled while its statement waits stops waiting
+    /// (the statement is not sent).
+    func pipelined<T: Sendable>(
+        operation: String, _ statement: PostgresConnection.Statement,
+        then body: @escaping @Sendable (PipelineOutcome, PostgresConnection?) throws -> T
+    ) async throws -> T {
+        let id = state.withLock { state -> UInt64 in
+            state.nextWaiterID &+= 1
+            return state.nextWaiterID
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                let job = Job(
+                    id: id, statement: statement, operation: operation,
+                    answer: { outcome, connection in continuation.resume(with: Result { try body(outcome, connection) })
+                    },
+                    fail: { continuation.resume(throwing: $0) })
+                let outcome = state.withLock { state -> Queueing in
+                    if state.closed { return .closed }
+                    if Task.isCancelled { return .cancelled }
+                    state.pending.append(job)
+                    // A free slot sends it now; otherwise the next slot to finish does.
+                    return state.free.popLast().map(Queueing.start) ?? .queued
+                }
+                switch outcome {
+                case .queued: break
+                case .start(let index): slots[index].queue.async { self.sendPending(on: index) }
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                case .closed:
+                    continuation.resume(
+                        throwing: StateStoreError(code: .closed, message: "the store is closed", operation: operation))
+                }
+            }
+        } onCancel: {
+            let job = state.withLock { state -> Job? in
+                guard let at = state.pending.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.pending.remove(at: at)
+            }
+            job?.fail(CancellationError())
+        }
+    }
+
+    /// On slot `index`'s queue, which it holds: sends one batch of the queued statements, then
+    /// gives the slot on (``release(_:)``: a waiting call first, so that a stream of statements
+    /// does not starve it, then the next batch).
+    private func sendPending(on index: Int) {
+        defer { release(index) }
+        let batch = state.withLock { state -> [Job] in
+            let count = min(state.pending.count, Self.pipelineLimit)
+            defer { state.pending.removeFirst(count) }
+            return Array(state.pending.prefix(count))
+        }
+        guard !batch.isEmpty else { return }
+        let slot = slots[index]
+        let connection: PostgresConnection
+        do {
+            connection = try Self.connection(of: slot, connect: connect)
+        } catch {
+            for job in batch { job.fail(error) }
+            return
+        }
+        let operation = batch.count == 1 ? batch[0].operation : "pipeline"
+        switch connection.executePipelined(batch.map(\.statement), operation: operation) {
+        case .committed(let results):
+            for (job, result) in zip(batch, results) { job.answer(.answered(.success(result)), connection) }
+        case .rolledBack(let error):
+            if batch.count == 1 {
+                batch[0].answer(.answered(.failure(error)), connection)
+            } else {
+                // Which statement failed alone, and why the others failed with it, is not known:
+                // each call runs on its own (nothing of the batch committed).
+                for job in batch { job.answer(.broke(error, sent: false), nil) }
+            }
+        case .broke(let error, let sent):
+            for (position, job) in batch.enumerated() { job.answer(.broke(error, sent: position < sent), nil) }
+        }
+        if !connection.isUsable {
+            connection.close()
+            slot.connection = nil
+        }
+    }
+
     /// Closes every connection (after the call running on it, if any); later calls, and those
     /// waiting for a slot, throw ``StateStoreError/Code/closed``. Idempotent.
     func close() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Int, any Error>] in
+        let (waiters, jobs) = state.withLock { state -> ([CheckedContinuation<Int, any Error>], [Job]) in
             state.closed = true
-            defer { state.waiters = [] }
-            return state.waiters.map(\.continuation)
+            defer {
+                state.waiters = []
+                state.pending = []
+            }
+            return (state.waiters.map(\.continuation), Array(state.pending))
         }
         for waiter in waiters {
             waiter.resume(throwing: StateStoreError(code: .closed, message: "the store is closed", operation: "wait"))
+        }
+        for job in jobs {
+            job.fail(StateStoreError(code: .closed, message: "the store is closed", operation: job.operation))
         }
         for slot in slots {
             slot.queue.sync {
@@ -148,12 +288,22 @@ final class PostgresPool: Sendable {
         }
     }
 
+    /// Gives slot `index` to the first waiting call, else to the queued statements, else frees it.
     private func release(_ index: Int) {
-        let waiter = state.withLock { state -> CheckedContinuation<Int, any Error>? in
-            if !state.waiters.isEmpty { return state.waiters.removeFirst().continuation }
-            state.free.append(index)
-            return nil
+        enum Next {
+            case waiter(CheckedContinuation<Int, any Error>)
+            case pending, none
         }
-        waiter?.resume(returning: index)
+        let next = state.withLock { state -> Next in
+            if let first = state.waiters.popFirst() { return .waiter(first.continuation) }
+            if !state.pending.isEmpty && !state.closed { return .pending }
+            state.free.append(index)
+            return .none
+        }
+        switch next {
+        case .waiter(let continuation): continuation.resume(returning: index)
+        case .pending: slots[index].queue.async { self.sendPending(on: index) }
+        case .none: break
+        }
     }
 }

@@ -143,6 +143,61 @@ extension PostgresStateStore {
         }
     }
 
+    /// ``call(_:_:patience:_:)`` for a call that starts with one statement: its first try sends
+    /// `statement` in the pool's pipeline, sharing a round trip with other calls'
+    /// (``PostgresPool/pipelined(operation:_:then:)``), and `finish` makes the call's value of its
+    /// answer, on the same connection (it may run more statements there). A statement the server
+    /// refused fails the call, as it would in `body`. When the connection broke, or none could be
+    /// opened, the call goes on as ``call(_:_:patience:_:)`` with `body` (which must do what
+    /// `statement` and `finish` do), told that the first try may have committed when its statement
+    /// had been sent.
+    func call<T: Sendable>(
+        _ operation: String, _ repetition: Repetition, patience: Duration,
+        first statement: PostgresConnection.Statement,
+        finish: @escaping @Sendable (PostgresConnection.Result, PostgresConnection) throws -> T,
+        retry body: @escaping @Sendable (PostgresConnection, _ mayHaveCommitted: Bool) throws -> T
+    ) async throws -> T {
+        let first: Try<T>
+        do {
+            first = try await pool.pipelined(operation: operation, statement) { outcome, db -> Try<T> in
+                switch outcome {
+                case .broke(let error, let sent):
+                    return .broke(error, mayHaveCommitted: sent)
+                case .answered(.failure(let error)):
+                    throw error
+                case .answered(.success(let result)):
+                    guard let db else {
+                        throw StateStoreError(code: .closed, message: "no connection", operation: operation)
+                    }
+                    do {
+                        return .done(try finish(result, db))
+                    } catch let error as StateStoreError where !db.isUsable || Self.endsConnection(error) {
+                        return .broke(error, mayHaveCommitted: db.mayHaveCommitted)
+                    }
+                }
+            }
+        } catch let error as StateStoreError where error.code == .unavailable {
+            first = .broke(error, mayHaveCommitted: false)
+        } catch let error as StateStoreError {
+            throw named(error, operation: operation)
+        }
+        switch first {
+        case .done(let value):
+            noteAvailable()
+            return value
+        case .broke(let error, let committed):
+            if committed && repetition == .ifUncommitted {
+                var error = named(error, operation: operation)
+                error.code = .unavailable
+                error.message += " (the connection broke while it committed: whether it did is unknown)"
+                throw error
+            }
+            return try await call(operation, repetition, patience: patience) { db, repeated in
+                try body(db, repeated || committed)
+            }
+        }
+    }
+
     /// A server error that ends the session (SQLSTATE class 08, connection exception; 57P01 and
     /// 57P02, the backend terminated or the server shutting down), even while libpq has not yet
     /// seen the connection close.

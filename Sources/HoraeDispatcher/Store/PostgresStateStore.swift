@@ -138,11 +138,14 @@ public final class PostgresStateStore: StateStore {
         """
 
     public func task(_ key: TaskKey) async throws -> TaskRecord? {
-        try await perform("task") { db in
-            try db.execute(
-                "SELECT \(Self.taskColumns) FROM tasks WHERE task_id = $1", [Self.taskID(key)], operation: "task"
-            ).rows.first.map(Self.taskRecord)
-        }
+        let read = PostgresConnection.Statement(
+            sql: "SELECT \(Self.taskColumns) FROM tasks WHERE task_id = $1", parameters: [Self.taskID(key)])
+        return try await call(
+            "task", .always, patience: reconnectPatience, first: read,
+            finish: { result, _ in try result.rows.first.map(Self.taskRecord) },
+            retry: { db, _ in
+                try db.execute(read.sql, read.parameters, operation: "task").rows.first.map(Self.taskRecord)
+            })
     }
 
     /// Run again after a connection broke while it committed: the retry finds its own lost
@@ -165,18 +168,26 @@ public final class PostgresStateStore: StateStore {
     public func save(
         _ record: TaskRecord, replacing previous: TaskState?, transitionDetail: String?, dedup: DedupSettlement?
     ) async throws {
-        try await call("save", .always, patience: reconnectPatience) { db, mayHaveCommitted in
-            if mayHaveCommitted, try Self.holds(db, record) { return }
-            if try Self.writeInOneStatement(
-                db, record, replacing: previous, transitionDetail: transitionDetail, dedup: dedup)
-            {
-                return
-            }
+        // The way taken when the row is not as `previous` says.
+        @Sendable func otherwise(_ db: PostgresConnection) throws {
             try Self.retryingTransaction(db, operation: "save") {
                 try Self.saveInTransaction(
                     db, record, replacing: previous, transitionDetail: transitionDetail, dedup: dedup)
             }
         }
+        try await call(
+            "save", .always, patience: reconnectPatience,
+            first: Self.saveStatement(record, replacing: previous, transitionDetail: transitionDetail, dedup: dedup),
+            finish: { result, db in if !Self.wrote(result) { try otherwise(db) } },
+            retry: { db, mayHaveCommitted in
+                if mayHaveCommitted, try Self.holds(db, record) { return }
+                if try Self.writeInOneStatement(
+                    db, record, replacing: previous, transitionDetail: transitionDetail, dedup: dedup)
+                {
+                    return
+                }
+                try otherwise(db)
+            })
     }
 
     /// The transaction of ``save(_:replacing:transitionDetail:dedup:)`` when the row is not as
@@ -206,16 +217,24 @@ public final class PostgresStateStore: StateStore {
     /// A new task is one statement (``writeInOneStatement(_:_:replacing:transitionDetail:dedup:)``);
     /// only when the row is there does the transaction below read it.
     public func insertIfAbsent(_ record: TaskRecord, transitionDetail: String?) async throws -> TaskRecord? {
-        try await call("insertIfAbsent", .always, patience: reconnectPatience) { db, mayHaveCommitted in
-            if try Self.writeInOneStatement(db, record, replacing: nil, transitionDetail: transitionDetail, dedup: nil)
-            {
-                return nil
-            }
-            return try Self.retryingTransaction(db, operation: "insertIfAbsent") {
+        @Sendable func existing(_ db: PostgresConnection, mayHaveCommitted: Bool) throws -> TaskRecord? {
+            try Self.retryingTransaction(db, operation: "insertIfAbsent") {
                 try Self.readExisting(
                     db, record, transitionDetail: transitionDetail, mayHaveCommitted: mayHaveCommitted)
             }
         }
+        return try await call(
+            "insertIfAbsent", .always, patience: reconnectPatience,
+            first: Self.saveStatement(record, replacing: nil, transitionDetail: transitionDetail, dedup: nil),
+            finish: { result, db in Self.wrote(result) ? nil : try existing(db, mayHaveCommitted: false) },
+            retry: { db, mayHaveCommitted in
+                if try Self.writeInOneStatement(
+                    db, record, replacing: nil, transitionDetail: transitionDetail, dedup: nil)
+                {
+                    return nil
+                }
+                return try existing(db, mayHaveCommitted: mayHaveCommitted)
+            })
     }
 
     /// The transaction of ``insertIfAbsent(_:transitionDetail:)`` when a row was there.
@@ -285,35 +304,45 @@ public final class PostgresStateStore: StateStore {
             String(leaseUntil.millisecondsSince1970), String(now.millisecondsSince1970),
         ]
         let nowMS = now.millisecondsSince1970
-        return try await perform("claimDedup") { db in
-            // The conflict clause is the gate: the row is taken when it expired, or when it is the
-            // owner's own running claim; otherwise the statement changes nothing. The holder is then
-            // read to say who it is; if it expired or went meanwhile, the claim is tried again.
+        // The conflict clause is the gate: the row is taken when it expired, or when it is the
+        // owner's own running claim; otherwise the statement changes nothing. The holder is then
+        // read to say who it is; if it expired or went meanwhile, the claim is tried again.
+        let claim = PostgresConnection.Statement(
+            sql: """
+                INSERT INTO dedup_keys (dedup_id, rule, key, owner_message_id, owner_rule, status, expires_at,
+                                        updated_at)
+                VALUES ($1, $2, $3, $4, $5, 'running', $6, $7)
+                ON CONFLICT (dedup_id) DO UPDATE SET
+                    owner_message_id = EXCLUDED.owner_message_id, owner_rule = EXCLUDED.owner_rule,
+                    status = 'running', expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at
+                WHERE dedup_keys.expires_at <= EXCLUDED.updated_at
+                   OR (dedup_keys.status = 'running'
+                       AND dedup_keys.owner_message_id = EXCLUDED.owner_message_id
+                       AND dedup_keys.owner_rule = EXCLUDED.owner_rule)
+                """, parameters: values)
+        /// After a claim that changed nothing: who holds the key, or claims again.
+        @Sendable func holder(_ db: PostgresConnection) throws -> DedupClaim {
             for _ in 0..<100 {
-                let claimed = try db.execute(
-                    """
-                    INSERT INTO dedup_keys (dedup_id, rule, key, owner_message_id, owner_rule, status, expires_at,
-                                            updated_at)
-                    VALUES ($1, $2, $3, $4, $5, 'running', $6, $7)
-                    ON CONFLICT (dedup_id) DO UPDATE SET
-                        owner_message_id = EXCLUDED.owner_message_id, owner_rule = EXCLUDED.owner_rule,
-                        status = 'running', expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at
-                    WHERE dedup_keys.expires_at <= EXCLUDED.updated_at
-                       OR (dedup_keys.status = 'running'
-                           AND dedup_keys.owner_message_id = EXCLUDED.owner_message_id
-                           AND dedup_keys.owner_rule = EXCLUDED.owner_rule)
-                    """, values, operation: "claimDedup")
-                if claimed.affected == 1 { return .acquired }
                 if let holder = try Self.dedupRow(db, id: values[0], operation: "claimDedup"),
                     holder.expiresAt.millisecondsSince1970 > nowMS
                 {
                     if holder.status == "succeeded" { return .recentlySucceeded(until: holder.expiresAt) }
                     if holder.owner != owner { return .heldByRunningTask(holder.owner) }
                 }
+                if try db.execute(claim.sql, claim.parameters, operation: "claimDedup").affected == 1 {
+                    return .acquired
+                }
             }
             throw StateStoreError(
                 code: .busy, message: "the dedup key kept changing hands while being claimed", operation: "claimDedup")
         }
+        return try await call(
+            "claimDedup", .always, patience: reconnectPatience, first: claim,
+            finish: { result, db in result.affected == 1 ? .acquired : try holder(db) },
+            retry: { db, _ in
+                try db.execute(claim.sql, claim.parameters, operation: "claimDedup").affected == 1
+                    ? .acquired : try holder(db)
+            })
     }
 
     /// Safe to run again: the same values are written.
@@ -531,6 +560,17 @@ public final class PostgresStateStore: StateStore {
         _ db: PostgresConnection, _ record: TaskRecord, replacing previous: TaskState?, transitionDetail: String?,
         dedup: DedupSettlement?
     ) throws -> Bool {
+        let statement = saveStatement(record, replacing: previous, transitionDetail: transitionDetail, dedup: dedup)
+        return wrote(try db.execute(statement.sql, statement.parameters, operation: "save"))
+    }
+
+    /// Whether the statement of ``saveStatement(_:replacing:transitionDetail:dedup:)`` wrote the row.
+    static func wrote(_ result: PostgresConnection.Result) -> Bool { result.rows.first?[0] == "1" }
+
+    /// The statement of ``writeInOneStatement(_:_:replacing:transitionDetail:dedup:)``.
+    static func saveStatement(
+        _ record: TaskRecord, replacing previous: TaskState?, transitionDetail: String?, dedup: DedupSettlement?
+    ) -> PostgresConnection.Statement {
         let shape = SaveShape(
             updates: previous != nil, keepsMessage: previous == nil && record.message != nil,
             recordsTransition: previous != record.state || transitionDetail != nil, dedup: dedup)
@@ -553,7 +593,7 @@ public final class PostgresStateStore: StateStore {
         case .release(let rule, let key):
             parameters.append(dedupID(rule: rule, key: key))
         }
-        return try db.execute(shape.statement, parameters, operation: "save").rows.first?[0] == "1"
+        return PostgresConnection.Statement(sql: shape.statement, parameters: parameters)
     }
 
     /// Which parts the statement of ``writeInOneStatement(_:_:replacing:transitionDetail:dedup:)``
