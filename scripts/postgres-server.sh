@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Runs a throwaway PostgreSQL server on 127.0.0.1:PORT in the foreground, for the tests.
+# Runs a throwaway PostgreSQL server on 127.0.0.1:PORT (HORAE_POSTGRES_HOST: another local IPv4
+# address) in the foreground, for the tests.
 #
 #   scripts/postgres-server.sh PORT [WATCH_PID [DATA_DIR]]
 #
 # Creates a cluster with initdb in a new temporary directory (superuser `postgres`, trust
 # authentication on loopback TCP only, no Unix socket, fsync and synchronous commit off: nothing
-# here outlives the test run), starts `postgres` on it and prints "ready 127.0.0.1:PORT PGID" on
+# here outlives the test run), starts `postgres` on it and prints "ready HOST:PORT PGID" on
 # stdout once it accepts connections, then waits. The server (its own session, process group
 # PGID) is stopped and its directory removed when this script gets SIGTERM/SIGINT, or when
 # WATCH_PID (default: this script's parent) exits. With DATA_DIR, the cluster is
@@ -13,6 +14,8 @@
 # test can stop the server and start it again with its data (the caller removes DATA_DIR);
 # commits are then synchronous, so that a server killed at once keeps them. PostgreSQL refuses to
 # run as root: as root, the cluster belongs to and the server runs as `nobody`.
+# HORAE_POSTGRES_HOST=ADDRESS listens on that address of this host instead of loopback (a
+# test's network namespaces reach the server through it), trusting its /24 network too.
 # HORAE_POSTGRES_DURABLE=1 runs the server as production does (fsync, synchronous commit and full
 # page writes on), for benchmarks that compare it with SQLite's `synchronous=FULL`.
 #
@@ -83,6 +86,14 @@ if [[ -f "$data/cluster/postmaster.pid" ]]; then
     alive || rm -f "$data/cluster/postmaster.pid"
 fi
 
+host="${HORAE_POSTGRES_HOST:-127.0.0.1}"
+[[ "$host" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || { echo "postgres-server.sh: HORAE_POSTGRES_HOST must be an IPv4 address" >&2; exit 1; }
+if [[ "$host" != 127.0.0.1 ]]; then
+    network="${host%.*}.0/24"
+    grep -q "^host all all $network trust" "$data/cluster/pg_hba.conf" \
+        || echo "host all all $network trust" >>"$data/cluster/pg_hba.conf"
+fi
+
 fsync=off
 page_writes=off
 if [[ "${HORAE_POSTGRES_DURABLE:-0}" = 1 ]]; then
@@ -91,7 +102,7 @@ if [[ "${HORAE_POSTGRES_DURABLE:-0}" = 1 ]]; then
     page_writes=on
 fi
 log="${HORAE_POSTGRES_LOG:-$data/server.log}"
-(cd "$data" && exec setsid "${run[@]}" "$bin/postgres" -D "$data/cluster" -h 127.0.0.1 -p "$port" \
+(cd "$data" && exec setsid "${run[@]}" "$bin/postgres" -D "$data/cluster" -h "$host" -p "$port" \
     -k "" -c fsync=$fsync -c synchronous_commit=$commit -c full_page_writes=$page_writes \
     -c max_connections=300 -c shared_buffers=32MB) >"$log" 2>&1 &
 pid=$!
@@ -106,9 +117,9 @@ trap stop EXIT
 
 ready=""
 for _ in $(seq 1 300); do
-    if "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres; then
+    if "$bin/pg_isready" -q -h "$host" -p "$port" -U postgres; then
         ready=1
-        echo "ready 127.0.0.1:$port $pid"
+        echo "ready $host:$port $pid"
         break
     fi
     kill -0 "$pid" 2>/dev/null || break

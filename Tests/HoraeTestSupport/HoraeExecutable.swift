@@ -51,14 +51,20 @@ public enum HoraeExecutable {
     }
 
     /// Starts `horae arguments` in `directory` with `environment` added to the test's own; its
-    /// standard output and error go to the file `logName` in `directory`.
+    /// standard output and error go to the file `logName` in `directory`. With a `launcher`
+    /// (`ip netns exec NAME`, say), `horae` is started through it: a launcher that executes its
+    /// command in its own place keeps the pid the test signals.
     public static func start(
         _ arguments: [String], in directory: String, environment: [String: String] = [:],
-        logName: String = "horae.log"
+        logName: String = "horae.log", launcher: [String] = []
     ) throws -> HoraeProcess {
         let process = try makeProcess(
             arguments, in: URL(fileURLWithPath: directory), environment: environment,
             inheritEnvironment: true)
+        if let program = launcher.first, let horae = process.executableURL?.path {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = launcher.dropFirst() + [horae] + arguments
+        }
         return try HoraeProcess(process, logPath: directory + "/" + logName)
     }
 

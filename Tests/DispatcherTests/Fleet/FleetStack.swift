@@ -9,9 +9,21 @@ import HoraeTestSupport
 ///
 /// Rule `fleet` runs `record start/end OBJECT` once per GCS event (dedup on object and
 /// generation); rule `tick` runs every second (`* * * * * *`) and appends `tick TIME PID`.
+///
+/// Where this machine lets the test make network namespaces (``NetworkHosts``), each daemon runs
+/// on a host of its own, and the emulator and PostgreSQL (started for this stack) listen on the
+/// bridge that joins them, so that every daemon's database and Pub/Sub traffic crosses a network
+/// hop; elsewhere all run on loopback, with the shared emulator and server. ``network`` says which.
 final class FleetStack: @unchecked Sendable {
+    static let hostCount = 3
     let emulator: PubSubEmulator
     let server: PostgresServer
+    /// The daemons' hosts; nil on loopback.
+    let hosts: NetworkHosts?
+    /// Where the daemons run, for the test's report.
+    let network: String
+    /// The host (index in ``hosts``) each daemon was started on, by pid.
+    private var hostOfDaemon: [Int32: Int] = [:]
     let database: String
     let project: String
     let client: PubSubClient
@@ -22,13 +34,40 @@ final class FleetStack: @unchecked Sendable {
 
     /// `actionSeconds`: how long each event's action sleeps between its start and end lines.
     init(actionSeconds: String) async throws {
-        emulator = try await PubSubEmulator.shared()
-        server = try await PostgresServer.shared()
+        switch NetworkHosts.make(count: Self.hostCount) {
+        case .success(let made):
+            do {
+                emulator = try await PubSubEmulator.start(address: made.gateway)
+                server = try await PostgresServer.start(host: made.gateway)
+            } catch {
+                made.remove()
+                throw error
+            }
+            hosts = made
+            network =
+                "\(Self.hostCount) network namespaces (\(made.addresses.joined(separator: ", "))), "
+                + "the emulator and PostgreSQL across a bridge at \(made.gateway)"
+        case .failure(let failure):
+            emulator = try await PubSubEmulator.shared()
+            server = try await PostgresServer.shared()
+            hosts = nil
+            network = "loopback (no network namespaces here: \(failure))"
+        }
         database = try await server.createDatabase("fleet")
         project = PubSubEmulator.uniqueProject("fleet")
         client = try emulator.client(project: project)
         directory =
             FileManager.default.temporaryDirectory.appendingPathComponent("horae-fleet-\(UUID().uuidString)").path
+        do {
+            try await writeProject(actionSeconds: actionSeconds)
+        } catch {
+            remove()
+            throw error
+        }
+    }
+
+    /// The project directory (the `record` script, the rules, `horae.yaml`) and the subscription.
+    private func writeProject(actionSeconds: String) async throws {
         try FileManager.default.createDirectory(atPath: directory + "/rules", withIntermediateDirectories: true)
         let record = """
             #!/bin/sh
@@ -69,14 +108,18 @@ final class FleetStack: @unchecked Sendable {
         try await client.createSubscription(try client.subscription("events-sub"), settings)
     }
 
-    /// Starts one more `horae run` (its output in `horae-N.log` in the directory).
+    /// Starts one more `horae run` (its output in `horae-N.log` in the directory): on the host
+    /// `replacing` ran on (a restart after a kill), else on the next host in turn.
     @discardableResult
-    func startDaemon() throws -> HoraeProcess {
+    func startDaemon(replacing: HoraeProcess? = nil) throws -> HoraeProcess {
+        let host = replacing.flatMap { hostOfDaemon[$0.pid] } ?? started % Self.hostCount
         started += 1
         let daemon = try HoraeExecutable.start(
             ["run", "--config", directory + "/horae.yaml"], in: directory,
-            environment: ["PUBSUB_EMULATOR_HOST": emulator.host], logName: "horae-\(started).log")
+            environment: ["PUBSUB_EMULATOR_HOST": emulator.host], logName: "horae-\(started).log",
+            launcher: hosts?.launcher(host) ?? [])
         daemons.append(daemon)
+        hostOfDaemon[daemon.pid] = host
         return daemon
     }
 
@@ -110,10 +153,19 @@ final class FleetStack: @unchecked Sendable {
         daemons.map { "--- \($0.logPath) (pid \($0.pid)):\n\($0.log.suffix(2000))" }.joined(separator: "\n")
     }
 
-    /// Kills what still runs, drops the database, removes the directory.
+    /// Kills what still runs, drops the database (or stops the stack's own server and
+    /// emulator, and deletes its hosts), removes the directory.
     func remove() {
         for daemon in daemons where daemon.isRunning { daemon.signal(SIGKILL) }
-        server.dropDatabaseNow(database)
+        // Gone before their hosts are: a namespace lives on while a process is in it.
+        for _ in 0..<50 where daemons.contains(where: \.isRunning) { usleep(100_000) }
+        if let hosts {
+            server.stop()
+            emulator.stop()
+            hosts.remove()
+        } else {
+            server.dropDatabaseNow(database)
+        }
         try? FileManager.default.removeItem(atPath: directory)
     }
 }

@@ -8,9 +8,9 @@ import Testing
 /// database: every GCS event runs once across the fleet though each is delivered four times, one
 /// daemon killed with -9 mid-run loses nothing, and a one-second schedule runs each tick once.
 ///
-/// The daemons run on this host's loopback interface. `ip netns` hosts (a network hop between the
-/// daemons and the database) would need the emulator and PostgreSQL to listen beyond loopback,
-/// which their test scripts do not; loopback still gives every daemon its own connections.
+/// Each daemon runs on a host of its own where the machine allows network namespaces (``NetworkHosts``:
+/// the daemons' Pub/Sub and database traffic then crosses a network hop), and on loopback
+/// otherwise; the report's first words say which.
 ///
 /// The schedule is checked over the whole run of the fleet (the ~30–60 s the events take) rather
 /// than a full minute, to keep CI time down.
@@ -50,7 +50,7 @@ struct FleetTests {
         let afterKill = stack.runLog
         let interrupted = afterKill.unfinished(on: victim.pid)
         let endedOnVictim = Set(afterKill.lines.filter { $0.kind == "end" && $0.daemon == victim.pid }.map(\.subject))
-        try stack.startDaemon()
+        try stack.startDaemon(replacing: victim)
 
         try await Polling.waitUntil("every event ran and every message is recorded", timeout: .seconds(150)) {
             let ended = stack.runLog.grouped("end").count
@@ -125,7 +125,8 @@ struct FleetTests {
             .map { "\($0.key): \($0.value.count)" }.sorted().joined(separator: ", ")
         print(
             """
-            fleet: \(Self.events) events × \(Self.copies) messages over 3 daemons in \(seconds) s; \
+            fleet on \(stack.network): \
+            \(Self.events) events × \(Self.copies) messages over 3 daemons in \(seconds) s; \
             action starts per daemon pid \(perDaemon); killed pid \(victim.pid) with \
             \(atKill.grouped("start").count) events started, \(interrupted.count) of its actions in flight; \
             events run more than once (at-least-once after the kill): \(runTwice.count), all first started \

@@ -12,14 +12,16 @@ import Logging
 final class PostgresServer: @unchecked Sendable {
     struct Failure: Error, CustomStringConvertible { var description: String }
 
-    let host = "127.0.0.1"
+    /// The address it listens on: loopback, or one that network namespaces reach (``start(host:)``).
+    let host: String
     let port: Int
     /// Where a dedicated server keeps its cluster across ``restart()``; nil for a throwaway one.
     let dataDirectory: String?
     private let lock = NSLock()
     private var peer: PeerScript?
 
-    fileprivate init(port: Int, peer: PeerScript?, dataDirectory: String? = nil) {
+    fileprivate init(port: Int, peer: PeerScript?, dataDirectory: String? = nil, host: String = "127.0.0.1") {
+        self.host = host
         self.port = port
         self.peer = peer
         self.dataDirectory = dataDirectory
@@ -34,6 +36,15 @@ final class PostgresServer: @unchecked Sendable {
     static func start(port: Int? = nil) async throws -> PostgresServer {
         let port = try port ?? LoopbackPort.free()
         return PostgresServer(port: port, peer: try await PeerScript.launch("postgres-server.sh", port: port))
+    }
+
+    /// A throwaway server listening on `host`, an address of this host other than loopback
+    /// (``NetworkHosts/gateway``), for clients in network namespaces.
+    static func start(host: String) async throws -> PostgresServer {
+        let port = try LoopbackPort.free()
+        let peer = try await PeerScript.launch(
+            "postgres-server.sh", port: port, environment: ["HORAE_POSTGRES_HOST": host])
+        return PostgresServer(port: port, peer: peer, host: host)
     }
 
     /// A dedicated server for tests that stop it and start it again (``restart()``) with its data,

@@ -10,15 +10,15 @@ import HoraeDispatcher
 final class PubSubEmulator: @unchecked Sendable {
     struct Failure: Error, CustomStringConvertible { var description: String }
 
-    /// `127.0.0.1:PORT`, the value for `PUBSUB_EMULATOR_HOST`.
+    /// `127.0.0.1:PORT` (or another address, ``start(address:)``), the value for `PUBSUB_EMULATOR_HOST`.
     let host: String
     let port: Int
     private let lock = NSLock()
     private var peer: PeerScript?
 
-    private init(port: Int, peer: PeerScript?) {
+    private init(port: Int, peer: PeerScript?, address: String = "127.0.0.1") {
         self.port = port
-        self.host = "127.0.0.1:\(port)"
+        self.host = "\(address):\(port)"
         self.peer = peer
     }
 
@@ -33,6 +33,17 @@ final class PubSubEmulator: @unchecked Sendable {
     static func start(port: Int? = nil) async throws -> PubSubEmulator {
         let port = try port ?? LoopbackPort.free()
         return PubSubEmulator(port: port, peer: try await PeerScript.launch("pubsub-emulator.sh", port: port))
+    }
+
+    /// A dedicated emulator reached at `address`, an address of this host other than loopback
+    /// (``NetworkHosts/gateway``), for clients in network namespaces. It listens on every address
+    /// of the host: bound to `address` alone, its REST front answers 503 ("io exception"), since it
+    /// reaches the emulator's own gRPC server through `localhost`.
+    static func start(address: String) async throws -> PubSubEmulator {
+        let port = try LoopbackPort.free()
+        let peer = try await PeerScript.launch(
+            "pubsub-emulator.sh", port: port, environment: ["HORAE_PUBSUB_HOST": "0.0.0.0"])
+        return PubSubEmulator(port: port, peer: peer, address: address)
     }
 
     /// A project id no other test uses (the emulator keeps topics per project).
