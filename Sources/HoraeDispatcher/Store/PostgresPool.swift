@@ -52,6 +52,8 @@ final class PostgresPool: Sendable {
     private struct State {
         /// Statements waiting for a slot to send them.
         var pending: Deque<Job> = []
+        /// Whether the next slot freed while calls and statements both wait goes to the statements.
+        var pendingsTurn = false
         /// Indices of free slots; the last is taken first (the most recently used, so that
         /// connections are opened only when calls overlap).
         var free: [Int]
@@ -168,8 +170,7 @@ final class PostgresPool: Sendable {
     }
 
     /// On slot `index`'s queue, which it holds: sends one batch of the queued statements, then
-    /// gives the slot on (``release(_:)``: a waiting call first, so that a stream of statements
-    /// does not starve it, then the next batch).
+    /// gives the slot on (``release(_:)``: to a waiting call or the next batch).
     private func sendPending(on index: Int) {
         defer { release(index) }
         let batch = state.withLock { state -> [Job] in
@@ -288,15 +289,24 @@ final class PostgresPool: Sendable {
         }
     }
 
-    /// Gives slot `index` to the first waiting call, else to the queued statements, else frees it.
+    /// Gives slot `index` to the first waiting call or to the queued statements (in turns when
+    /// there are both), else frees it.
     private func release(_ index: Int) {
         enum Next {
             case waiter(CheckedContinuation<Int, any Error>)
             case pending, none
         }
         let next = state.withLock { state -> Next in
-            if let first = state.waiters.popFirst() { return .waiter(first.continuation) }
-            if !state.pending.isEmpty && !state.closed { return .pending }
+            let pending = !state.pending.isEmpty && !state.closed
+            // When both wait, they take turns: neither starves the other.
+            if !state.waiters.isEmpty && !(pending && state.pendingsTurn) {
+                state.pendingsTurn = true
+                return .waiter(state.waiters.removeFirst().continuation)
+            }
+            if pending {
+                state.pendingsTurn = false
+                return .pending
+            }
             state.free.append(index)
             return .none
         }
