@@ -94,29 +94,26 @@ extension PostgresStateStore {
         _ operation: String, _ repetition: Repetition, patience: Duration,
         _ body: @escaping @Sendable (PostgresConnection, _ mayHaveCommitted: Bool) throws -> T
     ) async throws -> T {
+        try await call(operation, repetition, patience: patience, firstTry: nil, body)
+    }
+
+    /// ``call(_:_:patience:_:)``, whose first try, when given, has already been made.
+    private func call<T: Sendable>(
+        _ operation: String, _ repetition: Repetition, patience: Duration, firstTry: Try<T>?,
+        _ body: @escaping @Sendable (PostgresConnection, _ mayHaveCommitted: Bool) throws -> T
+    ) async throws -> T {
         let deadline = ContinuousClock.now + patience
         var failures = 0
         var mayHaveCommitted = false
+        var given = firstTry
         while true {
             let repeated = mayHaveCommitted
             let outcome: Try<T>
-            do {
-                outcome = try await pool.withConnection(operation: operation) { db in
-                    do {
-                        return .done(try body(db, repeated))
-                    } catch let error as StateStoreError where !db.isUsable || Self.endsConnection(error) {
-                        let committed = db.mayHaveCommitted
-                        db.close()  // the slot connects again on its next call
-                        return .broke(error, mayHaveCommitted: committed)
-                    }
-                }
-            } catch let error as StateStoreError where error.code == .unavailable {
-                // No connection could be opened: nothing ran, and the server is out of reach.
-                let named = named(error, operation: operation)
-                noteUnavailable(named)
-                outcome = .broke(named, mayHaveCommitted: false)
-            } catch let error as StateStoreError {
-                throw named(error, operation: operation)
+            if let first = given {
+                outcome = first
+                given = nil
+            } else {
+                outcome = try await tryOnce(operation, repeated: repeated, body)
             }
             switch outcome {
             case .done(let value):
@@ -140,6 +137,31 @@ extension PostgresStateStore {
                     throw error
                 }
             }
+        }
+    }
+
+    /// One try of `body` on a pooled connection.
+    private func tryOnce<T: Sendable>(
+        _ operation: String, repeated: Bool,
+        _ body: @escaping @Sendable (PostgresConnection, _ mayHaveCommitted: Bool) throws -> T
+    ) async throws -> Try<T> {
+        do {
+            return try await pool.withConnection(operation: operation) { db in
+                do {
+                    return .done(try body(db, repeated))
+                } catch let error as StateStoreError where !db.isUsable || Self.endsConnection(error) {
+                    let committed = db.mayHaveCommitted
+                    db.close()  // the slot connects again on its next call
+                    return .broke(error, mayHaveCommitted: committed)
+                }
+            }
+        } catch let error as StateStoreError where error.code == .unavailable {
+            // No connection could be opened: nothing ran, and the server is out of reach.
+            let named = named(error, operation: operation)
+            noteUnavailable(named)
+            return .broke(named, mayHaveCommitted: false)
+        } catch let error as StateStoreError {
+            throw named(error, operation: operation)
         }
     }
 
@@ -177,25 +199,14 @@ extension PostgresStateStore {
                 }
             }
         } catch let error as StateStoreError where error.code == .unavailable {
-            first = .broke(error, mayHaveCommitted: false)
+            // No connection could be opened: nothing ran, and the server is out of reach.
+            let named = named(error, operation: operation)
+            noteUnavailable(named)
+            first = .broke(named, mayHaveCommitted: false)
         } catch let error as StateStoreError {
             throw named(error, operation: operation)
         }
-        switch first {
-        case .done(let value):
-            noteAvailable()
-            return value
-        case .broke(let error, let committed):
-            if committed && repetition == .ifUncommitted {
-                var error = named(error, operation: operation)
-                error.code = .unavailable
-                error.message += " (the connection broke while it committed: whether it did is unknown)"
-                throw error
-            }
-            return try await call(operation, repetition, patience: patience) { db, repeated in
-                try body(db, repeated || committed)
-            }
-        }
+        return try await call(operation, repetition, patience: patience, firstTry: first, body)
     }
 
     /// A server error that ends the session (SQLSTATE class 08, connection exception; 57P01 and
