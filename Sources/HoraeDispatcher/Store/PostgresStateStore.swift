@@ -35,6 +35,10 @@ import Foundation
 /// schema (``StoreSchema``), so a server that cannot be reached, a refused login or a newer schema
 /// fail the daemon's start. Afterwards, a call whose connection breaks is run again on a fresh
 /// one when that is safe (``Repetition``), for up to ``Configuration/reconnectPatience``.
+/// The calls a message makes that start with one statement (``task(_:)``, ``claimDedup(rule:key:owner:now:leaseUntil:)``,
+/// ``insertIfAbsent(_:transitionDetail:)``, ``save(_:replacing:transitionDetail:dedup:)``) queue
+/// it, and a connection sends the queued statements of many calls in one round trip and one
+/// transaction (``PostgresPool/pipelined(operation:_:then:)``).
 public final class PostgresStateStore: StateStore {
     public struct Configuration: Sendable {
         public var url: PostgresURL
