@@ -18,15 +18,13 @@ enum SHA256 {
 
     /// The digest of `bytes` as 64 lowercase hex digits.
     static func hex(_ bytes: [UInt8]) -> String {
-        bytes.withUnsafeBytes(hex)
-    }
-
-    /// The digest of `bytes` as 64 lowercase hex digits.
-    static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(EVP_MAX_MD_SIZE)) { digest in
             var length: UInt32 = 0
             let md = algorithm.md ?? EVP_sha256()
-            guard EVP_Digest(bytes.baseAddress, bytes.count, digest.baseAddress, &length, md, nil) == 1 else {
+            let done = bytes.withUnsafeBytes { input in
+                EVP_Digest(input.baseAddress, input.count, digest.baseAddress, &length, md, nil)
+            }
+            guard done == 1 else {
                 // Only when out of memory: no digest is better than a wrong one.
                 fatalError("SHA-256 failed in OpenSSL")
             }

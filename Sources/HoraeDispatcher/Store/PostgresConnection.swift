@@ -89,12 +89,8 @@ final class PostgresConnection {
         guard let handle else {
             throw StateStoreError(code: .closed, message: "the connection is closed", operation: operation)
         }
-        let copies = parameters.map { $0.map { strdup($0) } ?? nil }
-        defer {
-            for pointer in copies { free(pointer) }
-        }
-        let result = copies.map { UnsafePointer($0) }.withUnsafeBufferPointer { values in
-            PQexecParams(handle, sql, Int32(parameters.count), nil, values.baseAddress, nil, nil, 0)
+        let result = Self.withValues(parameters) { count, values in
+            PQexecParams(handle, sql, count, nil, values, nil, nil, 0)
         }
         defer { PQclear(result) }
         let status = result.map(PQresultStatus) ?? PGRES_FATAL_ERROR
@@ -139,13 +135,8 @@ final class PostgresConnection {
         }
         var sent = 0
         for statement in statements {
-            let copies = statement.parameters.map { $0.map { strdup($0) } ?? nil }
-            defer {
-                for pointer in copies { free(pointer) }
-            }
-            let queued = copies.map { UnsafePointer($0) }.withUnsafeBufferPointer { values in
-                PQsendQueryParams(
-                    handle, statement.sql, Int32(statement.parameters.count), nil, values.baseAddress, nil, nil, 0)
+            let queued = Self.withValues(statement.parameters) { count, values in
+                PQsendQueryParams(handle, statement.sql, count, nil, values, nil, nil, 0)
             }
             guard queued == 1 else { return .broke(connectionError(operation: operation), sent: sent) }
             sent += 1
@@ -177,6 +168,20 @@ final class PostgresConnection {
         }
         if let failure { return .rolledBack(failure) }
         return .committed(results)
+    }
+
+    /// Calls `body` with `parameters` as libpq takes them: their count, and C strings (NULL for
+    /// nil) that live until `body` returns.
+    private static func withValues<R>(
+        _ parameters: [String?], _ body: (Int32, UnsafePointer<UnsafePointer<CChar>?>?) -> R
+    ) -> R {
+        let copies = parameters.map { $0.map { strdup($0) } ?? nil }
+        defer {
+            for pointer in copies { free(pointer) }
+        }
+        return copies.map { UnsafePointer($0) }.withUnsafeBufferPointer {
+            body(Int32(parameters.count), $0.baseAddress)
+        }
     }
 
     /// The rows of a successful result, every value as text.

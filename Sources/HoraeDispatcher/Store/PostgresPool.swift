@@ -18,7 +18,7 @@ import Synchronization
 /// queue. Under load, when hundreds of tasks each wait for one statement, this costs one round
 /// trip, one commit (one WAL flush) and one wake of each side's thread for many of them instead
 /// of one each. When one statement of a batch fails, none commits, and each call of the batch
-/// runs again on its own (``PostgresStateStore/call(_:_:patience:first:finish:retry:)``).
+/// runs again on its own (``PostgresStateStore/call(_:patience:first:lostCommit:finish:)``).
 final class PostgresPool: Sendable {
     /// One connection and the queue it is used on; `connection` is only touched on `queue`.
     private final class Slot: @unchecked Sendable {
@@ -32,14 +32,15 @@ final class PostgresPool: Sendable {
         let id: UInt64
         let statement: PostgresConnection.Statement
         let operation: String
-        let answer: @Sendable (PipelineOutcome, PostgresConnection?) -> Void
+        let answer: @Sendable (PipelineOutcome) -> Void
         let fail: @Sendable (any Error) -> Void
     }
 
     /// What became of a pipelined statement.
     enum PipelineOutcome {
-        /// The server answered it: its rows (committed), or its error (it committed nothing).
-        case answered(Result<PostgresConnection.Result, StateStoreError>)
+        /// The server answered it: its rows (committed), or its error (it committed nothing); and
+        /// the connection, for any statements the call runs next.
+        case answered(Result<PostgresConnection.Result, StateStoreError>, PostgresConnection)
         /// It did not run to an answer: the connection broke (`sent`: after it was sent, so it
         /// may have committed), or another statement of its batch failed (nothing committed,
         /// `sent` is false). The call runs on its own.
@@ -125,13 +126,12 @@ final class PostgresPool: Sendable {
     }
 
     /// Queues `statement` to be sent with the others queued (one round trip for all), and runs
-    /// `then` with its outcome and the connection, on the slot's queue: `then` may run more
-    /// statements on that connection (not when the outcome is ``PipelineOutcome/broke(_:sent:)``,
-    /// where the connection is nil). A call cancelled while its statement waits stops waiting
+    /// `then` with its outcome on the slot's queue: `then` may run more statements on the
+    /// connection an answer comes with. A call cancelled while its statement waits stops waiting
     /// (the statement is not sent).
     func pipelined<T: Sendable>(
         operation: String, _ statement: PostgresConnection.Statement,
-        then body: @escaping @Sendable (PipelineOutcome, PostgresConnection?) throws -> T
+        then body: @escaping @Sendable (PipelineOutcome) throws -> T
     ) async throws -> T {
         let id = state.withLock { state -> UInt64 in
             state.nextWaiterID &+= 1
@@ -141,8 +141,7 @@ final class PostgresPool: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                 let job = Job(
                     id: id, statement: statement, operation: operation,
-                    answer: { outcome, connection in continuation.resume(with: Result { try body(outcome, connection) })
-                    },
+                    answer: { outcome in continuation.resume(with: Result { try body(outcome) }) },
                     fail: { continuation.resume(throwing: $0) })
                 let outcome = state.withLock { state -> Queueing in
                     if state.closed { return .closed }
@@ -190,17 +189,17 @@ final class PostgresPool: Sendable {
         let operation = batch.count == 1 ? batch[0].operation : "pipeline"
         switch connection.executePipelined(batch.map(\.statement), operation: operation) {
         case .committed(let results):
-            for (job, result) in zip(batch, results) { job.answer(.answered(.success(result)), connection) }
+            for (job, result) in zip(batch, results) { job.answer(.answered(.success(result), connection)) }
         case .rolledBack(let error):
             if batch.count == 1 {
-                batch[0].answer(.answered(.failure(error)), connection)
+                batch[0].answer(.answered(.failure(error), connection))
             } else {
                 // Which statement failed alone, and why the others failed with it, is not known:
                 // each call runs on its own (nothing of the batch committed).
-                for job in batch { job.answer(.broke(error, sent: false), nil) }
+                for job in batch { job.answer(.broke(error, sent: false)) }
             }
         case .broke(let error, let sent):
-            for (position, job) in batch.enumerated() { job.answer(.broke(error, sent: position < sent), nil) }
+            for (position, job) in batch.enumerated() { job.answer(.broke(error, sent: position < sent)) }
         }
         if !connection.isUsable {
             connection.close()

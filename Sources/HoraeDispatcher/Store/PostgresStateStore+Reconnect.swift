@@ -165,34 +165,32 @@ extension PostgresStateStore {
         }
     }
 
-    /// ``call(_:_:patience:_:)`` for a call that starts with one statement: its first try sends
-    /// `statement` in the pool's pipeline, sharing a round trip with other calls'
-    /// (``PostgresPool/pipelined(operation:_:then:)``), and `finish` makes the call's value of its
-    /// answer, on the same connection (it may run more statements there). A statement the server
-    /// refused fails the call, as it would in `body`. When the connection broke, or none could be
-    /// opened, the call goes on as ``call(_:_:patience:_:)`` with `body` (which must do what
-    /// `statement` and `finish` do), told that the first try may have committed when its statement
-    /// had been sent.
+    /// ``call(_:_:patience:_:)`` for a call that starts with one statement, and may always be
+    /// run again (``Repetition/always``). Its first try sends `statement` in the pool's pipeline,
+    /// sharing a round trip with other calls' (``PostgresPool/pipelined(operation:_:then:)``); a
+    /// try on its own, after a broken connection, runs it alone. Either way `finish` makes the
+    /// call's value of the statement's answer, on the same connection (it may run more statements
+    /// there), told whether an earlier try may have committed; a try after one that may have,
+    /// first asks `lostCommit` whether that commit went through, and its answer, when not nil, is
+    /// the call's. A statement the server refused fails the call.
     func call<T: Sendable>(
-        _ operation: String, _ repetition: Repetition, patience: Duration,
-        first statement: PostgresConnection.Statement,
-        finish: @escaping @Sendable (PostgresConnection.Result, PostgresConnection) throws -> T,
-        retry body: @escaping @Sendable (PostgresConnection, _ mayHaveCommitted: Bool) throws -> T
+        _ operation: String, patience: Duration, first statement: PostgresConnection.Statement,
+        lostCommit: (@Sendable (PostgresConnection) throws -> T?)? = nil,
+        finish:
+            @escaping @Sendable (PostgresConnection.Result, PostgresConnection, _ mayHaveCommitted: Bool) throws
+            -> T
     ) async throws -> T {
         let first: Try<T>
         do {
-            first = try await pool.pipelined(operation: operation, statement) { outcome, db -> Try<T> in
+            first = try await pool.pipelined(operation: operation, statement) { outcome -> Try<T> in
                 switch outcome {
                 case .broke(let error, let sent):
                     return .broke(error, mayHaveCommitted: sent)
-                case .answered(.failure(let error)):
+                case .answered(.failure(let error), _):
                     throw error
-                case .answered(.success(let result)):
-                    guard let db else {
-                        throw StateStoreError(code: .closed, message: "no connection", operation: operation)
-                    }
+                case .answered(.success(let result), let db):
                     do {
-                        return .done(try finish(result, db))
+                        return .done(try finish(result, db, false))
                     } catch let error as StateStoreError where !db.isUsable || Self.endsConnection(error) {
                         return .broke(error, mayHaveCommitted: db.mayHaveCommitted)
                     }
@@ -206,7 +204,11 @@ extension PostgresStateStore {
         } catch let error as StateStoreError {
             throw named(error, operation: operation)
         }
-        return try await call(operation, repetition, patience: patience, firstTry: first, body)
+        return try await call(operation, .always, patience: patience, firstTry: first) { db, mayHaveCommitted in
+            if mayHaveCommitted, let found = try lostCommit?(db) { return found }
+            return try finish(
+                db.execute(statement.sql, statement.parameters, operation: operation), db, mayHaveCommitted)
+        }
     }
 
     /// A server error that ends the session (SQLSTATE class 08, connection exception; 57P01 and

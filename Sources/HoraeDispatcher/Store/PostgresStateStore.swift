@@ -144,12 +144,9 @@ public final class PostgresStateStore: StateStore {
     public func task(_ key: TaskKey) async throws -> TaskRecord? {
         let read = PostgresConnection.Statement(
             sql: "SELECT \(Self.taskColumns) FROM tasks WHERE task_id = $1", parameters: [Self.taskID(key)])
-        return try await call(
-            "task", .always, patience: reconnectPatience, first: read,
-            finish: { result, _ in try result.rows.first.map(Self.taskRecord) },
-            retry: { db, _ in
-                try db.execute(read.sql, read.parameters, operation: "task").rows.first.map(Self.taskRecord)
-            })
+        return try await call("task", patience: reconnectPatience, first: read) { result, _, _ in
+            try result.rows.first.map(Self.taskRecord)
+        }
     }
 
     /// Run again after a connection broke while it committed: the retry finds its own lost
@@ -167,30 +164,21 @@ public final class PostgresStateStore: StateStore {
     /// locking upsert of ``save(_:transitionDetail:dedup:)``, in the same transaction. Run again
     /// after a lost commit as that one is.
     ///
-    /// The common case — the row is as `previous` says — is one statement (``writeInOneStatement(_:_:replacing:transitionDetail:dedup:)``):
-    /// one round trip that commits on its own, without `BEGIN` and `COMMIT`.
+    /// The common case — the row is as `previous` says — is one statement (``saveStatement(_:replacing:transitionDetail:dedup:)``),
+    /// without `BEGIN` and `COMMIT`, which shares its round trip and commit with other calls'.
     public func save(
         _ record: TaskRecord, replacing previous: TaskState?, transitionDetail: String?, dedup: DedupSettlement?
     ) async throws {
-        // The way taken when the row is not as `previous` says.
-        @Sendable func otherwise(_ db: PostgresConnection) throws {
-            try Self.retryingTransaction(db, operation: "save") {
-                try Self.saveInTransaction(
-                    db, record, replacing: previous, transitionDetail: transitionDetail, dedup: dedup)
-            }
-        }
         try await call(
-            "save", .always, patience: reconnectPatience,
+            "save", patience: reconnectPatience,
             first: Self.saveStatement(record, replacing: previous, transitionDetail: transitionDetail, dedup: dedup),
-            finish: { result, db in if !Self.wrote(result) { try otherwise(db) } },
-            retry: { db, mayHaveCommitted in
-                if mayHaveCommitted, try Self.holds(db, record) { return }
-                if try Self.writeInOneStatement(
-                    db, record, replacing: previous, transitionDetail: transitionDetail, dedup: dedup)
-                {
-                    return
+            lostCommit: { db in try Self.holds(db, record) ? () : nil },
+            finish: { result, db, _ in
+                guard !Self.wrote(result) else { return }
+                try Self.retryingTransaction(db, operation: "save") {
+                    try Self.saveInTransaction(
+                        db, record, replacing: previous, transitionDetail: transitionDetail, dedup: dedup)
                 }
-                try otherwise(db)
             })
     }
 
@@ -218,27 +206,19 @@ public final class PostgresStateStore: StateStore {
     /// itself (``isRecord(_:_:)``) was inserted by the lost commit, and the answer is nil as it
     /// would have been.
     ///
-    /// A new task is one statement (``writeInOneStatement(_:_:replacing:transitionDetail:dedup:)``);
+    /// A new task is one statement (``saveStatement(_:replacing:transitionDetail:dedup:)``);
     /// only when the row is there does the transaction below read it.
     public func insertIfAbsent(_ record: TaskRecord, transitionDetail: String?) async throws -> TaskRecord? {
-        @Sendable func existing(_ db: PostgresConnection, mayHaveCommitted: Bool) throws -> TaskRecord? {
-            try Self.retryingTransaction(db, operation: "insertIfAbsent") {
+        try await call(
+            "insertIfAbsent", patience: reconnectPatience,
+            first: Self.saveStatement(record, replacing: nil, transitionDetail: transitionDetail, dedup: nil)
+        ) { result, db, mayHaveCommitted in
+            guard !Self.wrote(result) else { return nil }
+            return try Self.retryingTransaction(db, operation: "insertIfAbsent") {
                 try Self.readExisting(
                     db, record, transitionDetail: transitionDetail, mayHaveCommitted: mayHaveCommitted)
             }
         }
-        return try await call(
-            "insertIfAbsent", .always, patience: reconnectPatience,
-            first: Self.saveStatement(record, replacing: nil, transitionDetail: transitionDetail, dedup: nil),
-            finish: { result, db in Self.wrote(result) ? nil : try existing(db, mayHaveCommitted: false) },
-            retry: { db, mayHaveCommitted in
-                if try Self.writeInOneStatement(
-                    db, record, replacing: nil, transitionDetail: transitionDetail, dedup: nil)
-                {
-                    return nil
-                }
-                return try existing(db, mayHaveCommitted: mayHaveCommitted)
-            })
     }
 
     /// The transaction of ``insertIfAbsent(_:transitionDetail:)`` when a row was there.
@@ -340,13 +320,9 @@ public final class PostgresStateStore: StateStore {
             throw StateStoreError(
                 code: .busy, message: "the dedup key kept changing hands while being claimed", operation: "claimDedup")
         }
-        return try await call(
-            "claimDedup", .always, patience: reconnectPatience, first: claim,
-            finish: { result, db in result.affected == 1 ? .acquired : try holder(db) },
-            retry: { db, _ in
-                try db.execute(claim.sql, claim.parameters, operation: "claimDedup").affected == 1
-                    ? .acquired : try holder(db)
-            })
+        return try await call("claimDedup", patience: reconnectPatience, first: claim) { result, db, _ in
+            result.affected == 1 ? .acquired : try holder(db)
+        }
     }
 
     /// Safe to run again: the same values are written.
@@ -553,25 +529,15 @@ public final class PostgresStateStore: StateStore {
         ]
     }
 
-    /// A save in one statement, which commits on its own (one round trip instead of the
-    /// transaction's `BEGIN`, three or four statements and `COMMIT`): the task row — inserted when
-    /// `previous` is nil, else updated where its state is `previous` — and, only when that row was
-    /// written, its kept message (a new row), its transition and the dedup settlement, as
-    /// data-modifying `WITH` parts that read the written row.
-    /// - Returns: whether the row was written; when not (a row already there, or in another
-    ///   state, or gone), nothing was, and the caller takes the transaction's way.
-    static func writeInOneStatement(
-        _ db: PostgresConnection, _ record: TaskRecord, replacing previous: TaskState?, transitionDetail: String?,
-        dedup: DedupSettlement?
-    ) throws -> Bool {
-        let statement = saveStatement(record, replacing: previous, transitionDetail: transitionDetail, dedup: dedup)
-        return wrote(try db.execute(statement.sql, statement.parameters, operation: "save"))
-    }
-
     /// Whether the statement of ``saveStatement(_:replacing:transitionDetail:dedup:)`` wrote the row.
     static func wrote(_ result: PostgresConnection.Result) -> Bool { result.rows.first?[0] == "1" }
 
-    /// The statement of ``writeInOneStatement(_:_:replacing:transitionDetail:dedup:)``.
+    /// A save in one statement, which needs no transaction of its own (instead of `BEGIN`, three
+    /// or four statements and `COMMIT`): the task row — inserted when
+    /// `previous` is nil, else updated where its state is `previous` — and, only when that row was
+    /// written, its kept message (a new row), its transition and the dedup settlement, as
+    /// data-modifying `WITH` parts that read the written row. ``wrote(_:)`` says from its answer whether the row was written; when not (a row already
+    /// there, or in another state, or gone), nothing was, and the caller takes the transaction's way.
     static func saveStatement(
         _ record: TaskRecord, replacing previous: TaskState?, transitionDetail: String?, dedup: DedupSettlement?
     ) -> PostgresConnection.Statement {
@@ -600,7 +566,7 @@ public final class PostgresStateStore: StateStore {
         return PostgresConnection.Statement(sql: shape.statement, parameters: parameters)
     }
 
-    /// Which parts the statement of ``writeInOneStatement(_:_:replacing:transitionDetail:dedup:)``
+    /// Which parts the statement of ``saveStatement(_:replacing:transitionDetail:dedup:)``
     /// has; its SQL text is built once per shape (there are at most 24) and kept.
     struct SaveShape: Hashable, Sendable {
         enum Dedup: Hashable, Sendable { case none, complete, release }

@@ -12,8 +12,8 @@ struct PostgresPipelineTests {
     /// What a pipelined statement's call saw, as text.
     static func describe(_ outcome: PostgresPool.PipelineOutcome) -> String {
         switch outcome {
-        case .answered(.success): "committed"
-        case .answered(.failure): "failed"
+        case .answered(.success, _): "committed"
+        case .answered(.failure, _): "failed"
         case .broke(_, let sent): sent ? "unknown" : "not committed"
         }
     }
@@ -26,7 +26,7 @@ struct PostgresPipelineTests {
         let outcomes = try await withThrowingTaskGroup(of: (Int, String).self) { group in
             for (index, statement) in statements.enumerated() {
                 group.addTask {
-                    (index, try await pool.pipelined(operation: "test", statement) { outcome, _ in describe(outcome) })
+                    (index, try await pool.pipelined(operation: "test", statement, then: describe))
                 }
             }
             var outcomes = [String](repeating: "", count: statements.count)
