@@ -75,7 +75,7 @@ extension PostgresStateStore {
             attempt += 1
             do {
                 return try db.transaction(operation: operation, body)
-            } catch let error as StateStoreError where attempt < 3 && ["40P01", "40001"].contains(error.sqlState) {
+            } catch let error as StateStoreError where attempt < 3 && Self.rolledBackWhole(error) {
                 continue
             }
         }
@@ -153,6 +153,9 @@ extension PostgresStateStore {
                     let committed = db.mayHaveCommitted
                     db.close()  // the slot connects again on its next call
                     return .broke(error, mayHaveCommitted: committed)
+                } catch let error as StateStoreError where Self.rolledBackWhole(error) {
+                    // Its transaction was undone whole: tried again, on the same connection.
+                    return .broke(error, mayHaveCommitted: false)
                 }
             }
         } catch let error as StateStoreError where error.code == .unavailable {
@@ -186,6 +189,8 @@ extension PostgresStateStore {
                 switch outcome {
                 case .broke(let error, let sent):
                     return .broke(error, mayHaveCommitted: sent)
+                case .answered(.failure(let error), _) where Self.rolledBackWhole(error):
+                    return .broke(error, mayHaveCommitted: false)
                 case .answered(.failure(let error), _):
                     throw error
                 case .answered(.success(let result), let db):
@@ -193,6 +198,9 @@ extension PostgresStateStore {
                         return .done(try finish(result, db, false))
                     } catch let error as StateStoreError where !db.isUsable || Self.endsConnection(error) {
                         return .broke(error, mayHaveCommitted: db.mayHaveCommitted)
+                    } catch let error as StateStoreError where Self.rolledBackWhole(error) {
+                        // `finish` runs more only when the statement changed nothing: nothing committed.
+                        return .broke(error, mayHaveCommitted: false)
                     }
                 }
             }
@@ -209,6 +217,13 @@ extension PostgresStateStore {
             return try finish(
                 db.execute(statement.sql, statement.parameters, operation: operation), db, mayHaveCommitted)
         }
+    }
+
+    /// A deadlock victim or a serialization failure: PostgreSQL undid the transaction whole, so
+    /// it may run again. A batch of pipelined statements holds several rows' locks until its
+    /// commit, so even a call of one statement can be chosen as a deadlock's victim.
+    static func rolledBackWhole(_ error: StateStoreError) -> Bool {
+        error.sqlState == "40P01" || error.sqlState == "40001"
     }
 
     /// A server error that ends the session (SQLSTATE class 08, connection exception; 57P01 and
